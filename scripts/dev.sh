@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Interactive local development: HTTP/2 front (nginx, background) + wrangler dev (foreground).
+#   http://127.0.0.1:$DEV_HTTP_PORT/dns-query   (wrangler dev, HTTP/1.1; default 8787)
+#   https://127.0.0.1:$DEV_H2_PORT/dns-query    (nginx, TLS + HTTP/2, self-signed; default 8443)
+# Local KV is the default .wrangler/state, the same one `wrangler kv ... --local` and
+# `make zones-local` use. Extra arguments go to `wrangler dev`. The front stops when wrangler exits.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$EDGEDNS_ROOT"
+
+http_port="${DEV_HTTP_PORT:-8787}"
+h2_port="${DEV_H2_PORT:-8443}"
+frontdir="$RUN_DIR/front-dev"
+
+[[ -x "$WRANGLER" ]] || die "wrangler not installed (make setup)"
+
+stop_front() { "$EDGEDNS_ROOT/scripts/front.sh" stop "$h2_port" "$http_port" "$frontdir" || true; }
+trap stop_front EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+"$EDGEDNS_ROOT/scripts/front.sh" start "$h2_port" "$http_port" "$frontdir"
+log "try: kdig @127.0.0.1 -p $h2_port +https example.com   |   curl -k --http2 https://127.0.0.1:$h2_port/dns-query?dns=..."
+
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
+# Not exec: the EXIT trap must run when wrangler exits.
+"$WRANGLER" dev --ip 127.0.0.1 --port "$http_port" "$@"

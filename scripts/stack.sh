@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Background local stack for end-to-end tests:
+#   wrangler dev (HTTP/1.1) on 127.0.0.1:$STACK_HTTP_PORT, local state in $STACK_STATE
+#   nginx TLS + HTTP/2 front on 127.0.0.1:$STACK_H2_PORT
+# with the zones of $STACK_ZONES published into that (fresh) state first.
+#
+#   scripts/stack.sh start     (stops a leftover stack first, wipes the state)
+#   scripts/stack.sh stop
+#   scripts/stack.sh status
+#
+# Settings (environment):
+#   STACK_NAME=test  STACK_HTTP_PORT=18787  STACK_H2_PORT=18443
+#   STACK_STATE=.run/test-state  STACK_ZONES=tests/zones (empty: publish nothing)
+#   STACK_TIMEOUT=60 (seconds to wait for wrangler dev)  STACK_CONFIG=wrangler.toml
+#   EDGEDNS_CLI=path of a built edgedns binary (default: cargo run --release --bin edgedns)
+# Logs: .run/$STACK_NAME-wrangler.log, .run/$STACK_NAME-publish.log, .run/front-$STACK_NAME/*.log
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$EDGEDNS_ROOT"
+
+name="${STACK_NAME:-test}"
+http_port="${STACK_HTTP_PORT:-18787}"
+h2_port="${STACK_H2_PORT:-18443}"
+state="${STACK_STATE:-$RUN_DIR/test-state}"
+zones="${STACK_ZONES-tests/zones}"
+timeout="${STACK_TIMEOUT:-60}"
+config="${STACK_CONFIG:-wrangler.toml}"
+
+pidfile="$RUN_DIR/$name-wrangler.pid"
+wlog="$RUN_DIR/$name-wrangler.log"
+plog="$RUN_DIR/$name-publish.log"
+frontdir="$RUN_DIR/front-$name"
+mkdir -p "$RUN_DIR"
+
+wrangler_running() { [[ -s "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+
+stop_wrangler() {
+  [[ -s "$pidfile" ]] || return 0
+  local pid; pid="$(cat "$pidfile")"
+  # wrangler was started as the leader of its own process group (setsid): signal the whole
+  # group so the node child processes and workerd go too.
+  if kill -0 "$pid" 2>/dev/null || kill -0 -- "-$pid" 2>/dev/null; then
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}
+
+stop_all() {
+  stop_wrangler
+  "$EDGEDNS_ROOT/scripts/front.sh" stop "$h2_port" "$http_port" "$frontdir"
+}
+
+http_status() {
+  curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$http_port/dns-query" 2>/dev/null || true
+}
+
+start_all() {
+  stop_all
+  if [[ -n "$(http_status | grep -v '^000$' || true)" ]]; then
+    die "something else already answers on 127.0.0.1:$http_port"
+  fi
+  [[ -x "$WRANGLER" ]] || die "wrangler not installed (make setup)"
+  [[ -f build/index.js ]] || die "build/index.js missing (make worker)"
+
+  rm -rf "$state"
+  mkdir -p "$state"
+
+  if [[ -n "$zones" ]]; then
+    [[ -d "$zones" ]] || die "zone directory $zones does not exist"
+    log "publishing $zones into $state"
+    local cli=(cargo run --quiet --release --bin edgedns --)
+    [[ -n "${EDGEDNS_CLI:-}" ]] && cli=("$EDGEDNS_CLI")
+    if ! "${cli[@]}" publish --local --config "$config" --persist-to "$state" "$zones" >"$plog" 2>&1; then
+      tail -n 40 "$plog" >&2
+      die "publishing $zones failed (log: $plog)"
+    fi
+  fi
+
+  log "starting wrangler dev on 127.0.0.1:$http_port (state $state, log $wlog)"
+  # Own process group (setsid) so stop can take down wrangler + workerd together. The nested
+  # `make -s worker` that wrangler runs as its build command must not inherit our make's flags.
+  (
+    unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
+    exec setsid "$WRANGLER" dev --config "$config" --ip 127.0.0.1 --port "$http_port" \
+      --persist-to "$state" --show-interactive-dev-session=false --log-level "${STACK_LOG_LEVEL:-info}" \
+      </dev/null >"$wlog" 2>&1
+  ) &
+  echo $! >"$pidfile"
+
+  local t0=$SECONDS code=""
+  while :; do
+    code="$(http_status)"
+    [[ -n "$code" && "$code" != 000 ]] && break
+    if ! wrangler_running; then
+      tail -n 60 "$wlog" >&2 || true
+      stop_all
+      die "wrangler dev exited before it became ready (log: $wlog)"
+    fi
+    if (( SECONDS - t0 >= timeout )); then
+      tail -n 60 "$wlog" >&2 || true
+      stop_all
+      die "wrangler dev not ready after ${timeout}s (log: $wlog)"
+    fi
+    sleep 0.5
+  done
+  log "wrangler dev ready after $((SECONDS - t0))s (GET /dns-query -> HTTP $code)"
+
+  "$EDGEDNS_ROOT/scripts/front.sh" start "$h2_port" "$http_port" "$frontdir" \
+    || { stop_all; die "HTTP/2 front failed to start"; }
+}
+
+case "${1:-}" in
+  start) start_all ;;
+  stop) stop_all ;;
+  status)
+    if wrangler_running; then echo "wrangler dev running (pid $(cat "$pidfile")) on 127.0.0.1:$http_port"
+    else echo "wrangler dev stopped"; fi
+    "$EDGEDNS_ROOT/scripts/front.sh" status "$h2_port" "$http_port" "$frontdir" || true
+    ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac

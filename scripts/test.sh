@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Full test run (what `make test` and CI do, after setup + worker build):
+#  1. native tests: cargo test --release for lib, bins, doctests and tests/*.rs except e2e
+#  2. end-to-end: fresh test stack (scripts/stack.sh) with tests/zones published, then
+#     cargo test --release --test e2e with EDGEDNS_HTTP / EDGEDNS_H2 pointing at it.
+# The stack is always stopped. Exit status is non-zero if any step failed.
+#   TEST_SKIP_NATIVE=1 / TEST_SKIP_E2E=1 skip a part; extra args go to the test binaries
+#   (e.g. scripts/test.sh --nocapture).
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$EDGEDNS_ROOT"
+
+export STACK_NAME=test
+export STACK_HTTP_PORT="${STACK_HTTP_PORT:-18787}"
+export STACK_H2_PORT="${STACK_H2_PORT:-18443}"
+export STACK_STATE="${STACK_STATE:-$RUN_DIR/test-state}"
+export STACK_ZONES="${STACK_ZONES-tests/zones}"
+
+failed=()
+
+# ---------------------------------------------------------------- native tests
+if [[ "${TEST_SKIP_NATIVE:-0}" != 1 ]]; then
+  test_args=(--lib --bins)
+  for f in tests/*.rs; do
+    [[ -e "$f" ]] || continue
+    t="$(basename "$f" .rs)"
+    [[ "$t" == e2e ]] && continue
+    test_args+=(--test "$t")
+  done
+  log "cargo test --release ${test_args[*]}"
+  cargo test --release "${test_args[@]}" -- "$@" || failed+=("native tests")
+  # Doctests cannot be combined with the target selection above.
+  log "cargo test --release --doc"
+  cargo test --release --doc -- "$@" || failed+=("doctests")
+fi
+
+# ---------------------------------------------------------------- end-to-end
+if [[ "${TEST_SKIP_E2E:-0}" != 1 ]]; then
+  if [[ ! -f tests/e2e.rs ]]; then
+    log "tests/e2e.rs missing: no end-to-end tests"
+    failed+=("e2e (tests/e2e.rs missing)")
+  else
+    # Compile everything before starting the stack (and fail early on errors). The CLI used to
+    # publish the test zones is the `edgedns` binary cargo builds for the integration tests:
+    # a separate `cargo build/run --bin edgedns` would resolve different dependency features
+    # (dev-dependencies) and rebuild the crate back and forth.
+    log "building the e2e test binary and the CLI"
+    if cli="$(cargo test --release --test e2e --no-run --message-format=json-render-diagnostics \
+              | node -e '
+                  let s = ""; process.stdin.on("data", d => s += d).on("end", () => {
+                    for (const l of s.split("\n")) {
+                      if (!l.startsWith("{")) continue;
+                      const m = JSON.parse(l);
+                      if (m.reason === "compiler-artifact" && m.executable &&
+                          m.target.name === "edgedns" && m.target.kind.includes("bin"))
+                        console.log(m.executable);
+                    }
+                  });')" && [[ -x "$cli" ]]; then
+      export EDGEDNS_CLI="$cli"
+      trap 'scripts/stack.sh stop' EXIT
+      trap 'exit 130' INT
+      trap 'exit 143' TERM
+      if scripts/stack.sh start; then
+        export EDGEDNS_HTTP="http://127.0.0.1:$STACK_HTTP_PORT"
+        export EDGEDNS_H2="127.0.0.1:$STACK_H2_PORT"
+        log "cargo test --release --test e2e  (EDGEDNS_HTTP=$EDGEDNS_HTTP EDGEDNS_H2=$EDGEDNS_H2)"
+        if ! cargo test --release --test e2e -- "$@"; then
+          failed+=("e2e tests")
+          log "last lines of the wrangler log (.run/test-wrangler.log):"
+          tail -n 30 "$RUN_DIR/test-wrangler.log" >&2 || true
+        fi
+      else
+        failed+=("e2e stack start")
+      fi
+      scripts/stack.sh stop
+      trap - EXIT
+    else
+      failed+=("e2e build")
+    fi
+  fi
+fi
+
+if ((${#failed[@]})); then
+  printf '\nFAILED: %s\n' "${failed[@]}" >&2
+  exit 1
+fi
+printf '\nall tests passed\n' >&2

@@ -1,0 +1,170 @@
+//! The JSON API (`GET /resolve?name=&type=`, or `/dns-query` with
+//! `Accept: application/dns-json`), in the shape public resolvers use, answered by the same
+//! engine as the wire format.
+
+use std::str::FromStr;
+
+use hickory_proto::op::Query as Question;
+use hickory_proto::rr::{Name, Record, RecordType};
+use ipnet::IpNet;
+use serde::Serialize;
+
+use crate::answer::Resolution;
+use crate::client::ClientSubnet;
+use crate::doh::{parameter, percent_decode, HttpError};
+use crate::query::{EdnsRequest, HeaderEcho, Query};
+
+/// Reads a JSON API request's parameters into a query: `name` (required), `type` (number or
+/// mnemonic, default A), `cd`, `do`, and `edns_client_subnet` (an address or a network).
+pub fn parse(query_string: &str) -> Result<Query, HttpError> {
+    let name = parameter(query_string, "name")
+        .and_then(percent_decode)
+        .filter(|name| !name.is_empty())
+        .ok_or(HttpError::BadRequest("missing name parameter"))?;
+    let mut name = Name::from_utf8(&name).map_err(|_| HttpError::BadRequest("invalid name"))?;
+    name.set_fqdn(true);
+    let query_type = match parameter(query_string, "type").and_then(percent_decode) {
+        None => RecordType::A,
+        Some(text) => record_type(&text).ok_or(HttpError::BadRequest("invalid type"))?,
+    };
+    let flag = |key: &str| {
+        parameter(query_string, key).is_some_and(|value| matches!(value, "1" | "true" | "True" | "TRUE"))
+    };
+    let client_subnet = match parameter(query_string, "edns_client_subnet").and_then(percent_decode) {
+        None => None,
+        Some(text) if text.is_empty() => None,
+        Some(text) => Some(subnet(&text).ok_or(HttpError::BadRequest("invalid edns_client_subnet"))?),
+    };
+    let dnssec_ok = flag("do");
+    Ok(Query {
+        header: HeaderEcho { id: 0, opcode: 0, recursion_desired: true, checking_disabled: flag("cd") },
+        question: Question::query(name, query_type),
+        edns: Some(EdnsRequest { dnssec_ok, client_subnet }),
+    })
+}
+
+/// A record type by number (`28`, `TYPE28`) or mnemonic (`aaaa`).
+fn record_type(text: &str) -> Option<RecordType> {
+    let upper = text.trim().to_ascii_uppercase();
+    let number = upper.strip_prefix("TYPE").unwrap_or(&upper);
+    if let Ok(code) = number.parse::<u16>() {
+        return Some(RecordType::from(code));
+    }
+    RecordType::from_str(&upper).ok()
+}
+
+/// A client subnet given as `address/prefix`, or a bare address (then /24 for IPv4 and /56
+/// for IPv6, the usual privacy-preserving lengths).
+fn subnet(text: &str) -> Option<ClientSubnet> {
+    if let Ok(network) = IpNet::from_str(text) {
+        return Some(ClientSubnet::new(network));
+    }
+    let address = std::net::IpAddr::from_str(text).ok()?;
+    let prefix = if address.is_ipv4() { 24 } else { 56 };
+    IpNet::new(address, prefix).ok().map(ClientSubnet::new)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct JsonResponse {
+    status: u16,
+    #[serde(rename = "TC")]
+    tc: bool,
+    #[serde(rename = "RD")]
+    rd: bool,
+    #[serde(rename = "RA")]
+    ra: bool,
+    #[serde(rename = "AD")]
+    ad: bool,
+    #[serde(rename = "CD")]
+    cd: bool,
+    question: Vec<JsonQuestion>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    answer: Vec<JsonRecord>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    authority: Vec<JsonRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    comment: Option<String>,
+    #[serde(rename = "edns_client_subnet", skip_serializing_if = "Option::is_none")]
+    edns_client_subnet: Option<String>,
+}
+
+#[derive(Serialize)]
+struct JsonQuestion {
+    name: String,
+    #[serde(rename = "type")]
+    record_type: u16,
+}
+
+#[derive(Serialize)]
+struct JsonRecord {
+    name: String,
+    #[serde(rename = "type")]
+    record_type: u16,
+    #[serde(rename = "TTL")]
+    ttl: u32,
+    data: String,
+}
+
+impl From<&Record> for JsonRecord {
+    fn from(record: &Record) -> Self {
+        Self {
+            name: record.name.to_utf8(),
+            record_type: u16::from(record.record_type()),
+            ttl: record.ttl,
+            data: record.data.to_string(),
+        }
+    }
+}
+
+/// Renders a resolution as the JSON API's object.
+pub fn render(query: &Query, resolution: &Resolution) -> String {
+    let client_subnet = query.edns.and_then(|edns| edns.client_subnet);
+    let response = JsonResponse {
+        status: resolution.rcode.into(),
+        tc: false,
+        rd: query.header.recursion_desired,
+        ra: false,
+        ad: false,
+        cd: query.header.checking_disabled,
+        question: vec![JsonQuestion {
+            name: query.question.name.to_utf8(),
+            record_type: u16::from(query.question.query_type),
+        }],
+        answer: resolution.answers.iter().map(JsonRecord::from).collect(),
+        authority: resolution.authority.iter().map(JsonRecord::from).collect(),
+        comment: resolution.extended_error.map(|error| format!("EDE {}: {}", error.code(), error.text())),
+        edns_client_subnet: client_subnet.map(|subnet| {
+            format!("{}/{}", subnet.network().addr(), resolution.scope.min(subnet.source_prefix()))
+        }),
+    };
+    serde_json::to_string(&response).unwrap_or_else(|_| String::from("{\"Status\":2}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_parameters() {
+        let query = parse("name=www.example.com&type=aaaa&cd=1&edns_client_subnet=198.51.100.7").unwrap();
+        assert_eq!(query.question.name.to_ascii(), "www.example.com.");
+        assert_eq!(query.question.query_type, RecordType::AAAA);
+        assert!(query.header.checking_disabled);
+        let subnet = query.edns.unwrap().client_subnet.unwrap();
+        assert_eq!(subnet.network().to_string(), "198.51.100.0/24");
+        assert_eq!(parse("name=x.example&type=28").unwrap().question.query_type, RecordType::AAAA);
+        assert_eq!(parse("name=x.example&type=TYPE65").unwrap().question.query_type, RecordType::HTTPS);
+        assert_eq!(parse("name=x.example").unwrap().question.query_type, RecordType::A);
+    }
+
+    #[test]
+    fn rejects_bad_parameters() {
+        assert_eq!(parse("type=A").unwrap_err().status(), 400);
+        assert_eq!(parse("name=").unwrap_err().status(), 400);
+        assert_eq!(parse("name=a..b").unwrap_err().status(), 400);
+        assert_eq!(parse(&format!("name={}", "a".repeat(64))).unwrap_err().status(), 400);
+        assert_eq!(parse("name=x.example&type=NOPE").unwrap_err().status(), 400);
+        assert_eq!(parse("name=x.example&edns_client_subnet=300.1.1.1").unwrap_err().status(), 400);
+    }
+}

@@ -1,0 +1,38 @@
+//! edgedns: authoritative DNS over HTTPS, built to run as a Cloudflare Worker.
+//!
+//! Data flows one way through the modules:
+//!
+//! ```text
+//!  HTTP request ─► doh ─► query ─► answer (zone) ─► response bytes ─► doh ─► HTTP response
+//!                  │                  ▲
+//!                  └─► json           │ snapshot (decoded once per isolate from KV)
+//! ```
+//!
+//! * [`doh`]: the HTTP side of RFC 8484 (methods, media types, status codes, caching headers).
+//! * [`json`]: the JSON API (`/resolve`, `application/dns-json`) on top of the same engine.
+//! * [`query`]: parses and checks a DNS query (header, question, EDNS, client subnet).
+//! * [`zone`]: the zone model, the master-file reader and the compiler that checks zones.
+//! * [`snapshot`]: the binary image of compiled zones that is stored in KV.
+//! * [`answer`]: the authoritative algorithm (RFC 1034 §4.3.2) as a pure function.
+//! * [`response`]: encodes the engine's decision as a DNS message (flags, EDNS, ECS, EDE).
+//! * [`server`]: ties the layers into one sans-IO request handler.
+//! * `worker` (wasm32 only): the thin Cloudflare Workers adapter (KV, request.cf, HTTP).
+//!
+//! Everything except `worker` is sans-IO: no clock, no randomness, no network inside;
+//! those come in as arguments, so the whole pipeline is tested natively.
+
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
+pub mod answer;
+pub mod client;
+pub mod doh;
+pub mod json;
+pub mod query;
+pub mod response;
+pub mod server;
+pub mod snapshot;
+pub mod zone;
+
+#[cfg(target_arch = "wasm32")]
+mod worker;

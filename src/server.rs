@@ -1,0 +1,134 @@
+//! One sans-IO request handler for the whole endpoint: routes an [`HttpRequest`] to the DoH
+//! wire format or the JSON API, runs the engine, and builds the [`HttpResponse`]. The Worker
+//! calls it with the zones it holds; tests call it directly.
+
+use hickory_proto::op::ResponseCode;
+
+use crate::answer::{self, ExtendedError, Resolution};
+use crate::client::Client;
+use crate::doh::{self, Format, HttpError, HttpRequest, HttpResponse, DNS_JSON, DNS_MESSAGE, MAX_TARGET};
+use crate::json;
+use crate::query::{self, ErrorReply, Problem, Query};
+use crate::response::{self, Encoded};
+use crate::zone::Catalog;
+
+/// The DoH path (RFC 8484 §4.1 leaves it to the server; this is the common choice).
+pub const DOH_PATH: &str = "/dns-query";
+/// The JSON API path.
+pub const JSON_PATH: &str = "/resolve";
+
+/// The zone data the handler answers from.
+#[derive(Debug, Clone, Copy)]
+pub enum Zones<'a> {
+    /// A loaded catalog.
+    Loaded(&'a Catalog),
+    /// No zone data could be loaded: queries get SERVFAIL with EDE 14 (RFC 8914 §4.15).
+    Unavailable,
+}
+
+/// Handles one HTTP request.
+pub fn handle(request: &HttpRequest<'_>, zones: Zones<'_>, client: &Client) -> HttpResponse {
+    if request.path.len() + request.query.len() + 1 > MAX_TARGET {
+        return HttpError::UriTooLong.response();
+    }
+    let path = request.path.trim_end_matches('/');
+    match (path, request.method) {
+        (DOH_PATH | JSON_PATH, "OPTIONS") => HttpResponse::preflight(),
+        (DOH_PATH, _) => handle_doh(request, zones, client),
+        (JSON_PATH, "GET" | "HEAD") => match json::parse(request.query) {
+            Ok(query) => answer_json(&query, zones, client),
+            Err(error) => error.response(),
+        },
+        (JSON_PATH, _) => HttpError::MethodNotAllowed.response(),
+        _ => HttpResponse::error(404, "not found: DNS queries go to /dns-query (RFC 8484) or /resolve (JSON)"),
+    }
+}
+
+fn handle_doh(request: &HttpRequest<'_>, zones: Zones<'_>, client: &Client) -> HttpResponse {
+    if !matches!(request.method, "GET" | "HEAD" | "POST") {
+        return HttpError::MethodNotAllowed.response();
+    }
+    let format = match doh::negotiate(request.accept) {
+        Ok(format) => format,
+        Err(error) => return error.response(),
+    };
+    // `/dns-query?name=...` with `Accept: application/dns-json` is the JSON API.
+    if format == Format::Json && request.method != "POST" && doh::parameter(request.query, "dns").is_none() {
+        return match json::parse(request.query) {
+            Ok(query) => answer_json(&query, zones, client),
+            Err(error) => error.response(),
+        };
+    }
+    let bytes = match doh::message_bytes(request) {
+        Ok(bytes) => bytes,
+        Err(error) => return error.response(),
+    };
+    let parsed = match query::parse(&bytes) {
+        Ok(parsed) => parsed,
+        Err(query::NotDns) => return HttpError::BadRequest("not a DNS message").response(),
+    };
+    match parsed {
+        Ok(query) => {
+            let resolution = resolve(&query, zones, client);
+            match format {
+                Format::Wire => wire_response(&query, &resolution),
+                Format::Json => json_response(&query, &resolution),
+            }
+        }
+        Err(reply) => error_reply(&reply),
+    }
+}
+
+/// Runs the engine for a checked query.
+pub fn resolve(query: &Query, zones: Zones<'_>, _client: &Client) -> Resolution {
+    match zones {
+        Zones::Loaded(catalog) => answer::resolve(catalog, &query.question),
+        Zones::Unavailable => Resolution::error(ResponseCode::ServFail, Some(ExtendedError::NotReady)),
+    }
+}
+
+fn answer_json(query: &Query, zones: Zones<'_>, client: &Client) -> HttpResponse {
+    json_response(query, &resolve(query, zones, client))
+}
+
+fn json_response(query: &Query, resolution: &Resolution) -> HttpResponse {
+    let mut response = HttpResponse::new(200, DNS_JSON, json::render(query, resolution).into_bytes());
+    let max_age = response::max_age(resolution);
+    response.headers.push(("cache-control", doh::cache_control(max_age, resolution.tailored)));
+    response
+}
+
+fn wire_response(query: &Query, resolution: &Resolution) -> HttpResponse {
+    let encoded = response::encode(&query.header, Some(&query.question), query.edns.as_ref(), resolution);
+    match encoded {
+        Ok(encoded) => dns_response(encoded, resolution.tailored),
+        Err(_) => {
+            // Data the encoder refused (it cannot come from a checked zone, but a response
+            // must still go out): SERVFAIL with no records.
+            let failure = Resolution::error(ResponseCode::ServFail, None);
+            match response::encode(&query.header, Some(&query.question), query.edns.as_ref(), &failure) {
+                Ok(encoded) => dns_response(encoded, false),
+                Err(_) => HttpResponse::error(500, "response could not be encoded"),
+            }
+        }
+    }
+}
+
+fn error_reply(reply: &ErrorReply) -> HttpResponse {
+    let extended_error = match reply.reason {
+        Problem::Opcode => Some(ExtendedError::NotSupported),
+        _ => None,
+    };
+    let resolution = Resolution::error(reply.rcode, extended_error);
+    match response::encode(&reply.header, reply.question.as_ref(), reply.edns.as_ref(), &resolution) {
+        Ok(encoded) => dns_response(encoded, false),
+        Err(_) => HttpError::BadRequest("not a DNS query").response(),
+    }
+}
+
+/// Every DNS response is HTTP 200, whatever its RCODE (RFC 8484 §4.2.1).
+fn dns_response(encoded: Encoded, tailored: bool) -> HttpResponse {
+    let mut response = HttpResponse::new(200, DNS_MESSAGE, encoded.bytes);
+    response.headers.push(("cache-control", doh::cache_control(encoded.max_age, tailored)));
+    response
+}

@@ -1,0 +1,198 @@
+//! The snapshot: the binary image of compiled zones that the CLI publishes to KV and the
+//! Worker decodes once per isolate.
+//!
+//! Layout: the 8-byte magic `EDGEDNS1`, then a postcard-encoded [`Image`]. Each zone's
+//! records are one DNS wire-format buffer (names compressed across records, as in a
+//! message), so the image is compact and decoding reuses the wire decoder.
+//!
+//! KV keys (publishing is atomic because readers only follow the pointer):
+//! * `snapshot:<version>`: an image, written first;
+//! * `snapshot:current`: the version readers should load, written last.
+
+use hickory_proto::rr::{Name, Record};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable, BinEncoder};
+use serde::{Deserialize, Serialize};
+
+use crate::zone::{Catalog, Zone};
+
+/// The KV key holding the current version.
+pub const CURRENT_KEY: &str = "snapshot:current";
+/// First bytes of every image; the digit is the format version.
+pub const MAGIC: &[u8; 8] = b"EDGEDNS1";
+
+/// The KV key of an image version.
+pub fn version_key(version: &str) -> String {
+    format!("snapshot:{version}")
+}
+
+#[derive(Serialize, Deserialize)]
+struct Image {
+    zones: Vec<ZoneImage>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ZoneImage {
+    /// The apex in presentation form.
+    apex: String,
+    /// How many records `records` holds.
+    count: u32,
+    /// The records in wire format, back to back, sharing one compression context.
+    records: Vec<u8>,
+}
+
+/// Why an image could not be decoded (the Worker keeps its last good catalog).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapshotError {
+    /// The magic bytes are missing: not an image, or another format version.
+    BadMagic,
+    /// The container is corrupt.
+    Container,
+    /// A zone's records are corrupt.
+    Records {
+        /// The zone.
+        apex: String,
+    },
+    /// Records that cannot form a zone (no SOA, owner outside the zone).
+    Zone {
+        /// The zone.
+        apex: String,
+    },
+}
+
+impl std::fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::BadMagic => write!(f, "not a snapshot image (bad magic)"),
+            Self::Container => write!(f, "corrupt snapshot container"),
+            Self::Records { apex } => write!(f, "corrupt records for zone {apex}"),
+            Self::Zone { apex } => write!(f, "records for zone {apex} do not form a zone"),
+        }
+    }
+}
+
+impl std::error::Error for SnapshotError {}
+
+/// Why an image could not be encoded.
+#[derive(Debug)]
+pub struct EncodeError(pub String);
+
+/// Encodes a catalog as an image.
+pub fn encode(catalog: &Catalog) -> Result<Vec<u8>, EncodeError> {
+    let mut zones = Vec::with_capacity(catalog.zones().len());
+    for zone in catalog.zones() {
+        let mut records = Vec::new();
+        let mut count: u32 = 0;
+        {
+            let mut encoder = BinEncoder::new(&mut records);
+            for (_, node) in sorted_nodes(zone) {
+                for set in node.rrsets() {
+                    for record in &set.records {
+                        record.emit(&mut encoder).map_err(|e| EncodeError(e.to_string()))?;
+                        count += 1;
+                    }
+                }
+            }
+        }
+        zones.push(ZoneImage { apex: zone.apex().to_ascii(), count, records });
+    }
+    let mut bytes = MAGIC.to_vec();
+    let body = postcard::to_allocvec(&Image { zones }).map_err(|e| EncodeError(e.to_string()))?;
+    bytes.extend_from_slice(&body);
+    Ok(bytes)
+}
+
+/// Nodes in canonical order, so the same zones always give the same image.
+fn sorted_nodes(zone: &Zone) -> Vec<(&hickory_proto::rr::LowerName, &crate::zone::Node)> {
+    let mut nodes: Vec<_> = zone.nodes().filter(|(_, node)| !node.is_empty()).collect();
+    nodes.sort_by(|a, b| a.0.cmp(b.0));
+    nodes
+}
+
+/// Decodes an image into a catalog.
+pub fn decode(bytes: &[u8]) -> Result<Catalog, SnapshotError> {
+    let body = bytes.strip_prefix(MAGIC.as_slice()).ok_or(SnapshotError::BadMagic)?;
+    let image: Image = postcard::from_bytes(body).map_err(|_| SnapshotError::Container)?;
+    let mut zones = Vec::with_capacity(image.zones.len());
+    for zone in image.zones {
+        let corrupt = || SnapshotError::Records { apex: zone.apex.clone() };
+        let apex = Name::from_ascii(&zone.apex).map_err(|_| corrupt())?;
+        let mut decoder = BinDecoder::new(&zone.records);
+        // Every record takes at least 11 bytes, which bounds a corrupt count.
+        let capacity = (zone.count as usize).min(zone.records.len() / 11);
+        let mut records = Vec::with_capacity(capacity);
+        for _ in 0..zone.count {
+            records.push(Record::read(&mut decoder).map_err(|_| corrupt())?);
+        }
+        if !decoder.is_empty() {
+            return Err(corrupt());
+        }
+        zones.push(Zone::assemble(&apex, records).map_err(|_| SnapshotError::Zone { apex: zone.apex.clone() })?);
+    }
+    Ok(Catalog::new(zones))
+}
+
+/// A short version id for an image: publish time (seconds) and a content hash, so versions
+/// sort by time and identical content is recognisable.
+pub fn version_id(image: &[u8], unix_seconds: u64) -> String {
+    // FNV-1a 64: stable across builds and platforms, unlike the std hasher.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in image {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{unix_seconds}-{hash:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zone::compile::{compile_all, SourceFile};
+    use hickory_proto::rr::RecordType;
+    use std::str::FromStr;
+
+    fn catalog() -> Catalog {
+        let text = "$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.53\n\
+                    www A 192.0.2.1\nwww AAAA 2001:db8::1\n@ MX 10 mail\ntxt TXT \"a;b\" \"c\"\n\
+                    _sip._tcp SRV 10 5 5060 sip\n@ CAA 0 issue \"ca.example\"\n\
+                    svc HTTPS 1 . alpn=h2 ipv4hint=192.0.2.1\n";
+        compile_all(&[SourceFile { path: "example.com.zone".into(), text: text.into() }]).unwrap()
+    }
+
+    #[test]
+    fn round_trips() {
+        let original = catalog();
+        let image = encode(&original).unwrap();
+        assert!(image.starts_with(MAGIC));
+        let decoded = decode(&image).unwrap();
+        let name = Name::from_str("www.example.com.").unwrap();
+        let zone = decoded.find(&name).unwrap();
+        assert_eq!(zone.node(&name), original.find(&name).unwrap().node(&name));
+        let https = Name::from_str("svc.example.com.").unwrap();
+        assert_eq!(zone.node(&https).unwrap().rrset(RecordType::HTTPS).unwrap().records.len(), 1);
+        assert_eq!(encode(&decoded).unwrap(), image, "encoding is deterministic");
+    }
+
+    #[test]
+    fn rejects_corruption_without_panicking() {
+        let image = encode(&catalog()).unwrap();
+        assert_eq!(decode(b"garbage").unwrap_err(), SnapshotError::BadMagic);
+        assert!(decode(&image[..image.len() - 5]).is_err());
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..5_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let mut corrupt = image.clone();
+            let position = 8 + (state % (corrupt.len() as u64 - 8)) as usize;
+            corrupt[position] ^= (state >> 40) as u8 | 1;
+            let _ = decode(&corrupt);
+        }
+    }
+
+    #[test]
+    fn version_ids_sort_by_time_and_name_content() {
+        assert_eq!(version_id(b"abc", 17), version_id(b"abc", 17));
+        assert_ne!(version_id(b"abc", 17), version_id(b"abd", 17));
+        assert!(version_id(b"abc", 17).starts_with("17-"));
+    }
+}

@@ -1,0 +1,206 @@
+//! The Cloudflare Workers adapter: HTTP in, zone snapshot from KV, HTTP out.
+//!
+//! It holds no DNS logic. Per isolate it keeps the decoded catalog in memory; the first
+//! request loads it (two KV reads: the pointer, then the image), and afterwards at most one
+//! request every [`REFRESH_MS`] re-reads the pointer in the background (`waitUntil`), loading
+//! a new image only when the version changed. A steady stream of queries therefore does zero
+//! KV reads on its own path. When a load fails, the last good catalog keeps serving; with
+//! none at all, queries get SERVFAIL with EDE 14 and a log line says why.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use wasm_bindgen::JsValue;
+use worker::{console_error, console_log, event, Context, Env, Headers, KvStore, Request, Response, Result};
+use worker_sys::ext::RequestExt;
+
+use crate::client::{Client, EdgeLocation};
+use crate::doh::{HttpError, HttpRequest, MAX_MESSAGE};
+use crate::server::{self, Zones};
+use crate::snapshot;
+use crate::zone::Catalog;
+
+/// The KV namespace binding holding the snapshots.
+const ZONES_BINDING: &str = "ZONES";
+/// How often an isolate checks whether a new snapshot was published.
+const REFRESH_MS: f64 = 30_000.0;
+/// After a failed first load, how long queries get SERVFAIL before the next attempt.
+const RETRY_MS: f64 = 5_000.0;
+
+/// The catalog an isolate serves, with its version.
+struct Loaded {
+    catalog: Rc<Catalog>,
+    version: String,
+}
+
+#[derive(Default)]
+struct State {
+    loaded: Option<Loaded>,
+    /// When the pointer was last read (or a load last failed), in ms since the epoch.
+    checked_at: f64,
+    /// Whether a background refresh is running.
+    refreshing: bool,
+}
+
+thread_local! {
+    static STATE: RefCell<State> = RefCell::new(State::default());
+}
+
+/// Why a snapshot could not be loaded.
+enum LoadError {
+    Kv(String),
+    NothingPublished,
+    MissingImage(String),
+    Corrupt(snapshot::SnapshotError),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Kv(error) => write!(f, "KV read failed: {error}"),
+            Self::NothingPublished => write!(f, "no snapshot published ({} is missing)", snapshot::CURRENT_KEY),
+            Self::MissingImage(version) => write!(f, "snapshot {version} is missing from KV"),
+            Self::Corrupt(error) => write!(f, "snapshot is unusable: {error}"),
+        }
+    }
+}
+
+async fn read_pointer(kv: &KvStore) -> std::result::Result<String, LoadError> {
+    let version = kv.get(snapshot::CURRENT_KEY).text().await.map_err(|e| LoadError::Kv(e.to_string()))?;
+    version.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()).ok_or(LoadError::NothingPublished)
+}
+
+async fn read_image(kv: &KvStore, version: &str) -> std::result::Result<Catalog, LoadError> {
+    let bytes = kv
+        .get(&snapshot::version_key(version))
+        .bytes()
+        .await
+        .map_err(|e| LoadError::Kv(e.to_string()))?
+        .ok_or_else(|| LoadError::MissingImage(version.to_owned()))?;
+    snapshot::decode(&bytes).map_err(LoadError::Corrupt)
+}
+
+/// Loads the current snapshot into the isolate state (first request, or a new version).
+async fn load(kv: &KvStore, known_version: Option<String>) {
+    let outcome = async {
+        let version = read_pointer(kv).await?;
+        if known_version.as_deref() == Some(version.as_str()) {
+            return Ok(None);
+        }
+        let catalog = read_image(kv, &version).await?;
+        Ok::<_, LoadError>(Some((version, catalog)))
+    }
+    .await;
+    let now = js_sys::Date::now();
+    STATE.with(|state| {
+        let mut state = state.borrow_mut();
+        state.checked_at = now;
+        state.refreshing = false;
+        match outcome {
+            Ok(Some((version, catalog))) => {
+                console_log!("edgedns: serving snapshot {version} ({} zones)", catalog.zones().len());
+                state.loaded = Some(Loaded { catalog: Rc::new(catalog), version });
+            }
+            Ok(None) => {}
+            Err(error) => match &state.loaded {
+                Some(loaded) => console_error!("edgedns: keeping snapshot {}: {error}", loaded.version),
+                None => console_error!("edgedns: no zone data, answering SERVFAIL: {error}"),
+            },
+        }
+    });
+}
+
+/// The catalog to answer from, loading or scheduling a refresh as needed.
+async fn catalog(env: &Env, context: &Context) -> Option<Rc<Catalog>> {
+    let now = js_sys::Date::now();
+    let (current, due, known_version) = STATE.with(|state| {
+        let mut state = state.borrow_mut();
+        let interval = if state.loaded.is_some() { REFRESH_MS } else { RETRY_MS };
+        let due = !state.refreshing && (now - state.checked_at >= interval || state.checked_at == 0.0);
+        if due {
+            state.refreshing = true;
+        }
+        let current = state.loaded.as_ref().map(|loaded| Rc::clone(&loaded.catalog));
+        (current, due, state.loaded.as_ref().map(|loaded| loaded.version.clone()))
+    });
+    if !due {
+        return current;
+    }
+    let kv = match env.kv(ZONES_BINDING) {
+        Ok(kv) => kv,
+        Err(error) => {
+            console_error!("edgedns: KV binding {ZONES_BINDING} is missing: {error}");
+            STATE.with(|state| {
+                let mut state = state.borrow_mut();
+                state.refreshing = false;
+                state.checked_at = now;
+            });
+            return current;
+        }
+    };
+    match current {
+        // Serve what we have; refresh after the response.
+        Some(catalog) => {
+            context.wait_until(async move { load(&kv, known_version).await });
+            Some(catalog)
+        }
+        None => {
+            load(&kv, None).await;
+            STATE.with(|state| state.borrow().loaded.as_ref().map(|loaded| Rc::clone(&loaded.catalog)))
+        }
+    }
+}
+
+fn client(request: &Request) -> Client {
+    let address = request
+        .headers()
+        .get("cf-connecting-ip")
+        .ok()
+        .flatten()
+        .and_then(|value| value.parse().ok());
+    let location = request
+        .inner()
+        .cf()
+        .and_then(|cf| js_sys::JSON::stringify(&JsValue::from(cf)).ok())
+        .and_then(|json| json.as_string())
+        .map(|json| EdgeLocation::from_json(&json))
+        .unwrap_or_default();
+    Client { address, location }
+}
+
+fn to_worker_response(response: crate::doh::HttpResponse) -> Result<Response> {
+    let headers = Headers::new();
+    for (name, value) in &response.headers {
+        headers.append(name, value)?;
+    }
+    Ok(Response::from_bytes(response.body)?.with_status(response.status).with_headers(headers))
+}
+
+#[event(fetch)]
+async fn fetch(mut request: Request, env: Env, context: Context) -> Result<Response> {
+    let method = request.method().to_string();
+    let url = request.url()?;
+    let header = |name: &str| request.headers().get(name).ok().flatten();
+    let content_type = header("content-type");
+    let accept = header("accept");
+    let declared_length = header("content-length").and_then(|value| value.trim().parse::<usize>().ok());
+    if declared_length.is_some_and(|length| length > MAX_MESSAGE) {
+        return to_worker_response(HttpError::PayloadTooLarge.response());
+    }
+    let body = if method == "POST" { request.bytes().await? } else { Vec::new() };
+    let client = client(&request);
+    let http = HttpRequest {
+        method: &method,
+        path: url.path(),
+        query: url.query().unwrap_or(""),
+        content_type: content_type.as_deref(),
+        accept: accept.as_deref(),
+        body: &body,
+    };
+    let catalog = catalog(&env, &context).await;
+    let zones = match &catalog {
+        Some(catalog) => Zones::Loaded(catalog),
+        None => Zones::Unavailable,
+    };
+    to_worker_response(server::handle(&http, zones, &client))
+}

@@ -1,0 +1,292 @@
+//! The zone compiler: turns master files into checked [`Zone`]s, or into a list of errors
+//! that each name the file and line.
+//!
+//! Everything the engine relies on is checked here, once, so answering never re-checks:
+//! one SOA at the apex, NS at the apex, every owner inside the zone, no CNAME at the apex or
+//! beside other data (RFC 1034 §3.6.2, RFC 2181 §10.1), no NS at a wildcard (RFC 4592 §4.2),
+//! no zone defined twice.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use hickory_proto::rr::{LowerName, Name, RecordType};
+
+use super::master::{self, SourceRecord};
+use super::{AssembleError, Catalog, Zone};
+
+/// One zone source: a master file's path (for messages and the default origin) and text.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Path as the operator named it; its file name without `.zone`/`.db` is the default
+    /// `$ORIGIN`.
+    pub path: String,
+    /// The master-file text.
+    pub text: String,
+}
+
+/// A problem in a zone source, at `file:line` (line 0 when it concerns the whole file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileError {
+    /// The source file.
+    pub file: String,
+    /// 1-based line, or 0 for the whole file.
+    pub line: usize,
+    /// What is wrong.
+    pub kind: CompileErrorKind,
+}
+
+/// What is wrong with a zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompileErrorKind {
+    /// The master file could not be read.
+    Syntax(master::MasterErrorKind),
+    /// No SOA record.
+    MissingSoa,
+    /// More than one SOA record.
+    SeveralSoa,
+    /// The apex has no NS records.
+    MissingApexNs(Name),
+    /// A record outside the zone of the file's SOA.
+    OutOfZone { owner: Name, apex: Name },
+    /// CNAME at the zone apex (it would sit beside SOA and NS).
+    CnameAtApex(Name),
+    /// CNAME beside other data at the same name.
+    CnameWithOtherData { owner: Name, other: RecordType },
+    /// More than one CNAME record at a name.
+    SeveralCnames(Name),
+    /// NS records at a wildcard name.
+    NsAtWildcard(Name),
+    /// The same zone defined by two files.
+    DuplicateZone { apex: Name, first_file: String },
+}
+
+impl fmt::Display for CompileErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Syntax(kind) => write!(f, "{kind}"),
+            Self::MissingSoa => write!(f, "no SOA record: a zone file needs exactly one, at its apex"),
+            Self::SeveralSoa => write!(f, "a second SOA record: a zone has exactly one"),
+            Self::MissingApexNs(apex) => write!(f, "the apex {apex} has no NS records"),
+            Self::OutOfZone { owner, apex } => write!(f, "{owner} is outside the zone {apex}"),
+            Self::CnameAtApex(owner) => {
+                write!(f, "CNAME at the zone apex {owner} is illegal (use an alias record)")
+            }
+            Self::CnameWithOtherData { owner, other } => {
+                write!(f, "CNAME at {owner} beside {other} data: a CNAME must stand alone")
+            }
+            Self::SeveralCnames(owner) => write!(f, "more than one CNAME at {owner}"),
+            Self::NsAtWildcard(owner) => write!(f, "NS records at the wildcard {owner}"),
+            Self::DuplicateZone { apex, first_file } => {
+                write!(f, "zone {apex} is already defined in {first_file}")
+            }
+        }
+    }
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file, self.kind)
+        } else {
+            write!(f, "{}:{}: {}", self.file, self.line, self.kind)
+        }
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+/// The `$ORIGIN` a file starts with: its file name without a `.zone`/`.db` extension.
+pub fn default_origin(path: &str) -> Option<Name> {
+    let file_name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    let stem = file_name
+        .strip_suffix(".zone")
+        .or_else(|| file_name.strip_suffix(".db"))
+        .unwrap_or(file_name);
+    let mut origin = Name::from_ascii(stem).ok()?;
+    origin.set_fqdn(true);
+    (!origin.is_root()).then_some(origin)
+}
+
+/// Compiles one master file into a zone.
+pub fn compile_file(source: &SourceFile) -> Result<Zone, Vec<CompileError>> {
+    let error = |line: usize, kind: CompileErrorKind| CompileError { file: source.path.clone(), line, kind };
+    let records = master::parse(&source.text, default_origin(&source.path).as_ref()).map_err(|errors| {
+        errors
+            .into_iter()
+            .map(|e| error(e.line, CompileErrorKind::Syntax(e.kind)))
+            .collect::<Vec<_>>()
+    })?;
+    check(&records).map_err(|problems| {
+        problems.into_iter().map(|(line, kind)| error(line, kind)).collect::<Vec<_>>()
+    })?;
+    // `check` proved there is exactly one SOA, so `apex_of` finds it.
+    let apex = apex_of(&records).ok_or_else(|| vec![error(0, CompileErrorKind::MissingSoa)])?;
+    Zone::assemble(&apex, records.into_iter().map(|r| r.record).collect()).map_err(|e| {
+        vec![match e {
+            AssembleError::MissingSoa => error(0, CompileErrorKind::MissingSoa),
+            AssembleError::OutOfZone(owner) => error(0, CompileErrorKind::OutOfZone { owner, apex: apex.clone() }),
+        }]
+    })
+}
+
+/// Compiles every source into a catalog; reports all errors of all files.
+pub fn compile_all(sources: &[SourceFile]) -> Result<Catalog, Vec<CompileError>> {
+    let mut zones = Vec::with_capacity(sources.len());
+    let mut errors = Vec::new();
+    let mut seen: HashMap<LowerName, String> = HashMap::new();
+    for source in sources {
+        match compile_file(source) {
+            Ok(zone) => {
+                let key = LowerName::new(zone.apex());
+                if let Some(first_file) = seen.get(&key) {
+                    errors.push(CompileError {
+                        file: source.path.clone(),
+                        line: 0,
+                        kind: CompileErrorKind::DuplicateZone { apex: zone.apex().clone(), first_file: first_file.clone() },
+                    });
+                } else {
+                    seen.insert(key, source.path.clone());
+                    zones.push(zone);
+                }
+            }
+            Err(mut file_errors) => errors.append(&mut file_errors),
+        }
+    }
+    if errors.is_empty() {
+        Ok(Catalog::new(zones))
+    } else {
+        Err(errors)
+    }
+}
+
+fn apex_of(records: &[SourceRecord]) -> Option<Name> {
+    records
+        .iter()
+        .find(|r| r.record.record_type() == RecordType::SOA)
+        .map(|r| r.record.name.to_lowercase())
+}
+
+/// The checks of a zone's records, each problem with its line.
+fn check(records: &[SourceRecord]) -> Result<(), Vec<(usize, CompileErrorKind)>> {
+    let mut problems = Vec::new();
+    let mut soa_lines = records.iter().filter(|r| r.record.record_type() == RecordType::SOA).map(|r| r.line);
+    let Some(_) = soa_lines.next() else {
+        return Err(vec![(0, CompileErrorKind::MissingSoa)]);
+    };
+    problems.extend(soa_lines.map(|line| (line, CompileErrorKind::SeveralSoa)));
+    let Some(apex) = apex_of(records) else {
+        return Err(vec![(0, CompileErrorKind::MissingSoa)]);
+    };
+
+    // Per owner: the first line of each type seen, to explain CNAME conflicts.
+    let mut owners: HashMap<LowerName, Vec<(RecordType, usize)>> = HashMap::new();
+    for source in records {
+        let owner = &source.record.name;
+        let record_type = source.record.record_type();
+        if !apex.zone_of(owner) {
+            problems.push((source.line, CompileErrorKind::OutOfZone { owner: owner.clone(), apex: apex.clone() }));
+            continue;
+        }
+        if record_type == RecordType::NS && owner.is_wildcard() {
+            problems.push((source.line, CompileErrorKind::NsAtWildcard(owner.clone())));
+        }
+        let types = owners.entry(LowerName::new(owner)).or_default();
+        if record_type == RecordType::CNAME {
+            if owner.eq_ignore_root(&apex) || LowerName::new(owner) == LowerName::new(&apex) {
+                problems.push((source.line, CompileErrorKind::CnameAtApex(owner.clone())));
+            } else if types.iter().any(|(t, _)| *t == RecordType::CNAME) {
+                problems.push((source.line, CompileErrorKind::SeveralCnames(owner.clone())));
+            } else if let Some((other, _)) = types.first() {
+                problems.push((source.line, CompileErrorKind::CnameWithOtherData { owner: owner.clone(), other: *other }));
+            }
+        } else if types.iter().any(|(t, _)| *t == RecordType::CNAME) {
+            problems.push((source.line, CompileErrorKind::CnameWithOtherData { owner: owner.clone(), other: record_type }));
+        }
+        if !types.iter().any(|(t, _)| *t == record_type) {
+            types.push((record_type, source.line));
+        }
+    }
+    let apex_has_ns = owners
+        .get(&LowerName::new(&apex))
+        .is_some_and(|types| types.iter().any(|(t, _)| *t == RecordType::NS));
+    if !apex_has_ns {
+        problems.push((0, CompileErrorKind::MissingApexNs(apex)));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        problems.sort_by_key(|(line, _)| *line);
+        Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compile(text: &str) -> Result<Zone, Vec<String>> {
+        compile_file(&SourceFile { path: "zones/example.com.zone".into(), text: text.into() })
+            .map_err(|errors| errors.iter().map(ToString::to_string).collect())
+    }
+
+    const HEAD: &str = "$TTL 300\n@ IN SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.53\n";
+
+    #[test]
+    fn compiles_a_valid_zone() {
+        let zone = compile(&format!("{HEAD}www A 192.0.2.1\nalias CNAME www\n")).unwrap();
+        assert_eq!(zone.apex().to_ascii(), "example.com.");
+    }
+
+    #[test]
+    fn rejects_cname_at_apex() {
+        let errors = compile(&format!("{HEAD}@ CNAME elsewhere.net.\n")).unwrap_err();
+        assert_eq!(errors, vec!["zones/example.com.zone:5: CNAME at the zone apex example.com. is illegal (use an alias record)"]);
+    }
+
+    #[test]
+    fn rejects_cname_beside_other_data_either_order() {
+        let errors = compile(&format!("{HEAD}www A 192.0.2.1\nwww CNAME other\nmail CNAME other\nmail TXT \"x\"\n")).unwrap_err();
+        assert_eq!(errors.len(), 2);
+        assert!(errors[0].starts_with("zones/example.com.zone:6: CNAME at www.example.com. beside A"), "{errors:?}");
+        assert!(errors[1].starts_with("zones/example.com.zone:8: CNAME at mail.example.com. beside TXT"), "{errors:?}");
+    }
+
+    #[test]
+    fn rejects_out_of_zone_records_and_missing_soa() {
+        let errors = compile(&format!("{HEAD}www.example.net. A 192.0.2.1\n")).unwrap_err();
+        assert_eq!(errors, vec!["zones/example.com.zone:5: www.example.net. is outside the zone example.com."]);
+        let errors = compile("$TTL 60\nwww A 192.0.2.1\n").unwrap_err();
+        assert_eq!(errors, vec!["zones/example.com.zone: no SOA record: a zone file needs exactly one, at its apex"]);
+    }
+
+    #[test]
+    fn rejects_ns_at_wildcard_and_missing_apex_ns() {
+        let errors = compile(&format!("{HEAD}* NS ns1\n")).unwrap_err();
+        assert_eq!(errors, vec!["zones/example.com.zone:5: NS records at the wildcard *.example.com."]);
+        let errors = compile("$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n").unwrap_err();
+        assert_eq!(errors, vec!["zones/example.com.zone: the apex example.com. has no NS records"]);
+    }
+
+    #[test]
+    fn rejects_duplicate_zones() {
+        let text = format!("{HEAD}");
+        let sources = [
+            SourceFile { path: "a/example.com.zone".into(), text: text.clone() },
+            SourceFile { path: "b/example.com.zone".into(), text },
+        ];
+        let errors = compile_all(&sources).unwrap_err();
+        assert_eq!(errors[0].to_string(), "b/example.com.zone: zone example.com. is already defined in a/example.com.zone");
+    }
+
+    #[test]
+    fn syntax_errors_carry_file_and_line() {
+        let errors = compile(&format!("{HEAD}www A 999.1.1.1\n")).unwrap_err();
+        assert!(errors[0].starts_with("zones/example.com.zone:5:"), "{errors:?}");
+    }
+
+    #[test]
+    fn default_origin_comes_from_the_file_name() {
+        assert_eq!(default_origin("zones/example.com.zone").unwrap().to_ascii(), "example.com.");
+        assert_eq!(default_origin("x/corp.example.db").unwrap().to_ascii(), "corp.example.");
+    }
+}

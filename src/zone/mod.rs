@@ -1,0 +1,339 @@
+//! The zone model: hosted zones as trees of names holding RRsets, and the catalog that finds
+//! the zone for a name.
+//!
+//! A [`Zone`] is built once (by [`compile`] from master files, or by [`crate::snapshot`] from
+//! KV) and then only read. Building it inserts the empty non-terminals (RFC 4592 §2.2.2) and
+//! groups records into RRsets, so lookups are a few hash probes.
+
+pub mod compile;
+pub mod master;
+
+use std::collections::HashMap;
+
+use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
+
+/// Records of one owner name and type (RFC 2181 §5), with one TTL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RrSet {
+    /// The type shared by every record.
+    pub record_type: RecordType,
+    /// The TTL of the set (the smallest of its records, RFC 2181 §5.2).
+    pub ttl: u32,
+    /// The records, in zone-file order, each carrying `ttl`.
+    pub records: Vec<Record>,
+}
+
+/// One name in a zone, possibly empty (an empty non-terminal).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Node {
+    /// RRsets sorted by type code.
+    rrsets: Vec<RrSet>,
+}
+
+impl Node {
+    /// The RRset of a type.
+    pub fn rrset(&self, record_type: RecordType) -> Option<&RrSet> {
+        self.rrsets.iter().find(|set| set.record_type == record_type)
+    }
+
+    /// Every RRset of the node, sorted by type code.
+    pub fn rrsets(&self) -> &[RrSet] {
+        &self.rrsets
+    }
+
+    /// Whether the name holds no records (an empty non-terminal).
+    pub fn is_empty(&self) -> bool {
+        self.rrsets.is_empty()
+    }
+}
+
+/// What a zone knows about a name, before the type is looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup<'z> {
+    /// The name exists (or a wildcard covers it, RFC 4592 §3.3.1).
+    Found {
+        /// The node holding the data.
+        node: &'z Node,
+        /// Whether the node is the wildcard `*.<closest encloser>` rather than the name itself.
+        wildcard: bool,
+    },
+    /// The name is at or below a zone cut: the NS RRset of the cut (RFC 1034 §4.3.2 3b).
+    Delegation {
+        /// The NS RRset at the cut.
+        name_servers: &'z RrSet,
+    },
+    /// Neither the name nor a wildcard for it exists.
+    NxDomain,
+}
+
+/// One hosted zone.
+#[derive(Debug, Clone)]
+pub struct Zone {
+    apex: Name,
+    apex_labels: usize,
+    soa: Record,
+    nodes: HashMap<LowerName, Node>,
+}
+
+/// Why records could not be assembled into a zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssembleError {
+    /// The zone has no SOA at its apex.
+    MissingSoa,
+    /// A record's owner is outside the zone.
+    OutOfZone(Name),
+}
+
+impl Zone {
+    /// Builds a zone from records that have already been checked (or came from a snapshot
+    /// made of checked records). Only the facts lookups depend on are enforced here: one SOA
+    /// at the apex and every owner inside the zone.
+    pub fn assemble(apex: &Name, records: Vec<Record>) -> Result<Self, AssembleError> {
+        let apex = apex.to_lowercase();
+        let apex_labels = label_count(&apex);
+        let mut grouped: HashMap<LowerName, Vec<Record>> = HashMap::new();
+        for record in records {
+            if !apex.zone_of(&record.name) {
+                return Err(AssembleError::OutOfZone(record.name));
+            }
+            grouped.entry(LowerName::new(&record.name)).or_default().push(record);
+        }
+        let mut nodes: HashMap<LowerName, Node> = HashMap::with_capacity(grouped.len() * 2);
+        for (owner, records) in grouped {
+            // Every name between the apex and the owner exists, as an empty non-terminal if it
+            // holds nothing itself (RFC 4592 §2.2.2).
+            let mut ancestor = owner.base_name();
+            while label_count(&ancestor) >= apex_labels && !nodes.contains_key(&ancestor) {
+                nodes.insert(ancestor.clone(), Node::default());
+                if label_count(&ancestor) == apex_labels {
+                    break;
+                }
+                ancestor = ancestor.base_name();
+            }
+            nodes.entry(owner).or_default().rrsets = group_rrsets(records);
+        }
+        let soa = nodes
+            .get(&LowerName::new(&apex))
+            .and_then(|node| node.rrset(RecordType::SOA))
+            .and_then(|set| set.records.first())
+            .cloned()
+            .ok_or(AssembleError::MissingSoa)?;
+        Ok(Self { apex, apex_labels, soa, nodes })
+    }
+
+    /// The apex name, lower-cased.
+    pub fn apex(&self) -> &Name {
+        &self.apex
+    }
+
+    /// The SOA record at the apex.
+    pub fn soa(&self) -> &Record {
+        &self.soa
+    }
+
+    /// The SOA for negative answers: its TTL is min(SOA TTL, MINIMUM) (RFC 2308 §3).
+    pub fn negative_soa(&self) -> Record {
+        let mut soa = self.soa.clone();
+        if let RData::SOA(data) = &soa.data {
+            soa.ttl = soa.ttl.min(data.minimum);
+        }
+        soa
+    }
+
+    /// The node of an exact name, ignoring zone cuts (for glue and tooling).
+    pub fn node(&self, name: &Name) -> Option<&Node> {
+        self.nodes.get(&LowerName::new(name))
+    }
+
+    /// Every name of the zone with its node (empty non-terminals included), in no order.
+    pub fn nodes(&self) -> impl Iterator<Item = (&LowerName, &Node)> {
+        self.nodes.iter()
+    }
+
+    /// Finds what the zone holds for `name` (which must be at or below the apex), following
+    /// RFC 1034 §4.3.2 step 3: a zone cut on the way down wins, then the exact name, then the
+    /// wildcard at the closest encloser (RFC 4592 §3.3.1).
+    ///
+    /// `record_type` only matters for DS, which the parent side of a cut answers
+    /// (RFC 4035 §3.1.4.1).
+    pub fn lookup(&self, name: &Name, record_type: RecordType) -> Lookup<'_> {
+        let labels = label_count(name);
+        let mut closest_encloser: Option<(&Node, usize)> = None;
+        for depth in self.apex_labels..=labels {
+            let candidate = LowerName::new(&name.trim_to(depth));
+            let Some(node) = self.nodes.get(&candidate) else {
+                break;
+            };
+            if depth > self.apex_labels {
+                if let Some(name_servers) = node.rrset(RecordType::NS) {
+                    let parent_side = depth == labels && record_type == RecordType::DS;
+                    if !parent_side {
+                        return Lookup::Delegation { name_servers };
+                    }
+                }
+            }
+            closest_encloser = Some((node, depth));
+        }
+        match closest_encloser {
+            Some((node, depth)) if depth == labels => Lookup::Found { node, wildcard: false },
+            Some((_, depth)) => {
+                let wildcard = name.trim_to(depth).prepend_label("*").ok().map(|w| LowerName::new(&w));
+                match wildcard.as_ref().and_then(|w| self.nodes.get(w)) {
+                    Some(node) => Lookup::Found { node, wildcard: true },
+                    None => Lookup::NxDomain,
+                }
+            }
+            None => Lookup::NxDomain,
+        }
+    }
+}
+
+/// Groups one owner's records into RRsets sorted by type, deduplicated (RFC 2181 §5), each
+/// with the smallest TTL of its records (RFC 2181 §5.2).
+fn group_rrsets(records: Vec<Record>) -> Vec<RrSet> {
+    let mut rrsets: Vec<RrSet> = Vec::new();
+    for record in records {
+        let record_type = record.record_type();
+        match rrsets.iter_mut().find(|set| set.record_type == record_type) {
+            Some(set) => {
+                set.ttl = set.ttl.min(record.ttl);
+                if !set.records.iter().any(|existing| existing.data == record.data) {
+                    set.records.push(record);
+                }
+            }
+            None => rrsets.push(RrSet { record_type, ttl: record.ttl, records: vec![record] }),
+        }
+    }
+    for set in &mut rrsets {
+        for record in &mut set.records {
+            record.ttl = set.ttl;
+        }
+    }
+    rrsets.sort_by_key(|set| u16::from(set.record_type));
+    rrsets
+}
+
+/// Number of labels of a name, the wildcard label included.
+pub fn label_count(name: &Name) -> usize {
+    name.iter().count()
+}
+
+/// The hosted zones, found by name: the most specific zone wins when zones nest.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    zones: Vec<Zone>,
+    index: HashMap<LowerName, usize>,
+}
+
+impl Catalog {
+    /// Builds a catalog; a later zone with the same apex replaces an earlier one (the
+    /// compiler rejects duplicates before this point).
+    pub fn new(zones: Vec<Zone>) -> Self {
+        let mut index = HashMap::with_capacity(zones.len());
+        for (position, zone) in zones.iter().enumerate() {
+            index.insert(LowerName::new(zone.apex()), position);
+        }
+        Self { zones, index }
+    }
+
+    /// The zones, in the order given.
+    pub fn zones(&self) -> &[Zone] {
+        &self.zones
+    }
+
+    /// The most specific hosted zone containing `name`.
+    pub fn find(&self, name: &Name) -> Option<&Zone> {
+        let mut candidate = LowerName::new(name);
+        loop {
+            if let Some(zone) = self.index.get(&candidate).and_then(|&i| self.zones.get(i)) {
+                return Some(zone);
+            }
+            if candidate.is_root() {
+                return None;
+            }
+            candidate = candidate.base_name();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::rr::rdata::{A, NS, SOA};
+    use std::str::FromStr;
+
+    fn name(text: &str) -> Name {
+        Name::from_str(text).unwrap()
+    }
+
+    fn a(owner: &str, ttl: u32) -> Record {
+        Record::from_rdata(name(owner), ttl, RData::A(A::new(192, 0, 2, 1)))
+    }
+
+    fn zone() -> Zone {
+        let soa = SOA::new(name("ns1.example."), name("hostmaster.example."), 1, 3600, 600, 86400, 300);
+        let records = vec![
+            Record::from_rdata(name("example."), 3600, RData::SOA(soa)),
+            a("www.example.", 300),
+            a("www.example.", 60),
+            a("a.b.c.example.", 300),
+            a("*.wild.example.", 300),
+            Record::from_rdata(name("child.example."), 300, RData::NS(NS(name("ns.child.example.")))),
+            a("ns.child.example.", 300),
+        ];
+        Zone::assemble(&name("Example."), records).unwrap()
+    }
+
+    #[test]
+    fn rrsets_take_the_smallest_ttl_and_drop_duplicates() {
+        let zone = zone();
+        let set = zone.node(&name("www.example.")).unwrap().rrset(RecordType::A).unwrap();
+        assert_eq!(set.ttl, 60);
+        assert_eq!(set.records.len(), 1);
+    }
+
+    #[test]
+    fn empty_non_terminals_exist() {
+        let zone = zone();
+        assert!(zone.node(&name("b.c.example.")).unwrap().is_empty());
+        assert!(matches!(zone.lookup(&name("c.example."), RecordType::A), Lookup::Found { wildcard: false, .. }));
+        assert_eq!(zone.lookup(&name("x.c.example."), RecordType::A), Lookup::NxDomain);
+    }
+
+    #[test]
+    fn wildcard_covers_only_missing_names_below_its_encloser() {
+        let zone = zone();
+        assert!(matches!(zone.lookup(&name("x.wild.example."), RecordType::A), Lookup::Found { wildcard: true, .. }));
+        assert!(matches!(zone.lookup(&name("y.x.wild.example."), RecordType::A), Lookup::Found { wildcard: true, .. }));
+        assert_eq!(zone.lookup(&name("nope.example."), RecordType::A), Lookup::NxDomain);
+    }
+
+    #[test]
+    fn cuts_win_over_data_below_them() {
+        let zone = zone();
+        for below in ["child.example.", "ns.child.example.", "deep.ns.child.example."] {
+            assert!(matches!(zone.lookup(&name(below), RecordType::A), Lookup::Delegation { .. }), "{below}");
+        }
+        assert!(matches!(zone.lookup(&name("child.example."), RecordType::DS), Lookup::Found { .. }));
+    }
+
+    #[test]
+    fn negative_soa_ttl_is_min_of_ttl_and_minimum() {
+        assert_eq!(zone().negative_soa().ttl, 300);
+    }
+
+    #[test]
+    fn catalog_prefers_the_most_specific_zone() {
+        let parent = zone();
+        let soa = SOA::new(name("ns1.example."), name("hostmaster.example."), 1, 3600, 600, 86400, 300);
+        let child = Zone::assemble(
+            &name("sub.example."),
+            vec![Record::from_rdata(name("sub.example."), 60, RData::SOA(soa))],
+        )
+        .unwrap();
+        let catalog = Catalog::new(vec![parent, child]);
+        assert_eq!(catalog.find(&name("WWW.Sub.Example.")).unwrap().apex(), &name("sub.example."));
+        assert_eq!(catalog.find(&name("www.example.")).unwrap().apex(), &name("example."));
+        assert!(catalog.find(&name("example.net.")).is_none());
+    }
+}
