@@ -2,7 +2,7 @@
 //!
 //! It holds no DNS logic. Per isolate it keeps the decoded catalog in memory; the first
 //! request loads it (two KV reads: the pointer, then the image), and afterwards at most one
-//! request every [`REFRESH_MS`] re-reads the pointer in the background (`waitUntil`), loading
+//! request every [`DEFAULT_REFRESH_MS`] (or `SNAPSHOT_REFRESH_SECONDS`) re-reads the pointer in the background (`waitUntil`), loading
 //! a new image only when the version changed. A steady stream of queries therefore does zero
 //! KV reads on its own path. When a load fails, the last good catalog keeps serving; with
 //! none at all, queries get SERVFAIL with EDE 14 and a log line says why.
@@ -22,8 +22,9 @@ use crate::zone::Catalog;
 
 /// The KV namespace binding holding the snapshots.
 const ZONES_BINDING: &str = "ZONES";
-/// How often an isolate checks whether a new snapshot was published.
-const REFRESH_MS: f64 = 30_000.0;
+/// How often an isolate checks whether a new snapshot was published, unless the
+/// `SNAPSHOT_REFRESH_SECONDS` variable says otherwise.
+const DEFAULT_REFRESH_MS: f64 = 30_000.0;
 /// After a failed first load, how long queries get SERVFAIL before the next attempt.
 const RETRY_MS: f64 = 5_000.0;
 
@@ -113,9 +114,15 @@ async fn load(kv: &KvStore, known_version: Option<String>) {
 /// The catalog to answer from, loading or scheduling a refresh as needed.
 async fn catalog(env: &Env, context: &Context) -> Option<Rc<Catalog>> {
     let now = js_sys::Date::now();
+    let refresh_ms = env
+        .var("SNAPSHOT_REFRESH_SECONDS")
+        .ok()
+        .and_then(|value| value.to_string().trim().parse::<f64>().ok())
+        .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
+        .map_or(DEFAULT_REFRESH_MS, |seconds| seconds * 1000.0);
     let (current, due, known_version) = STATE.with(|state| {
         let mut state = state.borrow_mut();
-        let interval = if state.loaded.is_some() { REFRESH_MS } else { RETRY_MS };
+        let interval = if state.loaded.is_some() { refresh_ms } else { RETRY_MS.min(refresh_ms) };
         let due = !state.refreshing && (now - state.checked_at >= interval || state.checked_at == 0.0);
         if due {
             state.refreshing = true;

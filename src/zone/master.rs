@@ -13,8 +13,8 @@
 //! * Entries are lines; `(` … `)` continue an entry over several lines; `;` starts a comment
 //!   that runs to the end of the line (not inside `"…"`).
 //! * `"…"` quoted strings with `\X` and `\DDD` (decimal) escapes. A quoted string must close on
-//!   its own line, unless the line break is escaped with `\` (BIND rejects them too; it keeps
-//!   one missing quote from swallowing the rest of the file). A quoted part inside a bare token
+//!   its own line unless the line break is escaped with `\`, as in BIND, so that one missing
+//!   quote cannot swallow the rest of the file. A quoted part inside a bare token
 //!   (`alpn="h2,h3"`, RFC 9460 Appendix A) belongs to that token.
 //! * Owner names: absolute with a trailing dot, otherwise relative to the current origin; `@`
 //!   is the origin; an entry that starts with a blank belongs to the previous owner. Labels
@@ -29,9 +29,10 @@
 //! * Types by mnemonic (any case) or as `TYPEnnn` (RFC 3597 §5). RDATA may be given in the
 //!   generic form `\# <length> <hex>` (RFC 3597 §5) for any type.
 //! * RDATA in presentation form for A, AAAA, NS, CNAME, PTR, ANAME, MX, SRV, SOA (its timers
-//!   also with units), TXT, NAPTR, SVCB and HTTPS (built here, so relative names and `@` work
-//!   everywhere), and CAA, CERT, CSYNC, HINFO, OPENPGPKEY, SMIMEA, SSHFP, TLSA (handed to
-//!   hickory-proto's presentation-format parsers).
+//!   also with units), TXT and NAPTR are built here, so relative names and `@` work in every
+//!   name field; SVCB and HTTPS get their target name here and their parameters from
+//!   hickory-proto; CAA, CERT, CSYNC, HINFO, OPENPGPKEY, SMIMEA, SSHFP and TLSA are handed to
+//!   hickory-proto's presentation-format parsers.
 //!
 //! # Not supported
 //!

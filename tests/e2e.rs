@@ -1,0 +1,449 @@
+//! End-to-end tests: the built Worker running in workerd (`wrangler dev`), with local KV
+//! loaded by the CLI, queried by real clients: curl over HTTP/1.1, and curl, kdig and dig over
+//! the local TLS + HTTP/2 front.
+//!
+//! `scripts/test.sh` (`make test`) starts the stack and sets:
+//! * `EDGEDNS_HTTP`: the wrangler dev base URL (e.g. `http://127.0.0.1:18787`);
+//! * `EDGEDNS_H2`: `host:port` of the HTTP/2 front;
+//! * `EDGEDNS_CLI` and `EDGEDNS_STATE`: the CLI binary and the local KV state directory, for
+//!   the publishing tests.
+//!
+//! Run without them, every test fails with a message saying so: these tests never pass by
+//! skipping.
+
+use std::collections::HashMap;
+use std::process::Command;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use base64::Engine;
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::{Name, RecordType};
+
+fn env(key: &str) -> String {
+    std::env::var(key).unwrap_or_else(|_| {
+        panic!("{key} is not set: run the end-to-end tests through `make test` (scripts/test.sh), which starts the stack")
+    })
+}
+
+fn http_base() -> String {
+    env("EDGEDNS_HTTP")
+}
+
+fn h2_address() -> (String, String) {
+    let address = env("EDGEDNS_H2");
+    let (host, port) = address.rsplit_once(':').expect("EDGEDNS_H2 is host:port");
+    (host.to_owned(), port.to_owned())
+}
+
+/// A finished HTTP exchange as curl saw it.
+struct Exchange {
+    status: u16,
+    version: String,
+    headers: HashMap<String, String>,
+    body: Vec<u8>,
+}
+
+impl Exchange {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+    }
+
+    fn message(&self) -> Message {
+        assert_eq!(self.status, 200, "body: {}", String::from_utf8_lossy(&self.body));
+        Message::from_vec(&self.body).expect("a DNS message")
+    }
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("edgedns-e2e-{}-{n}-{name}", std::process::id()))
+}
+
+/// Runs curl with extra arguments and returns the exchange.
+fn curl(args: &[&str]) -> Exchange {
+    let headers = scratch("headers");
+    let body = scratch("body");
+    let output = Command::new("curl")
+        .args(["-s", "-S", "--max-time", "20", "-D"])
+        .arg(&headers)
+        .arg("-o")
+        .arg(&body)
+        .args(["-w", "%{http_code} %{http_version}"])
+        .args(args)
+        .output()
+        .expect("curl runs");
+    assert!(output.status.success(), "curl {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    let written = String::from_utf8_lossy(&output.stdout).to_string();
+    let (status, version) = written.split_once(' ').unwrap_or((&written, ""));
+    let header_text = std::fs::read_to_string(&headers).unwrap_or_default();
+    let body_bytes = std::fs::read(&body).unwrap_or_default();
+    let _ = std::fs::remove_file(&headers);
+    let _ = std::fs::remove_file(&body);
+    let headers = header_text
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    Exchange { status: status.parse().unwrap_or(0), version: version.to_owned(), headers, body: body_bytes }
+}
+
+fn query_bytes(name: &str, record_type: RecordType, edns: bool) -> Vec<u8> {
+    let mut message = Message::new(0, MessageType::Query, OpCode::Query);
+    message.metadata.recursion_desired = true;
+    message.add_query(Query::query(Name::from_str(name).unwrap(), record_type));
+    if edns {
+        message.edns = Some(Edns::new());
+    }
+    message.to_vec().unwrap()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn post_file(bytes: &[u8]) -> std::path::PathBuf {
+    let path = scratch("query");
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn curl_post(url: &str, bytes: &[u8], extra: &[&str]) -> Exchange {
+    let file = post_file(bytes);
+    let data = format!("@{}", file.display());
+    let mut args = vec!["-H", "content-type: application/dns-message", "--data-binary", &data];
+    args.extend_from_slice(extra);
+    args.push(url);
+    let exchange = curl(&args);
+    let _ = std::fs::remove_file(&file);
+    exchange
+}
+
+fn answers(message: &Message) -> Vec<String> {
+    message.answers.iter().map(|r| format!("{} {} {} {}", r.name, r.ttl, r.record_type(), r.data)).collect()
+}
+
+// ---- curl over HTTP/1.1 straight to wrangler dev ----
+
+#[test]
+fn curl_get_rfc8484_example() {
+    let exchange = curl(&[
+        "-H",
+        "accept: application/dns-message",
+        &format!("{}/dns-query?dns=AAABAAABAAAAAAAAA3d3dwdleGFtcGxlA2NvbQAAAQAB", http_base()),
+    ]);
+    let message = exchange.message();
+    assert_eq!(exchange.header("content-type"), Some("application/dns-message"));
+    assert_eq!(exchange.header("cache-control"), Some("max-age=300"));
+    assert_eq!(exchange.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(message.metadata.id, 0);
+    assert!(message.metadata.authoritative);
+    assert_eq!(answers(&message), vec!["www.example.com. 300 A 192.0.2.10"]);
+}
+
+#[test]
+fn curl_post_wire_format() {
+    let exchange = curl_post(&format!("{}/dns-query", http_base()), &query_bytes("www.conformance.test.", RecordType::AAAA, false), &[]);
+    let message = exchange.message();
+    assert_eq!(answers(&message), vec!["www.conformance.test. 3600 AAAA 2001:db8::10"]);
+    assert!(message.edns.is_none());
+}
+
+#[test]
+fn curl_negative_answers_and_cache_control() {
+    let exchange = curl_post(&format!("{}/dns-query", http_base()), &query_bytes("nope.conformance.test.", RecordType::A, true), &[]);
+    let message = exchange.message();
+    assert_eq!(message.metadata.response_code, ResponseCode::NXDomain);
+    assert_eq!(message.authorities[0].record_type(), RecordType::SOA);
+    assert_eq!(message.authorities[0].ttl, 300);
+    assert_eq!(exchange.header("cache-control"), Some("max-age=300"));
+
+    let refused = curl_post(&format!("{}/dns-query", http_base()), &query_bytes("example.net.", RecordType::A, true), &[]);
+    assert_eq!(refused.status, 200);
+    assert_eq!(refused.message().metadata.response_code, ResponseCode::Refused);
+    assert_eq!(refused.header("cache-control"), Some("no-store"));
+}
+
+#[test]
+fn curl_http_errors_through_the_runtime() {
+    let base = http_base();
+    let query = query_bytes("www.conformance.test.", RecordType::A, false);
+    let wrong_type = {
+        let file = post_file(&query);
+        let exchange = curl(&["-H", "content-type: text/plain", "--data-binary", &format!("@{}", file.display()), &format!("{base}/dns-query")]);
+        let _ = std::fs::remove_file(file);
+        exchange
+    };
+    assert_eq!(wrong_type.status, 415);
+    assert_eq!(curl(&[&format!("{base}/dns-query")]).status, 400);
+    assert_eq!(curl(&[&format!("{base}/dns-query?dns=AAAB+AAB")]).status, 400);
+    assert_eq!(curl_post(&format!("{base}/dns-query"), b"not dns at all", &[]).status, 400);
+    let put = curl(&["-X", "PUT", &format!("{base}/dns-query")]);
+    assert_eq!(put.status, 405);
+    assert_eq!(put.header("allow"), Some("GET, POST, OPTIONS"));
+    let preflight = curl(&[
+        "-X",
+        "OPTIONS",
+        "-H",
+        "origin: https://example.org",
+        "-H",
+        "access-control-request-method: POST",
+        &format!("{base}/dns-query"),
+    ]);
+    assert_eq!(preflight.status, 204);
+    assert_eq!(preflight.header("access-control-allow-origin"), Some("*"));
+    let big = curl_post(&format!("{base}/dns-query"), &vec![0u8; 70_000], &[]);
+    assert_eq!(big.status, 413);
+    let long = curl(&[&format!("{base}/dns-query?dns={}", "A".repeat(9_000))]);
+    assert_eq!(long.status, 414);
+}
+
+#[test]
+fn curl_json_api() {
+    let exchange = curl(&[&format!("{}/resolve?name=www.conformance.test&type=AAAA", http_base())]);
+    assert_eq!(exchange.status, 200);
+    assert_eq!(exchange.header("content-type"), Some("application/dns-json"));
+    assert_eq!(exchange.header("access-control-allow-origin"), Some("*"));
+    let value: serde_json::Value = serde_json::from_slice(&exchange.body).unwrap();
+    assert_eq!(value["Status"], 0);
+    assert_eq!(value["Answer"][0]["data"], "2001:db8::10");
+    let via_accept = curl(&["-H", "accept: application/dns-json", &format!("{}/dns-query?name=example.com&type=MX", http_base())]);
+    let value: serde_json::Value = serde_json::from_slice(&via_accept.body).unwrap();
+    assert_eq!(value["Answer"][0]["data"], "10 mail.example.com.");
+    assert_eq!(curl(&[&format!("{}/resolve?name=a..b", http_base())]).status, 400);
+}
+
+// ---- through the TLS + HTTP/2 front ----
+
+#[test]
+fn curl_over_http2() {
+    let (host, port) = h2_address();
+    let url = format!("https://{host}:{port}/dns-query");
+    let exchange = curl_post(&url, &query_bytes("www.conformance.test.", RecordType::A, false), &["-k", "--http2"]);
+    assert_eq!(exchange.version, "2");
+    assert_eq!(answers(&exchange.message()).len(), 2);
+    let get = curl(&["-k", "--http2", &format!("{url}?dns={}", b64(&query_bytes("mail.example.com.", RecordType::A, false)))]);
+    assert_eq!(get.version, "2");
+    assert_eq!(answers(&get.message()), vec!["mail.example.com. 3600 A 192.0.2.25"]);
+}
+
+/// What kdig or dig printed, parsed.
+#[derive(Debug)]
+struct Printed {
+    status: String,
+    flags: Vec<String>,
+    sections: HashMap<String, Vec<Vec<String>>>,
+    text: String,
+}
+
+impl Printed {
+    fn section(&self, name: &str) -> Vec<Vec<String>> {
+        self.sections.get(name).cloned().unwrap_or_default()
+    }
+
+    fn has_flag(&self, flag: &str) -> bool {
+        self.flags.iter().any(|f| f == flag)
+    }
+}
+
+fn parse_printed(text: &str) -> Printed {
+    let mut status = String::new();
+    let mut flags = Vec::new();
+    let mut sections: HashMap<String, Vec<Vec<String>>> = HashMap::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if let Some(position) = trimmed.find("status: ") {
+            status = trimmed[position + 8..].split([',', ';']).next().unwrap_or("").trim().to_owned();
+        }
+        let lower = trimmed.to_ascii_lowercase();
+        if let Some(rest) = lower.strip_prefix(";; flags:") {
+            flags = rest.split(';').next().unwrap_or("").split_whitespace().map(str::to_owned).collect();
+        }
+        if let Some(name) = trimmed.strip_prefix(";; ").and_then(|rest| rest.strip_suffix(" SECTION:")) {
+            current = Some(name.to_owned());
+            continue;
+        }
+        if trimmed.is_empty() {
+            current = None;
+            continue;
+        }
+        if let Some(section) = &current {
+            if !trimmed.starts_with(';') || section == "QUESTION" {
+                let fields = trimmed.trim_start_matches(';').split_whitespace().map(str::to_owned).collect();
+                sections.entry(section.clone()).or_default().push(fields);
+            }
+        }
+    }
+    Printed { status, flags, sections, text: text.to_owned() }
+}
+
+fn run(program: &str, args: &[String]) -> Printed {
+    let output = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program} runs: {e}"));
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(output.status.success(), "{program} {args:?} failed: {text}{}", String::from_utf8_lossy(&output.stderr));
+    parse_printed(&text)
+}
+
+fn kdig(get: bool, query: &[&str]) -> Printed {
+    let (host, port) = h2_address();
+    let mut args = vec![format!("@{host}"), "-p".into(), port, if get { "+https-get".into() } else { "+https".into() }];
+    args.extend(["+timeout=10".to_owned(), "+retry=0".to_owned()]);
+    args.extend(query.iter().map(|s| (*s).to_owned()));
+    run("kdig", &args)
+}
+
+fn dig(get: bool, query: &[&str]) -> Printed {
+    let (host, port) = h2_address();
+    let mut args = vec![format!("@{host}"), "-p".into(), port, if get { "+https-get".into() } else { "+https".into() }];
+    args.extend(["+time=10".to_owned(), "+tries=1".to_owned()]);
+    args.extend(query.iter().map(|s| (*s).to_owned()));
+    run("dig", &args)
+}
+
+fn data_of(rows: &[Vec<String>]) -> Vec<String> {
+    let mut data: Vec<String> = rows.iter().map(|row| row.get(4..).unwrap_or_default().join(" ")).collect();
+    data.sort();
+    data
+}
+
+#[test]
+fn kdig_https_post_and_get() {
+    for get in [false, true] {
+        let printed = kdig(get, &["www.conformance.test", "A"]);
+        assert_eq!(printed.status, "NOERROR", "{}", printed.text);
+        assert!(printed.has_flag("aa"), "{}", printed.text);
+        assert!(printed.has_flag("qr"));
+        assert!(!printed.has_flag("ra"));
+        assert_eq!(data_of(&printed.section("ANSWER")), vec!["192.0.2.10", "192.0.2.11"], "{}", printed.text);
+        assert!(printed.section("ANSWER").iter().all(|row| row[1] == "300"));
+    }
+}
+
+#[test]
+fn dig_https_post_and_get() {
+    for get in [false, true] {
+        let printed = dig(get, &["www.example.com", "AAAA"]);
+        assert_eq!(printed.status, "NOERROR", "{}", printed.text);
+        assert!(printed.has_flag("aa"), "{}", printed.text);
+        assert_eq!(data_of(&printed.section("ANSWER")), vec!["2001:db8::10"], "{}", printed.text);
+    }
+}
+
+#[test]
+fn dig_referral_with_glue() {
+    let printed = dig(false, &["host.child.conformance.test", "A"]);
+    assert_eq!(printed.status, "NOERROR", "{}", printed.text);
+    assert!(!printed.has_flag("aa"), "{}", printed.text);
+    assert!(printed.section("ANSWER").is_empty());
+    assert_eq!(data_of(&printed.section("AUTHORITY")), vec!["ns.elsewhere.example.", "ns1.child.conformance.test."]);
+    assert!(printed.section("ADDITIONAL").iter().any(|row| row.last().map(String::as_str) == Some("192.0.2.70")), "{}", printed.text);
+}
+
+#[test]
+fn kdig_nxdomain_nodata_and_cname() {
+    let nxdomain = kdig(false, &["dangling.conformance.test", "A"]);
+    assert_eq!(nxdomain.status, "NXDOMAIN", "{}", nxdomain.text);
+    assert_eq!(data_of(&nxdomain.section("ANSWER")), vec!["missing.conformance.test."]);
+    let soa = nxdomain.section("AUTHORITY");
+    assert_eq!(soa[0][3], "SOA");
+    assert_eq!(soa[0][1], "300");
+    let nodata = kdig(false, &["b.ent.conformance.test", "A"]);
+    assert_eq!(nodata.status, "NOERROR");
+    assert!(nodata.section("ANSWER").is_empty());
+    assert_eq!(nodata.section("AUTHORITY")[0][3], "SOA");
+    let wildcard = kdig(true, &["Some.Wild.conformance.test", "TXT"]);
+    assert_eq!(wildcard.section("ANSWER")[0][0].to_ascii_lowercase(), "some.wild.conformance.test.");
+}
+
+#[test]
+fn kdig_client_subnet_echo() {
+    let printed = kdig(false, &["+subnet=198.51.100.0/24", "www.conformance.test", "A"]);
+    assert!(printed.text.contains("CLIENT-SUBNET: 198.51.100.0/24/0"), "{}", printed.text);
+    let none = kdig(false, &["+edns", "www.conformance.test", "A"]);
+    assert!(!none.text.contains("CLIENT-SUBNET"), "{}", none.text);
+}
+
+#[test]
+fn dig_badvers_and_ede() {
+    let badvers = dig(false, &["+edns=1", "+noednsneg", "www.conformance.test", "A"]);
+    assert_eq!(badvers.status, "BADVERS", "{}", badvers.text);
+    let refused = dig(false, &["www.example.net", "A"]);
+    assert_eq!(refused.status, "REFUSED", "{}", refused.text);
+    assert!(refused.text.contains("EDE: 20"), "{}", refused.text);
+}
+
+// ---- publishing and reloading ----
+
+fn publish(zones: &std::path::Path) {
+    let cli = env("EDGEDNS_CLI");
+    let state = env("EDGEDNS_STATE");
+    let output = Command::new(cli)
+        .args(["publish", "--local", "--persist-to", &state])
+        .arg(zones)
+        .arg("zones")
+        .arg("tests/zones")
+        .output()
+        .expect("the CLI runs");
+    assert!(output.status.success(), "publish failed: {}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+}
+
+fn reload_answer() -> Option<String> {
+    let exchange = curl_post(&format!("{}/dns-query", http_base()), &query_bytes("www.reload.test.", RecordType::A, false), &[]);
+    let message = exchange.message();
+    message.answers.first().map(|record| record.data.to_string())
+}
+
+/// Waits until the Worker serves `expected` for www.reload.test (the stack refreshes every
+/// second); returns whether it did within the bound.
+fn wait_for(expected: Option<&str>) -> bool {
+    for _ in 0..40 {
+        if reload_answer().as_deref() == expected {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    false
+}
+
+#[test]
+fn publishing_reaches_the_running_worker_and_corruption_keeps_the_last_good_data() {
+    let dir = scratch("zones");
+    std::fs::create_dir_all(&dir).unwrap();
+    let zone = |address: &str| format!("$TTL 60\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.53\nwww A {address}\n");
+    std::fs::write(dir.join("reload.test.zone"), zone("203.0.113.1")).unwrap();
+    publish(&dir);
+    assert!(wait_for(Some("203.0.113.1")), "the first version never appeared");
+    std::fs::write(dir.join("reload.test.zone"), zone("203.0.113.2")).unwrap();
+    publish(&dir);
+    assert!(wait_for(Some("203.0.113.2")), "the second version never appeared");
+
+    // Point `snapshot:current` at a version that does not exist, then at a corrupt image:
+    // the Worker keeps answering from the last good snapshot.
+    let state = env("EDGEDNS_STATE");
+    let wrangler = std::path::Path::new("node_modules/.bin/wrangler");
+    let put = |key: &str, value: &str| {
+        let output = Command::new(wrangler)
+            .args(["kv", "key", "put", "--local", "--binding", "ZONES", "--persist-to", &state, key, value])
+            .env("WRANGLER_SEND_METRICS", "false")
+            .output()
+            .expect("wrangler runs");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    };
+    put("snapshot:current", "no-such-version");
+    std::thread::sleep(Duration::from_millis(2_500));
+    assert_eq!(reload_answer().as_deref(), Some("203.0.113.2"));
+    put("snapshot:corrupt", "this is not an image");
+    put("snapshot:current", "corrupt");
+    std::thread::sleep(Duration::from_millis(2_500));
+    assert_eq!(reload_answer().as_deref(), Some("203.0.113.2"));
+    assert_eq!(reload_answer().as_deref(), Some("203.0.113.2"));
+
+    // A good publish recovers.
+    std::fs::write(dir.join("reload.test.zone"), zone("203.0.113.3")).unwrap();
+    publish(&dir);
+    assert!(wait_for(Some("203.0.113.3")), "recovery never appeared");
+    let _ = std::fs::remove_dir_all(&dir);
+}
