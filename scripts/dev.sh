@@ -24,4 +24,7 @@ log "try: kdig @127.0.0.1 -p $h2_port +https example.com   |   curl -k --http2 h
 
 unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 # Not exec: the EXIT trap must run when wrangler exits.
-"$WRANGLER" dev --ip 127.0.0.1 --port "$http_port" "$@"
+# Check KV for a new snapshot every DEV_REFRESH_SECONDS (default 1) so `make zones-local`
+# shows up at once (the worker's default, without the var, is 30 s).
+"$WRANGLER" dev --ip 127.0.0.1 --port "$http_port" \
+  --var "SNAPSHOT_REFRESH_SECONDS:${DEV_REFRESH_SECONDS:-1}" "$@"

@@ -33,9 +33,14 @@ apt_setup() {
   export DEBIAN_FRONTEND=noninteractive
   "${sudo[@]}" apt-get update -qq
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
-  # The Debian package starts the system nginx on :80; the project never uses it.
-  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
-    "${sudo[@]}" systemctl disable --now nginx >/dev/null 2>&1 || true
+  # Installing the Debian package may start the system nginx on :80; the project never uses it
+  # (scripts/front.sh runs its own instances), so stop the one we just caused to start.
+  if [[ " ${missing[*]} " == *" nginx-light "* ]]; then
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
+      "${sudo[@]}" systemctl disable --now nginx >/dev/null 2>&1 || true
+    elif [[ -s /run/nginx.pid ]] && kill -0 "$(cat /run/nginx.pid)" 2>/dev/null; then
+      "${sudo[@]}" /usr/sbin/nginx -s quit >/dev/null 2>&1 || true
+    fi
   fi
 }
 

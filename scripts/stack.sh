@@ -2,7 +2,7 @@
 # Background local stack for end-to-end tests:
 #   wrangler dev (HTTP/1.1) on 127.0.0.1:$STACK_HTTP_PORT, local state in $STACK_STATE
 #   nginx TLS + HTTP/2 front on 127.0.0.1:$STACK_H2_PORT
-# with the zones of $STACK_ZONES published into that (fresh) state first.
+# with the zones of $STACK_ZONES (space-separated dirs/files) published into that fresh state first.
 #
 #   scripts/stack.sh start     (stops a leftover stack first, wipes the state)
 #   scripts/stack.sh stop
@@ -10,8 +10,10 @@
 #
 # Settings (environment):
 #   STACK_NAME=test  STACK_HTTP_PORT=18787  STACK_H2_PORT=18443
-#   STACK_STATE=.run/test-state  STACK_ZONES=tests/zones (empty: publish nothing)
+#   STACK_STATE=.run/test-state
+#   STACK_ZONES="zones tests/zones" (what the e2e tests expect; empty: publish nothing)
 #   STACK_TIMEOUT=60 (seconds to wait for wrangler dev)  STACK_CONFIG=wrangler.toml
+#   STACK_REFRESH_SECONDS=1 (worker var SNAPSHOT_REFRESH_SECONDS: how fast a publish shows up)
 #   EDGEDNS_CLI=path of a built edgedns binary (default: cargo run --release --bin edgedns)
 # Logs: .run/$STACK_NAME-wrangler.log, .run/$STACK_NAME-publish.log, .run/front-$STACK_NAME/*.log
 set -euo pipefail
@@ -22,9 +24,10 @@ name="${STACK_NAME:-test}"
 http_port="${STACK_HTTP_PORT:-18787}"
 h2_port="${STACK_H2_PORT:-18443}"
 state="${STACK_STATE:-$RUN_DIR/test-state}"
-zones="${STACK_ZONES-tests/zones}"
+zones="${STACK_ZONES-zones tests/zones}"
 timeout="${STACK_TIMEOUT:-60}"
 config="${STACK_CONFIG:-wrangler.toml}"
+refresh="${STACK_REFRESH_SECONDS:-1}"
 
 pidfile="$RUN_DIR/$name-wrangler.pid"
 wlog="$RUN_DIR/$name-wrangler.log"
@@ -67,14 +70,19 @@ start_all() {
   rm -rf "$state"
   mkdir -p "$state"
 
-  if [[ -n "$zones" ]]; then
-    [[ -d "$zones" ]] || die "zone directory $zones does not exist"
-    log "publishing $zones into $state"
+  local zone_dirs=()
+  read -r -a zone_dirs <<<"$zones"
+  if ((${#zone_dirs[@]})); then
+    local d
+    for d in "${zone_dirs[@]}"; do [[ -e "$d" ]] || die "zone source $d does not exist"; done
+    log "publishing ${zone_dirs[*]} into $state"
     local cli=(cargo run --quiet --release --bin edgedns --)
     [[ -n "${EDGEDNS_CLI:-}" ]] && cli=("$EDGEDNS_CLI")
-    if ! "${cli[@]}" publish --local --config "$config" --persist-to "$state" "$zones" >"$plog" 2>&1; then
+    if ! "${cli[@]}" publish --local --config "$config" --persist-to "$state" "${zone_dirs[@]}" \
+         >"$plog" 2>&1; then
       tail -n 40 "$plog" >&2
-      die "publishing $zones failed (log: $plog)"
+      stop_all
+      die "publishing ${zone_dirs[*]} failed (log: $plog)"
     fi
   fi
 
@@ -84,7 +92,8 @@ start_all() {
   (
     unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
     exec setsid "$WRANGLER" dev --config "$config" --ip 127.0.0.1 --port "$http_port" \
-      --persist-to "$state" --show-interactive-dev-session=false --log-level "${STACK_LOG_LEVEL:-info}" \
+      --persist-to "$state" --var "SNAPSHOT_REFRESH_SECONDS:$refresh" \
+      --show-interactive-dev-session=false --log-level "${STACK_LOG_LEVEL:-info}" \
       </dev/null >"$wlog" 2>&1
   ) &
   echo $! >"$pidfile"

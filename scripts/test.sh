@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Full test run (what `make test` and CI do, after setup + worker build):
 #  1. native tests: cargo test --release for lib, bins, doctests and tests/*.rs except e2e
-#  2. end-to-end: fresh test stack (scripts/stack.sh) with tests/zones published, then
-#     cargo test --release --test e2e with EDGEDNS_HTTP / EDGEDNS_H2 pointing at it.
+#  2. end-to-end: fresh test stack (scripts/stack.sh) with zones/ + tests/zones published, then
+#     cargo test --release --test e2e with
+#       EDGEDNS_HTTP=http://127.0.0.1:18787  (wrangler dev, HTTP/1.1)
+#       EDGEDNS_H2=127.0.0.1:18443           (nginx TLS + HTTP/2 front)
+#       EDGEDNS_CLI=<target>/release/edgedns EDGEDNS_STATE=<abs path of .run/test-state>
 # The stack is always stopped. Exit status is non-zero if any step failed.
 #   TEST_SKIP_NATIVE=1 / TEST_SKIP_E2E=1 skip a part; extra args go to the test binaries
 #   (e.g. scripts/test.sh --nocapture).
@@ -13,8 +16,10 @@ cd "$EDGEDNS_ROOT"
 export STACK_NAME=test
 export STACK_HTTP_PORT="${STACK_HTTP_PORT:-18787}"
 export STACK_H2_PORT="${STACK_H2_PORT:-18443}"
-export STACK_STATE="${STACK_STATE:-$RUN_DIR/test-state}"
-export STACK_ZONES="${STACK_ZONES-tests/zones}"
+export STACK_STATE="$(realpath -m "${STACK_STATE:-$RUN_DIR/test-state}")"
+# The e2e tests query both the sample zones (zones/: example.com ...) and the test zones, and
+# their publishing test republishes "zones tests/zones" (+ its own), so start with the same set.
+export STACK_ZONES="${STACK_ZONES-zones tests/zones}"
 
 failed=()
 
@@ -63,7 +68,8 @@ if [[ "${TEST_SKIP_E2E:-0}" != 1 ]]; then
       if scripts/stack.sh start; then
         export EDGEDNS_HTTP="http://127.0.0.1:$STACK_HTTP_PORT"
         export EDGEDNS_H2="127.0.0.1:$STACK_H2_PORT"
-        log "cargo test --release --test e2e  (EDGEDNS_HTTP=$EDGEDNS_HTTP EDGEDNS_H2=$EDGEDNS_H2)"
+        export EDGEDNS_STATE="$STACK_STATE"
+        log "cargo test --release --test e2e  (EDGEDNS_HTTP=$EDGEDNS_HTTP EDGEDNS_H2=$EDGEDNS_H2 EDGEDNS_CLI=$EDGEDNS_CLI EDGEDNS_STATE=$EDGEDNS_STATE)"
         if ! cargo test --release --test e2e -- "$@"; then
           failed+=("e2e tests")
           log "last lines of the wrangler log (.run/test-wrangler.log):"
