@@ -447,3 +447,25 @@ fn publishing_reaches_the_running_worker_and_corruption_keeps_the_last_good_data
     assert!(wait_for(Some("203.0.113.3")), "recovery never appeared");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---- load with a real DoH client ----
+
+#[test]
+fn dnsperf_over_doh_loses_nothing() {
+    let (host, port) = h2_address();
+    let queries = scratch("dnsperf-queries");
+    std::fs::write(&queries, "www.example.com A\nexample.com MX\nnope.example.com A\nblog.example.com AAAA\nx.apps.example.com A\n").unwrap();
+    let output = Command::new("dnsperf")
+        .args(["-m", "doh", "-s", &host, "-p", &port, "-n", "20", "-c", "2", "-t", "10", "-d"])
+        .arg(&queries)
+        .output()
+        .expect("dnsperf runs");
+    let _ = std::fs::remove_file(&queries);
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(output.status.success(), "{text}{}", String::from_utf8_lossy(&output.stderr));
+    // 20 passes over 5 queries: 100 sent, every one answered, 1 in 5 NXDOMAIN, all HTTP 200.
+    assert!(text.contains("Queries completed:    100 (100.00%)"), "{text}");
+    assert!(text.contains("Queries lost:         0"), "{text}");
+    assert!(text.contains("NOERROR 80 (80.00%), NXDOMAIN 20 (20.00%)"), "{text}");
+    assert!(text.contains("200: 100"), "{text}");
+}

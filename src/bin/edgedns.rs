@@ -55,8 +55,9 @@ mod cli {
         },
         /// Answer a query offline from the zone files, with the Worker's engine.
         Query {
-            #[command(flatten)]
-            sources: Sources,
+            /// Zone files or directories to answer from.
+            #[arg(short, long = "zones", default_value = "zones")]
+            zones: Vec<PathBuf>,
             /// The name to ask for.
             name: String,
             /// The type (mnemonic or number).
@@ -123,8 +124,8 @@ mod cli {
                 Ok(())
             }
             Commands::Publish { sources, target } => publish(&compile(&sources)?, &target),
-            Commands::Query { sources, name, record_type, subnet } => {
-                query(&compile(&sources)?, &name, &record_type, subnet.as_deref())
+            Commands::Query { zones, name, record_type, subnet } => {
+                query(&compile(&Sources { paths: zones })?, &name, &record_type, subnet.as_deref())
             }
         }
     }
