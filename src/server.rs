@@ -17,6 +17,10 @@ pub const DOH_PATH: &str = "/dns-query";
 /// The JSON API path.
 pub const JSON_PATH: &str = "/resolve";
 
+/// A page for people: look a name up from the browser, through `fetch()` on both the JSON API
+/// and the wire format (it doubles as the browser test of CORS and both formats).
+const PAGE: &str = include_str!("page.html");
+
 /// The zone data the handler answers from.
 #[derive(Debug, Clone, Copy)]
 pub enum Zones<'a> {
@@ -33,6 +37,7 @@ pub fn handle(request: &HttpRequest<'_>, zones: Zones<'_>, client: &Client) -> H
     }
     let path = request.path.trim_end_matches('/');
     match (path, request.method) {
+        ("", "GET" | "HEAD") => HttpResponse::new(200, "text/html; charset=utf-8", PAGE.as_bytes().to_vec()),
         (DOH_PATH | JSON_PATH, "OPTIONS") => HttpResponse::preflight(),
         (DOH_PATH, _) => handle_doh(request, zones, client),
         (JSON_PATH, "GET" | "HEAD") => match json::parse(request.query) {
