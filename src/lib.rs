@@ -27,6 +27,7 @@
 pub mod answer;
 pub mod client;
 pub mod doh;
+pub mod geo;
 pub mod json;
 pub mod query;
 pub mod response;
