@@ -22,6 +22,7 @@ apt_setup() {
   command -v curl    >/dev/null 2>&1 || missing+=(curl)
   command -v make    >/dev/null 2>&1 || missing+=(make)
   command -v setsid  >/dev/null 2>&1 || missing+=(util-linux)
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)  # the browser test of the page at /
   ((${#missing[@]})) || return 0
 
   log "installing Debian packages: ${missing[*]}"

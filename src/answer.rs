@@ -12,7 +12,21 @@
 use hickory_proto::op::{Query as Question, ResponseCode};
 use hickory_proto::rr::{DNSClass, LowerName, Name, RData, Record, RecordType};
 
+use crate::policy::{self, ClientView, Context, HealthView, Random};
 use crate::zone::{Catalog, Lookup, Node, RrSet, Zone};
+
+/// What answering depends on besides the zones: where the client is, the health snapshot,
+/// the random source, and optionally an explain trace.
+pub struct Inputs<'a> {
+    /// Where the client is.
+    pub client: &'a ClientView,
+    /// The health snapshot.
+    pub health: &'a dyn HealthView,
+    /// The random source (weighted picks, multivalue, shuffling).
+    pub random: &'a mut dyn Random,
+    /// The explain trace, when asked for.
+    pub trace: Option<&'a mut Vec<String>>,
+}
 
 /// The most CNAME links followed in one answer.
 pub const MAX_CHAIN: usize = 12;
@@ -96,7 +110,7 @@ impl Resolution {
 }
 
 /// Answers a question from the hosted zones.
-pub fn resolve(catalog: &Catalog, question: &Question) -> Resolution {
+pub fn resolve(catalog: &Catalog, question: &Question, inputs: &mut Inputs<'_>) -> Resolution {
     let query_type = question.query_type;
     if !matches!(question.query_class, DNSClass::IN | DNSClass::ANY) {
         return Resolution::error(ResponseCode::Refused, Some(ExtendedError::NotAuthoritative));
@@ -130,23 +144,27 @@ pub fn resolve(catalog: &Catalog, question: &Question) -> Resolution {
                 return resolution;
             }
             Lookup::Found { node, .. } => {
-                let target = match select(node, query_type) {
-                    Selection::RrSet(set) => {
+                let target = match select(catalog, node, query_type, &name, inputs, &mut resolution) {
+                    Selection::Records(records) => {
                         if query_type == RecordType::ANY {
                             resolution.extended_error = Some(ExtendedError::NotSupported);
                         }
-                        append(&mut resolution.answers, set, &name);
+                        resolution.answers.extend(records);
                         return resolution;
                     }
                     Selection::NoData => {
                         resolution.authority.push(zone.negative_soa());
                         return resolution;
                     }
-                    Selection::Cname(set) => {
-                        append(&mut resolution.answers, set, &name);
-                        match set.records.first().map(|record| &record.data) {
-                            Some(RData::CNAME(cname)) => cname.0.clone(),
-                            _ => return resolution,
+                    Selection::Cname(record) => {
+                        let target = match &record.data {
+                            RData::CNAME(cname) => Some(cname.0.clone()),
+                            _ => None,
+                        };
+                        resolution.answers.push(*record);
+                        match target {
+                            Some(target) => target,
+                            None => return resolution,
                         }
                     }
                 };
@@ -166,38 +184,103 @@ pub fn resolve(catalog: &Catalog, question: &Question) -> Resolution {
     }
 }
 
-/// What a node offers for a query type.
-enum Selection<'z> {
-    RrSet(&'z RrSet),
-    Cname(&'z RrSet),
+/// What a node offers for a query type, with owners set to the name asked.
+enum Selection {
+    Records(Vec<Record>),
+    Cname(Box<Record>),
     NoData,
 }
 
-fn select(node: &Node, query_type: RecordType) -> Selection<'_> {
-    if let Some(cname) = node.rrset(RecordType::CNAME) {
-        // A CNAME answers every type (RFC 1034 §3.6.2); asked for directly, it is the answer.
-        return if matches!(query_type, RecordType::CNAME | RecordType::ANY) {
-            Selection::RrSet(cname)
-        } else {
-            Selection::Cname(cname)
+fn select(
+    catalog: &Catalog,
+    node: &Node,
+    query_type: RecordType,
+    owner: &Name,
+    inputs: &mut Inputs<'_>,
+    resolution: &mut Resolution,
+) -> Selection {
+    // A CNAME answers every type (RFC 1034 §3.6.2); asked for directly, it is the answer.
+    let cname = node
+        .rrset(RecordType::CNAME)
+        .map(|set| static_records(set, owner, inputs))
+        .or_else(|| node.routed(RecordType::CNAME).map(|set| routed_records(catalog, set, owner, inputs, resolution)));
+    if let Some(records) = cname {
+        return match records.into_iter().next() {
+            Some(record) if matches!(query_type, RecordType::CNAME | RecordType::ANY) => Selection::Records(vec![record]),
+            Some(record) => Selection::Cname(Box::new(record)),
+            None => Selection::NoData,
         };
     }
-    let found = if query_type == RecordType::ANY {
-        node.rrsets().first()
+    // ANY: one RRset, the lowest type code (RFC 8482 §4.1).
+    let record_type = if query_type == RecordType::ANY {
+        let first_static = node.rrsets().first().map(|set| set.record_type);
+        let first_routed = node.routed_sets().first().map(|set| set.record_type());
+        match (first_static, first_routed) {
+            (Some(a), Some(b)) => std::cmp::min_by_key(a, b, |t| u16::from(*t)),
+            (Some(only), None) | (None, Some(only)) => only,
+            (None, None) => return Selection::NoData,
+        }
     } else {
-        node.rrset(query_type)
+        query_type
     };
-    found.map_or(Selection::NoData, Selection::RrSet)
+    let records = if let Some(set) = node.rrset(record_type) {
+        static_records(set, owner, inputs)
+    } else if let Some(set) = node.routed(record_type) {
+        routed_records(catalog, set, owner, inputs, resolution)
+    } else {
+        Vec::new()
+    };
+    if records.is_empty() {
+        Selection::NoData
+    } else {
+        Selection::Records(records)
+    }
 }
 
-/// Appends an RRset under the name that was asked (the query's case is kept; a wildcard's
-/// records take the query name as owner, RFC 4592 §3.4.1).
-fn append(answers: &mut Vec<Record>, set: &RrSet, owner: &Name) {
-    answers.extend(set.records.iter().map(|record| {
-        let mut record = record.clone();
-        record.name = owner.clone();
-        record
-    }));
+/// A plain RRset: every record, in a fresh random order each answer (simple routing), under
+/// the name that was asked (the query's case is kept; a wildcard's records take the query
+/// name as owner, RFC 4592 §3.4.1).
+fn static_records(set: &RrSet, owner: &Name, inputs: &mut Inputs<'_>) -> Vec<Record> {
+    let mut records: Vec<Record> = set
+        .records
+        .iter()
+        .map(|record| {
+            let mut record = record.clone();
+            record.name = owner.clone();
+            record
+        })
+        .collect();
+    for index in (1..records.len()).rev() {
+        let bound = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        records.swap(index, inputs.random.below(bound) as usize);
+    }
+    records
+}
+
+/// A routed set: the policy engine decides the values; the scope and whether the answer is
+/// tailored are recorded for the response.
+fn routed_records(
+    catalog: &Catalog,
+    set: &crate::zone::routes::RoutedSet,
+    owner: &Name,
+    inputs: &mut Inputs<'_>,
+    resolution: &mut Resolution,
+) -> Vec<Record> {
+    let mut context = Context {
+        client: inputs.client,
+        health: inputs.health,
+        targets: catalog,
+        random: &mut *inputs.random,
+        trace: inputs.trace.as_deref_mut(),
+    };
+    if let Some(trace) = context.trace.as_deref_mut() {
+        trace.push(format!("{} {}: routed set", set.name, set.record_type()));
+    }
+    let decision = policy::evaluate(&set.rule, set.record_type(), &mut context);
+    resolution.scope = resolution.scope.max(decision.scope);
+    resolution.tailored |= decision.tailored;
+    let ttl = decision.ttl.unwrap_or(set.ttl);
+    decision.values.into_iter().map(|data| Record::from_rdata(owner.clone(), ttl, data)).collect()
 }
 
 /// Address records for the name servers of a referral that live in this zone (glue,

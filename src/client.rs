@@ -10,6 +10,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use ipnet::IpNet;
 use serde::{Deserialize, Deserializer};
 
+use crate::geo::places::{self, Coordinates};
+use crate::policy::ClientView;
+
 /// EDNS option code of Client Subnet (RFC 7871 §6).
 pub const CLIENT_SUBNET_OPTION: u16 = 8;
 
@@ -192,6 +195,79 @@ pub struct Client {
     pub address: Option<IpAddr>,
     /// The edge's location data for the connection.
     pub location: EdgeLocation,
+}
+
+impl Client {
+    /// Where the client is, as routing policies see it (ROUTING.md "Where the client is"):
+    /// the query's Client Subnet when it is usable, otherwise the connection. Location fields
+    /// come from the edge's data (country, continent, region, coordinates — or the edge
+    /// location's own coordinates — and ASN); their scope is 0, since they do not depend on
+    /// the subnet.
+    pub fn view(&self, subnet: Option<&ClientSubnet>) -> ClientView {
+        self.view_with(subnet, None)
+    }
+
+    /// Like [`Client::view`], locating a usable ECS subnet with an IP table: its country
+    /// (with the continent and the country's centroid) and ASN then replace the edge's data,
+    /// with the matched network's prefix as their scope.
+    pub fn view_with(&self, subnet: Option<&ClientSubnet>, locator: Option<&dyn SubnetLocator>) -> ClientView {
+        let location = &self.location;
+        let upper = |value: &Option<String>| value.as_ref().map(|v| v.trim().to_ascii_uppercase()).filter(|v| !v.is_empty());
+        let coordinates = match (location.latitude, location.longitude) {
+            (Some(latitude), Some(longitude)) if latitude.abs() <= 90.0 && longitude.abs() <= 180.0 => {
+                Some(Coordinates { latitude, longitude })
+            }
+            _ => location.colo.as_deref().and_then(places::edge_location),
+        };
+        let country = upper(&location.country);
+        let continent = upper(&location.continent).or_else(|| country.as_deref().and_then(places::continent_of).map(str::to_owned));
+        let usable_subnet = subnet.filter(|subnet| subnet.is_locatable());
+        let network = match usable_subnet {
+            Some(subnet) => Some(subnet.network()),
+            None => self.address.map(IpNet::from),
+        };
+        let mut view = ClientView {
+            country,
+            continent,
+            subdivision: upper(&location.region_code),
+            coordinates,
+            asn: location.asn,
+            network,
+            from_subnet: usable_subnet.is_some(),
+            geo_scope: 0,
+            asn_scope: 0,
+        };
+        if let (Some(subnet), Some(locator)) = (usable_subnet, locator) {
+            // Even "no data for this subnet" depends on the subnet: the scope is then the
+            // block of the gap around it, so resolvers do not reuse the answer elsewhere.
+            if let Some((country, scope)) = locator.country(subnet.network()) {
+                view.geo_scope = scope.min(subnet.source_prefix());
+                if let Some(country) = country {
+                    view.continent = places::continent_of(&country).map(str::to_owned);
+                    view.coordinates = places::country_centroid(&country);
+                    view.subdivision = None;
+                    view.country = Some(country);
+                }
+            }
+            if let Some((asn, scope)) = locator.asn(subnet.network()) {
+                view.asn_scope = scope.min(subnet.source_prefix());
+                if asn.is_some() {
+                    view.asn = asn;
+                }
+            }
+        }
+        view
+    }
+}
+
+/// Locates a client subnet (implemented by the GeoIP tables): the value, if the data has
+/// one, and the prefix length of the largest block around the subnet that shares it.
+/// `None` when the table is not loaded.
+pub trait SubnetLocator {
+    /// The ISO country of a network, with the prefix that decided it.
+    fn country(&self, network: IpNet) -> Option<(Option<String>, u8)>;
+    /// The autonomous system of a network, with the prefix that decided it.
+    fn asn(&self, network: IpNet) -> Option<(Option<u32>, u8)>;
 }
 
 fn lenient_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {

@@ -10,7 +10,8 @@ use ipnet::IpNet;
 use serde::Serialize;
 
 use crate::answer::Resolution;
-use crate::client::ClientSubnet;
+use crate::client::{Client, ClientSubnet};
+use crate::policy::{ClientView, HealthSummary};
 use crate::doh::{parameter, percent_decode, HttpError};
 use crate::query::{EdnsRequest, HeaderEcho, Query};
 
@@ -139,6 +140,79 @@ pub fn render(query: &Query, resolution: &Resolution) -> String {
         }),
     };
     serde_json::to_string(&response).unwrap_or_else(|_| String::from("{\"Status\":2}"))
+}
+
+/// The client as `/explain` should see it: the real one, with any location fields the
+/// parameters give (`country`, `continent`, `region`, `lat`, `lon`, `asn`, `colo`, `address`).
+pub fn client_overrides(query_string: &str, client: &Client) -> Result<Client, HttpError> {
+    let mut client = client.clone();
+    let text = |key: &str| parameter(query_string, key).and_then(percent_decode).filter(|v| !v.is_empty());
+    let number = |key: &str| -> Result<Option<f64>, HttpError> {
+        text(key).map(|v| v.parse::<f64>().map_err(|_| HttpError::BadRequest("lat, lon and asn are numbers"))).transpose()
+    };
+    if let Some(country) = text("country") {
+        client.location.country = Some(country);
+    }
+    if let Some(continent) = text("continent") {
+        client.location.continent = Some(continent);
+    }
+    if let Some(region) = text("region") {
+        client.location.region_code = Some(region);
+    }
+    if let Some(colo) = text("colo") {
+        client.location.colo = Some(colo);
+        client.location.latitude = None;
+        client.location.longitude = None;
+    }
+    if let Some(latitude) = number("lat")? {
+        client.location.latitude = Some(latitude);
+    }
+    if let Some(longitude) = number("lon")? {
+        client.location.longitude = Some(longitude);
+    }
+    if let Some(asn) = number("asn")? {
+        client.location.asn = u32::try_from(asn as i64).ok();
+    }
+    if let Some(address) = text("address") {
+        client.address = Some(address.parse().map_err(|_| HttpError::BadRequest("invalid address"))?);
+    }
+    Ok(client)
+}
+
+/// Renders the explain object: question, where the client was taken to be, the answer, the
+/// ECS scope, whether the answer was tailored, and the decision trace.
+pub fn render_explain(query: &Query, view: &ClientView, resolution: &Resolution, trace: &[String], health: &HealthSummary) -> String {
+    let records = |records: &[Record]| -> Vec<serde_json::Value> {
+        records
+            .iter()
+            .map(|r| serde_json::json!({"name": r.name.to_utf8(), "type": r.record_type().to_string(), "TTL": r.ttl, "data": r.data.to_string()}))
+            .collect()
+    };
+    let value = serde_json::json!({
+        "question": {"name": query.question.name.to_utf8(), "type": query.question.query_type.to_string()},
+        "client": {
+            "country": view.country,
+            "continent": view.continent,
+            "subdivision": view.subdivision,
+            "coordinates": view.coordinates.map(|c| [c.latitude, c.longitude]),
+            "asn": view.asn,
+            "network": view.network.map(|n| n.to_string()),
+            "from_subnet": view.from_subnet,
+        },
+        "status": resolution.rcode.to_string(),
+        "answer": records(&resolution.answers),
+        "authority": records(&resolution.authority),
+        "scope": resolution.scope,
+        "tailored": resolution.tailored,
+        "trace": trace,
+        "health": {
+            "updated_at": health.updated_at,
+            "age_seconds": health.age_ms.map(|ms| ms / 1000),
+            "stale": health.stale,
+            "rule": "no snapshot or a stale one (over 10 minutes old): every check counts as healthy; overrides always apply",
+        },
+    });
+    serde_json::to_string_pretty(&value).unwrap_or_default()
 }
 
 #[cfg(test)]

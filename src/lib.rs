@@ -14,6 +14,8 @@
 //! * [`zone`]: the zone model, the master-file reader and the compiler that checks zones.
 //! * [`snapshot`]: the binary image of compiled zones that is stored in KV.
 //! * [`answer`]: the authoritative algorithm (RFC 1034 §4.3.2) as a pure function.
+//! * [`policy`]: the routing-policy engine that decides routed record sets.
+//! * [`health`]: the health snapshot answering reads; [`geo`]: where places and addresses are.
 //! * [`response`]: encodes the engine's decision as a DNS message (flags, EDNS, ECS, EDE).
 //! * [`server`]: ties the layers into one sans-IO request handler.
 //! * `worker` (wasm32 only): the thin Cloudflare Workers adapter (KV, request.cf, HTTP).
@@ -28,7 +30,9 @@ pub mod answer;
 pub mod client;
 pub mod doh;
 pub mod geo;
+pub mod health;
 pub mod json;
+pub mod policy;
 pub mod query;
 pub mod response;
 pub mod server;

@@ -393,7 +393,7 @@ mod tests {
             let mut bytes = base.clone();
             let position = (state % bytes.len() as u64) as usize;
             bytes[position] = (state >> 32) as u8;
-            if state % 5 == 0 {
+            if state.is_multiple_of(5) {
                 bytes.truncate(position);
             }
             let _ = parse(&bytes);

@@ -4,8 +4,9 @@
 
 use hickory_proto::op::ResponseCode;
 
-use crate::answer::{self, ExtendedError, Resolution};
-use crate::client::Client;
+use crate::answer::{self, ExtendedError, Inputs, Resolution};
+use crate::client::{Client, SubnetLocator};
+use crate::policy::{HealthView, Random};
 use crate::doh::{self, Format, HttpError, HttpRequest, HttpResponse, DNS_JSON, DNS_MESSAGE, MAX_TARGET};
 use crate::json;
 use crate::query::{self, ErrorReply, Problem, Query};
@@ -16,6 +17,8 @@ use crate::zone::Catalog;
 pub const DOH_PATH: &str = "/dns-query";
 /// The JSON API path.
 pub const JSON_PATH: &str = "/resolve";
+/// The explain path: why an answer was given, for a query and a client location.
+pub const EXPLAIN_PATH: &str = "/explain";
 
 /// A page for people: look a name up from the browser, through `fetch()` on both the JSON API
 /// and the wire format (it doubles as the browser test of CORS and both formats).
@@ -30,8 +33,21 @@ pub enum Zones<'a> {
     Unavailable,
 }
 
+/// Everything a request is answered with besides the zones (all passed in: no clock, no
+/// randomness and no I/O inside).
+pub struct Environment<'a> {
+    /// Who asked, and where the edge says they are.
+    pub client: &'a Client,
+    /// The health snapshot.
+    pub health: &'a dyn HealthView,
+    /// The random source.
+    pub random: &'a mut dyn Random,
+    /// Locates ECS subnets (the GeoIP tables), when loaded.
+    pub locator: Option<&'a dyn SubnetLocator>,
+}
+
 /// Handles one HTTP request.
-pub fn handle(request: &HttpRequest<'_>, zones: Zones<'_>, client: &Client) -> HttpResponse {
+pub fn handle(request: &HttpRequest<'_>, zones: Zones<'_>, environment: &mut Environment<'_>) -> HttpResponse {
     if request.path.len() + request.query.len() + 1 > MAX_TARGET {
         return HttpError::UriTooLong.response();
     }
@@ -39,17 +55,20 @@ pub fn handle(request: &HttpRequest<'_>, zones: Zones<'_>, client: &Client) -> H
     match (path, request.method) {
         ("", "GET" | "HEAD") => HttpResponse::new(200, "text/html; charset=utf-8", PAGE.as_bytes().to_vec()),
         (DOH_PATH | JSON_PATH, "OPTIONS") => HttpResponse::preflight(),
-        (DOH_PATH, _) => handle_doh(request, zones, client),
+        (DOH_PATH, _) => handle_doh(request, zones, environment),
         (JSON_PATH, "GET" | "HEAD") => match json::parse(request.query) {
-            Ok(query) => answer_json(&query, zones, client),
+            Ok(query) => answer_json(&query, zones, environment),
             Err(error) => error.response(),
         },
         (JSON_PATH, _) => HttpError::MethodNotAllowed.response(),
+        (EXPLAIN_PATH, "GET" | "HEAD") => explain(request.query, zones, environment),
+        (EXPLAIN_PATH, "OPTIONS") => HttpResponse::preflight(),
+        (EXPLAIN_PATH, _) => HttpError::MethodNotAllowed.response(),
         _ => HttpResponse::error(404, "not found: DNS queries go to /dns-query (RFC 8484) or /resolve (JSON)"),
     }
 }
 
-fn handle_doh(request: &HttpRequest<'_>, zones: Zones<'_>, client: &Client) -> HttpResponse {
+fn handle_doh(request: &HttpRequest<'_>, zones: Zones<'_>, environment: &mut Environment<'_>) -> HttpResponse {
     if !matches!(request.method, "GET" | "HEAD" | "POST") {
         return HttpError::MethodNotAllowed.response();
     }
@@ -60,7 +79,7 @@ fn handle_doh(request: &HttpRequest<'_>, zones: Zones<'_>, client: &Client) -> H
     // `/dns-query?name=...` with `Accept: application/dns-json` is the JSON API.
     if format == Format::Json && request.method != "POST" && doh::parameter(request.query, "dns").is_none() {
         return match json::parse(request.query) {
-            Ok(query) => answer_json(&query, zones, client),
+            Ok(query) => answer_json(&query, zones, environment),
             Err(error) => error.response(),
         };
     }
@@ -74,7 +93,7 @@ fn handle_doh(request: &HttpRequest<'_>, zones: Zones<'_>, client: &Client) -> H
     };
     match parsed {
         Ok(query) => {
-            let resolution = resolve(&query, zones, client);
+            let resolution = resolve(&query, zones, environment, None);
             match format {
                 Format::Wire => wire_response(&query, &resolution),
                 Format::Json => json_response(&query, &resolution),
@@ -84,16 +103,42 @@ fn handle_doh(request: &HttpRequest<'_>, zones: Zones<'_>, client: &Client) -> H
     }
 }
 
-/// Runs the engine for a checked query.
-pub fn resolve(query: &Query, zones: Zones<'_>, _client: &Client) -> Resolution {
-    match zones {
-        Zones::Loaded(catalog) => answer::resolve(catalog, &query.question),
-        Zones::Unavailable => Resolution::error(ResponseCode::ServFail, Some(ExtendedError::NotReady)),
-    }
+/// Runs the engine for a checked query; `trace` collects the explain lines when given.
+pub fn resolve(query: &Query, zones: Zones<'_>, environment: &mut Environment<'_>, trace: Option<&mut Vec<String>>) -> Resolution {
+    let Zones::Loaded(catalog) = zones else {
+        return Resolution::error(ResponseCode::ServFail, Some(ExtendedError::NotReady));
+    };
+    let subnet = query.edns.as_ref().and_then(|edns| edns.client_subnet.as_ref());
+    let view = environment.client.view_with(subnet, environment.locator);
+    let mut inputs = Inputs { client: &view, health: environment.health, random: &mut *environment.random, trace };
+    answer::resolve(catalog, &query.question, &mut inputs)
 }
 
-fn answer_json(query: &Query, zones: Zones<'_>, client: &Client) -> HttpResponse {
-    json_response(query, &resolve(query, zones, client))
+fn answer_json(query: &Query, zones: Zones<'_>, environment: &mut Environment<'_>) -> HttpResponse {
+    json_response(query, &resolve(query, zones, environment, None))
+}
+
+/// `/explain?name=&type=` with the JSON API's parameters, plus location overrides
+/// (`country`, `continent`, `region`, `lat`, `lon`, `asn`, `colo`, `address`): the answer and
+/// the trace of every policy decision behind it.
+fn explain(query_string: &str, zones: Zones<'_>, environment: &mut Environment<'_>) -> HttpResponse {
+    let query = match json::parse(query_string) {
+        Ok(query) => query,
+        Err(error) => return error.response(),
+    };
+    let client = match json::client_overrides(query_string, environment.client) {
+        Ok(client) => client,
+        Err(error) => return error.response(),
+    };
+    let view = client.view_with(query.edns.as_ref().and_then(|edns| edns.client_subnet.as_ref()), environment.locator);
+    let mut trace = Vec::new();
+    let mut explained =
+        Environment { client: &client, health: environment.health, random: &mut *environment.random, locator: environment.locator };
+    let resolution = resolve(&query, zones, &mut explained, Some(&mut trace));
+    let health = environment.health.summary();
+    let mut response = HttpResponse::new(200, "application/json", json::render_explain(&query, &view, &resolution, &trace, &health).into_bytes());
+    response.headers.push(("cache-control", "no-store".to_owned()));
+    response
 }
 
 fn json_response(query: &Query, resolution: &Resolution) -> HttpResponse {

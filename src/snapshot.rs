@@ -1,7 +1,7 @@
 //! The snapshot: the binary image of compiled zones that the CLI publishes to KV and the
 //! Worker decodes once per isolate.
 //!
-//! Layout: the 8-byte magic `EDGEDNS1`, then a postcard-encoded [`Image`]. Each zone's
+//! Layout: the 8-byte magic `EDGEDNS2`, then a postcard-encoded [`Image`]. Each zone's
 //! records are one DNS wire-format buffer (names compressed across records, as in a
 //! message), so the image is compact and decoding reuses the wire decoder.
 //!
@@ -13,12 +13,15 @@ use hickory_proto::rr::{Name, Record};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable, BinEncoder};
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
+use crate::zone::routes::{HealthCheckSpec, RoutedSet};
 use crate::zone::{Catalog, Zone};
 
 /// The KV key holding the current version.
 pub const CURRENT_KEY: &str = "snapshot:current";
 /// First bytes of every image; the digit is the format version.
-pub const MAGIC: &[u8; 8] = b"EDGEDNS1";
+pub const MAGIC: &[u8; 8] = b"EDGEDNS2";
 
 /// The KV key of an image version.
 pub fn version_key(version: &str) -> String {
@@ -28,6 +31,7 @@ pub fn version_key(version: &str) -> String {
 #[derive(Serialize, Deserialize)]
 struct Image {
     zones: Vec<ZoneImage>,
+    health_checks: BTreeMap<String, HealthCheckSpec>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -38,6 +42,8 @@ struct ZoneImage {
     count: u32,
     /// The records in wire format, back to back, sharing one compression context.
     records: Vec<u8>,
+    /// The routed record sets (policy trees).
+    routed: Vec<RoutedSet>,
 }
 
 /// Why an image could not be decoded (the Worker keeps its last good catalog).
@@ -93,10 +99,12 @@ pub fn encode(catalog: &Catalog) -> Result<Vec<u8>, EncodeError> {
                 }
             }
         }
-        zones.push(ZoneImage { apex: zone.apex().to_ascii(), count, records });
+        let mut routed: Vec<RoutedSet> = sorted_nodes(zone).iter().flat_map(|(_, node)| node.routed_sets().iter().cloned()).collect();
+        routed.sort_by(|a, b| (a.name.as_str(), a.record_type).cmp(&(b.name.as_str(), b.record_type)));
+        zones.push(ZoneImage { apex: zone.apex().to_ascii(), count, records, routed });
     }
     let mut bytes = MAGIC.to_vec();
-    let body = postcard::to_allocvec(&Image { zones }).map_err(|e| EncodeError(e.to_string()))?;
+    let body = postcard::to_allocvec(&Image { zones, health_checks: catalog.health_checks().clone() }).map_err(|e| EncodeError(e.to_string()))?;
     bytes.extend_from_slice(&body);
     Ok(bytes)
 }
@@ -114,7 +122,8 @@ pub fn decode(bytes: &[u8]) -> Result<Catalog, SnapshotError> {
     let image: Image = postcard::from_bytes(body).map_err(|_| SnapshotError::Container)?;
     let mut zones = Vec::with_capacity(image.zones.len());
     for zone in image.zones {
-        let corrupt = || SnapshotError::Records { apex: zone.apex.clone() };
+        let apex_text = zone.apex.clone();
+        let corrupt = || SnapshotError::Records { apex: apex_text.clone() };
         let apex = Name::from_ascii(&zone.apex).map_err(|_| corrupt())?;
         let mut decoder = BinDecoder::new(&zone.records);
         // Every record takes at least 11 bytes, which bounds a corrupt count.
@@ -126,9 +135,9 @@ pub fn decode(bytes: &[u8]) -> Result<Catalog, SnapshotError> {
         if !decoder.is_empty() {
             return Err(corrupt());
         }
-        zones.push(Zone::assemble(&apex, records).map_err(|_| SnapshotError::Zone { apex: zone.apex.clone() })?);
+        zones.push(Zone::assemble(&apex, records, zone.routed).map_err(|_| SnapshotError::Zone { apex: apex_text.clone() })?);
     }
-    Ok(Catalog::new(zones))
+    Ok(Catalog::new(zones).with_health_checks(image.health_checks))
 }
 
 /// A short version id for an image: publish time (seconds) and a content hash, so versions

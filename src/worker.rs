@@ -16,7 +16,11 @@ use worker_sys::ext::RequestExt;
 
 use crate::client::{Client, EdgeLocation};
 use crate::doh::{HttpError, HttpRequest, MAX_MESSAGE};
-use crate::server::{self, Zones};
+use crate::geo::ipdb::IpTable;
+use crate::geo::{geoip_key, GeoIp, GEOIP_CURRENT_KEY};
+use crate::health::{HealthSnapshot, HEALTH_KEY};
+use crate::policy::SplitMix;
+use crate::server::{self, Environment, Zones};
 use crate::snapshot;
 use crate::zone::Catalog;
 
@@ -37,6 +41,14 @@ struct Loaded {
 #[derive(Default)]
 struct State {
     loaded: Option<Loaded>,
+    /// The last health snapshot read (empty until one is published).
+    health: Rc<HealthSnapshot>,
+    /// The random source, seeded once per isolate from the platform's randomness.
+    random: Option<SplitMix>,
+    /// The GeoIP tables, loaded in the background after the first request.
+    geoip: Option<Rc<GeoIp>>,
+    /// The GeoIP version loaded (or last tried).
+    geoip_version: Option<String>,
     /// When the pointer was last read (or a load last failed), in ms since the epoch.
     checked_at: f64,
     /// Whether a background refresh is running.
@@ -83,6 +95,20 @@ async fn read_image(kv: &KvStore, version: &str) -> std::result::Result<Catalog,
 
 /// Loads the current snapshot into the isolate state (first request, or a new version).
 async fn load(kv: &KvStore, known_version: Option<String>) {
+    let health = match kv.get(HEALTH_KEY).text().await {
+        Ok(Some(text)) => match HealthSnapshot::from_json(&text) {
+            Ok(snapshot) => Some(snapshot),
+            Err(error) => {
+                console_error!("edgedns: ignoring unreadable {HEALTH_KEY}: {}", error.0);
+                None
+            }
+        },
+        Ok(None) => None,
+        Err(error) => {
+            console_error!("edgedns: reading {HEALTH_KEY} failed: {error}");
+            None
+        }
+    };
     let outcome = async {
         let version = read_pointer(kv).await?;
         if known_version.as_deref() == Some(version.as_str()) {
@@ -97,6 +123,9 @@ async fn load(kv: &KvStore, known_version: Option<String>) {
         let mut state = state.borrow_mut();
         state.checked_at = now;
         state.refreshing = false;
+        if let Some(health) = health {
+            state.health = Rc::new(health);
+        }
         match outcome {
             Ok(Some((version, catalog))) => {
                 console_log!("edgedns: serving snapshot {version} ({} zones)", catalog.zones().len());
@@ -108,6 +137,46 @@ async fn load(kv: &KvStore, known_version: Option<String>) {
                 None => console_error!("edgedns: no zone data, answering SERVFAIL: {error}"),
             },
         }
+    });
+}
+
+/// Loads the GeoIP tables when `geoip:current` names a version this isolate does not have.
+/// Runs in the background (`waitUntil`): until it finishes, ECS subnets are not located and
+/// answers use the edge's location data with scope 0.
+async fn load_geoip(kv: &KvStore) {
+    let version = match kv.get(GEOIP_CURRENT_KEY).text().await {
+        Ok(Some(version)) if !version.trim().is_empty() => version.trim().to_owned(),
+        Ok(_) => return,
+        Err(error) => {
+            console_error!("edgedns: reading {GEOIP_CURRENT_KEY} failed: {error}");
+            return;
+        }
+    };
+    if STATE.with(|state| state.borrow().geoip_version.as_deref() == Some(version.as_str())) {
+        return;
+    }
+    let mut tables = GeoIp::default();
+    for kind in ["country", "asn"] {
+        let key = geoip_key(kind, &version);
+        match kv.get(&key).bytes().await {
+            Ok(Some(bytes)) => match IpTable::decode(bytes) {
+                Ok(table) if kind == "country" => tables.country = Some(table),
+                Ok(table) => tables.asn = Some(table),
+                Err(error) => console_error!("edgedns: ignoring corrupt {key}: {error}"),
+            },
+            Ok(None) => {}
+            Err(error) => console_error!("edgedns: reading {key} failed: {error}"),
+        }
+    }
+    console_log!(
+        "edgedns: GeoIP {version} loaded (country: {}, asn: {})",
+        tables.country.is_some(),
+        tables.asn.is_some()
+    );
+    STATE.with(|state| {
+        let mut state = state.borrow_mut();
+        state.geoip_version = Some(version);
+        state.geoip = Some(Rc::new(tables));
     });
 }
 
@@ -148,11 +217,17 @@ async fn catalog(env: &Env, context: &Context) -> Option<Rc<Catalog>> {
     match current {
         // Serve what we have; refresh after the response.
         Some(catalog) => {
-            context.wait_until(async move { load(&kv, known_version).await });
+            context.wait_until(async move {
+                load(&kv, known_version).await;
+                load_geoip(&kv).await;
+            });
             Some(catalog)
         }
         None => {
             load(&kv, None).await;
+            if let Ok(background) = env.kv(ZONES_BINDING) {
+                context.wait_until(async move { load_geoip(&background).await });
+            }
             STATE.with(|state| state.borrow().loaded.as_ref().map(|loaded| Rc::clone(&loaded.catalog)))
         }
     }
@@ -209,5 +284,25 @@ async fn fetch(mut request: Request, env: Env, context: Context) -> Result<Respo
         Some(catalog) => Zones::Loaded(catalog),
         None => Zones::Unavailable,
     };
-    to_worker_response(server::handle(&http, zones, &client))
+    let (health, mut random, geoip) = STATE.with(|state| {
+        let mut state = state.borrow_mut();
+        let random = state.random.take().unwrap_or_else(|| SplitMix::new(seed()));
+        (Rc::clone(&state.health), random, state.geoip.clone())
+    });
+    let now = js_sys::Date::now().max(0.0) as u64;
+    let health_view = health.view(now);
+    let locator = geoip.as_deref().map(|tables| tables as &dyn crate::client::SubnetLocator);
+    let mut environment = Environment { client: &client, health: &health_view, random: &mut random, locator };
+    let response = server::handle(&http, zones, &mut environment);
+    STATE.with(|state| state.borrow_mut().random = Some(random));
+    to_worker_response(response)
+}
+
+/// 64 bits from the platform's cryptographic randomness (falling back to the clock).
+fn seed() -> u64 {
+    let mut bytes = [0u8; 8];
+    match getrandom::fill(&mut bytes) {
+        Ok(()) => u64::from_le_bytes(bytes),
+        Err(_) => js_sys::Date::now().to_bits(),
+    }
 }

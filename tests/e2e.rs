@@ -469,3 +469,121 @@ fn dnsperf_over_doh_loses_nothing() {
     assert!(text.contains("NOERROR 80 (80.00%), NXDOMAIN 20 (20.00%)"), "{text}");
     assert!(text.contains("200: 100"), "{text}");
 }
+
+/// Routing-policy scenarios (tests/e2e/routing.rs).
+#[path = "e2e/routing.rs"]
+mod routing;
+
+// ---- a browser: the lookup page at `/`, in headless Chromium ----
+
+/// Loads `url` in headless Chromium (a fresh profile each time) and returns the DOM as it is
+/// once the page has gone idle: `--virtual-time-budget` keeps the page running while its
+/// `fetch()`es are in flight, and `--dump-dom` prints the DOM after that. Killed after 60 s.
+fn chromium_dom(url: &str) -> String {
+    use std::os::unix::process::CommandExt;
+    let profile = scratch("chromium-profile");
+    let out = scratch("chromium-dom");
+    let err = scratch("chromium-stderr");
+    std::fs::create_dir_all(&profile).unwrap();
+    let mut child = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=15000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(["--dump-dom", url])
+        // Files, not pipes: a full pipe would block Chromium while we wait for it to exit.
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        // Its own process group, so a hung run is killed with every helper process it started.
+        .process_group(0)
+        .spawn()
+        .expect("chromium runs (scripts/setup.sh installs it)");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).status();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let dom = std::fs::read_to_string(&out).unwrap_or_default();
+    let stderr = std::fs::read_to_string(&err).unwrap_or_default();
+    for path in [&out, &err] {
+        let _ = std::fs::remove_file(path);
+    }
+    let _ = std::fs::remove_dir_all(&profile);
+    let status = status.unwrap_or_else(|| panic!("chromium did not finish within 60 s loading {url}\n{stderr}"));
+    assert!(status.success(), "chromium failed ({status}) loading {url}\n{stderr}");
+    dom
+}
+
+/// The opening tag of the first `<tag` in `dom` whose opening tag contains `marker`, and the
+/// whole element (up to `</tag>`).
+fn element<'a>(dom: &'a str, tag: &str, marker: &str) -> (&'a str, &'a str) {
+    let mut from = 0;
+    while let Some(start) = dom[from..].find(&format!("<{tag}")).map(|i| from + i) {
+        let open_end = start + dom[start..].find('>').expect("a whole tag");
+        if dom[start..open_end].contains(marker) {
+            let close = dom[start..].find(&format!("</{tag}>")).map_or(dom.len(), |i| start + i);
+            return (&dom[start..=open_end], &dom[start..close]);
+        }
+        from = open_end;
+    }
+    panic!("no <{tag} {marker}> in the page:\n{dom}")
+}
+
+/// The page's origin differs from the endpoint's (`localhost` against `127.0.0.1`), so every
+/// lookup is a cross-origin `fetch()`: the POST with `content-type: application/dns-message`
+/// only goes out after a CORS preflight, and the browser only hands any response to the page
+/// when it carries `Access-Control-Allow-Origin`.
+#[test]
+fn browser_page_looks_up_through_json_and_wire_format_across_origins() {
+    let base = http_base();
+    let page_base = if base.contains("://127.0.0.1:") {
+        base.replacen("://127.0.0.1:", "://localhost:", 1)
+    } else {
+        assert!(base.contains("://localhost:"), "EDGEDNS_HTTP should be http://127.0.0.1:PORT or http://localhost:PORT, not {base}");
+        base.replacen("://localhost:", "://127.0.0.1:", 1)
+    };
+    let served = curl(&[&format!("{page_base}/")]);
+    assert_eq!(served.status, 200);
+    assert_eq!(served.header("content-type"), Some("text/html; charset=utf-8"));
+    assert!(String::from_utf8_lossy(&served.body).contains("<title>edgedns lookup</title>"));
+
+    let sections = ["json", "wire-post", "wire-get"];
+    let found = chromium_dom(&format!("{page_base}/?name=www.example.com&type=A&endpoint={base}"));
+    let (body, _) = element(&found, "body", "");
+    assert!(body.contains(r#"data-done="1""#), "the lookups never finished: {body}\n{found}");
+    for id in sections {
+        let (open, section) = element(&found, "section", &format!(r#"id="{id}""#));
+        assert!(open.contains(r#"data-status="NOERROR""#), "{id}: {section}");
+        assert!(section.contains("www.example.com. 300 A 192.0.2.10"), "{id}: {section}");
+    }
+    // The wire-format sections parsed the header; GET sent exactly the RFC 8484 example query.
+    for id in ["wire-post", "wire-get"] {
+        assert!(element(&found, "section", &format!(r#"id="{id}""#)).1.contains("flags: qr aa rd"), "{found}");
+    }
+    let (_, get) = element(&found, "section", r#"id="wire-get""#);
+    assert!(get.contains(&format!("GET {base}/dns-query?dns=AAABAAABAAAAAAAAA3d3dwdleGFtcGxlA2NvbQAAAQAB<")), "{get}");
+
+    let missing = chromium_dom(&format!("{page_base}/?name=nope.example.com&type=A&endpoint={base}"));
+    let (body, _) = element(&missing, "body", "");
+    assert!(body.contains(r#"data-done="1""#), "the lookups never finished: {body}\n{missing}");
+    for id in sections {
+        let (open, section) = element(&missing, "section", &format!(r#"id="{id}""#));
+        assert!(open.contains(r#"data-status="NXDOMAIN""#), "{id}: {section}");
+        assert!(section.contains("example.com. 300 SOA ns1.example.com. hostmaster.example.com. "), "{id}: {section}");
+    }
+}

@@ -66,14 +66,54 @@ mod cli {
             /// Pretend the query carried this EDNS Client Subnet (address/prefix).
             #[arg(long)]
             subnet: Option<String>,
+            /// Where the client is, as the edge would say it.
+            #[command(flatten)]
+            location: LocationArgs,
+            /// A health snapshot (the JSON the Worker reads from KV) to answer with.
+            #[arg(long)]
+            health: Option<PathBuf>,
+            /// Print the decision trace (what /explain shows).
+            #[arg(long)]
+            explain: bool,
         },
+        /// GeoIP tables for locating client subnets: build them from the ip-location-db lists, look up.
+        #[command(subcommand)]
+        Geoip(geoip::GeoipCommand),
     }
 
     #[derive(Args)]
     struct Sources {
-        /// Zone files, or directories whose `*.zone` files are read.
+        /// Zone files, or directories whose `*.zone` and `*.routes.toml` files are read.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+    }
+
+    #[derive(Args, Default)]
+    struct LocationArgs {
+        /// ISO country code.
+        #[arg(long)]
+        country: Option<String>,
+        /// Continent code.
+        #[arg(long)]
+        continent: Option<String>,
+        /// Subdivision code (e.g. WA).
+        #[arg(long)]
+        region: Option<String>,
+        /// Latitude.
+        #[arg(long, allow_negative_numbers = true)]
+        lat: Option<f64>,
+        /// Longitude.
+        #[arg(long, allow_negative_numbers = true)]
+        lon: Option<f64>,
+        /// Autonomous system number.
+        #[arg(long)]
+        asn: Option<u32>,
+        /// Edge location (IATA code).
+        #[arg(long)]
+        colo: Option<String>,
+        /// The connecting address.
+        #[arg(long)]
+        address: Option<std::net::IpAddr>,
     }
 
     #[derive(Args)]
@@ -114,7 +154,13 @@ mod cli {
             Commands::Check(sources) => {
                 let catalog = compile(&sources)?;
                 let records: usize = catalog.zones().iter().map(count_records).sum();
-                println!("ok: {} zones, {records} records", catalog.zones().len());
+                let routed: usize =
+                    catalog.zones().iter().flat_map(|zone| zone.nodes()).map(|(_, node)| node.routed_sets().len()).sum();
+                println!(
+                    "ok: {} zones, {records} records, {routed} routed record sets, {} health checks",
+                    catalog.zones().len(),
+                    catalog.health_checks().len()
+                );
                 Ok(())
             }
             Commands::Compile { sources, output } => {
@@ -124,9 +170,18 @@ mod cli {
                 Ok(())
             }
             Commands::Publish { sources, target } => publish(&compile(&sources)?, &target),
-            Commands::Query { zones, name, record_type, subnet } => {
-                query(&compile(&Sources { paths: zones })?, &name, &record_type, subnet.as_deref())
+            Commands::Query { zones, name, record_type, subnet, location, health, explain } => {
+                let health = match health {
+                    Some(path) => {
+                        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                        Some(edgedns::health::HealthSnapshot::from_json(&text).map_err(|e| format!("{}: {}", path.display(), e.0))?)
+                    }
+                    None => None,
+                };
+                let options = QueryOptions { subnet: subnet.as_deref(), location, health, explain };
+                query(&compile(&Sources { paths: zones })?, &name, &record_type, options)
             }
+            Commands::Geoip(command) => geoip::run(command),
         }
     }
 
@@ -141,7 +196,10 @@ mod cli {
                 let entries = std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;
                 let mut found: Vec<PathBuf> = entries
                     .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-                    .filter(|path| path.extension().is_some_and(|ext| ext == "zone"))
+                    .filter(|path| {
+                        path.extension().is_some_and(|ext| ext == "zone")
+                            || path.to_string_lossy().ends_with(".routes.toml")
+                    })
                     .collect();
                 found.sort();
                 if found.is_empty() {
@@ -236,7 +294,15 @@ mod cli {
         Ok(())
     }
 
-    fn query(catalog: &Catalog, name: &str, record_type: &str, subnet: Option<&str>) -> Result<(), String> {
+    struct QueryOptions<'a> {
+        subnet: Option<&'a str>,
+        location: LocationArgs,
+        health: Option<edgedns::health::HealthSnapshot>,
+        explain: bool,
+    }
+
+    fn query(catalog: &Catalog, name: &str, record_type: &str, options: QueryOptions<'_>) -> Result<(), String> {
+        let subnet = options.subnet;
         let mut name = Name::from_utf8(name).map_err(|e| format!("bad name {name:?}: {e}"))?;
         name.set_fqdn(true);
         let record_type = record_type
@@ -253,7 +319,35 @@ mod cli {
             question: Question::query(name, record_type),
             edns: Some(EdnsRequest { dnssec_ok: false, client_subnet }),
         };
-        let resolution = server::resolve(&query, Zones::Loaded(catalog), &Client::default());
+        let explain = options.explain;
+        let location = options.location;
+        let client = Client {
+            address: location.address,
+            location: edgedns::client::EdgeLocation {
+                country: location.country,
+                continent: location.continent,
+                region_code: location.region,
+                city: None,
+                latitude: location.lat,
+                longitude: location.lon,
+                asn: location.asn,
+                colo: location.colo,
+            },
+        };
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let mut random = edgedns::policy::SplitMix::new(now.as_nanos() as u64);
+        let given = options.health.is_some();
+        let snapshot = options.health.unwrap_or_default();
+        let health = snapshot.view(now.as_millis() as u64);
+        if given && health.stale {
+            println!(";; health snapshot is stale (older than 10 minutes): every check counts as healthy");
+        }
+        let mut environment = server::Environment { client: &client, health: &health, random: &mut random, locator: None };
+        let mut trace = Vec::new();
+        let resolution = server::resolve(&query, Zones::Loaded(catalog), &mut environment, explain.then_some(&mut trace));
+        for line in &trace {
+            println!(";; explain: {line}");
+        }
         println!(
             ";; status: {:?}, aa: {}, scope: {}",
             resolution.rcode, resolution.authoritative, resolution.scope
@@ -271,5 +365,199 @@ mod cli {
             }
         }
         Ok(())
+    }
+
+    /// `edgedns geoip`: builds the GeoIP tables the Worker locates client subnets with
+    /// (format and semantics: `edgedns::geo::ipdb`) and looks addresses up in them.
+    mod geoip {
+        use std::path::{Path, PathBuf};
+        use std::time::Instant;
+
+        use clap::{ArgGroup, Args, Subcommand};
+        use edgedns::geo::ipdb::{self, IpTable, Kind};
+        use ipnet::IpNet;
+
+        /// Where `npm ci` puts the pinned ip-location-db lists.
+        const COUNTRY_V4: &str = "node_modules/@ip-location-db/geo-whois-asn-country/geo-whois-asn-country-ipv4.csv";
+        const COUNTRY_V6: &str = "node_modules/@ip-location-db/geo-whois-asn-country/geo-whois-asn-country-ipv6.csv";
+        const ASN_V4: &str = "node_modules/@ip-location-db/asn/asn-ipv4.csv";
+        const ASN_V6: &str = "node_modules/@ip-location-db/asn/asn-ipv6.csv";
+
+        #[derive(Subcommand)]
+        pub enum GeoipCommand {
+            /// Build GeoIP tables from ip-location-db CSV lists: the country table (-o) and/or
+            /// the ASN table (--asn-output). Lists default to the npm packages in node_modules/.
+            Build(BuildArgs),
+            /// Look an address or a client subnet (198.51.100.0/24) up in a table: prints the
+            /// value (or "none") and the network it holds for (the ECS scope).
+            Lookup {
+                /// A table built by `geoip build`.
+                file: PathBuf,
+                /// An IPv4 or IPv6 address, or a network in CIDR notation.
+                address: String,
+            },
+            /// Publish built tables to Workers KV: each image first, then `geoip:current`.
+            Publish {
+                /// The country table.
+                #[arg(long, value_name = "FILE")]
+                country: Option<PathBuf>,
+                /// The ASN table.
+                #[arg(long, value_name = "FILE")]
+                asn: Option<PathBuf>,
+                #[command(flatten)]
+                target: super::Target,
+            },
+        }
+
+        #[derive(Args)]
+        #[command(group(ArgGroup::new("outputs").required(true).multiple(true).args(["output", "asn_output"])))]
+        pub struct BuildArgs {
+            /// IPv4 country list, start,end,country [default: node_modules/@ip-location-db/geo-whois-asn-country/geo-whois-asn-country-ipv4.csv].
+            #[arg(long, value_name = "FILE")]
+            country_v4: Option<PathBuf>,
+            /// IPv6 country list [default: ...-ipv6.csv beside the IPv4 one].
+            #[arg(long, value_name = "FILE")]
+            country_v6: Option<PathBuf>,
+            /// Where to write the country table.
+            #[arg(short, long, value_name = "OUT")]
+            output: Option<PathBuf>,
+            /// IPv4 ASN list, start,end,asn,org [default: node_modules/@ip-location-db/asn/asn-ipv4.csv].
+            #[arg(long, value_name = "FILE")]
+            asn_v4: Option<PathBuf>,
+            /// IPv6 ASN list [default: node_modules/@ip-location-db/asn/asn-ipv6.csv].
+            #[arg(long, value_name = "FILE")]
+            asn_v6: Option<PathBuf>,
+            /// Where to write the ASN table (built only when given).
+            #[arg(long, value_name = "OUT")]
+            asn_output: Option<PathBuf>,
+            /// Keep what the lists say about private, shared, loopback, link-local,
+            /// documentation and multicast space (cut out by default: never located).
+            #[arg(long)]
+            keep_special_purpose: bool,
+        }
+
+        pub fn run(command: GeoipCommand) -> Result<(), String> {
+            match command {
+                GeoipCommand::Build(args) => build(args),
+                GeoipCommand::Lookup { file, address } => lookup(&file, &address),
+                GeoipCommand::Publish { country, asn, target } => publish(country, asn, &target),
+            }
+        }
+
+        /// Checks each table, writes it under `geoip:<kind>:<version>`, then points
+        /// `geoip:current` at the version (readers never see a half-published pair).
+        fn publish(country: Option<PathBuf>, asn: Option<PathBuf>, target: &super::Target) -> Result<(), String> {
+            if country.is_none() && asn.is_none() {
+                return Err("give --country and/or --asn".to_owned());
+            }
+            let mut images = Vec::new();
+            for (kind, path) in [("country", country), ("asn", asn)] {
+                let Some(path) = path else { continue };
+                let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                IpTable::decode(bytes.clone()).map_err(|e| format!("{}: {e}", path.display()))?;
+                images.push((kind, path, bytes));
+            }
+            let all: Vec<u8> = images.iter().flat_map(|(_, _, bytes)| bytes.iter().copied()).collect();
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+            let version = edgedns::snapshot::version_id(&all, now);
+            for (kind, path, _) in &images {
+                super::put(target, &edgedns::geo::geoip_key(kind, &version), path)?;
+            }
+            let pointer = std::env::temp_dir().join(format!("edgedns-geoip-{}.txt", std::process::id()));
+            std::fs::write(&pointer, &version).map_err(|e| format!("{}: {e}", pointer.display()))?;
+            let result = super::put(target, edgedns::geo::GEOIP_CURRENT_KEY, &pointer);
+            let _ = std::fs::remove_file(&pointer);
+            result?;
+            println!("published GeoIP {version} ({} table(s))", images.len());
+            Ok(())
+        }
+
+        fn build(args: BuildArgs) -> Result<(), String> {
+            let pick = |given: Option<PathBuf>, default: &str| given.unwrap_or_else(|| PathBuf::from(default));
+            match &args.output {
+                Some(output) => {
+                    let inputs = [pick(args.country_v4, COUNTRY_V4), pick(args.country_v6, COUNTRY_V6)];
+                    build_table(Kind::Country, &inputs, output, args.keep_special_purpose)?;
+                }
+                None if args.country_v4.is_some() || args.country_v6.is_some() => {
+                    return Err("--country-v4/--country-v6 need -o OUT (where to write the country table)".into());
+                }
+                None => {}
+            }
+            match &args.asn_output {
+                Some(output) => {
+                    let inputs = [pick(args.asn_v4, ASN_V4), pick(args.asn_v6, ASN_V6)];
+                    build_table(Kind::Asn, &inputs, output, args.keep_special_purpose)?;
+                }
+                None if args.asn_v4.is_some() || args.asn_v6.is_some() => {
+                    return Err("--asn-v4/--asn-v6 need --asn-output OUT (where to write the ASN table)".into());
+                }
+                None => {}
+            }
+            Ok(())
+        }
+
+        fn build_table(kind: Kind, inputs: &[PathBuf], output: &Path, keep_special: bool) -> Result<(), String> {
+            let started = Instant::now();
+            let mut ranges = Vec::new();
+            for path in inputs {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    let hint = if path.starts_with("node_modules") { " (run `npm ci` first)" } else { "" };
+                    format!("{}: {e}{hint}", path.display())
+                })?;
+                let read = ipdb::parse_csv(&text, kind).map_err(|e| match e {
+                    ipdb::BuildError::Csv { line, message } => format!("{}:{line}: {message}", path.display()),
+                    other => format!("{}: {other}", path.display()),
+                })?;
+                println!("{kind}: {} ranges from {}", read.len(), path.display());
+                ranges.extend(read);
+            }
+            let cut = if keep_special {
+                0
+            } else {
+                let (kept, cut) = ipdb::without_special_purpose(ranges);
+                ranges = kept;
+                cut
+            };
+            let (image, stats) = ipdb::build_with_stats(ranges).map_err(|e| format!("{kind} table: {e}"))?;
+            let elapsed = started.elapsed();
+            println!(
+                "{kind}: {} IPv4 + {} IPv6 overlapping ranges resolved (narrowest wins); {cut} cut around special-purpose networks",
+                stats.overlapping.0, stats.overlapping.1
+            );
+            println!(
+                "{kind}: {} IPv4 + {} IPv6 records, {} bytes ({:.2} MiB), built in {:.2} s",
+                stats.records.0,
+                stats.records.1,
+                image.len(),
+                image.len() as f64 / (1024.0 * 1024.0),
+                elapsed.as_secs_f64()
+            );
+            if image.len() >= ipdb::KV_VALUE_LIMIT {
+                return Err(format!(
+                    "{kind} table is {} bytes, over the 25 MiB Workers KV value limit: not written",
+                    image.len()
+                ));
+            }
+            std::fs::write(output, &image).map_err(|e| format!("{}: {e}", output.display()))?;
+            println!("wrote {} ({} bytes)", output.display(), image.len());
+            Ok(())
+        }
+
+        fn lookup(file: &Path, address: &str) -> Result<(), String> {
+            let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let table = IpTable::decode(bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+            let network: IpNet = if address.contains('/') {
+                address.parse().map_err(|_| format!("bad network {address:?}"))?
+            } else {
+                IpNet::from(address.parse::<std::net::IpAddr>().map_err(|_| format!("bad address {address:?}"))?)
+            };
+            let located = table.locate(network);
+            match located.value {
+                Some(value) => println!("{value} {}", located.network),
+                None => println!("none {}", located.network),
+            }
+            Ok(())
+        }
     }
 }

@@ -11,8 +11,12 @@ use std::fmt;
 
 use hickory_proto::rr::{LowerName, Name, RecordType};
 
+use std::collections::BTreeMap;
+
 use super::master::{self, SourceRecord};
+use super::routes::{self, HealthCheckSpec, RoutedSet, Routes};
 use super::{AssembleError, Catalog, Zone};
+use crate::policy::{Action, Rule};
 
 /// One zone source: a master file's path (for messages and the default origin) and text.
 #[derive(Debug, Clone)]
@@ -58,6 +62,8 @@ pub enum CompileErrorKind {
     NsAtWildcard(Name),
     /// The same zone defined by two files.
     DuplicateZone { apex: Name, first_file: String },
+    /// A problem in a routes file (or between routes and zones).
+    Routes(String),
 }
 
 impl fmt::Display for CompileErrorKind {
@@ -79,6 +85,7 @@ impl fmt::Display for CompileErrorKind {
             Self::DuplicateZone { apex, first_file } => {
                 write!(f, "zone {apex} is already defined in {first_file}")
             }
+            Self::Routes(message) => f.write_str(message),
         }
     }
 }
@@ -107,8 +114,14 @@ pub fn default_origin(path: &str) -> Option<Name> {
     (!origin.is_root()).then_some(origin)
 }
 
-/// Compiles one master file into a zone.
-pub fn compile_file(source: &SourceFile) -> Result<Zone, Vec<CompileError>> {
+/// A master file read and checked, not yet assembled.
+struct ReadZone {
+    path: String,
+    apex: Name,
+    records: Vec<SourceRecord>,
+}
+
+fn read_zone(source: &SourceFile) -> Result<ReadZone, Vec<CompileError>> {
     let error = |line: usize, kind: CompileErrorKind| CompileError { file: source.path.clone(), line, kind };
     let records = master::parse(&source.text, default_origin(&source.path).as_ref()).map_err(|errors| {
         errors
@@ -121,28 +134,49 @@ pub fn compile_file(source: &SourceFile) -> Result<Zone, Vec<CompileError>> {
     })?;
     // `check` proved there is exactly one SOA, so `apex_of` finds it.
     let apex = apex_of(&records).ok_or_else(|| vec![error(0, CompileErrorKind::MissingSoa)])?;
-    Zone::assemble(&apex, records.into_iter().map(|r| r.record).collect()).map_err(|e| {
-        vec![match e {
-            AssembleError::MissingSoa => error(0, CompileErrorKind::MissingSoa),
-            AssembleError::OutOfZone(owner) => error(0, CompileErrorKind::OutOfZone { owner, apex: apex.clone() }),
-        }]
+    Ok(ReadZone { path: source.path.clone(), apex, records })
+}
+
+fn assemble(zone: ReadZone, routed: Vec<RoutedSet>) -> Result<Zone, Vec<CompileError>> {
+    let error = |kind: CompileErrorKind| vec![CompileError { file: zone.path.clone(), line: 0, kind }];
+    let apex = zone.apex.clone();
+    Zone::assemble(&apex, zone.records.into_iter().map(|r| r.record).collect(), routed).map_err(|e| match e {
+        AssembleError::MissingSoa => error(CompileErrorKind::MissingSoa),
+        AssembleError::OutOfZone(owner) => error(CompileErrorKind::OutOfZone { owner, apex: apex.clone() }),
     })
 }
 
-/// Compiles every source into a catalog; reports all errors of all files.
+/// Compiles one master file into a zone.
+pub fn compile_file(source: &SourceFile) -> Result<Zone, Vec<CompileError>> {
+    assemble(read_zone(source)?, Vec::new())
+}
+
+/// The zone a routes file belongs to: its file name without `.routes.toml`.
+pub fn routes_origin(path: &str) -> Option<Name> {
+    let file_name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    let stem = file_name.strip_suffix(".routes.toml")?;
+    let mut origin = Name::from_ascii(stem).ok()?;
+    origin.set_fqdn(true);
+    Some(origin.to_lowercase())
+}
+
+/// Compiles every source into a catalog: master files (`*.zone`) and the routes files
+/// (`<zone>.routes.toml`) beside them. Reports all errors of all files.
 pub fn compile_all(sources: &[SourceFile]) -> Result<Catalog, Vec<CompileError>> {
-    let mut zones = Vec::with_capacity(sources.len());
     let mut errors = Vec::new();
+    let mut zones: Vec<ReadZone> = Vec::new();
     let mut seen: HashMap<LowerName, String> = HashMap::new();
-    for source in sources {
-        match compile_file(source) {
+    let (routes_sources, zone_sources): (Vec<&SourceFile>, Vec<&SourceFile>) =
+        sources.iter().partition(|source| source.path.ends_with(".routes.toml"));
+    for source in zone_sources {
+        match read_zone(source) {
             Ok(zone) => {
-                let key = LowerName::new(zone.apex());
+                let key = LowerName::new(&zone.apex);
                 if let Some(first_file) = seen.get(&key) {
                     errors.push(CompileError {
                         file: source.path.clone(),
                         line: 0,
-                        kind: CompileErrorKind::DuplicateZone { apex: zone.apex().clone(), first_file: first_file.clone() },
+                        kind: CompileErrorKind::DuplicateZone { apex: zone.apex.clone(), first_file: first_file.clone() },
                     });
                 } else {
                     seen.insert(key, source.path.clone());
@@ -152,10 +186,161 @@ pub fn compile_all(sources: &[SourceFile]) -> Result<Catalog, Vec<CompileError>>
             Err(mut file_errors) => errors.append(&mut file_errors),
         }
     }
+
+    // Routes files, each merged into its zone.
+    let mut routed: HashMap<LowerName, Vec<RoutedSet>> = HashMap::new();
+    let mut all_routes: Vec<(String, Routes)> = Vec::new();
+    for source in routes_sources {
+        let problem = |line: usize, message: String| CompileError { file: source.path.clone(), line, kind: CompileErrorKind::Routes(message) };
+        let Some(origin) = routes_origin(&source.path) else {
+            errors.push(problem(0, "a routes file is named <zone>.routes.toml".to_owned()));
+            continue;
+        };
+        let Some(zone) = zones.iter().find(|zone| LowerName::new(&zone.apex) == LowerName::new(&origin)) else {
+            if !errors.iter().any(|e| default_origin(&e.file).is_some_and(|o| LowerName::new(&o) == LowerName::new(&origin))) {
+                errors.push(problem(0, format!("no zone file for {origin}: routes need the zone's master file (SOA, NS)")));
+            }
+            continue;
+        };
+        match routes::parse(&source.text, &zone.apex) {
+            Ok(parsed) => {
+                for (line, set) in &parsed.sets {
+                    if let Some(conflict) = conflict_with_static(zone, set) {
+                        errors.push(problem(*line, conflict));
+                    }
+                }
+                routed.entry(LowerName::new(&zone.apex)).or_default().extend(parsed.sets.iter().map(|(_, set)| set.clone()));
+                all_routes.push((source.path.clone(), parsed));
+            }
+            Err(file_errors) => errors.extend(file_errors.into_iter().map(|e| problem(e.line, e.message))),
+        }
+    }
+
+    // References across files: health checks and alias targets.
+    let mut health_checks: BTreeMap<String, HealthCheckSpec> = BTreeMap::new();
+    let mut declared_in: HashMap<String, String> = HashMap::new();
+    for (path, parsed) in &all_routes {
+        for (id, (line, spec)) in &parsed.health_checks {
+            if let Some(first) = declared_in.insert(id.clone(), path.clone()) {
+                errors.push(CompileError { file: path.clone(), line: *line, kind: CompileErrorKind::Routes(format!("health check {id} is already declared in {first}")) });
+            }
+            health_checks.insert(id.clone(), spec.clone());
+        }
+    }
+    for (path, parsed) in &all_routes {
+        for (line, id) in &parsed.check_references {
+            if !health_checks.contains_key(id) {
+                errors.push(CompileError { file: path.clone(), line: *line, kind: CompileErrorKind::Routes(format!("unknown health check {id:?}")) });
+            }
+        }
+        for (line, target, record_type) in &parsed.alias_references {
+            if !alias_target_exists(&zones, &routed, target, *record_type) {
+                errors.push(CompileError {
+                    file: path.clone(),
+                    line: *line,
+                    kind: CompileErrorKind::Routes(format!("alias target {target} has no {record_type} record set in the hosted zones")),
+                });
+            }
+        }
+    }
     if errors.is_empty() {
-        Ok(Catalog::new(zones))
+        if let Some(cycle) = alias_cycle(&routed) {
+            errors.push(CompileError { file: "routes".to_owned(), line: 0, kind: CompileErrorKind::Routes(format!("alias loop through {cycle}")) });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut assembled = Vec::with_capacity(zones.len());
+    for zone in zones {
+        let sets = routed.remove(&LowerName::new(&zone.apex)).unwrap_or_default();
+        match assemble(zone, sets) {
+            Ok(zone) => assembled.push(zone),
+            Err(mut zone_errors) => errors.append(&mut zone_errors),
+        }
+    }
+    if errors.is_empty() {
+        Ok(Catalog::new(assembled).with_health_checks(health_checks))
     } else {
         Err(errors)
+    }
+}
+
+/// A routed set may not share a name and type with master-file data, and CNAME rules hold
+/// across both (RFC 1034 §3.6.2).
+fn conflict_with_static(zone: &ReadZone, set: &RoutedSet) -> Option<String> {
+    let owner = Name::from_ascii(&set.name).ok()?;
+    let key = LowerName::new(&owner);
+    let types: Vec<RecordType> = zone
+        .records
+        .iter()
+        .filter(|r| LowerName::new(&r.record.name) == key)
+        .map(|r| r.record.record_type())
+        .collect();
+    let routed_type = set.record_type();
+    if types.contains(&routed_type) {
+        return Some(format!("{} {routed_type} is also defined in {}: define it in one place", set.name, zone.path));
+    }
+    if routed_type == RecordType::CNAME && key == LowerName::new(&zone.apex) {
+        return Some(format!("CNAME at the zone apex {} is illegal (use an alias record)", set.name));
+    }
+    if routed_type == RecordType::CNAME && !types.is_empty() {
+        return Some(format!("CNAME at {} beside data in {}: a CNAME must stand alone", set.name, zone.path));
+    }
+    if types.contains(&RecordType::CNAME) {
+        return Some(format!("{} has a CNAME in {}: nothing else may live there", set.name, zone.path));
+    }
+    None
+}
+
+fn alias_target_exists(zones: &[ReadZone], routed: &HashMap<LowerName, Vec<RoutedSet>>, target: &str, record_type: RecordType) -> bool {
+    let Ok(name) = Name::from_ascii(target) else { return false };
+    let key = LowerName::new(&name);
+    let in_routes = routed.values().flatten().any(|set| {
+        set.record_type() == record_type && Name::from_ascii(&set.name).is_ok_and(|n| LowerName::new(&n) == key)
+    });
+    in_routes
+        || zones.iter().any(|zone| {
+            zone.records.iter().any(|r| r.record.record_type() == record_type && LowerName::new(&r.record.name) == key)
+        })
+}
+
+/// Finds an alias loop among routed sets (alias → routed set → ... → itself).
+fn alias_cycle(routed: &HashMap<LowerName, Vec<RoutedSet>>) -> Option<String> {
+    let sets: HashMap<(String, u16), &RoutedSet> =
+        routed.values().flatten().map(|set| ((set.name.to_ascii_lowercase(), set.record_type), set)).collect();
+    for start in sets.keys() {
+        let mut current = start.clone();
+        for _ in 0..=sets.len() {
+            let Some(set) = sets.get(&current) else { break };
+            let mut targets = Vec::new();
+            alias_targets(&set.rule, &mut targets);
+            // Follow the first alias; loops through any branch are found from its own start.
+            let Some(next) = targets.into_iter().next() else { break };
+            current = (next.to_ascii_lowercase(), set.record_type);
+            if &current == start {
+                return Some(start.0.clone());
+            }
+        }
+    }
+    None
+}
+
+fn alias_targets(rule: &Rule, found: &mut Vec<String>) {
+    match &rule.action {
+        Action::Alias { target, .. } => found.push(target.clone()),
+        Action::Values(_) => {}
+        Action::Weighted { choices, .. } => choices.iter().for_each(|c| alias_targets(&c.rule, found)),
+        Action::Failover { primary, secondary } => {
+            alias_targets(primary, found);
+            alias_targets(secondary, found);
+        }
+        Action::Geolocation(choices) => choices.iter().for_each(|c| alias_targets(&c.rule, found)),
+        Action::Latency(choices) => choices.iter().for_each(|c| alias_targets(&c.rule, found)),
+        Action::Geoproximity(choices) => choices.iter().for_each(|c| alias_targets(&c.rule, found)),
+        Action::Cidr(choices) => choices.iter().for_each(|c| alias_targets(&c.rule, found)),
+        Action::Asn(choices) => choices.iter().for_each(|c| alias_targets(&c.rule, found)),
+        Action::Multivalue(rules) => rules.iter().for_each(|r| alias_targets(r, found)),
     }
 }
 
@@ -269,7 +454,7 @@ mod tests {
 
     #[test]
     fn rejects_duplicate_zones() {
-        let text = format!("{HEAD}");
+        let text = HEAD.to_string();
         let sources = [
             SourceFile { path: "a/example.com.zone".into(), text: text.clone() },
             SourceFile { path: "b/example.com.zone".into(), text },

@@ -7,10 +7,14 @@
 
 pub mod compile;
 pub mod master;
+pub mod routes;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
+
+use crate::policy::{Target, Targets};
+use routes::{HealthCheckSpec, RoutedSet};
 
 /// Records of one owner name and type (RFC 2181 §5), with one TTL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,10 +28,12 @@ pub struct RrSet {
 }
 
 /// One name in a zone, possibly empty (an empty non-terminal).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Node {
     /// RRsets sorted by type code.
     rrsets: Vec<RrSet>,
+    /// Routed record sets (policy trees), at most one per type.
+    routed: Vec<RoutedSet>,
 }
 
 impl Node {
@@ -41,14 +47,24 @@ impl Node {
         &self.rrsets
     }
 
+    /// The routed record set of a type.
+    pub fn routed(&self, record_type: RecordType) -> Option<&RoutedSet> {
+        self.routed.iter().find(|set| set.record_type() == record_type)
+    }
+
+    /// Every routed record set of the node.
+    pub fn routed_sets(&self) -> &[RoutedSet] {
+        &self.routed
+    }
+
     /// Whether the name holds no records (an empty non-terminal).
     pub fn is_empty(&self) -> bool {
-        self.rrsets.is_empty()
+        self.rrsets.is_empty() && self.routed.is_empty()
     }
 }
 
 /// What a zone knows about a name, before the type is looked at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Lookup<'z> {
     /// The name exists (or a wildcard covers it, RFC 4592 §3.3.1).
     Found {
@@ -88,7 +104,7 @@ impl Zone {
     /// Builds a zone from records that have already been checked (or came from a snapshot
     /// made of checked records). Only the facts lookups depend on are enforced here: one SOA
     /// at the apex and every owner inside the zone.
-    pub fn assemble(apex: &Name, records: Vec<Record>) -> Result<Self, AssembleError> {
+    pub fn assemble(apex: &Name, records: Vec<Record>, routed: Vec<RoutedSet>) -> Result<Self, AssembleError> {
         let apex = apex.to_lowercase();
         let apex_labels = label_count(&apex);
         let mut grouped: HashMap<LowerName, Vec<Record>> = HashMap::new();
@@ -98,8 +114,18 @@ impl Zone {
             }
             grouped.entry(LowerName::new(&record.name)).or_default().push(record);
         }
+        let mut routed_by_owner: HashMap<LowerName, Vec<RoutedSet>> = HashMap::new();
+        for set in routed {
+            let owner = Name::from_ascii(&set.name).map_err(|_| AssembleError::OutOfZone(apex.clone()))?;
+            if !apex.zone_of(&owner) {
+                return Err(AssembleError::OutOfZone(owner));
+            }
+            grouped.entry(LowerName::new(&owner)).or_default();
+            routed_by_owner.entry(LowerName::new(&owner)).or_default().push(set);
+        }
         let mut nodes: HashMap<LowerName, Node> = HashMap::with_capacity(grouped.len() * 2);
         for (owner, records) in grouped {
+            let routed = routed_by_owner.remove(&owner).unwrap_or_default();
             // Every name between the apex and the owner exists, as an empty non-terminal if it
             // holds nothing itself (RFC 4592 §2.2.2).
             let mut ancestor = owner.base_name();
@@ -110,7 +136,9 @@ impl Zone {
                 }
                 ancestor = ancestor.base_name();
             }
-            nodes.entry(owner).or_default().rrsets = group_rrsets(records);
+            let node = nodes.entry(owner).or_default();
+            node.rrsets = group_rrsets(records);
+            node.routed = routed;
         }
         let soa = nodes
             .get(&LowerName::new(&apex))
@@ -223,6 +251,7 @@ pub fn label_count(name: &Name) -> usize {
 pub struct Catalog {
     zones: Vec<Zone>,
     index: HashMap<LowerName, usize>,
+    health_checks: BTreeMap<String, HealthCheckSpec>,
 }
 
 impl Catalog {
@@ -233,7 +262,18 @@ impl Catalog {
         for (position, zone) in zones.iter().enumerate() {
             index.insert(LowerName::new(zone.apex()), position);
         }
-        Self { zones, index }
+        Self { zones, index, health_checks: BTreeMap::new() }
+    }
+
+    /// The catalog with the health checks its routed sets reference.
+    pub fn with_health_checks(mut self, health_checks: BTreeMap<String, HealthCheckSpec>) -> Self {
+        self.health_checks = health_checks;
+        self
+    }
+
+    /// The declared health checks by id.
+    pub fn health_checks(&self) -> &BTreeMap<String, HealthCheckSpec> {
+        &self.health_checks
     }
 
     /// The zones, in the order given.
@@ -253,6 +293,17 @@ impl Catalog {
             }
             candidate = candidate.base_name();
         }
+    }
+}
+
+impl Targets for Catalog {
+    fn target(&self, name: &str, record_type: RecordType) -> Option<Target<'_>> {
+        let name = Name::from_ascii(name).ok()?;
+        let node = self.find(&name)?.node(&name)?;
+        if let Some(set) = node.rrset(record_type) {
+            return Some(Target::Static { values: set.records.iter().map(|r| &r.data).collect(), ttl: set.ttl });
+        }
+        node.routed(record_type).map(|set| Target::Routed { rule: &set.rule, ttl: set.ttl })
     }
 }
 
@@ -281,7 +332,7 @@ mod tests {
             Record::from_rdata(name("child.example."), 300, RData::NS(NS(name("ns.child.example.")))),
             a("ns.child.example.", 300),
         ];
-        Zone::assemble(&name("Example."), records).unwrap()
+        Zone::assemble(&name("Example."), records, Vec::new()).unwrap()
     }
 
     #[test]
@@ -329,6 +380,7 @@ mod tests {
         let child = Zone::assemble(
             &name("sub.example."),
             vec![Record::from_rdata(name("sub.example."), 60, RData::SOA(soa))],
+            Vec::new(),
         )
         .unwrap();
         let catalog = Catalog::new(vec![parent, child]);

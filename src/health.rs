@@ -1,0 +1,141 @@
+//! The health snapshot answering reads: per health check, whether it is healthy and since
+//! when, plus operators' forced overrides. The scheduled checker writes it to KV as JSON
+//! (`health:current`); the Worker reads it with the zones, never per query.
+//!
+//! Rules (ROUTING.md "Health"):
+//! * a check with no data counts as healthy (an inverted one is evaluated by the checker);
+//! * an override (`up`/`down`) beats the measured state until cleared;
+//! * a snapshot older than [`STALE_AFTER_MS`] is not trusted: every check counts as healthy
+//!   again (fail open, so a stopped checker cannot take answers down), and explain says so.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::policy::{HealthSummary, HealthView};
+
+/// The KV key of the current health snapshot.
+pub const HEALTH_KEY: &str = "health:current";
+/// Age after which a snapshot is ignored: ten minutes, ten missed one-minute runs.
+pub const STALE_AFTER_MS: u64 = 10 * 60 * 1000;
+
+/// One check's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckState {
+    /// The state answers follow.
+    pub healthy: bool,
+    /// When the state last changed (ms since the epoch), if known.
+    #[serde(default)]
+    pub since: Option<u64>,
+    /// Measured latency of the last check, in ms.
+    #[serde(default)]
+    pub latency_ms: Option<u32>,
+}
+
+/// An operator's forced state for a check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Override {
+    /// Forced up (`true`) or down (`false`).
+    pub healthy: bool,
+    /// Why, for the status listing.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// The health snapshot.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HealthSnapshot {
+    /// When the checker wrote it (ms since the epoch).
+    pub updated_at: u64,
+    /// Measured states by check id.
+    #[serde(default)]
+    pub checks: BTreeMap<String, CheckState>,
+    /// Forced states by check id.
+    #[serde(default)]
+    pub overrides: BTreeMap<String, Override>,
+}
+
+/// Why a health snapshot could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthError(pub String);
+
+impl HealthSnapshot {
+    /// Parses the KV value.
+    pub fn from_json(text: &str) -> Result<Self, HealthError> {
+        serde_json::from_str(text).map_err(|e| HealthError(e.to_string()))
+    }
+
+    /// The snapshot as answering should use it at `now`: itself, or nothing when stale.
+    pub fn view(&self, now_ms: u64) -> HealthAt<'_> {
+        HealthAt { snapshot: self, now_ms, stale: now_ms.saturating_sub(self.updated_at) > STALE_AFTER_MS }
+    }
+}
+
+/// A snapshot read at a given time.
+#[derive(Debug, Clone, Copy)]
+pub struct HealthAt<'a> {
+    snapshot: &'a HealthSnapshot,
+    now_ms: u64,
+    /// Whether the snapshot is too old to trust.
+    pub stale: bool,
+}
+
+impl HealthView for HealthAt<'_> {
+    fn is_healthy(&self, check: &str) -> Option<bool> {
+        if let Some(forced) = self.snapshot.overrides.get(check) {
+            return Some(forced.healthy);
+        }
+        if self.stale {
+            return None;
+        }
+        self.snapshot.checks.get(check).map(|state| state.healthy)
+    }
+
+    fn summary(&self) -> HealthSummary {
+        if self.snapshot.updated_at == 0 {
+            return HealthSummary::default();
+        }
+        HealthSummary {
+            updated_at: Some(self.snapshot.updated_at),
+            age_ms: Some(self.now_ms.saturating_sub(self.snapshot.updated_at)),
+            stale: self.stale,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot() -> HealthSnapshot {
+        HealthSnapshot::from_json(
+            r#"{"updated_at": 1000000, "checks": {"a": {"healthy": false}, "b": {"healthy": true, "latency_ms": 12}},
+                "overrides": {"b": {"healthy": false, "reason": "maintenance"}}}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn reads_states_and_overrides() {
+        let snapshot = snapshot();
+        let view = snapshot.view(1_000_500);
+        assert_eq!(view.is_healthy("a"), Some(false));
+        assert_eq!(view.is_healthy("b"), Some(false), "the override wins");
+        assert_eq!(view.is_healthy("unknown"), None);
+    }
+
+    #[test]
+    fn stale_snapshots_are_ignored_but_overrides_stay() {
+        let snapshot = snapshot();
+        let view = snapshot.view(1_000_000 + STALE_AFTER_MS + 1);
+        assert!(view.stale);
+        assert_eq!(view.is_healthy("a"), None);
+        assert_eq!(view.is_healthy("b"), Some(false));
+    }
+
+    #[test]
+    fn rejects_malformed_json() {
+        assert!(HealthSnapshot::from_json("{").is_err());
+        assert!(HealthSnapshot::from_json(r#"{"checks": {}}"#).is_err(), "updated_at is required");
+    }
+}

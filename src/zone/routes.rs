@@ -1,0 +1,782 @@
+//! The routes file: routed record sets, health checks and CIDR collections of a zone, in
+//! TOML beside its master file (`example.com.routes.toml` next to `example.com.zone`).
+//!
+//! ```toml
+//! [health_checks.site-a]
+//! type = "https"
+//! host = "a.example.net"
+//! path = "/health"
+//!
+//! [[records]]
+//! name = "www"          # relative to the zone; "@" is the apex
+//! type = "A"
+//! ttl = 60
+//!
+//! [[records.weighted]]
+//! label = "site-a"
+//! weight = 80
+//! health_check = "site-a"
+//! values = ["192.0.2.10"]
+//!
+//! [[records.weighted]]
+//! label = "site-b"
+//! weight = 20
+//! values = ["192.0.2.20"]
+//! ```
+//!
+//! Every node of a record's tree has exactly one action: `values`, `alias`, `weighted`,
+//! `failover`, `geolocation`, `latency`, `geoproximity`, `cidr`, `asn` or `multivalue`; the
+//! children of a choosing node carry its selector (`weight`, `location`, `region`,
+//! `coordinates`/`bias`, `asns`) and any action of their own, so policies compose in one
+//! definition (geolocation → weighted → failover) without alias chains. Everything is checked
+//! here, each error with its line; the engine trusts the result.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::ops::Range;
+
+use hickory_proto::rr::{Name, RData, RecordType};
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use super::master;
+use crate::geo::places::{self, Coordinates};
+use crate::policy::{
+    Action, AsnChoice, GeoLocation, LocatedChoice, NetworkChoice, ProximateChoice, RegionalChoice, Rule, Value,
+    WeightedChoice,
+};
+
+/// A routed record set: one policy tree for a name and type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoutedSet {
+    /// Owner name, absolute.
+    pub name: String,
+    /// The record type.
+    pub record_type: u16,
+    /// TTL of the answers (an alias answer takes its target's TTL instead).
+    pub ttl: u32,
+    /// The policy tree.
+    pub rule: Rule,
+}
+
+impl RoutedSet {
+    /// The record type.
+    pub fn record_type(&self) -> RecordType {
+        RecordType::from(self.record_type)
+    }
+}
+
+/// A health check declaration (run by the scheduled handler; answering reads its state).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheckSpec {
+    /// `http`, `https`, `tcp` or `calculated`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Host name or IP address to check.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Port (default 80, 443 or required for tcp).
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// HTTP path.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Host header to send.
+    #[serde(default)]
+    pub host_header: Option<String>,
+    /// A string that must appear in the first 5,120 bytes of the body.
+    #[serde(default)]
+    pub search: Option<String>,
+    /// Seconds between checks.
+    #[serde(default)]
+    pub interval: Option<u32>,
+    /// Consecutive results needed to flip state (default 3).
+    #[serde(default)]
+    pub threshold: Option<u32>,
+    /// Seconds before a check counts as failed.
+    #[serde(default)]
+    pub timeout: Option<u32>,
+    /// Report healthy when the endpoint fails and the reverse.
+    #[serde(default)]
+    pub inverted: bool,
+    /// A disabled check is always healthy.
+    #[serde(default)]
+    pub disabled: bool,
+    /// For `calculated`: the child checks.
+    #[serde(default)]
+    pub children: Vec<String>,
+    /// For `calculated`: how many children must be healthy.
+    #[serde(default)]
+    pub min_healthy: Option<u32>,
+}
+
+/// A routes file's problem, at a line (0: the whole file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutesError {
+    /// 1-based line.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for RoutesError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// What a routes file declares, checked except for references across files (alias
+/// targets, health-check ids), which the catalog compiler resolves.
+#[derive(Debug, Clone, Default)]
+pub struct Routes {
+    /// The routed record sets, with the line each starts on.
+    pub sets: Vec<(usize, RoutedSet)>,
+    /// Health checks by id, with their lines.
+    pub health_checks: BTreeMap<String, (usize, HealthCheckSpec)>,
+    /// Health-check ids referenced, with the lines that reference them.
+    pub check_references: Vec<(usize, String)>,
+    /// Alias targets referenced: line, target name, record type.
+    pub alias_references: Vec<(usize, String, RecordType)>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSource {
+    #[serde(default)]
+    health_checks: BTreeMap<String, Spanned<HealthCheckSpec>>,
+    #[serde(default)]
+    cidr_collections: BTreeMap<String, BTreeMap<String, Vec<Spanned<String>>>>,
+    #[serde(default)]
+    records: Vec<Spanned<NodeSource>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FailoverSource {
+    primary: Spanned<NodeSource>,
+    secondary: Spanned<NodeSource>,
+}
+
+/// One node as written: every key any node may have; which ones are allowed where is checked
+/// by the compiler.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct NodeSource {
+    // Record-level keys.
+    name: Option<Spanned<String>>,
+    #[serde(rename = "type")]
+    record_type: Option<Spanned<String>>,
+    ttl: Option<Spanned<i64>>,
+    // Common node keys.
+    label: Option<String>,
+    health_check: Option<Spanned<String>>,
+    force: Option<Spanned<String>>,
+    // Selectors (set on children).
+    weight: Option<Spanned<i64>>,
+    location: Option<Spanned<String>>,
+    region: Option<Spanned<String>>,
+    coordinates: Option<Spanned<Vec<f64>>>,
+    bias: Option<Spanned<i64>>,
+    asns: Option<Spanned<Vec<i64>>>,
+    // Actions.
+    values: Option<Spanned<Vec<Spanned<String>>>>,
+    alias: Option<Spanned<String>>,
+    evaluate_target_health: Option<bool>,
+    weighted: Option<Vec<Spanned<NodeSource>>>,
+    sticky: Option<bool>,
+    failover: Option<Spanned<Box<FailoverSource>>>,
+    geolocation: Option<Vec<Spanned<NodeSource>>>,
+    latency: Option<Vec<Spanned<NodeSource>>>,
+    geoproximity: Option<Vec<Spanned<NodeSource>>>,
+    cidr: Option<Vec<Spanned<NodeSource>>>,
+    collection: Option<Spanned<String>>,
+    asn: Option<Vec<Spanned<NodeSource>>>,
+    multivalue: Option<Vec<Spanned<NodeSource>>>,
+}
+
+/// Which selector a node's parent gives it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Parent {
+    Record,
+    Weighted,
+    Failover,
+    Geolocation,
+    Latency,
+    Geoproximity,
+    Cidr,
+    Asn,
+    Multivalue,
+}
+
+struct Compiler<'a> {
+    text: &'a str,
+    apex: &'a Name,
+    collections: HashMap<String, HashMap<String, Vec<IpNet>>>,
+    errors: Vec<RoutesError>,
+    routes: Routes,
+}
+
+/// Reads a routes file for the zone at `apex`.
+pub fn parse(text: &str, apex: &Name) -> Result<Routes, Vec<RoutesError>> {
+    let source: FileSource = toml::from_str(text).map_err(|error| {
+        let line = error.span().map_or(0, |span| line_of(text, span.start));
+        let message = error.message().trim().to_owned();
+        vec![RoutesError { line, message }]
+    })?;
+    let mut compiler = Compiler { text, apex, collections: HashMap::new(), errors: Vec::new(), routes: Routes::default() };
+    compiler.collections(&source.cidr_collections);
+    for (id, spec) in &source.health_checks {
+        compiler.health_check(id, spec);
+    }
+    let mut seen: HashMap<(String, u16), usize> = HashMap::new();
+    for record in &source.records {
+        if let Some(set) = compiler.record(record) {
+            let line = line_of(text, record.span().start);
+            let key = (set.name.to_ascii_lowercase(), set.record_type);
+            if let Some(first) = seen.insert(key, line) {
+                compiler.error(record.span(), format!(
+                    "a second {} set for {}: the first is on line {first}; one name and type take one policy (nest policies instead)",
+                    set.record_type(), set.name
+                ));
+                continue;
+            }
+            compiler.routes.sets.push((line, set));
+        }
+    }
+    if compiler.errors.is_empty() {
+        Ok(compiler.routes)
+    } else {
+        compiler.errors.sort_by_key(|e| e.line);
+        Err(compiler.errors)
+    }
+}
+
+/// 1-based line of a byte offset.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes().iter().take(offset).filter(|b| **b == b'\n').count() + 1
+}
+
+impl Compiler<'_> {
+    fn error(&mut self, span: Range<usize>, message: String) {
+        let line = line_of(self.text, span.start);
+        self.errors.push(RoutesError { line, message });
+    }
+
+    fn collections(&mut self, source: &BTreeMap<String, BTreeMap<String, Vec<Spanned<String>>>>) {
+        for (collection, locations) in source {
+            let mut parsed = HashMap::new();
+            for (location, networks) in locations {
+                let mut nets = Vec::new();
+                for network in networks {
+                    match network.get_ref().parse::<IpNet>() {
+                        Ok(net) if net.trunc() == net => nets.push(net),
+                        Ok(net) => self.error(network.span(), format!("{net} has host bits set (did you mean {}?)", net.trunc())),
+                        Err(_) => self.error(network.span(), format!("{:?} is not a network (address/prefix)", network.get_ref())),
+                    }
+                }
+                parsed.insert(location.clone(), nets);
+            }
+            self.collections.insert(collection.clone(), parsed);
+        }
+    }
+
+    fn health_check(&mut self, id: &str, spec: &Spanned<HealthCheckSpec>) {
+        let line = line_of(self.text, spec.span().start);
+        let check = spec.get_ref();
+        match check.kind.as_str() {
+            "http" | "https" | "tcp" => {
+                if check.host.as_deref().is_none_or(str::is_empty) {
+                    self.error(spec.span(), format!("health check {id}: {} checks need a host", check.kind));
+                }
+                if check.kind == "tcp" && check.port.is_none() {
+                    self.error(spec.span(), format!("health check {id}: tcp checks need a port"));
+                }
+            }
+            "calculated" => {
+                if check.children.is_empty() {
+                    self.error(spec.span(), format!("health check {id}: calculated checks need children"));
+                }
+                for child in &check.children {
+                    self.routes.check_references.push((line, child.clone()));
+                }
+            }
+            other => self.error(spec.span(), format!("health check {id}: unknown type {other:?} (http, https, tcp, calculated)")),
+        }
+        if check.threshold == Some(0) {
+            self.error(spec.span(), format!("health check {id}: threshold must be at least 1"));
+        }
+        self.routes.health_checks.insert(id.to_owned(), (line, check.clone()));
+    }
+
+    fn record(&mut self, record: &Spanned<NodeSource>) -> Option<RoutedSet> {
+        let source = record.get_ref();
+        let Some(name) = &source.name else {
+            self.error(record.span(), "a record needs a name".to_owned());
+            return None;
+        };
+        let Some(type_text) = &source.record_type else {
+            self.error(record.span(), "a record needs a type".to_owned());
+            return None;
+        };
+        let owner = self.name(name)?;
+        let Ok(record_type) = type_text.get_ref().to_ascii_uppercase().parse::<RecordType>() else {
+            self.error(type_text.span(), format!("unknown record type {:?}", type_text.get_ref()));
+            return None;
+        };
+        if matches!(record_type, RecordType::SOA | RecordType::NS) {
+            self.error(type_text.span(), format!("{record_type} records cannot be routed"));
+            return None;
+        }
+        let ttl = match &source.ttl {
+            None => 300,
+            Some(ttl) => match u32::try_from(*ttl.get_ref()) {
+                Ok(ttl) if ttl <= 0x7fff_ffff => ttl,
+                _ => {
+                    self.error(ttl.span(), format!("TTL {} out of range", ttl.get_ref()));
+                    return None;
+                }
+            },
+        };
+        let before = self.errors.len();
+        let rule = self.node(record, record_type, Parent::Record);
+        if self.errors.len() > before {
+            return None;
+        }
+        rule.map(|rule| RoutedSet { name: owner.to_ascii(), record_type: u16::from(record_type), ttl, rule })
+    }
+
+    fn name(&mut self, name: &Spanned<String>) -> Option<Name> {
+        let text = name.get_ref();
+        let parsed = if text == "@" { Ok(self.apex.clone()) } else { Name::parse(text, Some(self.apex)) };
+        match parsed {
+            Ok(owner) if self.apex.zone_of(&owner) => Some(owner),
+            Ok(owner) => {
+                self.error(name.span(), format!("{owner} is outside the zone {}", self.apex));
+                None
+            }
+            Err(error) => {
+                self.error(name.span(), format!("bad name {text:?}: {error}"));
+                None
+            }
+        }
+    }
+
+    /// Checks one node (its keys must suit its parent) and builds its rule.
+    fn node(&mut self, spanned: &Spanned<NodeSource>, record_type: RecordType, parent: Parent) -> Option<Rule> {
+        let span = spanned.span();
+        let node = spanned.get_ref();
+        self.check_keys(node, span.clone(), parent);
+        let force = match &node.force {
+            None => None,
+            Some(text) => match text.get_ref().as_str() {
+                "up" => Some(true),
+                "down" => Some(false),
+                other => {
+                    self.error(text.span(), format!("force must be \"up\" or \"down\", not {other:?}"));
+                    None
+                }
+            },
+        };
+        if let Some(check) = &node.health_check {
+            self.routes.check_references.push((line_of(self.text, check.span().start), check.get_ref().clone()));
+        }
+        let actions = [
+            node.values.is_some(),
+            node.alias.is_some(),
+            node.weighted.is_some(),
+            node.failover.is_some(),
+            node.geolocation.is_some(),
+            node.latency.is_some(),
+            node.geoproximity.is_some(),
+            node.cidr.is_some(),
+            node.asn.is_some(),
+            node.multivalue.is_some(),
+        ];
+        match actions.iter().filter(|set| **set).count() {
+            1 => {}
+            0 => {
+                self.error(span, "no action: give values, alias, weighted, failover, geolocation, latency, geoproximity, cidr, asn or multivalue".to_owned());
+                return None;
+            }
+            _ => {
+                self.error(span, "more than one action in one node: nest them instead".to_owned());
+                return None;
+            }
+        }
+        let action = self.action(node, span.clone(), record_type)?;
+        Some(Rule { label: node.label.clone(), health_check: node.health_check.as_ref().map(|c| c.get_ref().clone()), force, action })
+    }
+
+    fn check_keys(&mut self, node: &NodeSource, span: Range<usize>, parent: Parent) {
+        let mut misplaced = Vec::new();
+        let mut allow = |present: bool, allowed: bool, key: &'static str| {
+            if present && !allowed {
+                misplaced.push(key);
+            }
+        };
+        let record = parent == Parent::Record;
+        allow(node.name.is_some(), record, "name");
+        allow(node.record_type.is_some(), record, "type");
+        allow(node.ttl.is_some(), record, "ttl");
+        allow(node.weight.is_some(), parent == Parent::Weighted, "weight");
+        allow(node.location.is_some(), matches!(parent, Parent::Geolocation | Parent::Cidr | Parent::Asn), "location");
+        allow(node.region.is_some(), matches!(parent, Parent::Latency | Parent::Geoproximity), "region");
+        allow(node.coordinates.is_some(), parent == Parent::Geoproximity, "coordinates");
+        allow(node.bias.is_some(), parent == Parent::Geoproximity, "bias");
+        allow(node.asns.is_some(), parent == Parent::Asn, "asns");
+        allow(node.sticky.is_some(), node.weighted.is_some(), "sticky");
+        allow(node.collection.is_some(), node.cidr.is_some(), "collection");
+        allow(node.evaluate_target_health.is_some(), node.alias.is_some(), "evaluate_target_health");
+        for key in misplaced {
+            self.error(span.clone(), format!("{key} does not belong here"));
+        }
+    }
+
+    fn children(
+        &mut self,
+        children: &[Spanned<NodeSource>],
+        span: &Range<usize>,
+        record_type: RecordType,
+        parent: Parent,
+        what: &str,
+    ) -> Vec<(usize, Rule)> {
+        if children.is_empty() {
+            self.error(span.clone(), format!("{what} needs at least one choice"));
+        }
+        children
+            .iter()
+            .enumerate()
+            .filter_map(|(index, child)| self.node(child, record_type, parent).map(|rule| (index, rule)))
+            .collect()
+    }
+
+    fn action(&mut self, node: &NodeSource, span: Range<usize>, record_type: RecordType) -> Option<Action> {
+        if let Some(values) = &node.values {
+            let mut parsed = Vec::new();
+            for value in values.get_ref() {
+                parsed.push(Value(self.value(value, record_type)?));
+            }
+            if parsed.is_empty() {
+                self.error(values.span(), "values is empty".to_owned());
+            }
+            if record_type == RecordType::CNAME && parsed.len() > 1 {
+                self.error(values.span(), "a CNAME has exactly one value".to_owned());
+            }
+            return Some(Action::Values(parsed));
+        }
+        if let Some(alias) = &node.alias {
+            let target = self.name(alias)?;
+            self.routes.alias_references.push((line_of(self.text, alias.span().start), target.to_ascii(), record_type));
+            return Some(Action::Alias { target: target.to_ascii(), evaluate_target_health: node.evaluate_target_health.unwrap_or(false) });
+        }
+        if let Some(children) = &node.weighted {
+            let mut choices = Vec::new();
+            for (index, rule) in self.children(children, &span, record_type, Parent::Weighted, "weighted") {
+                let Some(child) = children.get(index) else { continue };
+                let weight = match &child.get_ref().weight {
+                    Some(weight) => match u8::try_from(*weight.get_ref()) {
+                        Ok(weight) => weight,
+                        Err(_) => {
+                            self.error(weight.span(), format!("weight {} is outside 0..255", weight.get_ref()));
+                            continue;
+                        }
+                    },
+                    None => {
+                        self.error(child.span(), "a weighted choice needs a weight (0..255)".to_owned());
+                        continue;
+                    }
+                };
+                choices.push(WeightedChoice { weight, rule });
+            }
+            return Some(Action::Weighted { choices, sticky: node.sticky.unwrap_or(false) });
+        }
+        if let Some(failover) = &node.failover {
+            let primary = self.node(&failover.get_ref().primary, record_type, Parent::Failover);
+            let secondary = self.node(&failover.get_ref().secondary, record_type, Parent::Failover);
+            return Some(Action::Failover { primary: Box::new(primary?), secondary: Box::new(secondary?) });
+        }
+        if let Some(children) = &node.geolocation {
+            let mut choices = Vec::new();
+            let mut seen = HashMap::new();
+            for (index, rule) in self.children(children, &span, record_type, Parent::Geolocation, "geolocation") {
+                let Some(child) = children.get(index) else { continue };
+                let Some(location) = self.geo_location(child) else { continue };
+                if seen.insert(location.to_string(), ()).is_some() {
+                    self.error(child.span(), format!("location {location} appears twice"));
+                }
+                choices.push(LocatedChoice { location, rule });
+            }
+            return Some(Action::Geolocation(choices));
+        }
+        if let Some(children) = &node.latency {
+            let mut choices = Vec::new();
+            for (index, rule) in self.children(children, &span, record_type, Parent::Latency, "latency") {
+                let Some(child) = children.get(index) else { continue };
+                let Some(region) = &child.get_ref().region else {
+                    self.error(child.span(), "a latency choice needs a region".to_owned());
+                    continue;
+                };
+                let Some(coordinates) = places::region(region.get_ref()) else {
+                    self.error(region.span(), format!("unknown region {:?}", region.get_ref()));
+                    continue;
+                };
+                if choices.iter().any(|c: &RegionalChoice| c.region.eq_ignore_ascii_case(region.get_ref())) {
+                    self.error(region.span(), format!("region {} appears twice (one set per region)", region.get_ref()));
+                }
+                choices.push(RegionalChoice { region: region.get_ref().to_ascii_lowercase(), coordinates, rule });
+            }
+            return Some(Action::Latency(choices));
+        }
+        if let Some(children) = &node.geoproximity {
+            let mut choices = Vec::new();
+            for (index, rule) in self.children(children, &span, record_type, Parent::Geoproximity, "geoproximity") {
+                let Some(child) = children.get(index) else { continue };
+                let source = child.get_ref();
+                let coordinates = match (&source.coordinates, &source.region) {
+                    (Some(pair), None) => match pair.get_ref().as_slice() {
+                        [latitude, longitude] if latitude.abs() <= 90.0 && longitude.abs() <= 180.0 => {
+                            Coordinates { latitude: *latitude, longitude: *longitude }
+                        }
+                        _ => {
+                            self.error(pair.span(), "coordinates are [latitude, longitude] in degrees".to_owned());
+                            continue;
+                        }
+                    },
+                    (None, Some(region)) => match places::region(region.get_ref()) {
+                        Some(coordinates) => coordinates,
+                        None => {
+                            self.error(region.span(), format!("unknown region {:?}", region.get_ref()));
+                            continue;
+                        }
+                    },
+                    _ => {
+                        self.error(child.span(), "a geoproximity choice needs coordinates or a region (one of them)".to_owned());
+                        continue;
+                    }
+                };
+                let bias = match &source.bias {
+                    None => 0,
+                    Some(bias) => match i8::try_from(*bias.get_ref()) {
+                        Ok(bias) if (-99..=99).contains(&bias) => bias,
+                        _ => {
+                            self.error(bias.span(), format!("bias {} is outside -99..99", bias.get_ref()));
+                            continue;
+                        }
+                    },
+                };
+                choices.push(ProximateChoice { coordinates, bias, rule });
+            }
+            return Some(Action::Geoproximity(choices));
+        }
+        if let Some(children) = &node.cidr {
+            let Some(collection) = &node.collection else {
+                self.error(span, "cidr needs collection = \"<name of a [cidr_collections] table>\"".to_owned());
+                return None;
+            };
+            let Some(locations) = self.collections.get(collection.get_ref()).cloned() else {
+                self.error(collection.span(), format!("unknown CIDR collection {:?}", collection.get_ref()));
+                return None;
+            };
+            let mut choices = Vec::new();
+            for (index, rule) in self.children(children, &span, record_type, Parent::Cidr, "cidr") {
+                let Some(child) = children.get(index) else { continue };
+                let Some(location) = &child.get_ref().location else {
+                    self.error(child.span(), "a cidr choice needs a location of the collection, or \"*\"".to_owned());
+                    continue;
+                };
+                let networks = if location.get_ref() == "*" {
+                    Vec::new()
+                } else if let Some(networks) = locations.get(location.get_ref()) {
+                    networks.clone()
+                } else {
+                    self.error(location.span(), format!("collection {} has no location {:?}", collection.get_ref(), location.get_ref()));
+                    continue;
+                };
+                choices.push(NetworkChoice { location: location.get_ref().clone(), networks, rule });
+            }
+            return Some(Action::Cidr(choices));
+        }
+        if let Some(children) = &node.asn {
+            let mut choices = Vec::new();
+            for (index, rule) in self.children(children, &span, record_type, Parent::Asn, "asn") {
+                let Some(child) = children.get(index) else { continue };
+                let source = child.get_ref();
+                let asns = match (&source.asns, &source.location) {
+                    (Some(list), None) => {
+                        let parsed: Option<Vec<u32>> = list.get_ref().iter().map(|a| u32::try_from(*a).ok()).collect();
+                        match parsed {
+                            Some(asns) if !asns.is_empty() => asns,
+                            _ => {
+                                self.error(list.span(), "asns is a non-empty list of AS numbers".to_owned());
+                                continue;
+                            }
+                        }
+                    }
+                    (None, Some(location)) if location.get_ref() == "*" => Vec::new(),
+                    _ => {
+                        self.error(child.span(), "an asn choice needs asns = [...] or location = \"*\"".to_owned());
+                        continue;
+                    }
+                };
+                choices.push(AsnChoice { asns, rule });
+            }
+            return Some(Action::Asn(choices));
+        }
+        if let Some(children) = &node.multivalue {
+            if matches!(record_type, RecordType::CNAME | RecordType::NS) {
+                self.error(span, format!("multivalue answers are not for {record_type} records"));
+                return None;
+            }
+            let rules: Vec<Rule> = self.children(children, &span, record_type, Parent::Multivalue, "multivalue").into_iter().map(|(_, r)| r).collect();
+            for (rule, child) in rules.iter().zip(children) {
+                if !matches!(rule.action, Action::Values(_)) {
+                    self.error(child.span(), "multivalue choices are values with their own health checks".to_owned());
+                }
+            }
+            return Some(Action::Multivalue(rules));
+        }
+        None
+    }
+
+    fn geo_location(&mut self, child: &Spanned<NodeSource>) -> Option<GeoLocation> {
+        let Some(location) = &child.get_ref().location else {
+            self.error(child.span(), "a geolocation choice needs a location (continent, country, country-subdivision or \"*\")".to_owned());
+            return None;
+        };
+        let text = location.get_ref().to_ascii_uppercase();
+        let parsed = if text == "*" {
+            Some(GeoLocation::Default)
+        } else if let Some((country, subdivision)) = text.split_once('-') {
+            places::is_subdivision(country, subdivision).then(|| GeoLocation::Subdivision(country.to_owned(), subdivision.to_owned()))
+        } else if places::is_continent(&text) && !places::is_country(&text) {
+            Some(GeoLocation::Continent(text.clone()))
+        } else if places::is_country(&text) {
+            Some(GeoLocation::Country(text.clone()))
+        } else if places::is_continent(&text) {
+            Some(GeoLocation::Continent(text.clone()))
+        } else {
+            None
+        };
+        if parsed.is_none() {
+            self.error(location.span(), format!("unknown location {:?} (continent code, ISO country, COUNTRY-SUBDIVISION or \"*\")", location.get_ref()));
+        }
+        parsed
+    }
+
+    /// Parses one value in master-file syntax for the record type (relative names are
+    /// relative to the zone).
+    fn value(&mut self, value: &Spanned<String>, record_type: RecordType) -> Option<RData> {
+        let text = format!("@ 0 IN {record_type} {}\n", value.get_ref());
+        match master::parse(&text, Some(self.apex)) {
+            Ok(records) => match records.into_iter().next() {
+                Some(record) if record.record.record_type() == record_type => Some(record.record.data),
+                _ => {
+                    self.error(value.span(), format!("{:?} is not a {record_type} value", value.get_ref()));
+                    None
+                }
+            },
+            Err(errors) => {
+                let why = errors.first().map_or_else(String::new, |e| e.kind.to_string());
+                self.error(value.span(), format!("{:?} is not a {record_type} value: {why}", value.get_ref()));
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn apex() -> Name {
+        Name::from_str("example.com.").unwrap()
+    }
+
+    fn errors(text: &str) -> Vec<String> {
+        parse(text, &apex()).unwrap_err().iter().map(|e| format!("{}: {}", e.line, e.message)).collect()
+    }
+
+    #[test]
+    fn reads_a_weighted_record() {
+        let routes = parse(
+            "[[records]]\nname = \"www\"\ntype = \"A\"\nttl = 60\n[[records.weighted]]\nlabel = \"a\"\nweight = 80\nvalues = [\"192.0.2.10\"]\n[[records.weighted]]\nweight = 20\nvalues = [\"192.0.2.20\"]\n",
+            &apex(),
+        )
+        .unwrap();
+        let (line, set) = &routes.sets[0];
+        assert_eq!(*line, 1);
+        assert_eq!(set.name, "www.example.com.");
+        assert_eq!(set.ttl, 60);
+        let Action::Weighted { choices, .. } = &set.rule.action else { panic!() };
+        assert_eq!(choices.iter().map(|c| c.weight).collect::<Vec<_>>(), vec![80, 20]);
+    }
+
+    #[test]
+    fn composes_policies_in_one_definition() {
+        let text = r#"
+[[records]]
+name = "app"
+type = "A"
+[records.failover.primary]
+geolocation = [
+  { location = "US-WA", values = ["192.0.2.31"] },
+  { location = "US", weighted = [{ weight = 1, values = ["192.0.2.30"] }, { weight = 1, values = ["192.0.2.32"] }] },
+  { location = "*", values = ["192.0.2.40"] },
+]
+[records.failover.secondary]
+values = ["192.0.2.99"]
+"#;
+        let routes = parse(text, &apex()).unwrap();
+        let Action::Failover { primary, .. } = &routes.sets[0].1.rule.action else { panic!() };
+        let Action::Geolocation(choices) = &primary.action else { panic!() };
+        assert_eq!(choices[0].location, GeoLocation::Subdivision("US".into(), "WA".into()));
+        assert!(matches!(choices[1].rule.action, Action::Weighted { .. }));
+    }
+
+    #[test]
+    fn reports_errors_with_lines() {
+        let text = "[[records]]\nname = \"www\"\ntype = \"A\"\n[[records.weighted]]\nweight = 300\nvalues = [\"192.0.2.1\"]\n\
+                    [[records.weighted]]\nweight = 1\nvalues = [\"not-an-address\"]\n";
+        let found = errors(text);
+        assert!(found.iter().any(|e| e.starts_with("5: weight 300 is outside 0..255")), "{found:?}");
+        assert!(found.iter().any(|e| e.starts_with("9: \"not-an-address\" is not a A value")), "{found:?}");
+    }
+
+    #[test]
+    fn rejects_unknown_keys_locations_regions_and_misplaced_selectors() {
+        assert!(errors("[[records]]\nname = \"x\"\ntype = \"A\"\nvalue = [\"192.0.2.1\"]\n")[0].contains("unknown field `value`"));
+        let geo = errors("[[records]]\nname = \"x\"\ntype = \"A\"\n[[records.geolocation]]\nlocation = \"XX\"\nvalues = [\"192.0.2.1\"]\n");
+        assert!(geo[0].starts_with("5: unknown location \"XX\""), "{geo:?}");
+        let latency = errors("[[records]]\nname = \"x\"\ntype = \"A\"\n[[records.latency]]\nregion = \"mars-1\"\nvalues = [\"192.0.2.1\"]\n");
+        assert!(latency[0].starts_with("5: unknown region"), "{latency:?}");
+        let misplaced = errors("[[records]]\nname = \"x\"\ntype = \"A\"\nweight = 3\nvalues = [\"192.0.2.1\"]\n");
+        assert!(misplaced[0].contains("weight does not belong here"), "{misplaced:?}");
+    }
+
+    #[test]
+    fn rejects_multivalue_cnames_and_two_actions() {
+        let cname = errors("[[records]]\nname = \"x\"\ntype = \"CNAME\"\n[[records.multivalue]]\nvalues = [\"a\"]\n");
+        assert!(cname[0].contains("multivalue answers are not for CNAME"), "{cname:?}");
+        let two = errors("[[records]]\nname = \"x\"\ntype = \"A\"\nvalues = [\"192.0.2.1\"]\nalias = \"y\"\n");
+        assert!(two[0].contains("more than one action"), "{two:?}");
+        let twice = errors("[[records]]\nname = \"x\"\ntype = \"A\"\nvalues = [\"192.0.2.1\"]\n[[records]]\nname = \"X\"\ntype = \"A\"\nvalues = [\"192.0.2.2\"]\n");
+        assert!(twice[0].starts_with("5: a second A set for x.example.com."), "{twice:?}");
+    }
+
+    #[test]
+    fn cidr_collections_and_health_checks() {
+        let text = "[cidr_collections.customers]\nacme = [\"203.0.113.0/24\"]\n\
+                    [health_checks.web]\ntype = \"https\"\nhost = \"web.example.net\"\n\
+                    [[records]]\nname = \"x\"\ntype = \"A\"\ncollection = \"customers\"\n\
+                    [[records.cidr]]\nlocation = \"acme\"\nhealth_check = \"web\"\nvalues = [\"192.0.2.1\"]\n\
+                    [[records.cidr]]\nlocation = \"*\"\nvalues = [\"192.0.2.2\"]\n";
+        let routes = parse(text, &apex()).unwrap();
+        assert_eq!(routes.check_references, vec![(12, "web".to_owned())]);
+        assert!(routes.health_checks.contains_key("web"));
+        let bad = errors("[cidr_collections.c]\nx = [\"203.0.113.1/24\"]\n");
+        assert!(bad[0].contains("host bits"), "{bad:?}");
+    }
+}
