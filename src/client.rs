@@ -112,13 +112,15 @@ impl ClientSubnet {
     /// Whether the address can carry a location: private, loopback, link-local, documentation
     /// and other special-purpose networks cannot (the connecting client is used instead).
     pub fn is_locatable(&self) -> bool {
-        self.source_prefix() > 0 && is_global(self.network.addr())
+        self.source_prefix() > 0 && is_internet_client(self.network.addr())
     }
 }
 
-/// Whether an address is globally routable (not private, loopback, link-local, shared,
-/// documentation, multicast, unspecified or unique-local).
-pub fn is_global(address: IpAddr) -> bool {
+/// Whether an address can stand for a client on the internet: not private (RFC 1918),
+/// loopback, link-local, shared (RFC 6598), multicast, unspecified, reserved (240/4, 0/8)
+/// or unique-local. The documentation prefixes (RFC 5737, RFC 3849) are accepted, so
+/// examples and tests can use them as client networks.
+pub fn is_internet_client(address: IpAddr) -> bool {
     match address {
         IpAddr::V4(v4) => {
             let [a, b, ..] = v4.octets();
@@ -127,7 +129,6 @@ pub fn is_global(address: IpAddr) -> bool {
                 || v4.is_link_local()
                 || v4.is_unspecified()
                 || v4.is_broadcast()
-                || v4.is_documentation()
                 || v4.is_multicast()
                 || a == 0
                 || (a == 100 && (64..128).contains(&b))
@@ -136,14 +137,13 @@ pub fn is_global(address: IpAddr) -> bool {
         IpAddr::V6(v6) => {
             let first = v6.segments().first().copied().unwrap_or(0);
             if let Some(mapped) = v6.to_ipv4_mapped() {
-                return is_global(IpAddr::V4(mapped));
+                return is_internet_client(IpAddr::V4(mapped));
             }
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
-                || first == 0x2001 && v6.segments().get(1) == Some(&0x0db8))
+                || (first & 0xffc0) == 0xfe80)
         }
     }
 }
