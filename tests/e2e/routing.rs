@@ -218,3 +218,67 @@ fn explain_shows_the_decision() {
     assert_eq!(value["client"]["subdivision"], "WA");
     set_health(&[]);
 }
+
+fn cli(args: &[&str]) -> String {
+    let output = Command::new(env("EDGEDNS_CLI")).args(args).output().expect("the CLI runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "edgedns {args:?}: {text}");
+    text
+}
+
+#[test]
+fn geoip_locates_client_subnets_with_scopes() {
+    let _guard = HEALTH.lock().unwrap_or_else(|e| e.into_inner());
+    set_health(&[]);
+    let dir = scratch("geoip");
+    std::fs::create_dir_all(&dir).unwrap();
+    let country = dir.join("country.bin");
+    let asn = dir.join("asn.bin");
+    let fixture = "tests/fixtures/geoip-e2e";
+    cli(&[
+        "geoip", "build",
+        "--country-v4", &format!("{fixture}/country-ipv4.csv"),
+        "--country-v6", &format!("{fixture}/country-ipv6.csv"),
+        "--asn-v4", &format!("{fixture}/asn-ipv4.csv"),
+        "--asn-v6", &format!("{fixture}/asn-ipv6.csv"),
+        "-o", country.to_str().unwrap(),
+        "--asn-output", asn.to_str().unwrap(),
+        // The fixture uses documentation prefixes, which a real build cuts out.
+        "--keep-special-purpose",
+    ]);
+    let state = env("EDGEDNS_STATE");
+    cli(&["geoip", "publish", "--country", country.to_str().unwrap(), "--asn", asn.to_str().unwrap(), "--local", "--persist-to", &state]);
+
+    // The local runtime's placeholder request.cf says Austin, TX, US: until the tables are
+    // loaded (in the background), the ECS subnet is not located and US answers.
+    let subnet_of = |message: &Message| match message.edns.as_ref().and_then(|e| e.option(hickory_proto::rr::rdata::opt::EdnsCode::Subnet)) {
+        Some(EdnsOption::Subnet(subnet)) => Some((subnet.source_prefix(), subnet.scope_prefix())),
+        _ => None,
+    };
+    let mut located = None;
+    for _ in 0..40 {
+        let (_, message) = ask("app.example.org.", None, Some(("198.51.100.0", 24)));
+        if addresses(&message) == vec!["192.0.2.40"] {
+            located = Some(message);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let germany = located.expect("the GeoIP tables never reached the Worker");
+    // 198.51.100.0/24 straddles DE (/25) and JP (/25): the answer depends on all 24 bits.
+    assert_eq!(subnet_of(&germany), Some((24, 24)));
+    let (_, germany_25) = ask("app.example.org.", None, Some(("198.51.100.0", 25)));
+    assert_eq!((addresses(&germany_25), subnet_of(&germany_25)), (vec!["192.0.2.40".to_owned()], Some((25, 25))));
+    let (_, usa) = ask("app.example.org.", None, Some(("203.0.113.0", 24)));
+    assert_eq!((addresses(&usa), subnet_of(&usa)), (vec!["192.0.2.30".to_owned()], Some((24, 24))));
+    // Japan's centroid is nearest to ap-northeast-1.
+    let (_, japan) = ask("api.example.org.", None, Some(("198.51.100.128", 25)));
+    assert_eq!((addresses(&japan), subnet_of(&japan)), (vec!["192.0.2.53".to_owned()], Some((25, 25))));
+    // The ASN table decides the ASN rule.
+    let (_, transit) = ask("isp.example.org.", None, Some(("198.51.100.0", 24)));
+    assert_eq!((addresses(&transit), subnet_of(&transit)), (vec!["192.0.2.121".to_owned()], Some((24, 24))));
+    // An answer that does not depend on the client keeps scope 0.
+    let (_, plain) = ask("mail.example.org.", None, Some(("198.51.100.0", 24)));
+    assert_eq!(subnet_of(&plain), Some((24, 0)));
+    let _ = std::fs::remove_dir_all(&dir);
+}
