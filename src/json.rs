@@ -5,7 +5,8 @@
 use std::str::FromStr;
 
 use hickory_proto::op::Query as Question;
-use hickory_proto::rr::{Name, Record, RecordType};
+use hickory_proto::rr::rdata::svcb::SvcParamValue;
+use hickory_proto::rr::{Name, RData, Record, RecordType};
 use ipnet::IpNet;
 use serde::Serialize;
 
@@ -113,9 +114,38 @@ impl From<&Record> for JsonRecord {
             name: record.name.to_utf8(),
             record_type: u16::from(record.record_type()),
             ttl: record.ttl,
-            data: record.data.to_string(),
+            data: presentation(&record.data),
         }
     }
+}
+
+/// Record data in presentation format. SVCB and HTTPS are written here (RFC 9460 §2.1,
+/// `key=value` pairs separated by spaces, lists joined by commas) because the library's
+/// display leaves trailing commas.
+pub fn presentation(data: &RData) -> String {
+    let svcb = match data {
+        RData::SVCB(svcb) => svcb,
+        RData::HTTPS(https) => &https.0,
+        other => return other.to_string(),
+    };
+    let mut text = format!("{} {}", svcb.svc_priority, svcb.target_name);
+    for (key, value) in &svcb.svc_params {
+        let join = |items: Vec<String>| items.join(",");
+        let value = match value {
+            SvcParamValue::Mandatory(keys) => Some(join(keys.0.iter().map(ToString::to_string).collect())),
+            SvcParamValue::Alpn(ids) => Some(join(ids.0.clone())),
+            SvcParamValue::NoDefaultAlpn => None,
+            SvcParamValue::Port(port) => Some(port.to_string()),
+            SvcParamValue::Ipv4Hint(hints) => Some(join(hints.0.iter().map(ToString::to_string).collect())),
+            SvcParamValue::Ipv6Hint(hints) => Some(join(hints.0.iter().map(ToString::to_string).collect())),
+            other => Some(other.to_string()),
+        };
+        match value {
+            Some(value) => text.push_str(&format!(" {key}={value}")),
+            None => text.push_str(&format!(" {key}")),
+        }
+    }
+    text
 }
 
 /// Renders a resolution as the JSON API's object.
@@ -185,7 +215,7 @@ pub fn render_explain(query: &Query, view: &ClientView, resolution: &Resolution,
     let records = |records: &[Record]| -> Vec<serde_json::Value> {
         records
             .iter()
-            .map(|r| serde_json::json!({"name": r.name.to_utf8(), "type": r.record_type().to_string(), "TTL": r.ttl, "data": r.data.to_string()}))
+            .map(|r| serde_json::json!({"name": r.name.to_utf8(), "type": r.record_type().to_string(), "TTL": r.ttl, "data": presentation(&r.data)}))
             .collect()
     };
     let value = serde_json::json!({

@@ -298,6 +298,14 @@ fn json_api_answers() {
 }
 
 #[test]
+fn json_api_writes_svcb_in_presentation_format() {
+    let (_, value) = json("name=svc.conformance.test&type=HTTPS");
+    assert_eq!(value["Answer"][0]["data"], "1 . alpn=h2,h3 ipv4hint=192.0.2.60");
+    let (_, value) = json("name=svcb.conformance.test&type=SVCB");
+    assert_eq!(value["Answer"][0]["data"], "1 svc.conformance.test. port=8443");
+}
+
+#[test]
 fn json_api_through_dns_query_with_accept() {
     let response = send(HttpRequest {
         method: "GET",
