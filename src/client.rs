@@ -232,6 +232,7 @@ impl Client {
             subdivision: upper(&location.region_code),
             coordinates,
             asn: location.asn,
+            edge_location: upper(&location.colo),
             network,
             from_subnet: usable_subnet.is_some(),
             geo_scope: 0,

@@ -1,7 +1,7 @@
 //! The snapshot: the binary image of compiled zones that the CLI publishes to KV and the
 //! Worker decodes once per isolate.
 //!
-//! Layout: the 8-byte magic `EDGEDNS2`, then a postcard-encoded [`Image`]. Each zone's
+//! Layout: the 8-byte magic `EDGEDNS3`, then a postcard-encoded [`Image`]. Each zone's
 //! records are one DNS wire-format buffer (names compressed across records, as in a
 //! message), so the image is compact and decoding reuses the wire decoder.
 //!
@@ -21,7 +21,7 @@ use crate::zone::{Catalog, Zone};
 /// The KV key holding the current version.
 pub const CURRENT_KEY: &str = "snapshot:current";
 /// First bytes of every image; the digit is the format version.
-pub const MAGIC: &[u8; 8] = b"EDGEDNS2";
+pub const MAGIC: &[u8; 8] = b"EDGEDNS3";
 
 /// The KV key of an image version.
 pub fn version_key(version: &str) -> String {
@@ -32,6 +32,7 @@ pub fn version_key(version: &str) -> String {
 struct Image {
     zones: Vec<ZoneImage>,
     health_checks: BTreeMap<String, HealthCheckSpec>,
+    latency_matrix: BTreeMap<String, BTreeMap<String, u32>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -104,7 +105,11 @@ pub fn encode(catalog: &Catalog) -> Result<Vec<u8>, EncodeError> {
         zones.push(ZoneImage { apex: zone.apex().to_ascii(), count, records, routed });
     }
     let mut bytes = MAGIC.to_vec();
-    let body = postcard::to_allocvec(&Image { zones, health_checks: catalog.health_checks().clone() }).map_err(|e| EncodeError(e.to_string()))?;
+    let body = postcard::to_allocvec(&Image {
+        zones,
+        health_checks: catalog.health_checks().clone(),
+        latency_matrix: catalog.latency_matrix().clone(),
+    }).map_err(|e| EncodeError(e.to_string()))?;
     bytes.extend_from_slice(&body);
     Ok(bytes)
 }
@@ -137,7 +142,7 @@ pub fn decode(bytes: &[u8]) -> Result<Catalog, SnapshotError> {
         }
         zones.push(Zone::assemble(&apex, records, zone.routed).map_err(|_| SnapshotError::Zone { apex: apex_text.clone() })?);
     }
-    Ok(Catalog::new(zones).with_health_checks(image.health_checks))
+    Ok(Catalog::new(zones).with_health_checks(image.health_checks).with_latency_matrix(image.latency_matrix))
 }
 
 /// A short version id for an image: publish time (seconds) and a content hash, so versions

@@ -221,6 +221,8 @@ pub struct ClientView {
     pub coordinates: Option<Coordinates>,
     /// The client's autonomous system.
     pub asn: Option<u32>,
+    /// The edge location that took the request (IATA code, upper case), for latency matrices.
+    pub edge_location: Option<String>,
     /// The client's network: the ECS subnet, or the connecting address as a host route.
     pub network: Option<IpNet>,
     /// Whether `network` is the query's ECS subnet (then CIDR and sticky decisions carry a
@@ -286,6 +288,11 @@ pub enum Target<'a> {
 pub trait Targets {
     /// The record set of `record_type` at `name` in the hosted zones.
     fn target(&self, name: &str, record_type: RecordType) -> Option<Target<'_>>;
+
+    /// The operator's measured latency from an edge location to a region, in ms.
+    fn measured_latency(&self, _edge_location: &str, _region: &str) -> Option<u32> {
+        None
+    }
 }
 
 /// Everything a decision depends on besides the tree.
@@ -516,17 +523,26 @@ fn decide(rule: &Rule, record_type: RecordType, context: &mut Context<'_>, decis
             }
         }
         Action::Latency(choices) => {
-            let Some(origin) = context.client.coordinates else {
-                context.note(|| "latency: client location unknown, using the first region".to_owned());
+            // An operator's latency matrix for the client's edge location wins over distance.
+            let edge = context.client.edge_location.clone();
+            let measured: Option<Vec<(u32, &RegionalChoice)>> = edge.as_deref().and_then(|edge| {
+                choices.iter().map(|c| context.targets.measured_latency(edge, &c.region).map(|ms| (ms, c))).collect()
+            });
+            let ordered: Vec<&RegionalChoice> = if let Some(mut measured) = measured {
+                measured.sort_by_key(|(ms, _)| *ms);
+                context.note(|| format!("latency: measured latencies from {}", edge.as_deref().unwrap_or("?")));
                 decision.tailored = true;
-                if let Some(first) = choices.first() {
-                    decide(&first.rule, record_type, context, decision, depth + 1);
-                }
-                return;
+                measured.into_iter().map(|(_, c)| c).collect()
+            } else if let Some(origin) = context.client.coordinates {
+                decision.depends_on(context.client.geo_scope);
+                let mut ordered: Vec<&RegionalChoice> = choices.iter().collect();
+                ordered.sort_by(|a, b| places::distance_km(origin, a.coordinates).total_cmp(&places::distance_km(origin, b.coordinates)));
+                ordered
+            } else {
+                context.note(|| "latency: client location unknown, regions in the order written".to_owned());
+                decision.tailored = true;
+                choices.iter().collect()
             };
-            decision.depends_on(context.client.geo_scope);
-            let mut ordered: Vec<&RegionalChoice> = choices.iter().collect();
-            ordered.sort_by(|a, b| places::distance_km(origin, a.coordinates).total_cmp(&places::distance_km(origin, b.coordinates)));
             if let Some((choice, healthy)) = prefer_healthy(&ordered, |c| is_healthy(&c.rule, record_type, context, depth)) {
                 context.note(|| format!("latency: nearest usable region {}{}", choice.region, if healthy { "" } else { " (all unhealthy)" }));
                 decide(&choice.rule, record_type, context, decision, depth + 1);

@@ -209,6 +209,35 @@ fn latency_picks_the_nearest_healthy_region() {
     assert_eq!(answered(&run(&tree, &client, &[], 0)), vec!["192.0.2.3"]);
 }
 
+struct Matrix;
+
+impl Targets for Matrix {
+    fn target(&self, _: &str, _: RecordType) -> Option<Target<'_>> {
+        None
+    }
+
+    fn measured_latency(&self, edge: &str, region: &str) -> Option<u32> {
+        match (edge, region) {
+            ("HNL", "near") => Some(200),
+            ("HNL", "far") => Some(50),
+            _ => None,
+        }
+    }
+}
+
+#[test]
+fn measured_latency_beats_distance() {
+    let region = |name: &str, coordinates, last| RegionalChoice { region: name.into(), coordinates, rule: leaf(name, last, None) };
+    let tree = node(Action::Latency(vec![region("near", at(21.0, -157.0), 1), region("far", at(39.0, -77.5), 2)]));
+    let client = ClientView { coordinates: Some(at(21.3, -157.9)), edge_location: Some("HNL".into()), ..ClientView::default() };
+    let mut random = SplitMix::new(0);
+    let mut context = Context { client: &client, health: &NoHealthData, targets: &Matrix, random: &mut random, trace: None };
+    assert_eq!(answered(&evaluate(&tree, RecordType::A, &mut context)), vec!["192.0.2.2"]);
+    let elsewhere = ClientView { edge_location: Some("SEA".into()), ..client };
+    let mut context = Context { client: &elsewhere, health: &NoHealthData, targets: &Matrix, random: &mut random, trace: None };
+    assert_eq!(answered(&evaluate(&tree, RecordType::A, &mut context)), vec!["192.0.2.1"], "no matrix row: distance");
+}
+
 #[test]
 fn geoproximity_bias_moves_the_boundary() {
     assert!((biased_distance(100.0, 50) - 50.0).abs() < 1e-9);

@@ -218,8 +218,17 @@ pub fn compile_all(sources: &[SourceFile]) -> Result<Catalog, Vec<CompileError>>
 
     // References across files: health checks and alias targets.
     let mut health_checks: BTreeMap<String, HealthCheckSpec> = BTreeMap::new();
+    let mut latency_matrix: BTreeMap<String, BTreeMap<String, u32>> = BTreeMap::new();
     let mut declared_in: HashMap<String, String> = HashMap::new();
     for (path, parsed) in &all_routes {
+        for (edge, row) in &parsed.latency_matrix {
+            let merged = latency_matrix.entry(edge.clone()).or_default();
+            for (region, ms) in row {
+                if merged.insert(region.clone(), *ms).is_some_and(|earlier| earlier != *ms) {
+                    errors.push(CompileError { file: path.clone(), line: 0, kind: CompileErrorKind::Routes(format!("latency {edge} → {region} is given twice with different values")) });
+                }
+            }
+        }
         for (id, (line, spec)) in &parsed.health_checks {
             if let Some(first) = declared_in.insert(id.clone(), path.clone()) {
                 errors.push(CompileError { file: path.clone(), line: *line, kind: CompileErrorKind::Routes(format!("health check {id} is already declared in {first}")) });
@@ -260,7 +269,7 @@ pub fn compile_all(sources: &[SourceFile]) -> Result<Catalog, Vec<CompileError>>
         }
     }
     if errors.is_empty() {
-        Ok(Catalog::new(assembled).with_health_checks(health_checks))
+        Ok(Catalog::new(assembled).with_health_checks(health_checks).with_latency_matrix(latency_matrix))
     } else {
         Err(errors)
     }

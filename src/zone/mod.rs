@@ -252,6 +252,7 @@ pub struct Catalog {
     zones: Vec<Zone>,
     index: HashMap<LowerName, usize>,
     health_checks: BTreeMap<String, HealthCheckSpec>,
+    latency_matrix: BTreeMap<String, BTreeMap<String, u32>>,
 }
 
 impl Catalog {
@@ -262,13 +263,24 @@ impl Catalog {
         for (position, zone) in zones.iter().enumerate() {
             index.insert(LowerName::new(zone.apex()), position);
         }
-        Self { zones, index, health_checks: BTreeMap::new() }
+        Self { zones, index, health_checks: BTreeMap::new(), latency_matrix: BTreeMap::new() }
     }
 
     /// The catalog with the health checks its routed sets reference.
     pub fn with_health_checks(mut self, health_checks: BTreeMap<String, HealthCheckSpec>) -> Self {
         self.health_checks = health_checks;
         self
+    }
+
+    /// The catalog with an operator's latency matrix (edge location → region → ms).
+    pub fn with_latency_matrix(mut self, matrix: BTreeMap<String, BTreeMap<String, u32>>) -> Self {
+        self.latency_matrix = matrix;
+        self
+    }
+
+    /// The operator's latency matrix.
+    pub fn latency_matrix(&self) -> &BTreeMap<String, BTreeMap<String, u32>> {
+        &self.latency_matrix
     }
 
     /// The declared health checks by id.
@@ -304,6 +316,10 @@ impl Targets for Catalog {
             return Some(Target::Static { values: set.records.iter().map(|r| &r.data).collect(), ttl: set.ttl });
         }
         node.routed(record_type).map(|set| Target::Routed { rule: &set.rule, ttl: set.ttl })
+    }
+
+    fn measured_latency(&self, edge_location: &str, region: &str) -> Option<u32> {
+        self.latency_matrix.get(edge_location)?.get(region).copied()
     }
 }
 

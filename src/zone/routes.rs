@@ -139,6 +139,8 @@ pub struct Routes {
     pub check_references: Vec<(usize, String)>,
     /// Alias targets referenced: line, target name, record type.
     pub alias_references: Vec<(usize, String, RecordType)>,
+    /// Measured latency in ms, by edge location (IATA, upper case) and region.
+    pub latency_matrix: BTreeMap<String, BTreeMap<String, u32>>,
 }
 
 #[derive(Deserialize)]
@@ -148,6 +150,8 @@ struct FileSource {
     health_checks: BTreeMap<String, Spanned<HealthCheckSpec>>,
     #[serde(default)]
     cidr_collections: BTreeMap<String, BTreeMap<String, Vec<Spanned<String>>>>,
+    #[serde(default)]
+    latency_matrix: BTreeMap<String, BTreeMap<String, Spanned<i64>>>,
     #[serde(default)]
     records: Vec<Spanned<NodeSource>>,
 }
@@ -227,6 +231,7 @@ pub fn parse(text: &str, apex: &Name) -> Result<Routes, Vec<RoutesError>> {
     })?;
     let mut compiler = Compiler { text, apex, collections: HashMap::new(), errors: Vec::new(), routes: Routes::default() };
     compiler.collections(&source.cidr_collections);
+    compiler.latency_matrix(&source.latency_matrix);
     for (id, spec) in &source.health_checks {
         compiler.health_check(id, spec);
     }
@@ -279,6 +284,30 @@ impl Compiler<'_> {
                 parsed.insert(location.clone(), nets);
             }
             self.collections.insert(collection.clone(), parsed);
+        }
+    }
+
+    fn latency_matrix(&mut self, source: &BTreeMap<String, BTreeMap<String, Spanned<i64>>>) {
+        for (edge, regions) in source {
+            let edge_upper = edge.to_ascii_uppercase();
+            let mut row = BTreeMap::new();
+            for (region, ms) in regions {
+                if places::edge_location(&edge_upper).is_none() {
+                    self.error(ms.span(), format!("unknown edge location {edge:?} (an IATA code)"));
+                    return;
+                }
+                if places::region(region).is_none() {
+                    self.error(ms.span(), format!("unknown region {region:?}"));
+                    continue;
+                }
+                match u32::try_from(*ms.get_ref()) {
+                    Ok(value) => {
+                        row.insert(region.to_ascii_lowercase(), value);
+                    }
+                    Err(_) => self.error(ms.span(), format!("latency {} ms is not a count of milliseconds", ms.get_ref())),
+                }
+            }
+            self.routes.latency_matrix.insert(edge_upper, row);
         }
     }
 
@@ -764,6 +793,15 @@ values = ["192.0.2.99"]
         assert!(two[0].contains("more than one action"), "{two:?}");
         let twice = errors("[[records]]\nname = \"x\"\ntype = \"A\"\nvalues = [\"192.0.2.1\"]\n[[records]]\nname = \"X\"\ntype = \"A\"\nvalues = [\"192.0.2.2\"]\n");
         assert!(twice[0].starts_with("5: a second A set for x.example.com."), "{twice:?}");
+    }
+
+    #[test]
+    fn latency_matrix_rows_are_checked() {
+        let routes = parse("[latency_matrix.hnl]\nus-east-1 = 95\n", &apex()).unwrap();
+        assert_eq!(routes.latency_matrix["HNL"]["us-east-1"], 95);
+        let bad = errors("[latency_matrix.HNL]\nmars-1 = 5\nus-east-1 = -3\n");
+        assert!(bad[0].starts_with("2: unknown region"), "{bad:?}");
+        assert!(bad[1].starts_with("3: latency -3 ms"), "{bad:?}");
     }
 
     #[test]

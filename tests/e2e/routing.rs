@@ -130,6 +130,8 @@ fn latency_follows_the_edge_location() {
     assert_eq!(answer(serde_json::json!({ "colo": "NRT", "country": "JP" })), vec!["192.0.2.53"]);
     assert_eq!(answer(serde_json::json!({ "colo": "DUB", "country": "IE" })), vec!["192.0.2.52"]);
     assert_eq!(answer(serde_json::json!({ "latitude": "40.7", "longitude": "-74.0" })), vec!["192.0.2.51"]);
+    // The operator's latency matrix beats distance: Honolulu measures Virginia faster.
+    assert_eq!(answer(serde_json::json!({ "colo": "HNL", "country": "US" })), vec!["192.0.2.51"]);
     set_health(&[("tokyo", false)]);
     let fallback = answer(serde_json::json!({ "colo": "NRT", "country": "JP" }));
     assert_ne!(fallback, vec!["192.0.2.53"], "an unhealthy region is skipped");
