@@ -37,7 +37,7 @@ DEV_H2_PORT ?= 8443
 WORKER_INPUTS := Cargo.toml Cargo.lock $(wildcard build.rs) \
   $(shell find src -type f -not -path 'src/bin/*' 2>/dev/null)
 
-.PHONY: setup worker zones-local dev test front stop-front stack-start stack-stop stop clean distclean
+.PHONY: setup worker zones-local dev test bench front stop-front stack-start stack-stop stop clean distclean
 
 setup:
 	@scripts/setup.sh
@@ -60,6 +60,14 @@ dev: setup worker zones-local
 
 test: setup worker
 	@scripts/test.sh
+
+# The engine's per-query cost, natively and compiled to wasm (wasm32-wasip1 under Node's WASI,
+# on V8 like workerd). A benchmark: prints numbers, asserts nothing.
+bench:
+	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
+	cargo bench --bench engine
+	cargo build --release --bench engine --target wasm32-wasip1
+	node --no-warnings benches/run-wasi.mjs "$$(ls -t target/wasm32-wasip1/release/deps/engine-*.wasm | head -n1)"
 
 front:
 	@scripts/front.sh start $(DEV_H2_PORT) $(DEV_HTTP_PORT) .run/front-dev
