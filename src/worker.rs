@@ -197,7 +197,9 @@ async fn catalog(env: &Env, context: &Context) -> Option<Rc<Catalog>> {
             state.refreshing = true;
         }
         let current = state.loaded.as_ref().map(|loaded| Rc::clone(&loaded.catalog));
-        (current, due, state.loaded.as_ref().map(|loaded| loaded.version.clone()))
+        // The version is only needed when a refresh is due: no per-query copy otherwise.
+        let known_version = if due { state.loaded.as_ref().map(|loaded| loaded.version.clone()) } else { None };
+        (current, due, known_version)
     });
     if !due {
         return current;
