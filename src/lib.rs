@@ -31,6 +31,7 @@ pub mod client;
 pub mod doh;
 pub mod geo;
 pub mod health;
+pub mod import;
 pub mod json;
 pub mod policy;
 pub mod query;

@@ -79,6 +79,46 @@ mod cli {
         /// GeoIP tables for locating client subnets: build them from the ip-location-db lists, look up.
         #[command(subcommand)]
         Geoip(geoip::GeoipCommand),
+        /// Import a Route 53 hosted zone (record sets, health checks, CIDR collections) and/or a
+        /// traffic policy into DIR/<zone>.zone and DIR/<zone>.routes.toml; prints what was not
+        /// imported, or imported with a difference (non-zero exit only when an input is unusable).
+        Import {
+            /// Where the configuration comes from.
+            #[arg(value_parser = ["route53"])]
+            source: String,
+            /// The hosted zone (example.com).
+            #[arg(long)]
+            zone: String,
+            /// `aws route53 list-resource-record-sets --hosted-zone-id Z...` output.
+            #[arg(long, value_name = "FILE")]
+            record_sets: Option<PathBuf>,
+            /// `aws route53 list-health-checks` output: declares the health checks the sets use.
+            #[arg(long, value_name = "FILE")]
+            health_checks: Option<PathBuf>,
+            /// CIDR collections: {"<CollectionId>": {"<location>": ["<cidr>", ...]}}, or per
+            /// collection id the output of `aws route53 list-cidr-blocks --collection-id <id>`.
+            #[arg(long, value_name = "FILE")]
+            cidr: Option<PathBuf>,
+            /// A traffic-policy document (or `aws route53 get-traffic-policy` output) to bind to --policy-name.
+            #[arg(long, value_name = "FILE", requires = "policy_name")]
+            traffic_policy: Option<PathBuf>,
+            /// The name the traffic policy answers for (relative to the zone, @, or absolute).
+            #[arg(long, requires = "traffic_policy")]
+            policy_name: Option<String>,
+            /// TTL of the traffic-policy record [default: 300].
+            #[arg(long, requires = "traffic_policy")]
+            policy_ttl: Option<u32>,
+            /// Publish simple aliases to AWS resources (CloudFront, ELB, S3...) as CNAMEs to their
+            /// DNS names where a CNAME may stand (lossy; reported). Default: reported and skipped.
+            #[arg(long)]
+            external_alias_as_cname: bool,
+            /// Directory to write the files to (created if missing).
+            #[arg(short, long, value_name = "DIR")]
+            output: PathBuf,
+            /// Overwrite files that already exist.
+            #[arg(long)]
+            force: bool,
+        },
     }
 
     #[derive(Args)]
@@ -182,7 +222,97 @@ mod cli {
                 query(&compile(&Sources { paths: zones })?, &name, &record_type, options)
             }
             Commands::Geoip(command) => geoip::run(command),
+            command @ Commands::Import { .. } => import(command),
         }
+    }
+
+    /// `edgedns import route53`: reads the AWS CLI's JSON, writes the zone's two files, prints
+    /// the report (`edgedns::import`).
+    fn import(command: Commands) -> Result<(), String> {
+        use edgedns::import::{FindingKind, ImportOptions, Importer};
+        let Commands::Import {
+            source: _,
+            zone,
+            record_sets,
+            health_checks,
+            cidr,
+            traffic_policy,
+            policy_name,
+            policy_ttl,
+            external_alias_as_cname,
+            output,
+            force,
+        } = command
+        else {
+            return Err("not an import".to_owned());
+        };
+        if record_sets.is_none() && traffic_policy.is_none() {
+            return Err("give --record-sets FILE and/or --traffic-policy FILE --policy-name NAME".to_owned());
+        }
+        let read = |path: &Path| std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()));
+        let mut apex = Name::from_utf8(&zone).map_err(|e| format!("bad zone {zone:?}: {e}"))?;
+        apex.set_fqdn(true);
+        let mut importer = Importer::new(&apex, ImportOptions { external_alias_as_cname })
+            .map_err(|e| format!("--zone {zone}: {e}"))?;
+        if let Some(path) = &record_sets {
+            importer.record_sets(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        if let (Some(path), Some(name)) = (&traffic_policy, &policy_name) {
+            importer.traffic_policy(&read(path)?, name, policy_ttl).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        if let Some(path) = &health_checks {
+            importer.health_checks(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        if let Some(path) = &cidr {
+            importer.cidr_collections(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        let imported = importer.finish();
+        std::fs::create_dir_all(&output).map_err(|e| format!("{}: {e}", output.display()))?;
+        let mut files = vec![(output.join(imported.routes_file_name()), imported.routes_file.clone())];
+        if let Some(master) = &imported.master_file {
+            files.insert(0, (output.join(imported.master_file_name()), master.clone()));
+        }
+        if !force {
+            if let Some((path, _)) = files.iter().find(|(path, _)| path.exists()) {
+                return Err(format!("{} exists: give --force to overwrite it", path.display()));
+            }
+        }
+        for (path, text) in &files {
+            std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        let summary = &imported.summary;
+        if let Some((path, _)) = files.iter().find(|(_, text)| Some(text) == imported.master_file.as_ref()) {
+            println!("wrote {} ({} records)", path.display(), summary.master_records);
+        } else {
+            println!(
+                "no record sets given: {} must be beside the routes file (SOA, NS)",
+                output.join(imported.master_file_name()).display()
+            );
+        }
+        println!(
+            "wrote {} ({} routed record sets, {} health checks, {} CIDR collections)",
+            output.join(imported.routes_file_name()).display(),
+            summary.routed_sets,
+            summary.health_checks,
+            summary.cidr_collections
+        );
+        for finding in &imported.report {
+            println!("{finding}");
+        }
+        let count = |kind: FindingKind| imported.report.iter().filter(|f| f.kind == kind).count();
+        println!(
+            "{} not imported, {} lossy, {} unresolved, {} invalid",
+            count(FindingKind::Skipped),
+            count(FindingKind::Lossy),
+            count(FindingKind::Unresolved),
+            count(FindingKind::Invalid)
+        );
+        if summary.passes_check {
+            println!("`edgedns check {}` passes", output.display());
+        } else {
+            println!("`edgedns check {}` fails until the unresolved/invalid lines above are dealt with", output.display());
+        }
+        Ok(())
     }
 
     fn count_records(zone: &edgedns::zone::Zone) -> usize {

@@ -12,11 +12,12 @@ pub(crate) struct At<'a> {
     pub path: String,
 }
 
-/// Parses a JSON document; syntax errors carry line and column.
+/// Parses a JSON document; syntax errors carry line and column. `what` reads "the record sets
+/// are", "the traffic policy is"...
 pub(crate) fn parse(text: &str, what: &str) -> Result<Value, ImportError> {
     serde_json::from_str(text).map_err(|e| ImportError {
         path: String::new(),
-        message: format!("{what} is not JSON: {e}"),
+        message: format!("{what} not JSON: {e}"),
     })
 }
 

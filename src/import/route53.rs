@@ -149,7 +149,7 @@ pub(crate) fn record_sets(
     entries: &mut Vec<Entry>,
     external: &mut Vec<External>,
 ) -> Result<(), ImportError> {
-    let value = json::parse(text, "the record sets")?;
+    let value = json::parse(text, "the record sets are")?;
     let root = At::root(&value);
     let list = if root.value.is_array() {
         root.array()?
@@ -314,6 +314,14 @@ fn read_set(at: &At<'_>, ctx: &mut Ctx) -> Result<Option<SetIn>, ImportError> {
                         return Ok(None);
                     }
                 }
+            }
+            if record_type == RecordType::CNAME && values.len() > 1 {
+                ctx.report(FindingKind::Skipped, subject, "a CNAME has exactly one value");
+                return Ok(None);
+            }
+            if record_type == RecordType::SOA && values.len() > 1 {
+                ctx.report(FindingKind::Lossy, subject.clone(), "an SOA set has one record: the first is kept");
+                values.truncate(1);
             }
             Leaf::Action(Act::Values(values))
         }
@@ -558,20 +566,21 @@ fn routed_group(owner: Name, record_type: RecordType, sets: Vec<SetIn>, subject:
     if ttls.iter().any(|t| Some(*t) != ttl) {
         ctx.report(FindingKind::Lossy, subject, format!("the record sets have different TTLs ({ttls:?}): one TTL per routed set, the smallest ({}) is used", ttl.unwrap_or(300)));
     }
+    let leaf = |action: Act| Some(Node::leaf(None, None, action));
     let root = match policy {
         "weighted" => {
             let list: Vec<Node> = children
                 .into_iter()
                 .filter_map(|(kind, node)| if let Kind::Weighted(w) = kind { Some(node.with_selector(Selector::Weight(w))) } else { None })
                 .collect();
-            (!list.is_empty()).then(|| Act::Weighted(list))
+            if list.is_empty() { None } else { leaf(Act::Weighted(list)) }
         }
         "failover" => failover(children, subject, ctx),
         "geolocation" => {
             let list: Vec<(GeoKey, Node)> =
                 children.into_iter().filter_map(|(kind, node)| if let Kind::Geolocation(key) = kind { Some((key, node)) } else { None }).collect();
             let list = geolocation(list, subject, ctx);
-            (!list.is_empty()).then(|| Act::Geolocation(list))
+            if list.is_empty() { None } else { leaf(Act::Geolocation(list)) }
         }
         "latency" => {
             let mut seen = Vec::new();
@@ -585,12 +594,12 @@ fn routed_group(owner: Name, record_type: RecordType, sets: Vec<SetIn>, subject:
                 seen.push(region.clone());
                 list.push(node.with_selector(Selector::Region(region)));
             }
-            (!list.is_empty()).then(|| Act::Latency(list))
+            if list.is_empty() { None } else { leaf(Act::Latency(list)) }
         }
         "geoproximity" => {
             let list: Vec<Node> =
                 children.into_iter().filter_map(|(kind, node)| if let Kind::Geoproximity(s) = kind { Some(node.with_selector(s)) } else { None }).collect();
-            (!list.is_empty()).then(|| Act::Geoproximity(list))
+            if list.is_empty() { None } else { leaf(Act::Geoproximity(list)) }
         }
         "multivalue answer" => {
             if record_type == RecordType::CNAME {
@@ -598,7 +607,7 @@ fn routed_group(owner: Name, record_type: RecordType, sets: Vec<SetIn>, subject:
                 return;
             }
             let list: Vec<Node> = children.into_iter().map(|(_, node)| node).collect();
-            (!list.is_empty()).then(|| Act::Multivalue(list))
+            if list.is_empty() { None } else { leaf(Act::Multivalue(list)) }
         }
         _ => {
             let mut collection_name = String::new();
@@ -614,10 +623,10 @@ fn routed_group(owner: Name, record_type: RecordType, sets: Vec<SetIn>, subject:
                 collection_name.clone_from(&collection);
                 list.push(node.with_selector(Selector::Cidr { collection, location }));
             }
-            (!list.is_empty()).then(|| Act::Cidr { collection: collection_name, children: list })
+            if list.is_empty() { None } else { leaf(Act::Cidr { collection: collection_name, children: list }) }
         }
     };
-    let Some(action) = root else {
+    let Some(root) = root else {
         ctx.report(FindingKind::Skipped, subject, format!("nothing is left of the {policy} record sets"));
         return;
     };
@@ -626,11 +635,11 @@ fn routed_group(owner: Name, record_type: RecordType, sets: Vec<SetIn>, subject:
         record_type,
         ttl,
         origin: format!("Route 53: {subject}, {policy} ({count} record sets)"),
-        root: Node::leaf(None, None, action),
+        root,
     });
 }
 
-fn failover(children: Vec<(Kind, Node)>, subject: &str, ctx: &mut Ctx) -> Option<Act> {
+fn failover(children: Vec<(Kind, Node)>, subject: &str, ctx: &mut Ctx) -> Option<Node> {
     let mut primary: Option<Node> = None;
     let mut secondary: Option<Node> = None;
     for (kind, node) in children {
@@ -647,11 +656,10 @@ fn failover(children: Vec<(Kind, Node)>, subject: &str, ctx: &mut Ctx) -> Option
         *slot = Some(node);
     }
     match (primary, secondary) {
-        (Some(p), Some(s)) => Some(Act::Failover(Box::new(p), Box::new(s))),
+        (Some(p), Some(s)) => Some(Node::leaf(None, None, Act::Failover(Box::new(p), Box::new(s)))),
         (Some(only), None) | (None, Some(only)) => {
             ctx.report(FindingKind::Note, subject, "a failover group with one record set: it is answered whatever its health, as Route 53 does");
-            // A one-sided failover is the node itself; a choosing root keeps it as a one-way weighted choice.
-            Some(Act::Weighted(vec![only.with_selector(Selector::Weight(1))]))
+            Some(only)
         }
         (None, None) => None,
     }
@@ -673,7 +681,7 @@ pub(crate) struct CheckIn {
 
 /// Reads `aws route53 list-health-checks` output (or a bare array of health checks).
 pub(crate) fn health_checks(text: &str) -> Result<BTreeMap<String, CheckIn>, ImportError> {
-    let value = json::parse(text, "the health checks")?;
+    let value = json::parse(text, "the health checks are")?;
     let root = At::root(&value);
     let list = if root.value.is_array() {
         root.array()?
@@ -709,8 +717,8 @@ fn health_check(config: &At<'_>) -> Result<CheckIn, ImportError> {
         "RECOVERY_CONTROL" => return unsupported("a Route 53 ARC routing control: it lives in AWS".to_owned()),
         other => return unsupported(format!("unknown health check type {other:?}")),
     };
-    let address = config.opt_str("IPAddress")?;
-    let domain = config.opt_str("FullyQualifiedDomainName")?;
+    let address = config.opt_str("IPAddress")?.filter(|text| !text.trim().is_empty());
+    let domain = config.opt_str("FullyQualifiedDomainName")?.filter(|text| !text.trim().is_empty());
     let (host, host_header) = match (address, domain) {
         (Some(address), Some(domain)) => (Some(address.to_owned()), Some(domain.to_owned())),
         (Some(address), None) => (Some(address.to_owned()), None),
@@ -792,7 +800,7 @@ pub(crate) type Collections = BTreeMap<String, BTreeMap<String, Vec<IpNet>>>;
 /// the output of `aws route53 list-cidr-blocks --collection-id <id>`
 /// (`{"CidrBlocks": [{"CidrBlock": ..., "LocationName": ...}]}`).
 pub(crate) fn cidr_collections(text: &str, ctx: &mut Ctx) -> Result<Collections, ImportError> {
-    let value = json::parse(text, "the CIDR collections")?;
+    let value = json::parse(text, "the CIDR collections are")?;
     let root = At::root(&value);
     let mut collections = Collections::new();
     for (collection, body) in root.object()? {

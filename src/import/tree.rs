@@ -3,7 +3,7 @@
 //! record-set and traffic-policy importers share the pruning, the geolocation mapping and
 //! the TOML writer.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use hickory_proto::rr::{Name, RecordType};
 
@@ -170,10 +170,7 @@ impl Node {
     }
 
     fn describe(&self, subject: &str) -> String {
-        match &self.label {
-            Some(label) => format!("{subject} [{label}]"),
-            None => subject.to_owned(),
-        }
+        labelled(subject, self.label.as_deref())
     }
 
     /// Drops every node `drop` gives a reason for (reported as not imported), and the choosing
@@ -184,8 +181,8 @@ impl Node {
             ctx.report(FindingKind::Skipped, self.describe(subject), reason);
             return None;
         }
+        let here = self.describe(subject);
         let Node { label, health_check, selector, action } = self;
-        let here = Node { label: label.clone(), health_check: health_check.clone(), selector: selector.clone(), action: Act::Values(Vec::new()) }.describe(subject);
         let list = |children: Vec<Node>, drop: &mut dyn FnMut(&Node) -> Option<String>, ctx: &mut Ctx, what: &str| {
             let kept: Vec<Node> = children.into_iter().filter_map(|c| c.retain(drop, subject, ctx)).collect();
             if kept.is_empty() {
@@ -227,6 +224,13 @@ impl Node {
     }
 }
 
+fn labelled(subject: &str, label: Option<&str>) -> String {
+    match label {
+        Some(label) => format!("{subject} [{label}]"),
+        None => subject.to_owned(),
+    }
+}
+
 /// A one-child node folded into its child: the child takes the parent's selector and health
 /// check (when both have a check, a one-choice weighted node keeps both).
 fn collapse(label: Option<String>, health_check: Option<String>, selector: Selector, child: Node) -> Node {
@@ -255,7 +259,10 @@ impl GeoKey {
     pub fn text(&self) -> String {
         match self {
             Self::Default => "*".to_owned(),
-            Self::Continent(code) | Self::Country(code) => code.clone(),
+            Self::Continent(code) => code.clone(),
+            // A bare NA, SA, AS or AF reads as a continent: write such countries explicitly.
+            Self::Country(code) if places::CONTINENTS.contains(&code.as_str()) => format!("country:{code}"),
+            Self::Country(code) => code.clone(),
             Self::Subdivision(country, code) => format!("{country}-{code}"),
         }
     }
@@ -270,32 +277,12 @@ impl GeoKey {
     }
 }
 
-fn countries_of(continent: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for a in b'A'..=b'Z' {
-        for b in b'A'..=b'Z' {
-            let code = String::from_utf8_lossy(&[a, b]).into_owned();
-            if places::is_country(&code) && places::continent_of(&code) == Some(continent) {
-                found.push(code);
-            }
-        }
-    }
-    found
-}
-
-/// The children of a geolocation node, from Route 53 locations.
-///
-/// The routes-file reader takes `NA`, `AS`, `AF` and `SA` for the countries Namibia,
-/// American Samoa, Afghanistan and Saudi Arabia, so those continents cannot be written as
-/// such. A continent the reader would misread is imported as each of its countries (by the
-/// GeoNames assignment `places::continent_of`) that the group does not name itself; a country
-/// the group does name gets a failover to the continent's answer, so that an unhealthy
-/// country still walks up to its continent as Route 53 does. Reported as lossy: a country
-/// Route 53 places on another continent routes differently.
+/// The children of a geolocation node, from Route 53 locations. Each location is written as
+/// the routes-file reader reads it (`country:NA` for Namibia, since a bare `NA` is North
+/// America), and a location the reader would take differently is reported, never guessed.
 pub(crate) fn geolocation(children: Vec<(GeoKey, Node)>, subject: &str, ctx: &mut Ctx) -> Vec<Node> {
     let mut seen = BTreeSet::new();
-    let mut direct: Vec<(GeoKey, Node)> = Vec::new();
-    let mut misread: BTreeMap<String, Node> = BTreeMap::new();
+    let mut out = Vec::new();
     for (key, node) in children {
         let text = key.text();
         if !seen.insert(text.clone()) {
@@ -304,9 +291,7 @@ pub(crate) fn geolocation(children: Vec<(GeoKey, Node)>, subject: &str, ctx: &mu
         }
         let reads = if key == GeoKey::Default { Some(GeoLocation::Default) } else { ctx.reads_as(&text) };
         if reads.as_ref() == Some(&key.expected()) {
-            direct.push((key, node));
-        } else if let (GeoKey::Continent(code), true) = (&key, places::CONTINENTS.contains(&text.as_str())) {
-            misread.insert(code.clone(), node);
+            out.push(node.with_selector(Selector::Location(text)));
         } else {
             let why = match reads {
                 Some(other) => format!("location {text} would be read as {other:?} by the routes file"),
@@ -314,52 +299,6 @@ pub(crate) fn geolocation(children: Vec<(GeoKey, Node)>, subject: &str, ctx: &mu
             };
             ctx.report(FindingKind::Skipped, node.describe(subject), why);
         }
-    }
-    let named: BTreeSet<String> =
-        direct.iter().filter_map(|(key, _)| if let GeoKey::Country(code) = key { Some(code.clone()) } else { None }).collect();
-    let mut out = Vec::new();
-    let mut wrapped: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (key, node) in direct {
-        let text = key.text();
-        let continent = match &key {
-            GeoKey::Country(code) => places::continent_of(code).and_then(|c| misread.get(c).map(|n| (c, n))),
-            _ => None,
-        };
-        match continent {
-            Some((code, continent_node)) => {
-                wrapped.entry(code.to_owned()).or_default().push(text.clone());
-                out.push(Node {
-                    label: node.label.clone(),
-                    health_check: None,
-                    selector: Selector::Location(text),
-                    action: Act::Failover(
-                        Box::new(node.with_selector(Selector::None)),
-                        Box::new(continent_node.clone().with_selector(Selector::None)),
-                    ),
-                });
-            }
-            None => out.push(node.with_selector(Selector::Location(text))),
-        }
-    }
-    for (code, node) in misread {
-        let mut countries = Vec::new();
-        for country in countries_of(&code) {
-            if named.contains(&country) || ctx.reads_as(&country) != Some(GeoLocation::Country(country.clone())) {
-                continue;
-            }
-            out.push(node.clone().with_selector(Selector::Location(country.clone())));
-            countries.push(country);
-        }
-        let mut message = format!(
-            "continent {code} cannot be written in a routes file (\"{code}\" reads as a country there): imported as its {} countries without a set of their own ({}...)",
-            countries.len(),
-            countries.iter().take(6).cloned().collect::<Vec<_>>().join(", ")
-        );
-        if let Some(list) = wrapped.get(&code) {
-            message.push_str(&format!(", and as the failover of {} when unhealthy", list.join(", ")));
-        }
-        message.push_str("; countries are assigned to continents as GeoNames does, which may differ from Route 53 for a few");
-        ctx.report(FindingKind::Lossy, node.describe(subject), message);
     }
     out
 }

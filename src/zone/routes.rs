@@ -532,7 +532,7 @@ impl Compiler<'_> {
             for (index, rule) in self.children(children, &span, record_type, Parent::Geolocation, "geolocation") {
                 let Some(child) = children.get(index) else { continue };
                 let Some(location) = self.geo_location(child) else { continue };
-                if seen.insert(location.to_string(), ()).is_some() {
+                if seen.insert((location.specificity(), location.to_string()), ()).is_some() {
                     self.error(child.span(), format!("location {location} appears twice"));
                 }
                 choices.push(LocatedChoice { location, rule });
@@ -675,21 +675,26 @@ impl Compiler<'_> {
             return None;
         };
         let text = location.get_ref().to_ascii_uppercase();
+        // The seven continent codes win over the countries that share them (NA Namibia, SA
+        // Saudi Arabia, AS American Samoa, AF Afghanistan): Route 53 users write continents
+        // that way. `country:NA` and `continent:EU` say it explicitly.
         let parsed = if text == "*" {
             Some(GeoLocation::Default)
+        } else if let Some(code) = text.strip_prefix("COUNTRY:") {
+            places::is_country(code).then(|| GeoLocation::Country(code.to_owned()))
+        } else if let Some(code) = text.strip_prefix("CONTINENT:") {
+            places::is_continent(code).then(|| GeoLocation::Continent(code.to_owned()))
         } else if let Some((country, subdivision)) = text.split_once('-') {
             places::is_subdivision(country, subdivision).then(|| GeoLocation::Subdivision(country.to_owned(), subdivision.to_owned()))
-        } else if places::is_continent(&text) && !places::is_country(&text) {
+        } else if places::is_continent(&text) {
             Some(GeoLocation::Continent(text.clone()))
         } else if places::is_country(&text) {
             Some(GeoLocation::Country(text.clone()))
-        } else if places::is_continent(&text) {
-            Some(GeoLocation::Continent(text.clone()))
         } else {
             None
         };
         if parsed.is_none() {
-            self.error(location.span(), format!("unknown location {:?} (continent code, ISO country, COUNTRY-SUBDIVISION or \"*\")", location.get_ref()));
+            self.error(location.span(), format!("unknown location {:?} (continent code, ISO country, COUNTRY-SUBDIVISION, country:XX, continent:XX or \"*\")", location.get_ref()));
         }
         parsed
     }
@@ -793,6 +798,19 @@ values = ["192.0.2.99"]
         assert!(two[0].contains("more than one action"), "{two:?}");
         let twice = errors("[[records]]\nname = \"x\"\ntype = \"A\"\nvalues = [\"192.0.2.1\"]\n[[records]]\nname = \"X\"\ntype = \"A\"\nvalues = [\"192.0.2.2\"]\n");
         assert!(twice[0].starts_with("5: a second A set for x.example.com."), "{twice:?}");
+    }
+
+    #[test]
+    fn continent_codes_win_and_prefixes_disambiguate() {
+        let routes = parse(
+            "[[records]]\nname = \"x\"\ntype = \"A\"\ngeolocation = [\n  { location = \"NA\", values = [\"192.0.2.1\"] },\n  { location = \"country:NA\", values = [\"192.0.2.2\"] },\n  { location = \"continent:EU\", values = [\"192.0.2.3\"] },\n]\n",
+            &apex(),
+        )
+        .unwrap();
+        let Action::Geolocation(choices) = &routes.sets[0].1.rule.action else { panic!() };
+        assert_eq!(choices[0].location, GeoLocation::Continent("NA".into()));
+        assert_eq!(choices[1].location, GeoLocation::Country("NA".into()));
+        assert_eq!(choices[2].location, GeoLocation::Continent("EU".into()));
     }
 
     #[test]
