@@ -4,7 +4,8 @@
 //! decodes again from them; lookups are consistent: for probe networks (fixed ones and ones
 //! taken from the input), `locate` returns a block containing the network asked (or the
 //! network itself), whose first address has the value returned, and whose last address too
-//! when the block is wider than the network asked (the whole block shares the value);
+//! when the block is wider than the network asked (the whole block shares the value; for a
+//! v6 block covering `::ffff:0:0/96`, see below);
 //! `lookup_network` agrees with `locate`.
 
 #![no_main]
@@ -19,6 +20,10 @@ fn last_address(network: IpNet) -> IpAddr {
     network.broadcast()
 }
 
+fn is_mapped(address: IpAddr) -> bool {
+    matches!(address, IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some())
+}
+
 fn check(table: &IpTable, network: IpNet) {
     let located = table.locate(network);
     let asked = network.trunc();
@@ -29,8 +34,12 @@ fn check(table: &IpTable, network: IpNet) {
     );
     let first = table.locate(IpNet::from(located.network.network()));
     assert_eq!(first.value, located.value, "locate({asked}) = {located:?} but its first address has {first:?}");
-    if located.network != asked {
-        let last = table.locate(IpNet::from(last_address(located.network)));
+    // A v6 block wider than /96 around `::` can cover `::ffff:0:0/96`, whose addresses are
+    // looked up in the IPv4 section: the table's blocks are per section, so the last address
+    // is only compared when it is in the same section as the network asked.
+    let last_address = last_address(located.network);
+    if located.network != asked && is_mapped(last_address) == is_mapped(asked.network()) {
+        let last = table.locate(IpNet::from(last_address));
         assert_eq!(last.value, located.value, "locate({asked}) = {located:?} but its last address has {last:?}");
     }
     match table.lookup_network(network) {
