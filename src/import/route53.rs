@@ -359,22 +359,10 @@ fn routing_kind(at: &At<'_>, subject: &str, ctx: &mut Ctx) -> Result<Option<Kind
         if !geo.is_object() {
             return Err(geo.error("GeoLocation is an object"));
         }
-        let continent = geo.opt_str("ContinentCode")?.map(str::to_ascii_uppercase);
-        let country = geo.opt_str("CountryCode")?.map(str::to_ascii_uppercase);
-        let subdivision = geo.opt_str("SubdivisionCode")?.map(str::to_ascii_uppercase);
-        let key = match (continent, country, subdivision) {
-            (Some(continent), None, None) => Some(GeoKey::Continent(continent)),
-            (None, Some(country), None) if country == "*" => Some(GeoKey::Default),
-            (None, Some(country), None) => Some(GeoKey::Country(country)),
-            (None, Some(country), Some(subdivision)) => {
-                let code = subdivision.strip_prefix(&format!("{country}-")).map(str::to_owned).unwrap_or(subdivision);
-                Some(GeoKey::Subdivision(country, code))
-            }
-            _ => {
-                ctx.report(FindingKind::Skipped, subject, "GeoLocation needs ContinentCode, or CountryCode with an optional SubdivisionCode");
-                None
-            }
-        };
+        let key = GeoKey::from_codes(geo.opt_str("ContinentCode")?, geo.opt_str("CountryCode")?, geo.opt_str("SubdivisionCode")?);
+        if key.is_none() {
+            ctx.report(FindingKind::Skipped, subject, "GeoLocation needs ContinentCode, or CountryCode with an optional SubdivisionCode");
+        }
         kinds.push(("GeoLocation", key.map(Kind::Geolocation)));
     }
     if let Some(proximity) = at.get("GeoProximityLocation") {

@@ -227,22 +227,11 @@ impl<'a> Converter<'a> {
                     let key = if location.opt_bool("IsDefault")? == Some(true) {
                         Some(GeoKey::Default)
                     } else {
-                        let continent = location.opt_str("Continent")?.map(str::to_ascii_uppercase);
-                        let country = location.opt_str("Country")?.map(str::to_ascii_uppercase);
-                        let subdivision = location.opt_str("Subdivision")?.map(str::to_ascii_uppercase);
-                        match (continent, country, subdivision) {
-                            (Some(continent), None, None) => Some(GeoKey::Continent(continent)),
-                            (None, Some(country), None) if country == "*" => Some(GeoKey::Default),
-                            (None, Some(country), None) => Some(GeoKey::Country(country)),
-                            (None, Some(country), Some(subdivision)) => {
-                                let code = subdivision.strip_prefix(&format!("{country}-")).map(str::to_owned).unwrap_or(subdivision);
-                                Some(GeoKey::Subdivision(country, code))
-                            }
-                            _ => {
-                                ctx.report(FindingKind::Skipped, format!("{subject} ({})", location.path), "a location needs IsDefault, Continent, or Country with an optional Subdivision");
-                                None
-                            }
+                        let key = GeoKey::from_codes(location.opt_str("Continent")?, location.opt_str("Country")?, location.opt_str("Subdivision")?);
+                        if key.is_none() {
+                            ctx.report(FindingKind::Skipped, format!("{subject} ({})", location.path), "a location needs IsDefault, Continent, or Country with an optional Subdivision");
                         }
+                        key
                     };
                     let Some(key) = key else { continue };
                     if let Some(node) = self.reference(&location, id, stack, ctx)? {

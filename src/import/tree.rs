@@ -256,6 +256,23 @@ pub(crate) enum GeoKey {
 }
 
 impl GeoKey {
+    /// The key for a Route 53 location given as continent, country and subdivision codes
+    /// (record sets' `GeoLocation` and traffic policies' `Locations` alike); `None` when the
+    /// combination is not one Route 53 allows.
+    pub(crate) fn from_codes(continent: Option<&str>, country: Option<&str>, subdivision: Option<&str>) -> Option<Self> {
+        let upper = |code: Option<&str>| code.map(str::to_ascii_uppercase);
+        match (upper(continent), upper(country), upper(subdivision)) {
+            (Some(continent), None, None) => Some(Self::Continent(continent)),
+            (None, Some(country), None) if country == "*" => Some(Self::Default),
+            (None, Some(country), None) => Some(Self::Country(country)),
+            (None, Some(country), Some(subdivision)) => {
+                let code = subdivision.strip_prefix(&format!("{country}-")).map(str::to_owned).unwrap_or(subdivision);
+                Some(Self::Subdivision(country, code))
+            }
+            _ => None,
+        }
+    }
+
     pub fn text(&self) -> String {
         match self {
             Self::Default => "*".to_owned(),
