@@ -49,7 +49,7 @@ fuzz_target!(|data: &[u8]| {
     for healthy in [false, true] {
         let mut snapshot = HealthSnapshot { updated_at: 1_000, ..HealthSnapshot::default() };
         for id in catalog.health_checks().keys() {
-            snapshot.checks.insert(id.clone(), CheckState { healthy, since: None, latency_ms: None });
+            snapshot.checks.insert(id.clone(), CheckState { healthy, ..Default::default() });
         }
         common::answer_all(&catalog, &names, &[RecordType::A, RecordType::AAAA], &snapshot.view(2_000));
     }

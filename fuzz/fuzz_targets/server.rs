@@ -233,7 +233,7 @@ fn health(health: &Health) -> Option<HealthSnapshot> {
     };
     for (index, id) in common::catalog().health_checks().keys().enumerate().take(32) {
         let bit = |word: u32| word >> index & 1 != 0;
-        snapshot.checks.insert(id.clone(), edgedns::health::CheckState { healthy: bit(*healthy), since: None, latency_ms: None });
+        snapshot.checks.insert(id.clone(), edgedns::health::CheckState { healthy: bit(*healthy), ..Default::default() });
         if bit(*overridden) {
             snapshot.overrides.insert(id.clone(), edgedns::health::Override { healthy: bit(*forced_up), reason: String::new() });
         }

@@ -8,6 +8,8 @@
 //! * a snapshot older than [`STALE_AFTER_MS`] is not trusted: every check counts as healthy
 //!   again (fail open, so a stopped checker cannot take answers down), and explain says so.
 
+pub mod machine;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -20,7 +22,7 @@ pub const HEALTH_KEY: &str = "health:current";
 pub const STALE_AFTER_MS: u64 = 10 * 60 * 1000;
 
 /// One check's state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CheckState {
     /// The state answers follow.
     pub healthy: bool,
@@ -30,6 +32,15 @@ pub struct CheckState {
     /// Measured latency of the last check, in ms.
     #[serde(default)]
     pub latency_ms: Option<u32>,
+    /// Consecutive results that disagree with `healthy` (the state flips at the threshold).
+    #[serde(default)]
+    pub consecutive: u32,
+    /// The last result as the endpoint gave it (before inversion), if any.
+    #[serde(default)]
+    pub last_success: Option<bool>,
+    /// When the last result came in (ms since the epoch).
+    #[serde(default)]
+    pub checked_at: Option<u64>,
 }
 
 /// An operator's forced state for a check.
