@@ -308,3 +308,119 @@ fn seed() -> u64 {
         Err(_) => js_sys::Date::now().to_bits(),
     }
 }
+
+/// Longest a probe may take when its check gives no `timeout` (seconds).
+const DEFAULT_PROBE_TIMEOUT_S: u32 = 5;
+
+/// One probe of an HTTP(S) or TCP check, bounded by its timeout; never fails, only reports.
+async fn probe(spec: &crate::zone::routes::HealthCheckSpec) -> crate::health::machine::ProbeResult {
+    use futures_util::future::{select, Either};
+    let started = js_sys::Date::now();
+    let timeout = std::time::Duration::from_secs(u64::from(spec.timeout.unwrap_or(DEFAULT_PROBE_TIMEOUT_S).clamp(1, 30)));
+    let host = spec.host.clone().unwrap_or_default();
+    let attempt = async {
+        match spec.kind.as_str() {
+            "tcp" => {
+                let Ok(socket) = worker::Socket::builder().connect(host.clone(), spec.port.unwrap_or(0)) else { return false };
+                let opened = socket.opened().await.is_ok();
+                let mut socket = socket;
+                let _ = socket.close().await;
+                opened
+            }
+            scheme => {
+                let port = spec.port.map(|port| format!(":{port}")).unwrap_or_default();
+                let path = spec.path.clone().unwrap_or_else(|| "/".to_owned());
+                let url = format!("{scheme}://{host}{port}{path}");
+                let headers = Headers::new();
+                if let Some(host_header) = &spec.host_header {
+                    let _ = headers.set("host", host_header);
+                }
+                let mut init = worker::RequestInit::new();
+                init.with_headers(headers);
+                let Ok(request) = Request::new_with_init(&url, &init) else { return false };
+                let Ok(mut response) = worker::Fetch::Request(request).send().await else { return false };
+                let status_ok = (200..400).contains(&response.status_code());
+                match &spec.search {
+                    None => status_ok,
+                    // The search string must be in the first 5,120 bytes of the body.
+                    Some(needle) => {
+                        let body = response.bytes().await.unwrap_or_default();
+                        let head = body.get(..body.len().min(5_120)).unwrap_or_default();
+                        status_ok && head.windows(needle.len().max(1)).any(|window| window == needle.as_bytes())
+                    }
+                }
+            }
+        }
+    };
+    let success = match select(Box::pin(attempt), worker::Delay::from(timeout)).await {
+        Either::Left((success, _)) => success,
+        Either::Right(_) => false,
+    };
+    let elapsed = (js_sys::Date::now() - started).max(0.0);
+    crate::health::machine::ProbeResult { success, latency_ms: Some(elapsed.min(f64::from(u32::MAX)) as u32) }
+}
+
+/// The scheduled run (a Cron Trigger, or `/cdn-cgi/handler/scheduled` locally): probes every
+/// declared HTTP/HTTPS/TCP check concurrently, each with its own timeout, applies the state
+/// machine, derives calculated checks, and writes one health snapshot (one KV write per run,
+/// overrides kept). A flip is logged once.
+#[event(scheduled)]
+async fn scheduled(_event: worker::ScheduledEvent, env: Env, _context: worker::ScheduleContext) {
+    let Ok(kv) = env.kv(ZONES_BINDING) else {
+        console_error!("edgedns: KV binding {ZONES_BINDING} is missing");
+        return;
+    };
+    // The isolate's catalog when it has one (the last good snapshot, as answering uses);
+    // otherwise load the current one.
+    let held = STATE.with(|state| state.borrow().loaded.as_ref().map(|loaded| Rc::clone(&loaded.catalog)));
+    let catalog = match held {
+        Some(catalog) => catalog,
+        None => {
+            load(&kv, None).await;
+            match STATE.with(|state| state.borrow().loaded.as_ref().map(|loaded| Rc::clone(&loaded.catalog))) {
+                Some(catalog) => catalog,
+                None => {
+                    console_error!("edgedns: health run skipped: no zone data to read the checks from");
+                    return;
+                }
+            }
+        }
+    };
+    let previous = match kv.get(HEALTH_KEY).text().await {
+        Ok(Some(text)) => HealthSnapshot::from_json(&text).unwrap_or_default(),
+        _ => HealthSnapshot::default(),
+    };
+    let probed: Vec<_> = catalog.health_checks().iter().filter(|(_, spec)| spec.kind != "calculated").collect();
+    let results = futures_util::future::join_all(probed.iter().map(|(_, spec)| probe(spec))).await;
+    let now = js_sys::Date::now().max(0.0) as u64;
+    let mut next = HealthSnapshot { updated_at: now, checks: Default::default(), overrides: previous.overrides.clone() };
+    for ((id, spec), result) in probed.iter().zip(results) {
+        let (state, flipped) = crate::health::machine::apply(spec, previous.checks.get(*id), result, now);
+        if flipped {
+            console_log!("edgedns: health check {id} is now {}", if state.healthy { "healthy" } else { "unhealthy" });
+        }
+        next.checks.insert((*id).clone(), state);
+    }
+    for (id, spec) in catalog.health_checks().iter().filter(|(_, spec)| spec.kind == "calculated") {
+        let healthy = crate::health::machine::calculated(spec, &next.checks);
+        let mut state = previous.checks.get(id).cloned().unwrap_or_else(|| crate::health::machine::initial(spec));
+        if state.healthy != healthy {
+            console_log!("edgedns: health check {id} is now {}", if healthy { "healthy" } else { "unhealthy" });
+            state.since = Some(now);
+        }
+        state.healthy = healthy;
+        state.checked_at = Some(now);
+        next.checks.insert(id.clone(), state);
+    }
+    match serde_json::to_string(&next) {
+        Ok(json) => match kv.put(HEALTH_KEY, json) {
+            Ok(put) => {
+                if let Err(error) = put.execute().await {
+                    console_error!("edgedns: writing {HEALTH_KEY} failed: {error}");
+                }
+            }
+            Err(error) => console_error!("edgedns: writing {HEALTH_KEY} failed: {error}"),
+        },
+        Err(error) => console_error!("edgedns: encoding the health snapshot failed: {error}"),
+    }
+}

@@ -284,3 +284,79 @@ fn geoip_locates_client_subnets_with_scopes() {
     assert_eq!(subnet_of(&plain), Some((24, 0)));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Runs the scheduled handler once, as a Cron Trigger would.
+fn run_health_checks() {
+    let exchange = curl(&[&format!("{}/cdn-cgi/handler/scheduled?cron=*+*+*+*+*", http_base())]);
+    assert_eq!(exchange.status, 200, "{}", String::from_utf8_lossy(&exchange.body));
+}
+
+/// Waits until `name` answers `expected` (the Worker re-reads health every second).
+fn answers_within(name: &str, expected: &str) -> bool {
+    for _ in 0..20 {
+        if addresses(&ask(name, None, None).1) == vec![expected.to_owned()] {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    false
+}
+
+struct LocalServer(std::process::Child);
+
+impl LocalServer {
+    fn start() -> Self {
+        let dir = scratch("www");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("index.html"), "ok").unwrap();
+        let child = Command::new("python3")
+            .args(["-m", "http.server", "18911", "--bind", "127.0.0.1", "--directory"])
+            .arg(&dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 runs");
+        for _ in 0..40 {
+            if std::net::TcpStream::connect("127.0.0.1:18911").is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self(child)
+    }
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn checks_run_by_the_worker_steer_answers_after_the_threshold() {
+    let _guard = HEALTH.lock().unwrap_or_else(|e| e.into_inner());
+    // Start from no data: every check healthy.
+    set_health(&[]);
+    let server = LocalServer::start();
+    run_health_checks();
+    assert!(answers_within("www.health.test.", "192.0.2.1"), "the primary serves while its server answers");
+    assert!(answers_within("tcp.health.test.", "192.0.2.11"));
+
+    // The server goes away: one failed run is below the threshold (2), the second flips it.
+    drop(server);
+    run_health_checks();
+    std::thread::sleep(Duration::from_millis(1_500));
+    assert_eq!(addresses(&ask("www.health.test.", None, None).1), vec!["192.0.2.1"], "one failure does not flip");
+    run_health_checks();
+    assert!(answers_within("www.health.test.", "192.0.2.2"), "two failures: the secondary answers");
+    assert!(answers_within("tcp.health.test.", "192.0.2.12"), "the TCP check failed too");
+
+    // Back up: two successes bring the primary back.
+    let _server = LocalServer::start();
+    run_health_checks();
+    run_health_checks();
+    assert!(answers_within("www.health.test.", "192.0.2.1"), "the primary is back");
+    assert!(answers_within("tcp.health.test.", "192.0.2.11"));
+    set_health(&[]);
+}
