@@ -161,7 +161,9 @@ pub fn negotiate(accept: Option<&str>) -> Result<Format, HttpError> {
     for range in accept.split(',') {
         let quality_zero = range.split(';').skip(1).any(|parameter| {
             let parameter = parameter.trim();
-            parameter.strip_prefix("q=").is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q == 0.0))
+            // Parameter names are case-insensitive (RFC 9110 §5.6.6): `q=` and `Q=`.
+            let (name, value) = parameter.split_once('=').unwrap_or((parameter, ""));
+            name.trim().eq_ignore_ascii_case("q") && value.trim().parse::<f32>().is_ok_and(|q| q == 0.0)
         });
         if quality_zero {
             continue;
@@ -326,6 +328,8 @@ mod tests {
         assert_eq!(negotiate(Some("application/dns-json")), Ok(Format::Json));
         assert_eq!(negotiate(Some("text/html")), Err(HttpError::NotAcceptable));
         assert_eq!(negotiate(Some("application/dns-message;q=0, application/dns-json")), Ok(Format::Json));
+        assert_eq!(negotiate(Some("application/dns-message;Q=0, application/dns-json")), Ok(Format::Json));
+        assert_eq!(negotiate(Some("application/json;Q=0")), Err(HttpError::NotAcceptable));
     }
 
     #[test]

@@ -64,6 +64,11 @@ pub enum CompileErrorKind {
     DuplicateZone { apex: Name, first_file: String },
     /// A problem in a routes file (or between routes and zones).
     Routes(String),
+    /// A record that cannot be served as written (its wire form does not read back, or the
+    /// type is not allowed in an answer).
+    Unservable { owner: Name, why: String },
+    /// A zone apex that is not a host name (its snapshot could not be read back).
+    BadApex(Name),
 }
 
 impl fmt::Display for CompileErrorKind {
@@ -86,6 +91,8 @@ impl fmt::Display for CompileErrorKind {
                 write!(f, "zone {apex} is already defined in {first_file}")
             }
             Self::Routes(message) => f.write_str(message),
+            Self::Unservable { owner, why } => write!(f, "{owner}: {why}"),
+            Self::BadApex(apex) => write!(f, "zone apex {apex} is not a host name (letters, digits, '-', '_')"),
         }
     }
 }
@@ -353,6 +360,26 @@ fn alias_targets(rule: &Rule, found: &mut Vec<String>) {
     }
 }
 
+/// Why a record cannot be served, if it cannot: SIG belongs in no answer section (RFC 2931),
+/// and every record must survive the wire format the snapshot and responses use (a CAA tag of
+/// 1–15 letters and digits, RFC 8659 §4.1, for example).
+fn unservable(record: &hickory_proto::rr::Record) -> Option<String> {
+    use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable, BinEncoder};
+    if record.record_type() == RecordType::SIG {
+        return Some("SIG records cannot be served in answers".to_owned());
+    }
+    let mut bytes = Vec::new();
+    let mut encoder = BinEncoder::new(&mut bytes);
+    if let Err(error) = record.emit(&mut encoder) {
+        return Some(format!("{} data cannot be encoded: {error}", record.record_type()));
+    }
+    match hickory_proto::rr::Record::read(&mut BinDecoder::new(&bytes)) {
+        Ok(read) if read.data == record.data => None,
+        Ok(_) => Some(format!("{} data changes in the wire format", record.record_type())),
+        Err(error) => Some(format!("{} data does not read back from the wire format: {error}", record.record_type())),
+    }
+}
+
 fn apex_of(records: &[SourceRecord]) -> Option<Name> {
     records
         .iter()
@@ -371,6 +398,15 @@ fn check(records: &[SourceRecord]) -> Result<(), Vec<(usize, CompileErrorKind)>>
     let Some(apex) = apex_of(records) else {
         return Err(vec![(0, CompileErrorKind::MissingSoa)]);
     };
+    // The snapshot names zones by their apex in text form: it must read back.
+    if Name::from_ascii(apex.to_ascii()).ok().as_ref() != Some(&apex) {
+        problems.push((0, CompileErrorKind::BadApex(apex.clone())));
+    }
+    for source in records {
+        if let Some(why) = unservable(&source.record) {
+            problems.push((source.line, CompileErrorKind::Unservable { owner: source.record.name.clone(), why }));
+        }
+    }
 
     // Per owner: the first line of each type seen, to explain CNAME conflicts.
     let mut owners: HashMap<LowerName, Vec<(RecordType, usize)>> = HashMap::new();
@@ -476,6 +512,15 @@ mod tests {
     fn syntax_errors_carry_file_and_line() {
         let errors = compile(&format!("{HEAD}www A 999.1.1.1\n")).unwrap_err();
         assert!(errors[0].starts_with("zones/example.com.zone:5:"), "{errors:?}");
+    }
+
+    #[test]
+    fn rejects_unservable_records_and_apexes() {
+        let errors = compile(&format!("{HEAD}@ CAA 0 iss-ue \"x\"\nx TYPE24 \\# 16 20010db8000000000000000000000053\n")).unwrap_err();
+        assert!(errors.iter().any(|e| e.starts_with("zones/example.com.zone:5: example.com.: CAA data")), "{errors:?}");
+        assert!(errors.iter().any(|e| e.starts_with("zones/example.com.zone:6: x.example.com.: SIG records")), "{errors:?}");
+        let apex = compile_file(&SourceFile { path: "zone.txt".into(), text: "$ORIGIN a#b.\n@ 60 SOA ns1 host 1 2 3 4 5\n@ 60 NS ns1\nns1 60 A 192.0.2.1\n".into() });
+        assert!(apex.unwrap_err().iter().any(|e| e.to_string().contains("is not a host name")));
     }
 
     #[test]
