@@ -15,9 +15,10 @@
 //! * [`snapshot`]: the binary image of compiled zones that is stored in KV.
 //! * [`answer`]: the authoritative algorithm (RFC 1034 §4.3.2) as a pure function.
 //! * [`policy`]: the routing-policy engine that decides routed record sets.
-//! * [`health`]: the health snapshot answering reads; [`geo`]: where places and addresses are.
+//! * [`health`]: the health snapshot answering reads, the checks' state machine and schedule; [`geo`]: where places and addresses are.
 //! * [`response`]: encodes the engine's decision as a DNS message (flags, EDNS, ECS, EDE).
 //! * [`server`]: ties the layers into one sans-IO request handler.
+//! * [`admin`]: the operators' API (bearer token): health status and overrides.
 //! * `worker` (wasm32 only): the thin Cloudflare Workers adapter (KV, request.cf, HTTP).
 //!
 //! Everything except `worker` is sans-IO: no clock, no randomness, no network inside;
@@ -26,6 +27,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 #![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
+pub mod admin;
 pub mod answer;
 pub mod client;
 pub mod doh;

@@ -18,7 +18,8 @@ use crate::client::{Client, EdgeLocation};
 use crate::doh::{HttpError, HttpRequest, MAX_MESSAGE};
 use crate::geo::ipdb::IpTable;
 use crate::geo::{geoip_key, GeoIp, GEOIP_CURRENT_KEY};
-use crate::health::{HealthSnapshot, HEALTH_KEY};
+use crate::admin::{self, AdminError, AdminRequest};
+use crate::health::{machine, overrides_from_json, schedule, status, HealthError, HealthSnapshot, Overrides, HEALTH_KEY, OVERRIDES_KEY};
 use crate::policy::SplitMix;
 use crate::server::{self, Environment, Zones};
 use crate::snapshot;
@@ -93,22 +94,31 @@ async fn read_image(kv: &KvStore, version: &str) -> std::result::Result<Catalog,
     snapshot::decode(&bytes).map_err(LoadError::Corrupt)
 }
 
+/// Reads a JSON value from KV: `Ok(None)` when the key is missing, `Err` (logged) when KV
+/// fails or the value does not parse.
+async fn read_json<T>(kv: &KvStore, key: &str, parse: impl FnOnce(&str) -> std::result::Result<T, HealthError>) -> std::result::Result<Option<T>, String> {
+    let outcome = match kv.get(key).text().await {
+        Ok(Some(text)) => parse(&text).map(Some).map_err(|error| format!("{key} is unreadable: {}", error.0)),
+        Ok(None) => Ok(None),
+        Err(error) => Err(format!("reading {key} failed: {error}")),
+    };
+    if let Err(message) = &outcome {
+        console_error!("edgedns: {message}");
+    }
+    outcome
+}
+
+/// The measured health states and the operators' overrides, as answering uses them; `None`
+/// when either read failed (the isolate keeps what it has).
+async fn read_health(kv: &KvStore) -> Option<HealthSnapshot> {
+    let measured = read_json(kv, HEALTH_KEY, HealthSnapshot::from_json).await.ok()?;
+    let overrides = read_json(kv, OVERRIDES_KEY, overrides_from_json).await.ok()?;
+    Some(measured.unwrap_or_default().with_overrides(overrides.unwrap_or_default()))
+}
+
 /// Loads the current snapshot into the isolate state (first request, or a new version).
 async fn load(kv: &KvStore, known_version: Option<String>) {
-    let health = match kv.get(HEALTH_KEY).text().await {
-        Ok(Some(text)) => match HealthSnapshot::from_json(&text) {
-            Ok(snapshot) => Some(snapshot),
-            Err(error) => {
-                console_error!("edgedns: ignoring unreadable {HEALTH_KEY}: {}", error.0);
-                None
-            }
-        },
-        Ok(None) => None,
-        Err(error) => {
-            console_error!("edgedns: reading {HEALTH_KEY} failed: {error}");
-            None
-        }
-    };
+    let health = read_health(kv).await;
     let outcome = async {
         let version = read_pointer(kv).await?;
         if known_version.as_deref() == Some(version.as_str()) {
@@ -271,7 +281,13 @@ async fn fetch(mut request: Request, env: Env, context: Context) -> Result<Respo
     if declared_length.is_some_and(|length| length > MAX_MESSAGE) {
         return to_worker_response(HttpError::PayloadTooLarge.response());
     }
-    let body = if method == "POST" { request.bytes().await? } else { Vec::new() };
+    let is_admin = url.path().starts_with(admin::ADMIN_PREFIX);
+    let authorization = if is_admin { header("authorization") } else { None };
+    let body = if method == "POST" || (is_admin && method == "PUT") { request.bytes().await? } else { Vec::new() };
+    if is_admin {
+        let http = HttpRequest { method: &method, path: url.path(), query: url.query().unwrap_or(""), body: &body, ..HttpRequest::default() };
+        return to_worker_response(admin(&http, authorization.as_deref(), &env, &context).await);
+    }
     let client = client(&request);
     let http = HttpRequest {
         method: &method,
@@ -316,7 +332,7 @@ const DEFAULT_PROBE_TIMEOUT_S: u32 = 5;
 async fn probe(spec: &crate::zone::routes::HealthCheckSpec) -> crate::health::machine::ProbeResult {
     use futures_util::future::{select, Either};
     let started = js_sys::Date::now();
-    let timeout = std::time::Duration::from_secs(u64::from(spec.timeout.unwrap_or(DEFAULT_PROBE_TIMEOUT_S).clamp(1, 30)));
+    let timeout = std::time::Duration::from_secs(u64::from(spec.timeout.unwrap_or(DEFAULT_PROBE_TIMEOUT_S).clamp(1, crate::zone::routes::MAX_PROBE_TIMEOUT_S)));
     let host = spec.host.clone().unwrap_or_default();
     let attempt = async {
         match spec.kind.as_str() {
@@ -360,12 +376,57 @@ async fn probe(spec: &crate::zone::routes::HealthCheckSpec) -> crate::health::ma
     crate::health::machine::ProbeResult { success, latency_ms: Some(elapsed.min(f64::from(u32::MAX)) as u32) }
 }
 
-/// The scheduled run (a Cron Trigger, or `/cdn-cgi/handler/scheduled` locally): probes every
-/// declared HTTP/HTTPS/TCP check concurrently, each with its own timeout, applies the state
-/// machine, derives calculated checks, and writes one health snapshot (one KV write per run,
-/// overrides kept). A flip is logged once.
+/// An admin request: authorized first, then parsed, then served from fresh KV reads.
+async fn admin(request: &HttpRequest<'_>, authorization: Option<&str>, env: &Env, context: &Context) -> crate::doh::HttpResponse {
+    let token = env.secret("ADMIN_TOKEN").ok().map(|token| token.to_string());
+    if let Err(error) = admin::authorize(token.as_deref(), authorization) {
+        return error.response();
+    }
+    let now = js_sys::Date::now().max(0.0) as u64;
+    let parsed = match admin::parse(request, now) {
+        Ok(parsed) => parsed,
+        Err(error) => return error.response(),
+    };
+    match serve_admin(parsed, env, context, now).await {
+        Ok(response) => response,
+        Err(error) => error.response(),
+    }
+}
+
+async fn serve_admin(request: AdminRequest, env: &Env, context: &Context, now: u64) -> std::result::Result<crate::doh::HttpResponse, AdminError> {
+    let kv = env.kv(ZONES_BINDING).map_err(|e| AdminError::Unavailable(format!("KV binding {ZONES_BINDING}: {e}")))?;
+    let catalog = catalog(env, context).await.ok_or_else(|| AdminError::Unavailable("no zone data published".into()))?;
+    let overrides = read_json(&kv, OVERRIDES_KEY, overrides_from_json).await.map_err(AdminError::Unavailable)?.unwrap_or_default();
+    match request {
+        AdminRequest::HealthStatus => {
+            let measured = read_json(&kv, HEALTH_KEY, HealthSnapshot::from_json).await.map_err(AdminError::Unavailable)?.unwrap_or_default();
+            Ok(admin::json(200, &status::report(catalog.health_checks(), &measured, &overrides, now)))
+        }
+        change => {
+            let mut overrides = overrides;
+            if admin::change_overrides(&mut overrides, catalog.health_checks(), change)? {
+                let json = serde_json::to_string(&overrides).map_err(|e| AdminError::Unavailable(e.to_string()))?;
+                let put = kv.put(OVERRIDES_KEY, json).map_err(|e| AdminError::Unavailable(format!("writing {OVERRIDES_KEY}: {e}")))?;
+                put.execute().await.map_err(|e| AdminError::Unavailable(format!("writing {OVERRIDES_KEY}: {e}")))?;
+                console_log!("edgedns: health overrides are now {}", serde_json::to_string(&overrides).unwrap_or_default());
+                // This isolate answers with the change at once; others at their next refresh.
+                STATE.with(|state| {
+                    let mut state = state.borrow_mut();
+                    let measured = HealthSnapshot { overrides: Overrides::new(), ..(*state.health).clone() };
+                    state.health = Rc::new(measured.with_overrides(overrides.clone()));
+                });
+            }
+            Ok(admin::json(200, &overrides))
+        }
+    }
+}
+
+/// The scheduled run (a Cron Trigger, or `/cdn-cgi/handler/scheduled` locally): the minute
+/// is covered in rounds (see [`schedule`]); each round probes its due checks concurrently,
+/// each with its own timeout, applies the state machine, derives calculated checks, and
+/// writes one health snapshot. A flip is logged once.
 #[event(scheduled)]
-async fn scheduled(_event: worker::ScheduledEvent, env: Env, _context: worker::ScheduleContext) {
+async fn scheduled(event: worker::ScheduledEvent, env: Env, _context: worker::ScheduleContext) {
     let Ok(kv) = env.kv(ZONES_BINDING) else {
         console_error!("edgedns: KV binding {ZONES_BINDING} is missing");
         return;
@@ -386,41 +447,44 @@ async fn scheduled(_event: worker::ScheduledEvent, env: Env, _context: worker::S
             }
         }
     };
-    let previous = match kv.get(HEALTH_KEY).text().await {
-        Ok(Some(text)) => HealthSnapshot::from_json(&text).unwrap_or_default(),
-        _ => HealthSnapshot::default(),
+    let checks = catalog.health_checks();
+    let started = js_sys::Date::now();
+    let scheduled_ms = if event.schedule().is_finite() && event.schedule() > 0.0 { event.schedule() } else { started };
+    let mut previous = match read_json(&kv, HEALTH_KEY, HealthSnapshot::from_json).await {
+        Ok(snapshot) => snapshot.unwrap_or_default(),
+        // Unreadable: start again from "no data" rather than skip the run.
+        Err(_) => HealthSnapshot::default(),
     };
-    let probed: Vec<_> = catalog.health_checks().iter().filter(|(_, spec)| spec.kind != "calculated").collect();
-    let results = futures_util::future::join_all(probed.iter().map(|(_, spec)| probe(spec))).await;
-    let now = js_sys::Date::now().max(0.0) as u64;
-    let mut next = HealthSnapshot { updated_at: now, checks: Default::default(), overrides: previous.overrides.clone() };
-    for ((id, spec), result) in probed.iter().zip(results) {
-        let (state, flipped) = crate::health::machine::apply(spec, previous.checks.get(*id), result, now);
-        if flipped {
-            console_log!("edgedns: health check {id} is now {}", if state.healthy { "healthy" } else { "unhealthy" });
+    for round in schedule::plan(checks, scheduled_ms as u64) {
+        let wait_ms = scheduled_ms + f64::from(round.offset_s) * 1000.0 - js_sys::Date::now();
+        if wait_ms > 0.0 {
+            worker::Delay::from(std::time::Duration::from_millis(wait_ms as u64)).await;
         }
-        next.checks.insert((*id).clone(), state);
-    }
-    for (id, spec) in catalog.health_checks().iter().filter(|(_, spec)| spec.kind == "calculated") {
-        let healthy = crate::health::machine::calculated(spec, &next.checks);
-        let mut state = previous.checks.get(id).cloned().unwrap_or_else(|| crate::health::machine::initial(spec));
-        if state.healthy != healthy {
-            console_log!("edgedns: health check {id} is now {}", if healthy { "healthy" } else { "unhealthy" });
-            state.since = Some(now);
+        let probed: Vec<(&String, &crate::zone::routes::HealthCheckSpec)> =
+            round.checks.iter().filter_map(|id| checks.get_key_value(id)).collect();
+        let results = futures_util::future::join_all(probed.iter().map(|(_, spec)| probe(spec))).await;
+        let results: Vec<(String, machine::ProbeResult)> = probed.iter().map(|(id, _)| (*id).clone()).zip(results).collect();
+        let now = js_sys::Date::now().max(0.0) as u64;
+        let (next, flips) = machine::advance(checks, &previous, &results, now);
+        for flip in &flips {
+            console_log!("edgedns: health check {} is now {}", flip.id, if flip.healthy { "healthy" } else { "unhealthy" });
         }
-        state.healthy = healthy;
-        state.checked_at = Some(now);
-        next.checks.insert(id.clone(), state);
+        write_health(&kv, &next).await;
+        previous = next;
     }
-    match serde_json::to_string(&next) {
+}
+
+/// Writes the measured states (the round's one KV write); a failure is logged and the next
+/// round tries again.
+async fn write_health(kv: &KvStore, snapshot: &HealthSnapshot) {
+    let outcome = match serde_json::to_string(snapshot) {
         Ok(json) => match kv.put(HEALTH_KEY, json) {
-            Ok(put) => {
-                if let Err(error) = put.execute().await {
-                    console_error!("edgedns: writing {HEALTH_KEY} failed: {error}");
-                }
-            }
-            Err(error) => console_error!("edgedns: writing {HEALTH_KEY} failed: {error}"),
+            Ok(put) => put.execute().await.map_err(|e| e.to_string()),
+            Err(error) => Err(error.to_string()),
         },
-        Err(error) => console_error!("edgedns: encoding the health snapshot failed: {error}"),
+        Err(error) => Err(error.to_string()),
+    };
+    if let Err(error) = outcome {
+        console_error!("edgedns: writing {HEALTH_KEY} failed: {error}");
     }
 }

@@ -76,6 +76,9 @@ mod cli {
             #[arg(long)]
             explain: bool,
         },
+        /// Health checks as the Worker sees them: list their states, force one up or down.
+        #[command(subcommand)]
+        Health(HealthCommand),
         /// GeoIP tables for locating client subnets: build them from the ip-location-db lists, look up.
         #[command(subcommand)]
         Geoip(geoip::GeoipCommand),
@@ -118,6 +121,39 @@ mod cli {
             /// Overwrite files that already exist.
             #[arg(long)]
             force: bool,
+        },
+    }
+
+    #[derive(Subcommand)]
+    enum HealthCommand {
+        /// Every check of the published zones: state, last result, latency, consecutive
+        /// count, interval, target, override; and the health snapshot's age.
+        Status {
+            #[command(flatten)]
+            target: Target,
+            /// Print the JSON the admin endpoint serves instead of a table.
+            #[arg(long)]
+            json: bool,
+        },
+        /// Force a check (its id) or a single value (`value:192.0.2.10`) up or down until cleared.
+        Override {
+            /// A health check id, or value:<rdata>.
+            name: String,
+            /// The forced state.
+            #[arg(value_parser = ["up", "down"])]
+            state: String,
+            /// Why (shown by `health status`).
+            #[arg(long, default_value = "")]
+            reason: String,
+            #[command(flatten)]
+            target: Target,
+        },
+        /// Clear an override.
+        Clear {
+            /// As given to `override`.
+            name: String,
+            #[command(flatten)]
+            target: Target,
         },
     }
 
@@ -222,6 +258,7 @@ mod cli {
                 query(&compile(&Sources { paths: zones })?, &name, &record_type, options)
             }
             Commands::Geoip(command) => geoip::run(command),
+            Commands::Health(command) => health(command),
             command @ Commands::Import { .. } => import(command),
         }
     }
@@ -360,7 +397,7 @@ mod cli {
         snapshot::encode(catalog).map_err(|e| format!("cannot encode snapshot: {}", e.0))
     }
 
-    fn wrangler_command(target: &Target) -> Command {
+    fn wrangler_command(target: &Target, verb: &str) -> Command {
         let local = Path::new("node_modules/.bin/wrangler");
         let mut command = match &target.wrangler {
             Some(path) => Command::new(path),
@@ -371,7 +408,7 @@ mod cli {
                 npx
             }
         };
-        command.args(["kv", "key", "put", "--binding", &target.binding]);
+        command.args(["kv", "key", verb, "--binding", &target.binding]);
         command.arg(if target.local { "--local" } else { "--remote" });
         if let Some(dir) = &target.persist_to {
             command.arg("--persist-to").arg(dir);
@@ -383,8 +420,35 @@ mod cli {
         command
     }
 
+    /// Reads a key through wrangler; `None` when it is missing.
+    fn get(target: &Target, key: &str) -> Result<Option<Vec<u8>>, String> {
+        let mut command = wrangler_command(target, "get");
+        command.arg(key);
+        let output = command.output().map_err(|e| format!("cannot run wrangler: {e}"))?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        // wrangler says "Value not found" (on stdout or stderr, by version) for a missing key.
+        let missing = |text: &str| text.trim_end().ends_with("Value not found");
+        if missing(&stderr) || missing(&String::from_utf8_lossy(&output.stdout)) {
+            return Ok(None);
+        }
+        if output.status.success() {
+            Ok(Some(output.stdout))
+        } else {
+            Err(format!("wrangler failed reading {key}:\n{}{stderr}", String::from_utf8_lossy(&output.stdout)))
+        }
+    }
+
+    /// Writes a key's value through wrangler (from a temporary file: values may be binary).
+    fn put_bytes(target: &Target, key: &str, value: &[u8]) -> Result<(), String> {
+        let file = std::env::temp_dir().join(format!("edgedns-put-{}-{}", std::process::id(), key.replace(':', "_")));
+        std::fs::write(&file, value).map_err(|e| format!("{}: {e}", file.display()))?;
+        let result = put(target, key, &file);
+        let _ = std::fs::remove_file(&file);
+        result
+    }
+
     fn put(target: &Target, key: &str, file: &Path) -> Result<(), String> {
-        let mut command = wrangler_command(target);
+        let mut command = wrangler_command(target, "put");
         command.arg(key).arg("--path").arg(file);
         let output = command.output().map_err(|e| format!("cannot run wrangler: {e}"))?;
         if output.status.success() {
@@ -396,6 +460,58 @@ mod cli {
                 String::from_utf8_lossy(&output.stderr)
             ))
         }
+    }
+
+    /// The catalog the Worker serves: `snapshot:current`, then the image it names.
+    fn published(target: &Target) -> Result<Catalog, String> {
+        let pointer = get(target, snapshot::CURRENT_KEY)?.ok_or("nothing published yet (snapshot:current is missing)")?;
+        let version = String::from_utf8_lossy(&pointer).trim().to_owned();
+        let image = get(target, &snapshot::version_key(&version))?.ok_or_else(|| format!("snapshot {version} is missing from KV"))?;
+        snapshot::decode(&image).map_err(|e| format!("snapshot {version} is unusable: {e}"))
+    }
+
+    fn health(command: HealthCommand) -> Result<(), String> {
+        use edgedns::admin::{change_overrides, AdminRequest};
+        use edgedns::health::{overrides_from_json, override_target, status, HealthSnapshot, Override, HEALTH_KEY, OVERRIDES_KEY};
+        let read_overrides = |target: &Target| -> Result<edgedns::health::Overrides, String> {
+            match get(target, OVERRIDES_KEY)? {
+                Some(bytes) => overrides_from_json(&String::from_utf8_lossy(&bytes)).map_err(|e| format!("{OVERRIDES_KEY}: {}", e.0)),
+                None => Ok(Default::default()),
+            }
+        };
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        let (target, request) = match command {
+            HealthCommand::Status { target, json } => {
+                let catalog = published(&target)?;
+                let measured = match get(&target, HEALTH_KEY)? {
+                    Some(bytes) => HealthSnapshot::from_json(&String::from_utf8_lossy(&bytes)).map_err(|e| format!("{HEALTH_KEY}: {}", e.0))?,
+                    None => HealthSnapshot::default(),
+                };
+                let report = status::report(catalog.health_checks(), &measured, &read_overrides(&target)?, now);
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
+                } else {
+                    print!("{}", report.table());
+                }
+                return Ok(());
+            }
+            HealthCommand::Override { name, state, reason, target } => {
+                let forced = Override { healthy: state == "up", reason, set_at: Some(now) };
+                (target, AdminRequest::SetOverride { target: override_target(&name), forced })
+            }
+            HealthCommand::Clear { name, target } => (target, AdminRequest::ClearOverride { target: override_target(&name) }),
+        };
+        let catalog = published(&target)?;
+        let mut overrides = read_overrides(&target)?;
+        let changed = change_overrides(&mut overrides, catalog.health_checks(), request).map_err(|e| e.message())?;
+        if changed {
+            let json = serde_json::to_vec(&overrides).map_err(|e| e.to_string())?;
+            put_bytes(&target, OVERRIDES_KEY, &json)?;
+            println!("overrides now: {}", serde_json::to_string(&overrides).map_err(|e| e.to_string())?);
+        } else {
+            println!("no such override: nothing changed");
+        }
+        Ok(())
     }
 
     /// Publishes atomically: readers follow `snapshot:current`, which is written only after

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use super::CheckState;
+use super::{CheckState, HealthSnapshot};
 use crate::zone::routes::HealthCheckSpec;
 
 /// Consecutive results needed to flip a state when the check does not say (Route 53's default).
@@ -74,6 +74,55 @@ pub fn calculated(spec: &HealthCheckSpec, states: &BTreeMap<String, CheckState>)
     let needed = spec.min_healthy.map_or(spec.children.len(), |n| n as usize);
     let healthy = healthy >= needed;
     healthy != spec.inverted
+}
+
+/// A check whose state changed in a round, for the log line said once per change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flip {
+    /// The check.
+    pub id: String,
+    /// Its new state.
+    pub healthy: bool,
+}
+
+/// One round's results applied to the previous snapshot at `now_ms`: probed checks move by
+/// the state machine, checks not probed this round keep their state, calculated checks are
+/// derived from their children's new states, and checks no longer declared are dropped.
+/// Overrides live under their own key and are not carried here.
+pub fn advance(
+    checks: &BTreeMap<String, HealthCheckSpec>,
+    previous: &HealthSnapshot,
+    results: &[(String, ProbeResult)],
+    now_ms: u64,
+) -> (HealthSnapshot, Vec<Flip>) {
+    let mut next = HealthSnapshot { updated_at: now_ms, checks: BTreeMap::new(), overrides: BTreeMap::new() };
+    let mut flips = Vec::new();
+    for (id, spec) in checks.iter().filter(|(_, spec)| spec.kind != "calculated") {
+        let earlier = previous.checks.get(id);
+        let state = match results.iter().find(|(probed, _)| probed == id) {
+            Some((_, result)) => {
+                let (state, flipped) = apply(spec, earlier, *result, now_ms);
+                if flipped {
+                    flips.push(Flip { id: id.clone(), healthy: state.healthy });
+                }
+                state
+            }
+            None => earlier.cloned().unwrap_or_else(|| initial(spec)),
+        };
+        next.checks.insert(id.clone(), state);
+    }
+    for (id, spec) in checks.iter().filter(|(_, spec)| spec.kind == "calculated") {
+        let healthy = calculated(spec, &next.checks);
+        let mut state = previous.checks.get(id).cloned().unwrap_or_else(|| initial(spec));
+        if state.healthy != healthy {
+            state.since = Some(now_ms);
+            flips.push(Flip { id: id.clone(), healthy });
+        }
+        state.healthy = healthy;
+        state.checked_at = Some(now_ms);
+        next.checks.insert(id.clone(), state);
+    }
+    (next, flips)
 }
 
 #[cfg(test)]
@@ -149,6 +198,38 @@ mod tests {
     fn results_record_latency_and_time() {
         let (state, _) = apply(&spec(None, false), None, ProbeResult { success: true, latency_ms: Some(42) }, 1_000);
         assert_eq!((state.latency_ms, state.checked_at, state.last_success), (Some(42), Some(1_000), Some(true)));
+    }
+
+    #[test]
+    fn rounds_advance_probed_keep_others_and_derive_calculated() {
+        let mut both = spec(None, false);
+        both.kind = "calculated".into();
+        both.children = vec!["a".into(), "b".into()];
+        let checks = BTreeMap::from([
+            ("a".to_owned(), spec(Some(2), false)),
+            ("b".to_owned(), spec(Some(2), false)),
+            ("both".to_owned(), both),
+        ]);
+        let down = ProbeResult { success: false, latency_ms: Some(3) };
+        let mut snapshot = HealthSnapshot::default();
+        snapshot.checks.insert("gone".into(), initial(&spec(None, false)));
+        // Minute 0: a fails once (no flip yet); b is not probed this round.
+        let (next, flips) = advance(&checks, &snapshot, &[("a".to_owned(), down)], 60_000);
+        assert!(flips.is_empty());
+        assert_eq!(next.updated_at, 60_000);
+        assert_eq!(next.checks["a"].consecutive, 1);
+        assert!(next.checks["b"].healthy && next.checks["b"].checked_at.is_none(), "b keeps its state");
+        assert!(!next.checks.contains_key("gone"), "undeclared checks are dropped");
+        // Minute 1: a fails again and flips; the calculated AND flips with it, once.
+        let (next, flips) = advance(&checks, &next, &[("a".to_owned(), down)], 120_000);
+        assert_eq!(
+            flips,
+            vec![Flip { id: "a".into(), healthy: false }, Flip { id: "both".into(), healthy: false }]
+        );
+        assert_eq!(next.checks["both"].since, Some(120_000));
+        // Minute 2: a still fails: nothing more to log.
+        let (_, flips) = advance(&checks, &next, &[("a".to_owned(), down)], 180_000);
+        assert!(flips.is_empty(), "a flip is reported once, not on every run");
     }
 
     #[test]

@@ -1,14 +1,20 @@
 //! The health snapshot answering reads: per health check, whether it is healthy and since
-//! when, plus operators' forced overrides. The scheduled checker writes it to KV as JSON
-//! (`health:current`); the Worker reads it with the zones, never per query.
+//! when, plus operators' forced overrides. The scheduled checker writes the measured states
+//! to KV as JSON (`health:current`, one write per round); operators write the overrides to
+//! their own key (`health:overrides`, through the admin API or the CLI), so neither writer
+//! can undo the other's change. The Worker reads both with the zones, never per query.
 //!
 //! Rules (ROUTING.md "Health"):
 //! * a check with no data counts as healthy (an inverted one is evaluated by the checker);
-//! * an override (`up`/`down`) beats the measured state until cleared;
+//! * an override (`up`/`down`) beats the measured state until cleared; it names a check id,
+//!   or a single value as `value:<rdata>` (`value:192.0.2.10`), which forces every policy
+//!   node answering that value;
 //! * a snapshot older than [`STALE_AFTER_MS`] is not trusted: every check counts as healthy
 //!   again (fail open, so a stopped checker cannot take answers down), and explain says so.
 
 pub mod machine;
+pub mod schedule;
+pub mod status;
 
 use std::collections::BTreeMap;
 
@@ -18,6 +24,10 @@ use crate::policy::{HealthSummary, HealthView};
 
 /// The KV key of the current health snapshot.
 pub const HEALTH_KEY: &str = "health:current";
+/// The KV key of the operators' overrides ([`Overrides`] as JSON).
+pub const OVERRIDES_KEY: &str = "health:overrides";
+/// The prefix of an override target naming a single value rather than a check.
+pub const VALUE_PREFIX: &str = "value:";
 /// Age after which a snapshot is ignored: ten minutes, ten missed one-minute runs.
 pub const STALE_AFTER_MS: u64 = 10 * 60 * 1000;
 
@@ -43,7 +53,7 @@ pub struct CheckState {
     pub checked_at: Option<u64>,
 }
 
-/// An operator's forced state for a check.
+/// An operator's forced state for a check or a value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Override {
     /// Forced up (`true`) or down (`false`).
@@ -51,6 +61,27 @@ pub struct Override {
     /// Why, for the status listing.
     #[serde(default)]
     pub reason: String,
+    /// When it was set (ms since the epoch), if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_at: Option<u64>,
+}
+
+/// The overrides in force, by target: a check id, or `value:<rdata>`.
+pub type Overrides = BTreeMap<String, Override>;
+
+/// Reads the overrides key's value.
+pub fn overrides_from_json(text: &str) -> Result<Overrides, HealthError> {
+    serde_json::from_str(text).map_err(|e| HealthError(e.to_string()))
+}
+
+/// The canonical form of an override target: check ids as given, values in the text form
+/// answers print (`value:2001:db8::1`, `value:www.example.net.`), lower-cased.
+pub fn override_target(target: &str) -> String {
+    let target = target.trim();
+    match target.get(..VALUE_PREFIX.len()).filter(|prefix| prefix.eq_ignore_ascii_case(VALUE_PREFIX)) {
+        Some(prefix) => format!("{VALUE_PREFIX}{}", target.get(prefix.len()..).unwrap_or("").trim().to_ascii_lowercase()),
+        None => target.to_owned(),
+    }
 }
 
 /// The health snapshot.
@@ -78,7 +109,20 @@ impl HealthSnapshot {
 
     /// The snapshot as answering should use it at `now`: itself, or nothing when stale.
     pub fn view(&self, now_ms: u64) -> HealthAt<'_> {
-        HealthAt { snapshot: self, now_ms, stale: now_ms.saturating_sub(self.updated_at) > STALE_AFTER_MS }
+        HealthAt {
+            snapshot: self,
+            now_ms,
+            stale: now_ms.saturating_sub(self.updated_at) > STALE_AFTER_MS,
+            value_overrides: self.overrides.keys().any(|target| target.starts_with(VALUE_PREFIX)),
+        }
+    }
+
+    /// Adds the operators' overrides (from their own key) to those the snapshot carries.
+    pub fn with_overrides(mut self, overrides: Overrides) -> Self {
+        for (target, forced) in overrides {
+            self.overrides.insert(override_target(&target), forced);
+        }
+        self
     }
 }
 
@@ -89,6 +133,8 @@ pub struct HealthAt<'a> {
     now_ms: u64,
     /// Whether the snapshot is too old to trust.
     pub stale: bool,
+    /// Whether any override names a value (otherwise values are never formatted).
+    value_overrides: bool,
 }
 
 impl HealthView for HealthAt<'_> {
@@ -100,6 +146,14 @@ impl HealthView for HealthAt<'_> {
             return None;
         }
         self.snapshot.checks.get(check).map(|state| state.healthy)
+    }
+
+    fn forced_value(&self, value: &hickory_proto::rr::RData) -> Option<bool> {
+        if !self.value_overrides {
+            return None;
+        }
+        let target = override_target(&format!("{VALUE_PREFIX}{value}"));
+        self.snapshot.overrides.get(&target).map(|forced| forced.healthy)
     }
 
     fn summary(&self) -> HealthSummary {
@@ -142,6 +196,19 @@ mod tests {
         assert!(view.stale);
         assert_eq!(view.is_healthy("a"), None);
         assert_eq!(view.is_healthy("b"), Some(false));
+    }
+
+    #[test]
+    fn value_overrides_force_single_values() {
+        use hickory_proto::rr::{rdata::A, RData};
+        let overrides = overrides_from_json(r#"{"value:192.0.2.10": {"healthy": false, "reason": "disk"}, "VALUE: 2001:DB8::1": {"healthy": true}}"#).unwrap();
+        let forced = snapshot().with_overrides(overrides);
+        let view = forced.view(1_000_500);
+        assert_eq!(view.forced_value(&RData::A(A::new(192, 0, 2, 10))), Some(false));
+        assert_eq!(view.forced_value(&RData::A(A::new(192, 0, 2, 11))), None);
+        let v6 = RData::AAAA("2001:db8::1".parse::<std::net::Ipv6Addr>().unwrap().into());
+        assert_eq!(view.forced_value(&v6), Some(true), "targets are canonicalised");
+        assert_eq!(snapshot().view(1_000_500).forced_value(&RData::A(A::new(192, 0, 2, 10))), None);
     }
 
     #[test]

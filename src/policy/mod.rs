@@ -240,6 +240,12 @@ pub trait HealthView {
     /// Whether a check is healthy; `None` when the check is unknown to the snapshot.
     fn is_healthy(&self, check: &str) -> Option<bool>;
 
+    /// An operator's forced state for a single value, if any (beats every health check of
+    /// the nodes answering it).
+    fn forced_value(&self, _value: &RData) -> Option<bool> {
+        None
+    }
+
     /// How old the data is and whether it is trusted, for explain.
     fn summary(&self) -> HealthSummary {
         HealthSummary::default()
@@ -354,6 +360,14 @@ fn name_of(rule: &Rule) -> &str {
 pub fn is_healthy(rule: &Rule, record_type: RecordType, context: &Context<'_>, depth: usize) -> bool {
     if let Some(forced) = rule.force {
         return forced;
+    }
+    // An operator's override of a value beats the node's check: a value forced down takes
+    // its node down, and values forced up keep it up.
+    if let Action::Values(values) = &rule.action {
+        let mut forced = values.iter().filter_map(|value| context.health.forced_value(&value.0));
+        if let Some(first) = forced.next() {
+            return first && forced.all(|up| up);
+        }
     }
     if let Some(check) = &rule.health_check {
         if context.health.is_healthy(check) == Some(false) {

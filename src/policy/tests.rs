@@ -431,3 +431,35 @@ fn generated_trees_answer_only_configured_values_and_prefer_healthy_leaves() {
         }
     }
 }
+
+/// Overrides of single values: the values given are forced, the rest follow their checks.
+struct ForcedValues(Vec<(u8, bool)>);
+
+impl HealthView for ForcedValues {
+    fn is_healthy(&self, check: &str) -> Option<bool> {
+        (check == "down").then_some(false)
+    }
+
+    fn forced_value(&self, forced: &RData) -> Option<bool> {
+        self.0.iter().find(|(last, _)| value(*last).0 == *forced).map(|(_, up)| *up)
+    }
+}
+
+#[test]
+fn value_overrides_beat_health_checks() {
+    let rule = node(Action::Failover {
+        primary: Box::new(leaf("primary", 1, None)),
+        secondary: Box::new(leaf("secondary", 2, Some("down"))),
+    });
+    let decide = |forced: Vec<(u8, bool)>| {
+        let health = ForcedValues(forced);
+        let mut random = SplitMix::new(1);
+        let client = ClientView::default();
+        let mut context = Context { client: &client, health: &health, targets: &NoTargets, random: &mut random, trace: None };
+        answered(&evaluate(&rule, RecordType::A, &mut context))
+    };
+    assert_eq!(decide(vec![]), vec!["192.0.2.1"]);
+    assert_eq!(decide(vec![(1, false)]), vec!["192.0.2.1"], "both down: the primary answers anyway");
+    assert_eq!(decide(vec![(1, false), (2, true)]), vec!["192.0.2.2"], "forced up beats the secondary's failing check");
+    assert_eq!(decide(vec![(3, false)]), vec!["192.0.2.1"], "other values change nothing");
+}

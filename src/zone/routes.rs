@@ -67,8 +67,11 @@ impl RoutedSet {
     }
 }
 
+/// The longest a probe may take, in seconds.
+pub const MAX_PROBE_TIMEOUT_S: u32 = 30;
+
 /// A health check declaration (run by the scheduled handler; answering reads its state).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HealthCheckSpec {
     /// `http`, `https`, `tcp` or `calculated`.
@@ -335,6 +338,13 @@ impl Compiler<'_> {
         }
         if check.threshold == Some(0) {
             self.error(spec.span(), format!("health check {id}: threshold must be at least 1"));
+        }
+        use crate::health::schedule::{MAX_INTERVAL_S, MIN_INTERVAL_S};
+        if let Some(interval) = check.interval.filter(|s| !(MIN_INTERVAL_S..=MAX_INTERVAL_S).contains(s)) {
+            self.error(spec.span(), format!("health check {id}: interval {interval} s is outside {MIN_INTERVAL_S}..={MAX_INTERVAL_S}"));
+        }
+        if let Some(timeout) = check.timeout.filter(|s| !(1..=MAX_PROBE_TIMEOUT_S).contains(s)) {
+            self.error(spec.span(), format!("health check {id}: timeout {timeout} s is outside 1..={MAX_PROBE_TIMEOUT_S}"));
         }
         self.routes.health_checks.insert(id.to_owned(), (line, check.clone()));
     }
