@@ -14,6 +14,7 @@
 #   STACK_ZONES="zones tests/zones" (what the e2e tests expect; empty: publish nothing)
 #   STACK_TIMEOUT=60 (seconds to wait for wrangler dev)  STACK_CONFIG=wrangler.toml
 #   STACK_REFRESH_SECONDS=1 (worker var SNAPSHOT_REFRESH_SECONDS: how fast a publish shows up)
+#   STACK_ADMIN_TOKEN=<token> (worker var ADMIN_TOKEN: opens the admin API; unset: closed)
 #   EDGEDNS_CLI=path of a built edgedns binary (default: cargo run --release --bin edgedns)
 # Logs: .run/$STACK_NAME-wrangler.log, .run/$STACK_NAME-publish.log, .run/front-$STACK_NAME/*.log
 set -euo pipefail
@@ -86,13 +87,15 @@ start_all() {
     fi
   fi
 
+  admin_var=()
+  [[ -n "${STACK_ADMIN_TOKEN:-}" ]] && admin_var=(--var "ADMIN_TOKEN:$STACK_ADMIN_TOKEN")
   log "starting wrangler dev on 127.0.0.1:$http_port (state $state, log $wlog)"
   # Own process group (setsid) so stop can take down wrangler + workerd together. The nested
   # `make -s worker` that wrangler runs as its build command must not inherit our make's flags.
   (
     unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
     exec setsid "$WRANGLER" dev --config "$config" --ip 127.0.0.1 --port "$http_port" \
-      --persist-to "$state" --var "SNAPSHOT_REFRESH_SECONDS:$refresh" \
+      --persist-to "$state" --var "SNAPSHOT_REFRESH_SECONDS:$refresh" "${admin_var[@]}" \
       --show-interactive-dev-session=false --log-level "${STACK_LOG_LEVEL:-info}" \
       </dev/null >"$wlog" 2>&1
   ) &

@@ -20,6 +20,9 @@ export STACK_STATE="$(realpath -m "${STACK_STATE:-$RUN_DIR/test-state}")"
 # The e2e tests query both the sample zones (zones/: example.com ...) and the test zones, and
 # their publishing test republishes "zones tests/zones" (+ its own), so start with the same set.
 export STACK_ZONES="${STACK_ZONES-zones tests/zones}"
+# A fresh admin token per run, for the admin API tests.
+export STACK_ADMIN_TOKEN="${STACK_ADMIN_TOKEN:-test-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')}"
+export EDGEDNS_ADMIN_TOKEN="$STACK_ADMIN_TOKEN"
 
 failed=()
 

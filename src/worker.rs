@@ -455,7 +455,15 @@ async fn scheduled(event: worker::ScheduledEvent, env: Env, _context: worker::Sc
         // Unreadable: start again from "no data" rather than skip the run.
         Err(_) => HealthSnapshot::default(),
     };
-    for round in schedule::plan(checks, scheduled_ms as u64) {
+    let mut rounds = schedule::plan(checks, scheduled_ms as u64);
+    loop {
+        // Rounds whose time has passed (a late start, a slow round) fold into the next one.
+        let elapsed_s = ((js_sys::Date::now() - scheduled_ms).max(0.0) / 1000.0).min(f64::from(u32::MAX)) as u32;
+        rounds = schedule::catch_up(rounds, elapsed_s);
+        if rounds.is_empty() {
+            break;
+        }
+        let round = rounds.remove(0);
         let wait_ms = scheduled_ms + f64::from(round.offset_s) * 1000.0 - js_sys::Date::now();
         if wait_ms > 0.0 {
             worker::Delay::from(std::time::Duration::from_millis(wait_ms as u64)).await;

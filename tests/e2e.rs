@@ -474,6 +474,10 @@ fn dnsperf_over_doh_loses_nothing() {
 #[path = "e2e/routing.rs"]
 mod routing;
 
+/// Health checks run by the Worker, and the admin API (tests/e2e/health.rs).
+#[path = "e2e/health.rs"]
+mod health;
+
 // ---- a browser: the lookup page at `/`, in headless Chromium ----
 
 /// Loads `url` in headless Chromium (a fresh profile each time) and returns the DOM as it is

@@ -64,6 +64,28 @@ pub fn plan(checks: &BTreeMap<String, HealthCheckSpec>, scheduled_ms: u64) -> Ve
         .collect()
 }
 
+/// The rounds still to run when the run starts `elapsed_s` after its scheduled time (a late
+/// start, or a slow round before): a round whose successor's time has already come is not
+/// run on its own; its checks join the first round that is run, so nothing is skipped.
+pub fn catch_up(rounds: Vec<Round>, elapsed_s: u32) -> Vec<Round> {
+    let offsets: Vec<u32> = rounds.iter().map(|round| round.offset_s).collect();
+    let mut pending: Vec<String> = Vec::new();
+    let mut kept = Vec::new();
+    for (index, mut round) in rounds.into_iter().enumerate() {
+        let superseded = offsets.get(index + 1).is_some_and(|next| *next <= elapsed_s);
+        for id in round.checks.drain(..) {
+            if !pending.contains(&id) {
+                pending.push(id);
+            }
+        }
+        if !superseded {
+            round.checks = std::mem::take(&mut pending);
+            kept.push(round);
+        }
+    }
+    kept
+}
+
 /// Whether a check with `interval_s` is due in the round at `offset_s` of `minute`: a
 /// multiple of its interval falls within the round (`(offset - round, offset]`).
 fn due(interval_s: u32, offset_s: u32, round_s: u32, minute: u64) -> bool {
@@ -135,6 +157,19 @@ mod tests {
         let checks = BTreeMap::from([("slow".to_owned(), check("http", Some(300)))]);
         let due: Vec<u64> = (0..10).filter(|minute| !plan(&checks, minute * 60_000).is_empty()).collect();
         assert_eq!(due, vec![0, 5]);
+    }
+
+    #[test]
+    fn late_runs_catch_up_without_skipping_checks() {
+        let checks = BTreeMap::from([("fast".to_owned(), check("http", Some(10))), ("minute".to_owned(), check("http", None))]);
+        let rounds = plan(&checks, 0);
+        assert_eq!(catch_up(rounds.clone(), 0), rounds, "on time: every round");
+        let late = catch_up(rounds.clone(), 35);
+        assert_eq!(late.iter().map(|r| r.offset_s).collect::<Vec<_>>(), vec![30, 40, 50]);
+        assert_eq!(late.first().map(|r| r.checks.clone()), Some(vec!["fast".to_owned(), "minute".to_owned()]), "the missed minute check runs");
+        let last = catch_up(rounds, 59);
+        assert_eq!(last.len(), 1);
+        assert_eq!(last[0].checks.len(), 2);
     }
 
     #[test]
