@@ -19,6 +19,15 @@ trap stop_front EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# The admin API's token (a Worker secret at the edge: `wrangler secret put ADMIN_TOKEN`):
+# locally from .dev.vars, made once with a random token if missing.
+if ! grep -qs '^ADMIN_TOKEN=' .dev.vars; then
+  echo "ADMIN_TOKEN=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')" >>.dev.vars
+  chmod 600 .dev.vars
+  log "made an admin token in .dev.vars"
+fi
+log "admin API: curl -H \"authorization: Bearer \$(sed -n 's/^ADMIN_TOKEN=//p' .dev.vars)\" http://127.0.0.1:$http_port/admin/health"
+
 "$EDGEDNS_ROOT/scripts/front.sh" start "$h2_port" "$http_port" "$frontdir"
 log "try: kdig @127.0.0.1 -p $h2_port +https example.com   |   curl -k --http2 https://127.0.0.1:$h2_port/dns-query?dns=..."
 

@@ -133,9 +133,6 @@ async fn load(kv: &KvStore, known_version: Option<String>) {
         let mut state = state.borrow_mut();
         state.checked_at = now;
         state.refreshing = false;
-        if let Some(health) = health {
-            state.health = Rc::new(health);
-        }
         match outcome {
             Ok(Some((version, catalog))) => {
                 console_log!("edgedns: serving snapshot {version} ({} zones)", catalog.zones().len());
@@ -146,6 +143,9 @@ async fn load(kv: &KvStore, known_version: Option<String>) {
                 Some(loaded) => console_error!("edgedns: keeping snapshot {}: {error}", loaded.version),
                 None => console_error!("edgedns: no zone data, answering SERVFAIL: {error}"),
             },
+        }
+        if let (Some(health), Some(loaded)) = (health, &state.loaded) {
+            state.health = Rc::new(health.with_initial_states(loaded.catalog.health_checks()));
         }
     });
 }

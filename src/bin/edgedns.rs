@@ -583,7 +583,7 @@ mod cli {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         let mut random = edgedns::policy::SplitMix::new(now.as_nanos() as u64);
         let given = options.health.is_some();
-        let snapshot = options.health.unwrap_or_default();
+        let snapshot = options.health.unwrap_or_default().with_initial_states(catalog.health_checks());
         let health = snapshot.view(now.as_millis() as u64);
         if given && health.stale {
             println!(";; health snapshot is stale (older than 10 minutes): every check counts as healthy");

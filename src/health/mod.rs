@@ -112,9 +112,23 @@ impl HealthSnapshot {
         HealthAt {
             snapshot: self,
             now_ms,
-            stale: now_ms.saturating_sub(self.updated_at) > STALE_AFTER_MS,
+            // No snapshot written yet is "no data", not "stale".
+            stale: self.updated_at != 0 && now_ms.saturating_sub(self.updated_at) > STALE_AFTER_MS,
             value_overrides: self.overrides.keys().any(|target| target.starts_with(VALUE_PREFIX)),
         }
+    }
+
+    /// Fills in the state of every declared check the snapshot has no data for, as the
+    /// checker would start it: healthy, except inverted checks (ROUTING.md: "a check that has
+    /// no data yet counts as healthy; an inverted one as unhealthy").
+    pub fn with_initial_states(mut self, checks: &BTreeMap<String, crate::zone::routes::HealthCheckSpec>) -> Self {
+        for (id, spec) in checks {
+            let initial = machine::initial(spec);
+            if !initial.healthy {
+                self.checks.entry(id.clone()).or_insert(initial);
+            }
+        }
+        self
     }
 
     /// Adds the operators' overrides (from their own key) to those the snapshot carries.
@@ -209,6 +223,23 @@ mod tests {
         let v6 = RData::AAAA("2001:db8::1".parse::<std::net::Ipv6Addr>().unwrap().into());
         assert_eq!(view.forced_value(&v6), Some(true), "targets are canonicalised");
         assert_eq!(snapshot().view(1_000_500).forced_value(&RData::A(A::new(192, 0, 2, 10))), None);
+    }
+
+    #[test]
+    fn inverted_checks_without_data_count_as_unhealthy() {
+        use crate::zone::routes::HealthCheckSpec;
+        let checks = BTreeMap::from([
+            ("plain".to_owned(), HealthCheckSpec { kind: "http".into(), ..Default::default() }),
+            ("inverted".to_owned(), HealthCheckSpec { kind: "http".into(), inverted: true, ..Default::default() }),
+            ("a".to_owned(), HealthCheckSpec { kind: "http".into(), inverted: true, ..Default::default() }),
+        ]);
+        let empty = HealthSnapshot::default().with_initial_states(&checks);
+        let view = empty.view(5 * STALE_AFTER_MS);
+        assert!(!view.stale, "nothing written yet is no data, not stale data");
+        assert_eq!((view.is_healthy("plain"), view.is_healthy("inverted")), (None, Some(false)));
+        let measured = snapshot().with_initial_states(&checks);
+        assert_eq!(measured.view(1_000_500).is_healthy("a"), Some(false), "measured data is kept");
+        assert_eq!(measured.view(1_000_000 + STALE_AFTER_MS + 1).is_healthy("inverted"), None, "stale: fail open");
     }
 
     #[test]
