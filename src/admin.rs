@@ -11,6 +11,7 @@
 //! | `GET /admin/health` | every check: definition, state, last result, latency, consecutive count, override |
 //! | `PUT /admin/health/overrides/<target>` `{"healthy": false, "reason": "..."}` | forces a check id, or a value (`value:192.0.2.10`), up or down until cleared |
 //! | `DELETE /admin/health/overrides/<target>` | clears it |
+//! | `GET /admin/resolver` | resolver mode: upstreams, firewall version, this isolate's cache hits and upstream latencies |
 
 use std::collections::BTreeMap;
 
@@ -34,6 +35,8 @@ const MAX_REASON: usize = 500;
 pub enum AdminRequest {
     /// List every check's status.
     HealthStatus,
+    /// Resolver mode: upstreams, firewall, this isolate's cache and upstream counts.
+    ResolverStatus,
     /// Force a check or a value up or down.
     SetOverride {
         /// A check id, or `value:<rdata>` (canonical form).
@@ -161,6 +164,12 @@ pub fn parse(request: &HttpRequest<'_>, now_ms: u64) -> Result<AdminRequest, Adm
     if request.body.len() > MAX_BODY {
         return Err(AdminError::PayloadTooLarge);
     }
+    if path == "resolver" {
+        return match request.method {
+            "GET" | "HEAD" => Ok(AdminRequest::ResolverStatus),
+            _ => Err(AdminError::MethodNotAllowed("GET")),
+        };
+    }
     if path == "health" {
         return match request.method {
             "GET" | "HEAD" => Ok(AdminRequest::HealthStatus),
@@ -206,7 +215,7 @@ pub fn change_overrides(
             Ok(true)
         }
         AdminRequest::ClearOverride { target } => Ok(overrides.remove(&target).is_some()),
-        AdminRequest::HealthStatus => Ok(false),
+        AdminRequest::HealthStatus | AdminRequest::ResolverStatus => Ok(false),
     }
 }
 

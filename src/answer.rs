@@ -42,6 +42,14 @@ pub enum ExtendedError {
     NotAuthoritative,
     /// 21: the opcode or query type is not supported as asked.
     NotSupported,
+    /// 3: an expired cached answer, served because no upstream answered (RFC 8767).
+    StaleAnswer,
+    /// 15: the DNS firewall blocked the name.
+    Blocked,
+    /// 22: every upstream answered with an error or garbage.
+    NoReachableAuthority,
+    /// 23: no upstream could be reached in time.
+    NetworkError,
 }
 
 impl ExtendedError {
@@ -52,6 +60,10 @@ impl ExtendedError {
             Self::Prohibited => 18,
             Self::NotAuthoritative => 20,
             Self::NotSupported => 21,
+            Self::StaleAnswer => 3,
+            Self::Blocked => 15,
+            Self::NoReachableAuthority => 22,
+            Self::NetworkError => 23,
         }
     }
 
@@ -62,6 +74,10 @@ impl ExtendedError {
             Self::Prohibited => "zone transfers are not offered over DoH",
             Self::NotAuthoritative => "not authoritative for this name",
             Self::NotSupported => "ANY is answered minimally (RFC 8482)",
+            Self::StaleAnswer => "no upstream answered: serving an expired answer (RFC 8767)",
+            Self::Blocked => "blocked by the DNS firewall",
+            Self::NoReachableAuthority => "every upstream resolver failed",
+            Self::NetworkError => "no upstream resolver could be reached",
         }
     }
 }
@@ -87,10 +103,15 @@ pub struct Resolution {
     /// Whether the answer was chosen for this client (by location, subnet or a random pick),
     /// so shared HTTP caches must not keep it (RFC 8484 §5.1).
     pub tailored: bool,
+    /// RA flag: set in resolver mode.
+    pub recursion_available: bool,
+    /// AD flag: an upstream validated the data and the client asked with AD or DO.
+    pub authentic_data: bool,
 }
 
 impl Resolution {
-    fn new(rcode: ResponseCode) -> Self {
+    /// An empty resolution with this RCODE.
+    pub fn new(rcode: ResponseCode) -> Self {
         Self {
             rcode,
             authoritative: false,
@@ -100,6 +121,8 @@ impl Resolution {
             extended_error: None,
             scope: 0,
             tailored: false,
+            recursion_available: false,
+            authentic_data: false,
         }
     }
 

@@ -39,7 +39,7 @@ pub fn parse(query_string: &str) -> Result<Query, HttpError> {
     };
     let dnssec_ok = flag("do");
     Ok(Query {
-        header: HeaderEcho { id: 0, opcode: 0, recursion_desired: true, checking_disabled: flag("cd") },
+        header: HeaderEcho { id: 0, opcode: 0, recursion_desired: true, checking_disabled: flag("cd"), authentic_data: flag("do") },
         question: Question::query(name, query_type),
         edns: Some(EdnsRequest { dnssec_ok, client_subnet }),
     })
@@ -155,8 +155,8 @@ pub fn render(query: &Query, resolution: &Resolution) -> String {
         status: resolution.rcode.into(),
         tc: false,
         rd: query.header.recursion_desired,
-        ra: false,
-        ad: false,
+        ra: resolution.recursion_available,
+        ad: resolution.authentic_data,
         cd: query.header.checking_disabled,
         question: vec![JsonQuestion {
             name: query.question.name.to_utf8(),

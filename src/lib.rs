@@ -18,6 +18,7 @@
 //! * [`health`]: the health snapshot answering reads, the checks' state machine and schedule; [`geo`]: where places and addresses are.
 //! * [`response`]: encodes the engine's decision as a DNS message (flags, EDNS, ECS, EDE).
 //! * [`server`]: ties the layers into one sans-IO request handler.
+//! * [`resolver`]: resolver mode: forwarding upstream, the answer cache, the DNS firewall.
 //! * [`admin`]: the operators' API (bearer token): health status and overrides.
 //! * `worker` (wasm32 only): the thin Cloudflare Workers adapter (KV, request.cf, HTTP).
 //!
@@ -37,10 +38,13 @@ pub mod import;
 pub mod json;
 pub mod policy;
 pub mod query;
+pub mod resolver;
 pub mod response;
 pub mod server;
 pub mod snapshot;
 pub mod zone;
 
+#[cfg(target_arch = "wasm32")]
+mod upstream;
 #[cfg(target_arch = "wasm32")]
 mod worker;

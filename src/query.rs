@@ -24,6 +24,9 @@ pub struct HeaderEcho {
     pub recursion_desired: bool,
     /// CD, copied (RFC 4035 §3.2.2).
     pub checking_disabled: bool,
+    /// AD in the query: the client wants to know whether the data was validated (RFC 6840
+    /// §5.7); a forwarded answer keeps the upstream's AD only then, or with DO.
+    pub authentic_data: bool,
 }
 
 /// What the query's OPT record asked for (RFC 6891 §6.1).
@@ -103,6 +106,7 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, NotDns> {
         opcode: (flags0 >> 3) & 0x0f,
         recursion_desired: flags0 & 0x01 != 0,
         checking_disabled: flags1 & 0x10 != 0,
+        authentic_data: flags1 & 0x20 != 0,
     };
     let is_response = flags0 & 0x80 != 0;
     let question_count = u16::from_be_bytes([qd0, qd1]);

@@ -45,8 +45,8 @@ pub fn encode(
     metadata.authoritative = resolution.authoritative;
     metadata.recursion_desired = header.recursion_desired;
     metadata.checking_disabled = header.checking_disabled;
-    metadata.recursion_available = false;
-    metadata.authentic_data = false;
+    metadata.recursion_available = resolution.recursion_available;
+    metadata.authentic_data = resolution.authentic_data;
     metadata.response_code = resolution.rcode;
     if let Some(question) = question {
         message.queries.push(question.clone());

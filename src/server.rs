@@ -3,6 +3,8 @@
 //! calls it with the zones it holds; tests call it directly.
 
 use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{DNSClass, Record, RecordType};
+use ipnet::IpNet;
 
 use crate::answer::{self, ExtendedError, Inputs, Resolution};
 use crate::client::{Client, SubnetLocator};
@@ -10,6 +12,9 @@ use crate::policy::{HealthView, Random};
 use crate::doh::{self, Format, HttpError, HttpRequest, HttpResponse, DNS_JSON, DNS_MESSAGE, MAX_TARGET};
 use crate::json;
 use crate::query::{self, ErrorReply, Problem, Query};
+use crate::resolver::firewall::{self, Firewall};
+use crate::resolver::forward::{self, Freshness};
+use crate::resolver::ResolverConfig;
 use crate::response::{self, Encoded};
 use crate::zone::Catalog;
 
@@ -46,60 +51,195 @@ pub struct Environment<'a> {
     pub locator: Option<&'a dyn SubnetLocator>,
 }
 
-/// Handles one HTTP request.
+/// Resolver mode's inputs: upstreams (none: authoritative only) and the DNS firewall.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Recursion<'a> {
+    /// The resolver settings, when `UPSTREAMS` is configured.
+    pub config: Option<&'a ResolverConfig>,
+    /// The operator's rule list, when one is published.
+    pub firewall: Option<&'a Firewall>,
+}
+
+/// What became of a request: a response, or a query to forward upstream first.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Send this.
+    Respond(HttpResponse),
+    /// Ask the upstreams (or the cache), then [`complete`].
+    Forward(Forward),
+}
+
+/// A query for a name outside every hosted zone, in resolver mode.
+#[derive(Debug, Clone)]
+pub struct Forward {
+    /// The client's query (ID, question case, EDNS), to answer under.
+    pub query: Query,
+    /// How the client wants the answer.
+    format: Format,
+    /// The cache key ([`forward::cache_key`]).
+    pub cache_key: String,
+    /// The subnet sent upstream, if any.
+    pub subnet: Option<IpNet>,
+    /// The wire query for the upstreams.
+    pub upstream_query: Vec<u8>,
+    /// The firewall rule that said `alert` for this name, for the log.
+    pub alert: Option<String>,
+}
+
+/// An upstream's answer as the Worker got it: checked and aged, or why none came.
+pub enum Forwarded<'a> {
+    /// From an upstream or the cache.
+    Answer(&'a forward::Upstreamed, Freshness),
+    /// Every upstream failed and nothing usable is cached.
+    Failed(&'a [forward::UpstreamFailure]),
+}
+
+/// Handles one HTTP request as an authoritative-only server.
 pub fn handle(request: &HttpRequest<'_>, zones: Zones<'_>, environment: &mut Environment<'_>) -> HttpResponse {
-    if request.path.len() + request.query.len() + 1 > MAX_TARGET {
-        return HttpError::UriTooLong.response();
-    }
-    let path = request.path.trim_end_matches('/');
-    match (path, request.method) {
-        ("", "GET" | "HEAD") => HttpResponse::new(200, "text/html; charset=utf-8", PAGE.as_bytes().to_vec()),
-        (DOH_PATH | JSON_PATH, "OPTIONS") => HttpResponse::preflight(),
-        (DOH_PATH, _) => handle_doh(request, zones, environment),
-        (JSON_PATH, "GET" | "HEAD") => match json::parse(request.query) {
-            Ok(query) => answer_json(&query, zones, environment),
-            Err(error) => error.response(),
-        },
-        (JSON_PATH, _) => HttpError::MethodNotAllowed.response(),
-        (EXPLAIN_PATH, "GET" | "HEAD") => explain(request.query, zones, environment),
-        (EXPLAIN_PATH, "OPTIONS") => HttpResponse::preflight(),
-        (EXPLAIN_PATH, _) => HttpError::MethodNotAllowed.response(),
-        _ => HttpResponse::error(404, "not found: DNS queries go to /dns-query (RFC 8484) or /resolve (JSON)"),
+    match serve(request, zones, environment, Recursion::default()) {
+        Outcome::Respond(response) => response,
+        // With no resolver configured nothing is forwarded.
+        Outcome::Forward(_) => HttpResponse::error(500, "forwarding without a resolver configuration"),
     }
 }
 
-fn handle_doh(request: &HttpRequest<'_>, zones: Zones<'_>, environment: &mut Environment<'_>) -> HttpResponse {
+/// Handles one HTTP request, in resolver mode when `recursion` has a configuration.
+pub fn serve(request: &HttpRequest<'_>, zones: Zones<'_>, environment: &mut Environment<'_>, recursion: Recursion<'_>) -> Outcome {
+    if request.path.len() + request.query.len() + 1 > MAX_TARGET {
+        return Outcome::Respond(HttpError::UriTooLong.response());
+    }
+    let path = request.path.trim_end_matches('/');
+    let respond = Outcome::Respond;
+    match (path, request.method) {
+        ("", "GET" | "HEAD") => respond(HttpResponse::new(200, "text/html; charset=utf-8", PAGE.as_bytes().to_vec())),
+        (DOH_PATH | JSON_PATH, "OPTIONS") => respond(HttpResponse::preflight()),
+        (DOH_PATH, _) => handle_doh(request, zones, environment, recursion),
+        (JSON_PATH, "GET" | "HEAD") => match json::parse(request.query) {
+            Ok(query) => answer(query, Format::Json, zones, environment, recursion),
+            Err(error) => respond(error.response()),
+        },
+        (JSON_PATH, _) => respond(HttpError::MethodNotAllowed.response()),
+        (EXPLAIN_PATH, "GET" | "HEAD") => respond(explain(request.query, zones, environment, recursion)),
+        (EXPLAIN_PATH, "OPTIONS") => respond(HttpResponse::preflight()),
+        (EXPLAIN_PATH, _) => respond(HttpError::MethodNotAllowed.response()),
+        _ => respond(HttpResponse::error(404, "not found: DNS queries go to /dns-query (RFC 8484) or /resolve (JSON)")),
+    }
+}
+
+fn handle_doh(request: &HttpRequest<'_>, zones: Zones<'_>, environment: &mut Environment<'_>, recursion: Recursion<'_>) -> Outcome {
+    let respond = Outcome::Respond;
     if !matches!(request.method, "GET" | "HEAD" | "POST") {
-        return HttpError::MethodNotAllowed.response();
+        return respond(HttpError::MethodNotAllowed.response());
     }
     let format = match doh::negotiate(request.accept) {
         Ok(format) => format,
-        Err(error) => return error.response(),
+        Err(error) => return respond(error.response()),
     };
     // `/dns-query?name=...` with `Accept: application/dns-json` is the JSON API.
     if format == Format::Json && request.method != "POST" && doh::parameter(request.query, "dns").is_none() {
         return match json::parse(request.query) {
-            Ok(query) => answer_json(&query, zones, environment),
-            Err(error) => error.response(),
+            Ok(query) => answer(query, Format::Json, zones, environment, recursion),
+            Err(error) => respond(error.response()),
         };
     }
     let bytes = match doh::message_bytes(request) {
         Ok(bytes) => bytes,
-        Err(error) => return error.response(),
+        Err(error) => return respond(error.response()),
     };
     let parsed = match query::parse(&bytes) {
         Ok(parsed) => parsed,
-        Err(query::NotDns) => return HttpError::BadRequest("not a DNS message").response(),
+        Err(query::NotDns) => return respond(HttpError::BadRequest("not a DNS message").response()),
     };
     match parsed {
-        Ok(query) => {
-            let resolution = resolve(&query, zones, environment, None);
-            match format {
-                Format::Wire => wire_response(&query, &resolution),
-                Format::Json => json_response(&query, &resolution),
+        Ok(query) => answer(query, format, zones, environment, recursion),
+        Err(reply) => respond(error_reply(&reply, recursion.config.is_some())),
+    }
+}
+
+/// What the firewall and the zones make of a query, before any upstream is asked.
+enum Decision {
+    Answered(Resolution),
+    Forward { alert: Option<String> },
+}
+
+fn decide(query: &Query, zones: Zones<'_>, environment: &mut Environment<'_>, recursion: Recursion<'_>, mut trace: Option<&mut Vec<String>>) -> Decision {
+    let mut alert = None;
+    if let Some(rule) = recursion.firewall.and_then(|firewall| firewall.check(&query.question.name)) {
+        if let Some(trace) = trace.as_deref_mut() {
+            trace.push(format!("firewall: rule {rule} matched"));
+        }
+        match &rule.action {
+            firewall::Action::Block(block) => return Decision::Answered(blocked(query, block, recursion.config.is_some())),
+            firewall::Action::Alert => alert = Some(rule.to_string()),
+            firewall::Action::Allow => {}
+        }
+    }
+    let question = &query.question;
+    if let (Some(_), Zones::Loaded(catalog)) = (recursion.config, zones) {
+        if question.query_class == DNSClass::IN && catalog.find(&question.name).is_none() {
+            if let Some(trace) = trace.as_deref_mut() {
+                trace.push("not in a hosted zone: forwarded to the upstream resolvers".to_owned());
+            }
+            return Decision::Forward { alert };
+        }
+    }
+    let mut resolution = resolve(query, zones, environment, trace);
+    resolution.recursion_available = recursion.config.is_some();
+    Decision::Answered(resolution)
+}
+
+/// A firewall block's answer: NXDOMAIN, NODATA or the override record, with EDE 15.
+fn blocked(query: &Query, block: &firewall::BlockAnswer, recursion_available: bool) -> Resolution {
+    let mut resolution = match block {
+        firewall::BlockAnswer::NxDomain => Resolution::new(ResponseCode::NXDomain),
+        firewall::BlockAnswer::NoData => Resolution::new(ResponseCode::NoError),
+        firewall::BlockAnswer::Override { data, ttl } => {
+            let mut resolution = Resolution::new(ResponseCode::NoError);
+            let fits = data.record_type() == query.question.query_type || data.record_type() == RecordType::CNAME;
+            if fits {
+                resolution.answers.push(Record::from_rdata(query.question.name.clone(), *ttl, data.clone()));
+            }
+            resolution
+        }
+    };
+    resolution.extended_error = Some(ExtendedError::Blocked);
+    resolution.recursion_available = recursion_available;
+    resolution
+}
+
+fn answer(query: Query, format: Format, zones: Zones<'_>, environment: &mut Environment<'_>, recursion: Recursion<'_>) -> Outcome {
+    match decide(&query, zones, environment, recursion, None) {
+        Decision::Answered(resolution) => Outcome::Respond(respond(&query, format, &resolution)),
+        Decision::Forward { alert } => {
+            let Some(config) = recursion.config else {
+                return Outcome::Respond(HttpResponse::error(500, "forwarding without a resolver configuration"));
+            };
+            let client_subnet = query.edns.as_ref().and_then(|edns| edns.client_subnet.as_ref());
+            let subnet = forward::upstream_subnet(config, environment.client.address, client_subnet);
+            match forward::upstream_query(&query, subnet) {
+                Ok(upstream_query) => {
+                    let cache_key = forward::cache_key(&query, subnet);
+                    Outcome::Forward(Forward { query, format, cache_key, subnet, upstream_query, alert })
+                }
+                Err(_) => Outcome::Respond(respond(&query, format, &forward::failure(&[]))),
             }
         }
-        Err(reply) => error_reply(&reply),
+    }
+}
+
+/// The client's response to a forwarded query.
+pub fn complete(forwarded: &Forward, answer: Forwarded<'_>) -> HttpResponse {
+    let resolution = match answer {
+        Forwarded::Answer(upstreamed, freshness) => forward::resolution(upstreamed, &forwarded.query, freshness, forwarded.subnet),
+        Forwarded::Failed(failures) => forward::failure(failures),
+    };
+    respond(&forwarded.query, forwarded.format, &resolution)
+}
+
+fn respond(query: &Query, format: Format, resolution: &Resolution) -> HttpResponse {
+    match format {
+        Format::Wire => wire_response(query, resolution),
+        Format::Json => json_response(query, resolution),
     }
 }
 
@@ -114,14 +254,10 @@ pub fn resolve(query: &Query, zones: Zones<'_>, environment: &mut Environment<'_
     answer::resolve(catalog, &query.question, &mut inputs)
 }
 
-fn answer_json(query: &Query, zones: Zones<'_>, environment: &mut Environment<'_>) -> HttpResponse {
-    json_response(query, &resolve(query, zones, environment, None))
-}
-
 /// `/explain?name=&type=` with the JSON API's parameters, plus location overrides
 /// (`country`, `continent`, `region`, `lat`, `lon`, `asn`, `colo`, `address`): the answer and
 /// the trace of every policy decision behind it.
-fn explain(query_string: &str, zones: Zones<'_>, environment: &mut Environment<'_>) -> HttpResponse {
+fn explain(query_string: &str, zones: Zones<'_>, environment: &mut Environment<'_>, recursion: Recursion<'_>) -> HttpResponse {
     let query = match json::parse(query_string) {
         Ok(query) => query,
         Err(error) => return error.response(),
@@ -134,7 +270,11 @@ fn explain(query_string: &str, zones: Zones<'_>, environment: &mut Environment<'
     let mut trace = Vec::new();
     let mut explained =
         Environment { client: &client, health: environment.health, random: &mut *environment.random, locator: environment.locator };
-    let resolution = resolve(&query, zones, &mut explained, Some(&mut trace));
+    let resolution = match decide(&query, zones, &mut explained, recursion, Some(&mut trace)) {
+        Decision::Answered(resolution) => resolution,
+        // Explain does not ask upstreams: the trace says the name would be forwarded.
+        Decision::Forward { .. } => Resolution { recursion_available: true, ..Resolution::new(ResponseCode::NoError) },
+    };
     let health = environment.health.summary();
     let mut response = HttpResponse::new(200, "application/json", json::render_explain(&query, &view, &resolution, &trace, &health).into_bytes());
     response.headers.push(("cache-control", "no-store".to_owned()));
@@ -164,12 +304,12 @@ fn wire_response(query: &Query, resolution: &Resolution) -> HttpResponse {
     }
 }
 
-fn error_reply(reply: &ErrorReply) -> HttpResponse {
+fn error_reply(reply: &ErrorReply, recursion_available: bool) -> HttpResponse {
     let extended_error = match reply.reason {
         Problem::Opcode => Some(ExtendedError::NotSupported),
         _ => None,
     };
-    let resolution = Resolution::error(reply.rcode, extended_error);
+    let resolution = Resolution { recursion_available, ..Resolution::error(reply.rcode, extended_error) };
     match response::encode(&reply.header, reply.question.as_ref(), reply.edns.as_ref(), &resolution) {
         Ok(encoded) => dns_response(encoded, false),
         Err(_) => HttpError::BadRequest("not a DNS query").response(),

@@ -21,7 +21,9 @@ use crate::geo::{geoip_key, GeoIp, GEOIP_CURRENT_KEY};
 use crate::admin::{self, AdminError, AdminRequest};
 use crate::health::{machine, overrides_from_json, schedule, status, HealthError, HealthSnapshot, Overrides, HEALTH_KEY, OVERRIDES_KEY};
 use crate::policy::SplitMix;
-use crate::server::{self, Environment, Zones};
+use crate::resolver::firewall::{self, Firewall};
+use crate::resolver::ResolverConfig;
+use crate::server::{self, Environment, Outcome, Recursion, Zones};
 use crate::snapshot;
 use crate::zone::Catalog;
 
@@ -50,6 +52,13 @@ struct State {
     geoip: Option<Rc<GeoIp>>,
     /// The GeoIP version loaded (or last tried).
     geoip_version: Option<String>,
+    /// The resolver settings, read from the variables once per isolate (`None` inside:
+    /// authoritative only).
+    resolver: Option<Option<Rc<ResolverConfig>>>,
+    /// The DNS firewall's rules, loaded in the background.
+    firewall: Option<Rc<Firewall>>,
+    /// The firewall version loaded (or last tried).
+    firewall_version: Option<String>,
     /// When the pointer was last read (or a load last failed), in ms since the epoch.
     checked_at: f64,
     /// Whether a background refresh is running.
@@ -190,6 +199,67 @@ async fn load_geoip(kv: &KvStore) {
     });
 }
 
+/// Loads the firewall's rule list when `firewall:current` names a version this isolate does
+/// not have. Runs in the background: a large list is parsed off the query path, and until it
+/// is loaded the previous one (or none) applies. An unreadable list is logged and skipped.
+async fn load_firewall(kv: &KvStore) {
+    let version = match kv.get(firewall::CURRENT_KEY).text().await {
+        Ok(Some(version)) => version.trim().to_owned(),
+        Ok(None) => String::new(),
+        Err(error) => {
+            console_error!("edgedns: reading {} failed: {error}", firewall::CURRENT_KEY);
+            return;
+        }
+    };
+    if STATE.with(|state| state.borrow().firewall_version.as_deref() == Some(version.as_str())) {
+        return;
+    }
+    let rules = if version.is_empty() {
+        None
+    } else {
+        match kv.get(&firewall::version_key(&version)).text().await {
+            Ok(Some(text)) => match Firewall::parse(&text) {
+                Ok(rules) => Some(Rc::new(rules)),
+                Err(error) => {
+                    console_error!("edgedns: firewall {version} is unreadable, keeping the previous rules: {error}");
+                    return;
+                }
+            },
+            Ok(None) => {
+                console_error!("edgedns: firewall {version} is missing from KV");
+                return;
+            }
+            Err(error) => {
+                console_error!("edgedns: reading firewall {version} failed: {error}");
+                return;
+            }
+        }
+    };
+    console_log!("edgedns: firewall {} loaded ({} rules)", if version.is_empty() { "(none)" } else { &version }, rules.as_ref().map_or(0, |r| r.len()));
+    STATE.with(|state| {
+        let mut state = state.borrow_mut();
+        state.firewall_version = Some(version);
+        state.firewall = rules;
+    });
+}
+
+/// The resolver settings, read once per isolate; unusable settings are logged and leave
+/// the endpoint authoritative only.
+fn resolver_config(env: &Env) -> Option<Rc<ResolverConfig>> {
+    if let Some(config) = STATE.with(|state| state.borrow().resolver.clone()) {
+        return config;
+    }
+    let config = match ResolverConfig::from_vars(|name| env.var(name).ok().map(|value| value.to_string())) {
+        Ok(config) => config.map(Rc::new),
+        Err(error) => {
+            console_error!("edgedns: resolver mode off, the settings are unusable: {error}");
+            None
+        }
+    };
+    STATE.with(|state| state.borrow_mut().resolver = Some(config.clone()));
+    config
+}
+
 /// The catalog to answer from, loading or scheduling a refresh as needed.
 async fn catalog(env: &Env, context: &Context) -> Option<Rc<Catalog>> {
     let now = js_sys::Date::now();
@@ -232,13 +302,17 @@ async fn catalog(env: &Env, context: &Context) -> Option<Rc<Catalog>> {
             context.wait_until(async move {
                 load(&kv, known_version).await;
                 load_geoip(&kv).await;
+                load_firewall(&kv).await;
             });
             Some(catalog)
         }
         None => {
             load(&kv, None).await;
             if let Ok(background) = env.kv(ZONES_BINDING) {
-                context.wait_until(async move { load_geoip(&background).await });
+                context.wait_until(async move {
+                    load_geoip(&background).await;
+                    load_firewall(&background).await;
+                });
             }
             STATE.with(|state| state.borrow().loaded.as_ref().map(|loaded| Rc::clone(&loaded.catalog)))
         }
@@ -302,17 +376,25 @@ async fn fetch(mut request: Request, env: Env, context: Context) -> Result<Respo
         Some(catalog) => Zones::Loaded(catalog),
         None => Zones::Unavailable,
     };
-    let (health, mut random, geoip) = STATE.with(|state| {
+    let resolver = resolver_config(&env);
+    let (health, mut random, geoip, firewall) = STATE.with(|state| {
         let mut state = state.borrow_mut();
         let random = state.random.take().unwrap_or_else(|| SplitMix::new(seed()));
-        (Rc::clone(&state.health), random, state.geoip.clone())
+        (Rc::clone(&state.health), random, state.geoip.clone(), state.firewall.clone())
     });
     let now = js_sys::Date::now().max(0.0) as u64;
     let health_view = health.view(now);
     let locator = geoip.as_deref().map(|tables| tables as &dyn crate::client::SubnetLocator);
     let mut environment = Environment { client: &client, health: &health_view, random: &mut random, locator };
-    let response = server::handle(&http, zones, &mut environment);
+    let recursion = Recursion { config: resolver.as_deref(), firewall: firewall.as_deref() };
+    let outcome = server::serve(&http, zones, &mut environment, recursion);
     STATE.with(|state| state.borrow_mut().random = Some(random));
+    let response = match (outcome, &resolver) {
+        (Outcome::Respond(response), _) => response,
+        (Outcome::Forward(forwarded), Some(config)) => crate::upstream::answer(&forwarded, config, &context).await,
+        // `serve` forwards only with a configuration.
+        (Outcome::Forward(_), None) => crate::doh::HttpResponse::error(500, "forwarding without a resolver configuration"),
+    };
     to_worker_response(response)
 }
 
@@ -398,6 +480,20 @@ async fn serve_admin(request: AdminRequest, env: &Env, context: &Context, now: u
     let catalog = catalog(env, context).await.ok_or_else(|| AdminError::Unavailable("no zone data published".into()))?;
     let overrides = read_json(&kv, OVERRIDES_KEY, overrides_from_json).await.map_err(AdminError::Unavailable)?.unwrap_or_default();
     match request {
+        AdminRequest::ResolverStatus => {
+            let resolver = resolver_config(env);
+            let (firewall_version, firewall_rules) = STATE.with(|state| {
+                let state = state.borrow();
+                (state.firewall_version.clone(), state.firewall.as_ref().map_or(0, |rules| rules.len()))
+            });
+            let status = serde_json::json!({
+                "mode": if resolver.is_some() { "resolver" } else { "authoritative" },
+                "upstreams": resolver.as_ref().map(|config| config.upstreams.clone()).unwrap_or_default(),
+                "firewall": { "version": firewall_version, "rules": firewall_rules },
+                "isolate": crate::upstream::stats(),
+            });
+            Ok(admin::json(200, &status))
+        }
         AdminRequest::HealthStatus => {
             let measured = read_json(&kv, HEALTH_KEY, HealthSnapshot::from_json).await.map_err(AdminError::Unavailable)?.unwrap_or_default();
             Ok(admin::json(200, &status::report(catalog.health_checks(), &measured, &overrides, now)))

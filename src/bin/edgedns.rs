@@ -561,7 +561,7 @@ mod cli {
             None => None,
         };
         let query = Query {
-            header: HeaderEcho { id: 0, opcode: 0, recursion_desired: false, checking_disabled: false },
+            header: HeaderEcho { id: 0, opcode: 0, recursion_desired: false, checking_disabled: false, authentic_data: false },
             question: Question::query(name, record_type),
             edns: Some(EdnsRequest { dnssec_ok: false, client_subnet }),
         };

@@ -1,0 +1,274 @@
+//! Resolver mode's I/O in the Worker (wasm32 only): the in-isolate answer cache, the Workers
+//! Cache API per edge location behind it, and the upstream DoH fetches with per-upstream
+//! timeouts, failover and hedging. What is sent, accepted, cached and for how long is decided
+//! by the sans-IO [`crate::resolver`] modules; this file only moves bytes and keeps counts.
+//!
+//! Order for a forwarded query: the isolate's cache (fresh) → the edge cache (fresh) → the
+//! upstreams → a stale copy from either cache (EDE 3) → SERVFAIL with EDE 22 or 23.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use base64::Engine;
+use futures_util::future::{select, Either};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use serde::Serialize;
+use worker::{console_log, Context, Fetch, Headers, Method, Request, RequestInit, Response};
+
+use crate::resolver::cache::{self, AnswerCache, Found};
+use crate::resolver::forward::{self, Freshness, UpstreamFailure, Upstreamed};
+use crate::resolver::ResolverConfig;
+use crate::server::{self, Forward, Forwarded};
+
+/// Counts an isolate keeps for the status endpoint (per isolate: each has its own).
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct ResolverStats {
+    /// Queries forwarded (answered from a cache or an upstream).
+    pub forwarded: u64,
+    /// Answered from the isolate's cache.
+    pub isolate_hits: u64,
+    /// Answered from the edge location's cache.
+    pub edge_hits: u64,
+    /// Sent upstream.
+    pub misses: u64,
+    /// Answered with a stale copy because every upstream failed.
+    pub stale: u64,
+    /// SERVFAIL because every upstream failed and nothing was cached.
+    pub failures: u64,
+    /// Answers the isolate's cache holds.
+    pub cached: usize,
+    /// Per upstream URL.
+    pub upstreams: BTreeMap<String, UpstreamStats>,
+}
+
+/// One upstream's record in this isolate.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct UpstreamStats {
+    /// Usable answers.
+    pub answered: u64,
+    /// Failures (unreachable, timeouts, unusable answers).
+    pub failed: u64,
+    /// Latency of the last usable answer, ms.
+    pub last_ms: Option<u32>,
+    /// Moving average latency of usable answers (weight 1/8), ms.
+    pub average_ms: Option<f64>,
+    /// The last failure, as text.
+    pub last_failure: Option<String>,
+}
+
+struct Resolver {
+    answers: AnswerCache<Rc<Upstreamed>>,
+    stats: ResolverStats,
+}
+
+thread_local! {
+    static RESOLVER: RefCell<Resolver> =
+        RefCell::new(Resolver { answers: AnswerCache::new(cache::DEFAULT_CAPACITY), stats: ResolverStats::default() });
+}
+
+/// This isolate's counts.
+pub fn stats() -> ResolverStats {
+    RESOLVER.with(|resolver| {
+        let resolver = resolver.borrow();
+        ResolverStats { cached: resolver.answers.len(), ..resolver.stats.clone() }
+    })
+}
+
+/// Answers a forwarded query: caches first, then the upstreams.
+pub async fn answer(forwarded: &Forward, config: &ResolverConfig, context: &Context) -> crate::doh::HttpResponse {
+    let key = &forwarded.cache_key;
+    let now = js_sys::Date::now().max(0.0) as u64;
+    let mut stale: Option<Rc<Upstreamed>> = None;
+    let isolate = RESOLVER.with(|resolver| resolver.borrow_mut().answers.get(key, now, config.stale_s));
+    match isolate {
+        Some(Found::Fresh(answer, age)) => {
+            log(forwarded, "isolate", None);
+            count(|stats| stats.isolate_hits += 1);
+            return server::complete(forwarded, Forwarded::Answer(&answer, Freshness::Aged(age)));
+        }
+        Some(Found::Stale(answer)) => stale = Some(answer),
+        None => {}
+    }
+    match edge_get(forwarded, config, now).await {
+        Some(Found::Fresh((answer, remaining), age)) => {
+            log(forwarded, "edge", None);
+            count(|stats| stats.edge_hits += 1);
+            let answer = Rc::new(answer);
+            RESOLVER.with(|resolver| resolver.borrow_mut().answers.insert(key.clone(), Rc::clone(&answer), remaining, now.saturating_sub(u64::from(age) * 1000)));
+            return server::complete(forwarded, Forwarded::Answer(&answer, Freshness::Aged(age)));
+        }
+        Some(Found::Stale((answer, _))) if stale.is_none() => stale = Some(Rc::new(answer)),
+        _ => {}
+    }
+    count(|stats| stats.misses += 1);
+    match ask_upstreams(config, forwarded).await {
+        Ok((answer, upstream, elapsed_ms, raw)) => {
+            log(forwarded, "miss", Some((upstream, elapsed_ms)));
+            let answer = Rc::new(answer);
+            if let Some(ttl) = cache::cache_ttl(&answer, config) {
+                let now = js_sys::Date::now().max(0.0) as u64;
+                RESOLVER.with(|resolver| resolver.borrow_mut().answers.insert(key.clone(), Rc::clone(&answer), ttl, now));
+                let url = edge_key(key);
+                let keep_s = ttl.saturating_add(config.stale_s);
+                context.wait_until(async move { edge_put(&url, raw, ttl, keep_s, now).await });
+            }
+            server::complete(forwarded, Forwarded::Answer(&answer, Freshness::Aged(0)))
+        }
+        Err(failures) => match stale {
+            Some(answer) => {
+                log(forwarded, "stale", None);
+                count(|stats| stats.stale += 1);
+                server::complete(forwarded, Forwarded::Answer(&answer, Freshness::Stale))
+            }
+            None => {
+                log(forwarded, "failed", None);
+                count(|stats| stats.failures += 1);
+                server::complete(forwarded, Forwarded::Failed(&failures))
+            }
+        },
+    }
+}
+
+fn count(change: impl FnOnce(&mut ResolverStats)) {
+    RESOLVER.with(|resolver| {
+        let mut resolver = resolver.borrow_mut();
+        resolver.stats.forwarded += 1;
+        change(&mut resolver.stats);
+    });
+}
+
+/// One log line per forwarded query, as key=value fields.
+fn log(forwarded: &Forward, cache: &str, upstream: Option<(&str, u32)>) {
+    let question = &forwarded.query.question;
+    let alert = forwarded.alert.as_deref().map(|rule| format!(" firewall_alert=\"{rule}\"")).unwrap_or_default();
+    match upstream {
+        Some((url, ms)) => console_log!(
+            "edgedns: forward name={} type={} cache={cache} upstream={url} upstream_ms={ms}{alert}",
+            question.name,
+            question.query_type
+        ),
+        None => console_log!("edgedns: forward name={} type={} cache={cache}{alert}", question.name, question.query_type),
+    }
+}
+
+/// The Cache API key of a cache key: a URL under a reserved name (RFC 6761 `.invalid`).
+fn edge_key(key: &str) -> String {
+    format!("https://resolver-cache.edgedns.invalid/{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key))
+}
+
+/// The edge location's copy: the upstream's bytes, when and for how long they were stored.
+async fn edge_get(forwarded: &Forward, config: &ResolverConfig, now: u64) -> Option<Found<(Upstreamed, u32)>> {
+    let cache = worker::Cache::default();
+    let mut response = cache.get(edge_key(&forwarded.cache_key), true).await.ok()??;
+    let header = |name: &str| response.headers().get(name).ok().flatten().and_then(|value| value.parse::<u64>().ok());
+    let (stored_at, ttl) = (header("x-edgedns-stored-at")?, header("x-edgedns-ttl")?);
+    let ttl = u32::try_from(ttl).ok()?;
+    let bytes = response.bytes().await.ok()?;
+    let answer = forward::accept(&bytes, &forwarded.query).ok()?;
+    match cache::freshness(now.saturating_sub(stored_at), ttl, config.stale_s)? {
+        Found::Fresh((), age) => Some(Found::Fresh((answer, ttl), age)),
+        Found::Stale(()) => Some(Found::Stale((answer, ttl))),
+    }
+}
+
+async fn edge_put(url: &str, bytes: Vec<u8>, ttl: u32, keep_s: u32, now: u64) {
+    let headers = Headers::new();
+    let _ = headers.set("content-type", crate::doh::DNS_MESSAGE);
+    let _ = headers.set("cache-control", &format!("public, max-age={keep_s}"));
+    let _ = headers.set("x-edgedns-stored-at", &now.to_string());
+    let _ = headers.set("x-edgedns-ttl", &ttl.to_string());
+    let Ok(response) = Response::from_bytes(bytes) else { return };
+    if let Err(error) = worker::Cache::default().put(url, response.with_headers(headers)).await {
+        console_log!("edgedns: edge cache put failed: {error}");
+    }
+}
+
+/// One upstream's answer (or failure), bounded by the timeout.
+async fn ask(url: &str, body: &[u8], forwarded: &Forward, timeout_ms: u32) -> Result<(Upstreamed, Vec<u8>), UpstreamFailure> {
+    let attempt = async {
+        let headers = Headers::new();
+        let _ = headers.set("content-type", crate::doh::DNS_MESSAGE);
+        let _ = headers.set("accept", crate::doh::DNS_MESSAGE);
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post).with_headers(headers).with_body(Some(js_sys::Uint8Array::from(body).into()));
+        let request = Request::new_with_init(url, &init).map_err(|e| UpstreamFailure::Unreachable(e.to_string()))?;
+        let mut response = Fetch::Request(request).send().await.map_err(|e| UpstreamFailure::Unreachable(e.to_string()))?;
+        if response.status_code() != 200 {
+            return Err(UpstreamFailure::Unusable(format!("HTTP {}", response.status_code())));
+        }
+        let bytes = response.bytes().await.map_err(|e| UpstreamFailure::Unreachable(e.to_string()))?;
+        let answer = forward::accept(&bytes, &forwarded.query)?;
+        Ok((answer, bytes))
+    };
+    let timer = worker::Delay::from(std::time::Duration::from_millis(u64::from(timeout_ms)));
+    match select(Box::pin(attempt), timer).await {
+        Either::Left((outcome, _)) => outcome,
+        Either::Right(_) => Err(UpstreamFailure::Unreachable(format!("no answer within {timeout_ms} ms"))),
+    }
+}
+
+/// Asks the upstreams in order: the first at once, the next when one fails or when
+/// `hedge_after_ms` passes without an answer; the first usable answer wins. Returns it with
+/// the upstream's URL, its latency and the raw bytes (for the edge cache), or every failure.
+async fn ask_upstreams<'c>(config: &'c ResolverConfig, forwarded: &Forward) -> Result<(Upstreamed, &'c str, u32, Vec<u8>), Vec<UpstreamFailure>> {
+    let body = &forwarded.upstream_query;
+    let mut pending = FuturesUnordered::new();
+    let mut next = 0usize;
+    let mut failures = Vec::new();
+    let start = |index: usize| {
+        let url = config.upstreams.get(index).map(String::as_str).unwrap_or("");
+        async move {
+            let started = js_sys::Date::now();
+            let outcome = ask(url, body, forwarded, config.timeout_ms).await;
+            (url, (js_sys::Date::now() - started).max(0.0) as u32, outcome)
+        }
+    };
+    loop {
+        if pending.is_empty() {
+            if next >= config.upstreams.len() {
+                return Err(failures);
+            }
+            pending.push(start(next));
+            next += 1;
+        }
+        let hedge = next < config.upstreams.len();
+        let completed = if hedge {
+            let timer = worker::Delay::from(std::time::Duration::from_millis(u64::from(config.hedge_after_ms)));
+            match select(pending.next(), timer).await {
+                Either::Left((completed, _)) => completed,
+                Either::Right(_) => {
+                    pending.push(start(next));
+                    next += 1;
+                    continue;
+                }
+            }
+        } else {
+            pending.next().await
+        };
+        let Some((url, elapsed_ms, outcome)) = completed else { continue };
+        RESOLVER.with(|resolver| {
+            let mut resolver = resolver.borrow_mut();
+            let stats = resolver.stats.upstreams.entry(url.to_owned()).or_default();
+            match &outcome {
+                Ok(_) => {
+                    stats.answered += 1;
+                    stats.last_ms = Some(elapsed_ms);
+                    let sample = f64::from(elapsed_ms);
+                    stats.average_ms = Some(stats.average_ms.map_or(sample, |average| average + (sample - average) / 8.0));
+                }
+                Err(failure) => {
+                    stats.failed += 1;
+                    stats.last_failure = Some(failure.to_string());
+                }
+            }
+        });
+        match outcome {
+            Ok((answer, bytes)) => return Ok((answer, url, elapsed_ms, bytes)),
+            Err(failure) => {
+                console_log!("edgedns: upstream {url} failed: {failure}");
+                failures.push(failure);
+            }
+        }
+    }
+}
