@@ -56,6 +56,7 @@ use super::tree::{geolocation, Act, Entry, GeoKey, Node, Selector};
 use super::yaml::{self, At};
 use super::{FindingKind, ImportError, ImportOptions, Imported, Importer, MasterRecord, Source};
 use crate::geo::places;
+use crate::policy::MAX_ALIAS_DEPTH;
 use crate::zone::routes::HealthCheckSpec;
 
 /// octoDNS's default TTL (its `YamlProvider` `default_ttl`).
@@ -401,8 +402,16 @@ impl Run {
         } else {
             Some(Node::leaf(Some("values".to_owned()), None, Act::Values(values)))
         };
-        let mut builder =
-            TreeBuilder { pools: &pools, default, record_type, checks: checks.as_ref(), known: std::mem::take(&mut self.known), ids: Vec::new() };
+        let mut builder = TreeBuilder {
+            pools: &pools,
+            default,
+            record_type,
+            checks: checks.as_ref(),
+            known: std::mem::take(&mut self.known),
+            ids: Vec::new(),
+            max_chain: 0,
+            cut: None,
+        };
 
         // Rules in order: what octoDNS would reach, mapped to subnet and location choices.
         let mut catch_all: Option<String> = None;
@@ -505,6 +514,11 @@ impl Run {
             }
         }
 
+        // The engine decides nodes down to depth MAX_ALIAS_DEPTH (nine levels); one is kept for
+        // an alias to this record, one each for the subnet and location nodes, and a pool
+        // takes one level (its failover) plus two at the end (weighted value, leaf).
+        let prefix = usize::from(!networks.is_empty()) + usize::from(!located.is_empty());
+        builder.max_chain = MAX_ALIAS_DEPTH.saturating_sub(2 + prefix).max(1);
         let everyone = match &catch_all {
             Some(pool) => builder.pool(pool),
             None => {
@@ -542,6 +556,13 @@ impl Run {
             Some(Node::leaf(None, None, Act::Cidr { collection, children }))
         };
         self.known = builder.known;
+        if let Some(pool) = builder.cut {
+            self.report(
+                FindingKind::Lossy,
+                subject,
+                format!("fallback chains are followed for {} pools here (the engine evaluates nine levels of a policy); pool {pool} falls back to the values instead", builder.max_chain),
+            );
+        }
         let Some(root) = root else {
             self.report(FindingKind::Skipped, subject, "nothing is left of the dynamic record");
             return Ok(());
@@ -655,6 +676,10 @@ struct TreeBuilder<'p> {
     known: HashMap<String, String>,
     /// The checks the trees reference.
     ids: Vec<(String, CheckIn)>,
+    /// The most pools one chain follows.
+    max_chain: usize,
+    /// A pool whose fallback was not followed for that limit.
+    cut: Option<String>,
 }
 
 impl TreeBuilder<'_> {
@@ -684,10 +709,15 @@ impl TreeBuilder<'_> {
             children.push(node);
         }
         let weighted = Node::leaf(Some(id.to_owned()), None, Act::Weighted(children));
-        // Fallback loops are cut before trees are built; the depth bound is a second guard.
+        // Fallback loops are cut before trees are built; the length bound keeps the tree
+        // within what the engine evaluates.
         let next = match &pool.fallback {
-            Some(fallback) if depth < pools.len() => self.chain(fallback, depth + 1),
-            _ => self.default.clone(),
+            Some(fallback) if depth + 1 < self.max_chain => self.chain(fallback, depth + 1),
+            Some(_) => {
+                self.cut.get_or_insert_with(|| id.to_owned());
+                self.default.clone()
+            }
+            None => self.default.clone(),
         };
         Some(match next {
             Some(next) => Node::leaf(Some(format!("pool {id}")), None, Act::Failover(Box::new(weighted), Box::new(next))),
