@@ -1,3 +1,8 @@
+//! Import of other DNS services' configurations into this project's zone files. Three
+//! sources share the writers, the report and the self-check below: Route 53 (this page),
+//! octoDNS zone files with their dynamic records ([`octodns`], native only) and BIND master
+//! files ([`bind`]).
+//!
 //! Import of Route 53 configurations into this project's zone files: a master file
 //! (`<zone>.zone`: SOA, NS and every plain record set) and a routes file
 //! (`<zone>.routes.toml`: every routed record set as one `[[records]]` policy tree, the health

@@ -140,6 +140,8 @@ struct RuleIn<'a> {
     pool: String,
     geos: Vec<(String, At<'a>)>,
     subnets: Vec<(String, At<'a>)>,
+    /// Keys it does not know (reported).
+    unknown: Vec<String>,
 }
 
 /// A record's content problem: the record is reported and skipped.
@@ -392,6 +394,9 @@ impl Run {
             }
             (false, settings) => Some(check_settings(settings)?),
         };
+        for key in checks.iter().flat_map(|c| c.unknown.iter()) {
+            self.report(FindingKind::Lossy, subject, format!("octodns.healthcheck.{key} is not imported (host, path, port, protocol are)"));
+        }
         let default = if values.is_empty() {
             self.report(
                 FindingKind::Note,
@@ -424,6 +429,9 @@ impl Run {
         let mut both_noted = false;
         for rule in &rules {
             let rule_subject = format!("{subject} rule {}", rule.number);
+            for key in &rule.unknown {
+                self.report(FindingKind::Lossy, rule_subject.clone(), format!("key {key} is not imported"));
+            }
             if let Some(first) = &catch_all {
                 self.report(FindingKind::Skipped, rule_subject, format!("after the catch-all rule (pool {first}): octoDNS never reaches it"));
                 continue;
@@ -732,10 +740,12 @@ struct CheckSettings {
     path: String,
     port: u16,
     protocol: String,
+    /// Keys it does not know (reported).
+    unknown: Vec<String>,
 }
 
 fn check_settings(at: Option<&At<'_>>) -> Result<CheckSettings, ImportError> {
-    let mut settings = CheckSettings { host: None, path: "/_dns".to_owned(), port: 443, protocol: "HTTPS".to_owned() };
+    let mut settings = CheckSettings { host: None, path: "/_dns".to_owned(), port: 443, protocol: "HTTPS".to_owned(), unknown: Vec::new() };
     let Some(at) = at else { return Ok(settings) };
     for (key, value) in at.entries()? {
         match key.as_str() {
@@ -746,7 +756,7 @@ fn check_settings(at: Option<&At<'_>>) -> Result<CheckSettings, ImportError> {
                 let port = value.int()?;
                 settings.port = u16::try_from(port).ok().filter(|p| *p > 0).ok_or_else(|| value.error(format!("expected a port (1..65535), found {port}")))?;
             }
-            _ => return Err(value.error("unknown health-check setting (host, path, port, protocol)")),
+            other => settings.unknown.push(other.to_owned()),
         }
     }
     if !settings.path.starts_with('/') {
@@ -815,6 +825,7 @@ fn rule<'a>(number: usize, at: At<'a>) -> Result<RuleIn<'a>, ImportError> {
     let pool = at.required("pool")?.text()?.to_owned();
     let mut geos = Vec::new();
     let mut subnets = Vec::new();
+    let mut unknown = Vec::new();
     for (key, value) in at.entries()? {
         match key.as_str() {
             "pool" => {}
@@ -828,10 +839,10 @@ fn rule<'a>(number: usize, at: At<'a>) -> Result<RuleIn<'a>, ImportError> {
                     subnets.push((subnet.text()?.to_owned(), subnet));
                 }
             }
-            _ => return Err(value.error("unknown rule key (pool, geos, subnets)")),
+            other => unknown.push(other.to_owned()),
         }
     }
-    Ok(RuleIn { number, pool, geos, subnets })
+    Ok(RuleIn { number, pool, geos, subnets, unknown })
 }
 
 /// An octoDNS geo code: `CC` continent, `CC-XX` country, `CC-XX-YY` subdivision.
