@@ -1,3 +1,8 @@
+//! Import of other DNS services' configurations into this project's zone files. Three
+//! sources share the writers, the report and the self-check below: Route 53 (this page),
+//! octoDNS zone files with their dynamic records ([`octodns`], native only) and BIND master
+//! files ([`bind`]).
+//!
 //! Import of Route 53 configurations into this project's zone files: a master file
 //! (`<zone>.zone`: SOA, NS and every plain record set) and a routes file
 //! (`<zone>.routes.toml`: every routed record set as one `[[records]]` policy tree, the health
@@ -70,11 +75,16 @@
 //! pass `edgedns check` exactly when the data they depend on was supplied
 //! ([`Summary::passes_check`]).
 
+pub mod bind;
 mod json;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod octodns;
 mod route53;
 mod text;
 mod traffic;
 mod tree;
+#[cfg(not(target_arch = "wasm32"))]
+mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
@@ -114,7 +124,8 @@ impl std::error::Error for ImportError {}
 pub enum FindingKind {
     /// Not imported at all.
     Skipped,
-    /// Imported, but it behaves differently from Route 53 in the way the message says.
+    /// Imported, but it behaves differently from the source (Route 53, octoDNS) in the way
+    /// the message says.
     Lossy,
     /// Imported, but it needs data that was not supplied (a health check or CIDR collection
     /// declaration); `edgedns check` fails until it is given.
@@ -191,7 +202,7 @@ pub struct Imported {
     /// The master file; `None` when no record sets were imported (a traffic policy alone),
     /// then the zone's existing master file is to be used.
     pub master_file: Option<String>,
-    /// The routes file.
+    /// The routes file; empty when the import has no routed sets to write (a BIND import).
     pub routes_file: String,
     /// What was not imported, or imported with a difference, and why.
     pub report: Vec<Finding>,
@@ -239,6 +250,7 @@ pub(crate) struct External {
 /// come in any order; each `record_sets` call adds to the previous ones (pages of a listing).
 pub struct Importer {
     ctx: Ctx,
+    source: Source,
     options: ImportOptions,
     had_record_sets: bool,
     master: Vec<MasterRecord>,
@@ -286,6 +298,7 @@ impl Importer {
         }
         Ok(Self {
             ctx: Ctx::new(zone),
+            source: Source::Route53,
             options,
             had_record_sets: false,
             master: Vec::new(),
@@ -412,7 +425,8 @@ impl Importer {
         let passes = self.self_check(master_file.as_deref(), &body, &unresolved_checks, &unresolved_collections);
 
         let mut routes_file = format!(
-            "# {zone}: routed record sets imported from Route 53 (`edgedns import route53`).\n# Plain records are in {}zone.\n",
+            "# {zone}: routed record sets imported from {}.\n# Plain records are in {}zone.\n",
+            self.source.describe(),
             absolute(&zone)
         );
         if !self.ctx.report.is_empty() {
@@ -692,8 +706,13 @@ impl Importer {
         let owners: Vec<String> = ordered.iter().map(|r| relative(&r.owner, &zone)).collect();
         let width = owners.iter().map(String::len).max().unwrap_or(1).min(30);
         let mut text = format!(
-            "; {zone}: imported from Route 53 (`edgedns import route53`).\n; Routed record sets (policies, aliases) are in {}routes.toml.\n$ORIGIN {}\n$TTL 300\n",
-            absolute(&zone),
+            "; {zone}: imported from {}.\n{}$ORIGIN {}\n$TTL 300\n",
+            self.source.describe(),
+            if self.source == Source::Bind {
+                String::new()
+            } else {
+                format!("; Routed record sets (policies, aliases) are in {}routes.toml.\n", absolute(&zone))
+            },
             absolute(&zone)
         );
         for (record, owner) in ordered.iter().zip(owners) {
@@ -722,6 +741,25 @@ impl Importer {
             }
         }
         false
+    }
+}
+
+/// Where the imported configuration comes from (named in the files' headers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Route53,
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    Octodns,
+    Bind,
+}
+
+impl Source {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Route53 => "Route 53 (`edgedns import route53`)",
+            Self::Octodns => "octoDNS (`edgedns import octodns`)",
+            Self::Bind => "a BIND master file (`edgedns import bind`)",
+        }
     }
 }
 

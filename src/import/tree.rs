@@ -49,6 +49,8 @@ pub(crate) enum Act {
 pub(crate) struct Node {
     pub label: Option<String>,
     pub health_check: Option<String>,
+    /// An operator's forced state (`Some(true)` up, `Some(false)` down), beating the check.
+    pub force: Option<bool>,
     pub selector: Selector,
     pub action: Act,
 }
@@ -105,7 +107,7 @@ impl Ctx {
 
 impl Node {
     pub fn leaf(label: Option<String>, health_check: Option<String>, action: Act) -> Self {
-        Self { label, health_check, selector: Selector::None, action }
+        Self { label, health_check, force: None, selector: Selector::None, action }
     }
 
     pub fn with_selector(mut self, selector: Selector) -> Self {
@@ -182,7 +184,7 @@ impl Node {
             return None;
         }
         let here = self.describe(subject);
-        let Node { label, health_check, selector, action } = self;
+        let Node { label, health_check, force, selector, action } = self;
         let list = |children: Vec<Node>, drop: &mut dyn FnMut(&Node) -> Option<String>, ctx: &mut Ctx, what: &str| {
             let kept: Vec<Node> = children.into_iter().filter_map(|c| c.retain(drop, subject, ctx)).collect();
             if kept.is_empty() {
@@ -211,7 +213,7 @@ impl Node {
                             here.clone(),
                             format!("failover keeps one side only ({}): it answers that side whatever its health", only.label.as_deref().unwrap_or("unnamed")),
                         );
-                        return Some(collapse(label, health_check, selector, only));
+                        return Some(collapse(label, health_check, force, selector, only));
                     }
                     (None, None) => {
                         ctx.report(FindingKind::Skipped, here, "nothing is left of this failover rule");
@@ -220,7 +222,7 @@ impl Node {
                 }
             }
         };
-        Some(Node { label, health_check, selector, action })
+        Some(Node { label, health_check, force, selector, action })
     }
 }
 
@@ -232,14 +234,19 @@ fn labelled(subject: &str, label: Option<&str>) -> String {
 }
 
 /// A one-child node folded into its child: the child takes the parent's selector and health
-/// check (when both have a check, a one-choice weighted node keeps both).
-fn collapse(label: Option<String>, health_check: Option<String>, selector: Selector, child: Node) -> Node {
+/// check (when both have a check, or the parent has a forced state, a one-choice weighted node
+/// keeps both).
+fn collapse(label: Option<String>, health_check: Option<String>, force: Option<bool>, selector: Selector, child: Node) -> Node {
+    if force.is_some() {
+        return Node { label, health_check, force, selector, action: Act::Weighted(vec![child.with_selector(Selector::Weight(1))]) };
+    }
     match (health_check, &child.health_check) {
         (None, _) => Node { selector, label: child.label.clone().or(label), ..child },
         (Some(check), None) => Node { selector, label: child.label.clone().or(label), health_check: Some(check), ..child },
         (Some(check), Some(_)) => Node {
             label,
             health_check: Some(check),
+            force: None,
             selector,
             action: Act::Weighted(vec![child.with_selector(Selector::Weight(1))]),
         },
@@ -352,6 +359,9 @@ fn render_node(out: &mut String, path: &str, node: &Node, zone: &Name) {
     }
     if let Some(check) = &node.health_check {
         out.push_str(&format!("health_check = {}\n", toml_string(check)));
+    }
+    if let Some(up) = node.force {
+        out.push_str(if up { "force = \"up\"\n" } else { "force = \"down\"\n" });
     }
     let children = |out: &mut String, key: &str, children: &[Node]| {
         let path = format!("{path}.{key}");

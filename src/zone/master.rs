@@ -32,14 +32,14 @@
 //!   also with units), TXT and NAPTR are built here, so relative names and `@` work in every
 //!   name field; SVCB and HTTPS get their target name here and their parameters from
 //!   hickory-proto; CAA, CERT, CSYNC, HINFO, OPENPGPKEY, SMIMEA, SSHFP and TLSA are handed to
-//!   hickory-proto's presentation-format parsers.
+//!   hickory-proto's presentation-format parsers; DS (RFC 4034 §5.3) is read here.
 //!
 //! # Not supported
 //!
 //! `$INCLUDE`, `$GENERATE` and other directives; classes other than IN; DNAME (hickory-proto
 //! has no DNAME data, and serving it opaquely would skip the RFC 6672 substitution); meta
 //! types (ANY, AXFR, IXFR, OPT, TSIG, TYPE0); the presentation form of other types (DNSSEC
-//! types, NULL, unknown types), which can still be written in the generic `\#` form.
+//! types other than DS, NULL, unknown types), which can still be written in the generic `\#` form.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -179,6 +179,25 @@ impl MasterError {
 /// Every problem found, in file order: after an error the reader goes on at the next entry, and
 /// stops after a hundred errors (then the last one is [`MasterErrorKind::TooManyErrors`]).
 pub fn parse(text: &str, origin: Option<&Name>) -> Result<Vec<SourceRecord>, Vec<MasterError>> {
+    let (records, errors) = read(text, origin, Some(MAX_ERRORS));
+    if errors.is_empty() {
+        Ok(records)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Reads a whole master file as far as it can (for importing a file written elsewhere):
+/// the records of every entry that reads, and the errors of the entries that do not (each
+/// skipped entry still names its owner for the entries after it), in file order, without
+/// the cap of [`parse`].
+pub fn parse_partial(text: &str, origin: Option<&Name>) -> (Vec<SourceRecord>, Vec<MasterError>) {
+    read(text, origin, None)
+}
+
+/// Reads entries; with a cap, records are kept only while there are no errors, and reading
+/// stops after `cap` errors.
+fn read(text: &str, origin: Option<&Name>, cap: Option<usize>) -> (Vec<SourceRecord>, Vec<MasterError>) {
     let mut lexer = Lexer::new(text);
     let mut reader = Reader::new(origin);
     let mut records = Vec::new();
@@ -193,7 +212,7 @@ pub fn parse(text: &str, origin: Option<&Name>) -> Result<Vec<SourceRecord>, Vec
         };
         match outcome {
             Ok(Some(record)) => {
-                if errors.is_empty() {
+                if cap.is_none() || errors.is_empty() {
                     records.push(record);
                 }
             }
@@ -201,18 +220,14 @@ pub fn parse(text: &str, origin: Option<&Name>) -> Result<Vec<SourceRecord>, Vec
             Err(error) => {
                 let line = error.line;
                 errors.push(error);
-                if errors.len() >= MAX_ERRORS {
+                if cap.is_some_and(|cap| errors.len() >= cap) {
                     errors.push(MasterError::new(line, MasterErrorKind::TooManyErrors));
                     break;
                 }
             }
         }
     }
-    if errors.is_empty() {
-        Ok(records)
-    } else {
-        Err(errors)
-    }
+    (records, errors)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -888,6 +903,7 @@ fn read_rdata(
             fields.by_hickory(Vec::new(), Some(3))?
         }
         RecordType::OPENPGPKEY => fields.by_hickory(Vec::new(), Some(0))?,
+        RecordType::DS => fields.delegation_signer()?,
         _ => {
             let reason = "no presentation format known for this type; \
                           use the generic form \\# <length> <hex> (RFC 3597)";
@@ -1016,6 +1032,31 @@ impl<'r, 'a> Fields<'r, 'a> {
         }
         let mut decoder = BinDecoder::new(&octets);
         RData::read(&mut decoder, self.rtype, Restrict::new(length))
+            .map_err(|error| self.error(self.line, error.to_string()))
+    }
+
+    /// DS (RFC 4034 §5.3): key tag, algorithm and digest type in decimal, then the digest in
+    /// hexadecimal, which may be split by blanks.
+    fn delegation_signer(&mut self) -> Result<RData, MasterError> {
+        let key_tag: u16 = self.number("key tag")?;
+        let algorithm: u8 = self.number("algorithm")?;
+        let digest_type: u8 = self.number("digest type")?;
+        let mut hex = String::new();
+        while let Some(token) = self.take() {
+            hex.push_str(token.text);
+        }
+        let digest = hex_octets(&hex)
+            .filter(|digest| !digest.is_empty())
+            .ok_or_else(|| self.error(self.line, "the digest must be hexadecimal"))?;
+        let mut octets = Vec::with_capacity(4 + digest.len());
+        octets.extend_from_slice(&key_tag.to_be_bytes());
+        octets.push(algorithm);
+        octets.push(digest_type);
+        octets.extend_from_slice(&digest);
+        let length = u16::try_from(octets.len())
+            .map_err(|_| self.error(self.line, "the digest is too long"))?;
+        let mut decoder = BinDecoder::new(&octets);
+        RData::read(&mut decoder, RecordType::DS, Restrict::new(length))
             .map_err(|error| self.error(self.line, error.to_string()))
     }
 
@@ -1308,6 +1349,16 @@ ns.sub  A   192.0.2.99      ; glue
         let types: Vec<RecordType> = records.iter().map(|r| r.record.record_type()).collect();
         assert_eq!(types, [RecordType::A, RecordType::A, RecordType::AAAA]);
         assert_eq!(records[0].record.name, name("a.example.com."));
+    }
+
+    #[test]
+    fn ds_in_presentation_form() {
+        let record = only_record("x 60 DS 60485 5 1 2BB183AF5F22588179A5 3B0A98631FAD1A292118\n");
+        assert_eq!(record.record_type(), RecordType::DS);
+        let generic = only_record("x 60 DS \\# 24 ec4505012bb183af5f22588179a53b0a98631fad1a292118\n");
+        assert_eq!(record.data, generic.data);
+        let errors = errors_of("x 60 DS 1 2 3 xyz\n", Some(&origin()));
+        assert!(matches!(&errors[..], [(1, MasterErrorKind::BadRdata { .. })]), "{errors:?}");
     }
 
     #[test]
