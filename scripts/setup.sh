@@ -23,6 +23,9 @@ apt_setup() {
   command -v make    >/dev/null 2>&1 || missing+=(make)
   command -v setsid  >/dev/null 2>&1 || missing+=(util-linux)
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)  # the browser test of the page at /
+  # the upstream resolver of the resolver-mode tests: BIND behind dnsdist's DoH listener
+  command -v named   >/dev/null 2>&1 || [[ -x /usr/sbin/named ]] || missing+=(bind9)
+  command -v dnsdist >/dev/null 2>&1 || [[ -x /usr/bin/dnsdist ]] || missing+=(dnsdist)
   ((${#missing[@]})) || return 0
 
   log "installing Debian packages: ${missing[*]}"

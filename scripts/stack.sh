@@ -14,6 +14,8 @@
 #   STACK_ZONES="zones tests/zones" (what the e2e tests expect; empty: publish nothing)
 #   STACK_TIMEOUT=60 (seconds to wait for wrangler dev)  STACK_CONFIG=wrangler.toml
 #   STACK_REFRESH_SECONDS=1 (worker var SNAPSHOT_REFRESH_SECONDS: how fast a publish shows up)
+#   STACK_VARS="KEY:VALUE ..." (more worker vars, e.g. the resolver's UPSTREAMS; values without spaces)
+#   STACK_INSPECTOR_PORT (wrangler's devtools port; set one per stack when several run)
 #   STACK_ADMIN_TOKEN=<token> (worker var ADMIN_TOKEN: opens the admin API; unset: closed)
 #   EDGEDNS_CLI=path of a built edgedns binary (default: cargo run --release --bin edgedns)
 # Logs: .run/$STACK_NAME-wrangler.log, .run/$STACK_NAME-publish.log, .run/front-$STACK_NAME/*.log
@@ -89,6 +91,8 @@ start_all() {
 
   admin_var=()
   [[ -n "${STACK_ADMIN_TOKEN:-}" ]] && admin_var=(--var "ADMIN_TOKEN:$STACK_ADMIN_TOKEN")
+  for pair in ${STACK_VARS:-}; do admin_var+=(--var "$pair"); done
+  [[ -n "${STACK_INSPECTOR_PORT:-}" ]] && admin_var+=(--inspector-port "$STACK_INSPECTOR_PORT")
   log "starting wrangler dev on 127.0.0.1:$http_port (state $state, log $wlog)"
   # Own process group (setsid) so stop can take down wrangler + workerd together. The nested
   # `make -s worker` that wrangler runs as its build command must not inherit our make's flags.

@@ -6,6 +6,8 @@
 #       EDGEDNS_HTTP=http://127.0.0.1:18787  (wrangler dev, HTTP/1.1)
 #       EDGEDNS_H2=127.0.0.1:18443           (nginx TLS + HTTP/2 front)
 #       EDGEDNS_CLI=<target>/release/edgedns EDGEDNS_STATE=<abs path of .run/test-state>
+#     and a resolver-mode stack (EDGEDNS_RESOLVER_HTTP=http://127.0.0.1:18788, EDGEDNS_RESOLVER_H2,
+#     EDGEDNS_RESOLVER_STATE) forwarding to BIND behind dnsdist (scripts/upstream.sh)
 # The stack is always stopped. Exit status is non-zero if any step failed.
 #   TEST_SKIP_NATIVE=1 / TEST_SKIP_E2E=1 skip a part; extra args go to the test binaries
 #   (e.g. scripts/test.sh --nocapture).
@@ -65,23 +67,40 @@ if [[ "${TEST_SKIP_E2E:-0}" != 1 ]]; then
                     }
                   });')" && [[ -x "$cli" ]]; then
       export EDGEDNS_CLI="$cli"
-      trap 'scripts/stack.sh stop' EXIT
+      # The resolver-mode stack: the same Worker and zones with upstreams configured (the
+      # first one dead, so every miss also exercises failover), in front of the loopback
+      # upstream (scripts/upstream.sh).
+      resolver_stack() {
+        STACK_NAME=resolver STACK_HTTP_PORT="$RESOLVER_HTTP_PORT" STACK_H2_PORT="$RESOLVER_H2_PORT" \
+        STACK_STATE="$RESOLVER_STATE" STACK_INSPECTOR_PORT=19230 \
+        STACK_VARS="UPSTREAMS:http://127.0.0.1:18956/dns-query,http://127.0.0.1:18954/dns-query UPSTREAM_TIMEOUT_MS:1500" \
+          scripts/stack.sh "$1"
+      }
+      RESOLVER_HTTP_PORT="${RESOLVER_HTTP_PORT:-18788}"
+      RESOLVER_H2_PORT="${RESOLVER_H2_PORT:-18444}"
+      RESOLVER_STATE="$(realpath -m "$RUN_DIR/resolver-state")"
+      stop_all() { scripts/stack.sh stop; resolver_stack stop; scripts/upstream.sh stop; }
+      trap stop_all EXIT
       trap 'exit 130' INT
       trap 'exit 143' TERM
-      if scripts/stack.sh start; then
+      if STACK_INSPECTOR_PORT=19229 scripts/stack.sh start && scripts/upstream.sh start && resolver_stack start; then
         export EDGEDNS_HTTP="http://127.0.0.1:$STACK_HTTP_PORT"
         export EDGEDNS_H2="127.0.0.1:$STACK_H2_PORT"
         export EDGEDNS_STATE="$STACK_STATE"
-        log "cargo test --release --test e2e  (EDGEDNS_HTTP=$EDGEDNS_HTTP EDGEDNS_H2=$EDGEDNS_H2 EDGEDNS_CLI=$EDGEDNS_CLI EDGEDNS_STATE=$EDGEDNS_STATE)"
+        export EDGEDNS_RESOLVER_HTTP="http://127.0.0.1:$RESOLVER_HTTP_PORT"
+        export EDGEDNS_RESOLVER_H2="127.0.0.1:$RESOLVER_H2_PORT"
+        export EDGEDNS_RESOLVER_STATE="$RESOLVER_STATE"
+        log "cargo test --release --test e2e  (EDGEDNS_HTTP=$EDGEDNS_HTTP EDGEDNS_H2=$EDGEDNS_H2 EDGEDNS_CLI=$EDGEDNS_CLI EDGEDNS_STATE=$EDGEDNS_STATE EDGEDNS_RESOLVER_HTTP=$EDGEDNS_RESOLVER_HTTP)"
         if ! cargo test --release --test e2e -- "$@"; then
           failed+=("e2e tests")
-          log "last lines of the wrangler log (.run/test-wrangler.log):"
+          log "last lines of the wrangler logs (.run/test-wrangler.log, .run/resolver-wrangler.log):"
           tail -n 30 "$RUN_DIR/test-wrangler.log" >&2 || true
+          tail -n 30 "$RUN_DIR/resolver-wrangler.log" >&2 || true
         fi
       else
         failed+=("e2e stack start")
       fi
-      scripts/stack.sh stop
+      stop_all
       trap - EXIT
     else
       failed+=("e2e build")

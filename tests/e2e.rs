@@ -478,6 +478,10 @@ mod routing;
 #[path = "e2e/health.rs"]
 mod health;
 
+/// Resolver mode: forwarding, caching, stale answers, the firewall (tests/e2e/resolver.rs).
+#[path = "e2e/resolver.rs"]
+mod resolver;
+
 // ---- a browser: the lookup page at `/`, in headless Chromium ----
 
 /// Loads `url` in headless Chromium (a fresh profile each time) and returns the DOM as it is

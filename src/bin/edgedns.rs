@@ -79,6 +79,9 @@ mod cli {
         /// Health checks as the Worker sees them: list their states, force one up or down.
         #[command(subcommand)]
         Health(HealthCommand),
+        /// The DNS firewall's rule list (resolver mode): check it, publish it to KV.
+        #[command(subcommand)]
+        Firewall(FirewallCommand),
         /// GeoIP tables for locating client subnets: build them from the ip-location-db lists, look up.
         #[command(subcommand)]
         Geoip(geoip::GeoipCommand),
@@ -121,6 +124,22 @@ mod cli {
             /// Overwrite files that already exist.
             #[arg(long)]
             force: bool,
+        },
+    }
+
+    #[derive(Subcommand)]
+    enum FirewallCommand {
+        /// Check a rule list; errors are printed as file:line: message.
+        Check {
+            /// The rule list (one `allow|alert|block <name|*.domain> [answer]` per line).
+            file: PathBuf,
+        },
+        /// Check a rule list and publish it: `firewall:<version>`, then `firewall:current`.
+        Publish {
+            /// The rule list.
+            file: PathBuf,
+            #[command(flatten)]
+            target: Target,
         },
     }
 
@@ -259,6 +278,7 @@ mod cli {
             }
             Commands::Geoip(command) => geoip::run(command),
             Commands::Health(command) => health(command),
+            Commands::Firewall(command) => firewall(command),
             command @ Commands::Import { .. } => import(command),
         }
     }
@@ -510,6 +530,26 @@ mod cli {
             println!("overrides now: {}", serde_json::to_string(&overrides).map_err(|e| e.to_string())?);
         } else {
             println!("no such override: nothing changed");
+        }
+        Ok(())
+    }
+
+    fn firewall(command: FirewallCommand) -> Result<(), String> {
+        use edgedns::resolver::firewall::{self, Firewall};
+        let (FirewallCommand::Check { file } | FirewallCommand::Publish { file, .. }) = &command;
+        let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let rules = Firewall::parse(&text).map_err(|error| {
+            error.0.iter().map(|(line, message)| format!("{}:{line}: {message}", file.display())).collect::<Vec<_>>().join("\n")
+        })?;
+        match command {
+            FirewallCommand::Check { .. } => println!("ok: {} rules", rules.len()),
+            FirewallCommand::Publish { target, .. } => {
+                let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+                let version = snapshot::version_id(text.as_bytes(), now);
+                put_bytes(&target, &firewall::version_key(&version), text.as_bytes())?;
+                put_bytes(&target, firewall::CURRENT_KEY, version.as_bytes())?;
+                println!("published firewall {version}: {} rules", rules.len());
+            }
         }
         Ok(())
     }

@@ -189,7 +189,7 @@ pub fn resolution(upstreamed: &Upstreamed, query: &Query, freshness: Freshness, 
                 let mut record = record.clone();
                 record.ttl = match freshness {
                     Freshness::Aged(seconds) => record.ttl.saturating_sub(seconds),
-                    Freshness::Stale => super::STALE_ANSWER_TTL.min(record.ttl.max(1)),
+                    Freshness::Stale => super::STALE_ANSWER_TTL,
                 };
                 record
             })

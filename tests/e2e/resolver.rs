@@ -1,0 +1,195 @@
+//! Resolver mode through workerd: a second stack (`EDGEDNS_RESOLVER_HTTP`) with upstreams
+//! configured, the first one dead and the second dnsdist's plain-HTTP DoH listener in front of
+//! BIND serving `upstream.test` (scripts/upstream.sh). dnsdist's query counter shows what
+//! reached the upstream.
+
+use std::sync::Mutex;
+
+use super::*;
+use hickory_proto::rr::rdata::opt::EdnsOption;
+
+/// The upstream is shared (and one test stops it): resolver tests run one at a time.
+static UPSTREAM: Mutex<()> = Mutex::new(());
+
+fn resolver_base() -> String {
+    env("EDGEDNS_RESOLVER_HTTP")
+}
+
+fn ask(name: &str, record_type: RecordType, id: u16) -> Message {
+    let mut message = Message::new(id, MessageType::Query, OpCode::Query);
+    message.metadata.recursion_desired = true;
+    message.add_query(Query::query(Name::from_str(name).unwrap(), record_type));
+    message.edns = Some(Edns::new());
+    curl_post(&format!("{}/dns-query", resolver_base()), &message.to_vec().unwrap(), &[]).message()
+}
+
+/// Queries dnsdist has received so far.
+fn upstream_queries() -> u64 {
+    let exchange = curl(&["-H", "X-API-Key: edgedns-test", "http://127.0.0.1:18955/jsonstat?command=stats"]);
+    let stats: serde_json::Value = serde_json::from_slice(&exchange.body).expect("dnsdist statistics");
+    stats["queries"].as_u64().expect("a query counter")
+}
+
+fn extended_error(message: &Message) -> Option<u16> {
+    message.edns.as_ref()?.options().options.iter().find_map(|(code, option)| match option {
+        EdnsOption::Unknown(15, data) if u16::from(*code) == 15 => data.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]])),
+        _ => None,
+    })
+}
+
+fn data(message: &Message) -> Vec<String> {
+    message.answers.iter().map(|record| record.data.to_string()).collect()
+}
+
+fn upstream(action: &str) {
+    let status = Command::new("scripts/upstream.sh").arg(action).status().expect("scripts/upstream.sh runs");
+    assert!(status.success(), "scripts/upstream.sh {action}");
+}
+
+#[test]
+fn forwards_names_outside_the_hosted_zones_keeping_id_and_case() {
+    let _guard = UPSTREAM.lock().unwrap_or_else(|e| e.into_inner());
+    // Mixed case on the wire (hickory's encoder would lower-case it): 0x20 clients check it.
+    let mut query = Message::new(0x1234, MessageType::Query, OpCode::Query);
+    query.metadata.recursion_desired = true;
+    query.add_query(Query::query(Name::from_str("www.upstream.test.").unwrap(), RecordType::A));
+    let lower: &[u8] = b"\x03www\x08upstream\x04test\x00";
+    let mixed: &[u8] = b"\x03WwW\x08UpStReAm\x04TeSt\x00";
+    let mut bytes = query.to_vec().unwrap();
+    let at = bytes.windows(lower.len()).position(|window| window == lower).unwrap();
+    bytes[at..at + lower.len()].copy_from_slice(mixed);
+    let exchange = curl_post(&format!("{}/dns-query", resolver_base()), &bytes, &[]);
+    assert_eq!(&exchange.body[12..12 + mixed.len()], mixed, "0x20: the question comes back as asked");
+    let message = exchange.message();
+    assert_eq!(message.metadata.id, 0x1234);
+    assert_eq!(message.metadata.response_code, ResponseCode::NoError);
+    assert!(message.metadata.recursion_available, "RA in resolver mode");
+    assert!(!message.metadata.authoritative, "forwarded answers are not authoritative");
+    assert_eq!(data(&message), vec!["127.0.0.1"]);
+    let chain = ask("alias.upstream.test.", RecordType::A, 7);
+    assert_eq!(data(&chain), vec!["www.upstream.test.", "127.0.0.1"]);
+    assert_eq!(data(&ask("v6.upstream.test.", RecordType::AAAA, 8)), vec!["::1"]);
+    // Hosted zones are still answered by the engine, authoritatively.
+    let hosted = ask("www.example.com.", RecordType::A, 9);
+    assert!(hosted.metadata.authoritative && hosted.metadata.recursion_available);
+    // An upstream that answers with an error (BIND refuses names it does not serve) is a
+    // failure: SERVFAIL with EDE 22, the first upstream being unreachable.
+    let refused = ask("elsewhere.example.", RecordType::A, 10);
+    assert_eq!((refused.metadata.response_code, extended_error(&refused)), (ResponseCode::ServFail, Some(22)));
+}
+
+#[test]
+fn a_second_query_is_answered_from_the_cache() {
+    let _guard = UPSTREAM.lock().unwrap_or_else(|e| e.into_inner());
+    let before = upstream_queries();
+    let first = ask("cached.upstream.test.", RecordType::A, 1);
+    assert_eq!(data(&first), vec!["192.0.2.201"]);
+    assert_eq!(upstream_queries(), before + 1, "the first query reaches the upstream (the dead one fails over)");
+    std::thread::sleep(Duration::from_millis(1_100));
+    let second = ask("CACHED.upstream.test.", RecordType::A, 2);
+    assert_eq!(data(&second), vec!["192.0.2.201"]);
+    assert_eq!(upstream_queries(), before + 1, "the second one does not");
+    assert!(second.answers[0].ttl < first.answers[0].ttl, "TTLs count down: {} then {}", first.answers[0].ttl, second.answers[0].ttl);
+    // Negative answers are cached for the SOA's negative TTL (min(300, 60) here).
+    let missing = ask("missing.upstream.test.", RecordType::A, 3);
+    assert_eq!(missing.metadata.response_code, ResponseCode::NXDomain);
+    let count = upstream_queries();
+    let again = ask("missing.upstream.test.", RecordType::A, 4);
+    assert_eq!(again.metadata.response_code, ResponseCode::NXDomain);
+    assert_eq!(upstream_queries(), count, "NXDOMAIN is cached too");
+    assert!(again.authorities.iter().any(|record| record.record_type() == RecordType::SOA && record.ttl <= 60));
+}
+
+#[test]
+fn stale_answers_when_every_upstream_is_down() {
+    let _guard = UPSTREAM.lock().unwrap_or_else(|e| e.into_inner());
+    // TTL 1: cached, then expired.
+    assert_eq!(data(&ask("short.upstream.test.", RecordType::A, 1)), vec!["192.0.2.202"]);
+    upstream("stop-doh");
+    std::thread::sleep(Duration::from_millis(2_500));
+    let stale = ask("short.upstream.test.", RecordType::A, 2);
+    let never_seen = ask("json.upstream.test.", RecordType::AAAA, 3);
+    upstream("start-doh");
+    assert_eq!(data(&stale), vec!["192.0.2.202"], "an expired answer beats no answer (RFC 8767)");
+    assert_eq!((stale.answers[0].ttl, extended_error(&stale)), (30, Some(3)), "stale answers: TTL 30 s and EDE 3");
+    assert_eq!(never_seen.metadata.response_code, ResponseCode::ServFail);
+    assert_eq!(extended_error(&never_seen), Some(23), "no upstream reachable: EDE 23");
+    assert!(never_seen.metadata.recursion_available);
+}
+
+#[test]
+fn firewall_blocks_overrides_allows_and_explains() {
+    let _guard = UPSTREAM.lock().unwrap_or_else(|e| e.into_inner());
+    let rules = scratch("firewall.txt");
+    std::fs::write(
+        &rules,
+        "block ads.upstream.test nxdomain\nblock *.ads.upstream.test nodata\nallow ok.ads.upstream.test\n\
+         block phish.upstream.test A 192.0.2.99 ttl=120\nalert watch.upstream.test\n",
+    )
+    .unwrap();
+    let output = Command::new(env("EDGEDNS_CLI"))
+        .args(["firewall", "publish"])
+        .arg(&rules)
+        .args(["--local", "--persist-to", &env("EDGEDNS_RESOLVER_STATE")])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let _ = std::fs::remove_file(&rules);
+    // The rule list loads in the background after a refresh (every second on this stack).
+    let mut blocked = ask("ads.upstream.test.", RecordType::A, 1);
+    for _ in 0..40 {
+        if blocked.metadata.response_code == ResponseCode::NXDomain {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+        blocked = ask("ads.upstream.test.", RecordType::A, 1);
+    }
+    let before = upstream_queries();
+    assert_eq!((blocked.metadata.response_code, extended_error(&blocked)), (ResponseCode::NXDomain, Some(15)));
+    let below = ask("x.ads.upstream.test.", RecordType::A, 2);
+    assert_eq!((below.metadata.response_code, below.answers.len(), extended_error(&below)), (ResponseCode::NoError, 0, Some(15)));
+    let phish = ask("phish.upstream.test.", RecordType::A, 3);
+    assert_eq!((data(&phish), phish.answers[0].ttl, extended_error(&phish)), (vec!["192.0.2.99".to_owned()], 120, Some(15)));
+    assert_eq!(upstream_queries(), before, "blocked names never reach the upstream");
+    let allowed = ask("ok.ads.upstream.test.", RecordType::A, 4);
+    assert_eq!((data(&allowed), extended_error(&allowed)), (vec!["192.0.2.206".to_owned()], None), "the exception is forwarded");
+    assert_eq!(data(&ask("watch.upstream.test.", RecordType::A, 5)), vec!["192.0.2.209"], "alert answers normally");
+    let explained = curl(&[&format!("{}/explain?name=phish.upstream.test", resolver_base())]);
+    let text = String::from_utf8_lossy(&explained.body);
+    assert!(text.contains("firewall: rule block phish.upstream.test (line 4) matched"), "{text}");
+}
+
+#[test]
+fn json_api_and_http2_clients_are_forwarded_too() {
+    let _guard = UPSTREAM.lock().unwrap_or_else(|e| e.into_inner());
+    let exchange = curl(&[&format!("{}/resolve?name=json.upstream.test&type=A", resolver_base())]);
+    let json: serde_json::Value = serde_json::from_slice(&exchange.body).unwrap();
+    assert_eq!((json["Status"].clone(), json["RA"].clone()), (0.into(), true.into()), "{json}");
+    assert_eq!(json["Answer"][0]["data"], "192.0.2.207");
+    let h2 = env("EDGEDNS_RESOLVER_H2");
+    let (host, port) = h2.rsplit_once(':').unwrap();
+    let output = Command::new("kdig")
+        .args([format!("@{host}").as_str(), "-p", port, "+https", "+timeout=10", "+retry=0", "www.upstream.test", "A"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("www.upstream.test.") && text.contains("127.0.0.1") && text.contains("ra"), "{text}");
+}
+
+#[test]
+fn status_endpoint_shows_cache_hits_and_upstream_latency() {
+    let _guard = UPSTREAM.lock().unwrap_or_else(|e| e.into_inner());
+    let _ = ask("www.upstream.test.", RecordType::A, 1);
+    let _ = ask("www.upstream.test.", RecordType::A, 2);
+    let token = env("EDGEDNS_ADMIN_TOKEN");
+    let unauthorized = curl(&[&format!("{}/admin/resolver", resolver_base())]);
+    assert_eq!(unauthorized.status, 401);
+    let exchange = curl(&["-H", &format!("authorization: Bearer {token}"), &format!("{}/admin/resolver", resolver_base())]);
+    let status: serde_json::Value = serde_json::from_slice(&exchange.body).unwrap();
+    assert_eq!(status["mode"], "resolver", "{status}");
+    let isolate = &status["isolate"];
+    assert!(isolate["isolate_hits"].as_u64().unwrap() + isolate["edge_hits"].as_u64().unwrap() >= 1, "{status}");
+    let live = &isolate["upstreams"]["http://127.0.0.1:18954/dns-query"];
+    assert!(live["answered"].as_u64().unwrap() >= 1 && live["average_ms"].as_f64().is_some(), "{status}");
+    assert!(isolate["upstreams"]["http://127.0.0.1:18956/dns-query"]["failed"].as_u64().unwrap() >= 1, "the dead upstream fails: {status}");
+}
