@@ -90,6 +90,7 @@ if [[ "${TEST_SKIP_E2E:-0}" != 1 ]]; then
         export EDGEDNS_RESOLVER_HTTP="http://127.0.0.1:$RESOLVER_HTTP_PORT"
         export EDGEDNS_RESOLVER_H2="127.0.0.1:$RESOLVER_H2_PORT"
         export EDGEDNS_RESOLVER_STATE="$RESOLVER_STATE"
+        export EDGEDNS_RESOLVER_CERT="$RUN_DIR/front-resolver/cert.pem"
         log "cargo test --release --test e2e  (EDGEDNS_HTTP=$EDGEDNS_HTTP EDGEDNS_H2=$EDGEDNS_H2 EDGEDNS_CLI=$EDGEDNS_CLI EDGEDNS_STATE=$EDGEDNS_STATE EDGEDNS_RESOLVER_HTTP=$EDGEDNS_RESOLVER_HTTP)"
         if ! cargo test --release --test e2e -- "$@"; then
           failed+=("e2e tests")

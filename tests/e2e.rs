@@ -488,11 +488,23 @@ mod resolver;
 /// once the page has gone idle: `--virtual-time-budget` keeps the page running while its
 /// `fetch()`es are in flight, and `--dump-dom` prints the DOM after that. Killed after 60 s.
 fn chromium_dom(url: &str) -> String {
+    let (success, dom, stderr) = chromium(url, &[], None);
+    assert!(success, "chromium failed loading {url}\n{stderr}");
+    dom
+}
+
+/// Runs headless Chromium on `url` with extra flags and, optionally, a `Local State` file
+/// for the fresh profile (browser-wide settings such as secure DNS); returns whether it
+/// exited successfully, the DOM and its stderr.
+fn chromium(url: &str, extra: &[String], local_state: Option<&str>) -> (bool, String, String) {
     use std::os::unix::process::CommandExt;
     let profile = scratch("chromium-profile");
     let out = scratch("chromium-dom");
     let err = scratch("chromium-stderr");
     std::fs::create_dir_all(&profile).unwrap();
+    if let Some(settings) = local_state {
+        std::fs::write(profile.join("Local State"), settings).unwrap();
+    }
     let mut child = Command::new("chromium")
         .args([
             "--headless",
@@ -506,6 +518,7 @@ fn chromium_dom(url: &str) -> String {
             "--virtual-time-budget=15000",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
+        .args(extra)
         .args(["--dump-dom", url])
         // Files, not pipes: a full pipe would block Chromium while we wait for it to exit.
         .stdout(std::fs::File::create(&out).unwrap())
@@ -533,8 +546,7 @@ fn chromium_dom(url: &str) -> String {
     }
     let _ = std::fs::remove_dir_all(&profile);
     let status = status.unwrap_or_else(|| panic!("chromium did not finish within 60 s loading {url}\n{stderr}"));
-    assert!(status.success(), "chromium failed ({status}) loading {url}\n{stderr}");
-    dom
+    (status.success(), dom, stderr)
 }
 
 /// The opening tag of the first `<tag` in `dom` whose opening tag contains `marker`, and the

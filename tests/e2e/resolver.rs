@@ -193,3 +193,61 @@ fn status_endpoint_shows_cache_hits_and_upstream_latency() {
     assert!(live["answered"].as_u64().unwrap() >= 1 && live["average_ms"].as_f64().is_some(), "{status}");
     assert!(isolate["upstreams"]["http://127.0.0.1:18956/dns-query"]["failed"].as_u64().unwrap() >= 1, "the dead upstream fails: {status}");
 }
+
+/// A page server on 127.0.0.1:18920 for the browser test.
+struct PageServer(std::process::Child);
+
+impl Drop for PageServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The SHA-256 of the front's public key, base64: what `--ignore-certificate-errors-spki-list`
+/// takes, so Chromium trusts the test front's self-signed certificate and nothing else.
+fn front_spki() -> String {
+    let script = format!(
+        "openssl x509 -in {} -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64",
+        env("EDGEDNS_RESOLVER_CERT")
+    );
+    let output = Command::new("sh").args(["-c", &script]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn a_browser_using_the_endpoint_as_its_secure_dns_server_loads_pages() {
+    let _guard = UPSTREAM.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = scratch("pages");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("index.html"), "<html><body><h1 id=marker>served on loopback</h1></body></html>").unwrap();
+    let _server = PageServer(
+        Command::new("python3")
+            .args(["-m", "http.server", "18920", "--bind", "127.0.0.1", "--directory"])
+            .arg(&dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    for _ in 0..50 {
+        if std::net::TcpStream::connect("127.0.0.1:18920").is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Secure DNS with no fallback to the system resolver, through the HTTP/2 front (POSTs,
+    // as Chromium sends them), trusting only the front's key.
+    let h2 = env("EDGEDNS_RESOLVER_H2");
+    let local_state = serde_json::json!({ "dns_over_https": { "mode": "secure", "templates": format!("https://{h2}/dns-query") } }).to_string();
+    let flags = [format!("--ignore-certificate-errors-spki-list={}", front_spki())];
+    for host in ["www.browser.test", "app.upstream.test"] {
+        let (success, dom, stderr) = chromium(&format!("http://{host}:18920/"), &flags, Some(&local_state));
+        assert!(success && dom.contains("served on loopback"), "{host}: the page loads through the DoH endpoint\n{dom}\n{stderr}");
+    }
+    // A name neither the hosted zones nor the upstream know does not resolve: the browser is
+    // not falling back to another resolver.
+    let (_, dom, stderr) = chromium("http://nowhere.upstream.test:18920/", &flags, Some(&local_state));
+    assert!(!dom.contains("served on loopback") && stderr.contains("ERR_NAME_NOT_RESOLVED"), "{dom}\n{stderr}");
+}
