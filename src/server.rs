@@ -66,14 +66,20 @@ pub enum Outcome {
     /// Send this.
     Respond(HttpResponse),
     /// Ask the upstreams (or the cache), then [`complete`].
-    Forward(Forward),
+    Forward(Box<Forward>),
 }
 
-/// A query for a name outside every hosted zone, in resolver mode.
+/// A query for a name outside every hosted zone, in resolver mode; or the rest of a hosted
+/// CNAME chain that leaves the hosted zones.
 #[derive(Debug, Clone)]
 pub struct Forward {
     /// The client's query (ID, question case, EDNS), to answer under.
     pub query: Query,
+    /// The query the upstream answers: the client's, or one for the CNAME target the
+    /// hosted chain ends at. Upstream answers are checked against it.
+    pub upstream: Query,
+    /// The hosted part of the answer (the CNAME chain), placed before the upstream's records.
+    prefix: Option<Resolution>,
     /// How the client wants the answer.
     format: Format,
     /// The cache key ([`forward::cache_key`]).
@@ -159,7 +165,8 @@ fn handle_doh(request: &HttpRequest<'_>, zones: Zones<'_>, environment: &mut Env
 /// What the firewall and the zones make of a query, before any upstream is asked.
 enum Decision {
     Answered(Resolution),
-    Forward { alert: Option<String> },
+    /// Forward the question, or (`chain`) the CNAME target with the hosted part to prepend.
+    Forward { alert: Option<String>, chain: Option<(hickory_proto::rr::Name, Resolution)> },
 }
 
 fn decide(query: &Query, zones: Zones<'_>, environment: &mut Environment<'_>, recursion: Recursion<'_>, mut trace: Option<&mut Vec<String>>) -> Decision {
@@ -180,12 +187,32 @@ fn decide(query: &Query, zones: Zones<'_>, environment: &mut Environment<'_>, re
             if let Some(trace) = trace.as_deref_mut() {
                 trace.push("not in a hosted zone: forwarded to the upstream resolvers".to_owned());
             }
-            return Decision::Forward { alert };
+            return Decision::Forward { alert, chain: None };
         }
     }
-    let mut resolution = resolve(query, zones, environment, trace);
+    let mut resolution = resolve(query, zones, environment, trace.as_deref_mut());
     resolution.recursion_available = recursion.config.is_some();
+    // A resolver finishes a hosted CNAME chain that leaves the hosted zones (a CDN name).
+    if let (Some(_), Zones::Loaded(catalog)) = (recursion.config, zones) {
+        if let Some(target) = chain_exit(&resolution, question.query_type, catalog) {
+            if let Some(trace) = trace {
+                trace.push(format!("the CNAME chain leaves the hosted zones at {target}: the rest is forwarded"));
+            }
+            return Decision::Forward { alert, chain: Some((target, resolution)) };
+        }
+    }
     Decision::Answered(resolution)
+}
+
+/// The target a hosted answer's CNAME chain ends at, when it is outside every hosted zone
+/// and the client did not ask for the CNAME itself.
+fn chain_exit(resolution: &Resolution, query_type: RecordType, catalog: &crate::zone::Catalog) -> Option<hickory_proto::rr::Name> {
+    if resolution.rcode != ResponseCode::NoError || matches!(query_type, RecordType::CNAME | RecordType::ANY) {
+        return None;
+    }
+    let last = resolution.answers.last()?;
+    let hickory_proto::rr::RData::CNAME(target) = &last.data else { return None };
+    catalog.find(&target.0).is_none().then(|| target.0.clone())
 }
 
 /// A firewall block's answer: NXDOMAIN, NODATA or the override record, with EDE 15.
@@ -210,16 +237,24 @@ fn blocked(query: &Query, block: &firewall::BlockAnswer, recursion_available: bo
 fn answer(query: Query, format: Format, zones: Zones<'_>, environment: &mut Environment<'_>, recursion: Recursion<'_>) -> Outcome {
     match decide(&query, zones, environment, recursion, None) {
         Decision::Answered(resolution) => Outcome::Respond(respond(&query, format, &resolution)),
-        Decision::Forward { alert } => {
+        Decision::Forward { alert, chain } => {
             let Some(config) = recursion.config else {
                 return Outcome::Respond(HttpResponse::error(500, "forwarding without a resolver configuration"));
             };
             let client_subnet = query.edns.as_ref().and_then(|edns| edns.client_subnet.as_ref());
             let subnet = forward::upstream_subnet(config, environment.client.address, client_subnet);
-            match forward::upstream_query(&query, subnet) {
+            let (upstream, prefix) = match chain {
+                Some((target, hosted)) => {
+                    let mut upstream = query.clone();
+                    upstream.question.name = target;
+                    (upstream, Some(hosted))
+                }
+                None => (query.clone(), None),
+            };
+            match forward::upstream_query(&upstream, subnet) {
                 Ok(upstream_query) => {
-                    let cache_key = forward::cache_key(&query, subnet);
-                    Outcome::Forward(Forward { query, format, cache_key, subnet, upstream_query, alert })
+                    let cache_key = forward::cache_key(&upstream, subnet);
+                    Outcome::Forward(Box::new(Forward { query, upstream, prefix, format, cache_key, subnet, upstream_query, alert }))
                 }
                 Err(_) => Outcome::Respond(respond(&query, format, &forward::failure(&[]))),
             }
@@ -229,10 +264,22 @@ fn answer(query: Query, format: Format, zones: Zones<'_>, environment: &mut Envi
 
 /// The client's response to a forwarded query.
 pub fn complete(forwarded: &Forward, answer: Forwarded<'_>) -> HttpResponse {
-    let resolution = match answer {
+    let mut resolution = match answer {
         Forwarded::Answer(upstreamed, freshness) => forward::resolution(upstreamed, &forwarded.query, freshness, forwarded.subnet),
         Forwarded::Failed(failures) => forward::failure(failures),
     };
+    if let Some(hosted) = &forwarded.prefix {
+        // The hosted chain first; the answer as a whole is not authoritative (RFC 1035
+        // §6.2.4: AA describes the final answer's owner), and tailored if either part is.
+        let mut answers = hosted.answers.clone();
+        answers.append(&mut resolution.answers);
+        resolution.answers = answers;
+        resolution.scope = resolution.scope.max(hosted.scope);
+        resolution.tailored |= hosted.tailored;
+        if resolution.rcode == ResponseCode::ServFail {
+            resolution.answers.clear();
+        }
+    }
     respond(&forwarded.query, forwarded.format, &resolution)
 }
 
@@ -273,7 +320,10 @@ fn explain(query_string: &str, zones: Zones<'_>, environment: &mut Environment<'
     let resolution = match decide(&query, zones, &mut explained, recursion, Some(&mut trace)) {
         Decision::Answered(resolution) => resolution,
         // Explain does not ask upstreams: the trace says the name would be forwarded.
-        Decision::Forward { .. } => Resolution { recursion_available: true, ..Resolution::new(ResponseCode::NoError) },
+        Decision::Forward { chain, .. } => match chain {
+            Some((_, hosted)) => hosted,
+            None => Resolution { recursion_available: true, ..Resolution::new(ResponseCode::NoError) },
+        },
     };
     let health = environment.health.summary();
     let mut response = HttpResponse::new(200, "application/json", json::render_explain(&query, &view, &resolution, &trace, &health).into_bytes());

@@ -140,7 +140,7 @@ fn count(change: impl FnOnce(&mut ResolverStats)) {
 
 /// One log line per forwarded query, as key=value fields.
 fn log(forwarded: &Forward, cache: &str, upstream: Option<(&str, u32)>) {
-    let question = &forwarded.query.question;
+    let question = &forwarded.upstream.question;
     let alert = forwarded.alert.as_deref().map(|rule| format!(" firewall_alert=\"{rule}\"")).unwrap_or_default();
     match upstream {
         Some((url, ms)) => console_log!(
@@ -165,7 +165,7 @@ async fn edge_get(forwarded: &Forward, config: &ResolverConfig, now: u64) -> Opt
     let (stored_at, ttl) = (header("x-edgedns-stored-at")?, header("x-edgedns-ttl")?);
     let ttl = u32::try_from(ttl).ok()?;
     let bytes = response.bytes().await.ok()?;
-    let answer = forward::accept(&bytes, &forwarded.query).ok()?;
+    let answer = forward::accept(&bytes, &forwarded.upstream).ok()?;
     match cache::freshness(now.saturating_sub(stored_at), ttl, config.stale_s)? {
         Found::Fresh((), age) => Some(Found::Fresh((answer, ttl), age)),
         Found::Stale(()) => Some(Found::Stale((answer, ttl))),
@@ -198,7 +198,7 @@ async fn ask(url: &str, body: &[u8], forwarded: &Forward, timeout_ms: u32) -> Re
             return Err(UpstreamFailure::Unusable(format!("HTTP {}", response.status_code())));
         }
         let bytes = response.bytes().await.map_err(|e| UpstreamFailure::Unreachable(e.to_string()))?;
-        let answer = forward::accept(&bytes, &forwarded.query)?;
+        let answer = forward::accept(&bytes, &forwarded.upstream)?;
         Ok((answer, bytes))
     };
     let timer = worker::Delay::from(std::time::Duration::from_millis(u64::from(timeout_ms)));

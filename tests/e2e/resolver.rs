@@ -69,6 +69,8 @@ fn forwards_names_outside_the_hosted_zones_keeping_id_and_case() {
     let chain = ask("alias.upstream.test.", RecordType::A, 7);
     assert_eq!(data(&chain), vec!["www.upstream.test.", "127.0.0.1"]);
     assert_eq!(data(&ask("v6.upstream.test.", RecordType::AAAA, 8)), vec!["::1"]);
+    // A hosted CNAME chain that leaves the hosted zones is finished upstream.
+    assert_eq!(data(&ask("cdn.browser.test.", RecordType::A, 11)), vec!["www.upstream.test.", "127.0.0.1"]);
     // Hosted zones are still answered by the engine, authoritatively.
     let hosted = ask("www.example.com.", RecordType::A, 9);
     assert!(hosted.metadata.authoritative && hosted.metadata.recursion_available);
@@ -242,7 +244,7 @@ fn a_browser_using_the_endpoint_as_its_secure_dns_server_loads_pages() {
     let h2 = env("EDGEDNS_RESOLVER_H2");
     let local_state = serde_json::json!({ "dns_over_https": { "mode": "secure", "templates": format!("https://{h2}/dns-query") } }).to_string();
     let flags = [format!("--ignore-certificate-errors-spki-list={}", front_spki())];
-    for host in ["www.browser.test", "app.upstream.test"] {
+    for host in ["www.browser.test", "app.upstream.test", "cdn.browser.test"] {
         let (success, dom, stderr) = chromium(&format!("http://{host}:18920/"), &flags, Some(&local_state));
         assert!(success && dom.contains("served on loopback"), "{host}: the page loads through the DoH endpoint\n{dom}\n{stderr}");
     }

@@ -1,0 +1,193 @@
+//! Resolver mode through `server::serve` and `server::complete`, natively: what is forwarded,
+//! what goes upstream, and what the client gets back from an upstream's answer, a failure,
+//! or the firewall. (The fetching, caching and timing are the Worker's, tested end to end in
+//! tests/e2e/resolver.rs.)
+
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use edgedns::client::Client;
+use edgedns::doh::{HttpRequest, HttpResponse};
+use edgedns::policy::{NoHealthData, SplitMix};
+use edgedns::resolver::firewall::Firewall;
+use edgedns::resolver::forward::{self, Freshness, UpstreamFailure};
+use edgedns::resolver::ResolverConfig;
+use edgedns::server::{complete, serve, Environment, Forward, Forwarded, Outcome, Recursion, Zones};
+use edgedns::zone::compile::{compile_all, SourceFile};
+use edgedns::zone::Catalog;
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::rdata::opt::EdnsOption;
+use hickory_proto::rr::rdata::A;
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+fn catalog() -> &'static Catalog {
+    static CATALOG: OnceLock<Catalog> = OnceLock::new();
+    CATALOG.get_or_init(|| {
+        let mut sources = Vec::new();
+        for dir in ["zones", "tests/zones"] {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                sources.push(SourceFile { path: path.display().to_string(), text: std::fs::read_to_string(&path).unwrap() });
+            }
+        }
+        compile_all(&sources).unwrap_or_else(|errors| panic!("{errors:?}"))
+    })
+}
+
+fn config() -> ResolverConfig {
+    ResolverConfig::from_vars(|name| (name == "UPSTREAMS").then(|| "https://dns.example/dns-query".to_owned())).unwrap().unwrap()
+}
+
+fn query_bytes(name: &str, record_type: RecordType, dnssec_ok: bool) -> Vec<u8> {
+    let mut message = Message::new(0xbeef, MessageType::Query, OpCode::Query);
+    message.metadata.recursion_desired = true;
+    message.add_query(Query::query(Name::from_str(name).unwrap(), record_type));
+    let mut edns = Edns::new();
+    edns.set_dnssec_ok(dnssec_ok);
+    message.edns = Some(edns);
+    message.to_vec().unwrap()
+}
+
+fn run(request: &HttpRequest<'_>, recursion: Recursion<'_>) -> Outcome {
+    let mut random = SplitMix::new(7);
+    let client = Client { address: Some("203.0.113.77".parse().unwrap()), ..Client::default() };
+    let mut environment = Environment { client: &client, health: &NoHealthData, random: &mut random, locator: None };
+    serve(request, Zones::Loaded(catalog()), &mut environment, recursion)
+}
+
+fn post(bytes: &[u8], recursion: Recursion<'_>) -> Outcome {
+    run(&HttpRequest { method: "POST", path: "/dns-query", content_type: Some("application/dns-message"), body: bytes, ..HttpRequest::default() }, recursion)
+}
+
+fn responded(outcome: Outcome) -> HttpResponse {
+    match outcome {
+        Outcome::Respond(response) => response,
+        Outcome::Forward(forward) => panic!("forwarded {:?}", forward.upstream.question),
+    }
+}
+
+fn forwarded(outcome: Outcome) -> Box<Forward> {
+    match outcome {
+        Outcome::Forward(forward) => forward,
+        Outcome::Respond(response) => panic!("answered {}: {:?}", response.status, Message::from_vec(&response.body)),
+    }
+}
+
+/// An upstream's answer to `forward`'s upstream query, as a resolver would send it.
+fn upstream_answer(forward: &Forward, ttl: u32, authentic_data: bool) -> Vec<u8> {
+    let sent = Message::from_vec(&forward.upstream_query).unwrap();
+    let mut message = Message::new(sent.metadata.id, MessageType::Response, OpCode::Query);
+    message.metadata.recursion_available = true;
+    message.metadata.authentic_data = authentic_data;
+    message.queries = sent.queries.clone();
+    let name = sent.queries[0].name.clone();
+    message.answers.push(Record::from_rdata(name, ttl, RData::A(A::new(192, 0, 2, 77))));
+    message.to_vec().unwrap()
+}
+
+fn extended_error(message: &Message) -> Option<u16> {
+    message.edns.as_ref()?.options().options.iter().find_map(|(_, option)| match option {
+        EdnsOption::Unknown(15, data) => Some(u16::from_be_bytes([data[0], data[1]])),
+        _ => None,
+    })
+}
+
+#[test]
+fn without_upstreams_names_outside_the_zones_are_refused() {
+    let response = responded(post(&query_bytes("www.example.net.", RecordType::A, false), Recursion::default()));
+    let message = Message::from_vec(&response.body).unwrap();
+    assert_eq!(message.metadata.response_code, ResponseCode::Refused);
+    assert!(!message.metadata.recursion_available);
+}
+
+#[test]
+fn names_outside_the_zones_are_forwarded_and_answered_under_the_clients_id() {
+    let config = config();
+    let recursion = Recursion { config: Some(&config), firewall: None };
+    let forward = forwarded(post(&query_bytes("www.example.net.", RecordType::A, true), recursion));
+    let upstream = Message::from_vec(&forward.upstream_query).unwrap();
+    assert_eq!((upstream.metadata.id, upstream.metadata.recursion_desired), (0, true), "RFC 8484 §4.1: ID 0");
+    assert!(upstream.edns.as_ref().unwrap().flags().dnssec_ok, "DO is passed on");
+    assert!(upstream.edns.as_ref().unwrap().options().options.is_empty(), "no client subnet by default");
+    assert_eq!(forward.cache_key, "www.example.net.|1|1|10");
+    let answer = forward::accept(&upstream_answer(&forward, 300, true), &forward.upstream).unwrap();
+    let response = complete(&forward, Forwarded::Answer(&answer, Freshness::Aged(100)));
+    let message = Message::from_vec(&response.body).unwrap();
+    assert_eq!(message.metadata.id, 0xbeef);
+    assert!(message.metadata.recursion_available && !message.metadata.authoritative);
+    assert!(message.metadata.authentic_data, "AD passed on: the client asked with DO");
+    assert_eq!((message.answers[0].ttl, message.answers[0].data.to_string()), (200, "192.0.2.77".to_owned()));
+    assert_eq!(response.header("cache-control"), Some("max-age=200"));
+}
+
+#[test]
+fn hosted_zones_are_answered_by_the_engine_with_ra() {
+    let config = config();
+    let recursion = Recursion { config: Some(&config), firewall: None };
+    let response = responded(post(&query_bytes("www.example.com.", RecordType::A, false), recursion));
+    let message = Message::from_vec(&response.body).unwrap();
+    assert!(message.metadata.authoritative && message.metadata.recursion_available);
+    // NXDOMAIN inside a hosted zone stays authoritative: never forwarded.
+    let missing = responded(post(&query_bytes("nope.example.com.", RecordType::A, false), recursion));
+    assert_eq!(Message::from_vec(&missing.body).unwrap().metadata.response_code, ResponseCode::NXDomain);
+}
+
+#[test]
+fn hosted_cname_chains_leaving_the_zones_are_finished_upstream() {
+    let config = config();
+    let recursion = Recursion { config: Some(&config), firewall: None };
+    let forward = forwarded(post(&query_bytes("cdn.browser.test.", RecordType::A, false), recursion));
+    assert_eq!(forward.upstream.question.name.to_string(), "www.upstream.test.");
+    assert_eq!(forward.query.question.name.to_string(), "cdn.browser.test.");
+    let answer = forward::accept(&upstream_answer(&forward, 60, false), &forward.upstream).unwrap();
+    let message = Message::from_vec(&complete(&forward, Forwarded::Answer(&answer, Freshness::Aged(0))).body).unwrap();
+    let records: Vec<String> = message.answers.iter().map(|r| format!("{} {}", r.name, r.data)).collect();
+    assert_eq!(records, vec!["cdn.browser.test. www.upstream.test.", "www.upstream.test. 192.0.2.77"]);
+    assert!(!message.metadata.authoritative);
+    // Asking for the CNAME itself is answered from the zone.
+    assert!(matches!(post(&query_bytes("cdn.browser.test.", RecordType::CNAME, false), recursion), Outcome::Respond(_)));
+}
+
+#[test]
+fn upstream_failures_are_servfail_with_the_reason() {
+    let config = config();
+    let recursion = Recursion { config: Some(&config), firewall: None };
+    let forward = forwarded(post(&query_bytes("www.example.net.", RecordType::A, false), recursion));
+    let down = [UpstreamFailure::Unreachable("refused".into())];
+    let message = Message::from_vec(&complete(&forward, Forwarded::Failed(&down)).body).unwrap();
+    assert_eq!((message.metadata.response_code, extended_error(&message)), (ResponseCode::ServFail, Some(23)));
+    let answer = forward::accept(&upstream_answer(&forward, 300, false), &forward.upstream).unwrap();
+    let stale = Message::from_vec(&complete(&forward, Forwarded::Answer(&answer, Freshness::Stale)).body).unwrap();
+    assert_eq!((stale.answers[0].ttl, extended_error(&stale)), (30, Some(3)));
+}
+
+#[test]
+fn the_firewall_applies_before_zones_and_upstreams() {
+    let config = config();
+    let firewall = Firewall::parse("block *.example.net nxdomain\nblock www.example.com A 192.0.2.66\nalert watch.example.info\n").unwrap();
+    let recursion = Recursion { config: Some(&config), firewall: Some(&firewall) };
+    let blocked = Message::from_vec(&responded(post(&query_bytes("ads.example.net.", RecordType::A, false), recursion)).body).unwrap();
+    assert_eq!((blocked.metadata.response_code, extended_error(&blocked)), (ResponseCode::NXDomain, Some(15)));
+    let overridden = Message::from_vec(&responded(post(&query_bytes("www.example.com.", RecordType::A, false), recursion)).body).unwrap();
+    assert_eq!(overridden.answers[0].data.to_string(), "192.0.2.66", "a hosted name can be overridden too");
+    let other_type = Message::from_vec(&responded(post(&query_bytes("www.example.com.", RecordType::AAAA, false), recursion)).body).unwrap();
+    assert!(other_type.answers.is_empty(), "an A override answers NODATA for AAAA");
+    let watched = forwarded(post(&query_bytes("watch.example.info.", RecordType::A, false), recursion));
+    assert_eq!(watched.alert.as_deref(), Some("alert watch.example.info (line 3)"));
+    // The JSON API goes through the same path.
+    let json = responded(run(&HttpRequest { method: "GET", path: "/resolve", query: "name=x.example.net", ..HttpRequest::default() }, recursion));
+    let value: serde_json::Value = serde_json::from_slice(&json.body).unwrap();
+    assert_eq!((value["Status"].clone(), value["RA"].clone()), (3.into(), true.into()));
+    assert!(value["Comment"].as_str().unwrap().contains("EDE 15"));
+}
+
+#[test]
+fn explain_says_what_would_be_forwarded_and_which_rule_fired() {
+    let config = config();
+    let firewall = Firewall::parse("alert *.example.net\n").unwrap();
+    let recursion = Recursion { config: Some(&config), firewall: Some(&firewall) };
+    let response = responded(run(&HttpRequest { method: "GET", path: "/explain", query: "name=www.example.net", ..HttpRequest::default() }, recursion));
+    let text = String::from_utf8(response.body).unwrap();
+    assert!(text.contains("firewall: rule alert *.example.net (line 1) matched"), "{text}");
+    assert!(text.contains("forwarded to the upstream resolvers"), "{text}");
+}
