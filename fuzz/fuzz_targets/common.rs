@@ -350,7 +350,7 @@ pub fn check_encodable(catalog: &Catalog, names: &[Name], types: &[RecordType]) 
             let index = (name_index + type_index) % clients.len();
             let (client, subnet) = &clients[index];
             let query = edgedns::query::Query {
-                header: edgedns::query::HeaderEcho { id: 1, opcode: 0, recursion_desired: false, checking_disabled: false },
+                header: edgedns::query::HeaderEcho { id: 1, opcode: 0, recursion_desired: false, checking_disabled: false, authentic_data: false },
                 question: Question::query(name.clone(), *record_type),
                 edns: Some(edgedns::query::EdnsRequest { dnssec_ok: false, client_subnet: subnet.map(edgedns::client::ClientSubnet::new) }),
             };

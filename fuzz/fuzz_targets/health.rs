@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
 
     for now in [0, snapshot.updated_at, snapshot.updated_at.saturating_add(STALE_AFTER_MS + 1), u64::MAX] {
         let view = snapshot.view(now);
-        assert_eq!(view.stale, now.saturating_sub(snapshot.updated_at) > STALE_AFTER_MS);
+        assert_eq!(view.stale, snapshot.updated_at != 0 && now.saturating_sub(snapshot.updated_at) > STALE_AFTER_MS);
         let ids = snapshot.checks.keys().chain(snapshot.overrides.keys()).map(String::as_str);
         for id in ids.chain(["site-a", "pool-1", ""]).take(64) {
             let expected = match (snapshot.overrides.get(id), view.stale) {

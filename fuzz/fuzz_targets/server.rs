@@ -235,7 +235,7 @@ fn health(health: &Health) -> Option<HealthSnapshot> {
         let bit = |word: u32| word >> index & 1 != 0;
         snapshot.checks.insert(id.clone(), edgedns::health::CheckState { healthy: bit(*healthy), ..Default::default() });
         if bit(*overridden) {
-            snapshot.overrides.insert(id.clone(), edgedns::health::Override { healthy: bit(*forced_up), reason: String::new() });
+            snapshot.overrides.insert(id.clone(), edgedns::health::Override { healthy: bit(*forced_up), reason: String::new(), set_at: None });
         }
     }
     Some(snapshot)

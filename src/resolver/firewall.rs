@@ -189,9 +189,13 @@ fn parse_rule(content: &str, line: usize) -> Result<(bool, String, Rule), String
     if domain.contains('*') {
         return Err(format!("{pattern:?}: a wildcard is only allowed as the first label (*.domain)"));
     }
-    if !domain.is_empty() {
-        Name::from_str(domain).map_err(|error| format!("{pattern:?} is not a domain name: {error}"))?;
-    }
+    // Keyed by the name as parsed and printed again, the form `check` looks names up by
+    // (escapes such as `\065` read the same whichever way they were written).
+    let domain = if domain.is_empty() {
+        String::new()
+    } else {
+        Name::from_str(domain).map_err(|error| format!("{pattern:?} is not a domain name: {error}"))?.to_ascii()
+    };
     let action = match (action_word.to_ascii_lowercase().as_str(), rest.as_slice()) {
         ("allow", []) => Action::Allow,
         ("alert", []) => Action::Alert,
@@ -199,7 +203,7 @@ fn parse_rule(content: &str, line: usize) -> Result<(bool, String, Rule), String
         ("block", answer) => Action::Block(block_answer(answer)?),
         (other, _) => return Err(format!("unknown action {other:?} (allow, alert, block)")),
     };
-    Ok((wildcard, key(domain), Rule { action, pattern: pattern.to_owned(), line }))
+    Ok((wildcard, key(&domain), Rule { action, pattern: pattern.to_owned(), line }))
 }
 
 fn block_answer(fields: &[&str]) -> Result<BlockAnswer, String> {
@@ -290,6 +294,12 @@ alert  *.suspicious.example   # watch these
             &firewall.check(&name("a.bad.example.")).unwrap().action,
             Action::Block(BlockAnswer::Override { data: RData::CNAME(_), ttl: 60 })
         ));
+    }
+
+    #[test]
+    fn escaped_names_match_as_parsed() {
+        let firewall = Firewall::parse("block ok.t.1e\\xa_pl nxdomain\n").unwrap();
+        assert!(firewall.check(&Name::from_str("ok.t.1e\\xa_pl").unwrap()).is_some());
     }
 
     #[test]
