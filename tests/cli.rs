@@ -140,3 +140,81 @@ fn import_bind_names_the_file_and_line_of_what_it_refuses() {
     assert!(!ok);
     assert!(text.contains(&format!("{}: line 3: $INCLUDE is not supported", path.display())), "{text}");
 }
+
+/// A stand-in for `wrangler kv key get|put|delete` that keeps each key in a file of the
+/// `--persist-to` directory, so publishing, diffing and rolling back run without Node.
+#[cfg(unix)]
+fn fake_kv(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch_dir(name);
+    let store = dir.join("kv");
+    std::fs::create_dir_all(&store).unwrap();
+    let wrangler = dir.join("wrangler");
+    std::fs::write(
+        &wrangler,
+        r#"#!/bin/sh
+# kv key <verb> --binding B --local|--remote [--persist-to DIR] [--config F] KEY [--path FILE]
+verb=$3; shift 3
+dir=; key=; path=
+while [ $# -gt 0 ]; do
+  case $1 in
+    --binding|--config) shift 2;;
+    --persist-to) dir=$2; shift 2;;
+    --path) path=$2; shift 2;;
+    --local|--remote) shift;;
+    *) key=$1; shift;;
+  esac
+done
+file="$dir/$(echo "$key" | tr ':' '_')"
+case $verb in
+  get) if [ -f "$file" ]; then cat "$file"; else echo "Value not found" >&2; fi;;
+  put) cp "$path" "$file";;
+  delete) rm -f "$file";;
+  *) echo "unknown verb $verb" >&2; exit 1;;
+esac
+"#,
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrangler, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (wrangler, store)
+}
+
+#[cfg(unix)]
+#[test]
+fn diff_compares_the_zone_files_with_what_is_published() {
+    let (wrangler, store) = fake_kv("diff");
+    let kv = ["--local", "--wrangler", wrangler.to_str().unwrap(), "--persist-to", store.to_str().unwrap()];
+    let (ok, text) = edgedns(&[&["diff", "zones"], &kv[..]].concat());
+    assert!(ok, "{text}");
+    assert!(text.contains("nothing published yet"), "{text}");
+    assert!(text.contains("zone example.com.: added ("), "{text}");
+
+    let (ok, text) = edgedns(&[&["publish", "zones"], &kv[..]].concat());
+    assert!(ok, "{text}");
+    let (ok, text) = edgedns(&[&["diff", "zones"], &kv[..]].concat());
+    assert!(ok, "{text}");
+    assert!(text.contains("against snapshot ") && text.trim_end().ends_with("no changes"), "{text}");
+
+    // Edit a copy of the zones: one record changed, one routed set reweighted, one zone gone.
+    let edited = scratch_dir("diff-zones");
+    std::fs::create_dir_all(&edited).unwrap();
+    let com = std::fs::read_to_string("zones/example.com.zone").unwrap();
+    let line = com.lines().find(|l| l.starts_with("www") && l.contains(" A ")).expect("www A in zones/example.com.zone").to_owned();
+    let address = line.split_whitespace().last().unwrap().to_owned();
+    std::fs::write(edited.join("example.com.zone"), com.replace(&line, &line.replace(&address, "192.0.2.99"))).unwrap();
+    std::fs::copy("zones/example.org.zone", edited.join("example.org.zone")).unwrap();
+    let routes = std::fs::read_to_string("zones/example.org.routes.toml").unwrap().replacen("weight = 80", "weight = 70", 1);
+    std::fs::write(edited.join("example.org.routes.toml"), routes).unwrap();
+    let (ok, text) = edgedns(&[&["diff", edited.to_str().unwrap()], &kv[..]].concat());
+    assert!(ok, "{text}");
+    let has = |sign: &str, address: &str| {
+        text.lines().any(|l| l.trim_start().starts_with(&format!("{sign} www.example.com. ")) && l.ends_with(&format!(" IN A {address}")))
+    };
+    assert!(has("-", &address) && has("+", "192.0.2.99"), "{text}");
+    assert!(text.contains("~ www.example.org. A routed set changed"), "{text}");
+    assert!(text.contains("zone 2.0.192.in-addr.arpa.: removed"), "{text}");
+    assert!(!text.contains("no changes"), "{text}");
+
+    let (ok, text) = edgedns(&["diff", "zones"]);
+    assert!(!ok && text.contains("--local"), "{text}");
+}

@@ -53,6 +53,14 @@ mod cli {
             #[command(flatten)]
             target: Target,
         },
+        /// Show what publishing would change: the zone files compiled against the snapshot the
+        /// Worker serves (zones, records, routed sets, health checks). Exit 0 either way.
+        Diff {
+            #[command(flatten)]
+            sources: Sources,
+            #[command(flatten)]
+            target: Target,
+        },
         /// Answer a query offline from the zone files, with the Worker's engine.
         Query {
             /// Zone files or directories to answer from.
@@ -227,10 +235,10 @@ mod cli {
 
     #[derive(Args)]
     struct Target {
-        /// Write to the local dev KV (wrangler dev's state).
+        /// Use the local dev KV (wrangler dev's state).
         #[arg(long, conflicts_with = "remote", required_unless_present = "remote")]
         local: bool,
-        /// Write to the real namespace of the deployed Worker.
+        /// Use the real namespace of the deployed Worker.
         #[arg(long)]
         remote: bool,
         /// The KV binding name in wrangler.toml.
@@ -279,6 +287,7 @@ mod cli {
                 Ok(())
             }
             Commands::Publish { sources, target } => publish(&compile(&sources)?, &target),
+            Commands::Diff { sources, target } => diff(&compile(&sources)?, &target),
             Commands::Query { zones, name, record_type, subnet, location, health, explain } => {
                 let health = match health {
                     Some(path) => {
@@ -527,10 +536,36 @@ mod cli {
 
     /// The catalog the Worker serves: `snapshot:current`, then the image it names.
     fn published(target: &Target) -> Result<Catalog, String> {
-        let pointer = get(target, snapshot::CURRENT_KEY)?.ok_or("nothing published yet (snapshot:current is missing)")?;
-        let version = String::from_utf8_lossy(&pointer).trim().to_owned();
-        let image = get(target, &snapshot::version_key(&version))?.ok_or_else(|| format!("snapshot {version} is missing from KV"))?;
+        let version = current_version(target)?.ok_or("nothing published yet (snapshot:current is missing)")?;
+        published_version(target, &version)
+    }
+
+    /// The version `snapshot:current` names; `None` when nothing was published.
+    fn current_version(target: &Target) -> Result<Option<String>, String> {
+        Ok(get(target, snapshot::CURRENT_KEY)?.map(|pointer| String::from_utf8_lossy(&pointer).trim().to_owned()))
+    }
+
+    /// A published image, decoded.
+    fn published_version(target: &Target, version: &str) -> Result<Catalog, String> {
+        let image = get(target, &snapshot::version_key(version))?.ok_or_else(|| format!("snapshot {version} is missing from KV"))?;
         snapshot::decode(&image).map_err(|e| format!("snapshot {version} is unusable: {e}"))
+    }
+
+    /// `edgedns diff`: the comparison is `edgedns::zone::diff`; this only fetches and prints.
+    fn diff(catalog: &Catalog, target: &Target) -> Result<(), String> {
+        let place = if target.local { "local" } else { "remote" };
+        let served = match current_version(target)? {
+            Some(version) => {
+                println!("against snapshot {version} ({place} KV binding {})", target.binding);
+                published_version(target, &version)?
+            }
+            None => {
+                println!("nothing published yet ({place} KV binding {}): every zone is new", target.binding);
+                Catalog::default()
+            }
+        };
+        println!("{}", edgedns::zone::diff::diff(&served, catalog));
+        Ok(())
     }
 
     fn health(command: HealthCommand) -> Result<(), String> {
