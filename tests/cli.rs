@@ -218,3 +218,84 @@ fn diff_compares_the_zone_files_with_what_is_published() {
     let (ok, text) = edgedns(&["diff", "zones"]);
     assert!(!ok && text.contains("--local"), "{text}");
 }
+
+#[cfg(unix)]
+#[test]
+fn versions_and_rollback_follow_the_publish_history() {
+    let (wrangler, store) = fake_kv("rollback");
+    let kv = ["--local", "--wrangler", wrangler.to_str().unwrap(), "--persist-to", store.to_str().unwrap()];
+    let run = |args: &[&str]| edgedns(&[args, &kv[..]].concat());
+    let zone = |serial: u32| {
+        let path = scratch_dir(&format!("rollback-zone-{serial}")).join("example.test.zone");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, format!("$TTL 60\n@ SOA ns1 hostmaster {serial} 7200 900 1209600 300\n@ NS ns1\nns1 A 192.0.2.{serial}\n")).unwrap();
+        path
+    };
+    let (ok, text) = run(&["versions"]);
+    assert!(ok && text.contains("nothing published yet"), "{text}");
+    let (ok, text) = run(&["rollback"]);
+    assert!(!ok && text.contains("nothing published yet"), "{text}");
+
+    let version_of = |text: &str| text.split_whitespace().nth(1).unwrap().trim_end_matches(':').to_owned();
+    let mut published = Vec::new();
+    for serial in 1..=11 {
+        let (ok, text) = run(&["publish", zone(serial).to_str().unwrap()]);
+        assert!(ok, "{text}");
+        published.push(version_of(&text));
+        if serial == 11 {
+            assert!(text.contains(&format!("deleted 1 image(s) older than the last 10: {}", published[0])), "{text}");
+        }
+    }
+    let images = |store: &std::path::Path| {
+        let mut names: Vec<String> = std::fs::read_dir(store).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.retain(|name| name.starts_with("snapshot_") && name != "snapshot_current" && name != "snapshot_history");
+        names.len()
+    };
+    assert_eq!(images(&store), 10);
+
+    let (ok, text) = run(&["versions"]);
+    assert!(ok, "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 10, "{text}");
+    assert!(lines[0].starts_with(&format!("* {}  20", published[10])) && lines[0].ends_with(" UTC  1 zones"), "{text}");
+    assert!(lines[1].starts_with(&format!("  {}", published[9])), "{text}");
+    assert!(!text.contains(&published[0]), "{text}");
+
+    // Back one step, then another: each rollback goes to the version published before.
+    let (ok, text) = run(&["rollback"]);
+    assert!(ok, "{text}");
+    assert!(text.contains(&format!("snapshot:current: {} -> {} (1 zones)", published[10], published[9])), "{text}");
+    let (ok, text) = run(&["diff", zone(10).to_str().unwrap()]);
+    assert!(ok && text.trim_end().ends_with("no changes"), "{text}");
+    let (ok, text) = run(&["rollback"]);
+    assert!(ok && text.contains(&format!("-> {}", published[8])), "{text}");
+    let (_, text) = run(&["versions"]);
+    assert!(text.lines().nth(2).unwrap().starts_with(&format!("* {}", published[8])), "{text}");
+
+    // --to: forward again; a deleted or corrupt image is refused and the pointer stays.
+    let (ok, text) = run(&["rollback", "--to", &published[10]]);
+    assert!(ok, "{text}");
+    let (ok, text) = run(&["rollback", "--to", &published[0]]);
+    assert!(!ok && text.contains(&format!("snapshot {} is missing from KV", published[0])), "{text}");
+    std::fs::write(store.join(format!("snapshot_{}", published[5])), b"garbage").unwrap();
+    let (ok, text) = run(&["rollback", "--to", &published[5]]);
+    assert!(!ok && text.contains("is unusable: not a snapshot image"), "{text}");
+    let (ok, text) = run(&["rollback", "--to", &published[10]]);
+    assert!(!ok && text.contains("is already current"), "{text}");
+    assert_eq!(std::fs::read_to_string(store.join("snapshot_current")).unwrap(), published[10]);
+}
+
+#[cfg(unix)]
+#[test]
+fn versions_prints_publish_times_in_utc() {
+    let (wrangler, store) = fake_kv("versions-times");
+    std::fs::write(
+        store.join("snapshot_history"),
+        r#"[{"version":"951782400-00","published_at":951782400,"zones":2},{"version":"0-00","published_at":0,"zones":1}]"#,
+    )
+    .unwrap();
+    std::fs::write(store.join("snapshot_current"), "0-00").unwrap();
+    let (ok, text) = edgedns(&["versions", "--local", "--wrangler", wrangler.to_str().unwrap(), "--persist-to", store.to_str().unwrap()]);
+    assert!(ok, "{text}");
+    assert_eq!(text, "  951782400-00  2000-02-29 00:00:00 UTC  2 zones\n* 0-00  1970-01-01 00:00:00 UTC  1 zones\n");
+}

@@ -61,6 +61,20 @@ mod cli {
             #[command(flatten)]
             target: Target,
         },
+        /// The versions published last (newest first), marking the one the Worker serves.
+        Versions {
+            #[command(flatten)]
+            target: Target,
+        },
+        /// Point `snapshot:current` back at the version published before the current one (or
+        /// --to VERSION), once its image is found to decode.
+        Rollback {
+            /// The version to serve (as `versions` lists it).
+            #[arg(long, value_name = "VERSION")]
+            to: Option<String>,
+            #[command(flatten)]
+            target: Target,
+        },
         /// Answer a query offline from the zone files, with the Worker's engine.
         Query {
             /// Zone files or directories to answer from.
@@ -288,6 +302,8 @@ mod cli {
             }
             Commands::Publish { sources, target } => publish(&compile(&sources)?, &target),
             Commands::Diff { sources, target } => diff(&compile(&sources)?, &target),
+            Commands::Versions { target } => versions(&target),
+            Commands::Rollback { to, target } => rollback(to.as_deref(), &target),
             Commands::Query { zones, name, record_type, subnet, location, health, explain } => {
                 let health = match health {
                     Some(path) => {
@@ -519,6 +535,21 @@ mod cli {
         result
     }
 
+    fn delete(target: &Target, key: &str) -> Result<(), String> {
+        let mut command = wrangler_command(target, "delete");
+        command.arg(key);
+        let output = command.output().map_err(|e| format!("cannot run wrangler: {e}"))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "wrangler failed deleting {key}:\n{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ))
+        }
+    }
+
     fn put(target: &Target, key: &str, file: &Path) -> Result<(), String> {
         let mut command = wrangler_command(target, "put");
         command.arg(key).arg("--path").arg(file);
@@ -635,7 +666,93 @@ mod cli {
             if target.local { "local" } else { "remote" },
             target.binding
         );
+        // The history is bookkeeping for `versions` and `rollback`: the publish has happened
+        // by now, so a failure here is a warning, not a failed publish.
+        if let Err(message) = record_publish(target, &version, now, catalog.zones().len()) {
+            eprintln!("warning: {message}");
+        }
         Ok(())
+    }
+
+    /// Adds a publish to `snapshot:history` and deletes the images that fell off its end.
+    fn record_publish(target: &Target, version: &str, now: u64, zones: usize) -> Result<(), String> {
+        let history = match history(target) {
+            Ok(history) => history,
+            Err(message) => {
+                eprintln!("warning: {message}; starting a new history");
+                Vec::new()
+            }
+        };
+        let (history, dropped) = snapshot::record(&history, version, now, zones);
+        put_bytes(target, snapshot::HISTORY_KEY, snapshot::history_to_json(&history).as_bytes())?;
+        for old in &dropped {
+            delete(target, &snapshot::version_key(old))?;
+        }
+        if !dropped.is_empty() {
+            println!("deleted {} image(s) older than the last {}: {}", dropped.len(), snapshot::HISTORY_LENGTH, dropped.join(", "));
+        }
+        Ok(())
+    }
+
+    /// `snapshot:history`; empty when missing (nothing published since it was introduced).
+    fn history(target: &Target) -> Result<Vec<snapshot::Published>, String> {
+        match get(target, snapshot::HISTORY_KEY)? {
+            Some(bytes) => snapshot::history_from_json(&String::from_utf8_lossy(&bytes)).map_err(|e| e.to_string()),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// `edgedns versions`: the history, the current version marked with `*`.
+    fn versions(target: &Target) -> Result<(), String> {
+        let current = current_version(target)?;
+        let history = history(target)?;
+        if history.is_empty() {
+            match &current {
+                Some(version) => println!("no publish history yet; current: {version}"),
+                None => println!("nothing published yet"),
+            }
+            return Ok(());
+        }
+        for entry in &history {
+            let mark = if current.as_deref() == Some(entry.version.as_str()) { "*" } else { " " };
+            println!("{mark} {}  {}  {} zones", entry.version, utc(entry.published_at), entry.zones);
+        }
+        match &current {
+            Some(version) if !history.iter().any(|entry| &entry.version == version) => {
+                println!("current: {version} (not in the history)");
+            }
+            None => println!("snapshot:current is missing"),
+            Some(_) => {}
+        }
+        Ok(())
+    }
+
+    /// `edgedns rollback`: checks the image, then rewrites the pointer (the Worker picks it
+    /// up at its next refresh, like a publish).
+    fn rollback(to: Option<&str>, target: &Target) -> Result<(), String> {
+        let current = current_version(target)?.ok_or("nothing published yet (snapshot:current is missing)")?;
+        let version = snapshot::rollback_target(&history(target)?, &current, to).map_err(|e| e.to_string())?;
+        let catalog = published_version(target, &version)?;
+        put_bytes(target, snapshot::CURRENT_KEY, version.as_bytes())?;
+        println!("snapshot:current: {current} -> {version} ({} zones)", catalog.zones().len());
+        Ok(())
+    }
+
+    /// Unix seconds as `YYYY-MM-DD HH:MM:SS UTC` (proleptic Gregorian calendar).
+    fn utc(unix_seconds: u64) -> String {
+        let days = (unix_seconds / 86_400) as i64;
+        let seconds = unix_seconds % 86_400;
+        // Days since 1970-01-01 to a civil date (H. Hinnant's days_from_civil, inverted).
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let day_of_era = z.rem_euclid(146_097);
+        let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+        let shifted_month = (5 * day_of_year + 2) / 153;
+        let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+        let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 };
+        let year = year_of_era + era * 400 + i64::from(month <= 2);
+        format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", seconds / 3_600, seconds / 60 % 60, seconds % 60)
     }
 
     struct QueryOptions<'a> {
