@@ -69,3 +69,233 @@ fn publish_requires_a_target() {
     assert!(!ok);
     assert!(text.contains("--local"), "{text}");
 }
+
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("edgedns-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn import_octodns_writes_files_that_check_and_reports_what_was_dropped() {
+    let dir = scratch_dir("import-octodns");
+    let out = dir.to_str().unwrap();
+    let args = ["import", "octodns", "--zone", "example.com", "--file", "tests/fixtures/octodns/example.com.yaml", "--output", out];
+    let (ok, text) = edgedns(&args);
+    assert!(ok, "{text}");
+    assert!(text.contains("example.com.zone (20 records)"), "{text}");
+    assert!(text.contains("example.com.routes.toml (3 routed record sets, 6 health checks, 1 CIDR collections)"), "{text}");
+    assert!(text.contains("not imported: legacy.example.com. LOC: LOC records are not served here"), "{text}");
+    assert!(text.contains("lossy: cdn.example.com. CNAME: octodns.cloudflare"), "{text}");
+    assert!(text.contains("1 not imported, 1 lossy, 0 unresolved, 0 invalid"), "{text}");
+    let (ok, text) = edgedns(&["check", out]);
+    assert!(ok, "{text}");
+    assert!(text.starts_with("ok: 1 zones, 20 records, 3 routed record sets, 6 health checks"), "{text}");
+
+    // The files are there now: only --force overwrites them.
+    let (ok, text) = edgedns(&args);
+    assert!(!ok);
+    assert!(text.contains("example.com.zone exists: give --force to overwrite it"), "{text}");
+    let (ok, text) = edgedns(&[&args[..], &["--force", "--no-health-checks"]].concat());
+    assert!(ok, "{text}");
+    assert!(text.contains("0 health checks"), "{text}");
+    let (ok, text) = edgedns(&["check", out]);
+    assert!(ok, "{text}");
+}
+
+#[test]
+fn import_octodns_names_the_file_and_line_of_a_wrong_value() {
+    let path = scratch_zone("bad.yaml", "www:\n  type: A\n  ttl: soon\n  value: 192.0.2.1\n");
+    let out = scratch_dir("import-octodns-bad");
+    let (ok, text) = edgedns(&["import", "octodns", "--zone", "example.com", "--file", path.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(text.contains(&format!("{}: www.ttl: expected an integer, found \"soon\" (line 3, column 8)", path.display())), "{text}");
+    assert!(!out.join("example.com.zone").exists());
+}
+
+#[test]
+fn import_bind_writes_a_zone_that_checks_and_reports_the_dnssec_records_dropped() {
+    let dir = scratch_dir("import-bind");
+    let out = dir.to_str().unwrap();
+    let (ok, text) =
+        edgedns(&["import", "bind", "--zone", "example.org", "--file", "tests/fixtures/bind/example.org.signed.db", "--output", out]);
+    assert!(ok, "{text}");
+    assert!(text.contains("example.org.zone (10 records)"), "{text}");
+    assert!(!text.contains("routes.toml"), "{text}");
+    assert!(!dir.join("example.org.routes.toml").exists(), "a BIND import has no routed sets: no routes file");
+    assert!(text.contains("not imported: 3 RRSIG record(s): DNSSEC data dropped"), "{text}");
+    assert!(text.contains("not imported: 1 DNSKEY record(s)"), "{text}");
+    assert!(text.contains("not imported: line 37: unsupported class \"CH\""), "{text}");
+    assert!(text.contains("6 not imported, 0 lossy, 0 unresolved, 0 invalid"), "{text}");
+    let (ok, text) = edgedns(&["check", out]);
+    assert!(ok, "{text}");
+    assert!(text.starts_with("ok: 1 zones, 10 records, 0 routed record sets"), "{text}");
+}
+
+#[test]
+fn import_bind_names_the_file_and_line_of_what_it_refuses() {
+    let path = scratch_zone("db.example.com", "$TTL 60\n@ SOA ns1 h 1 2 3 4 5\n$INCLUDE other.db\n");
+    let out = scratch_dir("import-bind-bad");
+    let (ok, text) = edgedns(&["import", "bind", "--zone", "example.com", "--file", path.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(text.contains(&format!("{}: line 3: $INCLUDE is not supported", path.display())), "{text}");
+}
+
+/// A stand-in for `wrangler kv key get|put|delete` that keeps each key in a file of the
+/// `--persist-to` directory, so publishing, diffing and rolling back run without Node.
+#[cfg(unix)]
+fn fake_kv(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch_dir(name);
+    let store = dir.join("kv");
+    std::fs::create_dir_all(&store).unwrap();
+    let wrangler = dir.join("wrangler");
+    std::fs::write(
+        &wrangler,
+        r#"#!/bin/sh
+# kv key <verb> --binding B --local|--remote [--persist-to DIR] [--config F] KEY [--path FILE]
+verb=$3; shift 3
+dir=; key=; path=
+while [ $# -gt 0 ]; do
+  case $1 in
+    --binding|--config) shift 2;;
+    --persist-to) dir=$2; shift 2;;
+    --path) path=$2; shift 2;;
+    --local|--remote) shift;;
+    *) key=$1; shift;;
+  esac
+done
+file="$dir/$(echo "$key" | tr ':' '_')"
+case $verb in
+  get) if [ -f "$file" ]; then cat "$file"; else echo "Value not found" >&2; fi;;
+  put) cp "$path" "$file";;
+  delete) rm -f "$file";;
+  *) echo "unknown verb $verb" >&2; exit 1;;
+esac
+"#,
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrangler, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (wrangler, store)
+}
+
+#[cfg(unix)]
+#[test]
+fn diff_compares_the_zone_files_with_what_is_published() {
+    let (wrangler, store) = fake_kv("diff");
+    let kv = ["--local", "--wrangler", wrangler.to_str().unwrap(), "--persist-to", store.to_str().unwrap()];
+    let (ok, text) = edgedns(&[&["diff", "zones"], &kv[..]].concat());
+    assert!(ok, "{text}");
+    assert!(text.contains("nothing published yet"), "{text}");
+    assert!(text.contains("zone example.com.: added ("), "{text}");
+
+    let (ok, text) = edgedns(&[&["publish", "zones"], &kv[..]].concat());
+    assert!(ok, "{text}");
+    let (ok, text) = edgedns(&[&["diff", "zones"], &kv[..]].concat());
+    assert!(ok, "{text}");
+    assert!(text.contains("against snapshot ") && text.trim_end().ends_with("no changes"), "{text}");
+
+    // Edit a copy of the zones: one record changed, one routed set reweighted, one zone gone.
+    let edited = scratch_dir("diff-zones");
+    std::fs::create_dir_all(&edited).unwrap();
+    let com = std::fs::read_to_string("zones/example.com.zone").unwrap();
+    let line = com.lines().find(|l| l.starts_with("www") && l.contains(" A ")).expect("www A in zones/example.com.zone").to_owned();
+    let address = line.split_whitespace().last().unwrap().to_owned();
+    std::fs::write(edited.join("example.com.zone"), com.replace(&line, &line.replace(&address, "192.0.2.99"))).unwrap();
+    std::fs::copy("zones/example.org.zone", edited.join("example.org.zone")).unwrap();
+    let routes = std::fs::read_to_string("zones/example.org.routes.toml").unwrap().replacen("weight = 80", "weight = 70", 1);
+    std::fs::write(edited.join("example.org.routes.toml"), routes).unwrap();
+    let (ok, text) = edgedns(&[&["diff", edited.to_str().unwrap()], &kv[..]].concat());
+    assert!(ok, "{text}");
+    let has = |sign: &str, address: &str| {
+        text.lines().any(|l| l.trim_start().starts_with(&format!("{sign} www.example.com. ")) && l.ends_with(&format!(" IN A {address}")))
+    };
+    assert!(has("-", &address) && has("+", "192.0.2.99"), "{text}");
+    assert!(text.contains("~ www.example.org. A routed set changed"), "{text}");
+    assert!(text.contains("zone 2.0.192.in-addr.arpa.: removed"), "{text}");
+    assert!(!text.contains("no changes"), "{text}");
+
+    let (ok, text) = edgedns(&["diff", "zones"]);
+    assert!(!ok && text.contains("--local"), "{text}");
+}
+
+#[cfg(unix)]
+#[test]
+fn versions_and_rollback_follow_the_publish_history() {
+    let (wrangler, store) = fake_kv("rollback");
+    let kv = ["--local", "--wrangler", wrangler.to_str().unwrap(), "--persist-to", store.to_str().unwrap()];
+    let run = |args: &[&str]| edgedns(&[args, &kv[..]].concat());
+    let zone = |serial: u32| {
+        let path = scratch_dir(&format!("rollback-zone-{serial}")).join("example.test.zone");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, format!("$TTL 60\n@ SOA ns1 hostmaster {serial} 7200 900 1209600 300\n@ NS ns1\nns1 A 192.0.2.{serial}\n")).unwrap();
+        path
+    };
+    let (ok, text) = run(&["versions"]);
+    assert!(ok && text.contains("nothing published yet"), "{text}");
+    let (ok, text) = run(&["rollback"]);
+    assert!(!ok && text.contains("nothing published yet"), "{text}");
+
+    let version_of = |text: &str| text.split_whitespace().nth(1).unwrap().trim_end_matches(':').to_owned();
+    let mut published = Vec::new();
+    for serial in 1..=11 {
+        let (ok, text) = run(&["publish", zone(serial).to_str().unwrap()]);
+        assert!(ok, "{text}");
+        published.push(version_of(&text));
+        if serial == 11 {
+            assert!(text.contains(&format!("deleted 1 image(s) older than the last 10: {}", published[0])), "{text}");
+        }
+    }
+    let images = |store: &std::path::Path| {
+        let mut names: Vec<String> = std::fs::read_dir(store).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.retain(|name| name.starts_with("snapshot_") && name != "snapshot_current" && name != "snapshot_history");
+        names.len()
+    };
+    assert_eq!(images(&store), 10);
+
+    let (ok, text) = run(&["versions"]);
+    assert!(ok, "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 10, "{text}");
+    assert!(lines[0].starts_with(&format!("* {}  20", published[10])) && lines[0].ends_with(" UTC  1 zones"), "{text}");
+    assert!(lines[1].starts_with(&format!("  {}", published[9])), "{text}");
+    assert!(!text.contains(&published[0]), "{text}");
+
+    // Back one step, then another: each rollback goes to the version published before.
+    let (ok, text) = run(&["rollback"]);
+    assert!(ok, "{text}");
+    assert!(text.contains(&format!("snapshot:current: {} -> {} (1 zones)", published[10], published[9])), "{text}");
+    let (ok, text) = run(&["diff", zone(10).to_str().unwrap()]);
+    assert!(ok && text.trim_end().ends_with("no changes"), "{text}");
+    let (ok, text) = run(&["rollback"]);
+    assert!(ok && text.contains(&format!("-> {}", published[8])), "{text}");
+    let (_, text) = run(&["versions"]);
+    assert!(text.lines().nth(2).unwrap().starts_with(&format!("* {}", published[8])), "{text}");
+
+    // --to: forward again; a deleted or corrupt image is refused and the pointer stays.
+    let (ok, text) = run(&["rollback", "--to", &published[10]]);
+    assert!(ok, "{text}");
+    let (ok, text) = run(&["rollback", "--to", &published[0]]);
+    assert!(!ok && text.contains(&format!("snapshot {} is missing from KV", published[0])), "{text}");
+    std::fs::write(store.join(format!("snapshot_{}", published[5])), b"garbage").unwrap();
+    let (ok, text) = run(&["rollback", "--to", &published[5]]);
+    assert!(!ok && text.contains("is unusable: not a snapshot image"), "{text}");
+    let (ok, text) = run(&["rollback", "--to", &published[10]]);
+    assert!(!ok && text.contains("is already current"), "{text}");
+    assert_eq!(std::fs::read_to_string(store.join("snapshot_current")).unwrap(), published[10]);
+}
+
+#[cfg(unix)]
+#[test]
+fn versions_prints_publish_times_in_utc() {
+    let (wrangler, store) = fake_kv("versions-times");
+    std::fs::write(
+        store.join("snapshot_history"),
+        r#"[{"version":"951782400-00","published_at":951782400,"zones":2},{"version":"0-00","published_at":0,"zones":1}]"#,
+    )
+    .unwrap();
+    std::fs::write(store.join("snapshot_current"), "0-00").unwrap();
+    let (ok, text) = edgedns(&["versions", "--local", "--wrangler", wrangler.to_str().unwrap(), "--persist-to", store.to_str().unwrap()]);
+    assert!(ok, "{text}");
+    assert_eq!(text, "  951782400-00  2000-02-29 00:00:00 UTC  2 zones\n* 0-00  1970-01-01 00:00:00 UTC  1 zones\n");
+}

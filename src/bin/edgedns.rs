@@ -53,6 +53,28 @@ mod cli {
             #[command(flatten)]
             target: Target,
         },
+        /// Show what publishing would change: the zone files compiled against the snapshot the
+        /// Worker serves (zones, records, routed sets, health checks). Exit 0 either way.
+        Diff {
+            #[command(flatten)]
+            sources: Sources,
+            #[command(flatten)]
+            target: Target,
+        },
+        /// The versions published last (newest first), marking the one the Worker serves.
+        Versions {
+            #[command(flatten)]
+            target: Target,
+        },
+        /// Point `snapshot:current` back at the version published before the current one (or
+        /// --to VERSION), once its image is found to decode.
+        Rollback {
+            /// The version to serve (as `versions` lists it).
+            #[arg(long, value_name = "VERSION")]
+            to: Option<String>,
+            #[command(flatten)]
+            target: Target,
+        },
         /// Answer a query offline from the zone files, with the Worker's engine.
         Query {
             /// Zone files or directories to answer from.
@@ -85,16 +107,20 @@ mod cli {
         /// GeoIP tables for locating client subnets: build them from the ip-location-db lists, look up.
         #[command(subcommand)]
         Geoip(geoip::GeoipCommand),
-        /// Import a Route 53 hosted zone (record sets, health checks, CIDR collections) and/or a
-        /// traffic policy into DIR/<zone>.zone and DIR/<zone>.routes.toml; prints what was not
-        /// imported, or imported with a difference (non-zero exit only when an input is unusable).
-        Import {
-            /// Where the configuration comes from.
-            #[arg(value_parser = ["route53"])]
-            source: String,
-            /// The hosted zone (example.com).
-            #[arg(long)]
-            zone: String,
+        /// Import another DNS service's configuration into DIR/<zone>.zone (and
+        /// DIR/<zone>.routes.toml for routed record sets); prints what was not imported, or
+        /// imported with a difference (non-zero exit only when an input is unusable).
+        #[command(subcommand)]
+        Import(ImportCommand),
+    }
+
+    #[derive(Subcommand)]
+    enum ImportCommand {
+        /// A Route 53 hosted zone (record sets, health checks, CIDR collections) and/or a
+        /// traffic policy.
+        Route53 {
+            #[command(flatten)]
+            destination: ImportDestination,
             /// `aws route53 list-resource-record-sets --hosted-zone-id Z...` output.
             #[arg(long, value_name = "FILE")]
             record_sets: Option<PathBuf>,
@@ -118,13 +144,42 @@ mod cli {
             /// DNS names where a CNAME may stand (lossy; reported). Default: reported and skipped.
             #[arg(long)]
             external_alias_as_cname: bool,
-            /// Directory to write the files to (created if missing).
-            #[arg(short, long, value_name = "DIR")]
-            output: PathBuf,
-            /// Overwrite files that already exist.
-            #[arg(long)]
-            force: bool,
         },
+        /// An octoDNS zone file (the YAML its YamlProvider reads), dynamic records included.
+        Octodns {
+            #[command(flatten)]
+            destination: ImportDestination,
+            /// The octoDNS zone file (example.com.yaml).
+            #[arg(long, value_name = "FILE")]
+            file: PathBuf,
+            /// Do not declare the health checks octoDNS would make for dynamic values: values
+            /// with `status: obey` then count as always healthy (reported).
+            #[arg(long)]
+            no_health_checks: bool,
+        },
+        /// A BIND master file (BIND's own, `dig AXFR` output, another provider's export);
+        /// DNSSEC records are dropped (the edge does not sign) and reported.
+        Bind {
+            #[command(flatten)]
+            destination: ImportDestination,
+            /// The master file (db.example.com).
+            #[arg(long, value_name = "FILE")]
+            file: PathBuf,
+        },
+    }
+
+    /// What every import shares: the zone and where its files go.
+    #[derive(Args)]
+    struct ImportDestination {
+        /// The zone (example.com).
+        #[arg(long)]
+        zone: String,
+        /// Directory to write the files to (created if missing).
+        #[arg(short, long, value_name = "DIR")]
+        output: PathBuf,
+        /// Overwrite files that already exist.
+        #[arg(long)]
+        force: bool,
     }
 
     #[derive(Subcommand)]
@@ -213,10 +268,10 @@ mod cli {
 
     #[derive(Args)]
     struct Target {
-        /// Write to the local dev KV (wrangler dev's state).
+        /// Use the local dev KV (wrangler dev's state).
         #[arg(long, conflicts_with = "remote", required_unless_present = "remote")]
         local: bool,
-        /// Write to the real namespace of the deployed Worker.
+        /// Use the real namespace of the deployed Worker.
         #[arg(long)]
         remote: bool,
         /// The KV binding name in wrangler.toml.
@@ -265,6 +320,9 @@ mod cli {
                 Ok(())
             }
             Commands::Publish { sources, target } => publish(&compile(&sources)?, &target),
+            Commands::Diff { sources, target } => diff(&compile(&sources)?, &target),
+            Commands::Versions { target } => versions(&target),
+            Commands::Rollback { to, target } => rollback(to.as_deref(), &target),
             Commands::Query { zones, name, record_type, subnet, location, health, explain } => {
                 let health = match health {
                     Some(path) => {
@@ -279,55 +337,83 @@ mod cli {
             Commands::Geoip(command) => geoip::run(command),
             Commands::Health(command) => health(command),
             Commands::Firewall(command) => firewall(command),
-            command @ Commands::Import { .. } => import(command),
+            Commands::Import(command) => import(command),
         }
     }
 
-    /// `edgedns import route53`: reads the AWS CLI's JSON, writes the zone's two files, prints
-    /// the report (`edgedns::import`).
-    fn import(command: Commands) -> Result<(), String> {
-        use edgedns::import::{FindingKind, ImportOptions, Importer};
-        let Commands::Import {
-            source: _,
-            zone,
-            record_sets,
-            health_checks,
-            cidr,
-            traffic_policy,
-            policy_name,
-            policy_ttl,
-            external_alias_as_cname,
-            output,
-            force,
-        } = command
-        else {
-            return Err("not an import".to_owned());
-        };
-        if record_sets.is_none() && traffic_policy.is_none() {
-            return Err("give --record-sets FILE and/or --traffic-policy FILE --policy-name NAME".to_owned());
-        }
+    /// `edgedns import`: reads the source's files, writes the zone's files, prints the report
+    /// (`edgedns::import`).
+    fn import(command: ImportCommand) -> Result<(), String> {
+        use edgedns::import::{bind, octodns, ImportOptions, Importer};
         let read = |path: &Path| std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()));
-        let mut apex = Name::from_utf8(&zone).map_err(|e| format!("bad zone {zone:?}: {e}"))?;
+        let (imported, destination) = match command {
+            ImportCommand::Route53 {
+                destination,
+                record_sets,
+                health_checks,
+                cidr,
+                traffic_policy,
+                policy_name,
+                policy_ttl,
+                external_alias_as_cname,
+            } => {
+                if record_sets.is_none() && traffic_policy.is_none() {
+                    return Err("give --record-sets FILE and/or --traffic-policy FILE --policy-name NAME".to_owned());
+                }
+                let zone = &destination.zone;
+                let mut importer = Importer::new(&apex(zone)?, ImportOptions { external_alias_as_cname })
+                    .map_err(|e| format!("--zone {zone}: {e}"))?;
+                if let Some(path) = &record_sets {
+                    importer.record_sets(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
+                }
+                if let (Some(path), Some(name)) = (&traffic_policy, &policy_name) {
+                    importer.traffic_policy(&read(path)?, name, policy_ttl).map_err(|e| format!("{}: {e}", path.display()))?;
+                }
+                if let Some(path) = &health_checks {
+                    importer.health_checks(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
+                }
+                if let Some(path) = &cidr {
+                    importer.cidr_collections(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
+                }
+                (importer.finish(), destination)
+            }
+            ImportCommand::Octodns { destination, file, no_health_checks } => {
+                let options = octodns::Options { without_health_checks: no_health_checks };
+                // The error names its place and line: `www.ttl: expected an integer ... (line 3, column 8)`.
+                let imported = octodns::import(&apex(&destination.zone)?, &read(&file)?, &options)
+                    .map_err(|e| format!("{}: {e}", file.display()))?;
+                (imported, destination)
+            }
+            ImportCommand::Bind { destination, file } => {
+                // The error names its line: `line 4: $INCLUDE is not supported...`.
+                let imported =
+                    bind::import(&apex(&destination.zone)?, &read(&file)?).map_err(|e| format!("{}: {e}", file.display()))?;
+                (imported, destination)
+            }
+        };
+        write_imported(&imported, &destination)
+    }
+
+    /// A zone name from the command line, absolute.
+    fn apex(zone: &str) -> Result<Name, String> {
+        let mut apex = Name::from_utf8(zone).map_err(|e| format!("bad zone {zone:?}: {e}"))?;
         apex.set_fqdn(true);
-        let mut importer = Importer::new(&apex, ImportOptions { external_alias_as_cname })
-            .map_err(|e| format!("--zone {zone}: {e}"))?;
-        if let Some(path) = &record_sets {
-            importer.record_sets(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
-        }
-        if let (Some(path), Some(name)) = (&traffic_policy, &policy_name) {
-            importer.traffic_policy(&read(path)?, name, policy_ttl).map_err(|e| format!("{}: {e}", path.display()))?;
-        }
-        if let Some(path) = &health_checks {
-            importer.health_checks(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
-        }
-        if let Some(path) = &cidr {
-            importer.cidr_collections(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
-        }
-        let imported = importer.finish();
-        std::fs::create_dir_all(&output).map_err(|e| format!("{}: {e}", output.display()))?;
-        let mut files = vec![(output.join(imported.routes_file_name()), imported.routes_file.clone())];
+        Ok(apex)
+    }
+
+    /// Writes an import's files (a routes file only when there is one: a BIND import has
+    /// none) and prints what was written and the report.
+    fn write_imported(imported: &edgedns::import::Imported, destination: &ImportDestination) -> Result<(), String> {
+        use edgedns::import::FindingKind;
+        let ImportDestination { output, force, .. } = destination;
+        std::fs::create_dir_all(output).map_err(|e| format!("{}: {e}", output.display()))?;
+        let has_routes = !imported.routes_file.is_empty();
+        let mut files = Vec::new();
         if let Some(master) = &imported.master_file {
-            files.insert(0, (output.join(imported.master_file_name()), master.clone()));
+            files.push((output.join(imported.master_file_name()), master.clone()));
+        }
+        if has_routes {
+            files.push((output.join(imported.routes_file_name()), imported.routes_file.clone()));
         }
         if !force {
             if let Some((path, _)) = files.iter().find(|(path, _)| path.exists()) {
@@ -338,21 +424,23 @@ mod cli {
             std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
         }
         let summary = &imported.summary;
-        if let Some((path, _)) = files.iter().find(|(_, text)| Some(text) == imported.master_file.as_ref()) {
-            println!("wrote {} ({} records)", path.display(), summary.master_records);
+        if imported.master_file.is_some() {
+            println!("wrote {} ({} records)", output.join(imported.master_file_name()).display(), summary.master_records);
         } else {
             println!(
                 "no record sets given: {} must be beside the routes file (SOA, NS)",
                 output.join(imported.master_file_name()).display()
             );
         }
-        println!(
-            "wrote {} ({} routed record sets, {} health checks, {} CIDR collections)",
-            output.join(imported.routes_file_name()).display(),
-            summary.routed_sets,
-            summary.health_checks,
-            summary.cidr_collections
-        );
+        if has_routes {
+            println!(
+                "wrote {} ({} routed record sets, {} health checks, {} CIDR collections)",
+                output.join(imported.routes_file_name()).display(),
+                summary.routed_sets,
+                summary.health_checks,
+                summary.cidr_collections
+            );
+        }
         for finding in &imported.report {
             println!("{finding}");
         }
@@ -467,6 +555,21 @@ mod cli {
         result
     }
 
+    fn delete(target: &Target, key: &str) -> Result<(), String> {
+        let mut command = wrangler_command(target, "delete");
+        command.arg(key);
+        let output = command.output().map_err(|e| format!("cannot run wrangler: {e}"))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "wrangler failed deleting {key}:\n{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ))
+        }
+    }
+
     fn put(target: &Target, key: &str, file: &Path) -> Result<(), String> {
         let mut command = wrangler_command(target, "put");
         command.arg(key).arg("--path").arg(file);
@@ -484,10 +587,36 @@ mod cli {
 
     /// The catalog the Worker serves: `snapshot:current`, then the image it names.
     fn published(target: &Target) -> Result<Catalog, String> {
-        let pointer = get(target, snapshot::CURRENT_KEY)?.ok_or("nothing published yet (snapshot:current is missing)")?;
-        let version = String::from_utf8_lossy(&pointer).trim().to_owned();
-        let image = get(target, &snapshot::version_key(&version))?.ok_or_else(|| format!("snapshot {version} is missing from KV"))?;
+        let version = current_version(target)?.ok_or("nothing published yet (snapshot:current is missing)")?;
+        published_version(target, &version)
+    }
+
+    /// The version `snapshot:current` names; `None` when nothing was published.
+    fn current_version(target: &Target) -> Result<Option<String>, String> {
+        Ok(get(target, snapshot::CURRENT_KEY)?.map(|pointer| String::from_utf8_lossy(&pointer).trim().to_owned()))
+    }
+
+    /// A published image, decoded.
+    fn published_version(target: &Target, version: &str) -> Result<Catalog, String> {
+        let image = get(target, &snapshot::version_key(version))?.ok_or_else(|| format!("snapshot {version} is missing from KV"))?;
         snapshot::decode(&image).map_err(|e| format!("snapshot {version} is unusable: {e}"))
+    }
+
+    /// `edgedns diff`: the comparison is `edgedns::zone::diff`; this only fetches and prints.
+    fn diff(catalog: &Catalog, target: &Target) -> Result<(), String> {
+        let place = if target.local { "local" } else { "remote" };
+        let served = match current_version(target)? {
+            Some(version) => {
+                println!("against snapshot {version} ({place} KV binding {})", target.binding);
+                published_version(target, &version)?
+            }
+            None => {
+                println!("nothing published yet ({place} KV binding {}): every zone is new", target.binding);
+                Catalog::default()
+            }
+        };
+        println!("{}", edgedns::zone::diff::diff(&served, catalog));
+        Ok(())
     }
 
     fn health(command: HealthCommand) -> Result<(), String> {
@@ -577,7 +706,93 @@ mod cli {
             if target.local { "local" } else { "remote" },
             target.binding
         );
+        // The history is bookkeeping for `versions` and `rollback`: the publish has happened
+        // by now, so a failure here is a warning, not a failed publish.
+        if let Err(message) = record_publish(target, &version, now, catalog.zones().len()) {
+            eprintln!("warning: {message}");
+        }
         Ok(())
+    }
+
+    /// Adds a publish to `snapshot:history` and deletes the images that fell off its end.
+    fn record_publish(target: &Target, version: &str, now: u64, zones: usize) -> Result<(), String> {
+        let history = match history(target) {
+            Ok(history) => history,
+            Err(message) => {
+                eprintln!("warning: {message}; starting a new history");
+                Vec::new()
+            }
+        };
+        let (history, dropped) = snapshot::record(&history, version, now, zones);
+        put_bytes(target, snapshot::HISTORY_KEY, snapshot::history_to_json(&history).as_bytes())?;
+        for old in &dropped {
+            delete(target, &snapshot::version_key(old))?;
+        }
+        if !dropped.is_empty() {
+            println!("deleted {} image(s) older than the last {}: {}", dropped.len(), snapshot::HISTORY_LENGTH, dropped.join(", "));
+        }
+        Ok(())
+    }
+
+    /// `snapshot:history`; empty when missing (nothing published since it was introduced).
+    fn history(target: &Target) -> Result<Vec<snapshot::Published>, String> {
+        match get(target, snapshot::HISTORY_KEY)? {
+            Some(bytes) => snapshot::history_from_json(&String::from_utf8_lossy(&bytes)).map_err(|e| e.to_string()),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// `edgedns versions`: the history, the current version marked with `*`.
+    fn versions(target: &Target) -> Result<(), String> {
+        let current = current_version(target)?;
+        let history = history(target)?;
+        if history.is_empty() {
+            match &current {
+                Some(version) => println!("no publish history yet; current: {version}"),
+                None => println!("nothing published yet"),
+            }
+            return Ok(());
+        }
+        for entry in &history {
+            let mark = if current.as_deref() == Some(entry.version.as_str()) { "*" } else { " " };
+            println!("{mark} {}  {}  {} zones", entry.version, utc(entry.published_at), entry.zones);
+        }
+        match &current {
+            Some(version) if !history.iter().any(|entry| &entry.version == version) => {
+                println!("current: {version} (not in the history)");
+            }
+            None => println!("snapshot:current is missing"),
+            Some(_) => {}
+        }
+        Ok(())
+    }
+
+    /// `edgedns rollback`: checks the image, then rewrites the pointer (the Worker picks it
+    /// up at its next refresh, like a publish).
+    fn rollback(to: Option<&str>, target: &Target) -> Result<(), String> {
+        let current = current_version(target)?.ok_or("nothing published yet (snapshot:current is missing)")?;
+        let version = snapshot::rollback_target(&history(target)?, &current, to).map_err(|e| e.to_string())?;
+        let catalog = published_version(target, &version)?;
+        put_bytes(target, snapshot::CURRENT_KEY, version.as_bytes())?;
+        println!("snapshot:current: {current} -> {version} ({} zones)", catalog.zones().len());
+        Ok(())
+    }
+
+    /// Unix seconds as `YYYY-MM-DD HH:MM:SS UTC` (proleptic Gregorian calendar).
+    fn utc(unix_seconds: u64) -> String {
+        let days = (unix_seconds / 86_400) as i64;
+        let seconds = unix_seconds % 86_400;
+        // Days since 1970-01-01 to a civil date (H. Hinnant's days_from_civil, inverted).
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let day_of_era = z.rem_euclid(146_097);
+        let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+        let shifted_month = (5 * day_of_year + 2) / 153;
+        let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+        let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 };
+        let year = year_of_era + era * 400 + i64::from(month <= 2);
+        format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", seconds / 3_600, seconds / 60 % 60, seconds % 60)
     }
 
     struct QueryOptions<'a> {
