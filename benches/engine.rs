@@ -14,33 +14,16 @@
 #[path = "support/zonegen.rs"]
 mod zonegen;
 
-use std::str::FromStr;
-
 use edgedns::client::{Client, EdgeLocation};
 use edgedns::doh::HttpRequest;
 use edgedns::policy::{NoHealthData, SplitMix};
 use edgedns::server::{handle, Environment, Zones};
 use edgedns::zone::compile::{compile_all, SourceFile};
 use edgedns::zone::Catalog;
-use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
-use hickory_proto::rr::rdata::opt::{ClientSubnet, EdnsOption};
-use hickory_proto::rr::{Name, RecordType};
 
 /// Zone sizes (records in the master file) measured unless `EDGEDNS_BENCH_SIZES` (or the wasm
 /// harness's arguments) say otherwise.
 const SIZES: [usize; 3] = [1_000, 100_000, 1_000_000];
-
-fn query(name: &str, record_type: RecordType, subnet: Option<(&str, u8)>) -> Vec<u8> {
-    let mut message = Message::new(0, MessageType::Query, OpCode::Query);
-    message.metadata.recursion_desired = true;
-    message.add_query(Query::query(Name::from_str(name).unwrap(), record_type));
-    if let Some((address, source)) = subnet {
-        let mut edns = Edns::new();
-        edns.options_mut().insert(EdnsOption::Subnet(ClientSubnet::new(address.parse().unwrap(), source, 0)));
-        message.edns = Some(edns);
-    }
-    message.to_vec().unwrap()
-}
 
 /// The generated zone of `records` records, compiled; and how many hosts it has.
 fn catalog(records: usize) -> (Catalog, usize) {
@@ -71,27 +54,7 @@ fn client() -> Client {
 
 /// (case id, DoH POST body) for a zone with `hosts` hosts.
 fn cases(hosts: usize) -> Vec<(&'static str, Vec<u8>)> {
-    // A host with an A record, picked by the seed from the whole zone.
-    let mut pick = zonegen::SplitMix::new(zonegen::SEED);
-    let mut host = pick.below(hosts);
-    if zonegen::host_is_aaaa(host) {
-        host -= 1;
-    }
-    let name = |label: &str| format!("{label}.{}", zonegen::ORIGIN);
-    vec![
-        ("plain", query(&name(&format!("h{host}")), RecordType::A, None)),
-        ("nxdomain", query(&name("nope"), RecordType::A, None)),
-        ("wildcard", query(&name("x.wild"), RecordType::A, None)),
-        ("cname-chain", query(&name("c1"), RecordType::A, None)),
-        ("weighted", query(&name("weighted"), RecordType::A, None)),
-        ("failover", query(&name("failover"), RecordType::A, None)),
-        ("geolocation", query(&name("geolocation"), RecordType::A, None)),
-        ("latency", query(&name("latency"), RecordType::A, None)),
-        ("geoproximity", query(&name("geoproximity"), RecordType::A, None)),
-        ("cidr", query(&name("cidr"), RecordType::A, Some(("203.0.113.0", 24)))),
-        ("multivalue", query(&name("multivalue"), RecordType::A, None)),
-        ("alias", query(&name("alias"), RecordType::A, None)),
-    ]
+    zonegen::cases(hosts).into_iter().map(|case| (case.id, case.body().unwrap())).collect()
 }
 
 fn post(body: &[u8]) -> HttpRequest<'_> {
@@ -107,11 +70,7 @@ fn answer(request: &HttpRequest<'_>, catalog: &Catalog, client: &Client, random:
 }
 
 fn label(records: usize) -> String {
-    match records {
-        r if r >= 1_000_000 && r % 1_000_000 == 0 => format!("{}M", r / 1_000_000),
-        r if r >= 1_000 && r % 1_000 == 0 => format!("{}k", r / 1_000),
-        r => r.to_string(),
-    }
+    zonegen::size_label(records)
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -42,3 +42,6 @@ pub mod zone;
 
 #[cfg(target_arch = "wasm32")]
 mod worker;
+
+#[cfg(all(feature = "bench-loop", target_arch = "wasm32"))]
+mod bench_worker;

@@ -191,3 +191,69 @@ pub fn query_mix(hosts: usize, lines: usize) -> String {
     }
     text
 }
+
+/// One measured query: what is asked, and with which EDNS client subnet.
+pub struct Case {
+    /// Short id (criterion's benchmark id, the Worker route's `case=`).
+    pub id: &'static str,
+    /// The name asked, absolute.
+    pub name: String,
+    /// The type asked.
+    pub record_type: hickory_proto::rr::RecordType,
+    /// An EDNS client subnet (address, source prefix length).
+    pub subnet: Option<(std::net::IpAddr, u8)>,
+}
+
+/// The cases for a zone with `hosts` hosts: each kind of answer, then each routing policy.
+pub fn cases(hosts: usize) -> Vec<Case> {
+    use hickory_proto::rr::RecordType;
+    // A host with an A record, picked by the seed from the whole zone.
+    let mut pick = SplitMix::new(SEED);
+    let mut host = pick.below(hosts.max(1));
+    if host_is_aaaa(host) {
+        host -= 1;
+    }
+    let case = |id, label: &str, subnet| Case { id, name: format!("{label}.{ORIGIN}"), record_type: RecordType::A, subnet };
+    let office = Some((std::net::IpAddr::from([203, 0, 113, 0]), 24));
+    vec![
+        case("plain", &format!("h{host}"), None),
+        case("nxdomain", "nope", None),
+        case("wildcard", "x.wild", None),
+        case("cname-chain", "c1", None),
+        case("weighted", "weighted", None),
+        case("failover", "failover", None),
+        case("geolocation", "geolocation", None),
+        case("latency", "latency", None),
+        case("geoproximity", "geoproximity", None),
+        case("cidr", "cidr", office),
+        case("multivalue", "multivalue", None),
+        case("alias", "alias", None),
+    ]
+}
+
+impl Case {
+    /// The query as a DoH POST body (RD set, ID 0 as RFC 8484 §4.1 recommends).
+    pub fn body(&self) -> Option<Vec<u8>> {
+        use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
+        use hickory_proto::rr::rdata::opt::{ClientSubnet, EdnsOption};
+        use hickory_proto::rr::Name;
+        let mut message = Message::new(0, MessageType::Query, OpCode::Query);
+        message.metadata.recursion_desired = true;
+        message.add_query(Query::query(Name::from_ascii(&self.name).ok()?, self.record_type));
+        if let Some((address, source)) = self.subnet {
+            let mut edns = Edns::new();
+            edns.options_mut().insert(EdnsOption::Subnet(ClientSubnet::new(address, source, 0)));
+            message.edns = Some(edns);
+        }
+        message.to_vec().ok()
+    }
+}
+
+/// `1k`, `100k`, `1M`.
+pub fn size_label(records: usize) -> String {
+    match records {
+        r if r >= 1_000_000 && r % 1_000_000 == 0 => format!("{}M", r / 1_000_000),
+        r if r >= 1_000 && r % 1_000 == 0 => format!("{}k", r / 1_000),
+        r => r.to_string(),
+    }
+}
