@@ -18,6 +18,7 @@ apt_setup() {
   command -v kdig    >/dev/null 2>&1 || missing+=(knot-dnsutils)
   command -v dig     >/dev/null 2>&1 || missing+=(bind9-dnsutils)
   command -v dnsperf >/dev/null 2>&1 || missing+=(dnsperf)
+  command -v named >/dev/null 2>&1 || [[ -x /usr/sbin/named ]] || missing+=(bind9)  # make bench: DoH side by side
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   command -v curl    >/dev/null 2>&1 || missing+=(curl)
   command -v make    >/dev/null 2>&1 || missing+=(make)
@@ -42,6 +43,11 @@ apt_setup() {
     elif [[ -s /run/nginx.pid ]] && kill -0 "$(cat /run/nginx.pid)" 2>/dev/null; then
       "${sudo[@]}" /usr/sbin/nginx -s quit >/dev/null 2>&1 || true
     fi
+  fi
+  # Same for bind9's system named on :53: the benchmark runs its own (scripts/bench-e2e.sh).
+  if [[ " ${missing[*]} " == *" bind9 "* ]] && command -v systemctl >/dev/null 2>&1 \
+     && systemctl is-active --quiet named 2>/dev/null; then
+    "${sudo[@]}" systemctl disable --now named >/dev/null 2>&1 || true
   fi
 }
 
