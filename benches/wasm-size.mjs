@@ -80,14 +80,23 @@ while (offset < bytes.length) {
 function crateOf(symbol) {
   if (symbol === undefined) return "(no name)";
   let match = /^_ZN(\d+)/.exec(symbol);
-  if (match) return symbol.substr(3 + match[1].length, Number(match[1])).replace(/^_\$LT\$/, "<");
-  match = /^_R[a-zA-Z]*?C[s0-9_]*?(\d+)([A-Za-z_][A-Za-z0-9_]*)/.exec(symbol);
+  if (match) {
+    // `<T as Trait>` impls start with `_$LT$`: the crate of T (its first `a..b` path).
+    const segment = symbol.substr(3 + match[1].length, Number(match[1]));
+    const path = /([A-Za-z_][A-Za-z0-9_]*)\.\./.exec(segment);
+    return path ? path[1] : segment;
+  }
+  match = /^_R.*?C(?:s[0-9A-Za-z]*_)?(\d+)([A-Za-z_][A-Za-z0-9_]*)/.exec(symbol);
   if (match) return match[2].slice(0, Number(match[1]));
-  match = /^<?([A-Za-z_][A-Za-z0-9_]*)::/.exec(symbol);
+  // A trait impl for a primitive type: the trait's crate (`<u64 as itoa::Unsigned>`).
+  match = /^<(?:&(?:mut )?)?(?:[a-z][a-z0-9]*|\[[^\]]*\])(?: as (?:&(?:mut )?)?([A-Za-z_][A-Za-z0-9_]*)|>)/.exec(symbol);
+  if (match) return match[1] ?? "core";
+  // Demangled: `hickory_proto[1a2b]::rr::...`, `<&mut serde_json[..]::de::... as ...>::...`.
+  match = /^<*(?:&(?:mut )?)?([A-Za-z_][A-Za-z0-9_]*)(?:\[[0-9a-f]+\])?::/.exec(symbol);
   if (match) return match[1];
-  if (/^(__wbg|__wbindgen|wasm_bindgen)/.test(symbol)) return "wasm_bindgen";
+  if (/^(__wbg|__wbindgen|wasm_bindgen|__externref|Closure\(|[A-Z][A-Za-z0-9]*(\(.*\))? -> )/.test(symbol)) return "wasm_bindgen";
   if (/^(dlmalloc|__rust|rust_|__rdl|__rg)/.test(symbol)) return "alloc (Rust runtime)";
-  if (/^(mem|str)[a-z]*$/.test(symbol)) return "compiler_builtins";
+  if (/^(mem|str)[a-z]*$|^__[a-z]+[0-9]$/.test(symbol)) return "compiler_builtins";
   return "(other)";
 }
 
@@ -109,10 +118,19 @@ if (functionNames.size) {
     byCrate.set(crate, entry);
   });
   const sorted = [...byCrate].sort((a, b) => b[1].size - a[1].size);
-  console.log("\n| crate (code section) | functions | bytes | share of the module |\n|---|---:|---:|---:|");
+  const code = bodySizes.reduce((sum, size) => sum + size, 0);
+  const ofCode = (value) => `${((100 * value) / code).toFixed(1)}%`;
+  console.log("\n| crate | functions | code bytes | share of the code |\n|---|---:|---:|---:|");
   for (const [crate, { size, count }] of sorted.slice(0, top)) {
-    console.log(`| ${crate} | ${count} | ${size.toLocaleString("en-US")} | ${percent(size)} |`);
+    console.log(`| ${crate} | ${count} | ${size.toLocaleString("en-US")} | ${ofCode(size)} |`);
   }
   const rest = sorted.slice(top).reduce((sum, [, { size }]) => sum + size, 0);
-  if (rest) console.log(`| (${sorted.length - top} more) | | ${rest.toLocaleString("en-US")} | ${percent(rest)} |`);
+  if (rest) console.log(`| (${sorted.length - top} more) | | ${rest.toLocaleString("en-US")} | ${ofCode(rest)} |`);
+  const largest = bodySizes.map((size, index) => [size, functionNames.get(importedFunctions + index) ?? "(no name)"])
+    .sort((a, b) => b[0] - a[0]).slice(0, 10);
+  console.log("\n| largest functions | code bytes |\n|---|---:|");
+  for (const [size, symbol] of largest) {
+    const short = symbol.replace(/::h[0-9a-f]{16}$/, "").replace(/\[[0-9a-f]{16}\]/g, "").replaceAll("|", "\\|");
+    console.log(`| \`${short.length > 110 ? short.slice(0, 107) + "..." : short}\` | ${size.toLocaleString("en-US")} |`);
+  }
 }
