@@ -13,6 +13,7 @@
 #   BENCH_RECORDS=100000   records of the generated zone (benches/support/zonegen.rs)
 #   BENCH_SECONDS=15       length of each throughput run
 #   BENCH_CLIENTS=4 BENCH_OUTSTANDING=64   dnsperf -c / -q of the throughput run
+#   BENCH_REPEAT=3         throughput runs per target (the median one is reported)
 #   BENCH_LATENCY_SECONDS=5 BENCH_LIGHT_QPS=100   the light-load run (-c 1 -Q 100)
 #   BENCH_TARGETS="wrangler workerd bind"  which of (a) (b) (c) to run
 #   BENCH_OUT=.run/bench/e2e.md            the Markdown table written (also printed)
@@ -28,6 +29,7 @@ clients="${BENCH_CLIENTS:-4}"
 outstanding="${BENCH_OUTSTANDING:-64}"
 latency_seconds="${BENCH_LATENCY_SECONDS:-5}"
 light_qps="${BENCH_LIGHT_QPS:-100}"
+repeat="${BENCH_REPEAT:-3}"
 targets="${BENCH_TARGETS:-wrangler workerd bind}"
 dir="$RUN_DIR/bench"
 out="${BENCH_OUT:-$dir/e2e.md}"
@@ -194,14 +196,56 @@ check_answers() { # LABEL PORT
   [[ -n "$answers" ]] || die "$1 gave no answers"
 }
 
+# CPU time (clock ticks) of processes: by process group (wrangler and workerd are started with
+# setsid, nginx daemonizes with setsid), or of one process with its threads (named).
+ticks_of_pids() {
+  local total=0 pid fields
+  for pid in "$@"; do
+    fields="$(cut -d')' -f2- "/proc/$pid/stat" 2>/dev/null)" || continue
+    # After "pid (comm)": state is field 3, utime 14, stime 15 -> 12th and 13th here.
+    total=$((total + $(awk '{print $12 + $13}' <<<"$fields")))
+  done
+  echo "$total"
+}
+group_pids() { ps -e -o pgid=,pid= | awk -v g="$1" '$1 == g {print $2}'; }
+pidfile_value() { [[ -s "$1" ]] && cat "$1" || echo 0; }
+machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6}' /proc/stat; } # busy idle
+component_ticks() { # TARGET -> "server front"
+  local server=0 front=0
+  case "$1" in
+    wrangler)
+      server="$(ticks_of_pids $(group_pids "$(pidfile_value "$RUN_DIR/bench-wrangler.pid")"))"
+      front="$(ticks_of_pids $(group_pids "$(pidfile_value "$RUN_DIR/front-bench/nginx.pid")"))" ;;
+    workerd)
+      server="$(ticks_of_pids $(group_pids "$workerd_pid"))"
+      front="$(ticks_of_pids $(group_pids "$(pidfile_value "$dir/front-workerd/nginx.pid")"))" ;;
+    bind) server="$(ticks_of_pids "$named_pid")" ;;
+  esac
+  echo "$server $front"
+}
+
 # dnsperf -v prints one line per query: `> RCODE name type latency`; percentiles come from them.
 run_dnsperf() { # LABEL PORT MODE(throughput|latency)
   local label=$1 port=$2 mode=$3 args
   if [[ $mode == throughput ]]; then args=(-l "$seconds" -c "$clients" -q "$outstanding")
   else args=(-l "$latency_seconds" -c 1 -q 10 -Q "$light_qps"); fi
   local raw="$dir/dnsperf-$label-$mode.txt"
+  local before_components before_machine
+  before_components="$(component_ticks "$label")" before_machine="$(machine_ticks)"
   dnsperf -m doh -s 127.0.0.1 -p "$port" -d "$queries" "${args[@]}" -v \
     -O suppress=timeout,congestion,sendfailed,sockready,unexpected >"$raw" 2>&1 || true
+  local after_components after_machine completed
+  after_components="$(component_ticks "$label")" after_machine="$(machine_ticks)"
+  completed="$(awk '/Queries completed:/ {print $3}' "$raw")"
+  # CPU µs per completed query: server, front, the rest of the machine (dnsperf, other jobs),
+  # and how busy the cores were.
+  read -r s0 f0 <<<"$before_components"; read -r s1 f1 <<<"$after_components"
+  read -r b0 i0 <<<"$before_machine"; read -r b1 i1 <<<"$after_machine"
+  cpu[$label.$mode]="$(awk -v s=$((s1 - s0)) -v f=$((f1 - f0)) -v b=$((b1 - b0)) -v i=$((i1 - i0)) \
+    -v q="${completed:-0}" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+      if (q == 0) { print "- - - -"; exit }
+      u = 1e6 / hz / q
+      printf "%.0f %.0f %.0f %.0f", s * u, f * u, (b - s - f) * u, 100 * b / (b + i) }')"
   local qps lost
   qps="$(awk '/Queries per second:/ {printf "%.0f", $4}' "$raw")"
   lost="$(awk '/Queries lost:/ {print $3}' "$raw")"
@@ -212,18 +256,27 @@ run_dnsperf() { # LABEL PORT MODE(throughput|latency)
     END { if (NR == 0) { print "- - - - -"; exit }
           printf "%.2f %.2f %.2f %.2f %.2f", sum / NR, pct(0.50), pct(0.90), pct(0.99), v[NR] }' "$raw.sorted")"
   rm -f "$raw.sorted"
-  echo "$qps $lost $stats"
+  results[$label.$mode]="$qps $lost $stats"
 }
 
 measure() { # LABEL PORT
-  log "$1: warm-up, then $seconds s at -c $clients -q $outstanding, then $latency_seconds s at $light_qps q/s"
+  log "$1: warm-up, then $repeat × $seconds s at -c $clients -q $outstanding, then $latency_seconds s at $light_qps q/s"
   check_answers "$1" "$2"
   dnsperf -m doh -s 127.0.0.1 -p "$2" -d "$queries" -l 2 -c "$clients" -q "$outstanding" >/dev/null 2>&1 || true
-  results[$1.throughput]="$(run_dnsperf "$1" "$2" throughput)"
-  results[$1.latency]="$(run_dnsperf "$1" "$2" latency)"
+  # The run under load `repeat` times; the table keeps the one with the median queries/s (the
+  # machine is shared, and one run can be hit by another job).
+  local runs=() run
+  for run in $(seq "$repeat"); do
+    run_dnsperf "$1" "$2" throughput
+    runs+=("${results[$1.throughput]}|${cpu[$1.throughput]}")
+  done
+  run="$(printf '%s\n' "${runs[@]}" | sort -n -k1,1 | sed -n "$(( (${#runs[@]} + 1) / 2 ))p")"
+  results[$1.throughput]="${run%%|*}" cpu[$1.throughput]="${run#*|}"
+  all_qps[$1]="$(printf '%s\n' "${runs[@]}" | awk '{print $1}' | paste -sd/ -)"
+  run_dnsperf "$1" "$2" latency
 }
 
-declare -A results names ports
+declare -A results cpu all_qps names ports
 names[wrangler]="(a) Worker, wrangler dev 4.86 ← nginx h2"
 names[workerd]="(b) Worker, workerd $("$WORKERD" --version | awk '{print $2}') directly ← nginx h2"
 names[bind]="(c) BIND $("$NAMED" -v | awk '{print $2}') native DoH"
@@ -254,18 +307,32 @@ done
 
 # ------------------------------------------------------------------ the table
 {
-  echo "Zone: \`bench.test.\`, $records records; query mix: \`$queries\` (10,000 lines: 70% hosts A/AAAA,"
+  echo "Zone: \`bench.test.\`, $records records; query mix: \`${queries#"$EDGEDNS_ROOT"/}\` (10,000 lines: 70% hosts A/AAAA,"
   echo "15% NXDOMAIN, 10% wildcard, 5% a 4-link CNAME chain). dnsperf $(dnsperf -h 2>&1 | awk '/^Version/ {print $2}'), DoH GET over HTTP/2 + TLS,"
-  echo "one target running at a time. Under load: \`-l $seconds -c $clients -q $outstanding\`; light load: \`-l $latency_seconds -c 1 -q 10 -Q $light_qps\`."
+  echo "one target running at a time. Under load: \`-l $seconds -c $clients -q $outstanding\`, $repeat runs, the median one shown"
+  echo "(all runs' queries/s in the last column); light load: \`-l $latency_seconds -c 1 -q 10 -Q $light_qps\`."
   echo
-  echo "| target | load | queries/s | lost | latency avg ms | p50 | p90 | p99 | max |"
-  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| target | load | queries/s | lost | latency avg ms | p50 | p90 | p99 | max | runs (q/s) |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
   for target in $targets; do
     for mode in throughput latency; do
       read -r qps lost avg p50 p90 p99 max <<<"${results[$target.$mode]}"
-      load="-c $clients -q $outstanding"; [[ $mode == latency ]] && load="-Q $light_qps"
-      echo "| ${names[$target]} | \`$load\` | $qps | $lost | $avg | $p50 | $p90 | $p99 | $max |"
+      load="-c $clients -q $outstanding" runs="${all_qps[$target]:-}"
+      [[ $mode == latency ]] && load="-Q $light_qps" runs=""
+      echo "| ${names[$target]} | \`$load\` | $qps | $lost | $avg | $p50 | $p90 | $p99 | $max | $runs |"
     done
+  done
+  echo
+  echo "Where the CPU went during the run under load (from /proc: the server's process group, the nginx"
+  echo "front's, and all the rest of the machine's busy time, which is mostly dnsperf), in µs of CPU per"
+  echo "completed query; the machine has $(nproc) cores:"
+  echo
+  echo "| target | server µs/query | nginx front µs/query | rest (dnsperf, other jobs) µs/query | cores busy |"
+  echo "|---|---:|---:|---:|---:|"
+  for target in $targets; do
+    read -r server front rest busy <<<"${cpu[$target.throughput]:-- - - -}"
+    [[ $target == bind ]] && front="(none)"
+    echo "| ${names[$target]} | $server | $front | $rest | $busy% |"
   done
   if [[ -n "${results[bind.throughput]:-}" ]]; then
     echo
