@@ -232,8 +232,15 @@ run_dnsperf() { # LABEL PORT MODE(throughput|latency)
   local raw="$dir/dnsperf-$label-$mode.txt"
   local before_components before_machine
   before_components="$(component_ticks "$label")" before_machine="$(machine_ticks)"
-  dnsperf -m doh -s 127.0.0.1 -p "$port" -d "$queries" "${args[@]}" -v \
-    -O suppress=timeout,congestion,sendfailed,sockready,unexpected >"$raw" 2>&1 || true
+  # `times` in the subshell gives dnsperf's own CPU (the subshell's children: dnsperf only).
+  (
+    dnsperf -m doh -s 127.0.0.1 -p "$port" -d "$queries" "${args[@]}" -v \
+      -O suppress=timeout,congestion,sendfailed,sockready,unexpected >"$raw" 2>&1 || true
+    times >"$raw.times"
+  )
+  local client_seconds
+  client_seconds="$(sed -n 2p "$raw.times" | tr -d 's' | awk -F'[ m]' '{print $1 * 60 + $2 + $3 * 60 + $4}')"
+  rm -f "$raw.times"
   local after_components after_machine completed
   after_components="$(component_ticks "$label")" after_machine="$(machine_ticks)"
   completed="$(awk '/Queries completed:/ {print $3}' "$raw")"
@@ -242,10 +249,10 @@ run_dnsperf() { # LABEL PORT MODE(throughput|latency)
   read -r s0 f0 <<<"$before_components"; read -r s1 f1 <<<"$after_components"
   read -r b0 i0 <<<"$before_machine"; read -r b1 i1 <<<"$after_machine"
   cpu[$label.$mode]="$(awk -v s=$((s1 - s0)) -v f=$((f1 - f0)) -v b=$((b1 - b0)) -v i=$((i1 - i0)) \
-    -v q="${completed:-0}" -v hz="$(getconf CLK_TCK)" 'BEGIN {
-      if (q == 0) { print "- - - -"; exit }
+    -v c="${client_seconds:-0}" -v q="${completed:-0}" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+      if (q == 0) { print "- - - - -"; exit }
       u = 1e6 / hz / q
-      printf "%.0f %.0f %.0f %.0f", s * u, f * u, (b - s - f) * u, 100 * b / (b + i) }')"
+      printf "%.0f %.0f %.0f %.0f %.0f", s * u, f * u, c * 1e6 / q, (b - s - f) * u - c * 1e6 / q, 100 * b / (b + i) }')"
   local qps lost
   qps="$(awk '/Queries per second:/ {printf "%.0f", $4}' "$raw")"
   lost="$(awk '/Queries lost:/ {print $3}' "$raw")"
@@ -323,16 +330,16 @@ done
     done
   done
   echo
-  echo "Where the CPU went during the run under load (from /proc: the server's process group, the nginx"
-  echo "front's, and all the rest of the machine's busy time, which is mostly dnsperf), in µs of CPU per"
-  echo "completed query; the machine has $(nproc) cores:"
+  echo "Where the CPU went during that run (from /proc: the server's process group, the nginx front's;"
+  echo "dnsperf's own from \`times\`; the rest of the machine's busy time is other jobs), in µs of CPU"
+  echo "per completed query; the machine has $(nproc) cores:"
   echo
-  echo "| target | server µs/query | nginx front µs/query | rest (dnsperf, other jobs) µs/query | cores busy |"
-  echo "|---|---:|---:|---:|---:|"
+  echo "| target | server µs/query | nginx front µs/query | dnsperf µs/query | other jobs µs/query | cores busy |"
+  echo "|---|---:|---:|---:|---:|---:|"
   for target in $targets; do
-    read -r server front rest busy <<<"${cpu[$target.throughput]:-- - - -}"
+    read -r server front client rest busy <<<"${cpu[$target.throughput]:-- - - - -}"
     [[ $target == bind ]] && front="(none)"
-    echo "| ${names[$target]} | $server | $front | $rest | $busy% |"
+    echo "| ${names[$target]} | $server | $front | $client | $rest | $busy% |"
   done
   if [[ -n "${results[bind.throughput]:-}" ]]; then
     echo

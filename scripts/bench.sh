@@ -218,7 +218,10 @@ EOF
 
 \`scripts/bench-e2e.sh\` (ports 19xxx; everything on 127.0.0.1 and on the same 2 cores as dnsperf
 and nginx). Latency percentiles come from dnsperf \`-v\` (one line per query, whose printing costs
-the client a few percent at BIND's rate).
+the client a few percent at BIND's rate). The zone has 100k records, not 1M: the 1M-record
+snapshot image is 34 MB, over Workers KV's 25 MiB limit for one value. (b) reads KV from a
+read-only workerd disk service holding the same image; the workers see no \`request.cf\` there,
+which this query mix does not use.
 
 EOF
   section "$dir/e2e.md"
