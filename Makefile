@@ -5,6 +5,7 @@
 #   make zones-local  publish zones/ into local KV (.wrangler/state)
 #   make dev          setup + worker + zones-local, then nginx :8443 (HTTP/2) -> wrangler dev :8787
 #   make test         setup + worker, native tests, then e2e against a throwaway local stack
+#   make bench        every benchmark (engine, wasm, workerd, bundle, DoH vs BIND) -> BENCHMARKS.md
 #   make front / stop-front   only the HTTP/2 front for the dev server (8443 -> 8787)
 #   make stack-start / stack-stop / stop   the e2e stack by hand (18787 / 18443)
 #   make clean        build/ and .run/      make distclean: also target/, node_modules/, .wrangler/
@@ -61,13 +62,11 @@ dev: setup worker zones-local
 test: setup worker
 	@scripts/test.sh
 
-# The engine's per-query cost, natively and compiled to wasm (wasm32-wasip1 under Node's WASI,
-# on V8 like workerd). A benchmark: prints numbers, asserts nothing.
-bench:
-	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
-	cargo bench --bench engine
-	cargo build --release --bench engine --target wasm32-wasip1
-	node --no-warnings benches/run-wasi.mjs "$$(ls -t target/wasm32-wasip1/release/deps/engine-*.wasm | head -n1)"
+# Every benchmark, written to BENCHMARKS.md: the engine natively (criterion) and in wasm (V8 under
+# WASI, and inside workerd), the bundle size, and DoH end to end against wrangler dev, workerd and
+# BIND (scripts/bench-e2e.sh). Prints numbers, asserts nothing. BENCH_PARTS=... runs a subset.
+bench: setup worker
+	@scripts/bench.sh
 
 front:
 	@scripts/front.sh start $(DEV_H2_PORT) $(DEV_HTTP_PORT) .run/front-dev

@@ -1,91 +1,150 @@
-//! Per-query cost of the engine, natively: `cargo bench --bench engine`.
+//! Per-query cost of the engine: one DoH POST body through `server::handle` (parse, answer,
+//! encode, HTTP headers), for each kind of answer and each routing policy, on generated zones
+//! of 1k, 100k and 1M records (`support/zonegen.rs`, fixed seed).
 //!
-//! Each case sends one DoH POST body through `server::handle` (parse, answer, encode, HTTP
-//! headers) in a loop with the example zones, and prints the mean time per query. A
-//! benchmark, not a test: it asserts nothing about time.
+//! * Natively: `cargo bench --bench engine` runs it under criterion (estimates in
+//!   `target/criterion/engine-<size>/<case>/new/estimates.json`). `EDGEDNS_BENCH_SIZES=1000`
+//!   limits the zone sizes.
+//! * wasm32-wasip1 (criterion does not build there): `cargo build --release --bench engine
+//!   --target wasm32-wasip1`, then `node benches/run-wasi.mjs FILE.wasm [sizes...]` runs a plain
+//!   timed loop and prints one line per case.
+//!
+//! A benchmark, not a test: it asserts nothing about time.
 
-use std::hint::black_box;
-use std::str::FromStr;
-use std::time::Instant;
+#[path = "support/zonegen.rs"]
+mod zonegen;
 
 use edgedns::client::{Client, EdgeLocation};
 use edgedns::doh::HttpRequest;
 use edgedns::policy::{NoHealthData, SplitMix};
 use edgedns::server::{handle, Environment, Zones};
 use edgedns::zone::compile::{compile_all, SourceFile};
-use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
-use hickory_proto::rr::rdata::opt::{ClientSubnet, EdnsOption};
-use hickory_proto::rr::{Name, RecordType};
+use edgedns::zone::Catalog;
 
-fn query(name: &str, record_type: RecordType, subnet: Option<(&str, u8)>) -> Vec<u8> {
-    let mut message = Message::new(0, MessageType::Query, OpCode::Query);
-    message.metadata.recursion_desired = true;
-    message.add_query(Query::query(Name::from_str(name).unwrap(), record_type));
-    if let Some((address, source)) = subnet {
-        let mut edns = Edns::new();
-        edns.options_mut().insert(EdnsOption::Subnet(ClientSubnet::new(address.parse().unwrap(), source, 0)));
-        message.edns = Some(edns);
-    }
-    message.to_vec().unwrap()
+/// Zone sizes (records in the master file) measured unless `EDGEDNS_BENCH_SIZES` (or the wasm
+/// harness's arguments) say otherwise.
+const SIZES: [usize; 3] = [1_000, 100_000, 1_000_000];
+
+/// The generated zone of `records` records, compiled; and how many hosts it has.
+fn catalog(records: usize) -> (Catalog, usize) {
+    let zone = zonegen::generate(records);
+    let sources = [
+        SourceFile { path: "bench.test.zone".into(), text: zone.master },
+        SourceFile { path: "bench.test.routes.toml".into(), text: zone.routes },
+    ];
+    (compile_all(&sources).unwrap_or_else(|errors| panic!("{errors:?}")), zone.hosts)
 }
 
-fn main() {
-    let mut sources = Vec::new();
-    for dir in ["zones", "tests/zones"] {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            sources.push(SourceFile { path: path.display().to_string(), text: std::fs::read_to_string(&path).unwrap() });
-        }
-    }
-    let catalog = compile_all(&sources).unwrap();
-    let client = Client {
+/// The client every case asks as: an edge in Seattle, US-WA.
+fn client() -> Client {
+    Client {
         address: Some("198.51.100.7".parse().unwrap()),
         location: EdgeLocation {
             country: Some("US".into()),
             continent: Some("NA".into()),
             region_code: Some("WA".into()),
+            latitude: Some(47.61),
+            longitude: Some(-122.33),
             colo: Some("SEA".into()),
             asn: Some(64501),
             ..EdgeLocation::default()
         },
-    };
-    let cases = [
-        ("plain A", query("www.example.com.", RecordType::A, None)),
-        ("NXDOMAIN", query("nope.example.com.", RecordType::A, None)),
-        ("wildcard", query("x.apps.example.com.", RecordType::A, None)),
-        ("CNAME chain (4 links)", query("chain1.conformance.test.", RecordType::A, None)),
-        ("referral with glue", query("host.child.conformance.test.", RecordType::A, None)),
-        ("weighted", query("www.example.org.", RecordType::A, None)),
-        ("apex alias → weighted", query("example.org.", RecordType::A, None)),
-        ("failover → alias → geolocation", query("app.example.org.", RecordType::A, None)),
-        ("latency (3 regions)", query("api.example.org.", RecordType::A, None)),
-        ("multivalue (4 values)", query("pool.example.org.", RecordType::A, None)),
-        ("cidr with ECS", query("portal.example.org.", RecordType::A, Some(("203.0.113.0", 24)))),
-        ("geolocation → weighted (composed)", query("edge.example.org.", RecordType::A, None)),
-        ("sticky weighted with ECS", query("sticky.example.org.", RecordType::A, Some(("198.51.100.0", 24)))),
-    ];
-    let iterations = 200_000;
+    }
+}
+
+/// (case id, DoH POST body) for a zone with `hosts` hosts.
+fn cases(hosts: usize) -> Vec<(&'static str, Vec<u8>)> {
+    zonegen::cases(hosts).into_iter().map(|case| (case.id, case.body().unwrap())).collect()
+}
+
+fn post(body: &[u8]) -> HttpRequest<'_> {
+    HttpRequest { method: "POST", path: "/dns-query", content_type: Some("application/dns-message"), body, ..HttpRequest::default() }
+}
+
+/// One query through the whole handler; the response body length (so nothing is optimised out).
+fn answer(request: &HttpRequest<'_>, catalog: &Catalog, client: &Client, random: &mut SplitMix) -> usize {
+    let mut environment = Environment { client, health: &NoHealthData, random, locator: None };
+    let response = handle(request, Zones::Loaded(catalog), &mut environment);
+    assert_eq!(response.status, 200);
+    response.body.len()
+}
+
+fn label(records: usize) -> String {
+    zonegen::size_label(records)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod native {
+    use std::hint::black_box;
+    use std::time::Duration;
+
+    use criterion::Criterion;
+
+    use super::*;
+
+    fn sizes() -> Vec<usize> {
+        match std::env::var("EDGEDNS_BENCH_SIZES") {
+            Ok(list) => list.split([',', ' ']).filter_map(|s| s.trim().parse().ok()).collect(),
+            Err(_) => SIZES.to_vec(),
+        }
+    }
+
+    pub fn engine(c: &mut Criterion) {
+        let client = client();
+        for records in sizes() {
+            let (catalog, hosts) = catalog(records);
+            let mut group = c.benchmark_group(format!("engine-{}", label(records)));
+            for (case, body) in cases(hosts) {
+                let request = post(&body);
+                let mut random = SplitMix::new(1);
+                group.bench_function(case, |b| b.iter(|| answer(black_box(&request), &catalog, &client, &mut random)));
+            }
+            group.finish();
+        }
+    }
+
+    pub fn config() -> Criterion {
+        Criterion::default()
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2))
+            .sample_size(40)
+            .without_plots()
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+criterion::criterion_group! { name = benches; config = native::config(); targets = native::engine }
+#[cfg(not(target_arch = "wasm32"))]
+criterion::criterion_main!(benches);
+
+/// wasm32-wasip1: a plain timed loop (warm-up, then the mean of `ITERATIONS`), one line per
+/// case: `<size> <case> <ns/query>`. Zone sizes come from the arguments (default: all).
+#[cfg(target_arch = "wasm32")]
+fn main() {
+    use std::hint::black_box;
+    use std::time::Instant;
+
+    const ITERATIONS: u32 = 100_000;
+    let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let sizes = if sizes.is_empty() { SIZES.to_vec() } else { sizes };
+    let client = client();
     let mut random = SplitMix::new(1);
-    println!("{:<36} {:>12}", "case", "ns/query");
-    for (label, body) in &cases {
-        let request = HttpRequest {
-            method: "POST",
-            path: "/dns-query",
-            content_type: Some("application/dns-message"),
-            body,
-            ..HttpRequest::default()
-        };
-        // Warm up, then measure.
-        for _ in 0..10_000 {
-            let mut environment = Environment { client: &client, health: &NoHealthData, random: &mut random, locator: None };
-            black_box(handle(&request, Zones::Loaded(&catalog), &mut environment));
-        }
+    println!("{:<6} {:<14} {:>10}", "zone", "case", "ns/query");
+    for records in sizes {
         let start = Instant::now();
-        for _ in 0..iterations {
-            let mut environment = Environment { client: &client, health: &NoHealthData, random: &mut random, locator: None };
-            black_box(handle(black_box(&request), Zones::Loaded(&catalog), &mut environment));
+        let (catalog, hosts) = catalog(records);
+        eprintln!("zone of {records} records compiled in {:.1} s", start.elapsed().as_secs_f64());
+        for (case, body) in cases(hosts) {
+            let request = post(&body);
+            for _ in 0..ITERATIONS / 10 {
+                black_box(answer(black_box(&request), &catalog, &client, &mut random));
+            }
+            let start = Instant::now();
+            for _ in 0..ITERATIONS {
+                black_box(answer(black_box(&request), &catalog, &client, &mut random));
+            }
+            let nanos = start.elapsed().as_nanos() as f64 / f64::from(ITERATIONS);
+            println!("{:<6} {case:<14} {nanos:>10.0}", label(records));
         }
-        let nanos = start.elapsed().as_nanos() as f64 / f64::from(iterations);
-        println!("{label:<36} {nanos:>12.0}");
     }
 }

@@ -46,6 +46,11 @@ apt_setup() {
       "${sudo[@]}" /usr/sbin/nginx -s quit >/dev/null 2>&1 || true
     fi
   fi
+  # Same for bind9's system named on :53: the benchmark runs its own (scripts/bench-e2e.sh).
+  if [[ " ${missing[*]} " == *" bind9 "* ]] && command -v systemctl >/dev/null 2>&1 \
+     && systemctl is-active --quiet named 2>/dev/null; then
+    "${sudo[@]}" systemctl disable --now named >/dev/null 2>&1 || true
+  fi
 }
 
 # ---------------------------------------------------------------- Rust

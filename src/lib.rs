@@ -48,3 +48,6 @@ pub mod zone;
 mod upstream;
 #[cfg(target_arch = "wasm32")]
 mod worker;
+
+#[cfg(all(feature = "bench-loop", target_arch = "wasm32"))]
+mod bench_worker;

@@ -1,9 +1,11 @@
 //! The snapshot: the binary image of compiled zones that the CLI publishes to KV and the
 //! Worker decodes once per isolate.
 //!
-//! Layout: the 8-byte magic `EDGEDNS3`, then a postcard-encoded [`Image`]. Each zone's
-//! records are one DNS wire-format buffer (names compressed across records, as in a
-//! message), so the image is compact and decoding reuses the wire decoder.
+//! Layout: the 8-byte magic `EDGEDNS4`, then a postcard-encoded [`Image`]. Each zone's
+//! records are DNS wire-format buffers (names compressed across records, as in a message),
+//! so the image is compact and decoding reuses the wire decoder. hickory's encoder addresses
+//! at most 65,535 bytes (it is made for messages), so a zone's records are split into chunks
+//! of at most that size, each with its own compression context.
 //!
 //! KV keys (publishing is atomic because readers only follow the pointer):
 //! * `snapshot:<version>`: an image, written first;
@@ -24,7 +26,7 @@ use crate::zone::{Catalog, Zone};
 /// The KV key holding the current version.
 pub const CURRENT_KEY: &str = "snapshot:current";
 /// First bytes of every image; the digit is the format version.
-pub const MAGIC: &[u8; 8] = b"EDGEDNS3";
+pub const MAGIC: &[u8; 8] = b"EDGEDNS4";
 
 /// The KV key of the publish history (JSON, [`history_from_json`]).
 pub const HISTORY_KEY: &str = "snapshot:history";
@@ -47,12 +49,18 @@ struct Image {
 struct ZoneImage {
     /// The apex in presentation form.
     apex: String,
+    /// The records, in chunks of at most 65,535 bytes.
+    chunks: Vec<RecordChunk>,
+    /// The routed record sets (policy trees).
+    routed: Vec<RoutedSet>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RecordChunk {
     /// How many records `records` holds.
     count: u32,
     /// The records in wire format, back to back, sharing one compression context.
     records: Vec<u8>,
-    /// The routed record sets (policy trees).
-    routed: Vec<RoutedSet>,
 }
 
 /// Why an image could not be decoded (the Worker keeps its last good catalog).
@@ -95,22 +103,13 @@ pub struct EncodeError(pub String);
 pub fn encode(catalog: &Catalog) -> Result<Vec<u8>, EncodeError> {
     let mut zones = Vec::with_capacity(catalog.zones().len());
     for zone in catalog.zones() {
-        let mut records = Vec::new();
-        let mut count: u32 = 0;
-        {
-            let mut encoder = BinEncoder::new(&mut records);
-            for (_, node) in sorted_nodes(zone) {
-                for set in node.rrsets() {
-                    for record in &set.records {
-                        record.emit(&mut encoder).map_err(|e| EncodeError(e.to_string()))?;
-                        count += 1;
-                    }
-                }
-            }
-        }
+        let nodes = sorted_nodes(zone);
+        let records: Vec<&Record> =
+            nodes.iter().flat_map(|(_, node)| node.rrsets().iter().flat_map(|set| set.records.iter())).collect();
+        let chunks = encode_chunks(&records)?;
         let mut routed: Vec<RoutedSet> = sorted_nodes(zone).iter().flat_map(|(_, node)| node.routed_sets().iter().cloned()).collect();
         routed.sort_by(|a, b| (a.name.as_str(), a.record_type).cmp(&(b.name.as_str(), b.record_type)));
-        zones.push(ZoneImage { apex: zone.apex().to_ascii(), count, records, routed });
+        zones.push(ZoneImage { apex: zone.apex().to_ascii(), chunks, routed });
     }
     let mut bytes = MAGIC.to_vec();
     let body = postcard::to_allocvec(&Image {
@@ -120,6 +119,39 @@ pub fn encode(catalog: &Catalog) -> Result<Vec<u8>, EncodeError> {
     }).map_err(|e| EncodeError(e.to_string()))?;
     bytes.extend_from_slice(&body);
     Ok(bytes)
+}
+
+/// Records into chunks that each fit hickory's 65,535-byte encoder: a record that does not fit
+/// in the current chunk starts the next one (one that fits in no chunk is an error).
+fn encode_chunks(records: &[&Record]) -> Result<Vec<RecordChunk>, EncodeError> {
+    let mut chunks = Vec::new();
+    let mut remaining = records;
+    while !remaining.is_empty() {
+        let mut bytes = Vec::new();
+        let mut count: u32 = 0;
+        let mut failure = None;
+        {
+            let mut encoder = BinEncoder::new(&mut bytes);
+            for record in remaining {
+                let mark = encoder.len();
+                if let Err(error) = record.emit(&mut encoder) {
+                    failure = Some((mark, error));
+                    break;
+                }
+                count += 1;
+            }
+        }
+        if let Some((mark, error)) = failure {
+            if count == 0 {
+                return Err(EncodeError(error.to_string()));
+            }
+            // Drop the partly written record; it starts the next chunk.
+            bytes.truncate(mark);
+        }
+        remaining = remaining.get(count as usize..).unwrap_or_default();
+        chunks.push(RecordChunk { count, records: bytes });
+    }
+    Ok(chunks)
 }
 
 /// Nodes in canonical order, so the same zones always give the same image.
@@ -138,15 +170,17 @@ pub fn decode(bytes: &[u8]) -> Result<Catalog, SnapshotError> {
         let apex_text = zone.apex.clone();
         let corrupt = || SnapshotError::Records { apex: apex_text.clone() };
         let apex = Name::from_ascii(&zone.apex).map_err(|_| corrupt())?;
-        let mut decoder = BinDecoder::new(&zone.records);
-        // Every record takes at least 11 bytes, which bounds a corrupt count.
-        let capacity = (zone.count as usize).min(zone.records.len() / 11);
-        let mut records = Vec::with_capacity(capacity);
-        for _ in 0..zone.count {
-            records.push(Record::read(&mut decoder).map_err(|_| corrupt())?);
-        }
-        if !decoder.is_empty() {
-            return Err(corrupt());
+        let mut records = Vec::new();
+        for chunk in &zone.chunks {
+            let mut decoder = BinDecoder::new(&chunk.records);
+            // Every record takes at least 11 bytes, which bounds a corrupt count.
+            records.reserve((chunk.count as usize).min(chunk.records.len() / 11));
+            for _ in 0..chunk.count {
+                records.push(Record::read(&mut decoder).map_err(|_| corrupt())?);
+            }
+            if !decoder.is_empty() {
+                return Err(corrupt());
+            }
         }
         zones.push(Zone::assemble(&apex, records, zone.routed).map_err(|_| SnapshotError::Zone { apex: apex_text.clone() })?);
     }
@@ -305,6 +339,23 @@ mod tests {
             corrupt[position] ^= (state >> 40) as u8 | 1;
             let _ = decode(&corrupt);
         }
+    }
+
+    #[test]
+    fn zones_beyond_one_encoder_buffer_round_trip() {
+        // 20,000 hosts take several 65,535-byte chunks.
+        let mut text = String::from("$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.53\n");
+        for index in 0..20_000u32 {
+            text.push_str(&format!("h{index} A 10.{}.{}.{}\n", index >> 16, (index >> 8) & 255, index & 255));
+        }
+        let original = compile_all(&[SourceFile { path: "big.test.zone".into(), text }]).unwrap();
+        let image = encode(&original).unwrap();
+        let decoded = decode(&image).unwrap();
+        for host in ["h0.big.test.", "h12345.big.test.", "h19999.big.test."] {
+            let name = Name::from_str(host).unwrap();
+            assert_eq!(decoded.find(&name).unwrap().node(&name), original.find(&name).unwrap().node(&name));
+        }
+        assert_eq!(encode(&decoded).unwrap(), image);
     }
 
     #[test]

@@ -346,6 +346,8 @@ fn to_worker_response(response: crate::doh::HttpResponse) -> Result<Response> {
 
 #[event(fetch)]
 async fn fetch(mut request: Request, env: Env, context: Context) -> Result<Response> {
+    #[cfg(feature = "bench-loop")]
+    if let Some(response) = crate::bench_worker::intercept(&request).await { return response; }
     let method = request.method().to_string();
     let url = request.url()?;
     let header = |name: &str| request.headers().get(name).ok().flatten();

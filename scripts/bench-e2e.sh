@@ -1,0 +1,357 @@
+#!/usr/bin/env bash
+# End-to-end DoH load, side by side, in one run: the same generated zone and the same dnsperf
+# query mix against
+#   (a) the Worker under `wrangler dev`, through the nginx TLS + HTTP/2 front;
+#   (b) the same built Worker served by workerd directly (no wrangler / miniflare in the path;
+#       KV is a read-only disk service holding the published image), through the same front;
+#   (c) BIND 9.18's own DoH listener (TLS + HTTP/2 in named), the zone loaded as a primary.
+# A benchmark: prints numbers, asserts nothing about time. Not part of `make test`.
+#
+#   scripts/bench-e2e.sh            (needs build/index.js: make worker)
+#
+# Settings (environment):
+#   BENCH_RECORDS=100000   records of the generated zone (benches/support/zonegen.rs)
+#   BENCH_SECONDS=15       length of each throughput run
+#   BENCH_CLIENTS=4 BENCH_OUTSTANDING=64   dnsperf -c / -q of the throughput run
+#   BENCH_REPEAT=3         throughput runs per target (the median one is reported)
+#   BENCH_LATENCY_SECONDS=5 BENCH_LIGHT_QPS=100   the light-load run (-c 1 -Q 100)
+#   BENCH_TARGETS="wrangler workerd bind"  which of (a) (b) (c) to run
+#   BENCH_OUT=.run/bench/e2e.md            the Markdown table written (also printed)
+# Ports (all 127.0.0.1): 19787 wrangler dev, 19443 its front; 19788 workerd, 19444 its front;
+# 19453 BIND DoH (19053 BIND UDP/TCP). Logs and state under .run/bench/.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$EDGEDNS_ROOT"
+
+records="${BENCH_RECORDS:-100000}"
+seconds="${BENCH_SECONDS:-15}"
+clients="${BENCH_CLIENTS:-4}"
+outstanding="${BENCH_OUTSTANDING:-64}"
+latency_seconds="${BENCH_LATENCY_SECONDS:-5}"
+light_qps="${BENCH_LIGHT_QPS:-100}"
+repeat="${BENCH_REPEAT:-3}"
+targets="${BENCH_TARGETS:-wrangler workerd bind}"
+dir="$RUN_DIR/bench"
+out="${BENCH_OUT:-$dir/e2e.md}"
+target_dir="${CARGO_TARGET_DIR:-$EDGEDNS_ROOT/target}"
+
+wrangler_port=19787 wrangler_front=19443
+workerd_port=19788 workerd_front=19444
+bind_doh=19453 bind_dns=19053
+
+WORKERD="${WORKERD:-$NODE_BIN/workerd}"
+NAMED="${NAMED:-$(command -v named || echo /usr/sbin/named)}"
+
+for tool in dnsperf kdig nginx openssl; do
+  command -v "$tool" >/dev/null 2>&1 || [[ -x /usr/sbin/$tool ]] || die "$tool missing (make setup)"
+done
+[[ -x "$NAMED" ]] || die "named missing (apt-get install bind9)"
+[[ -x "$WORKERD" ]] || die "workerd missing (npm ci)"
+[[ -f build/index.js && -f build/index_bg.wasm ]] || die "build/index.js missing (make worker)"
+
+mkdir -p "$dir"
+
+# ------------------------------------------------------------------ cleanup of all we start
+workerd_pid="" named_pid=""
+cleanup() {
+  set +e
+  if [[ -n "$workerd_pid" ]]; then
+    kill -TERM -- "-$workerd_pid" 2>/dev/null || kill -TERM "$workerd_pid" 2>/dev/null
+  fi
+  if [[ -n "$named_pid" ]]; then kill -TERM "$named_pid" 2>/dev/null; fi
+  "$EDGEDNS_ROOT/scripts/front.sh" stop "$workerd_front" "$workerd_port" "$dir/front-workerd" 2>/dev/null
+  STACK_NAME=bench STACK_HTTP_PORT=$wrangler_port STACK_H2_PORT=$wrangler_front \
+    "$EDGEDNS_ROOT/scripts/stack.sh" stop 2>/dev/null
+  for pid in "$workerd_pid" "$named_pid"; do
+    [[ -n "$pid" ]] || continue
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null
+  done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+wait_http() { # PORT LABEL LOG
+  for _ in $(seq 200); do
+    local code
+    code="$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$1/dns-query" 2>/dev/null || true)"
+    [[ -n "$code" && "$code" != 000 ]] && return 0
+    sleep 0.1
+  done
+  tail -n 30 "$3" >&2 || true
+  die "$2 did not answer on 127.0.0.1:$1 (log: $3)"
+}
+
+# ------------------------------------------------------------------ the zone and the queries
+log "generating bench.test. with $records records"
+cargo build --quiet --release --example bench_zone --bin edgedns
+cli="$target_dir/release/edgedns"
+rm -rf "$dir/data"
+"$target_dir/release/examples/bench_zone" "$records" "$dir/data" 10000 >/dev/null
+zone_dir="$dir/data/zone" queries="$dir/data/queries.txt"
+
+# ------------------------------------------------------------------ (a) wrangler dev + front
+start_wrangler() {
+  log "(a) wrangler dev :$wrangler_port behind the front :$wrangler_front"
+  STACK_NAME=bench STACK_HTTP_PORT=$wrangler_port STACK_H2_PORT=$wrangler_front \
+    STACK_STATE="$dir/wrangler-state" STACK_ZONES="$zone_dir" STACK_REFRESH_SECONDS=30 \
+    STACK_LOG_LEVEL=warn EDGEDNS_CLI="$cli" "$EDGEDNS_ROOT/scripts/stack.sh" start
+}
+
+# ------------------------------------------------------------------ (b) workerd + front
+start_workerd() {
+  log "(b) workerd :$workerd_port behind the front :$workerd_front"
+  local wdir="$dir/workerd"
+  rm -rf "$wdir"
+  mkdir -p "$wdir/kv"
+  # The published layout of KV, one file per key, served by a read-only disk service: the
+  # KV binding's GET /<key> reads the file (absent keys are 404, i.e. null).
+  "$cli" compile -o "$wdir/kv/snapshot:bench" "$zone_dir" >/dev/null
+  printf bench >"$wdir/kv/snapshot:current"
+  # capnp embeds paths relative to the config file.
+  cp build/index.js build/index_bg.wasm "$wdir/"
+  cat >"$wdir/workerd.capnp" <<CAPNP
+# Generated by scripts/bench-e2e.sh: the built Worker in workerd, no wrangler in the path.
+using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = .edgedns),
+    (name = "kv", disk = (path = "$wdir/kv", writable = false)),
+  ],
+  sockets = [ (name = "http", address = "127.0.0.1:$workerd_port", http = (), service = "main") ],
+);
+const edgedns :Workerd.Worker = (
+  modules = [
+    (name = "index.js", esModule = embed "index.js"),
+    (name = "index_bg.wasm", wasm = embed "index_bg.wasm"),
+  ],
+  compatibilityDate = "$(sed -n 's/^compatibility_date *= *"\(.*\)"/\1/p' wrangler.toml)",
+  bindings = [
+    (name = "ZONES", kvNamespace = "kv"),
+    (name = "SNAPSHOT_REFRESH_SECONDS", text = "30"),
+  ],
+);
+CAPNP
+  (cd "$wdir" && exec setsid "$WORKERD" serve workerd.capnp </dev/null >"$wdir/workerd.log" 2>&1) &
+  workerd_pid=$!
+  wait_http "$workerd_port" workerd "$wdir/workerd.log"
+  "$EDGEDNS_ROOT/scripts/front.sh" start "$workerd_front" "$workerd_port" "$dir/front-workerd"
+}
+
+# ------------------------------------------------------------------ (c) BIND 9.18 DoH
+start_bind() {
+  log "(c) BIND $("$NAMED" -v | awk '{print $2}') DoH :$bind_doh"
+  local bdir="$dir/bind"
+  rm -rf "$bdir"
+  mkdir -p "$bdir"
+  cp "$zone_dir/bench.test.zone" "$bdir/"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+    -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    -keyout "$bdir/key.pem" -out "$bdir/cert.pem" >/dev/null 2>&1
+  cat >"$bdir/named.conf" <<NAMED
+// Generated by scripts/bench-e2e.sh.
+options {
+  directory "$bdir";
+  pid-file "$bdir/named.pid";
+  session-keyfile "$bdir/session.key";
+  listen-on port $bind_dns { 127.0.0.1; };
+  listen-on-v6 { none; };
+  listen-on port $bind_doh tls local-tls http local-http { 127.0.0.1; };
+  recursion no;
+  notify no;
+  allow-query { any; };
+};
+tls local-tls { key-file "$bdir/key.pem"; cert-file "$bdir/cert.pem"; };
+http local-http { endpoints { "/dns-query"; }; };
+controls { };
+zone "bench.test" { type primary; file "$bdir/bench.test.zone"; };
+NAMED
+  # As root, drop to the package's unprivileged user (it owns the directory).
+  local user=()
+  if [[ $EUID -eq 0 ]] && id bind >/dev/null 2>&1; then
+    chown -R bind: "$bdir"
+    user=(-u bind)
+  fi
+  "$NAMED" -f -g "${user[@]}" -c "$bdir/named.conf" </dev/null >"$bdir/named.log" 2>&1 &
+  named_pid=$!
+  for _ in $(seq 100); do
+    grep -q 'running$' "$bdir/named.log" 2>/dev/null && return 0
+    kill -0 "$named_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  tail -n 20 "$bdir/named.log" >&2
+  die "named did not start (log: $bdir/named.log)"
+}
+
+# ------------------------------------------------------------------ measuring
+# The same answers from every target, before any load.
+check_answers() { # LABEL PORT
+  local answers=""
+  for q in "h1.bench.test. A" "c1.bench.test. A" "x1.wild.bench.test. A" "nope.bench.test. A"; do
+    read -r name type <<<"$q"
+    answers+="$(kdig +https @127.0.0.1 -p "$2" "$name" "$type" +noall +answer +header \
+      | grep -oE 'status: [A-Z]+|IN[[:space:]]+(A|CNAME)[[:space:]]+[^[:space:]]+' | tr -s '[:space:]' ' ')"$'\n'
+  done
+  printf '%s' "$answers" >"$dir/answers-$1.txt"
+  [[ -n "$answers" ]] || die "$1 gave no answers"
+}
+
+# CPU time (clock ticks) of processes: by process group (wrangler and workerd are started with
+# setsid, nginx daemonizes with setsid), or of one process with its threads (named).
+ticks_of_pids() {
+  local total=0 pid fields
+  for pid in "$@"; do
+    fields="$(cut -d')' -f2- "/proc/$pid/stat" 2>/dev/null)" || continue
+    # After "pid (comm)": state is field 3, utime 14, stime 15 -> 12th and 13th here.
+    total=$((total + $(awk '{print $12 + $13}' <<<"$fields")))
+  done
+  echo "$total"
+}
+group_pids() { ps -e -o pgid=,pid= | awk -v g="$1" '$1 == g {print $2}'; }
+pidfile_value() { [[ -s "$1" ]] && cat "$1" || echo 0; }
+machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6}' /proc/stat; } # busy idle
+component_ticks() { # TARGET -> "server front"
+  local server=0 front=0
+  case "$1" in
+    wrangler)
+      server="$(ticks_of_pids $(group_pids "$(pidfile_value "$RUN_DIR/bench-wrangler.pid")"))"
+      front="$(ticks_of_pids $(group_pids "$(pidfile_value "$RUN_DIR/front-bench/nginx.pid")"))" ;;
+    workerd)
+      server="$(ticks_of_pids $(group_pids "$workerd_pid"))"
+      front="$(ticks_of_pids $(group_pids "$(pidfile_value "$dir/front-workerd/nginx.pid")"))" ;;
+    bind) server="$(ticks_of_pids "$named_pid")" ;;
+  esac
+  echo "$server $front"
+}
+
+# dnsperf -v prints one line per query: `> RCODE name type latency`; percentiles come from them.
+run_dnsperf() { # LABEL PORT MODE(throughput|latency)
+  local label=$1 port=$2 mode=$3 args
+  if [[ $mode == throughput ]]; then args=(-l "$seconds" -c "$clients" -q "$outstanding")
+  else args=(-l "$latency_seconds" -c 1 -q 10 -Q "$light_qps"); fi
+  local raw="$dir/dnsperf-$label-$mode.txt"
+  local before_components before_machine
+  before_components="$(component_ticks "$label")" before_machine="$(machine_ticks)"
+  # `times` in the subshell gives dnsperf's own CPU (the subshell's children: dnsperf only).
+  (
+    dnsperf -m doh -s 127.0.0.1 -p "$port" -d "$queries" "${args[@]}" -v \
+      -O suppress=timeout,congestion,sendfailed,sockready,unexpected >"$raw" 2>&1 || true
+    times >"$raw.times"
+  )
+  local client_seconds
+  client_seconds="$(sed -n 2p "$raw.times" | tr -d 's' | awk -F'[ m]' '{print $1 * 60 + $2 + $3 * 60 + $4}')"
+  rm -f "$raw.times"
+  local after_components after_machine completed
+  after_components="$(component_ticks "$label")" after_machine="$(machine_ticks)"
+  completed="$(awk '/Queries completed:/ {print $3}' "$raw")"
+  # CPU µs per completed query: server, front, the rest of the machine (dnsperf, other jobs),
+  # and how busy the cores were.
+  read -r s0 f0 <<<"$before_components"; read -r s1 f1 <<<"$after_components"
+  read -r b0 i0 <<<"$before_machine"; read -r b1 i1 <<<"$after_machine"
+  cpu[$label.$mode]="$(awk -v s=$((s1 - s0)) -v f=$((f1 - f0)) -v b=$((b1 - b0)) -v i=$((i1 - i0)) \
+    -v c="${client_seconds:-0}" -v q="${completed:-0}" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+      if (q == 0) { print "- - - - -"; exit }
+      u = 1e6 / hz / q
+      printf "%.0f %.0f %.0f %.0f %.0f", s * u, f * u, c * 1e6 / q, (b - s - f) * u - c * 1e6 / q, 100 * b / (b + i) }')"
+  local qps lost
+  qps="$(awk '/Queries per second:/ {printf "%.0f", $4}' "$raw")"
+  lost="$(awk '/Queries lost:/ {print $3}' "$raw")"
+  grep '^> ' "$raw" | awk '{print $NF * 1000}' | sort -g >"$raw.sorted"
+  local stats
+  stats="$(awk '{ v[NR] = $1; sum += $1 }
+    function pct(p,  i) { i = int(p * NR + 0.999999); if (i < 1) i = 1; return v[i] }
+    END { if (NR == 0) { print "- - - - -"; exit }
+          printf "%.2f %.2f %.2f %.2f %.2f", sum / NR, pct(0.50), pct(0.90), pct(0.99), v[NR] }' "$raw.sorted")"
+  rm -f "$raw.sorted"
+  results[$label.$mode]="$qps $lost $stats"
+}
+
+measure() { # LABEL PORT
+  log "$1: warm-up, then $repeat × $seconds s at -c $clients -q $outstanding, then $latency_seconds s at $light_qps q/s"
+  check_answers "$1" "$2"
+  dnsperf -m doh -s 127.0.0.1 -p "$2" -d "$queries" -l 2 -c "$clients" -q "$outstanding" >/dev/null 2>&1 || true
+  # The run under load `repeat` times; the table keeps the one with the median queries/s (the
+  # machine is shared, and one run can be hit by another job).
+  local runs=() run
+  for run in $(seq "$repeat"); do
+    run_dnsperf "$1" "$2" throughput
+    runs+=("${results[$1.throughput]}|${cpu[$1.throughput]}")
+  done
+  run="$(printf '%s\n' "${runs[@]}" | sort -n -k1,1 | sed -n "$(( (${#runs[@]} + 1) / 2 ))p")"
+  results[$1.throughput]="${run%%|*}" cpu[$1.throughput]="${run#*|}"
+  all_qps[$1]="$(printf '%s\n' "${runs[@]}" | awk '{print $1}' | paste -sd/ -)"
+  run_dnsperf "$1" "$2" latency
+}
+
+declare -A results cpu all_qps names ports
+names[wrangler]="(a) Worker, wrangler dev 4.86 ← nginx h2"
+names[workerd]="(b) Worker, workerd $("$WORKERD" --version | awk '{print $2}') directly ← nginx h2"
+names[bind]="(c) BIND $("$NAMED" -v | awk '{print $2}') native DoH"
+ports[wrangler]=$wrangler_front ports[workerd]=$workerd_front ports[bind]=$bind_doh
+
+# One target at a time, the others stopped, so the 2 cores are not shared with idle servers.
+for target in $targets; do
+  case "$target" in
+    wrangler) start_wrangler; measure wrangler "${ports[wrangler]}"
+              STACK_NAME=bench STACK_HTTP_PORT=$wrangler_port STACK_H2_PORT=$wrangler_front scripts/stack.sh stop ;;
+    workerd)  start_workerd; measure workerd "${ports[workerd]}"
+              scripts/front.sh stop "$workerd_front" "$workerd_port" "$dir/front-workerd"
+              kill -TERM -- "-$workerd_pid" 2>/dev/null || true; wait "$workerd_pid" 2>/dev/null || true; workerd_pid="" ;;
+    bind)     start_bind; measure bind "${ports[bind]}"
+              kill -TERM "$named_pid" 2>/dev/null || true; wait "$named_pid" 2>/dev/null || true; named_pid="" ;;
+    *) die "unknown target $target (wrangler, workerd, bind)" ;;
+  esac
+done
+
+# Same answers everywhere (the query mix has only plain data, which BIND serves too).
+first=""
+for target in $targets; do
+  if [[ -z "$first" ]]; then first=$target
+  elif ! cmp -s "$dir/answers-$first.txt" "$dir/answers-$target.txt"; then
+    log "warning: $target answers differ from $first (see $dir/answers-*.txt)"
+  fi
+done
+
+# ------------------------------------------------------------------ the table
+{
+  echo "Zone: \`bench.test.\`, $records records; query mix: \`${queries#"$EDGEDNS_ROOT"/}\` (10,000 lines: 70% hosts A/AAAA,"
+  echo "15% NXDOMAIN, 10% wildcard, 5% a 4-link CNAME chain). dnsperf $(dnsperf -h 2>&1 | awk '/^Version/ {print $2}'), DoH GET over HTTP/2 + TLS,"
+  echo "one target running at a time. Under load: \`-l $seconds -c $clients -q $outstanding\`, $repeat runs, the median one shown"
+  echo "(all runs' queries/s in the last column); light load: \`-l $latency_seconds -c 1 -q 10 -Q $light_qps\`."
+  echo
+  echo "| target | load | queries/s | lost | latency avg ms | p50 | p90 | p99 | max | runs (q/s) |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
+  for target in $targets; do
+    for mode in throughput latency; do
+      read -r qps lost avg p50 p90 p99 max <<<"${results[$target.$mode]}"
+      load="-c $clients -q $outstanding" runs="${all_qps[$target]:-}"
+      [[ $mode == latency ]] && load="-Q $light_qps" runs=""
+      echo "| ${names[$target]} | \`$load\` | $qps | $lost | $avg | $p50 | $p90 | $p99 | $max | $runs |"
+    done
+  done
+  echo
+  echo "Where the CPU went during that run (from /proc: the server's process group, the nginx front's;"
+  echo "dnsperf's own from \`times\`; the rest of the machine's busy time is other jobs), in µs of CPU"
+  echo "per completed query; the machine has $(nproc) cores:"
+  echo
+  echo "| target | server µs/query | nginx front µs/query | dnsperf µs/query | other jobs µs/query | cores busy |"
+  echo "|---|---:|---:|---:|---:|---:|"
+  for target in $targets; do
+    read -r server front client rest busy <<<"${cpu[$target.throughput]:-- - - - -}"
+    [[ $target == bind ]] && front="(none)"
+    echo "| ${names[$target]} | $server | $front | $client | $rest | $busy% |"
+  done
+  if [[ -n "${results[bind.throughput]:-}" ]]; then
+    echo
+    read -r bind_qps _ _ _ <<<"${results[bind.throughput]}"
+    read -r _ _ _ bind_p50 _ <<<"${results[bind.latency]}"
+    for target in wrangler workerd; do
+      [[ -n "${results[$target.throughput]:-}" ]] || continue
+      read -r qps _ _ _ <<<"${results[$target.throughput]}"
+      read -r _ _ _ p50 _ <<<"${results[$target.latency]}"
+      awk -v n="${names[$target]}" -v q="$qps" -v bq="$bind_qps" -v l="$p50" -v bl="$bind_p50" 'BEGIN {
+        printf "- %s / BIND: %.3f× the queries/s under load, %.1f× the median latency at light load\n", n, q / bq, l / bl }'
+    done
+  fi
+} | tee "$out"
+log "table written to $out (raw dnsperf output: $dir/dnsperf-*.txt)"
