@@ -67,13 +67,13 @@ if [[ "${TEST_SKIP_E2E:-0}" != 1 ]]; then
                     }
                   });')" && [[ -x "$cli" ]]; then
       export EDGEDNS_CLI="$cli"
-      # The resolver-mode stack: the same Worker and zones with upstreams configured (the
-      # first one dead, so every miss also exercises failover), in front of the loopback
-      # upstream (scripts/upstream.sh).
+      # The resolver-mode stack: the same Worker and zones with upstreams configured, in front
+      # of the loopback upstream (scripts/upstream.sh): the first one dead (every miss fails
+      # over), the second hanging (every miss hedges past it after 300 ms), the third dnsdist.
       resolver_stack() {
         STACK_NAME=resolver STACK_HTTP_PORT="$RESOLVER_HTTP_PORT" STACK_H2_PORT="$RESOLVER_H2_PORT" \
         STACK_STATE="$RESOLVER_STATE" STACK_INSPECTOR_PORT=19230 \
-        STACK_VARS="UPSTREAMS:http://127.0.0.1:18956/dns-query,http://127.0.0.1:18954/dns-query UPSTREAM_TIMEOUT_MS:1500" \
+        STACK_VARS="UPSTREAMS:http://127.0.0.1:18956/dns-query,http://127.0.0.1:18957/dns-query,http://127.0.0.1:18954/dns-query UPSTREAM_TIMEOUT_MS:1500 HEDGE_AFTER_MS:300" \
           scripts/stack.sh "$1"
       }
       RESOLVER_HTTP_PORT="${RESOLVER_HTTP_PORT:-18788}"

@@ -7,6 +7,9 @@
 #   (/jsonstat?command=stats, header X-API-Key: $UPSTREAM_API_KEY): the tests count the queries
 #   that reach it.
 #
+# and a "hanging" upstream on 127.0.0.1:$UPSTREAM_HANG_PORT that accepts connections and never
+# answers (it counts them in $UPSTREAM_DIR/hang.count): the Worker's hedging must go past it.
+#
 #   scripts/upstream.sh start | stop | stop-doh | start-doh | status
 #
 # Settings: UPSTREAM_DNS_PORT=18953 UPSTREAM_DOH_PORT=18954 UPSTREAM_WEB_PORT=18955
@@ -18,6 +21,7 @@ cd "$EDGEDNS_ROOT"
 dns_port="${UPSTREAM_DNS_PORT:-18953}"
 doh_port="${UPSTREAM_DOH_PORT:-18954}"
 web_port="${UPSTREAM_WEB_PORT:-18955}"
+hang_port="${UPSTREAM_HANG_PORT:-18957}"
 api_key="${UPSTREAM_API_KEY:-edgedns-test}"
 dir="$(realpath -m "${UPSTREAM_DIR:-$RUN_DIR/upstream}")"
 zone="$EDGEDNS_ROOT/tests/upstream/upstream.test.zone"
@@ -81,16 +85,38 @@ CONF
   wait_port tcp "$doh_port" dnsdist
 }
 
+start_hang() {
+  mkdir -p "$dir"
+  echo 0 >"$dir/hang.count"
+  python3 -c '
+import socket, sys
+port, count_file = int(sys.argv[1]), sys.argv[2]
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", port))
+server.listen(128)
+held = []
+while True:
+    connection, _ = server.accept()
+    held.append(connection)  # never read, never answered, never closed
+    with open(count_file, "w") as f:
+        f.write(str(len(held)))
+' "$hang_port" "$dir/hang.count" >"$dir/hang.log" 2>&1 &
+  echo $! >"$dir/hang.pid"
+  wait_port tcp "$hang_port" "the hanging upstream"
+  echo 0 >"$dir/hang.count"
+}
+
 case "${1:-}" in
   start)
-    stop_one dnsdist; stop_one named
-    start_named; start_doh
+    stop_one dnsdist; stop_one named; stop_one hang
+    start_named; start_doh; start_hang
     log "upstream: BIND 127.0.0.1:$dns_port, dnsdist DoH http://127.0.0.1:$doh_port/dns-query, stats :$web_port"
     ;;
-  stop) stop_one dnsdist; stop_one named ;;
+  stop) stop_one dnsdist; stop_one named; stop_one hang ;;
   stop-doh) stop_one dnsdist ;;
   start-doh) running dnsdist || start_doh ;;
   status)
-    for p in named dnsdist; do running "$p" && echo "$p running (pid $(cat "$dir/$p.pid"))" || echo "$p stopped"; done ;;
+    for p in named dnsdist hang; do running "$p" && echo "$p running (pid $(cat "$dir/$p.pid"))" || echo "$p stopped"; done ;;
   *) echo "usage: $0 start|stop|stop-doh|start-doh|status" >&2; exit 2 ;;
 esac

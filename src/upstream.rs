@@ -36,6 +36,8 @@ pub struct ResolverStats {
     pub stale: u64,
     /// SERVFAIL because every upstream failed and nothing was cached.
     pub failures: u64,
+    /// Times the next upstream was asked because the previous one was slow (hedging).
+    pub hedged: u64,
     /// Answers the isolate's cache holds.
     pub cached: usize,
     /// Per upstream URL.
@@ -238,6 +240,7 @@ async fn ask_upstreams<'c>(config: &'c ResolverConfig, forwarded: &Forward) -> R
             match select(pending.next(), timer).await {
                 Either::Left((completed, _)) => completed,
                 Either::Right(_) => {
+                    RESOLVER.with(|resolver| resolver.borrow_mut().stats.hedged += 1);
                     pending.push(start(next));
                     next += 1;
                     continue;

@@ -1,5 +1,5 @@
 //! Resolver mode through workerd: a second stack (`EDGEDNS_RESOLVER_HTTP`) with upstreams
-//! configured, the first one dead and the second dnsdist's plain-HTTP DoH listener in front of
+//! configured, the first one dead, the second hanging and the third dnsdist's plain-HTTP DoH listener in front of
 //! BIND serving `upstream.test` (scripts/upstream.sh). dnsdist's query counter shows what
 //! reached the upstream.
 
@@ -78,6 +78,33 @@ fn forwards_names_outside_the_hosted_zones_keeping_id_and_case() {
     // failure: SERVFAIL with EDE 22, the first upstream being unreachable.
     let refused = ask("elsewhere.example.", RecordType::A, 10);
     assert_eq!((refused.metadata.response_code, extended_error(&refused)), (ResponseCode::ServFail, Some(22)));
+}
+
+fn resolver_status() -> serde_json::Value {
+    let token = env("EDGEDNS_ADMIN_TOKEN");
+    let exchange = curl(&["-H", &format!("authorization: Bearer {token}"), &format!("{}/admin/resolver", resolver_base())]);
+    serde_json::from_slice(&exchange.body).unwrap()
+}
+
+/// Connections the hanging upstream has accepted.
+fn hanging_upstream_connections() -> u64 {
+    let path = std::path::Path::new(&env("EDGEDNS_STATE")).parent().unwrap().join("upstream/hang.count");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).trim().parse().unwrap()
+}
+
+#[test]
+fn failover_and_hedging_get_past_dead_and_hanging_upstreams() {
+    let _guard = UPSTREAM.lock().unwrap_or_else(|e| e.into_inner());
+    // The first upstream refuses connections (failover at once), the second accepts and never
+    // answers (the third is asked after HEDGE_AFTER_MS), the third answers.
+    let hanging = hanging_upstream_connections();
+    let before = upstream_queries();
+    let hedged = resolver_status()["isolate"]["hedged"].as_u64().unwrap();
+    let message = ask("hedge.upstream.test.", RecordType::A, 1);
+    assert_eq!(message.metadata.response_code, ResponseCode::NXDomain, "answered by the third upstream");
+    assert!(hanging_upstream_connections() > hanging, "the hanging upstream was asked");
+    assert_eq!(upstream_queries(), before + 1, "and dnsdist answered");
+    assert_eq!(resolver_status()["isolate"]["hedged"].as_u64().unwrap(), hedged + 1, "by hedging, not after the timeout");
 }
 
 #[test]
@@ -194,6 +221,7 @@ fn status_endpoint_shows_cache_hits_and_upstream_latency() {
     let live = &isolate["upstreams"]["http://127.0.0.1:18954/dns-query"];
     assert!(live["answered"].as_u64().unwrap() >= 1 && live["average_ms"].as_f64().is_some(), "{status}");
     assert!(isolate["upstreams"]["http://127.0.0.1:18956/dns-query"]["failed"].as_u64().unwrap() >= 1, "the dead upstream fails: {status}");
+    assert!(isolate["upstreams"]["http://127.0.0.1:18957/dns-query"]["answered"].as_u64().unwrap_or(0) == 0, "the hanging one never answers: {status}");
 }
 
 /// A page server on 127.0.0.1:18920 for the browser test.
