@@ -408,8 +408,12 @@ fn wait_for(expected: Option<&str>) -> bool {
     false
 }
 
+/// Publishing tests replace the whole published set: one at a time.
+static PUBLISHING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn publishing_reaches_the_running_worker_and_corruption_keeps_the_last_good_data() {
+    let _guard = PUBLISHING.lock().unwrap_or_else(|e| e.into_inner());
     let dir = scratch("zones");
     std::fs::create_dir_all(&dir).unwrap();
     let zone = |address: &str| format!("$TTL 60\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.53\nwww A {address}\n");
@@ -446,6 +450,70 @@ fn publishing_reaches_the_running_worker_and_corruption_keeps_the_last_good_data
     publish(&dir);
     assert!(wait_for(Some("203.0.113.3")), "recovery never appeared");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn concurrent_publishes_never_show_a_half_published_state() {
+    let _guard = PUBLISHING.lock().unwrap_or_else(|e| e.into_inner());
+    // Two zones that change together: in version N, www.flip-a.test is a CNAME to
+    // vN.flip-b.test, which exists only in version N of flip-b.test. An answer from a mix of
+    // versions would be a CNAME with nothing behind it (or the wrong address).
+    let versions: Vec<std::path::PathBuf> = (1..=2)
+        .map(|n| {
+            let dir = scratch(&format!("flip-v{n}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            let head = "$TTL 60\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.53\n";
+            std::fs::write(dir.join("flip-a.test.zone"), format!("{head}www CNAME v{n}.flip-b.test.\n")).unwrap();
+            std::fs::write(dir.join("flip-b.test.zone"), format!("{head}v{n} A 198.51.100.{n}\n")).unwrap();
+            dir
+        })
+        .collect();
+    publish(&versions[0]);
+    let flip = || curl_post(&format!("{}/dns-query", http_base()), &query_bytes("www.flip-a.test.", RecordType::A, false), &[]).message();
+    for _ in 0..40 {
+        if flip().metadata.response_code == ResponseCode::NoError {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load: Vec<_> = (0..3)
+        .map(|_| {
+            let stop = std::sync::Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut seen: HashMap<String, usize> = HashMap::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let exchange = curl_post(&format!("{}/dns-query", http_base()), &query_bytes("www.flip-a.test.", RecordType::A, false), &[]);
+                    assert_eq!(exchange.status, 200, "an error during publishing");
+                    let message = exchange.message();
+                    assert_eq!(message.metadata.response_code, ResponseCode::NoError, "{message:?}");
+                    let answer: Vec<String> = message.answers.iter().map(|r| r.data.to_string()).collect();
+                    *seen.entry(answer.join(" ")).or_insert(0) += 1;
+                }
+                seen
+            })
+        })
+        .collect();
+    for round in 0..4 {
+        publish(&versions[(round + 1) % 2]);
+        std::thread::sleep(Duration::from_millis(1_500));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for thread in load {
+        for (answer, count) in thread.join().expect("no errors under load") {
+            *seen.entry(answer).or_insert(0) += count;
+        }
+    }
+    let consistent = ["v1.flip-b.test. 198.51.100.1", "v2.flip-b.test. 198.51.100.2"];
+    for (answer, count) in &seen {
+        assert!(consistent.contains(&answer.as_str()), "{count} answers from a half-published state: {answer:?} (all: {seen:?})");
+    }
+    assert!(consistent.iter().all(|answer| seen.contains_key(*answer)), "both versions were served while publishing: {seen:?}");
+    assert!(seen.values().sum::<usize>() > 100, "{seen:?}");
+    for dir in versions {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 // ---- load with a real DoH client ----
