@@ -11,6 +11,7 @@
 //! | `GET /admin/health` | every check: definition, state, last result, latency, consecutive count, override |
 //! | `PUT /admin/health/overrides/<target>` `{"healthy": false, "reason": "..."}` | forces a check id, or a value (`value:192.0.2.10`), up or down until cleared |
 //! | `DELETE /admin/health/overrides/<target>` | clears it |
+//! | `GET /admin/isolate` | this isolate: the snapshot version it serves, requests served, KV reads on the request path, in the background and for operators |
 //! | `GET /admin/resolver` | resolver mode: upstreams, firewall version, this isolate's cache hits and upstream latencies |
 
 use std::collections::BTreeMap;
@@ -37,6 +38,8 @@ pub enum AdminRequest {
     HealthStatus,
     /// Resolver mode: upstreams, firewall, this isolate's cache and upstream counts.
     ResolverStatus,
+    /// This isolate: the snapshot it serves, requests served, KV reads by path.
+    IsolateStatus,
     /// Force a check or a value up or down.
     SetOverride {
         /// A check id, or `value:<rdata>` (canonical form).
@@ -164,9 +167,14 @@ pub fn parse(request: &HttpRequest<'_>, now_ms: u64) -> Result<AdminRequest, Adm
     if request.body.len() > MAX_BODY {
         return Err(AdminError::PayloadTooLarge);
     }
-    if path == "resolver" {
+    let status = match path {
+        "resolver" => Some(AdminRequest::ResolverStatus),
+        "isolate" => Some(AdminRequest::IsolateStatus),
+        _ => None,
+    };
+    if let Some(status) = status {
         return match request.method {
-            "GET" | "HEAD" => Ok(AdminRequest::ResolverStatus),
+            "GET" | "HEAD" => Ok(status),
             _ => Err(AdminError::MethodNotAllowed("GET")),
         };
     }
@@ -215,7 +223,7 @@ pub fn change_overrides(
             Ok(true)
         }
         AdminRequest::ClearOverride { target } => Ok(overrides.remove(&target).is_some()),
-        AdminRequest::HealthStatus | AdminRequest::ResolverStatus => Ok(false),
+        AdminRequest::HealthStatus | AdminRequest::ResolverStatus | AdminRequest::IsolateStatus => Ok(false),
     }
 }
 

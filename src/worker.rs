@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use wasm_bindgen::JsValue;
-use worker::{console_error, console_log, event, Context, Env, Headers, KvStore, Request, Response, Result};
+use worker::{console_error, console_log, event, Context, Env, Headers, Request, Response, Result};
 use worker_sys::ext::RequestExt;
 
 use crate::client::{Client, EdgeLocation};
@@ -69,6 +69,61 @@ thread_local! {
     static STATE: RefCell<State> = RefCell::new(State::default());
 }
 
+/// On whose behalf a KV read is made: the counts prove (rather than assume) that queries
+/// cost zero KV reads once an isolate has its data.
+#[derive(Debug, Clone, Copy)]
+enum ReadPath {
+    /// While a query waits: only an isolate's very first load.
+    Request,
+    /// After the response (`waitUntil`): refreshes, GeoIP and firewall loads.
+    Background,
+    /// Admin requests and the scheduled health run.
+    Operator,
+}
+
+/// This isolate's KV reads by path, and the requests it served.
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+struct Counts {
+    requests: u64,
+    kv_reads_request: u64,
+    kv_reads_background: u64,
+    kv_reads_operator: u64,
+}
+
+thread_local! {
+    static COUNTS: RefCell<Counts> = RefCell::new(Counts::default());
+}
+
+/// The KV namespace, counting reads by path.
+struct Kv {
+    store: worker::KvStore,
+    path: ReadPath,
+}
+
+impl Kv {
+    fn open(env: &Env, path: ReadPath) -> Result<Self> {
+        Ok(Self { store: env.kv(ZONES_BINDING)?, path })
+    }
+
+    fn get(&self, key: &str) -> worker::kv::GetOptionsBuilder {
+        COUNTS.with(|counts| {
+            let mut counts = counts.borrow_mut();
+            match self.path {
+                ReadPath::Request => counts.kv_reads_request += 1,
+                ReadPath::Background => counts.kv_reads_background += 1,
+                ReadPath::Operator => counts.kv_reads_operator += 1,
+            }
+        });
+        self.store.get(key)
+    }
+
+    fn put<T: ToRawKvValue>(&self, key: &str, value: T) -> std::result::Result<worker::kv::PutOptionsBuilder, worker::kv::KvError> {
+        self.store.put(key, value)
+    }
+}
+
+use worker::kv::ToRawKvValue;
+
 /// Why a snapshot could not be loaded.
 enum LoadError {
     Kv(String),
@@ -88,12 +143,12 @@ impl std::fmt::Display for LoadError {
     }
 }
 
-async fn read_pointer(kv: &KvStore) -> std::result::Result<String, LoadError> {
+async fn read_pointer(kv: &Kv) -> std::result::Result<String, LoadError> {
     let version = kv.get(snapshot::CURRENT_KEY).text().await.map_err(|e| LoadError::Kv(e.to_string()))?;
     version.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()).ok_or(LoadError::NothingPublished)
 }
 
-async fn read_image(kv: &KvStore, version: &str) -> std::result::Result<Catalog, LoadError> {
+async fn read_image(kv: &Kv, version: &str) -> std::result::Result<Catalog, LoadError> {
     let bytes = kv
         .get(&snapshot::version_key(version))
         .bytes()
@@ -105,7 +160,7 @@ async fn read_image(kv: &KvStore, version: &str) -> std::result::Result<Catalog,
 
 /// Reads a JSON value from KV: `Ok(None)` when the key is missing, `Err` (logged) when KV
 /// fails or the value does not parse.
-async fn read_json<T>(kv: &KvStore, key: &str, parse: impl FnOnce(&str) -> std::result::Result<T, HealthError>) -> std::result::Result<Option<T>, String> {
+async fn read_json<T>(kv: &Kv, key: &str, parse: impl FnOnce(&str) -> std::result::Result<T, HealthError>) -> std::result::Result<Option<T>, String> {
     let outcome = match kv.get(key).text().await {
         Ok(Some(text)) => parse(&text).map(Some).map_err(|error| format!("{key} is unreadable: {}", error.0)),
         Ok(None) => Ok(None),
@@ -119,14 +174,14 @@ async fn read_json<T>(kv: &KvStore, key: &str, parse: impl FnOnce(&str) -> std::
 
 /// The measured health states and the operators' overrides, as answering uses them; `None`
 /// when either read failed (the isolate keeps what it has).
-async fn read_health(kv: &KvStore) -> Option<HealthSnapshot> {
+async fn read_health(kv: &Kv) -> Option<HealthSnapshot> {
     let measured = read_json(kv, HEALTH_KEY, HealthSnapshot::from_json).await.ok()?;
     let overrides = read_json(kv, OVERRIDES_KEY, overrides_from_json).await.ok()?;
     Some(measured.unwrap_or_default().with_overrides(overrides.unwrap_or_default()))
 }
 
 /// Loads the current snapshot into the isolate state (first request, or a new version).
-async fn load(kv: &KvStore, known_version: Option<String>) {
+async fn load(kv: &Kv, known_version: Option<String>) {
     let health = read_health(kv).await;
     let outcome = async {
         let version = read_pointer(kv).await?;
@@ -162,7 +217,7 @@ async fn load(kv: &KvStore, known_version: Option<String>) {
 /// Loads the GeoIP tables when `geoip:current` names a version this isolate does not have.
 /// Runs in the background (`waitUntil`): until it finishes, ECS subnets are not located and
 /// answers use the edge's location data with scope 0.
-async fn load_geoip(kv: &KvStore) {
+async fn load_geoip(kv: &Kv) {
     let version = match kv.get(GEOIP_CURRENT_KEY).text().await {
         Ok(Some(version)) if !version.trim().is_empty() => version.trim().to_owned(),
         Ok(_) => return,
@@ -202,7 +257,7 @@ async fn load_geoip(kv: &KvStore) {
 /// Loads the firewall's rule list when `firewall:current` names a version this isolate does
 /// not have. Runs in the background: a large list is parsed off the query path, and until it
 /// is loaded the previous one (or none) applies. An unreadable list is logged and skipped.
-async fn load_firewall(kv: &KvStore) {
+async fn load_firewall(kv: &Kv) {
     let version = match kv.get(firewall::CURRENT_KEY).text().await {
         Ok(Some(version)) => version.trim().to_owned(),
         Ok(None) => String::new(),
@@ -284,7 +339,8 @@ async fn catalog(env: &Env, context: &Context) -> Option<Rc<Catalog>> {
     if !due {
         return current;
     }
-    let kv = match env.kv(ZONES_BINDING) {
+    let path = if current.is_some() { ReadPath::Background } else { ReadPath::Request };
+    let kv = match Kv::open(env, path) {
         Ok(kv) => kv,
         Err(error) => {
             console_error!("edgedns: KV binding {ZONES_BINDING} is missing: {error}");
@@ -308,7 +364,7 @@ async fn catalog(env: &Env, context: &Context) -> Option<Rc<Catalog>> {
         }
         None => {
             load(&kv, None).await;
-            if let Ok(background) = env.kv(ZONES_BINDING) {
+            if let Ok(background) = Kv::open(env, ReadPath::Background) {
                 context.wait_until(async move {
                     load_geoip(&background).await;
                     load_firewall(&background).await;
@@ -346,6 +402,7 @@ fn to_worker_response(response: crate::doh::HttpResponse) -> Result<Response> {
 
 #[event(fetch)]
 async fn fetch(mut request: Request, env: Env, context: Context) -> Result<Response> {
+    COUNTS.with(|counts| counts.borrow_mut().requests += 1);
     #[cfg(feature = "bench-loop")]
     if let Some(response) = crate::bench_worker::intercept(&request).await { return response; }
     let method = request.method().to_string();
@@ -478,7 +535,7 @@ async fn admin(request: &HttpRequest<'_>, authorization: Option<&str>, env: &Env
 }
 
 async fn serve_admin(request: AdminRequest, env: &Env, context: &Context, now: u64) -> std::result::Result<crate::doh::HttpResponse, AdminError> {
-    let kv = env.kv(ZONES_BINDING).map_err(|e| AdminError::Unavailable(format!("KV binding {ZONES_BINDING}: {e}")))?;
+    let kv = Kv::open(env, ReadPath::Operator).map_err(|e| AdminError::Unavailable(format!("KV binding {ZONES_BINDING}: {e}")))?;
     let catalog = catalog(env, context).await.ok_or_else(|| AdminError::Unavailable("no zone data published".into()))?;
     let overrides = read_json(&kv, OVERRIDES_KEY, overrides_from_json).await.map_err(AdminError::Unavailable)?.unwrap_or_default();
     match request {
@@ -494,6 +551,12 @@ async fn serve_admin(request: AdminRequest, env: &Env, context: &Context, now: u
                 "firewall": { "version": firewall_version, "rules": firewall_rules },
                 "isolate": crate::upstream::stats(),
             });
+            Ok(admin::json(200, &status))
+        }
+        AdminRequest::IsolateStatus => {
+            let version = STATE.with(|state| state.borrow().loaded.as_ref().map(|loaded| loaded.version.clone()));
+            let counts = COUNTS.with(|counts| *counts.borrow());
+            let status = serde_json::json!({ "snapshot": version, "counts": counts });
             Ok(admin::json(200, &status))
         }
         AdminRequest::HealthStatus => {
@@ -525,7 +588,7 @@ async fn serve_admin(request: AdminRequest, env: &Env, context: &Context, now: u
 /// writes one health snapshot. A flip is logged once.
 #[event(scheduled)]
 async fn scheduled(event: worker::ScheduledEvent, env: Env, _context: worker::ScheduleContext) {
-    let Ok(kv) = env.kv(ZONES_BINDING) else {
+    let Ok(kv) = Kv::open(&env, ReadPath::Operator) else {
         console_error!("edgedns: KV binding {ZONES_BINDING} is missing");
         return;
     };
@@ -582,7 +645,7 @@ async fn scheduled(event: worker::ScheduledEvent, env: Env, _context: worker::Sc
 
 /// Writes the measured states (the round's one KV write); a failure is logged and the next
 /// round tries again.
-async fn write_health(kv: &KvStore, snapshot: &HealthSnapshot) {
+async fn write_health(kv: &Kv, snapshot: &HealthSnapshot) {
     let outcome = match serde_json::to_string(snapshot) {
         Ok(json) => match kv.put(HEALTH_KEY, json) {
             Ok(put) => put.execute().await.map_err(|e| e.to_string()),

@@ -516,6 +516,32 @@ fn concurrent_publishes_never_show_a_half_published_state() {
     }
 }
 
+/// This isolate's counters, from the admin API.
+fn isolate_counts() -> serde_json::Value {
+    let token = env("EDGEDNS_ADMIN_TOKEN");
+    let exchange = curl(&["-H", &format!("authorization: Bearer {token}"), &format!("{}/admin/isolate", http_base())]);
+    assert_eq!(exchange.status, 200);
+    serde_json::from_slice::<serde_json::Value>(&exchange.body).unwrap()["counts"].clone()
+}
+
+#[test]
+fn queries_cost_zero_kv_reads_once_the_isolate_has_its_data() {
+    let _ = curl_post(&format!("{}/dns-query", http_base()), &query_bytes("www.example.com.", RecordType::A, false), &[]);
+    let before = isolate_counts();
+    for _ in 0..100 {
+        let exchange = curl_post(&format!("{}/dns-query", http_base()), &query_bytes("www.example.com.", RecordType::A, false), &[]);
+        assert_eq!(exchange.status, 200);
+    }
+    let after = isolate_counts();
+    let counted = |counts: &serde_json::Value, key: &str| counts[key].as_u64().unwrap_or_else(|| panic!("{key} in {counts}"));
+    assert!(counted(&after, "requests") >= counted(&before, "requests") + 100, "one isolate served them: {before} → {after}");
+    assert_eq!(
+        counted(&after, "kv_reads_request"),
+        counted(&before, "kv_reads_request"),
+        "no KV read on any query's path (refreshes run after the response): {before} → {after}"
+    );
+}
+
 // ---- load with a real DoH client ----
 
 #[test]
