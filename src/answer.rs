@@ -13,7 +13,7 @@ use hickory_proto::op::{Query as Question, ResponseCode};
 use hickory_proto::rr::{DNSClass, LowerName, Name, RData, Record, RecordType};
 
 use crate::policy::{self, ClientView, Context, HealthView, Random};
-use crate::zone::{Catalog, Lookup, Node, RrSet, Zone};
+use crate::zone::{Catalog, Lookup, Node, RrSet, Viewer, Visible, Zone};
 
 /// What answering depends on besides the zones: where the client is, the health snapshot,
 /// the random source, and optionally an explain trace.
@@ -132,8 +132,14 @@ impl Resolution {
     }
 }
 
-/// Answers a question from the hosted zones.
+/// Answers a question from the public hosted zones (no private view).
 pub fn resolve(catalog: &Catalog, question: &Question, inputs: &mut Inputs<'_>) -> Resolution {
+    resolve_visible(&catalog.visible(&Viewer::default()), question, inputs)
+}
+
+/// Answers a question from the zones a request may see (the public ones and the private
+/// views it is admitted to).
+pub fn resolve_visible(catalog: &Visible<'_>, question: &Question, inputs: &mut Inputs<'_>) -> Resolution {
     let query_type = question.query_type;
     if !matches!(question.query_class, DNSClass::IN | DNSClass::ANY) {
         return Resolution::error(ResponseCode::Refused, Some(ExtendedError::NotAuthoritative));
@@ -215,7 +221,7 @@ enum Selection {
 }
 
 fn select(
-    catalog: &Catalog,
+    catalog: &Visible<'_>,
     node: &Node,
     query_type: RecordType,
     owner: &Name,
@@ -283,7 +289,7 @@ fn static_records(set: &RrSet, owner: &Name, inputs: &mut Inputs<'_>) -> Vec<Rec
 /// A routed set: the policy engine decides the values; the scope and whether the answer is
 /// tailored are recorded for the response.
 fn routed_records(
-    catalog: &Catalog,
+    catalog: &Visible<'_>,
     set: &crate::zone::routes::RoutedSet,
     owner: &Name,
     inputs: &mut Inputs<'_>,

@@ -16,7 +16,7 @@ use crate::resolver::firewall::{self, Firewall};
 use crate::resolver::forward::{self, Freshness};
 use crate::resolver::ResolverConfig;
 use crate::response::{self, Encoded};
-use crate::zone::Catalog;
+use crate::zone::{Catalog, Viewer, Visible};
 
 /// The DoH path (RFC 8484 §4.1 leaves it to the server; this is the common choice).
 pub const DOH_PATH: &str = "/dns-query";
@@ -114,25 +114,41 @@ pub fn serve(request: &HttpRequest<'_>, zones: Zones<'_>, environment: &mut Envi
     if request.path.len() + request.query.len() + 1 > MAX_TARGET {
         return Outcome::Respond(HttpError::UriTooLong.response());
     }
-    let path = request.path.trim_end_matches('/');
+    let (path, token) = view_token(request.path.trim_end_matches('/'));
+    // Private views are chosen by the connecting address or the path's token: never by
+    // anything else the request says (ECS, explain's `address=`).
+    let viewer = Viewer::new(environment.client.address, token);
     let respond = Outcome::Respond;
     match (path, request.method) {
         ("", "GET" | "HEAD") => respond(HttpResponse::new(200, "text/html; charset=utf-8", PAGE.as_bytes().to_vec())),
         (DOH_PATH | JSON_PATH, "OPTIONS") => respond(HttpResponse::preflight()),
-        (DOH_PATH, _) => handle_doh(request, zones, environment, recursion),
+        (DOH_PATH, _) => handle_doh(request, zones, environment, recursion, &viewer),
         (JSON_PATH, "GET" | "HEAD") => match json::parse(request.query) {
-            Ok(query) => answer(query, Format::Json, zones, environment, recursion),
+            Ok(query) => answer(query, Format::Json, zones, environment, recursion, &viewer),
             Err(error) => respond(error.response()),
         },
         (JSON_PATH, _) => respond(HttpError::MethodNotAllowed.response()),
-        (EXPLAIN_PATH, "GET" | "HEAD") => respond(explain(request.query, zones, environment, recursion)),
+        (EXPLAIN_PATH, "GET" | "HEAD") => respond(explain(request.query, zones, environment, recursion, &viewer)),
         (EXPLAIN_PATH, "OPTIONS") => respond(HttpResponse::preflight()),
         (EXPLAIN_PATH, _) => respond(HttpError::MethodNotAllowed.response()),
         _ => respond(HttpResponse::error(404, "not found: DNS queries go to /dns-query (RFC 8484) or /resolve (JSON)")),
     }
 }
 
-fn handle_doh(request: &HttpRequest<'_>, zones: Zones<'_>, environment: &mut Environment<'_>, recursion: Recursion<'_>) -> Outcome {
+/// Splits a private view's token off `/dns-query/<token>`, `/resolve/<token>` and
+/// `/explain/<token>`.
+fn view_token(path: &str) -> (&str, Option<&str>) {
+    for base in [DOH_PATH, JSON_PATH, EXPLAIN_PATH] {
+        if let Some(token) = path.strip_prefix(base).and_then(|rest| rest.strip_prefix('/')) {
+            if !token.is_empty() && !token.contains('/') {
+                return (base, Some(token));
+            }
+        }
+    }
+    (path, None)
+}
+
+fn handle_doh(request: &HttpRequest<'_>, zones: Zones<'_>, environment: &mut Environment<'_>, recursion: Recursion<'_>, viewer: &Viewer) -> Outcome {
     let respond = Outcome::Respond;
     if !matches!(request.method, "GET" | "HEAD" | "POST") {
         return respond(HttpError::MethodNotAllowed.response());
@@ -144,7 +160,7 @@ fn handle_doh(request: &HttpRequest<'_>, zones: Zones<'_>, environment: &mut Env
     // `/dns-query?name=...` with `Accept: application/dns-json` is the JSON API.
     if format == Format::Json && request.method != "POST" && doh::parameter(request.query, "dns").is_none() {
         return match json::parse(request.query) {
-            Ok(query) => answer(query, Format::Json, zones, environment, recursion),
+            Ok(query) => answer(query, Format::Json, zones, environment, recursion, viewer),
             Err(error) => respond(error.response()),
         };
     }
@@ -157,7 +173,7 @@ fn handle_doh(request: &HttpRequest<'_>, zones: Zones<'_>, environment: &mut Env
         Err(query::NotDns) => return respond(HttpError::BadRequest("not a DNS message").response()),
     };
     match parsed {
-        Ok(query) => answer(query, format, zones, environment, recursion),
+        Ok(query) => answer(query, format, zones, environment, recursion, viewer),
         Err(reply) => respond(error_reply(&reply, recursion.config.is_some())),
     }
 }
@@ -169,7 +185,14 @@ enum Decision {
     Forward { alert: Option<String>, chain: Option<(hickory_proto::rr::Name, Resolution)> },
 }
 
-fn decide(query: &Query, zones: Zones<'_>, environment: &mut Environment<'_>, recursion: Recursion<'_>, mut trace: Option<&mut Vec<String>>) -> Decision {
+fn decide(
+    query: &Query,
+    zones: Zones<'_>,
+    environment: &mut Environment<'_>,
+    recursion: Recursion<'_>,
+    viewer: &Viewer,
+    mut trace: Option<&mut Vec<String>>,
+) -> Decision {
     let mut alert = None;
     if let Some(rule) = recursion.firewall.and_then(|firewall| firewall.check(&query.question.name)) {
         if let Some(trace) = trace.as_deref_mut() {
@@ -182,19 +205,26 @@ fn decide(query: &Query, zones: Zones<'_>, environment: &mut Environment<'_>, re
         }
     }
     let question = &query.question;
-    if let (Some(_), Zones::Loaded(catalog)) = (recursion.config, zones) {
-        if question.query_class == DNSClass::IN && catalog.find(&question.name).is_none() {
+    let visible = match zones {
+        Zones::Loaded(catalog) => Some(catalog.visible(viewer)),
+        Zones::Unavailable => None,
+    };
+    if let (Some(_), Some(visible)) = (recursion.config, &visible) {
+        if question.query_class == DNSClass::IN && visible.find(&question.name).is_none() {
             if let Some(trace) = trace.as_deref_mut() {
                 trace.push("not in a hosted zone: forwarded to the upstream resolvers".to_owned());
             }
             return Decision::Forward { alert, chain: None };
         }
     }
-    let mut resolution = resolve(query, zones, environment, trace.as_deref_mut());
+    let mut resolution = match &visible {
+        Some(visible) => resolve_in(query, visible, environment, trace.as_deref_mut()),
+        None => Resolution::error(ResponseCode::ServFail, Some(ExtendedError::NotReady)),
+    };
     resolution.recursion_available = recursion.config.is_some();
     // A resolver finishes a hosted CNAME chain that leaves the hosted zones (a CDN name).
-    if let (Some(_), Zones::Loaded(catalog)) = (recursion.config, zones) {
-        if let Some(target) = chain_exit(&resolution, question.query_type, catalog) {
+    if let (Some(_), Some(visible)) = (recursion.config, &visible) {
+        if let Some(target) = chain_exit(&resolution, question.query_type, visible) {
             if let Some(trace) = trace {
                 trace.push(format!("the CNAME chain leaves the hosted zones at {target}: the rest is forwarded"));
             }
@@ -206,7 +236,7 @@ fn decide(query: &Query, zones: Zones<'_>, environment: &mut Environment<'_>, re
 
 /// The target a hosted answer's CNAME chain ends at, when it is outside every hosted zone
 /// and the client did not ask for the CNAME itself.
-fn chain_exit(resolution: &Resolution, query_type: RecordType, catalog: &crate::zone::Catalog) -> Option<hickory_proto::rr::Name> {
+fn chain_exit(resolution: &Resolution, query_type: RecordType, catalog: &Visible<'_>) -> Option<hickory_proto::rr::Name> {
     if resolution.rcode != ResponseCode::NoError || matches!(query_type, RecordType::CNAME | RecordType::ANY) {
         return None;
     }
@@ -234,8 +264,8 @@ fn blocked(query: &Query, block: &firewall::BlockAnswer, recursion_available: bo
     resolution
 }
 
-fn answer(query: Query, format: Format, zones: Zones<'_>, environment: &mut Environment<'_>, recursion: Recursion<'_>) -> Outcome {
-    match decide(&query, zones, environment, recursion, None) {
+fn answer(query: Query, format: Format, zones: Zones<'_>, environment: &mut Environment<'_>, recursion: Recursion<'_>, viewer: &Viewer) -> Outcome {
+    match decide(&query, zones, environment, recursion, viewer, None) {
         Decision::Answered(resolution) => Outcome::Respond(respond(&query, format, &resolution)),
         Decision::Forward { alert, chain } => {
             let Some(config) = recursion.config else {
@@ -291,20 +321,26 @@ fn respond(query: &Query, format: Format, resolution: &Resolution) -> HttpRespon
 }
 
 /// Runs the engine for a checked query; `trace` collects the explain lines when given.
+/// The public zones and the private views the client's address admits.
 pub fn resolve(query: &Query, zones: Zones<'_>, environment: &mut Environment<'_>, trace: Option<&mut Vec<String>>) -> Resolution {
     let Zones::Loaded(catalog) = zones else {
         return Resolution::error(ResponseCode::ServFail, Some(ExtendedError::NotReady));
     };
+    let viewer = Viewer::new(environment.client.address, None);
+    resolve_in(query, &catalog.visible(&viewer), environment, trace)
+}
+
+fn resolve_in(query: &Query, visible: &Visible<'_>, environment: &mut Environment<'_>, trace: Option<&mut Vec<String>>) -> Resolution {
     let subnet = query.edns.as_ref().and_then(|edns| edns.client_subnet.as_ref());
     let view = environment.client.view_with(subnet, environment.locator);
     let mut inputs = Inputs { client: &view, health: environment.health, random: &mut *environment.random, trace };
-    answer::resolve(catalog, &query.question, &mut inputs)
+    answer::resolve_visible(visible, &query.question, &mut inputs)
 }
 
 /// `/explain?name=&type=` with the JSON API's parameters, plus location overrides
 /// (`country`, `continent`, `region`, `lat`, `lon`, `asn`, `colo`, `address`): the answer and
 /// the trace of every policy decision behind it.
-fn explain(query_string: &str, zones: Zones<'_>, environment: &mut Environment<'_>, recursion: Recursion<'_>) -> HttpResponse {
+fn explain(query_string: &str, zones: Zones<'_>, environment: &mut Environment<'_>, recursion: Recursion<'_>, viewer: &Viewer) -> HttpResponse {
     let query = match json::parse(query_string) {
         Ok(query) => query,
         Err(error) => return error.response(),
@@ -317,7 +353,7 @@ fn explain(query_string: &str, zones: Zones<'_>, environment: &mut Environment<'
     let mut trace = Vec::new();
     let mut explained =
         Environment { client: &client, health: environment.health, random: &mut *environment.random, locator: environment.locator };
-    let resolution = match decide(&query, zones, &mut explained, recursion, Some(&mut trace)) {
+    let resolution = match decide(&query, zones, &mut explained, recursion, viewer, Some(&mut trace)) {
         Decision::Answered(resolution) => resolution,
         // Explain does not ask upstreams: the trace says the name would be forwarded.
         Decision::Forward { chain, .. } => match chain {

@@ -254,6 +254,111 @@ pub struct Catalog {
     index: HashMap<LowerName, usize>,
     health_checks: BTreeMap<String, HealthCheckSpec>,
     latency_matrix: BTreeMap<String, BTreeMap<String, u32>>,
+    views: Vec<View>,
+}
+
+/// Who may see a private view: clients connecting from one of `networks` (the connecting
+/// address, never an ECS option, which the client chooses), or asking on the view's secret
+/// path (`/dns-query/<token>`, known here only by its SHA-256).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Access {
+    /// Client networks.
+    pub networks: Vec<ipnet::IpNet>,
+    /// SHA-256 of the path token.
+    pub token_sha256: Option<[u8; 32]>,
+}
+
+/// What a request presents to be let into private views.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Viewer {
+    /// The connecting address.
+    pub address: Option<std::net::IpAddr>,
+    /// SHA-256 of the token in the request path, if any.
+    pub token_sha256: Option<[u8; 32]>,
+}
+
+impl Viewer {
+    /// The viewer of a request from `address` with `token` in its path.
+    pub fn new(address: Option<std::net::IpAddr>, token: Option<&str>) -> Self {
+        use sha2::Digest;
+        let token_sha256 = token.filter(|token| !token.is_empty()).map(|token| sha2::Sha256::digest(token.as_bytes()).into());
+        Self { address, token_sha256 }
+    }
+}
+
+impl Access {
+    /// Whether `viewer` may see the view.
+    pub fn admits(&self, viewer: &Viewer) -> bool {
+        let by_network = viewer.address.is_some_and(|address| self.networks.iter().any(|network| network.contains(&address)));
+        let by_token = match (&self.token_sha256, &viewer.token_sha256) {
+            // Equal in time independent of where they differ.
+            (Some(expected), Some(presented)) => expected.iter().zip(presented).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0,
+            _ => false,
+        };
+        by_network || by_token
+    }
+}
+
+/// A private view: zones that only the clients it admits see, in place of public zones with
+/// the same apex (with no fall-through to the public data).
+#[derive(Debug, Clone)]
+pub struct View {
+    /// The view's name (its directory, `views/<name>/`).
+    pub name: String,
+    /// Who sees it.
+    pub access: Access,
+    /// Its zones.
+    pub zones: Catalog,
+}
+
+/// The catalog as one request sees it: the public zones and the private views it is admitted
+/// to. Built per request; without views it allocates nothing.
+#[derive(Debug, Clone)]
+pub struct Visible<'a> {
+    catalog: &'a Catalog,
+    views: Vec<&'a Catalog>,
+}
+
+impl<'a> Visible<'a> {
+    /// The most specific zone containing `name` that this request may see; at the same apex a
+    /// private view's zone wins over the public one.
+    pub fn find(&self, name: &Name) -> Option<&'a Zone> {
+        let mut candidate = LowerName::new(name);
+        loop {
+            for view in &self.views {
+                if let Some(zone) = view.index.get(&candidate).and_then(|&i| view.zones.get(i)) {
+                    return Some(zone);
+                }
+            }
+            if let Some(zone) = self.catalog.index.get(&candidate).and_then(|&i| self.catalog.zones.get(i)) {
+                return Some(zone);
+            }
+            if candidate.is_root() {
+                return None;
+            }
+            candidate = candidate.base_name();
+        }
+    }
+
+    /// The whole catalog (health checks, latency matrix).
+    pub fn catalog(&self) -> &'a Catalog {
+        self.catalog
+    }
+}
+
+impl Targets for Visible<'_> {
+    fn target(&self, name: &str, record_type: RecordType) -> Option<Target<'_>> {
+        let name = Name::from_ascii(name).ok()?;
+        let node = self.find(&name)?.node(&name)?;
+        if let Some(set) = node.rrset(record_type) {
+            return Some(Target::Static { values: set.records.iter().map(|r| &r.data).collect(), ttl: set.ttl });
+        }
+        node.routed(record_type).map(|set| Target::Routed { rule: &set.rule, ttl: set.ttl })
+    }
+
+    fn measured_latency(&self, edge_location: &str, region: &str) -> Option<u32> {
+        self.catalog.measured_latency(edge_location, region)
+    }
 }
 
 impl Catalog {
@@ -264,7 +369,24 @@ impl Catalog {
         for (position, zone) in zones.iter().enumerate() {
             index.insert(LowerName::new(zone.apex()), position);
         }
-        Self { zones, index, health_checks: BTreeMap::new(), latency_matrix: BTreeMap::new() }
+        Self { zones, index, health_checks: BTreeMap::new(), latency_matrix: BTreeMap::new(), views: Vec::new() }
+    }
+
+    /// The catalog with private views.
+    pub fn with_views(mut self, views: Vec<View>) -> Self {
+        self.views = views;
+        self
+    }
+
+    /// The private views.
+    pub fn views(&self) -> &[View] {
+        &self.views
+    }
+
+    /// The catalog as a request by `viewer` sees it.
+    pub fn visible(&self, viewer: &Viewer) -> Visible<'_> {
+        let views = self.views.iter().filter(|view| view.access.admits(viewer)).map(|view| &view.zones).collect();
+        Visible { catalog: self, views }
     }
 
     /// The catalog with the health checks its routed sets reference.
