@@ -410,6 +410,8 @@ fn wait_for(expected: Option<&str>) -> bool {
 
 #[test]
 fn publishing_reaches_the_running_worker_and_corruption_keeps_the_last_good_data() {
+    // Publishing replaces what every test sees (the admin API tests publish too).
+    let _guard = routing::HEALTH.lock().unwrap_or_else(|e| e.into_inner());
     let dir = scratch("zones");
     std::fs::create_dir_all(&dir).unwrap();
     let zone = |address: &str| format!("$TTL 60\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.53\nwww A {address}\n");
@@ -477,6 +479,10 @@ mod routing;
 /// Health checks run by the Worker, and the admin API (tests/e2e/health.rs).
 #[path = "e2e/health.rs"]
 mod health;
+
+/// The zone admin API: upload, invalid upload, delete, rollback (tests/e2e/admin.rs).
+#[path = "e2e/admin.rs"]
+mod admin;
 
 /// Resolver mode: forwarding, caching, stale answers, the firewall (tests/e2e/resolver.rs).
 #[path = "e2e/resolver.rs"]
