@@ -13,19 +13,37 @@
 //! | `DELETE /admin/health/overrides/<target>` | clears it |
 //! | `GET /admin/isolate` | this isolate: the snapshot version it serves, requests served, KV reads on the request path, in the background and for operators |
 //! | `GET /admin/resolver` | resolver mode: upstreams, firewall version, this isolate's cache hits and upstream latencies |
+//! | `GET /admin/zones` | the zones served (apex, record count, routed sets), the current version and the publish history |
+//! | `PUT /admin/zones/<apex>[?dry_run=1]` `{"zone": "<master file>", "routes": "<routes TOML>"}` | replaces (or adds) a zone's sources, compiles every zone and publishes; with `dry_run`, only validates and shows the changes |
+//! | `DELETE /admin/zones/<apex>[?dry_run=1]` | removes a zone, the same way |
+//! | `POST /admin/rollback` `{"to": "<version>"}` (optional) | points `snapshot:current` back, as `edgedns rollback` does |
+//!
+//! A zone edit is [`edit_zone`]: a pure function of the current version's sources
+//! (`sources:<version>` in KV) and the upload, returning the new sources and the catalog
+//! compiled from them by the CLI's compiler, or its `file:line` messages.
 
 use std::collections::BTreeMap;
 
+use hickory_proto::rr::{Name, RecordType};
 use serde::{Deserialize, Serialize};
 
-use crate::doh::{percent_decode, HttpRequest, HttpResponse};
+use crate::doh::{parameter, percent_decode, HttpRequest, HttpResponse};
 use crate::health::{override_target, Override, Overrides, VALUE_PREFIX};
+use crate::snapshot::Published;
+use crate::zone::compile::{compile_all, source_apex, SourceFile};
 use crate::zone::routes::HealthCheckSpec;
+use crate::zone::Catalog;
 
 /// The prefix of every admin path.
 pub const ADMIN_PREFIX: &str = "/admin/";
-/// The largest admin request body accepted.
+/// The largest admin request body accepted, except zone uploads.
 pub const MAX_BODY: usize = 64 * 1024;
+/// The largest zone upload accepted (`PUT /admin/zones/<apex>`).
+pub const MAX_ZONE_BODY: usize = 5 * 1024 * 1024;
+/// The prefix of a zone's path.
+const ZONES_PREFIX: &str = "/admin/zones/";
+/// The longest version id a rollback accepts.
+const MAX_VERSION: usize = 128;
 /// The shortest token the admin API accepts as configured (shorter ones leave it closed).
 pub const MIN_TOKEN_LENGTH: usize = 16;
 /// The longest override reason kept.
@@ -52,6 +70,40 @@ pub enum AdminRequest {
         /// As set.
         target: String,
     },
+    /// The zones served, the current version and the history.
+    Zones,
+    /// Replace (or add) a zone's sources and publish.
+    PutZone {
+        /// The zone, lower case, absolute.
+        apex: Name,
+        /// Its new sources.
+        upload: ZoneUpload,
+        /// Validate and show the changes, publish nothing.
+        dry_run: bool,
+    },
+    /// Remove a zone and publish.
+    DeleteZone {
+        /// The zone, lower case, absolute.
+        apex: Name,
+        /// Validate and show the changes, publish nothing.
+        dry_run: bool,
+    },
+    /// Point `snapshot:current` back.
+    Rollback {
+        /// The version to serve; the one published before the current one when `None`.
+        to: Option<String>,
+    },
+}
+
+/// A zone's sources as uploaded: the master file, and its routes file when it has one.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneUpload {
+    /// The master-file text.
+    pub zone: String,
+    /// The routes file's text (`<zone>.routes.toml`); none when omitted or null.
+    #[serde(default)]
+    pub routes: Option<String>,
 }
 
 /// Why an admin request is refused: one status each.
@@ -63,12 +115,21 @@ pub enum AdminError {
     NotFound,
     /// 405: the endpoint exists, the method does not.
     MethodNotAllowed(&'static str),
-    /// 413: the body is over [`MAX_BODY`].
-    PayloadTooLarge,
+    /// 413: the body is over the endpoint's limit (bytes).
+    PayloadTooLarge(usize),
     /// 400: malformed JSON, wrong types, or values out of range.
     BadRequest(String),
+    /// 400: the zones do not compile; the compiler's `file:line` messages.
+    InvalidZones(Vec<String>),
     /// 404: the override names a check no published zone declares.
     UnknownCheck(String),
+    /// 404: no published zone has this apex.
+    UnknownZone(String),
+    /// 404: no image of this version is in KV.
+    UnknownVersion(String),
+    /// 409: the request cannot apply to what is published (nothing to roll back to, no
+    /// sources stored for the current version, a corrupt image).
+    Conflict(String),
     /// 503: the Worker has no zone data, or KV failed.
     Unavailable(String),
 }
@@ -78,10 +139,11 @@ impl AdminError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Unauthorized => 401,
-            Self::NotFound | Self::UnknownCheck(_) => 404,
+            Self::NotFound | Self::UnknownCheck(_) | Self::UnknownZone(_) | Self::UnknownVersion(_) => 404,
             Self::MethodNotAllowed(_) => 405,
-            Self::PayloadTooLarge => 413,
-            Self::BadRequest(_) => 400,
+            Self::PayloadTooLarge(_) => 413,
+            Self::BadRequest(_) | Self::InvalidZones(_) => 400,
+            Self::Conflict(_) => 409,
             Self::Unavailable(_) => 503,
         }
     }
@@ -92,15 +154,23 @@ impl AdminError {
             Self::Unauthorized => "unauthorized".into(),
             Self::NotFound => "no such admin endpoint".into(),
             Self::MethodNotAllowed(allowed) => format!("method not allowed (allowed: {allowed})"),
-            Self::PayloadTooLarge => format!("request body over {MAX_BODY} bytes"),
-            Self::BadRequest(message) | Self::Unavailable(message) => message.clone(),
+            Self::PayloadTooLarge(limit) => format!("request body over {limit} bytes"),
+            Self::BadRequest(message) | Self::Unavailable(message) | Self::Conflict(message) => message.clone(),
+            Self::InvalidZones(details) => format!("{} error(s) in the zone sources; nothing was published", details.len()),
             Self::UnknownCheck(id) => format!("no health check {id:?} in the published zones"),
+            Self::UnknownZone(apex) => format!("no zone {apex} is published"),
+            Self::UnknownVersion(version) => format!("snapshot {version} is missing from KV"),
         }
     }
 
-    /// The HTTP response for the error: `{"error": "..."}`.
+    /// The HTTP response for the error: `{"error": "..."}`, with `"details"` (the compiler's
+    /// messages) for zones that do not compile.
     pub fn response(&self) -> HttpResponse {
-        let mut response = json(self.status(), &Message { error: self.message() });
+        let details = match self {
+            Self::InvalidZones(details) => details.clone(),
+            _ => Vec::new(),
+        };
+        let mut response = json(self.status(), &Message { error: self.message(), details });
         match self {
             Self::Unauthorized => response.headers.push(("www-authenticate", "Bearer".to_owned())),
             Self::MethodNotAllowed(allowed) => response.headers.push(("allow", (*allowed).to_owned())),
@@ -113,6 +183,8 @@ impl AdminError {
 #[derive(Serialize)]
 struct Message {
     error: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    details: Vec<String>,
 }
 
 /// A JSON response that no cache keeps and no other origin reads.
@@ -161,11 +233,70 @@ struct OverrideBody {
     reason: String,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RollbackBody {
+    #[serde(default)]
+    to: Option<String>,
+}
+
+/// The largest body `method` on `path` accepts: [`MAX_ZONE_BODY`] for a zone upload,
+/// [`MAX_BODY`] otherwise. The Worker checks `Content-Length` against it before reading the
+/// body, and [`parse`] checks the bytes read.
+pub fn body_limit(method: &str, path: &str) -> usize {
+    if matches!(method, "PUT" | "POST") && path.starts_with(ZONES_PREFIX) {
+        MAX_ZONE_BODY
+    } else {
+        MAX_BODY
+    }
+}
+
 /// Parses an authorized request at `now_ms` (the time an override is set).
 pub fn parse(request: &HttpRequest<'_>, now_ms: u64) -> Result<AdminRequest, AdminError> {
     let path = request.path.strip_prefix(ADMIN_PREFIX).ok_or(AdminError::NotFound)?.trim_end_matches('/');
-    if request.body.len() > MAX_BODY {
-        return Err(AdminError::PayloadTooLarge);
+    let limit = body_limit(request.method, request.path);
+    if request.body.len() > limit {
+        return Err(AdminError::PayloadTooLarge(limit));
+    }
+    if path == "zones" {
+        return match request.method {
+            "GET" | "HEAD" => Ok(AdminRequest::Zones),
+            _ => Err(AdminError::MethodNotAllowed("GET")),
+        };
+    }
+    if let Some(apex) = path.strip_prefix("zones/") {
+        let apex = zone_apex(apex)?;
+        let dry_run = dry_run(request.query)?;
+        return match request.method {
+            "PUT" => {
+                let upload: ZoneUpload = object(request.body).map_err(|error| {
+                    AdminError::BadRequest(format!(
+                        "zone body: {error} (expected {{\"zone\": \"<master file text>\", \"routes\": \"<routes TOML text>\"}}, routes optional)"
+                    ))
+                })?;
+                Ok(AdminRequest::PutZone { apex, upload, dry_run })
+            }
+            "DELETE" => Ok(AdminRequest::DeleteZone { apex, dry_run }),
+            _ => Err(AdminError::MethodNotAllowed("PUT, DELETE")),
+        };
+    }
+    if path == "rollback" {
+        if request.method != "POST" {
+            return Err(AdminError::MethodNotAllowed("POST"));
+        }
+        if request.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(AdminRequest::Rollback { to: None });
+        }
+        let body: RollbackBody = object(request.body)
+            .map_err(|error| AdminError::BadRequest(format!("rollback body: {error} (expected {{\"to\": \"<version>\"}} or nothing)")))?;
+        let to = body.to.map(|version| version.trim().to_owned());
+        if let Some(version) = &to {
+            let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+            if version.is_empty() || version.len() > MAX_VERSION || !version.chars().all(allowed) {
+                return Err(AdminError::BadRequest(format!("to: a version id (letters, digits, '-', '_', '.'; at most {MAX_VERSION})")));
+            }
+        }
+        return Ok(AdminRequest::Rollback { to });
     }
     let status = match path {
         "resolver" => Some(AdminRequest::ResolverStatus),
@@ -223,8 +354,189 @@ pub fn change_overrides(
             Ok(true)
         }
         AdminRequest::ClearOverride { target } => Ok(overrides.remove(&target).is_some()),
-        AdminRequest::HealthStatus | AdminRequest::ResolverStatus | AdminRequest::IsolateStatus => Ok(false),
+        _ => Ok(false),
     }
+}
+
+/// A JSON object's fields (serde would also take a struct from an array of its values).
+fn object<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, String> {
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return Err("expected a JSON object".into());
+    }
+    serde_json::from_slice(body).map_err(|error| error.to_string())
+}
+
+/// The zone a path names: a host name (letters, digits, '-', '_'; a final dot optional),
+/// percent-decoded, lower case, absolute.
+fn zone_apex(segment: &str) -> Result<Name, AdminError> {
+    let bad = || AdminError::BadRequest("the zone must be a host name such as example.com (letters, digits, '-', '_')".into());
+    let text = percent_decode(segment).ok_or_else(bad)?;
+    let text = text.strip_suffix('.').unwrap_or(&text);
+    let label_ok = |label: &str| (1..=63).contains(&label.len()) && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if text.len() > 253 || !text.split('.').all(label_ok) {
+        return Err(bad());
+    }
+    Name::from_ascii(format!("{text}.")).map(|name| name.to_lowercase()).map_err(|_| bad())
+}
+
+/// `dry_run=1` (or `true`) in the query string; absent, `0` or `false`: publish.
+fn dry_run(query: &str) -> Result<bool, AdminError> {
+    match parameter(query, "dry_run") {
+        None | Some("0" | "false") => Ok(false),
+        Some("" | "1" | "true") => Ok(true),
+        Some(other) => Err(AdminError::BadRequest(format!("dry_run: 1 or 0, not {other:?}"))),
+    }
+}
+
+/// The file names an uploaded zone's sources get: `<apex>.zone` (its default `$ORIGIN`) and
+/// `<apex>.routes.toml`, so the compiler's messages read `admin.test.zone:3: ...`.
+fn upload_paths(apex: &Name) -> (String, String) {
+    let stem = apex.to_ascii();
+    let stem = stem.trim_end_matches('.');
+    (format!("{stem}.zone"), format!("{stem}.routes.toml"))
+}
+
+/// A zone edit that compiles: the sources to store and the catalog to publish.
+#[derive(Debug)]
+pub struct Edited {
+    /// Every zone's sources, the edited zone's replaced, added or removed.
+    pub sources: Vec<SourceFile>,
+    /// Compiled from `sources`.
+    pub catalog: Catalog,
+}
+
+/// Replaces `apex`'s sources in `current` with `upload` (adds them for a new zone; removes
+/// them when `upload` is `None`), then compiles every zone with the CLI's compiler, so
+/// references across zones (alias targets, health checks) are checked too. A zone's
+/// sources are its master file (by its SOA owner) and its routes file (by its name).
+///
+/// Errors: the compiler's `file:line` messages ([`AdminError::InvalidZones`]), an upload
+/// whose SOA is not at `apex`, or removing a zone that is not there
+/// ([`AdminError::UnknownZone`]).
+pub fn edit_zone(current: &[SourceFile], apex: &Name, upload: Option<&ZoneUpload>) -> Result<Edited, AdminError> {
+    let (replaced, mut sources): (Vec<SourceFile>, Vec<SourceFile>) =
+        current.iter().cloned().partition(|source| source_apex(source).as_ref() == Some(apex));
+    let Some(upload) = upload else {
+        if replaced.is_empty() {
+            return Err(AdminError::UnknownZone(apex.to_string()));
+        }
+        return compile(sources);
+    };
+    let (zone_path, routes_path) = upload_paths(apex);
+    let zone = SourceFile { path: zone_path, text: upload.zone.clone() };
+    match source_apex(&zone) {
+        Some(owner) if &owner != apex => {
+            return Err(AdminError::InvalidZones(vec![format!("{}: the SOA is at {owner}, not at the zone uploaded ({apex})", zone.path)]));
+        }
+        _ => {}
+    }
+    sources.push(zone);
+    if let Some(routes) = &upload.routes {
+        sources.push(SourceFile { path: routes_path, text: routes.clone() });
+    }
+    compile(sources)
+}
+
+fn compile(sources: Vec<SourceFile>) -> Result<Edited, AdminError> {
+    match compile_all(&sources) {
+        Ok(catalog) => Ok(Edited { sources, catalog }),
+        Err(errors) => Err(AdminError::InvalidZones(errors.iter().map(ToString::to_string).collect())),
+    }
+}
+
+/// What an edit changes in what is served, one line each (`edgedns diff`'s text); empty
+/// when nothing changes.
+pub fn changes(served: &Catalog, edited: &Catalog) -> Vec<String> {
+    let difference = crate::zone::diff::diff(served, edited);
+    if difference.is_empty() {
+        return Vec::new();
+    }
+    difference.to_string().lines().map(str::to_owned).collect()
+}
+
+/// The answer to a zone edit.
+#[derive(Debug, Serialize)]
+pub struct Publication {
+    /// Validated only: nothing was written.
+    pub dry_run: bool,
+    /// The version published (`None` for a dry run).
+    pub version: Option<String>,
+    /// The version that was current before.
+    pub previous: Option<String>,
+    /// How many zones the new catalog holds.
+    pub zones: usize,
+    /// What changes ([`changes`]).
+    pub changes: Vec<String>,
+    /// Versions that fell off the history, whose keys were deleted.
+    pub deleted: Vec<String>,
+    /// Bookkeeping that failed after the publish (the history, deleting old keys).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// The answer to a rollback.
+#[derive(Debug, Serialize)]
+pub struct RolledBack {
+    /// The version that was current.
+    pub previous: String,
+    /// The version now current.
+    pub version: String,
+    /// How many zones it holds.
+    pub zones: usize,
+}
+
+/// `GET /admin/zones`.
+#[derive(Debug, Serialize)]
+pub struct ZoneListing {
+    /// The version `snapshot:current` names.
+    pub current: Option<String>,
+    /// The zones of that version.
+    pub zones: Vec<ZoneSummary>,
+    /// The publish history, newest first.
+    pub history: Vec<Published>,
+}
+
+/// One zone in the listing.
+#[derive(Debug, Serialize)]
+pub struct ZoneSummary {
+    /// The apex, absolute.
+    pub apex: String,
+    /// How many plain records it holds.
+    pub records: usize,
+    /// Its routed record sets.
+    pub routed: Vec<RoutedSummary>,
+}
+
+/// A routed record set in the listing.
+#[derive(Debug, Serialize)]
+pub struct RoutedSummary {
+    /// The owner.
+    pub name: String,
+    /// The record type.
+    #[serde(rename = "type")]
+    pub record_type: String,
+}
+
+/// The listing of a published catalog.
+pub fn zone_listing(current: Option<&str>, catalog: &Catalog, history: Vec<Published>) -> ZoneListing {
+    let zones = catalog
+        .zones()
+        .iter()
+        .map(|zone| {
+            let nodes = || zone.nodes().map(|(_, node)| node);
+            let mut routed: Vec<RoutedSummary> = nodes()
+                .flat_map(|node| node.routed_sets())
+                .map(|set| RoutedSummary { name: set.name.clone(), record_type: RecordType::from(set.record_type).to_string() })
+                .collect();
+            routed.sort_by(|a, b| (&a.name, &a.record_type).cmp(&(&b.name, &b.record_type)));
+            ZoneSummary {
+                apex: zone.apex().to_ascii(),
+                records: nodes().flat_map(|node| node.rrsets()).map(|set| set.records.len()).sum(),
+                routed,
+            }
+        })
+        .collect();
+    ZoneListing { current: current.map(str::to_owned), zones, history }
 }
 
 #[cfg(test)]
@@ -279,7 +591,7 @@ mod tests {
             parse(&request("DELETE", "/admin/health/overrides/web-a", b""), 0),
             Ok(AdminRequest::ClearOverride { target: "web-a".into() })
         );
-        assert_eq!(parse(&request("GET", "/admin/zones/nope", b""), 0), Err(AdminError::NotFound));
+        assert_eq!(parse(&request("GET", "/admin/nope", b""), 0), Err(AdminError::NotFound));
     }
 
     #[test]
@@ -292,7 +604,7 @@ mod tests {
         }
         let long = format!(r#"{{"healthy": true, "reason": "{}"}}"#, "x".repeat(501));
         assert!(matches!(parse(&request("PUT", "/admin/health/overrides/a", long.as_bytes()), 0), Err(AdminError::BadRequest(_))));
-        assert_eq!(parse(&request("PUT", "/admin/health/overrides/a", &vec![b' '; MAX_BODY + 1]), 0), Err(AdminError::PayloadTooLarge));
+        assert_eq!(parse(&request("PUT", "/admin/health/overrides/a", &vec![b' '; MAX_BODY + 1]), 0), Err(AdminError::PayloadTooLarge(MAX_BODY)));
         for target in ["%ff", "value:", "%0a"] {
             let path = format!("/admin/health/overrides/{target}");
             assert!(matches!(parse(&request("DELETE", &path, b""), 0), Err(AdminError::BadRequest(_))), "{target}");
@@ -316,5 +628,200 @@ mod tests {
         assert_eq!(overrides.len(), 2);
         assert_eq!(change_overrides(&mut overrides, &checks, AdminRequest::ClearOverride { target: "web".into() }), Ok(true));
         assert_eq!(change_overrides(&mut overrides, &checks, AdminRequest::ClearOverride { target: "web".into() }), Ok(false));
+    }
+
+    const ZONE: &str = "$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.53\nwww A 192.0.2.1\n";
+    const ROUTES: &str = "[[records]]\nname = \"api\"\ntype = \"A\"\nttl = 60\n\n\
+                          [[records.weighted]]\nweight = 80\nvalues = [\"192.0.2.10\"]\n\n\
+                          [[records.weighted]]\nweight = 20\nvalues = [\"192.0.2.11\"]\n";
+
+    fn name(text: &str) -> Name {
+        Name::from_ascii(text).unwrap()
+    }
+
+    fn upload(zone: &str, routes: Option<&str>) -> ZoneUpload {
+        ZoneUpload { zone: zone.to_owned(), routes: routes.map(str::to_owned) }
+    }
+
+    fn file(path: &str, text: &str) -> SourceFile {
+        SourceFile { path: path.to_owned(), text: text.to_owned() }
+    }
+
+    /// What a CLI publish of `zones/` stores: example.com with routes, and example.net from a
+    /// file whose name is not its zone's.
+    fn published() -> Vec<SourceFile> {
+        vec![
+            file("zones/example.com.zone", ZONE),
+            file("zones/example.com.routes.toml", ROUTES),
+            file("zones/legacy.zone", &format!("$ORIGIN example.net.\n{ZONE}")),
+        ]
+    }
+
+    fn paths(sources: &[SourceFile]) -> Vec<&str> {
+        sources.iter().map(|source| source.path.as_str()).collect()
+    }
+
+    #[test]
+    fn parses_zone_endpoints() {
+        assert_eq!(parse(&request("GET", "/admin/zones", b""), 0), Ok(AdminRequest::Zones));
+        assert_eq!(parse(&request("GET", "/admin/zones/", b""), 0), Ok(AdminRequest::Zones));
+        assert_eq!(parse(&request("POST", "/admin/zones", b""), 0), Err(AdminError::MethodNotAllowed("GET")));
+        let put = parse(&request("PUT", "/admin/zones/Admin.Test.", br#"{"zone": "text", "routes": null}"#), 0);
+        assert_eq!(put, Ok(AdminRequest::PutZone { apex: name("admin.test."), upload: upload("text", None), dry_run: false }));
+        let with_routes = HttpRequest { query: "dry_run=1", ..request("PUT", "/admin/zones/admin.test", br#"{"zone": "z", "routes": "r"}"#) };
+        assert_eq!(
+            parse(&with_routes, 0),
+            Ok(AdminRequest::PutZone { apex: name("admin.test."), upload: upload("z", Some("r")), dry_run: true })
+        );
+        assert_eq!(parse(&request("DELETE", "/admin/zones/example.com", b""), 0), Ok(AdminRequest::DeleteZone { apex: name("example.com."), dry_run: false }));
+        let dry_delete = HttpRequest { query: "dry_run=true", ..request("DELETE", "/admin/zones/example.com", b"") };
+        assert_eq!(parse(&dry_delete, 0), Ok(AdminRequest::DeleteZone { apex: name("example.com."), dry_run: true }));
+        let maybe = HttpRequest { query: "dry_run=maybe", ..request("DELETE", "/admin/zones/example.com", b"") };
+        assert!(matches!(parse(&maybe, 0), Err(AdminError::BadRequest(message)) if message.contains("dry_run")));
+        assert_eq!(parse(&request("GET", "/admin/zones/example.com", b""), 0), Err(AdminError::MethodNotAllowed("PUT, DELETE")));
+        for apex in ["a%2Fb", "..", "a..b", "%ff", "a b", "a%20b", "*.example", &"a".repeat(64), &["abc"; 70].join(".")] {
+            let path = format!("/admin/zones/{apex}");
+            assert!(matches!(parse(&request("DELETE", &path, b""), 0), Err(AdminError::BadRequest(_))), "{apex}");
+        }
+    }
+
+    #[test]
+    fn bad_zone_bodies_are_400_with_a_message() {
+        for body in [&b""[..], b"{", br#"{"zone": 5}"#, br#"{"routes": "x"}"#, br#"{"zone": "x", "routes": 1}"#, br#"{"zone": "x", "ttl": 5}"#, br#"["x"]"#, b"\xff"] {
+            match parse(&request("PUT", "/admin/zones/admin.test", body), 0) {
+                Err(error @ AdminError::BadRequest(_)) => {
+                    assert!(error.message().starts_with("zone body:"), "{}", error.message());
+                    assert_eq!(error.status(), 400);
+                }
+                other => panic!("{body:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn zone_uploads_have_their_own_body_limit() {
+        assert_eq!(body_limit("PUT", "/admin/zones/admin.test"), MAX_ZONE_BODY);
+        assert_eq!(body_limit("DELETE", "/admin/zones/admin.test"), MAX_BODY);
+        assert_eq!(body_limit("PUT", "/admin/health/overrides/a"), MAX_BODY);
+        assert_eq!(body_limit("POST", "/admin/rollback"), MAX_BODY);
+        // Over 64 KiB is fine for a zone (this one is simply not JSON), over 5 MiB is not.
+        let big = format!(r#"{{"zone": "{}"}}"#, "; comment\\n".repeat(MAX_BODY / 10));
+        assert!(big.len() > MAX_BODY);
+        assert!(matches!(parse(&request("PUT", "/admin/zones/admin.test", big.as_bytes()), 0), Ok(AdminRequest::PutZone { .. })));
+        let huge = vec![b' '; MAX_ZONE_BODY + 1];
+        let error = parse(&request("PUT", "/admin/zones/admin.test", &huge), 0).unwrap_err();
+        assert_eq!(error, AdminError::PayloadTooLarge(MAX_ZONE_BODY));
+        assert_eq!((error.status(), error.message()), (413, format!("request body over {MAX_ZONE_BODY} bytes")));
+        assert_eq!(parse(&request("POST", "/admin/rollback", &vec![b' '; MAX_BODY + 1]), 0), Err(AdminError::PayloadTooLarge(MAX_BODY)));
+    }
+
+    #[test]
+    fn parses_rollback() {
+        for body in [&b""[..], b"  \n", b"{}", br#"{"to": null}"#] {
+            assert_eq!(parse(&request("POST", "/admin/rollback", body), 0), Ok(AdminRequest::Rollback { to: None }), "{body:?}");
+        }
+        assert_eq!(
+            parse(&request("POST", "/admin/rollback", br#"{"to": " 1700000000-00ff "}"#), 0),
+            Ok(AdminRequest::Rollback { to: Some("1700000000-00ff".into()) })
+        );
+        for body in [&br#"{"to": 5}"#[..], br#"{"to": ""}"#, br#"{"to": "a/b"}"#, br#"{"version": "x"}"#, b"{", br#"["x"]"#] {
+            assert!(matches!(parse(&request("POST", "/admin/rollback", body), 0), Err(AdminError::BadRequest(_))), "{body:?}");
+        }
+        assert_eq!(parse(&request("GET", "/admin/rollback", b""), 0), Err(AdminError::MethodNotAllowed("POST")));
+    }
+
+    #[test]
+    fn an_upload_adds_a_zone_compiled_with_the_others() {
+        let current = published();
+        let edited = edit_zone(&current, &name("admin.test."), Some(&upload(ZONE, Some(ROUTES)))).unwrap();
+        assert_eq!(paths(&edited.sources), ["zones/example.com.zone", "zones/example.com.routes.toml", "zones/legacy.zone", "admin.test.zone", "admin.test.routes.toml"]);
+        let apexes: Vec<String> = edited.catalog.zones().iter().map(|zone| zone.apex().to_string()).collect();
+        assert_eq!(apexes.len(), 3);
+        assert!(apexes.contains(&"admin.test.".to_owned()), "{apexes:?}");
+        let served = compile_all(&current).unwrap();
+        assert_eq!(changes(&served, &edited.catalog), ["zone admin.test.: added (4 records, 1 routed record sets)"]);
+        assert_eq!(changes(&served, &served), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_upload_replaces_the_zones_files_whatever_they_were_called() {
+        let current = published();
+        // example.net came from zones/legacy.zone (by its SOA); the new file takes its place.
+        let changed = ZONE.replace("192.0.2.1", "192.0.2.99");
+        let edited = edit_zone(&current, &name("example.net."), Some(&upload(&changed, None))).unwrap();
+        assert_eq!(paths(&edited.sources), ["zones/example.com.zone", "zones/example.com.routes.toml", "example.net.zone"]);
+        let served = compile_all(&current).unwrap();
+        let lines = changes(&served, &edited.catalog);
+        assert_eq!(lines[0], "zone example.net.: 2 change(s)", "{lines:?}");
+        // Routes omitted: the zone's routes file goes too.
+        let edited = edit_zone(&current, &name("example.com."), Some(&upload(ZONE, None))).unwrap();
+        assert_eq!(paths(&edited.sources), ["zones/legacy.zone", "example.com.zone"]);
+        assert!(changes(&served, &edited.catalog).iter().any(|line| line.contains("api.example.com.")), "the routed set is gone");
+    }
+
+    #[test]
+    fn an_invalid_upload_returns_the_compilers_messages() {
+        let current = published();
+        let broken = format!("{ZONE}www CNAME elsewhere.example.\nbad A 999.0.0.1\n");
+        let Err(AdminError::InvalidZones(details)) = edit_zone(&current, &name("admin.test."), Some(&upload(&broken, None))) else {
+            panic!("accepted");
+        };
+        assert!(!details.is_empty());
+        assert!(details.iter().all(|detail| detail.starts_with("admin.test.zone:")), "{details:?}");
+        assert!(details.iter().any(|detail| detail.starts_with("admin.test.zone:7:")), "{details:?}");
+        let error = AdminError::InvalidZones(details.clone());
+        let response = error.response();
+        assert_eq!(response.status, 400);
+        let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(body["details"], serde_json::json!(details));
+        assert!(body["error"].as_str().unwrap().ends_with("nothing was published"), "{body}");
+
+        let routes = "[[records]]\nname = \"api\"\ntype = \"A\"\n\n[[records.weighted]]\nweight = 1\nhealth_check = \"nope\"\nvalues = [\"192.0.2.1\"]\n";
+        let Err(AdminError::InvalidZones(details)) = edit_zone(&current, &name("admin.test."), Some(&upload(ZONE, Some(routes)))) else {
+            panic!("accepted");
+        };
+        assert!(details.iter().any(|detail| detail.starts_with("admin.test.routes.toml:") && detail.contains("nope")), "{details:?}");
+
+        let elsewhere = format!("$ORIGIN other.test.\n{ZONE}");
+        let Err(AdminError::InvalidZones(details)) = edit_zone(&current, &name("admin.test."), Some(&upload(&elsewhere, None))) else {
+            panic!("accepted");
+        };
+        assert_eq!(details, ["admin.test.zone: the SOA is at other.test., not at the zone uploaded (admin.test.)"]);
+        let Err(AdminError::InvalidZones(details)) = edit_zone(&current, &name("admin.test."), Some(&upload("", None))) else {
+            panic!("accepted");
+        };
+        assert!(details[0].starts_with("admin.test.zone: no SOA record"), "{details:?}");
+    }
+
+    #[test]
+    fn deleting_removes_every_file_of_the_zone() {
+        let current = published();
+        let edited = edit_zone(&current, &name("example.com."), None).unwrap();
+        assert_eq!(paths(&edited.sources), ["zones/legacy.zone"]);
+        assert_eq!(edited.catalog.zones().len(), 1);
+        let edited = edit_zone(&current, &name("example.net."), None).unwrap();
+        assert_eq!(paths(&edited.sources), ["zones/example.com.zone", "zones/example.com.routes.toml"]);
+        assert_eq!(edit_zone(&current, &name("nope.test."), None).unwrap_err(), AdminError::UnknownZone("nope.test.".into()));
+        assert_eq!(AdminError::UnknownZone("nope.test.".into()).status(), 404);
+        // The last zone can go: an empty catalog answers REFUSED for everything.
+        let only = edit_zone(&current[2..], &name("example.net."), None).unwrap();
+        assert!(only.sources.is_empty() && only.catalog.zones().is_empty());
+    }
+
+    #[test]
+    fn lists_zones_with_records_and_routed_sets() {
+        let catalog = compile_all(&published()).unwrap();
+        let history = vec![Published { version: "2-b".into(), published_at: 2, zones: 2 }, Published { version: "1-a".into(), published_at: 1, zones: 1 }];
+        let listing = serde_json::to_value(zone_listing(Some("2-b"), &catalog, history)).unwrap();
+        assert_eq!(listing["current"], "2-b");
+        let zones = listing["zones"].as_array().unwrap();
+        let com = zones.iter().find(|zone| zone["apex"] == "example.com.").unwrap();
+        assert_eq!(com["records"], 4);
+        assert_eq!(com["routed"], serde_json::json!([{"name": "api.example.com.", "type": "A"}]));
+        let net = zones.iter().find(|zone| zone["apex"] == "example.net.").unwrap();
+        assert_eq!(net["routed"], serde_json::json!([]));
+        assert_eq!(listing["history"][1], serde_json::json!({"version": "1-a", "published_at": 1, "zones": 1}));
+        let empty = serde_json::to_value(zone_listing(None, &Catalog::default(), Vec::new())).unwrap();
+        assert_eq!(empty, serde_json::json!({"current": null, "zones": [], "history": []}));
     }
 }

@@ -19,7 +19,8 @@
 //! * [`response`]: encodes the engine's decision as a DNS message (flags, EDNS, ECS, EDE).
 //! * [`server`]: ties the layers into one sans-IO request handler.
 //! * [`resolver`]: resolver mode: forwarding upstream, the answer cache, the DNS firewall.
-//! * [`admin`]: the operators' API (bearer token): health status and overrides.
+//! * [`admin`]: the operators' API (bearer token): health status and overrides, zone uploads,
+//!   deletions and rollbacks.
 //! * `worker` (wasm32 only): the thin Cloudflare Workers adapter (KV, request.cf, HTTP).
 //!
 //! Everything except `worker` is sans-IO: no clock, no randomness, no network inside;

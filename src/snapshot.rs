@@ -10,9 +10,14 @@
 //! KV keys (publishing is atomic because readers only follow the pointer):
 //! * `snapshot:<version>`: an image, written first;
 //! * `snapshot:current`: the version readers should load, written after the image;
-//! * `snapshot:history`: the CLI's bookkeeping (the Worker never reads it): the last
+//! * `sources:<version>`: the zone sources the image was compiled from (JSON,
+//!   [`sources_to_json`]), written beside the image, so the admin API can recompile every
+//!   zone with one replaced;
+//! * `snapshot:history`: publishing's bookkeeping (answering never reads it): the last
 //!   [`HISTORY_LENGTH`] versions published, newest first ([`record`]), which `edgedns versions`
-//!   lists and `edgedns rollback` points `snapshot:current` back along ([`rollback_target`]).
+//!   and `GET /admin/zones` list and a rollback points `snapshot:current` back along
+//!   ([`rollback_target`]). Images and sources of versions that fall off its end are deleted
+//!   ([`version_keys`]).
 
 use hickory_proto::rr::{Name, Record};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable, BinEncoder};
@@ -20,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::BTreeMap;
 
+use crate::zone::compile::SourceFile;
 use crate::zone::routes::{HealthCheckSpec, RoutedSet};
 use crate::zone::{Catalog, Zone};
 
@@ -36,6 +42,37 @@ pub const HISTORY_LENGTH: usize = 10;
 /// The KV key of an image version.
 pub fn version_key(version: &str) -> String {
     format!("snapshot:{version}")
+}
+
+/// The KV key of the sources a version was compiled from.
+pub fn sources_key(version: &str) -> String {
+    format!("sources:{version}")
+}
+
+/// Every KV key a published version occupies (deleted together when it leaves the history).
+pub fn version_keys(version: &str) -> [String; 2] {
+    [version_key(version), sources_key(version)]
+}
+
+/// The value of `sources:<version>`: `{"files": [{"path": "...", "text": "..."}]}`.
+#[derive(Serialize, Deserialize)]
+struct Sources {
+    files: Vec<SourceFile>,
+}
+
+/// The sources key's value for these files.
+pub fn sources_to_json(files: &[SourceFile]) -> String {
+    #[derive(Serialize)]
+    struct Borrowed<'a> {
+        files: &'a [SourceFile],
+    }
+    // Strings only: serializing cannot fail.
+    serde_json::to_string(&Borrowed { files }).unwrap_or_else(|_| r#"{"files":[]}"#.to_owned())
+}
+
+/// Reads a sources key's value.
+pub fn sources_from_json(text: &str) -> Result<Vec<SourceFile>, String> {
+    serde_json::from_str::<Sources>(text).map(|sources| sources.files).map_err(|e| format!("not a list of zone sources: {e}"))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -298,7 +335,7 @@ pub fn rollback_target(history: &[Published], current: &str, to: Option<&str>) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::zone::compile::{compile_all, SourceFile};
+    use crate::zone::compile::compile_all;
     use hickory_proto::rr::RecordType;
     use std::str::FromStr;
 
@@ -415,6 +452,22 @@ mod tests {
         assert_eq!(history_to_json(&history[..1]), r#"[{"version":"b","published_at":100,"zones":1}]"#);
         assert!(history_from_json("{").is_err());
         assert!(history_from_json("[{\"version\": 1}]").is_err());
+    }
+
+    #[test]
+    fn sources_round_trip_through_json() {
+        let files = vec![
+            SourceFile { path: "zones/example.com.zone".into(), text: "@ SOA ns1 h 1 1 1 1 1\n\"quoted\" \u{e9}\n".into() },
+            SourceFile { path: "example.com.routes.toml".into(), text: String::new() },
+        ];
+        let json = sources_to_json(&files);
+        assert!(json.starts_with(r#"{"files":[{"path":"zones/example.com.zone","text":"#), "{json}");
+        assert_eq!(sources_from_json(&json).unwrap(), files);
+        assert_eq!(sources_from_json(r#"{"files": []}"#).unwrap(), []);
+        for bad in ["", "[]", r#"{"files": [{"path": 1, "text": ""}]}"#, r#"{"files": [{"path": "a"}]}"#] {
+            assert!(sources_from_json(bad).is_err(), "{bad}");
+        }
+        assert_eq!(version_keys("7-ab"), ["snapshot:7-ab".to_owned(), "sources:7-ab".to_owned()]);
     }
 
     #[test]

@@ -400,6 +400,11 @@ fn to_worker_response(response: crate::doh::HttpResponse) -> Result<Response> {
     Ok(Response::from_bytes(response.body)?.with_status(response.status).with_headers(headers))
 }
 
+/// The `Content-Length` a request declares, if it is a number.
+fn declared_length(request: &Request) -> Option<usize> {
+    request.headers().get("content-length").ok().flatten().and_then(|value| value.trim().parse::<usize>().ok())
+}
+
 #[event(fetch)]
 async fn fetch(mut request: Request, env: Env, context: Context) -> Result<Response> {
     COUNTS.with(|counts| counts.borrow_mut().requests += 1);
@@ -407,20 +412,16 @@ async fn fetch(mut request: Request, env: Env, context: Context) -> Result<Respo
     if let Some(response) = crate::bench_worker::intercept(&request).await { return response; }
     let method = request.method().to_string();
     let url = request.url()?;
+    if url.path().starts_with(admin::ADMIN_PREFIX) {
+        return to_worker_response(admin(&mut request, &method, &url, &env, &context).await);
+    }
     let header = |name: &str| request.headers().get(name).ok().flatten();
     let content_type = header("content-type");
     let accept = header("accept");
-    let declared_length = header("content-length").and_then(|value| value.trim().parse::<usize>().ok());
-    if declared_length.is_some_and(|length| length > MAX_MESSAGE) {
+    if declared_length(&request).is_some_and(|length| length > MAX_MESSAGE) {
         return to_worker_response(HttpError::PayloadTooLarge.response());
     }
-    let is_admin = url.path().starts_with(admin::ADMIN_PREFIX);
-    let authorization = if is_admin { header("authorization") } else { None };
-    let body = if method == "POST" || (is_admin && method == "PUT") { request.bytes().await? } else { Vec::new() };
-    if is_admin {
-        let http = HttpRequest { method: &method, path: url.path(), query: url.query().unwrap_or(""), body: &body, ..HttpRequest::default() };
-        return to_worker_response(admin(&http, authorization.as_deref(), &env, &context).await);
-    }
+    let body = if method == "POST" { request.bytes().await? } else { Vec::new() };
     let client = client(&request);
     let http = HttpRequest {
         method: &method,
@@ -517,14 +518,31 @@ async fn probe(spec: &crate::zone::routes::HealthCheckSpec) -> crate::health::ma
     crate::health::machine::ProbeResult { success, latency_ms: Some(elapsed.min(f64::from(u32::MAX)) as u32) }
 }
 
-/// An admin request: authorized first, then parsed, then served from fresh KV reads.
-async fn admin(request: &HttpRequest<'_>, authorization: Option<&str>, env: &Env, context: &Context) -> crate::doh::HttpResponse {
+/// An admin request: authorized first (before its body is read: without the token nothing
+/// is said, not even 413), then its body read within the endpoint's limit (checked against
+/// `Content-Length` before reading and against the bytes read in `admin::parse`), parsed,
+/// and served from fresh KV reads.
+async fn admin(request: &mut Request, method: &str, url: &worker::Url, env: &Env, context: &Context) -> crate::doh::HttpResponse {
     let token = env.secret("ADMIN_TOKEN").ok().map(|token| token.to_string());
-    if let Err(error) = admin::authorize(token.as_deref(), authorization) {
+    let authorization = request.headers().get("authorization").ok().flatten();
+    if let Err(error) = admin::authorize(token.as_deref(), authorization.as_deref()) {
         return error.response();
     }
+    let limit = admin::body_limit(method, url.path());
+    if declared_length(request).is_some_and(|length| length > limit) {
+        return AdminError::PayloadTooLarge(limit).response();
+    }
+    let body = if matches!(method, "POST" | "PUT") {
+        match request.bytes().await {
+            Ok(body) => body,
+            Err(error) => return AdminError::BadRequest(format!("the body could not be read: {error}")).response(),
+        }
+    } else {
+        Vec::new()
+    };
+    let http = HttpRequest { method, path: url.path(), query: url.query().unwrap_or(""), body: &body, ..HttpRequest::default() };
     let now = js_sys::Date::now().max(0.0) as u64;
-    let parsed = match admin::parse(request, now) {
+    let parsed = match admin::parse(&http, now) {
         Ok(parsed) => parsed,
         Err(error) => return error.response(),
     };
@@ -536,6 +554,13 @@ async fn admin(request: &HttpRequest<'_>, authorization: Option<&str>, env: &Env
 
 async fn serve_admin(request: AdminRequest, env: &Env, context: &Context, now: u64) -> std::result::Result<crate::doh::HttpResponse, AdminError> {
     let kv = Kv::open(env, ReadPath::Operator).map_err(|e| AdminError::Unavailable(format!("KV binding {ZONES_BINDING}: {e}")))?;
+    match request {
+        AdminRequest::Zones => return list_zones(&kv).await,
+        AdminRequest::PutZone { apex, upload, dry_run } => return edit_zones(&kv, &apex, Some(&upload), dry_run, now).await,
+        AdminRequest::DeleteZone { apex, dry_run } => return edit_zones(&kv, &apex, None, dry_run, now).await,
+        AdminRequest::Rollback { to } => return rollback(&kv, to.as_deref()).await,
+        _ => {}
+    }
     let catalog = catalog(env, context).await.ok_or_else(|| AdminError::Unavailable("no zone data published".into()))?;
     let overrides = read_json(&kv, OVERRIDES_KEY, overrides_from_json).await.map_err(AdminError::Unavailable)?.unwrap_or_default();
     match request {
@@ -580,6 +605,158 @@ async fn serve_admin(request: AdminRequest, env: &Env, context: &Context, now: u
             Ok(admin::json(200, &overrides))
         }
     }
+}
+
+/// The version `snapshot:current` names, `None` when nothing was published.
+async fn current_version(kv: &Kv) -> std::result::Result<Option<String>, AdminError> {
+    match read_pointer(kv).await {
+        Ok(version) => Ok(Some(version)),
+        Err(LoadError::NothingPublished) => Ok(None),
+        Err(error) => Err(AdminError::Unavailable(error.to_string())),
+    }
+}
+
+/// `snapshot:history`: empty when missing, `Err` when KV fails or it does not parse.
+async fn read_history(kv: &Kv) -> std::result::Result<Vec<snapshot::Published>, String> {
+    match kv.get(snapshot::HISTORY_KEY).text().await {
+        Ok(Some(text)) => snapshot::history_from_json(&text).map_err(|error| error.to_string()),
+        Ok(None) => Ok(Vec::new()),
+        Err(error) => Err(format!("reading {} failed: {error}", snapshot::HISTORY_KEY)),
+    }
+}
+
+/// Writes one KV value (binary or text alike).
+async fn put_value(kv: &Kv, key: &str, value: &[u8]) -> std::result::Result<(), AdminError> {
+    let failed = |error: String| AdminError::Unavailable(format!("writing {key} failed: {error}"));
+    let put = kv.store.put_bytes(key, value).map_err(|e| failed(e.to_string()))?;
+    put.execute().await.map_err(|e| failed(e.to_string()))
+}
+
+/// This isolate serves `catalog` from now on (after a publish or rollback through the API);
+/// other isolates pick the version up at their next pointer check.
+fn serve_from_now(version: String, catalog: Catalog) {
+    let now = js_sys::Date::now();
+    console_log!("edgedns: serving snapshot {version} ({} zones), set through the admin API", catalog.zones().len());
+    STATE.with(|state| {
+        let mut state = state.borrow_mut();
+        state.health = Rc::new((*state.health).clone().with_initial_states(catalog.health_checks()));
+        state.loaded = Some(Loaded { catalog: Rc::new(catalog), version });
+        state.checked_at = now;
+    });
+}
+
+/// `GET /admin/zones`: the current version's zones and the history, read fresh from KV.
+async fn list_zones(kv: &Kv) -> std::result::Result<crate::doh::HttpResponse, AdminError> {
+    let current = current_version(kv).await?;
+    let catalog = match &current {
+        Some(version) => read_image(kv, version).await.map_err(|error| AdminError::Unavailable(error.to_string()))?,
+        None => Catalog::default(),
+    };
+    let history = read_history(kv).await.map_err(AdminError::Unavailable)?;
+    Ok(admin::json(200, &admin::zone_listing(current.as_deref(), &catalog, history)))
+}
+
+/// `PUT`/`DELETE /admin/zones/<apex>`: the current version's sources with the zone replaced,
+/// added or removed ([`admin::edit_zone`]), compiled and, unless a dry run, published the
+/// way the CLI publishes.
+///
+/// Writes, in order: the image, its sources, the pointer, the history. A reader follows the
+/// pointer, which is written last, so it always names a complete image. KV has no
+/// compare-and-swap: two admins publishing at the same moment both succeed and the last
+/// pointer written wins (the other edit is not in it; its version stays in the history, so
+/// a rollback can reach it), and one history update may overwrite the other.
+async fn edit_zones(
+    kv: &Kv,
+    apex: &hickory_proto::rr::Name,
+    upload: Option<&admin::ZoneUpload>,
+    dry_run: bool,
+    now_ms: u64,
+) -> std::result::Result<crate::doh::HttpResponse, AdminError> {
+    let previous = current_version(kv).await?;
+    let (sources, served) = match &previous {
+        Some(version) => {
+            let key = snapshot::sources_key(version);
+            let text = kv
+                .get(&key)
+                .text()
+                .await
+                .map_err(|e| AdminError::Unavailable(format!("reading {key} failed: {e}")))?
+                .ok_or_else(|| {
+                    AdminError::Conflict(format!(
+                        "{key} is missing: version {version} was published without its sources; publish once with `edgedns publish` to store them"
+                    ))
+                })?;
+            let sources = snapshot::sources_from_json(&text).map_err(|error| AdminError::Conflict(format!("{key}: {error}")))?;
+            // Only for the list of changes: an unreadable image compares as empty.
+            let served = read_image(kv, version).await.unwrap_or_else(|error| {
+                console_error!("edgedns: comparing against no zones: {error}");
+                Catalog::default()
+            });
+            (sources, served)
+        }
+        None => (Vec::new(), Catalog::default()),
+    };
+    let edited = admin::edit_zone(&sources, apex, upload)?;
+    let changes = admin::changes(&served, &edited.catalog);
+    let zones = edited.catalog.zones().len();
+    if dry_run {
+        let report = admin::Publication { dry_run, version: None, previous, zones, changes, deleted: Vec::new(), warnings: Vec::new() };
+        return Ok(admin::json(200, &report));
+    }
+    let image = snapshot::encode(&edited.catalog).map_err(|e| AdminError::Unavailable(format!("cannot encode the snapshot: {}", e.0)))?;
+    let now_s = now_ms / 1000;
+    let version = snapshot::version_id(&image, now_s);
+    put_value(kv, &snapshot::version_key(&version), &image).await?;
+    put_value(kv, &snapshot::sources_key(&version), snapshot::sources_to_json(&edited.sources).as_bytes()).await?;
+    put_value(kv, snapshot::CURRENT_KEY, version.as_bytes()).await?;
+    serve_from_now(version.clone(), edited.catalog);
+    // The publish has happened: the history is bookkeeping, its failures are warnings.
+    let (deleted, warnings) = record_publish(kv, &version, now_s, zones).await;
+    let report = admin::Publication { dry_run, version: Some(version), previous, zones, changes, deleted, warnings };
+    Ok(admin::json(200, &report))
+}
+
+/// Adds a publish to the history and deletes the keys of the versions that fell off its end
+/// (as the CLI does); returns those versions and any warnings (logged).
+async fn record_publish(kv: &Kv, version: &str, now_s: u64, zones: usize) -> (Vec<String>, Vec<String>) {
+    let mut warnings = Vec::new();
+    let history = read_history(kv).await.unwrap_or_else(|message| {
+        warnings.push(format!("{message}; starting a new history"));
+        Vec::new()
+    });
+    let (history, dropped) = snapshot::record(&history, version, now_s, zones);
+    match put_value(kv, snapshot::HISTORY_KEY, snapshot::history_to_json(&history).as_bytes()).await {
+        Ok(()) => {
+            for key in dropped.iter().flat_map(|old| snapshot::version_keys(old)) {
+                if let Err(error) = kv.store.delete(&key).await {
+                    warnings.push(format!("deleting {key} failed: {error}"));
+                }
+            }
+        }
+        Err(error) => warnings.push(error.message()),
+    }
+    for warning in &warnings {
+        console_error!("edgedns: {warning}");
+    }
+    (dropped, warnings)
+}
+
+/// `POST /admin/rollback`: as `edgedns rollback`, the image is read and decoded before the
+/// pointer moves.
+async fn rollback(kv: &Kv, to: Option<&str>) -> std::result::Result<crate::doh::HttpResponse, AdminError> {
+    let previous = current_version(kv).await?.ok_or_else(|| AdminError::Conflict(format!("nothing published yet ({} is missing)", snapshot::CURRENT_KEY)))?;
+    let history = read_history(kv).await.map_err(AdminError::Unavailable)?;
+    let version = snapshot::rollback_target(&history, &previous, to).map_err(|error| AdminError::Conflict(error.to_string()))?;
+    let catalog = match read_image(kv, &version).await {
+        Ok(catalog) => catalog,
+        Err(LoadError::MissingImage(version)) => return Err(AdminError::UnknownVersion(version)),
+        Err(LoadError::Corrupt(error)) => return Err(AdminError::Conflict(format!("snapshot {version} is unusable: {error}"))),
+        Err(error) => return Err(AdminError::Unavailable(error.to_string())),
+    };
+    put_value(kv, snapshot::CURRENT_KEY, version.as_bytes()).await?;
+    let zones = catalog.zones().len();
+    serve_from_now(version.clone(), catalog);
+    Ok(admin::json(200, &admin::RolledBack { previous, version, zones }))
 }
 
 /// The scheduled run (a Cron Trigger, or `/cdn-cgi/handler/scheduled` locally): the minute

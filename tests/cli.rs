@@ -252,6 +252,18 @@ fn versions_and_rollback_follow_the_publish_history() {
         names.len()
     };
     assert_eq!(images(&store), 10);
+    // Each version's sources are stored beside its image, and deleted with it.
+    let sources: Vec<String> = std::fs::read_dir(&store)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("sources_"))
+        .collect();
+    assert_eq!(sources.len(), 10, "{sources:?}");
+    assert!(!sources.contains(&format!("sources_{}", published[0])), "{sources:?}");
+    let stored = std::fs::read_to_string(store.join(format!("sources_{}", published[10]))).unwrap();
+    let files = edgedns::snapshot::sources_from_json(&stored).unwrap();
+    assert_eq!(files.len(), 1);
+    assert!(files[0].path.ends_with("example.test.zone") && files[0].text.contains("192.0.2.11"), "{files:?}");
 
     let (ok, text) = run(&["versions"]);
     assert!(ok, "{text}");

@@ -408,8 +408,9 @@ fn wait_for(expected: Option<&str>) -> bool {
     false
 }
 
-/// Publishing tests replace the whole published set: one at a time.
-static PUBLISHING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// Publishing replaces what every test sees (the admin API and health tests publish or
+/// write shared state too): one at a time, under the lock they share.
+use routing::HEALTH as PUBLISHING;
 
 #[test]
 fn publishing_reaches_the_running_worker_and_corruption_keeps_the_last_good_data() {
@@ -571,6 +572,10 @@ mod routing;
 /// Health checks run by the Worker, and the admin API (tests/e2e/health.rs).
 #[path = "e2e/health.rs"]
 mod health;
+
+/// The zone admin API: upload, invalid upload, delete, rollback (tests/e2e/admin.rs).
+#[path = "e2e/admin.rs"]
+mod admin;
 
 /// Resolver mode: forwarding, caching, stale answers, the firewall (tests/e2e/resolver.rs).
 #[path = "e2e/resolver.rs"]

@@ -3,15 +3,18 @@
 //!
 //! Asserts: no panic; only the configured token authorizes; an accepted override names a
 //! canonical target of at most 255 characters; applying it to the overrides either changes
-//! them as asked or is refused as an unknown check; every error maps to a 4xx/5xx JSON body.
+//! them as asked or is refused as an unknown check; every error maps to a 4xx/5xx JSON body;
+//! a zone upload or deletion either compiles (an upload into a catalog holding its zone) or is
+//! refused with a 400/404.
 
 #![no_main]
 
 use std::collections::BTreeMap;
 
-use edgedns::admin::{authorize, change_overrides, parse, AdminRequest};
+use edgedns::admin::{authorize, change_overrides, edit_zone, parse, AdminRequest};
 use edgedns::doh::HttpRequest;
 use edgedns::health::{override_target, Overrides};
+use edgedns::zone::compile::SourceFile;
 use edgedns::zone::routes::HealthCheckSpec;
 use libfuzzer_sys::fuzz_target;
 
@@ -45,6 +48,19 @@ fuzz_target!(|data: &[u8]| {
             if let Some(target) = &target {
                 assert!(target.len() <= 255 && !target.is_empty());
                 assert_eq!(&override_target(target), target, "targets are canonical");
+            }
+            let zone_edit = match &parsed {
+                AdminRequest::PutZone { apex, upload, .. } => Some((apex, Some(upload))),
+                AdminRequest::DeleteZone { apex, .. } => Some((apex, None)),
+                _ => None,
+            };
+            if let Some((apex, upload)) = zone_edit {
+                let current = [SourceFile { path: "zones/example.com.zone".into(), text: "@ 60 SOA ns1 h 1 1 1 1 1\n@ 60 NS ns1\nns1 60 A 192.0.2.1\n".into() }];
+                match edit_zone(&current, apex, upload) {
+                    Ok(edited) => assert_eq!(upload.is_some(), edited.catalog.zones().iter().any(|zone| zone.apex() == apex)),
+                    Err(error) => assert!(matches!(error.status(), 400 | 404), "{error:?}"),
+                }
+                return;
             }
             let checks = BTreeMap::from([("web".to_owned(), HealthCheckSpec { kind: "http".into(), ..Default::default() })]);
             let mut overrides = Overrides::new();

@@ -319,7 +319,10 @@ mod cli {
                 println!("wrote {} ({} bytes)", output.display(), image.len());
                 Ok(())
             }
-            Commands::Publish { sources, target } => publish(&compile(&sources)?, &target),
+            Commands::Publish { sources, target } => {
+                let files = read_sources(&sources)?;
+                publish(&compile_files(&files)?, &files, &target)
+            }
             Commands::Diff { sources, target } => diff(&compile(&sources)?, &target),
             Commands::Versions { target } => versions(&target),
             Commands::Rollback { to, target } => rollback(to.as_deref(), &target),
@@ -489,12 +492,21 @@ mod cli {
     }
 
     fn compile(sources: &Sources) -> Result<Catalog, String> {
+        compile_files(&read_sources(sources)?)
+    }
+
+    /// Every zone and routes file the arguments name, read.
+    fn read_sources(sources: &Sources) -> Result<Vec<SourceFile>, String> {
         let mut files = Vec::new();
         for path in zone_files(&sources.paths)? {
             let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             files.push(SourceFile { path: path.display().to_string(), text });
         }
-        compile_all(&files).map_err(|errors| {
+        Ok(files)
+    }
+
+    fn compile_files(files: &[SourceFile]) -> Result<Catalog, String> {
+        compile_all(files).map_err(|errors| {
             let mut message: Vec<String> = errors.iter().map(ToString::to_string).collect();
             message.push(format!("{} error(s); nothing was compiled", errors.len()));
             message.join("\n")
@@ -684,8 +696,9 @@ mod cli {
     }
 
     /// Publishes atomically: readers follow `snapshot:current`, which is written only after
-    /// the image it names is in KV.
-    fn publish(catalog: &Catalog, target: &Target) -> Result<(), String> {
+    /// the image it names is in KV. The sources go beside the image (`sources:<version>`),
+    /// for the Worker's admin API to recompile the zones with one of them replaced.
+    fn publish(catalog: &Catalog, files: &[SourceFile], target: &Target) -> Result<(), String> {
         let image = image(catalog)?;
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         let version = snapshot::version_id(&image, now);
@@ -695,7 +708,10 @@ mod cli {
         let pointer_file = dir.join("current.txt");
         std::fs::write(&image_file, &image).map_err(|e| format!("{}: {e}", image_file.display()))?;
         std::fs::write(&pointer_file, &version).map_err(|e| format!("{}: {e}", pointer_file.display()))?;
+        let sources_file = dir.join("sources.json");
+        std::fs::write(&sources_file, snapshot::sources_to_json(files)).map_err(|e| format!("{}: {e}", sources_file.display()))?;
         let result = put(target, &snapshot::version_key(&version), &image_file)
+            .and_then(|()| put(target, &snapshot::sources_key(&version), &sources_file))
             .and_then(|()| put(target, snapshot::CURRENT_KEY, &pointer_file));
         let _ = std::fs::remove_dir_all(&dir);
         result?;
@@ -725,8 +741,8 @@ mod cli {
         };
         let (history, dropped) = snapshot::record(&history, version, now, zones);
         put_bytes(target, snapshot::HISTORY_KEY, snapshot::history_to_json(&history).as_bytes())?;
-        for old in &dropped {
-            delete(target, &snapshot::version_key(old))?;
+        for key in dropped.iter().flat_map(|old| snapshot::version_keys(old)) {
+            delete(target, &key)?;
         }
         if !dropped.is_empty() {
             println!("deleted {} image(s) older than the last {}: {}", dropped.len(), snapshot::HISTORY_LENGTH, dropped.join(", "));

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use hickory_proto::rr::{LowerName, Name, RecordType};
+use serde::{Deserialize, Serialize};
 
 use std::collections::BTreeMap;
 
@@ -19,7 +20,9 @@ use super::{AssembleError, Catalog, Zone};
 use crate::policy::{Action, Rule};
 
 /// One zone source: a master file's path (for messages and the default origin) and text.
-#[derive(Debug, Clone)]
+/// Publishing stores every source as JSON (`sources:<version>`), so the admin API can
+/// recompile the zones with one of them replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceFile {
     /// Path as the operator named it; its file name without `.zone`/`.db` is the default
     /// `$ORIGIN`.
@@ -165,6 +168,17 @@ pub fn routes_origin(path: &str) -> Option<Name> {
     let mut origin = Name::from_ascii(stem).ok()?;
     origin.set_fqdn(true);
     Some(origin.to_lowercase())
+}
+
+/// The zone a source belongs to, lower case: a routes file's by its name, a master file's
+/// by its SOA owner when it has one that reads, else by its name (the default `$ORIGIN`).
+pub fn source_apex(source: &SourceFile) -> Option<Name> {
+    if source.path.ends_with(".routes.toml") {
+        return routes_origin(&source.path);
+    }
+    let origin = default_origin(&source.path);
+    let (records, _) = master::parse_partial(&source.text, origin.as_ref());
+    apex_of(&records).or_else(|| origin.map(|origin| origin.to_lowercase()))
 }
 
 /// Compiles every source into a catalog: master files (`*.zone`) and the routes files

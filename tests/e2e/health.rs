@@ -180,7 +180,8 @@ fn one_scheduled_run_probes_fast_checks_several_times() {
     set_health(&[]);
 }
 
-fn admin(method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, serde_json::Value) {
+/// An admin API call through curl: the status and the JSON body.
+pub(super) fn admin(method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, serde_json::Value) {
     let url = format!("{}{path}", http_base());
     let authorization = token.map(|token| format!("authorization: Bearer {token}"));
     let mut args = vec!["-X", method];
