@@ -273,6 +273,10 @@ fn a_zone_with_a_delegation_set_answers_with_the_sets_ns_and_soa() {
     assert_eq!((data.minimum, soa.ttl), (60, 60));
     let response = post(&question("nope.shared.example.", RecordType::A).to_vec().unwrap());
     assert_eq!(response.header("cache-control"), Some("max-age=60"));
+    // The README's example: GET of nope.shared.example A, and the JSON API.
+    assert_eq!(get("dns=AAABAAABAAAAAAAABG5vcGUGc2hhcmVkB2V4YW1wbGUAAAEAAQ").header("cache-control"), Some("max-age=60"));
+    let json = send(HttpRequest { method: "GET", path: "/resolve", query: "name=nope.shared.example&type=A", ..HttpRequest::default() });
+    assert_eq!(json.header("cache-control"), Some("max-age=60"));
     // The SOA itself, asked for, keeps the set's TTL.
     assert_eq!(ask("shared.example.", RecordType::SOA).answers[0].ttl, 900);
 }
