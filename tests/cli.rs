@@ -20,7 +20,7 @@ fn scratch_zone(name: &str, text: &str) -> std::path::PathBuf {
 fn check_accepts_the_example_zones() {
     let (ok, text) = edgedns(&["check", "zones", "tests/zones"]);
     assert!(ok, "{text}");
-    assert!(text.starts_with("ok: 7 zones, 94 records, 19 routed record sets, 19 health checks"), "{text}");
+    assert!(text.starts_with("ok: 8 zones, 100 records, 19 routed record sets, 19 health checks"), "{text}");
 }
 
 #[test]
@@ -61,6 +61,26 @@ fn compile_writes_a_snapshot_and_query_answers_offline() {
     assert!(text.contains("www.example.com. 3600 IN AAAA 2001:db8::10"), "{text}");
     let (_, text) = edgedns(&["query", "nope.example.com"]);
     assert!(text.contains("NXDomain"), "{text}");
+}
+
+#[test]
+fn a_directorys_delegation_sets_file_is_read_and_its_problems_have_lines() {
+    let dir = scratch_dir("delegation");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("delegation-sets.toml"), "[delegation_sets.main]\nname_servers = [\"ns1.dns.test.\", \"ns2.dns.test.\"]\n").unwrap();
+    std::fs::write(dir.join("plain.test.zone"), "$TTL 300\nwww A 192.0.2.1\n").unwrap();
+    std::fs::write(dir.join("plain.test.routes.toml"), "# no SOA or NS in the zone file\ndelegation_set = \"mian\"\n").unwrap();
+    let (ok, text) = edgedns(&["check", dir.to_str().unwrap()]);
+    assert!(!ok);
+    let routes = dir.join("plain.test.routes.toml").display().to_string();
+    assert!(text.contains(&format!("{routes}:2: unknown delegation set \"mian\" (declared: main)")), "{text}");
+    std::fs::write(dir.join("plain.test.routes.toml"), "delegation_set = \"main\"\n").unwrap();
+    let (ok, text) = edgedns(&["check", dir.to_str().unwrap()]);
+    assert!(ok, "{text}");
+    assert!(text.starts_with("ok: 1 zones, 4 records"), "{text}");
+    let (ok, text) = edgedns(&["query", "--zones", dir.to_str().unwrap(), "nope.plain.test"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("NXDomain") && text.contains("plain.test. 300 IN SOA ns1.dns.test. hostmaster.plain.test. "), "{text}");
 }
 
 #[test]

@@ -253,6 +253,34 @@ fn cache_control_follows_ttls() {
     assert_eq!(cache("example.net.", RecordType::A), "no-store");
 }
 
+/// zones/shared.example.zone has no SOA or NS: they come from the delegation set "edge"
+/// (zones/delegation-sets.toml), with soa_negative_ttl = 60 from its routes file.
+#[test]
+fn a_zone_with_a_delegation_set_answers_with_the_sets_ns_and_soa() {
+    let mut name_servers = rdata(&ask("shared.example.", RecordType::NS).answers);
+    name_servers.sort();
+    assert_eq!(name_servers, ["shared.example. NS ns1.example.com.", "shared.example. NS ns2.example.com."]);
+    assert!(ask("shared.example.", RecordType::NS).answers.iter().all(|record| record.ttl == 172_800));
+
+    let negative = ask("nope.shared.example.", RecordType::A);
+    assert_eq!(negative.metadata.response_code, ResponseCode::NXDomain);
+    assert!(negative.metadata.authoritative);
+    let [soa] = &negative.authorities[..] else { panic!("one SOA in Authority: {negative:?}") };
+    let RData::SOA(data) = &soa.data else { panic!("{soa:?}") };
+    assert_eq!((data.mname.to_ascii(), data.rname.to_ascii()), ("ns1.example.com.".to_owned(), "hostmaster.example.com.".to_owned()));
+    assert_eq!((data.refresh, data.retry, data.expire), (7200, 900, 1_209_600));
+    // RFC 2308 §3: the negative answer's SOA carries min(SOA TTL 900, MINIMUM 60).
+    assert_eq!((data.minimum, soa.ttl), (60, 60));
+    let response = post(&question("nope.shared.example.", RecordType::A).to_vec().unwrap());
+    assert_eq!(response.header("cache-control"), Some("max-age=60"));
+    // The README's example: GET of nope.shared.example A, and the JSON API.
+    assert_eq!(get("dns=AAABAAABAAAAAAAABG5vcGUGc2hhcmVkB2V4YW1wbGUAAAEAAQ").header("cache-control"), Some("max-age=60"));
+    let json = send(HttpRequest { method: "GET", path: "/resolve", query: "name=nope.shared.example&type=A", ..HttpRequest::default() });
+    assert_eq!(json.header("cache-control"), Some("max-age=60"));
+    // The SOA itself, asked for, keeps the set's TTL.
+    assert_eq!(ask("shared.example.", RecordType::SOA).answers[0].ttl, 900);
+}
+
 #[test]
 fn udp_payload_size_is_ignored_and_tc_never_set() {
     let message = exchange(&with_edns(question("big.conformance.test.", RecordType::TXT), vec![]));

@@ -29,12 +29,19 @@ pub const ZONE_SOURCES: &[(&str, &str)] = &[
     ("zones/example.com.zone", include_str!("../../zones/example.com.zone")),
     ("zones/example.org.zone", include_str!("../../zones/example.org.zone")),
     ("zones/example.org.routes.toml", include_str!("../../zones/example.org.routes.toml")),
+    ("zones/delegation-sets.toml", include_str!("../../zones/delegation-sets.toml")),
+    ("zones/shared.example.zone", include_str!("../../zones/shared.example.zone")),
+    ("zones/shared.example.routes.toml", include_str!("../../zones/shared.example.routes.toml")),
     ("tests/zones/conformance.test.zone", include_str!("../../tests/zones/conformance.test.zone")),
     ("tests/zones/nested.conformance.test.zone", include_str!("../../tests/zones/nested.conformance.test.zone")),
 ];
 
 /// The example.org master file, which the routes target pairs with fuzzed routes files.
 pub const EXAMPLE_ORG_ZONE: &str = include_str!("../../zones/example.org.zone");
+/// The shared.example master file, which has no SOA or NS: a delegation set supplies them.
+pub const SHARED_EXAMPLE_ZONE: &str = include_str!("../../zones/shared.example.zone");
+/// The shared.example routes file (`delegation_set = "edge"`).
+pub const SHARED_EXAMPLE_ROUTES: &str = include_str!("../../zones/shared.example.routes.toml");
 /// The example.com master file (alias targets across zones).
 pub const EXAMPLE_COM_ZONE: &str = include_str!("../../zones/example.com.zone");
 
@@ -61,6 +68,8 @@ pub const NAMES: &[&str] = &[
     "isp.example.org.",
     "sticky.example.org.",
     "10.2.0.192.in-addr.arpa.",
+    "shared.example.",
+    "nope.shared.example.",
     "conformance.test.",
     "chain1.conformance.test.",
     "loop1.conformance.test.",

@@ -233,7 +233,8 @@ mod cli {
 
     #[derive(Args)]
     struct Sources {
-        /// Zone files, or directories whose `*.zone` and `*.routes.toml` files are read.
+        /// Zone files, or directories whose `*.zone`, `*.routes.toml` and `delegation-sets.toml`
+        /// files are read.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     }
@@ -475,8 +476,10 @@ mod cli {
                 let mut found: Vec<PathBuf> = entries
                     .filter_map(|entry| entry.ok().map(|entry| entry.path()))
                     .filter(|path| {
+                        let text = path.to_string_lossy();
                         path.extension().is_some_and(|ext| ext == "zone")
-                            || path.to_string_lossy().ends_with(".routes.toml")
+                            || text.ends_with(".routes.toml")
+                            || edgedns::zone::delegation::is_delegation_sets_file(&text)
                     })
                     .collect();
                 found.sort();

@@ -5,17 +5,23 @@
 //! one SOA at the apex, NS at the apex, every owner inside the zone, no CNAME at the apex or
 //! beside other data (RFC 1034 §3.6.2, RFC 2181 §10.1), no NS at a wildcard (RFC 4592 §4.2),
 //! no zone defined twice.
+//!
+//! A zone whose routes file names a delegation set (`delegation_set = "<name>"`) gets the apex
+//! NS RRset and the SOA its master file leaves out from that set; what the master file writes
+//! itself wins. `soa_negative_ttl` in the routes file sets the SOA MINIMUM either way. The
+//! result is plain records, so the snapshot does not know delegation sets exist.
 
 use std::collections::HashMap;
 use std::fmt;
 
-use hickory_proto::rr::{LowerName, Name, RecordType};
+use hickory_proto::rr::{LowerName, Name, RData, RecordType};
 use serde::{Deserialize, Serialize};
 
 use std::collections::BTreeMap;
 
+use super::delegation::{self, DelegationSet};
 use super::master::{self, SourceRecord};
-use super::routes::{self, HealthCheckSpec, RoutedSet, Routes};
+use super::routes::{self, HealthCheckSpec, RoutedSet, Routes, RoutesError};
 use super::{AssembleError, Catalog, Zone};
 use crate::policy::{Action, Rule};
 
@@ -67,6 +73,8 @@ pub enum CompileErrorKind {
     DuplicateZone { apex: Name, first_file: String },
     /// A problem in a routes file (or between routes and zones).
     Routes(String),
+    /// A problem in a delegation-sets file (or between delegation sets).
+    DelegationSets(String),
     /// A record that cannot be served as written (its wire form does not read back, or the
     /// type is not allowed in an answer).
     Unservable { owner: Name, why: String },
@@ -78,9 +86,15 @@ impl fmt::Display for CompileErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Syntax(kind) => write!(f, "{kind}"),
-            Self::MissingSoa => write!(f, "no SOA record: a zone file needs exactly one, at its apex"),
+            Self::MissingSoa => write!(
+                f,
+                "no SOA record: a zone needs exactly one, at its apex, in its master file or from a delegation set \
+                 (delegation_set = \"<name>\" in <zone>.routes.toml)"
+            ),
             Self::SeveralSoa => write!(f, "a second SOA record: a zone has exactly one"),
-            Self::MissingApexNs(apex) => write!(f, "the apex {apex} has no NS records"),
+            Self::MissingApexNs(apex) => {
+                write!(f, "the apex {apex} has no NS records (write them, or take them from a delegation set)")
+            }
             Self::OutOfZone { owner, apex } => write!(f, "{owner} is outside the zone {apex}"),
             Self::CnameAtApex(owner) => {
                 write!(f, "CNAME at the zone apex {owner} is illegal (use an alias record)")
@@ -93,7 +107,7 @@ impl fmt::Display for CompileErrorKind {
             Self::DuplicateZone { apex, first_file } => {
                 write!(f, "zone {apex} is already defined in {first_file}")
             }
-            Self::Routes(message) => f.write_str(message),
+            Self::Routes(message) | Self::DelegationSets(message) => f.write_str(message),
             Self::Unservable { owner, why } => write!(f, "{owner}: {why}"),
             Self::BadApex(apex) => write!(f, "zone apex {apex} is not a host name (letters, digits, '-', '_')"),
         }
@@ -131,14 +145,37 @@ struct ReadZone {
     records: Vec<SourceRecord>,
 }
 
-fn read_zone(source: &SourceFile) -> Result<ReadZone, Vec<CompileError>> {
+/// What a zone takes from outside its master file: the zone-wide keys of its routes files,
+/// with the delegation set resolved.
+#[derive(Debug, Clone, Default)]
+struct ZoneSettings<'a> {
+    /// The delegation set that fills in a missing apex SOA or NS RRset.
+    delegation: Option<&'a DelegationSet>,
+    /// The SOA MINIMUM to set: routes file, line, seconds.
+    negative_ttl: Option<(&'a str, usize, u32)>,
+    /// The zone's routed sets (they count as content for a derived serial).
+    routed: Vec<&'a RoutedSet>,
+}
+
+/// Reads and checks a master file; `settings_for` gives what the zone at an apex takes from
+/// its routes files. A file without an SOA is the zone its file name says. Problems of the
+/// routes files' settings go to `elsewhere` (they do not make the zone unreadable).
+fn read_zone<'a>(
+    source: &SourceFile,
+    settings_for: impl FnOnce(&Name) -> ZoneSettings<'a>,
+    elsewhere: &mut Vec<CompileError>,
+) -> Result<ReadZone, Vec<CompileError>> {
     let error = |line: usize, kind: CompileErrorKind| CompileError { file: source.path.clone(), line, kind };
-    let records = master::parse(&source.text, default_origin(&source.path).as_ref()).map_err(|errors| {
+    let mut records = master::parse(&source.text, default_origin(&source.path).as_ref()).map_err(|errors| {
         errors
             .into_iter()
             .map(|e| error(e.line, CompileErrorKind::Syntax(e.kind)))
             .collect::<Vec<_>>()
     })?;
+    let apex = apex_of(&records).or_else(|| default_origin(&source.path).map(|origin| origin.to_lowercase()));
+    if let Some(apex) = apex {
+        elsewhere.extend(complete(&mut records, &apex, &settings_for(&apex)));
+    }
     check(&records).map_err(|problems| {
         problems.into_iter().map(|(line, kind)| error(line, kind)).collect::<Vec<_>>()
     })?;
@@ -156,9 +193,130 @@ fn assemble(zone: ReadZone, routed: Vec<RoutedSet>) -> Result<Zone, Vec<CompileE
     })
 }
 
-/// Compiles one master file into a zone.
+/// Fills in what the master file leaves out: the apex SOA and NS RRset from the zone's
+/// delegation set (the master file's own win), then the SOA MINIMUM from `soa_negative_ttl`.
+/// Generated records carry line 0. Returns the problems found (in the routes file).
+fn complete(records: &mut Vec<SourceRecord>, apex: &Name, settings: &ZoneSettings<'_>) -> Vec<CompileError> {
+    let at_apex = |records: &[SourceRecord], record_type: RecordType| {
+        records.iter().any(|r| r.record.record_type() == record_type && LowerName::new(&r.record.name) == LowerName::new(apex))
+    };
+    if let Some(set) = settings.delegation {
+        if !at_apex(records, RecordType::NS) {
+            records.extend(set.name_server_records(apex).into_iter().map(|record| SourceRecord { line: 0, record }));
+        }
+        if !records.iter().any(|r| r.record.record_type() == RecordType::SOA) {
+            let serial = content_serial(records, set, apex, &settings.routed);
+            records.insert(0, SourceRecord { line: 0, record: set.soa_record(apex, serial) });
+        }
+    }
+    let mut problems = Vec::new();
+    if let Some((file, line, negative_ttl)) = settings.negative_ttl {
+        for source in records.iter_mut() {
+            let ttl = source.record.ttl;
+            if let RData::SOA(soa) = &mut source.record.data {
+                if negative_ttl > ttl {
+                    let message = delegation::negative_ttl_above_soa_ttl(negative_ttl, ttl);
+                    problems.push(CompileError { file: file.to_owned(), line, kind: CompileErrorKind::Routes(message) });
+                }
+                soa.minimum = negative_ttl;
+            }
+        }
+    }
+    problems
+}
+
+/// The SERIAL of a generated SOA when the delegation set fixes none: a hash of everything the
+/// zone serves (its records in wire form, in canonical order so reordering the file changes
+/// nothing, its routed sets and the set's SOA fields). It is a pure function of the sources,
+/// so compiling twice gives the same snapshot and `edgedns diff` reports no change when
+/// nothing changed, while any change of content changes it. It does not grow by RFC 1982
+/// arithmetic: nothing here needs that, since the only readers of a serial that compare them
+/// are secondaries, and edgedns serves no zone transfers (AXFR/IXFR are REFUSED). A set or zone
+/// that needs increasing serials fixes one (`serial` in the set, or its own SOA).
+fn content_serial(records: &[SourceRecord], set: &DelegationSet, apex: &Name, routed: &[&RoutedSet]) -> u32 {
+    use hickory_proto::serialize::binary::BinEncodable;
+    let mut parts: Vec<Vec<u8>> = records.iter().filter_map(|r| r.record.to_bytes().ok()).collect();
+    parts.extend(set.soa_record(apex, 0).to_bytes().ok());
+    parts.extend(routed.iter().filter_map(|set| postcard::to_allocvec(set).ok()));
+    parts.sort();
+    // FNV-1a 64 (stable across builds and platforms, unlike the std hasher), each part
+    // prefixed with its length so parts cannot run into each other.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in &parts {
+        for byte in (part.len() as u64).to_be_bytes().iter().chain(part) {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    // 1 ..= 2^31 - 1: never 0, and the same under signed and unsigned readings.
+    u32::try_from(hash % 0x7fff_ffff).map_or(1, |serial| serial + 1)
+}
+
+/// Compiles one master file into a zone (without routes files, so without delegation sets).
 pub fn compile_file(source: &SourceFile) -> Result<Zone, Vec<CompileError>> {
-    assemble(read_zone(source)?, Vec::new())
+    let mut unused = Vec::new();
+    assemble(read_zone(source, |_| ZoneSettings::default(), &mut unused)?, Vec::new())
+}
+
+/// Reads every delegation-sets file; a set name is declared once across all of them.
+fn read_delegation_sets<'a>(sources: &[&'a SourceFile], errors: &mut Vec<CompileError>) -> HashMap<String, (&'a str, DelegationSet)> {
+    let mut sets: HashMap<String, (&str, DelegationSet)> = HashMap::new();
+    for source in sources {
+        let problem = |line: usize, message: String| CompileError { file: source.path.clone(), line, kind: CompileErrorKind::DelegationSets(message) };
+        match delegation::parse(&source.text) {
+            Ok(parsed) => {
+                for (name, (line, set)) in parsed {
+                    if let Some((first_file, _)) = sets.get(&name) {
+                        errors.push(problem(line, format!("delegation set {name} is already declared in {first_file}")));
+                    } else {
+                        sets.insert(name, (source.path.as_str(), set));
+                    }
+                }
+            }
+            Err(file_errors) => errors.extend(file_errors.into_iter().map(|e| problem(e.line, e.message))),
+        }
+    }
+    sets
+}
+
+/// A routes file read before the zones: its path, the zone its name says, and what it holds.
+type EarlyRoutes<'a> = (&'a SourceFile, Option<Name>, Option<Result<Routes, Vec<RoutesError>>>);
+
+/// The zone-wide keys of the routes files, by zone, with the delegation sets resolved.
+fn zone_settings<'a>(
+    read_routes: &'a [EarlyRoutes<'a>],
+    sets: &'a HashMap<String, (&'a str, DelegationSet)>,
+    errors: &mut Vec<CompileError>,
+) -> HashMap<LowerName, ZoneSettings<'a>> {
+    let mut settings: HashMap<LowerName, ZoneSettings<'a>> = HashMap::new();
+    let mut given_in: HashMap<(LowerName, &str), &str> = HashMap::new();
+    for (source, origin, parsed) in read_routes {
+        let (Some(origin), Some(Ok(routes))) = (origin, parsed) else { continue };
+        let key = LowerName::new(origin);
+        let problem = |line: usize, message: String| CompileError { file: source.path.clone(), line, kind: CompileErrorKind::Routes(message) };
+        let zone = settings.entry(key.clone()).or_default();
+        zone.routed.extend(routes.sets.iter().map(|(_, set)| set));
+        if let Some((line, name)) = &routes.delegation_set {
+            if let Some(first) = given_in.insert((key.clone(), "delegation_set"), &source.path) {
+                errors.push(problem(*line, format!("delegation_set for {origin} is already given in {first}")));
+            } else if let Some((_, set)) = sets.get(name) {
+                zone.delegation = Some(set);
+            } else {
+                let mut known: Vec<&str> = sets.keys().map(String::as_str).collect();
+                known.sort_unstable();
+                let known = if known.is_empty() { "none is declared (delegation-sets.toml)".to_owned() } else { format!("declared: {}", known.join(", ")) };
+                errors.push(problem(*line, format!("unknown delegation set {name:?} ({known})")));
+            }
+        }
+        if let Some((line, seconds)) = routes.soa_negative_ttl {
+            if let Some(first) = given_in.insert((key.clone(), "soa_negative_ttl"), &source.path) {
+                errors.push(problem(line, format!("soa_negative_ttl for {origin} is already given in {first}")));
+            } else {
+                zone.negative_ttl = Some((source.path.as_str(), line, seconds));
+            }
+        }
+    }
+    settings
 }
 
 /// The zone a routes file belongs to: its file name without `.routes.toml`.
@@ -181,16 +339,30 @@ pub fn source_apex(source: &SourceFile) -> Option<Name> {
     apex_of(&records).or_else(|| origin.map(|origin| origin.to_lowercase()))
 }
 
-/// Compiles every source into a catalog: master files (`*.zone`) and the routes files
-/// (`<zone>.routes.toml`) beside them. Reports all errors of all files.
+/// Compiles every source into a catalog: master files (`*.zone`), the routes files
+/// (`<zone>.routes.toml`) beside them and the delegation sets (`delegation-sets.toml`) zones
+/// share. Reports all errors of all files.
 pub fn compile_all(sources: &[SourceFile]) -> Result<Catalog, Vec<CompileError>> {
     let mut errors = Vec::new();
     let mut zones: Vec<ReadZone> = Vec::new();
     let mut seen: HashMap<LowerName, String> = HashMap::new();
+    let (set_sources, other_sources): (Vec<&SourceFile>, Vec<&SourceFile>) =
+        sources.iter().partition(|source| delegation::is_delegation_sets_file(&source.path));
     let (routes_sources, zone_sources): (Vec<&SourceFile>, Vec<&SourceFile>) =
-        sources.iter().partition(|source| source.path.ends_with(".routes.toml"));
+        other_sources.into_iter().partition(|source| source.path.ends_with(".routes.toml"));
+    let sets = read_delegation_sets(&set_sources, &mut errors);
+    // Routes files are read before the master files: they name a zone's delegation set.
+    let read_routes: Vec<EarlyRoutes<'_>> = routes_sources
+        .into_iter()
+        .map(|source| {
+            let origin = routes_origin(&source.path);
+            let parsed = origin.as_ref().map(|origin| routes::parse(&source.text, origin));
+            (source, origin, parsed)
+        })
+        .collect();
+    let settings = zone_settings(&read_routes, &sets, &mut errors);
     for source in zone_sources {
-        match read_zone(source) {
+        match read_zone(source, |apex| settings.get(&LowerName::new(apex)).cloned().unwrap_or_default(), &mut errors) {
             Ok(zone) => {
                 let key = LowerName::new(&zone.apex);
                 if let Some(first_file) = seen.get(&key) {
@@ -211,19 +383,21 @@ pub fn compile_all(sources: &[SourceFile]) -> Result<Catalog, Vec<CompileError>>
     // Routes files, each merged into its zone.
     let mut routed: HashMap<LowerName, Vec<RoutedSet>> = HashMap::new();
     let mut all_routes: Vec<(String, Routes)> = Vec::new();
-    for source in routes_sources {
+    for (source, origin, parsed) in read_routes {
         let problem = |line: usize, message: String| CompileError { file: source.path.clone(), line, kind: CompileErrorKind::Routes(message) };
-        let Some(origin) = routes_origin(&source.path) else {
+        let (Some(origin), Some(parsed)) = (origin, parsed) else {
             errors.push(problem(0, "a routes file is named <zone>.routes.toml".to_owned()));
             continue;
         };
         let Some(zone) = zones.iter().find(|zone| LowerName::new(&zone.apex) == LowerName::new(&origin)) else {
             if !errors.iter().any(|e| default_origin(&e.file).is_some_and(|o| LowerName::new(&o) == LowerName::new(&origin))) {
-                errors.push(problem(0, format!("no zone file for {origin}: routes need the zone's master file (SOA, NS)")));
+                errors.push(problem(0, format!(
+                    "no zone file for {origin}: routes need the zone's master file (it may leave SOA and NS to a delegation set)"
+                )));
             }
             continue;
         };
-        match routes::parse(&source.text, &zone.apex) {
+        match parsed {
             Ok(parsed) => {
                 for (line, set) in &parsed.sets {
                     if let Some(conflict) = conflict_with_static(zone, set) {
@@ -500,7 +674,10 @@ mod tests {
         let errors = compile(&format!("{HEAD}www.example.net. A 192.0.2.1\n")).unwrap_err();
         assert_eq!(errors, vec!["zones/example.com.zone:5: www.example.net. is outside the zone example.com."]);
         let errors = compile("$TTL 60\nwww A 192.0.2.1\n").unwrap_err();
-        assert_eq!(errors, vec!["zones/example.com.zone: no SOA record: a zone file needs exactly one, at its apex"]);
+        assert_eq!(errors, vec![
+            "zones/example.com.zone: no SOA record: a zone needs exactly one, at its apex, in its master file or from a \
+             delegation set (delegation_set = \"<name>\" in <zone>.routes.toml)"
+        ]);
     }
 
     #[test]
@@ -508,7 +685,7 @@ mod tests {
         let errors = compile(&format!("{HEAD}* NS ns1\n")).unwrap_err();
         assert_eq!(errors, vec!["zones/example.com.zone:5: NS records at the wildcard *.example.com."]);
         let errors = compile("$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n").unwrap_err();
-        assert_eq!(errors, vec!["zones/example.com.zone: the apex example.com. has no NS records"]);
+        assert_eq!(errors, vec!["zones/example.com.zone: the apex example.com. has no NS records (write them, or take them from a delegation set)"]);
     }
 
     #[test]
@@ -535,6 +712,124 @@ mod tests {
         assert!(errors.iter().any(|e| e.starts_with("zones/example.com.zone:6: x.example.com.: SIG records")), "{errors:?}");
         let apex = compile_file(&SourceFile { path: "zone.txt".into(), text: "$ORIGIN a#b.\n@ 60 SOA ns1 host 1 2 3 4 5\n@ 60 NS ns1\nns1 60 A 192.0.2.1\n".into() });
         assert!(apex.unwrap_err().iter().any(|e| e.to_string().contains("is not a host name")));
+    }
+
+    const SETS: &str = "# shared name servers\n[delegation_sets.main]\nname_servers = [\"ns1.dns.test.\", \"ns2.dns.test.\"]\n\
+                        soa = { contact = \"hostmaster@dns.test\", negative_ttl = 600, ttl = 900 }\n\
+                        [delegation_sets.fixed]\nname_servers = [\"a.dns.test.\", \"b.dns.test.\"]\nns_ttl = 3600\nsoa = { serial = 42 }\n";
+
+    fn compile_sources(files: &[(&str, &str)]) -> Result<Catalog, Vec<String>> {
+        let sources: Vec<SourceFile> = files.iter().map(|(path, text)| SourceFile { path: (*path).into(), text: (*text).into() }).collect();
+        compile_all(&sources).map_err(|errors| errors.iter().map(ToString::to_string).collect())
+    }
+
+    fn apex_records(catalog: &Catalog, apex: &str, record_type: RecordType) -> Vec<String> {
+        let apex = Name::from_ascii(apex).unwrap();
+        let zone = catalog.find(&apex).unwrap();
+        zone.node(&apex).and_then(|node| node.rrset(record_type)).map_or_else(Vec::new, |set| set.records.iter().map(ToString::to_string).collect())
+    }
+
+    fn soa_of(catalog: &Catalog, apex: &str) -> hickory_proto::rr::rdata::SOA {
+        let apex = Name::from_ascii(apex).unwrap();
+        let RData::SOA(soa) = &catalog.find(&apex).unwrap().soa().data else { panic!("no SOA") };
+        soa.clone()
+    }
+
+    #[test]
+    fn a_delegation_set_generates_the_apex_soa_and_ns() {
+        let catalog = compile_sources(&[
+            ("sets/delegation-sets.toml", SETS),
+            ("zones/example.net.zone", "$TTL 300\nwww A 192.0.2.1\n"),
+            ("zones/example.net.routes.toml", "delegation_set = \"main\"\n"),
+        ])
+        .unwrap();
+        assert_eq!(apex_records(&catalog, "example.net.", RecordType::NS), [
+            "example.net. 172800 IN NS ns1.dns.test.",
+            "example.net. 172800 IN NS ns2.dns.test.",
+        ]);
+        let soa = soa_of(&catalog, "example.net.");
+        assert_eq!((soa.mname.to_ascii(), soa.rname.to_ascii()), ("ns1.dns.test.".to_owned(), "hostmaster.dns.test.".to_owned()));
+        assert_eq!((soa.refresh, soa.retry, soa.expire, soa.minimum), (7200, 900, 1_209_600, 600));
+        assert_eq!(catalog.find(&Name::from_ascii("example.net.").unwrap()).unwrap().soa().ttl, 900);
+        assert!(soa.serial > 0);
+    }
+
+    #[test]
+    fn the_derived_serial_follows_content_not_layout() {
+        let serial = |zone: &str, routes: &str| {
+            let catalog = compile_sources(&[
+                ("delegation-sets.toml", SETS),
+                ("example.net.zone", zone),
+                ("example.net.routes.toml", routes),
+            ])
+            .unwrap();
+            soa_of(&catalog, "example.net.").serial
+        };
+        let routes = "delegation_set = \"main\"\n";
+        let first = serial("www 300 A 192.0.2.1\nmail 300 A 192.0.2.2\n", routes);
+        assert_eq!(first, serial("; reordered\nmail 300 A 192.0.2.2\nwww 300 A 192.0.2.1\n", routes));
+        assert_ne!(first, serial("www 300 A 192.0.2.1\nmail 300 A 192.0.2.3\n", routes));
+        let routed = format!("{routes}[[records]]\nname = \"api\"\ntype = \"A\"\nvalues = [\"192.0.2.9\"]\n");
+        assert_ne!(first, serial("www 300 A 192.0.2.1\nmail 300 A 192.0.2.2\n", &routed));
+        let fixed = compile_sources(&[
+            ("delegation-sets.toml", SETS),
+            ("example.net.zone", "www 300 A 192.0.2.1\n"),
+            ("example.net.routes.toml", "delegation_set = \"fixed\"\n"),
+        ])
+        .unwrap();
+        assert_eq!(soa_of(&fixed, "example.net.").serial, 42);
+        assert_eq!(apex_records(&fixed, "example.net.", RecordType::NS)[0], "example.net. 3600 IN NS a.dns.test.");
+    }
+
+    #[test]
+    fn the_master_files_own_soa_and_ns_win_but_the_negative_ttl_applies_either_way() {
+        let own = "$TTL 3600\n@ SOA ns1.own.test. admin.own.test. 7 1 2 3 1800\n@ NS ns1.own.test.\n@ NS ns2.own.test.\n";
+        let catalog = compile_sources(&[
+            ("delegation-sets.toml", SETS),
+            ("example.net.zone", own),
+            ("example.net.routes.toml", "delegation_set = \"main\"\nsoa_negative_ttl = 60\n"),
+            ("example.org.zone", "$TTL 3600\n@ SOA ns1.own.test. admin.own.test. 7 1 2 3 1800\n"),
+            ("example.org.routes.toml", "delegation_set = \"main\"\n"),
+            ("example.com.zone", own.replace("1800", "300").as_str()),
+            ("example.com.routes.toml", "soa_negative_ttl = 120\n"),
+        ])
+        .unwrap();
+        assert_eq!(apex_records(&catalog, "example.net.", RecordType::NS), [
+            "example.net. 3600 IN NS ns1.own.test.",
+            "example.net. 3600 IN NS ns2.own.test.",
+        ]);
+        let soa = soa_of(&catalog, "example.net.");
+        assert_eq!((soa.mname.to_ascii(), soa.serial, soa.minimum), ("ns1.own.test.".to_owned(), 7, 60));
+        // An own SOA with the set's NS RRset.
+        assert_eq!(soa_of(&catalog, "example.org.").serial, 7);
+        assert_eq!(apex_records(&catalog, "example.org.", RecordType::NS).len(), 2);
+        // Without a delegation set.
+        assert_eq!(soa_of(&catalog, "example.com.").minimum, 120);
+        assert_eq!(catalog.find(&Name::from_ascii("example.com.").unwrap()).unwrap().negative_soa().ttl, 120);
+    }
+
+    #[test]
+    fn delegation_set_problems_name_file_and_line() {
+        let errors = compile_sources(&[
+            ("a/delegation-sets.toml", SETS),
+            ("b/delegation-sets.toml", "\n[delegation_sets.main]\nname_servers = [\"x.test.\", \"y.test.\"]\n"),
+            ("example.net.zone", "www 300 A 192.0.2.1\n"),
+            ("example.net.routes.toml", "\ndelegation_set = \"mian\"\n"),
+            ("example.org.zone", "www 300 A 192.0.2.1\n"),
+            ("example.org.routes.toml", "delegation_set = \"main\"\nsoa_negative_ttl = 3600\n"),
+        ])
+        .unwrap_err();
+        assert!(errors.contains(&"b/delegation-sets.toml:2: delegation set main is already declared in a/delegation-sets.toml".to_owned()), "{errors:?}");
+        assert!(errors.contains(&"example.net.routes.toml:2: unknown delegation set \"mian\" (declared: fixed, main)".to_owned()), "{errors:?}");
+        assert!(errors.iter().any(|e| e.starts_with("example.net.zone: no SOA record") && e.contains("delegation set")), "{errors:?}");
+        assert!(errors.iter().any(|e| e.starts_with("example.org.routes.toml:2: negative TTL 3600 exceeds the SOA's TTL 900")), "{errors:?}");
+        assert!(!errors.iter().any(|e| e.contains("no zone file")), "{errors:?}");
+        let errors = compile_sources(&[
+            ("delegation-sets.toml", "[delegation_sets.lonely]\nname_servers = [\"ns1.dns.test.\"]\n"),
+            ("example.net.zone", "www 300 A 192.0.2.1\n"),
+        ])
+        .unwrap_err();
+        assert_eq!(errors[0], "delegation-sets.toml:2: delegation set lonely: 1 name server(s); a zone needs at least 2 (RFC 1034 §4.1)");
     }
 
     #[test]

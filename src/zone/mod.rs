@@ -6,6 +6,7 @@
 //! groups records into RRsets, so lookups are a few hash probes.
 
 pub mod compile;
+pub mod delegation;
 pub mod diff;
 pub mod master;
 pub mod routes;

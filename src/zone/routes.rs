@@ -24,6 +24,11 @@
 //! values = ["192.0.2.20"]
 //! ```
 //!
+//! Two top-level keys concern the whole zone: `delegation_set = "<name>"` takes the apex NS
+//! and the SOA from a set of `delegation-sets.toml` (see [`super::delegation`]), and
+//! `soa_negative_ttl = <seconds>` sets the SOA MINIMUM, the negative-caching TTL (RFC 2308 §4),
+//! whichever SOA the zone has.
+//!
 //! Every node of a record's tree has exactly one action: `values`, `alias`, `weighted`,
 //! `failover`, `geolocation`, `latency`, `geoproximity`, `cidr`, `asn` or `multivalue`; the
 //! children of a choosing node carry its selector (`weight`, `location`, `region`,
@@ -144,11 +149,19 @@ pub struct Routes {
     pub alias_references: Vec<(usize, String, RecordType)>,
     /// Measured latency in ms, by edge location (IATA, upper case) and region.
     pub latency_matrix: BTreeMap<String, BTreeMap<String, u32>>,
+    /// The delegation set the zone takes its apex NS and SOA from, with its line.
+    pub delegation_set: Option<(usize, String)>,
+    /// The SOA MINIMUM (negative-caching TTL) the zone's SOA is given, with its line.
+    pub soa_negative_ttl: Option<(usize, u32)>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileSource {
+    #[serde(default)]
+    delegation_set: Option<Spanned<String>>,
+    #[serde(default)]
+    soa_negative_ttl: Option<Spanned<i64>>,
     #[serde(default)]
     health_checks: BTreeMap<String, Spanned<HealthCheckSpec>>,
     #[serde(default)]
@@ -233,6 +246,7 @@ pub fn parse(text: &str, apex: &Name) -> Result<Routes, Vec<RoutesError>> {
         vec![RoutesError { line, message }]
     })?;
     let mut compiler = Compiler { text, apex, collections: HashMap::new(), errors: Vec::new(), routes: Routes::default() };
+    compiler.zone_settings(&source);
     compiler.collections(&source.cidr_collections);
     compiler.latency_matrix(&source.latency_matrix);
     for (id, spec) in &source.health_checks {
@@ -270,6 +284,27 @@ impl Compiler<'_> {
     fn error(&mut self, span: Range<usize>, message: String) {
         let line = line_of(self.text, span.start);
         self.errors.push(RoutesError { line, message });
+    }
+
+    /// The keys that concern the whole zone; the delegation set's name is resolved by the
+    /// catalog compiler, which reads every delegation-sets file.
+    fn zone_settings(&mut self, source: &FileSource) {
+        if let Some(name) = &source.delegation_set {
+            if name.get_ref().is_empty() {
+                self.error(name.span(), "delegation_set names a set of delegation-sets.toml".to_owned());
+            } else {
+                self.routes.delegation_set = Some((line_of(self.text, name.span().start), name.get_ref().clone()));
+            }
+        }
+        if let Some(ttl) = &source.soa_negative_ttl {
+            match u32::try_from(*ttl.get_ref()) {
+                // RFC 2181 §8: TTLs are 0 ..= 2^31 - 1.
+                Ok(seconds) if seconds <= 0x7fff_ffff => {
+                    self.routes.soa_negative_ttl = Some((line_of(self.text, ttl.span().start), seconds));
+                }
+                _ => self.error(ttl.span(), format!("soa_negative_ttl {} is outside 0..=2147483647 seconds", ttl.get_ref())),
+            }
+        }
     }
 
     fn collections(&mut self, source: &BTreeMap<String, BTreeMap<String, Vec<Spanned<String>>>>) {
@@ -830,6 +865,18 @@ values = ["192.0.2.99"]
         let bad = errors("[latency_matrix.HNL]\nmars-1 = 5\nus-east-1 = -3\n");
         assert!(bad[0].starts_with("2: unknown region"), "{bad:?}");
         assert!(bad[1].starts_with("3: latency -3 ms"), "{bad:?}");
+    }
+
+    #[test]
+    fn zone_settings_are_read_with_their_lines() {
+        let routes = parse("# zone-wide\ndelegation_set = \"main\"\nsoa_negative_ttl = 60\n", &apex()).unwrap();
+        assert_eq!(routes.delegation_set, Some((2, "main".to_owned())));
+        assert_eq!(routes.soa_negative_ttl, Some((3, 60)));
+        assert!(routes.sets.is_empty());
+        let bad = errors("delegation_set = \"\"\nsoa_negative_ttl = -5\n");
+        assert!(bad[0].starts_with("1: delegation_set names a set"), "{bad:?}");
+        assert!(bad[1].starts_with("2: soa_negative_ttl -5 is outside"), "{bad:?}");
+        assert!(errors("delegation_set = 3\n")[0].contains("invalid type"));
     }
 
     #[test]
