@@ -74,6 +74,7 @@ start_doh() {
   [[ -x "$dnsdist_bin" ]] || die "dnsdist missing: run 'make setup'"
   mkdir -p "$dir"
   cat >"$dir/dnsdist.conf" <<CONF
+setSecurityPollSuffix("")
 setLocal("127.0.0.1:$((doh_port + 10))")
 addDOHLocal("127.0.0.1:$doh_port", nil, nil, "/dns-query")
 newServer({address="127.0.0.1:$dns_port", name="bind", checkName="upstream.test."})

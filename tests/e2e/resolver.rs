@@ -103,7 +103,7 @@ fn failover_and_hedging_get_past_dead_and_hanging_upstreams() {
     let message = ask("hedge.upstream.test.", RecordType::A, 1);
     assert_eq!(message.metadata.response_code, ResponseCode::NXDomain, "answered by the third upstream");
     assert!(hanging_upstream_connections() > hanging, "the hanging upstream was asked");
-    assert_eq!(upstream_queries(), before + 1, "and dnsdist answered");
+    assert!(upstream_queries() > before, "and dnsdist answered");
     assert_eq!(resolver_status()["isolate"]["hedged"].as_u64().unwrap(), hedged + 1, "by hedging, not after the timeout");
 }
 
@@ -113,11 +113,12 @@ fn a_second_query_is_answered_from_the_cache() {
     let before = upstream_queries();
     let first = ask("cached.upstream.test.", RecordType::A, 1);
     assert_eq!(data(&first), vec!["192.0.2.201"]);
-    assert_eq!(upstream_queries(), before + 1, "the first query reaches the upstream (the dead one fails over)");
+    let after_first = upstream_queries();
+    assert!(after_first > before, "the first query reaches the upstream (past the dead and the hanging one)");
     std::thread::sleep(Duration::from_millis(1_100));
     let second = ask("CACHED.upstream.test.", RecordType::A, 2);
     assert_eq!(data(&second), vec!["192.0.2.201"]);
-    assert_eq!(upstream_queries(), before + 1, "the second one does not");
+    assert_eq!(upstream_queries(), after_first, "the second one does not");
     assert!(second.answers[0].ttl < first.answers[0].ttl, "TTLs count down: {} then {}", first.answers[0].ttl, second.answers[0].ttl);
     // Negative answers are cached for the SOA's negative TTL (min(300, 60) here).
     let missing = ask("missing.upstream.test.", RecordType::A, 3);
