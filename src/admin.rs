@@ -408,14 +408,18 @@ pub struct Edited {
 /// Replaces `apex`'s sources in `current` with `upload` (adds them for a new zone; removes
 /// them when `upload` is `None`), then compiles every zone with the CLI's compiler, so
 /// references across zones (alias targets, health checks) are checked too. A zone's
-/// sources are its master file (by its SOA owner) and its routes file (by its name).
+/// sources are its master file (by its SOA owner) and its routes file (by its name); the
+/// zones of private views (`views/<name>/`) are never touched.
 ///
 /// Errors: the compiler's `file:line` messages ([`AdminError::InvalidZones`]), an upload
 /// whose SOA is not at `apex`, or removing a zone that is not there
 /// ([`AdminError::UnknownZone`]).
 pub fn edit_zone(current: &[SourceFile], apex: &Name, upload: Option<&ZoneUpload>) -> Result<Edited, AdminError> {
-    let (replaced, mut sources): (Vec<SourceFile>, Vec<SourceFile>) =
-        current.iter().cloned().partition(|source| source_apex(source).as_ref() == Some(apex));
+    // Public zones only: a private view's zone of the same name (views/<name>/...) is kept.
+    let (replaced, mut sources): (Vec<SourceFile>, Vec<SourceFile>) = current
+        .iter()
+        .cloned()
+        .partition(|source| crate::zone::compile::view_of(&source.path).is_none() && source_apex(source).as_ref() == Some(apex));
     let Some(upload) = upload else {
         if replaced.is_empty() {
             return Err(AdminError::UnknownZone(apex.to_string()));

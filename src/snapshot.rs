@@ -27,12 +27,12 @@ use std::collections::BTreeMap;
 
 use crate::zone::compile::SourceFile;
 use crate::zone::routes::{HealthCheckSpec, RoutedSet};
-use crate::zone::{Catalog, Zone};
+use crate::zone::{Access, Catalog, View, Zone};
 
 /// The KV key holding the current version.
 pub const CURRENT_KEY: &str = "snapshot:current";
 /// First bytes of every image; the digit is the format version.
-pub const MAGIC: &[u8; 8] = b"EDGEDNS4";
+pub const MAGIC: &[u8; 8] = b"EDGEDNS5";
 
 /// The KV key of the publish history (JSON, [`history_from_json`]).
 pub const HISTORY_KEY: &str = "snapshot:history";
@@ -80,6 +80,17 @@ struct Image {
     zones: Vec<ZoneImage>,
     health_checks: BTreeMap<String, HealthCheckSpec>,
     latency_matrix: BTreeMap<String, BTreeMap<String, u32>>,
+    /// Private views, each with its own zones.
+    views: Vec<ViewImage>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ViewImage {
+    name: String,
+    /// Client networks in presentation form.
+    networks: Vec<String>,
+    token_sha256: Option<[u8; 32]>,
+    zones: Vec<ZoneImage>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -138,6 +149,30 @@ pub struct EncodeError(pub String);
 
 /// Encodes a catalog as an image.
 pub fn encode(catalog: &Catalog) -> Result<Vec<u8>, EncodeError> {
+    let views = catalog
+        .views()
+        .iter()
+        .map(|view| {
+            Ok(ViewImage {
+                name: view.name.clone(),
+                networks: view.access.networks.iter().map(ToString::to_string).collect(),
+                token_sha256: view.access.token_sha256,
+                zones: encode_zones(&view.zones)?,
+            })
+        })
+        .collect::<Result<Vec<_>, EncodeError>>()?;
+    let mut bytes = MAGIC.to_vec();
+    let body = postcard::to_allocvec(&Image {
+        zones: encode_zones(catalog)?,
+        health_checks: catalog.health_checks().clone(),
+        latency_matrix: catalog.latency_matrix().clone(),
+        views,
+    }).map_err(|e| EncodeError(e.to_string()))?;
+    bytes.extend_from_slice(&body);
+    Ok(bytes)
+}
+
+fn encode_zones(catalog: &Catalog) -> Result<Vec<ZoneImage>, EncodeError> {
     let mut zones = Vec::with_capacity(catalog.zones().len());
     for zone in catalog.zones() {
         let nodes = sorted_nodes(zone);
@@ -148,14 +183,7 @@ pub fn encode(catalog: &Catalog) -> Result<Vec<u8>, EncodeError> {
         routed.sort_by(|a, b| (a.name.as_str(), a.record_type).cmp(&(b.name.as_str(), b.record_type)));
         zones.push(ZoneImage { apex: zone.apex().to_ascii(), chunks, routed });
     }
-    let mut bytes = MAGIC.to_vec();
-    let body = postcard::to_allocvec(&Image {
-        zones,
-        health_checks: catalog.health_checks().clone(),
-        latency_matrix: catalog.latency_matrix().clone(),
-    }).map_err(|e| EncodeError(e.to_string()))?;
-    bytes.extend_from_slice(&body);
-    Ok(bytes)
+    Ok(zones)
 }
 
 /// Records into chunks that each fit hickory's 65,535-byte encoder: a record that does not fit
@@ -202,8 +230,25 @@ fn sorted_nodes(zone: &Zone) -> Vec<(&hickory_proto::rr::LowerName, &crate::zone
 pub fn decode(bytes: &[u8]) -> Result<Catalog, SnapshotError> {
     let body = bytes.strip_prefix(MAGIC.as_slice()).ok_or(SnapshotError::BadMagic)?;
     let image: Image = postcard::from_bytes(body).map_err(|_| SnapshotError::Container)?;
-    let mut zones = Vec::with_capacity(image.zones.len());
-    for zone in image.zones {
+    let mut views = Vec::with_capacity(image.views.len());
+    for view in image.views {
+        let networks = view
+            .networks
+            .iter()
+            .map(|network| network.parse().map_err(|_| SnapshotError::Zone { apex: format!("view {}", view.name) }))
+            .collect::<Result<Vec<_>, _>>()?;
+        let zones = Catalog::new(decode_zones(view.zones)?);
+        views.push(View { name: view.name, access: Access { networks, token_sha256: view.token_sha256 }, zones });
+    }
+    Ok(Catalog::new(decode_zones(image.zones)?)
+        .with_health_checks(image.health_checks)
+        .with_latency_matrix(image.latency_matrix)
+        .with_views(views))
+}
+
+fn decode_zones(images: Vec<ZoneImage>) -> Result<Vec<Zone>, SnapshotError> {
+    let mut zones = Vec::with_capacity(images.len());
+    for zone in images {
         let apex_text = zone.apex.clone();
         let corrupt = || SnapshotError::Records { apex: apex_text.clone() };
         let apex = Name::from_ascii(&zone.apex).map_err(|_| corrupt())?;
@@ -221,7 +266,7 @@ pub fn decode(bytes: &[u8]) -> Result<Catalog, SnapshotError> {
         }
         zones.push(Zone::assemble(&apex, records, zone.routed).map_err(|_| SnapshotError::Zone { apex: apex_text.clone() })?);
     }
-    Ok(Catalog::new(zones).with_health_checks(image.health_checks).with_latency_matrix(image.latency_matrix))
+    Ok(zones)
 }
 
 /// A short version id for an image: publish time (seconds) and a content hash, so versions

@@ -53,7 +53,7 @@ fn compile_writes_a_snapshot_and_query_answers_offline() {
     let (ok, text) = edgedns(&["compile", "zones", "-o", output.to_str().unwrap()]);
     assert!(ok, "{text}");
     let image = std::fs::read(&output).unwrap();
-    assert!(image.starts_with(b"EDGEDNS4"));
+    assert!(image.starts_with(b"EDGEDNS5"));
     assert!(edgedns::snapshot::decode(&image).is_ok());
     let (ok, text) = edgedns(&["query", "blog.example.com", "AAAA"]);
     assert!(ok, "{text}");

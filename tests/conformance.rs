@@ -21,7 +21,7 @@ fn catalog() -> &'static Catalog {
     CATALOG.get_or_init(|| {
         let mut sources = Vec::new();
         for dir in ["zones", "tests/zones"] {
-            let mut paths: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+            let mut paths: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|path| path.is_file()).collect();
             paths.sort();
             for path in paths {
                 let text = std::fs::read_to_string(&path).unwrap();

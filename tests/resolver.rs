@@ -27,6 +27,9 @@ fn catalog() -> &'static Catalog {
         for dir in ["zones", "tests/zones"] {
             for entry in std::fs::read_dir(dir).unwrap() {
                 let path = entry.unwrap().path();
+                if !path.is_file() {
+                    continue;
+                }
                 sources.push(SourceFile { path: path.display().to_string(), text: std::fs::read_to_string(&path).unwrap() });
             }
         }

@@ -307,8 +307,17 @@ mod cli {
                 let records: usize = catalog.zones().iter().map(count_records).sum();
                 let routed: usize =
                     catalog.zones().iter().flat_map(|zone| zone.nodes()).map(|(_, node)| node.routed_sets().len()).sum();
+                let views = match catalog.views() {
+                    [] => String::new(),
+                    views => format!(
+                        ", {} private view{} ({})",
+                        views.len(),
+                        if views.len() == 1 { "" } else { "s" },
+                        views.iter().map(|view| format!("{}: {} zones", view.name, view.zones.zones().len())).collect::<Vec<_>>().join(", ")
+                    ),
+                };
                 println!(
-                    "ok: {} zones, {records} records, {routed} routed record sets, {} health checks",
+                    "ok: {} zones, {records} records, {routed} routed record sets, {} health checks{views}",
                     catalog.zones().len(),
                     catalog.health_checks().len()
                 );
@@ -472,21 +481,39 @@ mod cli {
         let mut files = Vec::new();
         for path in paths {
             if path.is_dir() {
-                let entries = std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;
-                let mut found: Vec<PathBuf> = entries
-                    .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-                    .filter(|path| {
-                        let text = path.to_string_lossy();
-                        path.extension().is_some_and(|ext| ext == "zone")
-                            || text.ends_with(".routes.toml")
-                            || edgedns::zone::delegation::is_delegation_sets_file(&text)
-                    })
-                    .collect();
-                found.sort();
+                let list = |dir: &Path| -> Result<Vec<PathBuf>, String> {
+                    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                    let mut found: Vec<PathBuf> = entries
+                        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                        .filter(|path| {
+                            let text = path.to_string_lossy();
+                            path.extension().is_some_and(|ext| ext == "zone")
+                                || text.ends_with(".routes.toml")
+                                || edgedns::zone::delegation::is_delegation_sets_file(&text)
+                                || path.file_name().is_some_and(|name| name == edgedns::zone::compile::VIEW_FILE)
+                        })
+                        .collect();
+                    found.sort();
+                    Ok(found)
+                };
+                let found = list(path)?;
                 if found.is_empty() {
                     return Err(format!("{}: no *.zone files", path.display()));
                 }
                 files.extend(found);
+                // Private views: DIR/views/<name>/ (view.toml, zone and routes files).
+                let views = path.join("views");
+                if views.is_dir() {
+                    let mut names: Vec<PathBuf> = std::fs::read_dir(&views)
+                        .map_err(|e| format!("{}: {e}", views.display()))?
+                        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                        .filter(|path| path.is_dir())
+                        .collect();
+                    names.sort();
+                    for view in names {
+                        files.extend(list(&view)?);
+                    }
+                }
             } else {
                 files.push(path.clone());
             }

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use super::delegation::{self, DelegationSet};
 use super::master::{self, SourceRecord};
 use super::routes::{self, HealthCheckSpec, RoutedSet, Routes, RoutesError};
-use super::{AssembleError, Catalog, Zone};
+use super::{Access, AssembleError, Catalog, View, Zone};
 use crate::policy::{Action, Rule};
 
 /// One zone source: a master file's path (for messages and the default origin) and text.
@@ -73,6 +73,8 @@ pub enum CompileErrorKind {
     DuplicateZone { apex: Name, first_file: String },
     /// A problem in a routes file (or between routes and zones).
     Routes(String),
+    /// A private view's declaration (`views/<name>/view.toml`) or its place.
+    View(String),
     /// A problem in a delegation-sets file (or between delegation sets).
     DelegationSets(String),
     /// A record that cannot be served as written (its wire form does not read back, or the
@@ -107,7 +109,7 @@ impl fmt::Display for CompileErrorKind {
             Self::DuplicateZone { apex, first_file } => {
                 write!(f, "zone {apex} is already defined in {first_file}")
             }
-            Self::Routes(message) | Self::DelegationSets(message) => f.write_str(message),
+            Self::Routes(message) | Self::DelegationSets(message) | Self::View(message) => f.write_str(message),
             Self::Unservable { owner, why } => write!(f, "{owner}: {why}"),
             Self::BadApex(apex) => write!(f, "zone apex {apex} is not a host name (letters, digits, '-', '_')"),
         }
@@ -339,10 +341,124 @@ pub fn source_apex(source: &SourceFile) -> Option<Name> {
     apex_of(&records).or_else(|| origin.map(|origin| origin.to_lowercase()))
 }
 
+/// The file declaring a private view: `views/<name>/view.toml`.
+pub const VIEW_FILE: &str = "view.toml";
+
+/// The private view a source belongs to: `<name>` when its path runs through
+/// `views/<name>/`.
+pub fn view_of(path: &str) -> Option<&str> {
+    let parts: Vec<&str> = path.split(['/', '\\']).collect();
+    let at = parts.iter().rposition(|part| *part == "views")?;
+    // `views/<name>/<file>`: the name, and a file after it.
+    (at + 2 < parts.len()).then(|| parts.get(at + 1).copied()).flatten().filter(|name| !name.is_empty())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ViewSource {
+    #[serde(default)]
+    networks: Vec<String>,
+    #[serde(default)]
+    token_sha256: Option<String>,
+}
+
+/// Reads a view's `view.toml`: client networks and/or the SHA-256 (hex) of its path token.
+fn read_access(source: &SourceFile) -> Result<Access, Box<CompileError>> {
+    let problem = |line: usize, message: String| Box::new(CompileError { file: source.path.clone(), line, kind: CompileErrorKind::View(message) });
+    let view: ViewSource = toml::from_str(&source.text).map_err(|error| {
+        problem(error.span().map_or(0, |span| routes::line_of(&source.text, span.start)), error.message().trim().to_owned())
+    })?;
+    let mut networks = Vec::new();
+    for network in &view.networks {
+        match network.parse::<ipnet::IpNet>() {
+            Ok(net) if net.trunc() == net => networks.push(net),
+            Ok(net) => return Err(problem(0, format!("{net} has host bits set (did you mean {}?)", net.trunc()))),
+            Err(_) => return Err(problem(0, format!("{network:?} is not a network (address/prefix)"))),
+        }
+    }
+    let token_sha256 = match &view.token_sha256 {
+        None => None,
+        Some(hex) => Some(parse_sha256(hex).ok_or_else(|| {
+            problem(0, "token_sha256 is the SHA-256 of the path token as 64 hex digits (printf %s TOKEN | sha256sum)".to_owned())
+        })?),
+    };
+    if networks.is_empty() && token_sha256.is_none() {
+        return Err(problem(0, "a view needs networks and/or token_sha256: nobody could see it".to_owned()));
+    }
+    Ok(Access { networks, token_sha256 })
+}
+
+fn parse_sha256(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.trim().as_bytes();
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut digest = [0u8; 32];
+    for (byte, pair) in digest.iter_mut().zip(hex.chunks(2)) {
+        let text = std::str::from_utf8(pair).ok()?;
+        *byte = u8::from_str_radix(text, 16).ok()?;
+    }
+    Some(digest)
+}
+
 /// Compiles every source into a catalog: master files (`*.zone`), the routes files
-/// (`<zone>.routes.toml`) beside them and the delegation sets (`delegation-sets.toml`) zones
-/// share. Reports all errors of all files.
+/// (`<zone>.routes.toml`) beside them, the delegation sets (`delegation-sets.toml`) zones
+/// share, and private views (`views/<name>/view.toml` with the view's own zone and routes
+/// files; the public delegation sets apply to them too). A view's zones are compiled on their
+/// own (their aliases and CNAME checks stay within the view); their health checks join the
+/// catalog's, so the scheduled run probes them. Reports all errors of all files.
 pub fn compile_all(sources: &[SourceFile]) -> Result<Catalog, Vec<CompileError>> {
+    let (private, public): (Vec<&SourceFile>, Vec<&SourceFile>) = sources.iter().partition(|source| view_of(&source.path).is_some());
+    let public: Vec<SourceFile> = public.into_iter().cloned().collect();
+    let mut errors = Vec::new();
+    let catalog = compile_catalog(&public).map_err(|mut found| errors.append(&mut found)).ok();
+    let mut by_view: BTreeMap<&str, Vec<&SourceFile>> = BTreeMap::new();
+    for source in private {
+        by_view.entry(view_of(&source.path).unwrap_or_default()).or_default().push(source);
+    }
+    let set_files: Vec<SourceFile> = public.iter().filter(|source| delegation::is_delegation_sets_file(&source.path)).cloned().collect();
+    let mut views = Vec::new();
+    for (name, files) in by_view {
+        let (declarations, zone_files): (Vec<&SourceFile>, Vec<&SourceFile>) =
+            files.into_iter().partition(|source| source.path.rsplit(['/', '\\']).next() == Some(VIEW_FILE));
+        let access = match declarations.as_slice() {
+            [declaration] => read_access(declaration).map_err(|error| errors.push(*error)).ok(),
+            _ => {
+                let file = zone_files.first().map_or_else(|| format!("views/{name}"), |source| source.path.clone());
+                errors.push(CompileError { file, line: 0, kind: CompileErrorKind::View(format!("view {name} needs its views/{name}/{VIEW_FILE} (networks, token_sha256)")) });
+                None
+            }
+        };
+        let mut view_sources: Vec<SourceFile> = zone_files.into_iter().cloned().collect();
+        view_sources.extend(set_files.iter().cloned());
+        let zones = compile_catalog(&view_sources).map_err(|mut found| errors.append(&mut found)).ok();
+        if let (Some(access), Some(zones)) = (access, zones) {
+            views.push(View { name: name.to_owned(), access, zones });
+        }
+    }
+    let Some(catalog) = catalog else { return Err(errors) };
+    // The views' health checks and latency rows join the catalog's (one namespace of ids).
+    let mut health_checks = catalog.health_checks().clone();
+    let mut latency_matrix = catalog.latency_matrix().clone();
+    for view in &views {
+        for (id, spec) in view.zones.health_checks() {
+            if health_checks.insert(id.clone(), spec.clone()).is_some_and(|earlier| earlier != *spec) {
+                errors.push(CompileError { file: format!("views/{}", view.name), line: 0, kind: CompileErrorKind::View(format!("health check {id} is declared differently elsewhere")) });
+            }
+        }
+        for (edge, row) in view.zones.latency_matrix() {
+            latency_matrix.entry(edge.clone()).or_default().extend(row.iter().map(|(region, ms)| (region.clone(), *ms)));
+        }
+    }
+    if errors.is_empty() {
+        Ok(catalog.with_health_checks(health_checks).with_latency_matrix(latency_matrix).with_views(views))
+    } else {
+        Err(errors)
+    }
+}
+
+/// Compiles one set of sources (the public zones, or one view's) into a catalog.
+fn compile_catalog(sources: &[SourceFile]) -> Result<Catalog, Vec<CompileError>> {
     let mut errors = Vec::new();
     let mut zones: Vec<ReadZone> = Vec::new();
     let mut seen: HashMap<LowerName, String> = HashMap::new();
