@@ -577,6 +577,10 @@ mod health;
 #[path = "e2e/admin.rs"]
 mod admin;
 
+/// Private views: who sees them (tests/e2e/views.rs).
+#[path = "e2e/views.rs"]
+mod views;
+
 /// Resolver mode: forwarding, caching, stale answers, the firewall (tests/e2e/resolver.rs).
 #[path = "e2e/resolver.rs"]
 mod resolver;
