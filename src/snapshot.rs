@@ -1,7 +1,7 @@
 //! The snapshot: the binary image of compiled zones that the CLI publishes to KV and the
 //! Worker decodes once per isolate.
 //!
-//! Layout: the 8-byte magic `EDGEDNS4`, then a postcard-encoded [`Image`]. Each zone's
+//! Layout: the 8-byte magic `EDGEDNS5`, then a postcard-encoded [`Image`] (public zones, health checks, latency matrix, private views). Each zone's
 //! records are DNS wire-format buffers (names compressed across records, as in a message),
 //! so the image is compact and decoding reuses the wire decoder. hickory's encoder addresses
 //! at most 65,535 bytes (it is made for messages), so a zone's records are split into chunks
