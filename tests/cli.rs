@@ -3,7 +3,7 @@
 use std::process::Command;
 
 fn edgedns(args: &[&str]) -> (bool, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_edgedns")).args(args).output().expect("the CLI runs");
+    let output = Command::new(env!("CARGO_BIN_EXE_edgedns")).args(args).env("EDGEDNS_QUIET", "1").output().expect("the CLI runs");
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     (output.status.success(), text)
 }
@@ -330,4 +330,13 @@ fn versions_prints_publish_times_in_utc() {
     let (ok, text) = edgedns(&["versions", "--local", "--wrangler", wrangler.to_str().unwrap(), "--persist-to", store.to_str().unwrap()]);
     assert!(ok, "{text}");
     assert_eq!(text, "  951782400-00  2000-02-29 00:00:00 UTC  2 zones\n* 0-00  1970-01-01 00:00:00 UTC  1 zones\n");
+}
+
+#[test]
+fn long_operations_report_progress_on_stderr() {
+    let output = Command::new(env!("CARGO_BIN_EXE_edgedns")).args(["check", "zones"]).output().expect("the CLI runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success());
+    assert!(stderr.contains("] compiling ") && stderr.contains("] compiled "), "{stderr}");
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("ok: "), "the result stays on stdout");
 }

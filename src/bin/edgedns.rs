@@ -535,12 +535,27 @@ mod cli {
         Ok(files)
     }
 
+    /// A progress line on stderr (stdout stays the command's result), with the time since the
+    /// command started: long operations (large zones, many keys) say where they are.
+    fn progress(message: &str) {
+        static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        let started = STARTED.get_or_init(std::time::Instant::now);
+        if std::env::var_os("EDGEDNS_QUIET").is_none() {
+            eprintln!("[{:>7.2}s] {message}", started.elapsed().as_secs_f64());
+        }
+    }
+
     fn compile_files(files: &[SourceFile]) -> Result<Catalog, String> {
-        compile_all(files).map_err(|errors| {
+        let bytes: usize = files.iter().map(|file| file.text.len()).sum();
+        progress(&format!("compiling {} files ({bytes} bytes)", files.len()));
+        let catalog = compile_all(files).map_err(|errors| {
             let mut message: Vec<String> = errors.iter().map(ToString::to_string).collect();
             message.push(format!("{} error(s); nothing was compiled", errors.len()));
             message.join("\n")
-        })
+        })?;
+        let records: usize = catalog.zones().iter().map(count_records).sum();
+        progress(&format!("compiled {} zones, {records} records", catalog.zones().len()));
+        Ok(catalog)
     }
 
     fn image(catalog: &Catalog) -> Result<Vec<u8>, String> {
@@ -740,9 +755,16 @@ mod cli {
         std::fs::write(&pointer_file, &version).map_err(|e| format!("{}: {e}", pointer_file.display()))?;
         let sources_file = dir.join("sources.json");
         std::fs::write(&sources_file, snapshot::sources_to_json(files)).map_err(|e| format!("{}: {e}", sources_file.display()))?;
+        progress(&format!("writing {} ({} bytes)", snapshot::version_key(&version), image.len()));
         let result = put(target, &snapshot::version_key(&version), &image_file)
-            .and_then(|()| put(target, &snapshot::sources_key(&version), &sources_file))
-            .and_then(|()| put(target, snapshot::CURRENT_KEY, &pointer_file));
+            .and_then(|()| {
+                progress(&format!("writing {}", snapshot::sources_key(&version)));
+                put(target, &snapshot::sources_key(&version), &sources_file)
+            })
+            .and_then(|()| {
+                progress(&format!("pointing {} at {version}", snapshot::CURRENT_KEY));
+                put(target, snapshot::CURRENT_KEY, &pointer_file)
+            });
         let _ = std::fs::remove_dir_all(&dir);
         result?;
         println!(

@@ -347,14 +347,19 @@ impl<'a> Visible<'a> {
     }
 }
 
+/// The record set an alias at `name` points to, in the zone found for it.
+fn alias_target<'a>(find: impl FnOnce(&Name) -> Option<&'a Zone>, name: &str, record_type: RecordType) -> Option<Target<'a>> {
+    let name = Name::from_ascii(name).ok()?;
+    let node = find(&name)?.node(&name)?;
+    if let Some(set) = node.rrset(record_type) {
+        return Some(Target::Static { values: set.records.iter().map(|r| &r.data).collect(), ttl: set.ttl });
+    }
+    node.routed(record_type).map(|set| Target::Routed { rule: &set.rule, ttl: set.ttl })
+}
+
 impl Targets for Visible<'_> {
     fn target(&self, name: &str, record_type: RecordType) -> Option<Target<'_>> {
-        let name = Name::from_ascii(name).ok()?;
-        let node = self.find(&name)?.node(&name)?;
-        if let Some(set) = node.rrset(record_type) {
-            return Some(Target::Static { values: set.records.iter().map(|r| &r.data).collect(), ttl: set.ttl });
-        }
-        node.routed(record_type).map(|set| Target::Routed { rule: &set.rule, ttl: set.ttl })
+        alias_target(|name| self.find(name), name, record_type)
     }
 
     fn measured_latency(&self, edge_location: &str, region: &str) -> Option<u32> {
@@ -434,12 +439,7 @@ impl Catalog {
 
 impl Targets for Catalog {
     fn target(&self, name: &str, record_type: RecordType) -> Option<Target<'_>> {
-        let name = Name::from_ascii(name).ok()?;
-        let node = self.find(&name)?.node(&name)?;
-        if let Some(set) = node.rrset(record_type) {
-            return Some(Target::Static { values: set.records.iter().map(|r| &r.data).collect(), ttl: set.ttl });
-        }
-        node.routed(record_type).map(|set| Target::Routed { rule: &set.rule, ttl: set.ttl })
+        alias_target(|name| self.find(name), name, record_type)
     }
 
     fn measured_latency(&self, edge_location: &str, region: &str) -> Option<u32> {
