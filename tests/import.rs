@@ -548,38 +548,22 @@ fn semantic_problems_are_reported_not_fatal() {
     compile(&imported);
 }
 
-/// xorshift64: a deterministic source of mutations.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-fn mutate_bytes(text: &str, rng: &mut XorShift) -> String {
+fn mutate_bytes(text: &str, rng: &mut SplitMix) -> String {
     const SPECIAL: &[u8] = b"{}[],:\"\\0123456789-.*eE tnf";
     let mut bytes = text.as_bytes().to_vec();
-    for _ in 0..1 + rng.below(6) {
-        let at = rng.below(bytes.len());
-        match rng.below(4) {
-            0 => bytes[at] = SPECIAL[rng.below(SPECIAL.len())],
+    for _ in 0..1 + rng.index(6) {
+        let at = rng.index(bytes.len());
+        match rng.index(4) {
+            0 => bytes[at] = SPECIAL[rng.index(SPECIAL.len())],
             1 => {
-                let end = (at + rng.below(40)).min(bytes.len());
+                let end = (at + rng.index(40)).min(bytes.len());
                 bytes.drain(at..end);
             }
-            2 => bytes.insert(at, SPECIAL[rng.below(SPECIAL.len())]),
+            2 => bytes.insert(at, SPECIAL[rng.index(SPECIAL.len())]),
             _ => {
-                let end = (at + rng.below(200)).min(bytes.len());
+                let end = (at + rng.index(200)).min(bytes.len());
                 let copy: Vec<u8> = bytes[at..end].to_vec();
-                let to = rng.below(bytes.len());
+                let to = rng.index(bytes.len());
                 bytes.splice(to..to, copy);
             }
         }
@@ -590,7 +574,7 @@ fn mutate_bytes(text: &str, rng: &mut XorShift) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
-fn replacement(rng: &mut XorShift, like: &serde_json::Value) -> serde_json::Value {
+fn replacement(rng: &mut SplitMix, like: &serde_json::Value) -> serde_json::Value {
     use serde_json::json;
     let pool = [
         json!(null),
@@ -637,29 +621,29 @@ fn replacement(rng: &mut XorShift, like: &serde_json::Value) -> serde_json::Valu
         .iter()
         .filter(|v| std::mem::discriminant(*v) == std::mem::discriminant(like) && v.is_number() == like.is_number())
         .collect();
-    if !same.is_empty() && rng.below(4) != 0 {
-        return same[rng.below(same.len())].clone();
+    if !same.is_empty() && rng.index(4) != 0 {
+        return same[rng.index(same.len())].clone();
     }
-    pool[rng.below(pool.len())].clone()
+    pool[rng.index(pool.len())].clone()
 }
 
 /// Replaces, removes or duplicates one random node of the document.
-fn mutate_value(value: &mut serde_json::Value, rng: &mut XorShift, depth: usize) {
+fn mutate_value(value: &mut serde_json::Value, rng: &mut SplitMix, depth: usize) {
     use serde_json::Value;
-    let here = depth > 0 && rng.below(4 + depth) < 1;
+    let here = depth > 0 && rng.index(4 + depth) < 1;
     match value {
         Value::Object(map) if !map.is_empty() && !here => {
             let keys: Vec<String> = map.keys().cloned().collect();
-            let key = &keys[rng.below(keys.len())];
-            if depth > 0 && rng.below(8) == 0 {
+            let key = &keys[rng.index(keys.len())];
+            if depth > 0 && rng.index(8) == 0 {
                 map.remove(key);
             } else if let Some(child) = map.get_mut(key) {
                 mutate_value(child, rng, depth + 1);
             }
         }
         Value::Array(items) if !items.is_empty() && !here => {
-            let at = rng.below(items.len());
-            match rng.below(8) {
+            let at = rng.index(items.len());
+            match rng.index(8) {
                 0 => {
                     items.remove(at);
                 }
@@ -676,7 +660,7 @@ fn mutate_value(value: &mut serde_json::Value, rng: &mut XorShift, depth: usize)
 
 #[test]
 fn no_input_panics() {
-    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut rng = SplitMix::new(0x9e37_79b9_7f4a_7c15);
     let fixtures = [RECORD_SETS, HEALTH_CHECKS, CIDR, POLICY, CYCLE];
     let parsed: Vec<serde_json::Value> = fixtures.iter().map(|f| serde_json::from_str(f).unwrap()).collect();
     let mut imported_ok = 0;
@@ -686,7 +670,7 @@ fn no_input_panics() {
             mutate_bytes(fixtures[which], &mut rng)
         } else {
             let mut value = parsed[which].clone();
-            for _ in 0..1 + rng.below(4) {
+            for _ in 0..1 + rng.index(4) {
                 mutate_value(&mut value, &mut rng, 0);
             }
             value.to_string()

@@ -938,6 +938,7 @@ pub fn parse_csv(text: &str, kind: Kind) -> Result<Vec<(IpAddr, IpAddr, IpValue)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::SplitMix;
 
     fn v4(text: &str) -> IpAddr {
         IpAddr::V4(text.parse().unwrap())
@@ -1237,42 +1238,27 @@ mod tests {
         assert_eq!(empty.locate(net("1.1.1.0/24")).network, net("0.0.0.0/0"));
     }
 
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-
-        fn address(&mut self) -> IpAddr {
-            match self.next() % 3 {
-                0 => IpAddr::V4(Ipv4Addr::from(self.next() as u32)),
-                1 => IpAddr::V6(Ipv4Addr::from(self.next() as u32).to_ipv6_mapped()),
-                _ => IpAddr::V6(Ipv6Addr::from((u128::from(self.next()) << 64) | u128::from(self.next()))),
-            }
-        }
-
-        fn network(&mut self) -> IpNet {
-            let address = self.address();
-            let max = if address.is_ipv4() { 33 } else { 129 };
-            IpNet::new(address, self.below(max) as u8).unwrap()
+    fn random_address(random: &mut SplitMix) -> IpAddr {
+        match random.next_u64() % 3 {
+            0 => IpAddr::V4(Ipv4Addr::from(random.next_u64() as u32)),
+            1 => IpAddr::V6(Ipv4Addr::from(random.next_u64() as u32).to_ipv6_mapped()),
+            _ => IpAddr::V6(Ipv6Addr::from((u128::from(random.next_u64()) << 64) | u128::from(random.next_u64()))),
         }
     }
 
-    fn probe(table: &IpTable, random: &mut XorShift) {
+    fn random_network(random: &mut SplitMix) -> IpNet {
+        let address = random_address(random);
+        let max = if address.is_ipv4() { 33 } else { 129 };
+        IpNet::new(address, random.index(max) as u8).unwrap()
+    }
+
+    fn probe(table: &IpTable, random: &mut SplitMix) {
         for _ in 0..16 {
-            let address = random.address();
+            let address = random_address(random);
             if let Some(m) = table.lookup(address) {
                 assert!(m.network.contains(&address));
             }
-            let network = random.network();
+            let network = random_network(random);
             let located = table.locate(network);
             assert!(located.network.prefix_len() <= network.prefix_len());
             assert!(located.network.contains(&network.trunc()), "{network} → {}", located.network);
@@ -1281,7 +1267,7 @@ mod tests {
 
     #[test]
     fn mutated_images_never_panic() {
-        let mut random = XorShift(0x9E37_79B9_7F4A_7C15);
+        let mut random = SplitMix::new(0x9E37_79B9_7F4A_7C15);
         let images = [
             country_table().into_bytes(),
             table(&[
@@ -1296,12 +1282,12 @@ mod tests {
         let mut accepted = 0;
         for round in 0..20_000 {
             let mut image = images[round % images.len()].clone();
-            for _ in 0..=random.below(4) {
-                let at = random.below(image.len());
-                image[at] ^= (random.next() as u8) | 1;
+            for _ in 0..=random.index(4) {
+                let at = random.index(image.len());
+                image[at] ^= (random.next_u64() as u8) | 1;
             }
-            if random.below(8) == 0 {
-                image.truncate(random.below(image.len() + 1));
+            if random.index(8) == 0 {
+                image.truncate(random.index(image.len() + 1));
             }
             if let Ok(table) = IpTable::decode(image) {
                 accepted += 1;
@@ -1317,21 +1303,21 @@ mod tests {
     /// the largest such block.
     #[test]
     fn matches_a_linear_scan() {
-        let mut random = XorShift(42);
+        let mut random = SplitMix::new(42);
         for _ in 0..300 {
             let mut ranges: Vec<(u32, u32, IpValue)> = Vec::new();
-            let mut at: u32 = random.below(1 << 12) as u32;
-            for _ in 0..random.below(20) + 1 {
-                let len = random.below(1 << 10) as u32;
+            let mut at: u32 = random.index(1 << 12) as u32;
+            for _ in 0..random.index(20) + 1 {
+                let len = random.index(1 << 10) as u32;
                 let end = at + len;
-                ranges.push((at, end, cc(["AU", "CN", "DE"][random.below(3)])));
-                if random.below(3) == 0 {
+                ranges.push((at, end, cc(["AU", "CN", "DE"][random.index(3)])));
+                if random.index(3) == 0 {
                     // A range overlapping this one (inside it, or across its end).
-                    let low = at + random.below(len as usize + 1) as u32;
-                    let high = low + random.below(700) as u32;
-                    ranges.push((low, high, cc(["AU", "CN", "FR"][random.below(3)])));
+                    let low = at + random.index(len as usize + 1) as u32;
+                    let high = low + random.index(700) as u32;
+                    ranges.push((low, high, cc(["AU", "CN", "FR"][random.index(3)])));
                 }
-                at = end + 1 + random.below(3) as u32 * random.below(300) as u32;
+                at = end + 1 + random.index(3) as u32 * random.index(300) as u32;
             }
             let image = build(ranges.iter().map(|&(a, b, v)| (IpAddr::V4(a.into()), IpAddr::V4(b.into()), v))).unwrap();
             let t = IpTable::decode(image).unwrap();
@@ -1345,7 +1331,7 @@ mod tests {
                 best.map(|(_, v)| v)
             };
             for _ in 0..60 {
-                let x = random.below(at as usize + 1000) as u32;
+                let x = random.index(at as usize + 1000) as u32;
                 let found = t.lookup(IpAddr::V4(x.into()));
                 assert_eq!(found.map(|m| m.value), value_of(x), "{x} in {ranges:?}");
                 let located = t.locate(IpNet::from(IpAddr::V4(x.into())));

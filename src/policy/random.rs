@@ -27,6 +27,11 @@ impl SplitMix {
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     }
+
+    /// A position in `0..len` (0 when `len` is 0), for picking from a slice.
+    pub fn index(&mut self, len: usize) -> usize {
+        (self.next_u64() % len.max(1) as u64) as usize
+    }
 }
 
 impl Random for SplitMix {

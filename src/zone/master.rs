@@ -1160,6 +1160,7 @@ fn hex_octets(hex: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::SplitMix;
     use hickory_proto::rr::rdata::svcb::{Alpn, IpHint, SvcParamKey, SvcParamValue, SVCB};
     use hickory_proto::rr::DNSClass;
 
@@ -1582,20 +1583,6 @@ ns.sub  A   192.0.2.99      ; glue
         assert_eq!(records[0].line, 3);
     }
 
-    /// Deterministic xorshift, so the mutation test needs no extra crates.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n.max(1) as u64) as usize
-        }
-    }
-
     #[test]
     fn mutated_zones_never_panic() {
         const ALPHABET: &[char] = &[
@@ -1628,23 +1615,23 @@ ns.sub  A   192.0.2.99      ; glue
             '-',
             '_',
         ];
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut rng = SplitMix::new(0x9E37_79B9_7F4A_7C15);
         let origin = origin();
         for round in 0..1000 {
             let mut chars: Vec<char> = ZONE.chars().collect();
-            for _ in 0..=rng.below(6) {
-                let at = rng.below(chars.len());
-                match rng.below(5) {
-                    0 => chars[at] = ALPHABET[rng.below(ALPHABET.len())],
+            for _ in 0..=rng.index(6) {
+                let at = rng.index(chars.len());
+                match rng.index(5) {
+                    0 => chars[at] = ALPHABET[rng.index(ALPHABET.len())],
                     1 => {
                         chars.remove(at);
                     }
-                    2 => chars.insert(at, ALPHABET[rng.below(ALPHABET.len())]),
-                    3 => chars[at] = char::from_u32(rng.below(0x3000) as u32).unwrap_or('x'),
+                    2 => chars.insert(at, ALPHABET[rng.index(ALPHABET.len())]),
+                    3 => chars[at] = char::from_u32(rng.index(0x3000) as u32).unwrap_or('x'),
                     _ => {
-                        let end = (at + rng.below(40)).min(chars.len());
+                        let end = (at + rng.index(40)).min(chars.len());
                         let copy: Vec<char> = chars[at..end].to_vec();
-                        let to = rng.below(chars.len());
+                        let to = rng.index(chars.len());
                         chars.splice(to..to, copy);
                     }
                 }
