@@ -1,10 +1,12 @@
 //! The Cloudflare Workers adapter: HTTP in, zone snapshot from KV, HTTP out.
 //!
 //! It holds no DNS logic. Per isolate it keeps the decoded catalog in memory; the first
-//! request loads it (two KV reads: the pointer, then the image), and afterwards at most one
-//! request every [`DEFAULT_REFRESH_MS`] (or `SNAPSHOT_REFRESH_SECONDS`) re-reads the pointer in the background (`waitUntil`), loading
-//! a new image only when the version changed. A steady stream of queries therefore does zero
-//! KV reads on its own path. When a load fails, the last good catalog keeps serving; with
+//! request loads it (four KV reads in two round trips: the pointer and the two health keys
+//! together, then the image), and afterwards at most one request every
+//! [`DEFAULT_REFRESH_MS`] (or `SNAPSHOT_REFRESH_SECONDS`) re-reads them in the background
+//! (`waitUntil`), loading a new image only when the version changed. A steady stream of
+//! queries therefore does zero KV reads on its own path (counted: `/admin/isolate`). GeoIP
+//! tables and the firewall's rules load in the background too. When a load fails, the last good catalog keeps serving; with
 //! none at all, queries get SERVFAIL with EDE 14 and a log line says why.
 
 use std::cell::RefCell;
@@ -175,23 +177,28 @@ async fn read_json<T>(kv: &Kv, key: &str, parse: impl FnOnce(&str) -> std::resul
 /// The measured health states and the operators' overrides, as answering uses them; `None`
 /// when either read failed (the isolate keeps what it has).
 async fn read_health(kv: &Kv) -> Option<HealthSnapshot> {
-    let measured = read_json(kv, HEALTH_KEY, HealthSnapshot::from_json).await.ok()?;
-    let overrides = read_json(kv, OVERRIDES_KEY, overrides_from_json).await.ok()?;
+    let (measured, overrides) = futures_util::future::join(
+        read_json(kv, HEALTH_KEY, HealthSnapshot::from_json),
+        read_json(kv, OVERRIDES_KEY, overrides_from_json),
+    )
+    .await;
+    let (measured, overrides) = (measured.ok()?, overrides.ok()?);
     Some(measured.unwrap_or_default().with_overrides(overrides.unwrap_or_default()))
 }
 
 /// Loads the current snapshot into the isolate state (first request, or a new version).
 async fn load(kv: &Kv, known_version: Option<String>) {
-    let health = read_health(kv).await;
-    let outcome = async {
+    // The health keys and the pointer are read concurrently: a cold isolate waits for two KV
+    // round trips (those, then the image), not four.
+    let snapshot = async {
         let version = read_pointer(kv).await?;
         if known_version.as_deref() == Some(version.as_str()) {
             return Ok(None);
         }
         let catalog = read_image(kv, &version).await?;
         Ok::<_, LoadError>(Some((version, catalog)))
-    }
-    .await;
+    };
+    let (health, outcome) = futures_util::future::join(read_health(kv), snapshot).await;
     let now = js_sys::Date::now();
     STATE.with(|state| {
         let mut state = state.borrow_mut();
