@@ -64,7 +64,8 @@ test: setup worker
 
 # Every benchmark, written to BENCHMARKS.md: the engine natively (criterion) and in wasm (V8 under
 # WASI, and inside workerd), the bundle size, and DoH end to end against wrangler dev, workerd and
-# BIND (scripts/bench-e2e.sh). Prints numbers, asserts nothing. BENCH_PARTS=... runs a subset.
+# BIND (scripts/bench-e2e.sh), and cold start versus zone size. Prints numbers, asserts nothing.
+# BENCH_PARTS=... runs a subset.
 bench: setup worker
 	@scripts/bench.sh
 

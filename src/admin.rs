@@ -11,7 +11,7 @@
 //! | `GET /admin/health` | every check: definition, state, last result, latency, consecutive count, override |
 //! | `PUT /admin/health/overrides/<target>` `{"healthy": false, "reason": "..."}` | forces a check id, or a value (`value:192.0.2.10`), up or down until cleared |
 //! | `DELETE /admin/health/overrides/<target>` | clears it |
-//! | `GET /admin/isolate` | this isolate: the snapshot version it serves, requests served, KV reads on the request path, in the background and for operators |
+//! | `GET /admin/isolate` | this isolate: the snapshot version it serves, requests served, KV reads (and the bytes they returned) on the request path, in the background and for operators |
 //! | `GET /admin/resolver` | resolver mode: upstreams, firewall version, this isolate's cache hits and upstream latencies |
 //! | `GET /admin/zones` | the zones served (apex, record count, routed sets), the current version and the publish history |
 //! | `PUT /admin/zones/<apex>[?dry_run=1]` `{"zone": "<master file>", "routes": "<routes TOML>"}` | replaces (or adds) a zone's sources, compiles every zone and publishes; with `dry_run`, only validates and shows the changes |

@@ -83,13 +83,16 @@ enum ReadPath {
     Operator,
 }
 
-/// This isolate's KV reads by path, and the requests it served.
+/// This isolate's KV reads by path (and the bytes they returned), and the requests it served.
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]
 struct Counts {
     requests: u64,
     kv_reads_request: u64,
     kv_reads_background: u64,
     kv_reads_operator: u64,
+    kv_bytes_request: u64,
+    kv_bytes_background: u64,
+    kv_bytes_operator: u64,
 }
 
 thread_local! {
@@ -107,16 +110,32 @@ impl Kv {
         Ok(Self { store: env.kv(ZONES_BINDING)?, path })
     }
 
-    fn get(&self, key: &str) -> worker::kv::GetOptionsBuilder {
+    /// Counts one read on this path, and the bytes it returned (0 for a missing key).
+    fn count(&self, bytes: usize) {
         COUNTS.with(|counts| {
-            let mut counts = counts.borrow_mut();
-            match self.path {
-                ReadPath::Request => counts.kv_reads_request += 1,
-                ReadPath::Background => counts.kv_reads_background += 1,
-                ReadPath::Operator => counts.kv_reads_operator += 1,
-            }
+            let counts = &mut *counts.borrow_mut();
+            let (reads, total) = match self.path {
+                ReadPath::Request => (&mut counts.kv_reads_request, &mut counts.kv_bytes_request),
+                ReadPath::Background => (&mut counts.kv_reads_background, &mut counts.kv_bytes_background),
+                ReadPath::Operator => (&mut counts.kv_reads_operator, &mut counts.kv_bytes_operator),
+            };
+            *reads += 1;
+            *total += bytes as u64;
         });
-        self.store.get(key)
+    }
+
+    /// Reads a value as text (`None` when the key is missing).
+    async fn text(&self, key: &str) -> std::result::Result<Option<String>, worker::kv::KvError> {
+        let value = self.store.get(key).text().await;
+        self.count(value.as_ref().ok().and_then(Option::as_ref).map_or(0, String::len));
+        value
+    }
+
+    /// Reads a value as bytes (`None` when the key is missing).
+    async fn bytes(&self, key: &str) -> std::result::Result<Option<Vec<u8>>, worker::kv::KvError> {
+        let value = self.store.get(key).bytes().await;
+        self.count(value.as_ref().ok().and_then(Option::as_ref).map_or(0, Vec::len));
+        value
     }
 
     fn put<T: ToRawKvValue>(&self, key: &str, value: T) -> std::result::Result<worker::kv::PutOptionsBuilder, worker::kv::KvError> {
@@ -146,14 +165,13 @@ impl std::fmt::Display for LoadError {
 }
 
 async fn read_pointer(kv: &Kv) -> std::result::Result<String, LoadError> {
-    let version = kv.get(snapshot::CURRENT_KEY).text().await.map_err(|e| LoadError::Kv(e.to_string()))?;
+    let version = kv.text(snapshot::CURRENT_KEY).await.map_err(|e| LoadError::Kv(e.to_string()))?;
     version.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()).ok_or(LoadError::NothingPublished)
 }
 
 async fn read_image(kv: &Kv, version: &str) -> std::result::Result<Catalog, LoadError> {
     let bytes = kv
-        .get(&snapshot::version_key(version))
-        .bytes()
+        .bytes(&snapshot::version_key(version))
         .await
         .map_err(|e| LoadError::Kv(e.to_string()))?
         .ok_or_else(|| LoadError::MissingImage(version.to_owned()))?;
@@ -163,7 +181,7 @@ async fn read_image(kv: &Kv, version: &str) -> std::result::Result<Catalog, Load
 /// Reads a JSON value from KV: `Ok(None)` when the key is missing, `Err` (logged) when KV
 /// fails or the value does not parse.
 async fn read_json<T>(kv: &Kv, key: &str, parse: impl FnOnce(&str) -> std::result::Result<T, HealthError>) -> std::result::Result<Option<T>, String> {
-    let outcome = match kv.get(key).text().await {
+    let outcome = match kv.text(key).await {
         Ok(Some(text)) => parse(&text).map(Some).map_err(|error| format!("{key} is unreadable: {}", error.0)),
         Ok(None) => Ok(None),
         Err(error) => Err(format!("reading {key} failed: {error}")),
@@ -225,7 +243,7 @@ async fn load(kv: &Kv, known_version: Option<String>) {
 /// Runs in the background (`waitUntil`): until it finishes, ECS subnets are not located and
 /// answers use the edge's location data with scope 0.
 async fn load_geoip(kv: &Kv) {
-    let version = match kv.get(GEOIP_CURRENT_KEY).text().await {
+    let version = match kv.text(GEOIP_CURRENT_KEY).await {
         Ok(Some(version)) if !version.trim().is_empty() => version.trim().to_owned(),
         Ok(_) => return,
         Err(error) => {
@@ -239,7 +257,7 @@ async fn load_geoip(kv: &Kv) {
     let mut tables = GeoIp::default();
     for kind in ["country", "asn"] {
         let key = geoip_key(kind, &version);
-        match kv.get(&key).bytes().await {
+        match kv.bytes(&key).await {
             Ok(Some(bytes)) => match IpTable::decode(bytes) {
                 Ok(table) if kind == "country" => tables.country = Some(table),
                 Ok(table) => tables.asn = Some(table),
@@ -265,7 +283,7 @@ async fn load_geoip(kv: &Kv) {
 /// not have. Runs in the background: a large list is parsed off the query path, and until it
 /// is loaded the previous one (or none) applies. An unreadable list is logged and skipped.
 async fn load_firewall(kv: &Kv) {
-    let version = match kv.get(firewall::CURRENT_KEY).text().await {
+    let version = match kv.text(firewall::CURRENT_KEY).await {
         Ok(Some(version)) => version.trim().to_owned(),
         Ok(None) => String::new(),
         Err(error) => {
@@ -279,7 +297,7 @@ async fn load_firewall(kv: &Kv) {
     let rules = if version.is_empty() {
         None
     } else {
-        match kv.get(&firewall::version_key(&version)).text().await {
+        match kv.text(&firewall::version_key(&version)).await {
             Ok(Some(text)) => match Firewall::parse(&text) {
                 Ok(rules) => Some(Rc::new(rules)),
                 Err(error) => {
@@ -625,7 +643,7 @@ async fn current_version(kv: &Kv) -> std::result::Result<Option<String>, AdminEr
 
 /// `snapshot:history`: empty when missing, `Err` when KV fails or it does not parse.
 async fn read_history(kv: &Kv) -> std::result::Result<Vec<snapshot::Published>, String> {
-    match kv.get(snapshot::HISTORY_KEY).text().await {
+    match kv.text(snapshot::HISTORY_KEY).await {
         Ok(Some(text)) => snapshot::history_from_json(&text).map_err(|error| error.to_string()),
         Ok(None) => Ok(Vec::new()),
         Err(error) => Err(format!("reading {} failed: {error}", snapshot::HISTORY_KEY)),
@@ -684,8 +702,7 @@ async fn edit_zones(
         Some(version) => {
             let key = snapshot::sources_key(version);
             let text = kv
-                .get(&key)
-                .text()
+                .text(&key)
                 .await
                 .map_err(|e| AdminError::Unavailable(format!("reading {key} failed: {e}")))?
                 .ok_or_else(|| {
