@@ -60,21 +60,9 @@ fn compile(imported: &Imported) -> Catalog {
     }
 }
 
-/// Checks that are down; every other check counts as healthy.
-struct Down(Vec<&'static str>);
-
-impl HealthView for Down {
-    fn is_healthy(&self, check: &str) -> Option<bool> {
-        Some(!self.0.contains(&check))
-    }
-}
-
-fn ask(catalog: &Catalog, owner: &str, record_type: RecordType, client: &ClientView, health: &dyn HealthView, random: &mut SplitMix) -> (ResponseCode, Vec<String>) {
-    let question = Query::query(name(owner), record_type);
-    let mut inputs = Inputs { client, health, random, trace: None };
-    let resolution = resolve(catalog, &question, &mut inputs);
-    (resolution.rcode, resolution.answers.iter().map(|r| r.data.to_string()).collect())
-}
+#[path = "support/engine.rs"]
+mod engine;
+use engine::{ask, Down};
 
 fn answer(catalog: &Catalog, owner: &str, client: &ClientView, health: &dyn HealthView) -> Vec<String> {
     ask(catalog, owner, RecordType::A, client, health, &mut SplitMix::new(1)).1

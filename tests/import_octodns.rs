@@ -7,12 +7,11 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use edgedns::answer::{resolve, Inputs};
 use edgedns::import::{bind, octodns, FindingKind, Imported};
 use edgedns::policy::{ClientView, HealthView, NoHealthData, SplitMix};
 use edgedns::zone::compile::{compile_all, SourceFile};
 use edgedns::zone::Catalog;
-use hickory_proto::op::{Query, ResponseCode};
+use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RecordType};
 
 const OCTODNS: &str = include_str!("fixtures/octodns/example.com.yaml");
@@ -42,21 +41,9 @@ fn compile(imported: &Imported) -> Catalog {
     }
 }
 
-/// Checks that are down; every other check counts as healthy.
-struct Down(Vec<&'static str>);
-
-impl HealthView for Down {
-    fn is_healthy(&self, check: &str) -> Option<bool> {
-        Some(!self.0.contains(&check))
-    }
-}
-
-fn ask(catalog: &Catalog, owner: &str, record_type: RecordType, client: &ClientView, health: &dyn HealthView, random: &mut SplitMix) -> (ResponseCode, Vec<String>) {
-    let question = Query::query(name(owner), record_type);
-    let mut inputs = Inputs { client, health, random, trace: None };
-    let resolution = resolve(catalog, &question, &mut inputs);
-    (resolution.rcode, resolution.answers.iter().map(|r| r.data.to_string()).collect())
-}
+#[path = "support/engine.rs"]
+mod engine;
+use engine::{ask, Down};
 
 /// How often each answer comes back over `draws` queries.
 fn tally(catalog: &Catalog, owner: &str, client: &ClientView, health: &dyn HealthView, draws: usize) -> BTreeMap<String, usize> {
