@@ -135,6 +135,30 @@ pub fn serve(request: &HttpRequest<'_>, zones: Zones<'_>, environment: &mut Envi
     }
 }
 
+/// The name a request asks about, found the way [`serve`] finds it, without answering: the
+/// Worker reads it first to load the part of the zones that holds the name. `None` for
+/// requests that ask about no name or are malformed (the page, errors): [`serve`] answers
+/// those without looking at zones.
+pub fn question_name(request: &HttpRequest<'_>) -> Option<hickory_proto::rr::Name> {
+    if request.path.len() + request.query.len() + 1 > MAX_TARGET {
+        return None;
+    }
+    let (path, _) = view_token(request.path.trim_end_matches('/'));
+    let from_json = || json::parse(request.query).ok().map(|query| query.question.name);
+    match (path, request.method) {
+        (DOH_PATH, "GET" | "HEAD" | "POST") => {
+            let format = doh::negotiate(request.accept).ok()?;
+            if format == Format::Json && request.method != "POST" && doh::parameter(request.query, "dns").is_none() {
+                return from_json();
+            }
+            let bytes = doh::message_bytes(request).ok()?;
+            query::parse(&bytes).ok()?.ok().map(|query| query.question.name)
+        }
+        (JSON_PATH | EXPLAIN_PATH, "GET" | "HEAD") => from_json(),
+        _ => None,
+    }
+}
+
 /// Splits a private view's token off `/dns-query/<token>`, `/resolve/<token>` and
 /// `/explain/<token>`.
 fn view_token(path: &str) -> (&str, Option<&str>) {

@@ -1,57 +1,80 @@
-//! The snapshot: the binary image of compiled zones that the CLI publishes to KV and the
-//! Worker decodes once per isolate.
+//! The snapshot: the compiled zones as the CLI publishes them to KV and the Worker loads them.
 //!
-//! Layout: the 8-byte magic `EDGEDNS5`, then a postcard-encoded [`Image`] (public zones, health checks, latency matrix, private views). Each zone's
-//! records are DNS wire-format buffers (names compressed across records, as in a message),
-//! so the image is compact and decoding reuses the wire decoder. hickory's encoder addresses
-//! at most 65,535 bytes (it is made for messages), so a zone's records are split into chunks
-//! of at most that size, each with its own compression context.
+//! A published version is a small **manifest** and one or more **shards**. The manifest holds
+//! what every query may need (health checks, latency matrix, private views' access rules,
+//! the zone apexes) and where the shards split the name space. A shard holds the nodes of a
+//! contiguous range of names in canonical order (RFC 4034 §6.1), across every zone and view,
+//! plus the copies of other nodes that answering a name of its range reads: the ancestors of
+//! its range (zone cuts, empty non-terminals, the apex and its SOA), wildcards, and the
+//! closure of what its data points at (CNAME targets, alias targets, in-zone name servers for
+//! glue). A shard alone therefore answers every query for a name of its range exactly as the
+//! whole catalog would, so a cold isolate reads the manifest and one shard (two KV reads)
+//! whatever the size of the zones, and holds only the shards its queries touched.
+//!
+//! Records are DNS wire-format buffers (names compressed across records, as in a message);
+//! hickory's encoder addresses at most 65,535 bytes, so records go in chunks of at most that
+//! size, each with its own compression context.
 //!
 //! KV keys (publishing is atomic because readers only follow the pointer):
-//! * `snapshot:<version>`: an image, written first;
-//! * `snapshot:current`: the version readers should load, written after the image;
-//! * `sources:<version>`: the zone sources the image was compiled from (JSON,
-//!   [`sources_to_json`]), written beside the image, so the admin API can recompile every
-//!   zone with one replaced;
+//! * `snapshot:<version>.<n>`: shard `n`, written first;
+//! * `snapshot:<version>`: the version's manifest;
+//! * `snapshot:current`: a copy of the manifest readers should load, written last (so the
+//!   first read of a cold isolate is the manifest itself, not a pointer to it);
+//! * `sources:<version>`: the zone sources the version was compiled from (JSON,
+//!   [`sources_to_json`]), written beside it, so the admin API can recompile every zone with
+//!   one replaced;
 //! * `snapshot:history`: publishing's bookkeeping (answering never reads it): the last
 //!   [`HISTORY_LENGTH`] versions published, newest first ([`record`]), which `edgedns versions`
 //!   and `GET /admin/zones` list and a rollback points `snapshot:current` back along
-//!   ([`rollback_target`]). Images and sources of versions that fall off its end are deleted
-//!   ([`version_keys`]).
+//!   ([`rollback_target`]). The keys of versions that fall off its end are deleted
+//!   ([`Manifest::keys`]).
+//!
+//! For files and tests the manifest and shards travel together as one **bundle**
+//! ([`encode`], [`decode`]).
 
-use hickory_proto::rr::{Name, Record};
+use hickory_proto::rr::{LowerName, Name, RData, Record};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable, BinEncoder};
 use serde::{Deserialize, Serialize};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
+use crate::policy::{Action, Rule};
 use crate::zone::compile::SourceFile;
 use crate::zone::routes::{HealthCheckSpec, RoutedSet};
-use crate::zone::{Access, Catalog, View, Zone};
+use crate::zone::{Access, Catalog, Node, View, Zone};
 
-/// The KV key holding the current version.
+/// The KV key holding the current manifest.
 pub const CURRENT_KEY: &str = "snapshot:current";
-/// First bytes of every image; the digit is the format version.
-pub const MAGIC: &[u8; 8] = b"EDGEDNS5";
+/// First bytes of every manifest; the digit is the format version.
+pub const MAGIC: &[u8; 8] = b"EDGEDNS6";
+/// First bytes of every shard.
+const SHARD_MAGIC: &[u8; 8] = b"EDGESHD6";
+/// First bytes of a bundle (manifest and shards in one file).
+const BUNDLE_MAGIC: &[u8; 8] = b"EDGEBND6";
+
+/// How many bytes of records a shard holds before the next one starts, unless the publisher
+/// says otherwise: small enough that a cold isolate decodes one in a few milliseconds, large
+/// enough that a million records take a few hundred keys.
+pub const DEFAULT_SHARD_BYTES: usize = 128 * 1024;
 
 /// The KV key of the publish history (JSON, [`history_from_json`]).
 pub const HISTORY_KEY: &str = "snapshot:history";
 /// How many published versions the history keeps; older images are deleted from KV.
 pub const HISTORY_LENGTH: usize = 10;
 
-/// The KV key of an image version.
+/// The KV key of a version's manifest.
 pub fn version_key(version: &str) -> String {
     format!("snapshot:{version}")
+}
+
+/// The KV key of a version's shard.
+pub fn shard_key(version: &str, shard: usize) -> String {
+    format!("snapshot:{version}.{shard}")
 }
 
 /// The KV key of the sources a version was compiled from.
 pub fn sources_key(version: &str) -> String {
     format!("sources:{version}")
-}
-
-/// Every KV key a published version occupies (deleted together when it leaves the history).
-pub fn version_keys(version: &str) -> [String; 2] {
-    [version_key(version), sources_key(version)]
 }
 
 /// The value of `sources:<version>`: `{"files": [{"path": "...", "text": "..."}]}`.
@@ -75,32 +98,74 @@ pub fn sources_from_json(text: &str) -> Result<Vec<SourceFile>, String> {
     serde_json::from_str::<Sources>(text).map(|sources| sources.files).map_err(|e| format!("not a list of zone sources: {e}"))
 }
 
-#[derive(Serialize, Deserialize)]
-struct Image {
-    zones: Vec<ZoneImage>,
+/// One published version's table of contents: read first by a cold isolate, kept for the
+/// isolate's life, small whatever the size of the zones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The version id ([`version_id`]).
+    pub version: String,
     health_checks: BTreeMap<String, HealthCheckSpec>,
     latency_matrix: BTreeMap<String, BTreeMap<String, u32>>,
-    /// Private views, each with its own zones.
-    views: Vec<ViewImage>,
+    views: Vec<ViewEntry>,
+    /// Every zone, public ones first, in the catalog's order.
+    zones: Vec<ZoneEntry>,
+    /// The shards, in name order.
+    shards: Vec<ShardEntry>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct ViewImage {
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ViewEntry {
     name: String,
     /// Client networks in presentation form.
     networks: Vec<String>,
     token_sha256: Option<[u8; 32]>,
-    zones: Vec<ZoneImage>,
+}
+
+/// A zone of the version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneEntry {
+    /// 0 for the public zones, `i + 1` for private view `i`.
+    pub catalog: u32,
+    /// The apex in presentation form.
+    pub apex: String,
+    /// How many records it holds (routed sets count one each).
+    pub records: u64,
+}
+
+/// A shard of the version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardEntry {
+    /// The first name of its range in wire form (the root for the first shard); the range
+    /// ends where the next shard's begins.
+    first: Vec<u8>,
+    /// Its size in bytes.
+    pub bytes: u32,
+    /// Whether it holds routed record sets (whose answers depend on the health state).
+    pub routed: bool,
 }
 
 #[derive(Serialize, Deserialize)]
-struct ZoneImage {
+struct ShardImage {
+    parts: Vec<ZonePart>,
+}
+
+/// The nodes of one zone a shard holds.
+#[derive(Serialize, Deserialize)]
+struct ZonePart {
+    /// 0 for the public zones, `i + 1` for private view `i`.
+    catalog: u32,
     /// The apex in presentation form.
     apex: String,
-    /// The records, in chunks of at most 65,535 bytes.
-    chunks: Vec<RecordChunk>,
-    /// The routed record sets (policy trees).
-    routed: Vec<RoutedSet>,
+    /// Records of the names in the shard's range.
+    owned: Vec<RecordChunk>,
+    /// Routed sets of the names in the shard's range.
+    owned_routed: Vec<RoutedSet>,
+    /// Records copied from outside the range, which answering names of the range reads.
+    carried: Vec<RecordChunk>,
+    /// Routed sets copied from outside the range.
+    carried_routed: Vec<RoutedSet>,
+    /// Empty non-terminals among the names held, in wire form.
+    empty: Vec<Vec<u8>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -111,7 +176,13 @@ struct RecordChunk {
     records: Vec<u8>,
 }
 
-/// Why an image could not be decoded (the Worker keeps its last good catalog).
+#[derive(Serialize, Deserialize)]
+struct Bundle {
+    manifest: Vec<u8>,
+    shards: Vec<Vec<u8>>,
+}
+
+/// Why a snapshot could not be decoded (the Worker keeps its last good catalog).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SnapshotError {
     /// The magic bytes are missing: not an image, or another format version.
@@ -128,15 +199,18 @@ pub enum SnapshotError {
         /// The zone.
         apex: String,
     },
+    /// A shard the manifest lists is not there, or another version's.
+    Shard(usize),
 }
 
 impl std::fmt::Display for SnapshotError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::BadMagic => write!(f, "not a snapshot image (bad magic)"),
+            Self::BadMagic => write!(f, "not a snapshot of this format (bad magic): republish with this version of edgedns"),
             Self::Container => write!(f, "corrupt snapshot container"),
             Self::Records { apex } => write!(f, "corrupt records for zone {apex}"),
             Self::Zone { apex } => write!(f, "records for zone {apex} do not form a zone"),
+            Self::Shard(shard) => write!(f, "shard {shard} is missing or does not belong to the manifest"),
         }
     }
 }
@@ -147,43 +221,337 @@ impl std::error::Error for SnapshotError {}
 #[derive(Debug)]
 pub struct EncodeError(pub String);
 
-/// Encodes a catalog as an image.
-pub fn encode(catalog: &Catalog) -> Result<Vec<u8>, EncodeError> {
-    let views = catalog
-        .views()
-        .iter()
-        .map(|view| {
-            Ok(ViewImage {
+/// A version ready to publish: its manifest (version id set) and its shards.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// The encoded manifest (the value of `snapshot:<version>` and `snapshot:current`).
+    pub manifest_bytes: Vec<u8>,
+    /// The encoded shards, in order (`snapshot:<version>.<n>`).
+    pub shards: Vec<Vec<u8>>,
+}
+
+impl Built {
+    /// Every key and value to write, shards first and the manifest last (the pointer,
+    /// `snapshot:current`, is not among them: it goes after everything else).
+    pub fn entries(&self) -> Vec<(String, &[u8])> {
+        let version = &self.manifest.version;
+        let mut entries: Vec<(String, &[u8])> =
+            self.shards.iter().enumerate().map(|(n, shard)| (shard_key(version, n), shard.as_slice())).collect();
+        entries.push((version_key(version), self.manifest_bytes.as_slice()));
+        entries
+    }
+
+    /// Total bytes of the manifest and shards.
+    pub fn bytes(&self) -> usize {
+        self.manifest_bytes.len() + self.shards.iter().map(Vec::len).sum::<usize>()
+    }
+
+    /// The version as one bundle ([`decode`] reads it).
+    pub fn bundle(&self) -> Vec<u8> {
+        let mut bytes = BUNDLE_MAGIC.to_vec();
+        let bundle = Bundle { manifest: self.manifest_bytes.clone(), shards: self.shards.clone() };
+        // Byte vectors always serialize.
+        bytes.extend(postcard::to_allocvec(&bundle).unwrap_or_default());
+        bytes
+    }
+}
+
+/// Splits a catalog into a manifest and shards of about `shard_bytes` bytes of records each,
+/// with the version id made from the content and `unix_seconds`.
+pub fn build(catalog: &Catalog, shard_bytes: usize, unix_seconds: u64) -> Result<Built, EncodeError> {
+    let catalogs: Vec<&Catalog> = std::iter::once(catalog).chain(catalog.views().iter().map(|view| &view.zones)).collect();
+    let mut zones = Vec::new();
+    let mut entries = Vec::new();
+    for (c, part) in catalogs.iter().enumerate() {
+        for (z, zone) in part.zones().iter().enumerate() {
+            let mut records = 0u64;
+            for (name, node) in zone.nodes() {
+                let weight = node_weight(name, node);
+                records += node.rrsets().iter().map(|set| set.records.len() as u64).sum::<u64>() + node.routed_sets().len() as u64;
+                entries.push(Entry { name: name.clone(), catalog: c, zone: z, weight });
+            }
+            zones.push(ZoneEntry { catalog: c as u32, apex: zone.apex().to_ascii(), records });
+        }
+    }
+    entries.sort_by(|a, b| (&a.name, a.catalog, a.zone).cmp(&(&b.name, b.catalog, b.zone)));
+    // Ranges of about `shard_bytes`, never splitting one name (it may be in several zones).
+    let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut start = 0;
+    let mut weight = 0;
+    for (index, entry) in entries.iter().enumerate() {
+        if index > start && weight >= shard_bytes.max(1) && entries[index - 1].name != entry.name {
+            ranges.push(start..index);
+            start = index;
+            weight = 0;
+        }
+        weight += entry.weight;
+    }
+    ranges.push(start..entries.len());
+    let mut apexes: HashMap<LowerName, Vec<(usize, usize)>> = HashMap::new();
+    for (c, part) in catalogs.iter().enumerate() {
+        for (z, zone) in part.zones().iter().enumerate() {
+            apexes.entry(LowerName::new(zone.apex())).or_default().push((c, z));
+        }
+    }
+    let closure = Closure { catalogs: &catalogs, apexes };
+    let mut shards = Vec::with_capacity(ranges.len());
+    let mut shard_entries = Vec::with_capacity(ranges.len());
+    for (n, range) in ranges.iter().enumerate() {
+        let owned = &entries[range.clone()];
+        let first = if n == 0 { Name::root() } else { Name::from(&owned[0].name) };
+        let (image, routed) = closure.shard(&first, owned)?;
+        let mut bytes = SHARD_MAGIC.to_vec();
+        bytes.extend(postcard::to_allocvec(&image).map_err(|e| EncodeError(e.to_string()))?);
+        shard_entries.push(ShardEntry { first: name_to_wire(&first)?, bytes: bytes.len() as u32, routed });
+        shards.push(bytes);
+    }
+    let mut manifest = Manifest {
+        version: String::new(),
+        health_checks: catalog.health_checks().clone(),
+        latency_matrix: catalog.latency_matrix().clone(),
+        views: catalog
+            .views()
+            .iter()
+            .map(|view| ViewEntry {
                 name: view.name.clone(),
                 networks: view.access.networks.iter().map(ToString::to_string).collect(),
                 token_sha256: view.access.token_sha256,
-                zones: encode_zones(&view.zones)?,
             })
-        })
-        .collect::<Result<Vec<_>, EncodeError>>()?;
+            .collect(),
+        zones,
+        shards: shard_entries,
+    };
+    // The version names the content: the manifest without its id, and every shard.
+    let mut content = manifest_bytes(&manifest)?;
+    for shard in &shards {
+        content.extend_from_slice(shard);
+    }
+    manifest.version = version_id(&content, unix_seconds);
+    let manifest_bytes = manifest_bytes(&manifest)?;
+    Ok(Built { manifest, manifest_bytes, shards })
+}
+
+fn manifest_bytes(manifest: &Manifest) -> Result<Vec<u8>, EncodeError> {
     let mut bytes = MAGIC.to_vec();
-    let body = postcard::to_allocvec(&Image {
-        zones: encode_zones(catalog)?,
-        health_checks: catalog.health_checks().clone(),
-        latency_matrix: catalog.latency_matrix().clone(),
-        views,
-    }).map_err(|e| EncodeError(e.to_string()))?;
-    bytes.extend_from_slice(&body);
+    bytes.extend(postcard::to_allocvec(manifest).map_err(|e| EncodeError(e.to_string()))?);
     Ok(bytes)
 }
 
-fn encode_zones(catalog: &Catalog) -> Result<Vec<ZoneImage>, EncodeError> {
-    let mut zones = Vec::with_capacity(catalog.zones().len());
-    for zone in catalog.zones() {
-        let nodes = sorted_nodes(zone);
-        let records: Vec<&Record> =
-            nodes.iter().flat_map(|(_, node)| node.rrsets().iter().flat_map(|set| set.records.iter())).collect();
-        let chunks = encode_chunks(&records)?;
-        let mut routed: Vec<RoutedSet> = sorted_nodes(zone).iter().flat_map(|(_, node)| node.routed_sets().iter().cloned()).collect();
-        routed.sort_by(|a, b| (a.name.as_str(), a.record_type).cmp(&(b.name.as_str(), b.record_type)));
-        zones.push(ZoneImage { apex: zone.apex().to_ascii(), chunks, routed });
+/// A node of the catalog, placed in canonical order.
+struct Entry {
+    name: LowerName,
+    catalog: usize,
+    zone: usize,
+    /// About how many bytes its records take.
+    weight: usize,
+}
+
+/// An estimate of a node's encoded size (names uncompressed), to size shards.
+fn node_weight(name: &LowerName, node: &Node) -> usize {
+    let owner = name.len() + 1;
+    let records: usize = node.rrsets().iter().flat_map(|set| set.records.iter()).map(|record| owner + 10 + rdata_len(&record.data)).sum();
+    let routed = node.routed_sets().len() * 64;
+    owner + records + routed
+}
+
+fn rdata_len(data: &RData) -> usize {
+    let mut bytes = Vec::with_capacity(64);
+    let mut encoder = BinEncoder::new(&mut bytes);
+    encoder.set_canonical_form(true);
+    // A record that does not encode is reported when the shard is encoded.
+    let _ = data.emit(&mut encoder);
+    bytes.len()
+}
+
+/// How far references are followed when copying what a shard's data points at: further than
+/// the engine follows CNAME chains and aliases, so every answer finds its data.
+const REFERENCE_DEPTH: usize = 2 * crate::answer::MAX_CHAIN;
+
+/// Works out what a shard must hold besides its range.
+struct Closure<'a> {
+    catalogs: &'a [&'a Catalog],
+    /// Zones by apex, as (catalog, zone) positions.
+    apexes: HashMap<LowerName, Vec<(usize, usize)>>,
+}
+
+/// The names one shard holds, per (catalog, zone), and whether each is in its range.
+type Held = BTreeMap<(usize, usize), BTreeMap<LowerName, bool>>;
+
+impl Closure<'_> {
+    fn zone(&self, catalog: usize, zone: usize) -> &Zone {
+        &self.catalogs[catalog].zones()[zone]
     }
-    Ok(zones)
+
+    /// The shard image for `owned` (one range), and whether it holds routed sets.
+    fn shard(&self, first: &Name, owned: &[Entry]) -> Result<(ShardImage, bool), EncodeError> {
+        let mut held: Held = BTreeMap::new();
+        let mut pending: Vec<(usize, usize, LowerName, usize)> = Vec::new();
+        for entry in owned {
+            held.entry((entry.catalog, entry.zone)).or_default().insert(entry.name.clone(), true);
+            pending.push((entry.catalog, entry.zone, entry.name.clone(), 0));
+        }
+        // Names of the range whose ancestors come before it: those ancestors are ancestors
+        // of its first name, in every zone above it.
+        self.lookup_path(first, 0, &mut pending);
+        while let Some((catalog, zone_index, name, depth)) = pending.pop() {
+            let zone = self.zone(catalog, zone_index);
+            let Some(node) = zone.nodes_get(&name) else { continue };
+            let names = held.entry((catalog, zone_index)).or_default();
+            let fresh = match names.get(&name) {
+                None => {
+                    names.insert(name.clone(), false);
+                    true
+                }
+                // A name of the range is expanded once, when first taken from the queue.
+                Some(true) => depth == 0,
+                Some(false) => false,
+            };
+            if !fresh {
+                continue;
+            }
+            if depth == 0 {
+                // Mark the range's own names as expanded (they stay owned).
+                names.insert(name.clone(), true);
+            }
+            // Ancestors up to the apex: lookups walk down from it.
+            let apex_labels = zone.apex().num_labels();
+            let mut ancestor = name.base_name();
+            while ancestor.num_labels() >= apex_labels && !name.is_root() {
+                pending.push((catalog, zone_index, ancestor.clone(), depth.max(1)));
+                if ancestor.num_labels() == apex_labels {
+                    break;
+                }
+                ancestor = ancestor.base_name();
+            }
+            // The wildcard below it, for names of the range it is the closest encloser of.
+            if let Ok(wildcard) = Name::from(&name).prepend_label("*") {
+                let wildcard = LowerName::new(&wildcard);
+                if zone.nodes_get(&wildcard).is_some() {
+                    pending.push((catalog, zone_index, wildcard, depth.max(1)));
+                }
+            }
+            if depth < REFERENCE_DEPTH {
+                for target in references(node) {
+                    self.lookup_path(&target, depth + 1, &mut pending);
+                }
+            }
+        }
+        self.image(&held)
+    }
+
+    /// Queues what looking `name` up reads: in every zone (and view) at or above it, the
+    /// names from the apex down to it that exist (wildcards follow from each).
+    fn lookup_path(&self, name: &Name, depth: usize, pending: &mut Vec<(usize, usize, LowerName, usize)>) {
+        let depth = depth.max(1);
+        let name = LowerName::new(name);
+        let mut apex = name.clone();
+        loop {
+            for &(c, z) in self.apexes.get(&apex).map(Vec::as_slice).unwrap_or_default() {
+                let zone = self.zone(c, z);
+                let mut candidate = name.clone();
+                loop {
+                    if zone.nodes_get(&candidate).is_some() {
+                        pending.push((c, z, candidate.clone(), depth));
+                    }
+                    if candidate.num_labels() <= apex.num_labels() {
+                        break;
+                    }
+                    candidate = candidate.base_name();
+                }
+            }
+            if apex.is_root() {
+                break;
+            }
+            apex = apex.base_name();
+        }
+    }
+
+    fn image(&self, held: &Held) -> Result<(ShardImage, bool), EncodeError> {
+        let mut parts = Vec::with_capacity(held.len());
+        let mut routed_any = false;
+        for (&(catalog, zone_index), names) in held {
+            let zone = self.zone(catalog, zone_index);
+            let (mut owned, mut carried) = (Vec::new(), Vec::new());
+            let (mut owned_routed, mut carried_routed) = (Vec::new(), Vec::new());
+            let mut empty = Vec::new();
+            for (name, &in_range) in names {
+                let Some(node) = zone.nodes_get(name) else { continue };
+                if node.is_empty() {
+                    empty.push(name_to_wire(&Name::from(name))?);
+                    continue;
+                }
+                let records = node.rrsets().iter().flat_map(|set| set.records.iter());
+                let routed = node.routed_sets().iter().cloned();
+                routed_any |= !node.routed_sets().is_empty();
+                if in_range {
+                    owned.extend(records);
+                    owned_routed.extend(routed);
+                } else {
+                    carried.extend(records);
+                    carried_routed.extend(routed);
+                }
+            }
+            parts.push(ZonePart {
+                catalog: catalog as u32,
+                apex: zone.apex().to_ascii(),
+                owned: encode_chunks(&owned)?,
+                owned_routed,
+                carried: encode_chunks(&carried)?,
+                carried_routed,
+                empty,
+            });
+        }
+        Ok((ShardImage { parts }, routed_any))
+    }
+}
+
+/// The names a node's data sends answers to: CNAME targets (chains restart there), in-zone
+/// name servers (glue), and the CNAME values and alias targets of routed sets.
+fn references(node: &Node) -> Vec<Name> {
+    let mut targets = Vec::new();
+    for set in node.rrsets() {
+        for record in &set.records {
+            match &record.data {
+                RData::CNAME(target) => targets.push(target.0.clone()),
+                RData::NS(target) => targets.push(target.0.clone()),
+                _ => {}
+            }
+        }
+    }
+    for set in node.routed_sets() {
+        rule_references(&set.rule, &mut targets);
+    }
+    targets
+}
+
+fn rule_references(rule: &Rule, targets: &mut Vec<Name>) {
+    match &rule.action {
+        Action::Values(values) => {
+            for value in values {
+                if let RData::CNAME(target) = &value.0 {
+                    targets.push(target.0.clone());
+                }
+            }
+        }
+        Action::Alias { target, .. } => {
+            if let Ok(name) = Name::from_ascii(target) {
+                targets.push(name);
+            }
+        }
+        Action::Weighted { choices, .. } => choices.iter().for_each(|c| rule_references(&c.rule, targets)),
+        Action::Failover { primary, secondary } => {
+            rule_references(primary, targets);
+            rule_references(secondary, targets);
+        }
+        Action::Geolocation(choices) => choices.iter().for_each(|c| rule_references(&c.rule, targets)),
+        Action::Latency(choices) => choices.iter().for_each(|c| rule_references(&c.rule, targets)),
+        Action::Geoproximity(choices) => choices.iter().for_each(|c| rule_references(&c.rule, targets)),
+        Action::Cidr(choices) => choices.iter().for_each(|c| rule_references(&c.rule, targets)),
+        Action::Asn(choices) => choices.iter().for_each(|c| rule_references(&c.rule, targets)),
+        Action::Multivalue(rules) => rules.iter().for_each(|r| rule_references(r, targets)),
+    }
 }
 
 /// Records into chunks that each fit hickory's 65,535-byte encoder: a record that does not fit
@@ -219,54 +587,253 @@ fn encode_chunks(records: &[&Record]) -> Result<Vec<RecordChunk>, EncodeError> {
     Ok(chunks)
 }
 
-/// Nodes in canonical order, so the same zones always give the same image.
-fn sorted_nodes(zone: &Zone) -> Vec<(&hickory_proto::rr::LowerName, &crate::zone::Node)> {
-    let mut nodes: Vec<_> = zone.nodes().filter(|(_, node)| !node.is_empty()).collect();
-    nodes.sort_by(|a, b| a.0.cmp(b.0));
-    nodes
-}
-
-/// Decodes an image into a catalog.
-pub fn decode(bytes: &[u8]) -> Result<Catalog, SnapshotError> {
-    let body = bytes.strip_prefix(MAGIC.as_slice()).ok_or(SnapshotError::BadMagic)?;
-    let image: Image = postcard::from_bytes(body).map_err(|_| SnapshotError::Container)?;
-    let mut views = Vec::with_capacity(image.views.len());
-    for view in image.views {
-        let networks = view
-            .networks
-            .iter()
-            .map(|network| network.parse().map_err(|_| SnapshotError::Zone { apex: format!("view {}", view.name) }))
-            .collect::<Result<Vec<_>, _>>()?;
-        let zones = Catalog::new(decode_zones(view.zones)?);
-        views.push(View { name: view.name, access: Access { networks, token_sha256: view.token_sha256 }, zones });
+fn decode_chunks(chunks: &[RecordChunk], records: &mut Vec<Record>, apex: &str) -> Result<(), SnapshotError> {
+    let corrupt = || SnapshotError::Records { apex: apex.to_owned() };
+    for chunk in chunks {
+        let mut decoder = BinDecoder::new(&chunk.records);
+        // Every record takes at least 11 bytes, which bounds a corrupt count.
+        records.reserve((chunk.count as usize).min(chunk.records.len() / 11));
+        for _ in 0..chunk.count {
+            records.push(Record::read(&mut decoder).map_err(|_| corrupt())?);
+        }
+        if !decoder.is_empty() {
+            return Err(corrupt());
+        }
     }
-    Ok(Catalog::new(decode_zones(image.zones)?)
-        .with_health_checks(image.health_checks)
-        .with_latency_matrix(image.latency_matrix)
-        .with_views(views))
+    Ok(())
 }
 
-fn decode_zones(images: Vec<ZoneImage>) -> Result<Vec<Zone>, SnapshotError> {
-    let mut zones = Vec::with_capacity(images.len());
-    for zone in images {
-        let apex_text = zone.apex.clone();
-        let corrupt = || SnapshotError::Records { apex: apex_text.clone() };
-        let apex = Name::from_ascii(&zone.apex).map_err(|_| corrupt())?;
-        let mut records = Vec::new();
-        for chunk in &zone.chunks {
-            let mut decoder = BinDecoder::new(&chunk.records);
-            // Every record takes at least 11 bytes, which bounds a corrupt count.
-            records.reserve((chunk.count as usize).min(chunk.records.len() / 11));
-            for _ in 0..chunk.count {
-                records.push(Record::read(&mut decoder).map_err(|_| corrupt())?);
-            }
-            if !decoder.is_empty() {
-                return Err(corrupt());
+impl Manifest {
+    /// Decodes a manifest (the value of `snapshot:current` or `snapshot:<version>`).
+    pub fn decode(bytes: &[u8]) -> Result<Self, SnapshotError> {
+        let body = bytes.strip_prefix(MAGIC.as_slice()).ok_or(SnapshotError::BadMagic)?;
+        let manifest: Self = postcard::from_bytes(body).map_err(|_| SnapshotError::Container)?;
+        if manifest.shards.is_empty() || manifest.version.is_empty() {
+            return Err(SnapshotError::Container);
+        }
+        Ok(manifest)
+    }
+
+    /// The declared health checks by id.
+    pub fn health_checks(&self) -> &BTreeMap<String, HealthCheckSpec> {
+        &self.health_checks
+    }
+
+    /// Every zone, public ones first.
+    pub fn zones(&self) -> &[ZoneEntry] {
+        &self.zones
+    }
+
+    /// The shards, in name order.
+    pub fn shards(&self) -> &[ShardEntry] {
+        &self.shards
+    }
+
+    /// How many public zones the version holds.
+    pub fn public_zones(&self) -> usize {
+        self.zones.iter().filter(|zone| zone.catalog == 0).count()
+    }
+
+    /// Every KV key the version occupies (deleted together when it leaves the history).
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = (0..self.shards.len()).map(|n| shard_key(&self.version, n)).collect();
+        keys.push(version_key(&self.version));
+        keys.push(sources_key(&self.version));
+        keys
+    }
+
+    /// The private views with their access rules (and no zones).
+    fn views(&self) -> Result<Vec<View>, SnapshotError> {
+        self.views
+            .iter()
+            .map(|view| {
+                let networks = view
+                    .networks
+                    .iter()
+                    .map(|network| network.parse().map_err(|_| SnapshotError::Zone { apex: format!("view {}", view.name) }))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(View { name: view.name.clone(), access: Access { networks, token_sha256: view.token_sha256 }, zones: Catalog::default() })
+            })
+            .collect()
+    }
+
+    /// A catalog of `parts` (public and views'), with the manifest's settings.
+    fn catalog(&self, mut parts: Vec<(u32, Zone)>) -> Result<Catalog, SnapshotError> {
+        let mut views = self.views()?;
+        let mut by_view: Vec<Vec<Zone>> = views.iter().map(|_| Vec::new()).collect();
+        let mut public = Vec::new();
+        for (catalog, zone) in parts.drain(..) {
+            match catalog {
+                0 => public.push(zone),
+                n => by_view.get_mut(n as usize - 1).ok_or(SnapshotError::Container)?.push(zone),
             }
         }
-        zones.push(Zone::assemble(&apex, records, zone.routed).map_err(|_| SnapshotError::Zone { apex: apex_text.clone() })?);
+        for (view, zones) in views.iter_mut().zip(by_view) {
+            view.zones = Catalog::new(zones);
+        }
+        Ok(Catalog::new(public)
+            .with_health_checks(self.health_checks.clone())
+            .with_latency_matrix(self.latency_matrix.clone())
+            .with_views(views))
     }
-    Ok(zones)
+
+    /// A catalog with no zones and the manifest's settings (views' access rules, latency
+    /// matrix), for names no zone holds.
+    pub fn empty_catalog(&self) -> Result<Catalog, SnapshotError> {
+        self.catalog(Vec::new())
+    }
+
+    /// Whether answers may depend on the health state (some shard holds routed sets).
+    pub fn uses_health(&self) -> bool {
+        self.shards.iter().any(|shard| shard.routed)
+    }
+
+    /// Decodes shard `n` into the part of the catalog it holds: exact for every name of its
+    /// range ([`Index::shard_for`]) and nothing else.
+    pub fn decode_shard(&self, n: usize, bytes: &[u8]) -> Result<Catalog, SnapshotError> {
+        let image = shard_image(bytes, n)?;
+        let mut zones = Vec::with_capacity(image.parts.len());
+        for part in image.parts {
+            let mut records = Vec::new();
+            decode_chunks(&part.owned, &mut records, &part.apex)?;
+            decode_chunks(&part.carried, &mut records, &part.apex)?;
+            let mut routed = part.owned_routed;
+            routed.extend(part.carried_routed);
+            let empty = part
+                .empty
+                .iter()
+                .map(|name| name_from_wire(name).ok_or_else(|| SnapshotError::Records { apex: part.apex.clone() }))
+                .collect::<Result<Vec<_>, _>>()?;
+            zones.push((part.catalog, assemble(&part.apex, records, routed, empty)?));
+        }
+        self.catalog(zones)
+    }
+
+    /// Reassembles the whole catalog from every shard (what the CLI and the admin API
+    /// compare and edit; answering uses [`Manifest::decode_shard`]).
+    pub fn assemble(&self, shards: &[Vec<u8>]) -> Result<Catalog, SnapshotError> {
+        if shards.len() != self.shards.len() {
+            return Err(SnapshotError::Shard(shards.len().min(self.shards.len())));
+        }
+        let mut collected: HashMap<(u32, String), (Vec<Record>, Vec<RoutedSet>)> = HashMap::new();
+        for (n, bytes) in shards.iter().enumerate() {
+            for part in shard_image(bytes, n)?.parts {
+                let (records, routed) = collected.entry((part.catalog, part.apex.clone())).or_default();
+                decode_chunks(&part.owned, records, &part.apex)?;
+                routed.extend(part.owned_routed);
+            }
+        }
+        let mut zones = Vec::with_capacity(self.zones.len());
+        for entry in &self.zones {
+            let (records, routed) = collected.remove(&(entry.catalog, entry.apex.clone())).unwrap_or_default();
+            zones.push((entry.catalog, assemble(&entry.apex, records, routed, Vec::new())?));
+        }
+        self.catalog(zones)
+    }
+}
+
+fn name_to_wire(name: &Name) -> Result<Vec<u8>, EncodeError> {
+    let mut bytes = Vec::with_capacity(name.len() + 1);
+    let mut encoder = BinEncoder::new(&mut bytes);
+    encoder.set_canonical_form(true);
+    name.to_lowercase().emit(&mut encoder).map_err(|e| EncodeError(e.to_string()))?;
+    Ok(bytes)
+}
+
+/// A name in wire form (uncompressed), which must be all the bytes.
+fn name_from_wire(bytes: &[u8]) -> Option<Name> {
+    let mut decoder = BinDecoder::new(bytes);
+    let name = Name::read(&mut decoder).ok()?;
+    decoder.is_empty().then_some(name)
+}
+
+fn shard_image(bytes: &[u8], n: usize) -> Result<ShardImage, SnapshotError> {
+    let body = bytes.strip_prefix(SHARD_MAGIC.as_slice()).ok_or(SnapshotError::Shard(n))?;
+    postcard::from_bytes(body).map_err(|_| SnapshotError::Container)
+}
+
+fn assemble(apex: &str, records: Vec<Record>, routed: Vec<RoutedSet>, empty: Vec<Name>) -> Result<Zone, SnapshotError> {
+    let name = Name::from_ascii(apex).map_err(|_| SnapshotError::Records { apex: apex.to_owned() })?;
+    Zone::assemble_with_empty(&name, records, routed, empty).map_err(|_| SnapshotError::Zone { apex: apex.to_owned() })
+}
+
+/// A manifest ready for lookups: which shard answers a name, and whether any zone does.
+#[derive(Debug, Clone)]
+pub struct Index {
+    manifest: Manifest,
+    firsts: Vec<LowerName>,
+    apexes: HashSet<LowerName>,
+}
+
+impl Index {
+    /// Indexes a decoded manifest.
+    pub fn new(manifest: Manifest) -> Result<Self, SnapshotError> {
+        let firsts = manifest
+            .shards
+            .iter()
+            .map(|shard| name_from_wire(&shard.first).map(|name| LowerName::new(&name)).ok_or(SnapshotError::Container))
+            .collect::<Result<Vec<_>, _>>()?;
+        if firsts.windows(2).any(|pair| pair[0] >= pair[1]) {
+            return Err(SnapshotError::Container);
+        }
+        let apexes = manifest
+            .zones
+            .iter()
+            .filter_map(|zone| Name::from_ascii(&zone.apex).ok())
+            .map(|name| LowerName::new(&name))
+            .collect();
+        Ok(Self { manifest, firsts, apexes })
+    }
+
+    /// The manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Whether some zone (public or in a view) is at or above `name`: if not, no shard can
+    /// answer it and none need be read.
+    pub fn hosts(&self, name: &Name) -> bool {
+        let mut candidate = LowerName::new(name);
+        loop {
+            if self.apexes.contains(&candidate) {
+                return true;
+            }
+            if candidate.is_root() {
+                return false;
+            }
+            candidate = candidate.base_name();
+        }
+    }
+
+    /// The first name of shard `n`'s range.
+    pub fn first(&self, n: usize) -> Option<Name> {
+        self.firsts.get(n).map(|first| Name::from(first.clone()))
+    }
+
+    /// The shard whose range holds `name`.
+    pub fn shard_for(&self, name: &Name) -> usize {
+        let name = LowerName::new(name);
+        self.firsts.partition_point(|first| *first <= name).saturating_sub(1)
+    }
+}
+
+/// Encodes a catalog as one bundle (manifest and shards of the default size), for files and
+/// tests; the version id's time is 0.
+pub fn encode(catalog: &Catalog) -> Result<Vec<u8>, EncodeError> {
+    Ok(build(catalog, DEFAULT_SHARD_BYTES, 0)?.bundle())
+}
+
+/// Decodes a bundle into its manifest and shards.
+pub fn decode_bundle(bytes: &[u8]) -> Result<(Manifest, Vec<Vec<u8>>), SnapshotError> {
+    let body = bytes.strip_prefix(BUNDLE_MAGIC.as_slice()).ok_or(SnapshotError::BadMagic)?;
+    let bundle: Bundle = postcard::from_bytes(body).map_err(|_| SnapshotError::Container)?;
+    Ok((Manifest::decode(&bundle.manifest)?, bundle.shards))
+}
+
+/// Decodes a bundle into the whole catalog.
+pub fn decode(bytes: &[u8]) -> Result<Catalog, SnapshotError> {
+    let (manifest, shards) = decode_bundle(bytes)?;
+    manifest.assemble(&shards)
 }
 
 /// A short version id for an image: publish time (seconds) and a content hash, so versions
@@ -396,7 +963,7 @@ mod tests {
     fn round_trips() {
         let original = catalog();
         let image = encode(&original).unwrap();
-        assert!(image.starts_with(MAGIC));
+        assert!(image.starts_with(BUNDLE_MAGIC));
         let decoded = decode(&image).unwrap();
         let name = Name::from_str("www.example.com.").unwrap();
         let zone = decoded.find(&name).unwrap();
@@ -512,7 +1079,7 @@ mod tests {
         for bad in ["", "[]", r#"{"files": [{"path": 1, "text": ""}]}"#, r#"{"files": [{"path": "a"}]}"#] {
             assert!(sources_from_json(bad).is_err(), "{bad}");
         }
-        assert_eq!(version_keys("7-ab"), ["snapshot:7-ab".to_owned(), "sources:7-ab".to_owned()]);
+        assert_eq!((version_key("7-ab"), shard_key("7-ab", 3)), ("snapshot:7-ab".to_owned(), "snapshot:7-ab.3".to_owned()));
     }
 
     #[test]

@@ -26,8 +26,10 @@ use crate::policy::SplitMix;
 use crate::resolver::firewall::{self, Firewall};
 use crate::resolver::ResolverConfig;
 use crate::server::{self, Environment, Outcome, Recursion, Zones};
-use crate::snapshot;
+use crate::snapshot::{self, Index};
 use crate::zone::Catalog;
+use hickory_proto::rr::Name;
+use std::collections::HashMap;
 
 /// The KV namespace binding holding the snapshots.
 const ZONES_BINDING: &str = "ZONES";
@@ -37,17 +39,64 @@ const DEFAULT_REFRESH_MS: f64 = 30_000.0;
 /// After a failed first load, how long queries get SERVFAIL before the next attempt.
 const RETRY_MS: f64 = 5_000.0;
 
-/// The catalog an isolate serves, with its version.
+/// How many bytes of encoded shards an isolate keeps decoded. Decoded records take some
+/// tens of times their encoded size, so this holds a few tens of MB of the 128 MB an isolate
+/// has; beyond it the least recently used shard goes (and is read again when asked for).
+const SHARD_CACHE_BYTES: usize = 1536 * 1024;
+
+/// The version an isolate serves: its manifest, and the shards queries have needed so far.
 struct Loaded {
-    catalog: Rc<Catalog>,
-    version: String,
+    index: Rc<Index>,
+    /// Decoded shards by number, with the tick each was last used at.
+    shards: HashMap<usize, (Rc<Catalog>, u64)>,
+    /// The encoded size of the shards held.
+    bytes: usize,
+    /// No zones, the manifest's settings: for names no zone holds (no shard is read).
+    none: Rc<Catalog>,
+}
+
+impl Loaded {
+    fn new(index: Index) -> std::result::Result<Self, snapshot::SnapshotError> {
+        let none = Rc::new(index.manifest().empty_catalog()?);
+        Ok(Self { index: Rc::new(index), shards: HashMap::new(), bytes: 0, none })
+    }
+
+    fn version(&self) -> &str {
+        &self.index.manifest().version
+    }
+
+    /// A shard now held, marked as used at `tick`.
+    fn shard(&mut self, n: usize, tick: u64) -> Option<Rc<Catalog>> {
+        let (catalog, used) = self.shards.get_mut(&n)?;
+        *used = tick;
+        Some(Rc::clone(catalog))
+    }
+
+    /// Holds a decoded shard, letting the least recently used ones go past the budget.
+    fn insert(&mut self, n: usize, catalog: Rc<Catalog>, tick: u64) {
+        let size = |n: usize, index: &Index| index.manifest().shards().get(n).map_or(0, |shard| shard.bytes as usize);
+        if self.shards.insert(n, (catalog, tick)).is_none() {
+            self.bytes += size(n, &self.index);
+        }
+        while self.bytes > SHARD_CACHE_BYTES && self.shards.len() > 1 {
+            let Some((&oldest, _)) = self.shards.iter().filter(|(&held, _)| held != n).min_by_key(|(_, (_, used))| *used) else { break };
+            self.shards.remove(&oldest);
+            self.bytes -= size(oldest, &self.index);
+        }
+    }
 }
 
 #[derive(Default)]
 struct State {
     loaded: Option<Loaded>,
+    /// Counts uses of shards, for eviction.
+    tick: u64,
     /// The last health snapshot read (empty until one is published).
     health: Rc<HealthSnapshot>,
+    /// Whether the health keys were read at least once.
+    health_read: bool,
+    /// Whether a background read of the health keys is under way.
+    health_loading: bool,
     /// The random source, seeded once per isolate from the platform's randomness.
     random: Option<SplitMix>,
     /// The GeoIP tables, loaded in the background after the first request.
@@ -158,24 +207,48 @@ impl std::fmt::Display for LoadError {
         match self {
             Self::Kv(error) => write!(f, "KV read failed: {error}"),
             Self::NothingPublished => write!(f, "no snapshot published ({} is missing)", snapshot::CURRENT_KEY),
-            Self::MissingImage(version) => write!(f, "snapshot {version} is missing from KV"),
+            Self::MissingImage(key) => write!(f, "{key} is missing from KV"),
             Self::Corrupt(error) => write!(f, "snapshot is unusable: {error}"),
         }
     }
 }
 
-async fn read_pointer(kv: &Kv) -> std::result::Result<String, LoadError> {
-    let version = kv.text(snapshot::CURRENT_KEY).await.map_err(|e| LoadError::Kv(e.to_string()))?;
-    version.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()).ok_or(LoadError::NothingPublished)
+/// Reads a key that must be there.
+async fn read_key(kv: &Kv, key: &str) -> std::result::Result<Vec<u8>, LoadError> {
+    kv.bytes(key).await.map_err(|e| LoadError::Kv(e.to_string()))?.ok_or_else(|| LoadError::MissingImage(key.to_owned()))
 }
 
-async fn read_image(kv: &Kv, version: &str) -> std::result::Result<Catalog, LoadError> {
-    let bytes = kv
-        .bytes(&snapshot::version_key(version))
-        .await
-        .map_err(|e| LoadError::Kv(e.to_string()))?
-        .ok_or_else(|| LoadError::MissingImage(version.to_owned()))?;
-    snapshot::decode(&bytes).map_err(LoadError::Corrupt)
+/// The manifest `snapshot:current` holds (the first read of a cold isolate), with its bytes.
+async fn read_current(kv: &Kv) -> std::result::Result<(Index, Vec<u8>), LoadError> {
+    let bytes = match read_key(kv, snapshot::CURRENT_KEY).await {
+        Err(LoadError::MissingImage(_)) => return Err(LoadError::NothingPublished),
+        other => other?,
+    };
+    let manifest = snapshot::Manifest::decode(&bytes).map_err(LoadError::Corrupt)?;
+    Ok((Index::new(manifest).map_err(LoadError::Corrupt)?, bytes))
+}
+
+/// A version's manifest (`snapshot:<version>`), with its bytes.
+async fn read_manifest(kv: &Kv, version: &str) -> std::result::Result<(Index, Vec<u8>), LoadError> {
+    let bytes = read_key(kv, &snapshot::version_key(version)).await?;
+    let manifest = snapshot::Manifest::decode(&bytes).map_err(LoadError::Corrupt)?;
+    Ok((Index::new(manifest).map_err(LoadError::Corrupt)?, bytes))
+}
+
+/// One shard, decoded.
+async fn read_shard(kv: &Kv, index: &Index, n: usize) -> std::result::Result<Catalog, LoadError> {
+    let bytes = read_key(kv, &snapshot::shard_key(&index.manifest().version, n)).await?;
+    index.manifest().decode_shard(n, &bytes).map_err(LoadError::Corrupt)
+}
+
+/// A whole version, every shard read (concurrently) and reassembled: for the admin API,
+/// which compares and edits whole catalogs. Answering never reads this.
+async fn read_version(kv: &Kv, version: &str) -> std::result::Result<(Index, Vec<u8>, Catalog), LoadError> {
+    let (index, bytes) = read_manifest(kv, version).await?;
+    let keys: Vec<String> = (0..index.manifest().shards().len()).map(|n| snapshot::shard_key(version, n)).collect();
+    let shards = futures_util::future::join_all(keys.iter().map(|key| read_key(kv, key))).await.into_iter().collect::<std::result::Result<Vec<_>, _>>()?;
+    let catalog = index.manifest().assemble(&shards).map_err(LoadError::Corrupt)?;
+    Ok((index, bytes, catalog))
 }
 
 /// Reads a JSON value from KV: `Ok(None)` when the key is missing, `Err` (logged) when KV
@@ -204,37 +277,111 @@ async fn read_health(kv: &Kv) -> Option<HealthSnapshot> {
     Some(measured.unwrap_or_default().with_overrides(overrides.unwrap_or_default()))
 }
 
-/// Loads the current snapshot into the isolate state (first request, or a new version).
-async fn load(kv: &Kv, known_version: Option<String>) {
-    // The health keys and the pointer are read concurrently: a cold isolate waits for two KV
-    // round trips (those, then the image), not four.
-    let snapshot = async {
-        let version = read_pointer(kv).await?;
-        if known_version.as_deref() == Some(version.as_str()) {
-            return Ok(None);
-        }
-        let catalog = read_image(kv, &version).await?;
-        Ok::<_, LoadError>(Some((version, catalog)))
-    };
-    let (health, outcome) = futures_util::future::join(read_health(kv), snapshot).await;
+/// Reads the health keys into the isolate state (checks that never reported start from
+/// their initial state).
+async fn load_health(kv: &Kv) {
+    if let Some(health) = read_health(kv).await {
+        STATE.with(|state| {
+            let mut state = state.borrow_mut();
+            let checks = state.loaded.as_ref().map(|loaded| loaded.index.manifest().health_checks().clone()).unwrap_or_default();
+            state.health = Rc::new(health.with_initial_states(&checks));
+            state.health_read = true;
+        });
+    }
+}
+
+/// Whether the isolate serves routed sets but has not read the health state yet.
+fn health_missing() -> bool {
+    STATE.with(|state| {
+        let state = state.borrow();
+        !state.health_read && state.loaded.as_ref().is_some_and(|loaded| loaded.index.manifest().uses_health())
+    })
+}
+
+/// A cold isolate's first read: the manifest, on the request path. Failures are logged and
+/// leave the isolate without zones (SERVFAIL, retried after [`RETRY_MS`]).
+async fn load_first(kv: &Kv) {
+    let outcome = read_current(kv).await.and_then(|(index, _)| Loaded::new(index).map_err(LoadError::Corrupt));
     let now = js_sys::Date::now();
     STATE.with(|state| {
         let mut state = state.borrow_mut();
         state.checked_at = now;
         state.refreshing = false;
         match outcome {
-            Ok(Some((version, catalog))) => {
-                console_log!("edgedns: serving snapshot {version} ({} zones)", catalog.zones().len());
-                state.loaded = Some(Loaded { catalog: Rc::new(catalog), version });
+            Ok(loaded) => {
+                console_log!("edgedns: serving snapshot {} ({} zones, {} shards)", loaded.version(), loaded.index.manifest().zones().len(), loaded.index.manifest().shards().len());
+                state.loaded = Some(loaded);
             }
-            Ok(None) => {}
-            Err(error) => match &state.loaded {
-                Some(loaded) => console_error!("edgedns: keeping snapshot {}: {error}", loaded.version),
-                None => console_error!("edgedns: no zone data, answering SERVFAIL: {error}"),
-            },
+            Err(error) => console_error!("edgedns: no zone data, answering SERVFAIL: {error}"),
         }
-        if let (Some(health), Some(loaded)) = (health, &state.loaded) {
-            state.health = Rc::new(health.with_initial_states(loaded.catalog.health_checks()));
+    });
+}
+
+/// The background refresh: re-reads the pointer and the health keys; when the version
+/// changed, reads the new version's shards covering the names the old shards held (so queries
+/// keep finding their shard loaded), and only then switches.
+async fn refresh(kv: &Kv, known_version: String) {
+    let (current, health) = futures_util::future::join(read_current(kv), async {
+        let wanted = STATE.with(|state| state.borrow().loaded.as_ref().is_some_and(|loaded| loaded.index.manifest().uses_health()));
+        if wanted { read_health(kv).await } else { None }
+    })
+    .await;
+    let mut replacement = None;
+    match current {
+        Ok((index, _)) if index.manifest().version != known_version => {
+            // The old shards' ranges, most recently used first, as shards of the new version.
+            let old: Vec<Name> = STATE.with(|state| {
+                let state = state.borrow();
+                let Some(loaded) = state.loaded.as_ref() else { return Vec::new() };
+                let mut held: Vec<(&usize, &(Rc<Catalog>, u64))> = loaded.shards.iter().collect();
+                held.sort_by_key(|(_, (_, used))| std::cmp::Reverse(*used));
+                held.iter().filter_map(|(&n, _)| loaded.index.first(n)).collect()
+            });
+            let mut wanted: Vec<usize> = Vec::new();
+            let mut budget = 0;
+            for first in &old {
+                let n = index.shard_for(first);
+                let bytes = index.manifest().shards().get(n).map_or(0, |shard| shard.bytes as usize);
+                if !wanted.contains(&n) && (wanted.is_empty() || budget + bytes <= SHARD_CACHE_BYTES) {
+                    wanted.push(n);
+                    budget += bytes;
+                }
+            }
+            let loaded_shards = futures_util::future::join_all(wanted.iter().map(|&n| read_shard(kv, &index, n))).await;
+            match Loaded::new(index) {
+                Ok(mut loaded) => {
+                    let mut failed = None;
+                    for (n, shard) in wanted.into_iter().zip(loaded_shards) {
+                        match shard {
+                            Ok(catalog) => loaded.insert(n, Rc::new(catalog), 0),
+                            Err(error) => failed = Some(error),
+                        }
+                    }
+                    match failed {
+                        // A half-readable version is not switched to: the next refresh tries again.
+                        Some(error) => console_error!("edgedns: keeping snapshot {known_version}: {error}"),
+                        None => replacement = Some(loaded),
+                    }
+                }
+                Err(error) => console_error!("edgedns: keeping snapshot {known_version}: {error}"),
+            }
+        }
+        Ok(_) => {}
+        Err(error) => console_error!("edgedns: keeping snapshot {known_version}: {error}"),
+    }
+    let now = js_sys::Date::now();
+    STATE.with(|state| {
+        let mut state = state.borrow_mut();
+        state.checked_at = now;
+        state.refreshing = false;
+        if let Some(loaded) = replacement {
+            console_log!("edgedns: serving snapshot {} ({} zones, {} shards)", loaded.version(), loaded.index.manifest().zones().len(), loaded.index.manifest().shards().len());
+            state.loaded = Some(loaded);
+        }
+        if let Some(health) = health {
+            let checks = state.loaded.as_ref().map(|loaded| loaded.index.manifest().health_checks().clone()).unwrap_or_default();
+            state.health = Rc::new(health.with_initial_states(&checks));
+            state.health_read = true;
         }
     });
 }
@@ -340,8 +487,9 @@ fn resolver_config(env: &Env) -> Option<Rc<ResolverConfig>> {
     config
 }
 
-/// The catalog to answer from, loading or scheduling a refresh as needed.
-async fn catalog(env: &Env, context: &Context) -> Option<Rc<Catalog>> {
+/// The manifest this isolate serves, loading it first (cold isolate: on the request path) or
+/// scheduling a background refresh when one is due.
+async fn index(env: &Env, context: &Context) -> Option<Rc<Index>> {
     let now = js_sys::Date::now();
     let refresh_ms = env
         .var("SNAPSHOT_REFRESH_SECONDS")
@@ -356,9 +504,9 @@ async fn catalog(env: &Env, context: &Context) -> Option<Rc<Catalog>> {
         if due {
             state.refreshing = true;
         }
-        let current = state.loaded.as_ref().map(|loaded| Rc::clone(&loaded.catalog));
+        let current = state.loaded.as_ref().map(|loaded| Rc::clone(&loaded.index));
         // The version is only needed when a refresh is due: no per-query copy otherwise.
-        let known_version = if due { state.loaded.as_ref().map(|loaded| loaded.version.clone()) } else { None };
+        let known_version = if due { state.loaded.as_ref().map(|loaded| loaded.version().to_owned()) } else { None };
         (current, due, known_version)
     });
     if !due {
@@ -377,27 +525,101 @@ async fn catalog(env: &Env, context: &Context) -> Option<Rc<Catalog>> {
             return current;
         }
     };
-    match current {
+    match (current, known_version) {
         // Serve what we have; refresh after the response.
-        Some(catalog) => {
+        (Some(index), Some(known_version)) => {
             context.wait_until(async move {
-                load(&kv, known_version).await;
+                refresh(&kv, known_version).await;
                 load_geoip(&kv).await;
                 load_firewall(&kv).await;
             });
-            Some(catalog)
+            Some(index)
         }
-        None => {
-            load(&kv, None).await;
+        _ => {
+            load_first(&kv).await;
             if let Ok(background) = Kv::open(env, ReadPath::Background) {
                 context.wait_until(async move {
                     load_geoip(&background).await;
                     load_firewall(&background).await;
                 });
             }
-            STATE.with(|state| state.borrow().loaded.as_ref().map(|loaded| Rc::clone(&loaded.catalog)))
+            STATE.with(|state| state.borrow().loaded.as_ref().map(|loaded| Rc::clone(&loaded.index)))
         }
     }
+}
+
+/// The zones to answer `request` from: the shard whose range holds the name it asks about
+/// (read on the request path if this isolate does not hold it yet, with the health keys when
+/// the shard's answers depend on them and they were never read), or no zones when no zone
+/// holds the name or it asks about none.
+async fn zones_for(env: &Env, context: &Context, request: &HttpRequest<'_>) -> Option<Rc<Catalog>> {
+    let index = index(env, context).await?;
+    let shard = match index.manifest().shards().len() {
+        1 => Some(0),
+        _ => crate::server::question_name(request).filter(|name| index.hosts(name)).map(|name| index.shard_for(&name)),
+    };
+    let held = STATE.with(|state| {
+        let state = &mut *state.borrow_mut();
+        state.tick += 1;
+        let loaded = state.loaded.as_mut()?;
+        if loaded.version() != index.manifest().version {
+            return None;
+        }
+        Some(match shard {
+            Some(n) => loaded.shard(n, state.tick).ok_or(n),
+            None => Ok(Rc::clone(&loaded.none)),
+        })
+    })?;
+    let n = match held {
+        Ok(catalog) => {
+            if health_missing() {
+                schedule_health(env, context);
+            }
+            return Some(catalog);
+        }
+        Err(n) => n,
+    };
+    let kv = Kv::open(env, ReadPath::Request).ok()?;
+    let routed = index.manifest().shards().get(n).is_some_and(|shard| shard.routed);
+    let with_health = routed && health_missing();
+    let (shard, ()) = futures_util::future::join(read_shard(&kv, &index, n), async {
+        if with_health {
+            load_health(&kv).await;
+        }
+    })
+    .await;
+    if !with_health && health_missing() {
+        schedule_health(env, context);
+    }
+    match shard {
+        Ok(catalog) => {
+            let catalog = Rc::new(catalog);
+            STATE.with(|state| {
+                let state = &mut *state.borrow_mut();
+                if let Some(loaded) = state.loaded.as_mut().filter(|loaded| loaded.version() == index.manifest().version) {
+                    loaded.insert(n, Rc::clone(&catalog), state.tick);
+                }
+            });
+            Some(catalog)
+        }
+        Err(error) => {
+            console_error!("edgedns: shard {n} of snapshot {} is unavailable, answering SERVFAIL: {error}", index.manifest().version);
+            None
+        }
+    }
+}
+
+/// Reads the health keys after the response, once (answers that needed them waited for them).
+fn schedule_health(env: &Env, context: &Context) {
+    let start = STATE.with(|state| !std::mem::replace(&mut state.borrow_mut().health_loading, true));
+    if !start {
+        return;
+    }
+    let Ok(kv) = Kv::open(env, ReadPath::Background) else { return };
+    context.wait_until(async move {
+        load_health(&kv).await;
+        STATE.with(|state| state.borrow_mut().health_loading = false);
+    });
 }
 
 fn client(request: &Request) -> Client {
@@ -456,7 +678,7 @@ async fn fetch(mut request: Request, env: Env, context: Context) -> Result<Respo
         accept: accept.as_deref(),
         body: &body,
     };
-    let catalog = catalog(&env, &context).await;
+    let catalog = zones_for(&env, &context, &http).await;
     let zones = match &catalog {
         Some(catalog) => Zones::Loaded(catalog),
         None => Zones::Unavailable,
@@ -586,7 +808,8 @@ async fn serve_admin(request: AdminRequest, env: &Env, context: &Context, now: u
         AdminRequest::Rollback { to } => return rollback(&kv, to.as_deref()).await,
         _ => {}
     }
-    let catalog = catalog(env, context).await.ok_or_else(|| AdminError::Unavailable("no zone data published".into()))?;
+    let index = index(env, context).await.ok_or_else(|| AdminError::Unavailable("no zone data published".into()))?;
+    let health_checks = index.manifest().health_checks();
     let overrides = read_json(&kv, OVERRIDES_KEY, overrides_from_json).await.map_err(AdminError::Unavailable)?.unwrap_or_default();
     match request {
         AdminRequest::ResolverStatus => {
@@ -604,18 +827,32 @@ async fn serve_admin(request: AdminRequest, env: &Env, context: &Context, now: u
             Ok(admin::json(200, &status))
         }
         AdminRequest::IsolateStatus => {
-            let version = STATE.with(|state| state.borrow().loaded.as_ref().map(|loaded| loaded.version.clone()));
+            let (version, shards, held, bytes) = STATE.with(|state| {
+                let state = state.borrow();
+                match state.loaded.as_ref() {
+                    Some(loaded) => {
+                        let mut held: Vec<usize> = loaded.shards.keys().copied().collect();
+                        held.sort_unstable();
+                        (Some(loaded.version().to_owned()), loaded.index.manifest().shards().len(), held, loaded.bytes)
+                    }
+                    None => (None, 0, Vec::new(), 0),
+                }
+            });
             let counts = COUNTS.with(|counts| *counts.borrow());
-            let status = serde_json::json!({ "snapshot": version, "counts": counts });
+            let status = serde_json::json!({
+                "snapshot": version,
+                "shards": { "total": shards, "held": held, "held_bytes": bytes },
+                "counts": counts,
+            });
             Ok(admin::json(200, &status))
         }
         AdminRequest::HealthStatus => {
             let measured = read_json(&kv, HEALTH_KEY, HealthSnapshot::from_json).await.map_err(AdminError::Unavailable)?.unwrap_or_default();
-            Ok(admin::json(200, &status::report(catalog.health_checks(), &measured, &overrides, now)))
+            Ok(admin::json(200, &status::report(health_checks, &measured, &overrides, now)))
         }
         change => {
             let mut overrides = overrides;
-            if admin::change_overrides(&mut overrides, catalog.health_checks(), change)? {
+            if admin::change_overrides(&mut overrides, health_checks, change)? {
                 let json = serde_json::to_string(&overrides).map_err(|e| AdminError::Unavailable(e.to_string()))?;
                 let put = kv.put(OVERRIDES_KEY, json).map_err(|e| AdminError::Unavailable(format!("writing {OVERRIDES_KEY}: {e}")))?;
                 put.execute().await.map_err(|e| AdminError::Unavailable(format!("writing {OVERRIDES_KEY}: {e}")))?;
@@ -634,8 +871,8 @@ async fn serve_admin(request: AdminRequest, env: &Env, context: &Context, now: u
 
 /// The version `snapshot:current` names, `None` when nothing was published.
 async fn current_version(kv: &Kv) -> std::result::Result<Option<String>, AdminError> {
-    match read_pointer(kv).await {
-        Ok(version) => Ok(Some(version)),
+    match read_current(kv).await {
+        Ok((index, _)) => Ok(Some(index.manifest().version.clone())),
         Err(LoadError::NothingPublished) => Ok(None),
         Err(error) => Err(AdminError::Unavailable(error.to_string())),
     }
@@ -657,15 +894,24 @@ async fn put_value(kv: &Kv, key: &str, value: &[u8]) -> std::result::Result<(), 
     put.execute().await.map_err(|e| failed(e.to_string()))
 }
 
-/// This isolate serves `catalog` from now on (after a publish or rollback through the API);
-/// other isolates pick the version up at their next pointer check.
-fn serve_from_now(version: String, catalog: Catalog) {
+/// This isolate serves `index`'s version from now on (after a publish or rollback through the
+/// API), reading its shards as queries need them; other isolates pick the version up at
+/// their next pointer check.
+fn serve_from_now(index: Index) {
     let now = js_sys::Date::now();
-    console_log!("edgedns: serving snapshot {version} ({} zones), set through the admin API", catalog.zones().len());
+    let version = index.manifest().version.clone();
+    let loaded = match Loaded::new(index) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            console_error!("edgedns: keeping the current snapshot, {version} is unusable: {error}");
+            return;
+        }
+    };
+    console_log!("edgedns: serving snapshot {version} ({} zones), set through the admin API", loaded.index.manifest().zones().len());
     STATE.with(|state| {
         let mut state = state.borrow_mut();
-        state.health = Rc::new((*state.health).clone().with_initial_states(catalog.health_checks()));
-        state.loaded = Some(Loaded { catalog: Rc::new(catalog), version });
+        state.health = Rc::new((*state.health).clone().with_initial_states(loaded.index.manifest().health_checks()));
+        state.loaded = Some(loaded);
         state.checked_at = now;
     });
 }
@@ -674,7 +920,7 @@ fn serve_from_now(version: String, catalog: Catalog) {
 async fn list_zones(kv: &Kv) -> std::result::Result<crate::doh::HttpResponse, AdminError> {
     let current = current_version(kv).await?;
     let catalog = match &current {
-        Some(version) => read_image(kv, version).await.map_err(|error| AdminError::Unavailable(error.to_string()))?,
+        Some(version) => read_version(kv, version).await.map_err(|error| AdminError::Unavailable(error.to_string()))?.2,
         None => Catalog::default(),
     };
     let history = read_history(kv).await.map_err(AdminError::Unavailable)?;
@@ -712,7 +958,7 @@ async fn edit_zones(
                 })?;
             let sources = snapshot::sources_from_json(&text).map_err(|error| AdminError::Conflict(format!("{key}: {error}")))?;
             // Only for the list of changes: an unreadable image compares as empty.
-            let served = read_image(kv, version).await.unwrap_or_else(|error| {
+            let served = read_version(kv, version).await.map(|(_, _, catalog)| catalog).unwrap_or_else(|error| {
                 console_error!("edgedns: comparing against no zones: {error}");
                 Catalog::default()
             });
@@ -727,13 +973,18 @@ async fn edit_zones(
         let report = admin::Publication { dry_run, version: None, previous, zones, changes, deleted: Vec::new(), warnings: Vec::new() };
         return Ok(admin::json(200, &report));
     }
-    let image = snapshot::encode(&edited.catalog).map_err(|e| AdminError::Unavailable(format!("cannot encode the snapshot: {}", e.0)))?;
     let now_s = now_ms / 1000;
-    let version = snapshot::version_id(&image, now_s);
-    put_value(kv, &snapshot::version_key(&version), &image).await?;
-    put_value(kv, &snapshot::sources_key(&version), snapshot::sources_to_json(&edited.sources).as_bytes()).await?;
-    put_value(kv, snapshot::CURRENT_KEY, version.as_bytes()).await?;
-    serve_from_now(version.clone(), edited.catalog);
+    let built = snapshot::build(&edited.catalog, snapshot::DEFAULT_SHARD_BYTES, now_s)
+        .map_err(|e| AdminError::Unavailable(format!("cannot encode the snapshot: {}", e.0)))?;
+    let version = built.manifest.version.clone();
+    let sources = snapshot::sources_to_json(&edited.sources);
+    let mut entries = built.entries();
+    entries.push((snapshot::sources_key(&version), sources.as_bytes()));
+    let writes = futures_util::future::join_all(entries.iter().map(|(key, value)| put_value(kv, key, value))).await;
+    writes.into_iter().collect::<std::result::Result<Vec<()>, _>>()?;
+    put_value(kv, snapshot::CURRENT_KEY, &built.manifest_bytes).await?;
+    let index = Index::new(built.manifest).map_err(|e| AdminError::Unavailable(e.to_string()))?;
+    serve_from_now(index);
     // The publish has happened: the history is bookkeeping, its failures are warnings.
     let (deleted, warnings) = record_publish(kv, &version, now_s, zones).await;
     let report = admin::Publication { dry_run, version: Some(version), previous, zones, changes, deleted, warnings };
@@ -751,9 +1002,16 @@ async fn record_publish(kv: &Kv, version: &str, now_s: u64, zones: usize) -> (Ve
     let (history, dropped) = snapshot::record(&history, version, now_s, zones);
     match put_value(kv, snapshot::HISTORY_KEY, snapshot::history_to_json(&history).as_bytes()).await {
         Ok(()) => {
-            for key in dropped.iter().flat_map(|old| snapshot::version_keys(old)) {
-                if let Err(error) = kv.store.delete(&key).await {
-                    warnings.push(format!("deleting {key} failed: {error}"));
+            for old in &dropped {
+                let keys = match read_manifest(kv, old).await {
+                    Ok((index, _)) => index.manifest().keys(),
+                    // Without its manifest the shards cannot be counted: the manifest and sources go.
+                    Err(_) => vec![snapshot::version_key(old), snapshot::sources_key(old)],
+                };
+                for key in keys {
+                    if let Err(error) = kv.store.delete(&key).await {
+                        warnings.push(format!("deleting {key} failed: {error}"));
+                    }
                 }
             }
         }
@@ -771,15 +1029,16 @@ async fn rollback(kv: &Kv, to: Option<&str>) -> std::result::Result<crate::doh::
     let previous = current_version(kv).await?.ok_or_else(|| AdminError::Conflict(format!("nothing published yet ({} is missing)", snapshot::CURRENT_KEY)))?;
     let history = read_history(kv).await.map_err(AdminError::Unavailable)?;
     let version = snapshot::rollback_target(&history, &previous, to).map_err(|error| AdminError::Conflict(error.to_string()))?;
-    let catalog = match read_image(kv, &version).await {
-        Ok(catalog) => catalog,
-        Err(LoadError::MissingImage(version)) => return Err(AdminError::UnknownVersion(version)),
+    let (index, manifest_bytes, catalog) = match read_version(kv, &version).await {
+        Ok(read) => read,
+        Err(LoadError::MissingImage(key)) if key == snapshot::version_key(&version) => return Err(AdminError::UnknownVersion(version)),
+        Err(LoadError::MissingImage(key)) => return Err(AdminError::Conflict(format!("snapshot {version} is unusable: {key} is missing"))),
         Err(LoadError::Corrupt(error)) => return Err(AdminError::Conflict(format!("snapshot {version} is unusable: {error}"))),
         Err(error) => return Err(AdminError::Unavailable(error.to_string())),
     };
-    put_value(kv, snapshot::CURRENT_KEY, version.as_bytes()).await?;
+    put_value(kv, snapshot::CURRENT_KEY, &manifest_bytes).await?;
     let zones = catalog.zones().len();
-    serve_from_now(version.clone(), catalog);
+    serve_from_now(index);
     Ok(admin::json(200, &admin::RolledBack { previous, version, zones }))
 }
 
@@ -795,13 +1054,13 @@ async fn scheduled(event: worker::ScheduledEvent, env: Env, _context: worker::Sc
     };
     // The isolate's catalog when it has one (the last good snapshot, as answering uses);
     // otherwise load the current one.
-    let held = STATE.with(|state| state.borrow().loaded.as_ref().map(|loaded| Rc::clone(&loaded.catalog)));
-    let catalog = match held {
-        Some(catalog) => catalog,
+    let held = || STATE.with(|state| state.borrow().loaded.as_ref().map(|loaded| Rc::clone(&loaded.index)));
+    let index = match held() {
+        Some(index) => index,
         None => {
-            load(&kv, None).await;
-            match STATE.with(|state| state.borrow().loaded.as_ref().map(|loaded| Rc::clone(&loaded.catalog))) {
-                Some(catalog) => catalog,
+            load_first(&kv).await;
+            match held() {
+                Some(index) => index,
                 None => {
                     console_error!("edgedns: health run skipped: no zone data to read the checks from");
                     return;
@@ -809,7 +1068,7 @@ async fn scheduled(event: worker::ScheduledEvent, env: Env, _context: worker::Sc
             }
         }
     };
-    let checks = catalog.health_checks();
+    let checks = index.manifest().health_checks();
     let started = js_sys::Date::now();
     let scheduled_ms = if event.schedule().is_finite() && event.schedule() > 0.0 { event.schedule() } else { started };
     let mut previous = match read_json(&kv, HEALTH_KEY, HealthSnapshot::from_json).await {

@@ -53,7 +53,7 @@ fn compile_writes_a_snapshot_and_query_answers_offline() {
     let (ok, text) = edgedns(&["compile", "zones", "-o", output.to_str().unwrap()]);
     assert!(ok, "{text}");
     let image = std::fs::read(&output).unwrap();
-    assert!(image.starts_with(b"EDGEDNS5"));
+    assert!(image.starts_with(b"EDGEBND6"));
     assert!(edgedns::snapshot::decode(&image).is_ok());
     let (ok, text) = edgedns(&["query", "blog.example.com", "AAAA"]);
     assert!(ok, "{text}");
@@ -161,8 +161,9 @@ fn import_bind_names_the_file_and_line_of_what_it_refuses() {
     assert!(text.contains(&format!("{}: line 3: $INCLUDE is not supported", path.display())), "{text}");
 }
 
-/// A stand-in for `wrangler kv key get|put|delete` that keeps each key in a file of the
-/// `--persist-to` directory, so publishing, diffing and rolling back run without Node.
+/// A stand-in for `wrangler kv key get|put|delete` and `wrangler kv bulk put|delete` that
+/// keeps each key in a file of the `--persist-to` directory, so publishing, diffing and
+/// rolling back run without wrangler (the bulk files are JSON, read with Node).
 #[cfg(unix)]
 fn fake_kv(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
     use std::os::unix::fs::PermissionsExt;
@@ -174,14 +175,15 @@ fn fake_kv(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
         &wrangler,
         r#"#!/bin/sh
 # kv key <verb> --binding B --local|--remote [--persist-to DIR] [--config F] KEY [--path FILE]
-verb=$3; shift 3
+# kv bulk put|delete --binding B --local|--remote [--persist-to DIR] FILE [--force]
+verb=$3; [ "$2" = bulk ] && verb=bulk-$3; shift 3
 dir=; key=; path=
 while [ $# -gt 0 ]; do
   case $1 in
     --binding|--config) shift 2;;
     --persist-to) dir=$2; shift 2;;
     --path) path=$2; shift 2;;
-    --local|--remote) shift;;
+    --local|--remote|--force) shift;;
     *) key=$1; shift;;
   esac
 done
@@ -190,6 +192,10 @@ case $verb in
   get) if [ -f "$file" ]; then cat "$file"; else echo "Value not found" >&2; fi;;
   put) cp "$path" "$file";;
   delete) rm -f "$file";;
+  bulk-put) node -e 'const fs = require("fs"); const [dir, list] = process.argv.slice(1);
+    for (const e of JSON.parse(fs.readFileSync(list))) fs.writeFileSync(dir + "/" + e.key.replace(/:/g, "_"), Buffer.from(e.value, e.base64 ? "base64" : "utf8"));' "$dir" "$key";;
+  bulk-delete) node -e 'const fs = require("fs"); const [dir, list] = process.argv.slice(1);
+    for (const key of JSON.parse(fs.readFileSync(list))) fs.rmSync(dir + "/" + key.replace(/:/g, "_"), { force: true });' "$dir" "$key";;
   *) echo "unknown verb $verb" >&2; exit 1;;
 esac
 "#,
@@ -263,15 +269,19 @@ fn versions_and_rollback_follow_the_publish_history() {
         assert!(ok, "{text}");
         published.push(version_of(&text));
         if serial == 11 {
-            assert!(text.contains(&format!("deleted 1 image(s) older than the last 10: {}", published[0])), "{text}");
+            assert!(text.contains(&format!("deleted 1 version(s) older than the last 10: {}", published[0])), "{text}");
         }
     }
-    let images = |store: &std::path::Path| {
+    // Each version is a manifest (`snapshot:<version>`) and its shards (`snapshot:<version>.<n>`).
+    let images = |store: &std::path::Path, shards: bool| {
         let mut names: Vec<String> = std::fs::read_dir(store).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         names.retain(|name| name.starts_with("snapshot_") && name != "snapshot_current" && name != "snapshot_history");
-        names.len()
+        names.retain(|name| name.contains('.') == shards);
+        names
     };
-    assert_eq!(images(&store), 10);
+    assert_eq!(images(&store, false).len(), 10);
+    assert_eq!(images(&store, true).len(), 10);
+    assert!(!images(&store, true).contains(&format!("snapshot_{}.0", published[0])));
     // Each version's sources are stored beside its image, and deleted with it.
     let sources: Vec<String> = std::fs::read_dir(&store)
         .unwrap()
@@ -311,25 +321,40 @@ fn versions_and_rollback_follow_the_publish_history() {
     assert!(!ok && text.contains(&format!("snapshot {} is missing from KV", published[0])), "{text}");
     std::fs::write(store.join(format!("snapshot_{}", published[5])), b"garbage").unwrap();
     let (ok, text) = run(&["rollback", "--to", &published[5]]);
-    assert!(!ok && text.contains("is unusable: not a snapshot image"), "{text}");
+    assert!(!ok && text.contains("is unusable: not a snapshot"), "{text}");
+    std::fs::remove_file(store.join(format!("snapshot_{}.0", published[4]))).unwrap();
+    let (ok, text) = run(&["rollback", "--to", &published[4]]);
+    assert!(!ok && text.contains(&format!("snapshot:{}.0 is missing from KV", published[4])), "{text}");
+    std::fs::write(store.join(format!("snapshot_{}.0", published[3])), b"EDGESHD6garbage").unwrap();
+    let (ok, text) = run(&["rollback", "--to", &published[3]]);
+    assert!(!ok && text.contains("is unusable: corrupt"), "{text}");
     let (ok, text) = run(&["rollback", "--to", &published[10]]);
     assert!(!ok && text.contains("is already current"), "{text}");
-    assert_eq!(std::fs::read_to_string(store.join("snapshot_current")).unwrap(), published[10]);
+    let current = edgedns::snapshot::Manifest::decode(&std::fs::read(store.join("snapshot_current")).unwrap()).unwrap();
+    assert_eq!(current.version, published[10]);
 }
 
 #[cfg(unix)]
 #[test]
 fn versions_prints_publish_times_in_utc() {
     let (wrangler, store) = fake_kv("versions-times");
+    let catalog = edgedns::zone::compile::compile_all(&[edgedns::zone::compile::SourceFile {
+        path: "example.test.zone".into(),
+        text: "@ 60 SOA ns1 hostmaster 1 7200 900 1209600 300\n@ 60 NS ns1\nns1 60 A 192.0.2.1\n".into(),
+    }])
+    .unwrap();
+    let built = edgedns::snapshot::build(&catalog, 1024, 0).unwrap();
+    let version = &built.manifest.version;
+    assert!(version.starts_with("0-"), "{version}");
     std::fs::write(
         store.join("snapshot_history"),
-        r#"[{"version":"951782400-00","published_at":951782400,"zones":2},{"version":"0-00","published_at":0,"zones":1}]"#,
+        format!(r#"[{{"version":"951782400-00","published_at":951782400,"zones":2}},{{"version":"{version}","published_at":0,"zones":1}}]"#),
     )
     .unwrap();
-    std::fs::write(store.join("snapshot_current"), "0-00").unwrap();
+    std::fs::write(store.join("snapshot_current"), &built.manifest_bytes).unwrap();
     let (ok, text) = edgedns(&["versions", "--local", "--wrangler", wrangler.to_str().unwrap(), "--persist-to", store.to_str().unwrap()]);
     assert!(ok, "{text}");
-    assert_eq!(text, "  951782400-00  2000-02-29 00:00:00 UTC  2 zones\n* 0-00  1970-01-01 00:00:00 UTC  1 zones\n");
+    assert_eq!(text, format!("  951782400-00  2000-02-29 00:00:00 UTC  2 zones\n* {version}  1970-01-01 00:00:00 UTC  1 zones\n"));
 }
 
 #[test]

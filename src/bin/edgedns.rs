@@ -38,20 +38,28 @@ mod cli {
     enum Commands {
         /// Check zone files; errors are printed as file:line: message.
         Check(Sources),
-        /// Compile zone files into a snapshot image file.
+        /// Compile zone files into a snapshot: one bundle file, or (--kv-dir) one file per KV
+        /// key as publishing would write them.
         Compile {
             #[command(flatten)]
             sources: Sources,
-            /// Where to write the image.
-            #[arg(short, long)]
-            output: PathBuf,
+            /// Where to write the bundle.
+            #[arg(short, long, required_unless_present = "kv_dir")]
+            output: Option<PathBuf>,
+            /// A directory to write every KV key into (file name = key), `snapshot:current` too.
+            #[arg(long)]
+            kv_dir: Option<PathBuf>,
+            #[command(flatten)]
+            split: Split,
         },
-        /// Compile and publish to Workers KV: the image first, then the pointer to it.
+        /// Compile and publish to Workers KV: the shards and manifest first, then the pointer.
         Publish {
             #[command(flatten)]
             sources: Sources,
             #[command(flatten)]
             target: Target,
+            #[command(flatten)]
+            split: Split,
         },
         /// Show what publishing would change: the zone files compiled against the snapshot the
         /// Worker serves (zones, records, routed sets, health checks). Exit 0 either way.
@@ -267,6 +275,20 @@ mod cli {
         address: Option<std::net::IpAddr>,
     }
 
+    /// How the snapshot is split into KV values.
+    #[derive(Args)]
+    struct Split {
+        /// About how many KiB of records each shard holds (a cold isolate reads one).
+        #[arg(long, default_value_t = (snapshot::DEFAULT_SHARD_BYTES / 1024) as u64, value_parser = clap::value_parser!(u64).range(1..=20_480))]
+        shard_kib: u64,
+    }
+
+    impl Split {
+        fn bytes(&self) -> usize {
+            self.shard_kib as usize * 1024
+        }
+    }
+
     #[derive(Args)]
     struct Target {
         /// Use the local dev KV (wrangler dev's state).
@@ -323,15 +345,34 @@ mod cli {
                 );
                 Ok(())
             }
-            Commands::Compile { sources, output } => {
-                let image = image(&compile(&sources)?)?;
-                std::fs::write(&output, &image).map_err(|e| format!("{}: {e}", output.display()))?;
-                println!("wrote {} ({} bytes)", output.display(), image.len());
+            Commands::Compile { sources, output, kv_dir, split } => {
+                let built = build(&compile(&sources)?, split.bytes(), 0)?;
+                if let Some(output) = output {
+                    let bundle = built.bundle();
+                    std::fs::write(&output, &bundle).map_err(|e| format!("{}: {e}", output.display()))?;
+                    println!("wrote {} ({} bytes, {} shards)", output.display(), bundle.len(), built.shards.len());
+                }
+                if let Some(dir) = kv_dir {
+                    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                    let pointer = (snapshot::CURRENT_KEY.to_owned(), built.manifest_bytes.as_slice());
+                    for (key, value) in built.entries().into_iter().chain(std::iter::once(pointer)) {
+                        let path = dir.join(&key);
+                        std::fs::write(&path, value).map_err(|e| format!("{}: {e}", path.display()))?;
+                    }
+                    println!(
+                        "wrote {} keys to {} (version {}, {} shards, {} bytes)",
+                        built.shards.len() + 2,
+                        dir.display(),
+                        built.manifest.version,
+                        built.shards.len(),
+                        built.bytes()
+                    );
+                }
                 Ok(())
             }
-            Commands::Publish { sources, target } => {
+            Commands::Publish { sources, target, split } => {
                 let files = read_sources(&sources)?;
-                publish(&compile_files(&files)?, &files, &target)
+                publish(&compile_files(&files)?, &files, &target, split.bytes())
             }
             Commands::Diff { sources, target } => diff(&compile(&sources)?, &target),
             Commands::Versions { target } => versions(&target),
@@ -558,8 +599,10 @@ mod cli {
         Ok(catalog)
     }
 
-    fn image(catalog: &Catalog) -> Result<Vec<u8>, String> {
-        snapshot::encode(catalog).map_err(|e| format!("cannot encode snapshot: {}", e.0))
+    fn build(catalog: &Catalog, shard_bytes: usize, now: u64) -> Result<snapshot::Built, String> {
+        let built = snapshot::build(catalog, shard_bytes, now).map_err(|e| format!("cannot encode snapshot: {}", e.0))?;
+        progress(&format!("split into {} shard(s), {} bytes", built.shards.len(), built.bytes()));
+        Ok(built)
     }
 
     fn wrangler_command(target: &Target, verb: &str) -> Command {
@@ -573,7 +616,10 @@ mod cli {
                 npx
             }
         };
-        command.args(["kv", "key", verb, "--binding", &target.binding]);
+        match verb.strip_prefix("bulk ") {
+            Some(bulk) => command.args(["kv", "bulk", bulk, "--binding", &target.binding]),
+            None => command.args(["kv", "key", verb, "--binding", &target.binding]),
+        };
         command.arg(if target.local { "--local" } else { "--remote" });
         if let Some(dir) = &target.persist_to {
             command.arg("--persist-to").arg(dir);
@@ -612,18 +658,42 @@ mod cli {
         result
     }
 
-    fn delete(target: &Target, key: &str) -> Result<(), String> {
-        let mut command = wrangler_command(target, "delete");
-        command.arg(key);
-        let output = command.output().map_err(|e| format!("cannot run wrangler: {e}"))?;
+    /// Writes many keys with one wrangler call (`kv bulk put`, values base64-encoded).
+    fn put_many(target: &Target, entries: &[(String, &[u8])]) -> Result<(), String> {
+        use base64::Engine as _;
+        let pairs: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|(key, value)| {
+                serde_json::json!({"key": key, "value": base64::engine::general_purpose::STANDARD.encode(value), "base64": true})
+            })
+            .collect();
+        let file = std::env::temp_dir().join(format!("edgedns-bulk-{}.json", std::process::id()));
+        std::fs::write(&file, serde_json::to_vec(&pairs).map_err(|e| e.to_string())?).map_err(|e| format!("{}: {e}", file.display()))?;
+        let mut command = wrangler_command(target, "bulk put");
+        command.arg(&file);
+        let output = command.output().map_err(|e| format!("cannot run wrangler: {e}"));
+        let _ = std::fs::remove_file(&file);
+        let output = output?;
         if output.status.success() {
             Ok(())
         } else {
-            Err(format!(
-                "wrangler failed deleting {key}:\n{}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            ))
+            Err(format!("wrangler failed writing {} keys:\n{}{}", entries.len(), String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)))
+        }
+    }
+
+    /// Deletes many keys with one wrangler call (`kv bulk delete`).
+    fn delete_many(target: &Target, keys: &[String]) -> Result<(), String> {
+        let file = std::env::temp_dir().join(format!("edgedns-bulk-delete-{}.json", std::process::id()));
+        std::fs::write(&file, serde_json::to_vec(keys).map_err(|e| e.to_string())?).map_err(|e| format!("{}: {e}", file.display()))?;
+        let mut command = wrangler_command(target, "bulk delete");
+        command.arg(&file).arg("--force");
+        let output = command.output().map_err(|e| format!("cannot run wrangler: {e}"));
+        let _ = std::fs::remove_file(&file);
+        let output = output?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(format!("wrangler failed deleting {} keys:\n{}{}", keys.len(), String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)))
         }
     }
 
@@ -642,21 +712,49 @@ mod cli {
         }
     }
 
-    /// The catalog the Worker serves: `snapshot:current`, then the image it names.
-    fn published(target: &Target) -> Result<Catalog, String> {
-        let version = current_version(target)?.ok_or("nothing published yet (snapshot:current is missing)")?;
-        published_version(target, &version)
+    /// The manifest the Worker serves (`snapshot:current`); `None` when nothing was published.
+    fn current(target: &Target) -> Result<Option<snapshot::Manifest>, String> {
+        match get(target, snapshot::CURRENT_KEY)? {
+            Some(bytes) => snapshot::Manifest::decode(&bytes).map(Some).map_err(|e| format!("{}: {e}", snapshot::CURRENT_KEY)),
+            None => Ok(None),
+        }
     }
 
     /// The version `snapshot:current` names; `None` when nothing was published.
     fn current_version(target: &Target) -> Result<Option<String>, String> {
-        Ok(get(target, snapshot::CURRENT_KEY)?.map(|pointer| String::from_utf8_lossy(&pointer).trim().to_owned()))
+        Ok(current(target)?.map(|manifest| manifest.version))
     }
 
-    /// A published image, decoded.
+    /// The manifest the Worker serves, which must exist.
+    fn published(target: &Target) -> Result<snapshot::Manifest, String> {
+        current(target)?.ok_or_else(|| "nothing published yet (snapshot:current is missing)".to_owned())
+    }
+
+    /// A published version's manifest.
+    fn published_manifest(target: &Target, version: &str) -> Result<snapshot::Manifest, String> {
+        let bytes = get(target, &snapshot::version_key(version))?.ok_or_else(|| format!("snapshot {version} is missing from KV"))?;
+        snapshot::Manifest::decode(&bytes).map_err(|e| format!("snapshot {version} is unusable: {e}"))
+    }
+
+    /// A published version's shards, read one by one (every shard must be there).
+    fn published_shards(target: &Target, manifest: &snapshot::Manifest) -> Result<Vec<Vec<u8>>, String> {
+        let count = manifest.shards().len();
+        (0..count)
+            .map(|n| {
+                if count > 1 {
+                    progress(&format!("reading shard {}/{count}", n + 1));
+                }
+                let key = snapshot::shard_key(&manifest.version, n);
+                get(target, &key)?.ok_or_else(|| format!("{key} is missing from KV"))
+            })
+            .collect()
+    }
+
+    /// A published version, reassembled from its shards.
     fn published_version(target: &Target, version: &str) -> Result<Catalog, String> {
-        let image = get(target, &snapshot::version_key(version))?.ok_or_else(|| format!("snapshot {version} is missing from KV"))?;
-        snapshot::decode(&image).map_err(|e| format!("snapshot {version} is unusable: {e}"))
+        let manifest = published_manifest(target, version)?;
+        let shards = published_shards(target, &manifest)?;
+        manifest.assemble(&shards).map_err(|e| format!("snapshot {version} is unusable: {e}"))
     }
 
     /// `edgedns diff`: the comparison is `edgedns::zone::diff`; this only fetches and prints.
@@ -688,12 +786,12 @@ mod cli {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
         let (target, request) = match command {
             HealthCommand::Status { target, json } => {
-                let catalog = published(&target)?;
+                let manifest = published(&target)?;
                 let measured = match get(&target, HEALTH_KEY)? {
                     Some(bytes) => HealthSnapshot::from_json(&String::from_utf8_lossy(&bytes)).map_err(|e| format!("{HEALTH_KEY}: {}", e.0))?,
                     None => HealthSnapshot::default(),
                 };
-                let report = status::report(catalog.health_checks(), &measured, &read_overrides(&target)?, now);
+                let report = status::report(manifest.health_checks(), &measured, &read_overrides(&target)?, now);
                 if json {
                     println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
                 } else {
@@ -707,9 +805,9 @@ mod cli {
             }
             HealthCommand::Clear { name, target } => (target, AdminRequest::ClearOverride { target: override_target(&name) }),
         };
-        let catalog = published(&target)?;
+        let manifest = published(&target)?;
         let mut overrides = read_overrides(&target)?;
-        let changed = change_overrides(&mut overrides, catalog.health_checks(), request).map_err(|e| e.message())?;
+        let changed = change_overrides(&mut overrides, manifest.health_checks(), request).map_err(|e| e.message())?;
         if changed {
             let json = serde_json::to_vec(&overrides).map_err(|e| e.to_string())?;
             put_bytes(&target, OVERRIDES_KEY, &json)?;
@@ -741,36 +839,25 @@ mod cli {
     }
 
     /// Publishes atomically: readers follow `snapshot:current`, which is written only after
-    /// the image it names is in KV. The sources go beside the image (`sources:<version>`),
-    /// for the Worker's admin API to recompile the zones with one of them replaced.
-    fn publish(catalog: &Catalog, files: &[SourceFile], target: &Target) -> Result<(), String> {
-        let image = image(catalog)?;
+    /// the shards and manifest it names are in KV (one bulk write). The sources go with them
+    /// (`sources:<version>`), for the Worker's admin API to recompile the zones with one of
+    /// them replaced.
+    fn publish(catalog: &Catalog, files: &[SourceFile], target: &Target, shard_bytes: usize) -> Result<(), String> {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        let version = snapshot::version_id(&image, now);
-        let dir = std::env::temp_dir().join(format!("edgedns-publish-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let image_file = dir.join("image.bin");
-        let pointer_file = dir.join("current.txt");
-        std::fs::write(&image_file, &image).map_err(|e| format!("{}: {e}", image_file.display()))?;
-        std::fs::write(&pointer_file, &version).map_err(|e| format!("{}: {e}", pointer_file.display()))?;
-        let sources_file = dir.join("sources.json");
-        std::fs::write(&sources_file, snapshot::sources_to_json(files)).map_err(|e| format!("{}: {e}", sources_file.display()))?;
-        progress(&format!("writing {} ({} bytes)", snapshot::version_key(&version), image.len()));
-        let result = put(target, &snapshot::version_key(&version), &image_file)
-            .and_then(|()| {
-                progress(&format!("writing {}", snapshot::sources_key(&version)));
-                put(target, &snapshot::sources_key(&version), &sources_file)
-            })
-            .and_then(|()| {
-                progress(&format!("pointing {} at {version}", snapshot::CURRENT_KEY));
-                put(target, snapshot::CURRENT_KEY, &pointer_file)
-            });
-        let _ = std::fs::remove_dir_all(&dir);
-        result?;
+        let built = build(catalog, shard_bytes, now)?;
+        let version = built.manifest.version.clone();
+        let sources = snapshot::sources_to_json(files);
+        let mut entries = built.entries();
+        entries.push((snapshot::sources_key(&version), sources.as_bytes()));
+        progress(&format!("writing {} keys of {version} ({} bytes)", entries.len(), built.bytes() + sources.len()));
+        put_many(target, &entries)?;
+        progress(&format!("pointing {} at {version}", snapshot::CURRENT_KEY));
+        put_bytes(target, snapshot::CURRENT_KEY, &built.manifest_bytes)?;
         println!(
-            "published {version}: {} zones, {} bytes, to {} KV binding {}",
+            "published {version}: {} zones, {} shard(s), {} bytes, to {} KV binding {}",
             catalog.zones().len(),
-            image.len(),
+            built.shards.len(),
+            built.bytes(),
             if target.local { "local" } else { "remote" },
             target.binding
         );
@@ -782,7 +869,8 @@ mod cli {
         Ok(())
     }
 
-    /// Adds a publish to `snapshot:history` and deletes the images that fell off its end.
+    /// Adds a publish to `snapshot:history` and deletes the keys of versions that fell off
+    /// its end.
     fn record_publish(target: &Target, version: &str, now: u64, zones: usize) -> Result<(), String> {
         let history = match history(target) {
             Ok(history) => history,
@@ -793,11 +881,17 @@ mod cli {
         };
         let (history, dropped) = snapshot::record(&history, version, now, zones);
         put_bytes(target, snapshot::HISTORY_KEY, snapshot::history_to_json(&history).as_bytes())?;
-        for key in dropped.iter().flat_map(|old| snapshot::version_keys(old)) {
-            delete(target, &key)?;
+        let mut keys = Vec::new();
+        for old in &dropped {
+            match published_manifest(target, old) {
+                Ok(manifest) => keys.extend(manifest.keys()),
+                // Without its manifest the shards cannot be counted: the manifest and sources go.
+                Err(_) => keys.extend([snapshot::version_key(old), snapshot::sources_key(old)]),
+            }
         }
-        if !dropped.is_empty() {
-            println!("deleted {} image(s) older than the last {}: {}", dropped.len(), snapshot::HISTORY_LENGTH, dropped.join(", "));
+        if !keys.is_empty() {
+            delete_many(target, &keys)?;
+            println!("deleted {} version(s) older than the last {}: {}", dropped.len(), snapshot::HISTORY_LENGTH, dropped.join(", "));
         }
         Ok(())
     }
@@ -840,9 +934,13 @@ mod cli {
     fn rollback(to: Option<&str>, target: &Target) -> Result<(), String> {
         let current = current_version(target)?.ok_or("nothing published yet (snapshot:current is missing)")?;
         let version = snapshot::rollback_target(&history(target)?, &current, to).map_err(|e| e.to_string())?;
-        let catalog = published_version(target, &version)?;
-        put_bytes(target, snapshot::CURRENT_KEY, version.as_bytes())?;
-        println!("snapshot:current: {current} -> {version} ({} zones)", catalog.zones().len());
+        let manifest_bytes = get(target, &snapshot::version_key(&version))?.ok_or_else(|| format!("snapshot {version} is missing from KV"))?;
+        let manifest = snapshot::Manifest::decode(&manifest_bytes).map_err(|e| format!("snapshot {version} is unusable: {e}"))?;
+        // Every shard must still decode before readers are sent there.
+        let shards = published_shards(target, &manifest)?;
+        manifest.assemble(&shards).map_err(|e| format!("snapshot {version} is unusable: {e}"))?;
+        put_bytes(target, snapshot::CURRENT_KEY, &manifest_bytes)?;
+        println!("snapshot:current: {current} -> {version} ({} zones)", manifest.public_zones());
         Ok(())
     }
 

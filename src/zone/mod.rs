@@ -107,6 +107,13 @@ impl Zone {
     /// made of checked records). Only the facts lookups depend on are enforced here: one SOA
     /// at the apex and every owner inside the zone.
     pub fn assemble(apex: &Name, records: Vec<Record>, routed: Vec<RoutedSet>) -> Result<Self, AssembleError> {
+        Self::assemble_with_empty(apex, records, routed, Vec::new())
+    }
+
+    /// [`Zone::assemble`], with names that exist but hold nothing (empty non-terminals) given
+    /// explicitly: a snapshot shard holds part of a zone, and an empty non-terminal in its part
+    /// may have all its descendants in other shards.
+    pub fn assemble_with_empty(apex: &Name, records: Vec<Record>, routed: Vec<RoutedSet>, empty: Vec<Name>) -> Result<Self, AssembleError> {
         let apex = apex.to_lowercase();
         let apex_labels = label_count(&apex);
         let mut grouped: HashMap<LowerName, Vec<Record>> = HashMap::new();
@@ -124,6 +131,12 @@ impl Zone {
             }
             grouped.entry(LowerName::new(&owner)).or_default();
             routed_by_owner.entry(LowerName::new(&owner)).or_default().push(set);
+        }
+        for owner in empty {
+            if !apex.zone_of(&owner) {
+                return Err(AssembleError::OutOfZone(owner));
+            }
+            grouped.entry(LowerName::new(&owner)).or_default();
         }
         let mut nodes: HashMap<LowerName, Node> = HashMap::with_capacity(grouped.len() * 2);
         for (owner, records) in grouped {
@@ -173,6 +186,11 @@ impl Zone {
     /// The node of an exact name, ignoring zone cuts (for glue and tooling).
     pub fn node(&self, name: &Name) -> Option<&Node> {
         self.nodes.get(&LowerName::new(name))
+    }
+
+    /// The node of a lower-cased name, ignoring zone cuts.
+    pub fn nodes_get(&self, name: &LowerName) -> Option<&Node> {
+        self.nodes.get(name)
     }
 
     /// Every name of the zone with its node (empty non-terminals included), in no order.
