@@ -129,14 +129,16 @@ if wants cold; then
   cli="$target_dir/release/edgedns"
   cold_port=19790
   cold_token=bench-cold-token
-  # h1.bench.test. A, id 0, RD: one DoH POST body.
+  # h1.bench.test. A, id 0, RD: one DoH POST body; and zz-other.bench.test. A, a name in the
+  # last shard (another shard than h1's whenever the zone has more than one).
   printf '\x00\x00\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x02h1\x05bench\x04test\x00\x00\x01\x00\x01' >"$dir/cold-query.bin"
+  printf '\x00\x00\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x08zz-other\x05bench\x04test\x00\x00\x01\x00\x01' >"$dir/other-query.bin"
   ticks="$(getconf CLK_TCK)"
   cpu_ms() { awk -v t="$ticks" '{print ($14 + $15) * 1000 / t}' "/proc/$1/stat"; }
   status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
   doh() {
     curl -s -m 600 -o "$dir/cold-answer.bin" -w '%{http_code} %{time_total}' -H 'content-type: application/dns-message' \
-      --data-binary @"$dir/cold-query.bin" "http://127.0.0.1:$cold_port/dns-query"
+      --data-binary @"$dir/${1:-cold}-query.bin" "http://127.0.0.1:$cold_port/dns-query"
   }
   : >"$dir/cold.txt"
   for records in $sizes; do
@@ -144,10 +146,11 @@ if wants cold; then
     rm -rf "$cdir"
     mkdir -p "$cdir/kv"
     "$target_dir/release/examples/bench_zone" "$records" "$cdir/data" 1 >/dev/null
-    # Published the way the e2e part does: one file per key, read by a read-only disk service.
-    "$cli" compile -o "$cdir/kv/snapshot:bench" "$cdir/data/zone" >/dev/null
-    printf bench >"$cdir/kv/snapshot:current"
-    image="$(wc -c <"$cdir/kv/snapshot:bench")" pointer="$(wc -c <"$cdir/kv/snapshot:current")"
+    # Every key publishing would write, one file per key, read by a read-only disk service.
+    "$cli" compile --kv-dir "$cdir/kv" "$cdir/data/zone" >/dev/null
+    pointer="$(wc -c <"$cdir/kv/snapshot:current")"
+    shards="$(find "$cdir/kv" -name 'snapshot:*.*' | wc -l)"
+    image="$(find "$cdir/kv" -name 'snapshot:*.*' -printf '%s\n' | awk '{t += $1} END {print t}')"
     workerd_config "$cdir" "$cold_port" SNAPSHOT_REFRESH_SECONDS=300 "ADMIN_TOKEN=$cold_token"
     (cd "$cdir" && exec setsid "$NODE_BIN/workerd" serve workerd.capnp </dev/null >"$cdir/workerd.log" 2>&1) &
     loop_pid=$!
@@ -159,24 +162,25 @@ if wants cold; then
     sleep 1  # the background loads (GeoIP, firewall: absent here) finish
     cpu1="$(cpu_ms "$loop_pid")" rss1="$(status_kb "$loop_pid" VmRSS)" hwm="$(status_kb "$loop_pid" VmHWM)"
     second="$(doh || echo "000 -")"
+    other="$(doh other || echo "000 -")"
     counts="$(curl -s -m 60 -H "authorization: Bearer $cold_token" "http://127.0.0.1:$cold_port/admin/isolate" | tr -d " \n" || true)"
     [[ "$counts" == "{"* ]] || counts='{}'
     alive=yes; kill -0 "$loop_pid" 2>/dev/null || alive=no
-    echo "$records $image $pointer ${first// /,} ${second// /,} $cpu0 $cpu1 ${rss0:--} ${rss1:--} ${hwm:--} $alive $counts" | tee -a "$dir/cold.txt"
+    rss2="$(status_kb "$loop_pid" VmRSS)"
+    echo "$records $shards $image $pointer ${first// /,} ${second// /,} ${other// /,} $cpu0 $cpu1 ${rss0:--} ${rss1:--} ${rss2:--} ${hwm:--} $alive $counts" | tee -a "$dir/cold.txt"
     cleanup; wait "$loop_pid" 2>/dev/null || true; loop_pid=""
   done
   # The table.
   {
-    printf '| records | image bytes | KV reads, first query | bytes read, first query | first query ms | second query ms | workerd CPU ms, first query | RSS before | RSS after | peak RSS |\n'
-    printf '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
-    while read -r records image pointer first second cpu0 cpu1 rss0 rss1 hwm alive counts; do
+    printf '| records | shards | snapshot bytes (manifest) | KV reads, first query | bytes read, first query | first query ms | second query ms | query in another shard ms | workerd CPU ms, first query | RSS before | RSS after first | RSS after two shards | peak RSS |\n'
+    printf '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+    while read -r records shards image pointer first second other cpu0 cpu1 rss0 rss1 rss2 hwm alive counts; do
       reads="$(node -e 'const c=(JSON.parse(process.argv[1]).counts||{});console.log(c.kv_reads_request ?? "-", c.kv_bytes_request ?? "-")' "$counts" 2>/dev/null || echo "- -")"
       mb() { [[ "$1" == - ]] && echo - || awk -v k="$1" 'BEGIN {printf "%.0f MB", k / 1024}'; }
       ms() { [[ "${1#*,}" == - || "${1%%,*}" != 200 ]] && echo "failed (${1%%,*})" || awk -v s="${1#*,}" 'BEGIN {printf "%.1f", s * 1000}'; }
-      note=""; (( image > 25 * 1024 * 1024 )) && note=" (over KV's 25 MiB)"
-      printf '| %s | %s%s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(thousands "$records")" "$(thousands "$image")" "$note" \
-        "${reads% *}" "$(thousands "${reads#* }")" "$(ms "$first")" "$(ms "$second")" \
-        "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {printf "%.0f", b - a}')" "$(mb "$rss0")" "$(mb "$rss1")" "$(mb "$hwm")"
+      printf '| %s | %s | %s (%s) | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(thousands "$records")" "$shards" "$(thousands "$image")" "$(thousands "$pointer")" \
+        "${reads% *}" "$(thousands "${reads#* }")" "$(ms "$first")" "$(ms "$second")" "$(ms "$other")" \
+        "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {printf "%.0f", b - a}')" "$(mb "$rss0")" "$(mb "$rss1")" "$(mb "$rss2")" "$(mb "$hwm")"
     done <"$dir/cold.txt"
   } >"$dir/cold.md"
   cat "$dir/cold.md"

@@ -53,12 +53,15 @@ struct Loaded {
     bytes: usize,
     /// No zones, the manifest's settings: for names no zone holds (no shard is read).
     none: Rc<Catalog>,
+    /// Shards whose read failed, with when: queries for them get SERVFAIL without another
+    /// read until [`RETRY_MS`] has passed.
+    failed: HashMap<usize, f64>,
 }
 
 impl Loaded {
     fn new(index: Index) -> std::result::Result<Self, snapshot::SnapshotError> {
         let none = Rc::new(index.manifest().empty_catalog()?);
-        Ok(Self { index: Rc::new(index), shards: HashMap::new(), bytes: 0, none })
+        Ok(Self { index: Rc::new(index), shards: HashMap::new(), bytes: 0, none, failed: HashMap::new() })
     }
 
     fn version(&self) -> &str {
@@ -566,7 +569,12 @@ async fn zones_for(env: &Env, context: &Context, request: &HttpRequest<'_>) -> O
             return None;
         }
         Some(match shard {
-            Some(n) => loaded.shard(n, state.tick).ok_or(n),
+            Some(n) => match loaded.shard(n, state.tick) {
+                Some(catalog) => Ok(catalog),
+                // A shard that just failed to load is not read again before the retry time.
+                None if loaded.failed.get(&n).is_some_and(|at| js_sys::Date::now() - at < RETRY_MS) => return None,
+                None => Err(n),
+            },
             None => Ok(Rc::clone(&loaded.none)),
         })
     })?;
@@ -604,6 +612,11 @@ async fn zones_for(env: &Env, context: &Context, request: &HttpRequest<'_>) -> O
         }
         Err(error) => {
             console_error!("edgedns: shard {n} of snapshot {} is unavailable, answering SERVFAIL: {error}", index.manifest().version);
+            STATE.with(|state| {
+                if let Some(loaded) = state.borrow_mut().loaded.as_mut().filter(|loaded| loaded.version() == index.manifest().version) {
+                    loaded.failed.insert(n, js_sys::Date::now());
+                }
+            });
             None
         }
     }

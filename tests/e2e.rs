@@ -585,6 +585,10 @@ mod views;
 #[path = "e2e/resolver.rs"]
 mod resolver;
 
+/// Split snapshots: a cold isolate's KV reads, in a workerd of its own (tests/e2e/shards.rs).
+#[path = "e2e/shards.rs"]
+mod shards;
+
 // ---- a browser: the lookup page at `/`, in headless Chromium ----
 
 /// Loads `url` in headless Chromium (a fresh profile each time) and returns the DOM as it is

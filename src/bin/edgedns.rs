@@ -658,9 +658,16 @@ mod cli {
         result
     }
 
-    /// Writes many keys with one wrangler call (`kv bulk put`, values base64-encoded).
+    /// Writes many keys: remotely with one wrangler call (`kv bulk put`, values
+    /// base64-encoded); locally one `kv key put` per key, one at a time: wrangler's local bulk
+    /// put stores base64 values re-read as UTF-8, mangling binary ones (workers-sdk#15192,
+    /// fixed after the wrangler pinned here), and concurrent local writers fail on the shared
+    /// state (500 from KV PUT).
     fn put_many(target: &Target, entries: &[(String, &[u8])]) -> Result<(), String> {
         use base64::Engine as _;
+        if target.local {
+            return entries.iter().try_for_each(|(key, value)| put_bytes(target, key, value));
+        }
         let pairs: Vec<serde_json::Value> = entries
             .iter()
             .map(|(key, value)| {

@@ -1,0 +1,122 @@
+//! Split snapshots in the real runtime: the repository's zones published with 1 KiB shards
+//! (`edgedns compile --kv-dir --shard-kib 1`, the keys `publish` writes) and served by a fresh
+//! workerd of its own (read-only disk KV, as the cold-start benchmark does), so the isolate
+//! is cold and its KV reads are counted from the first query: the manifest and the one shard
+//! a name needs, the health keys only with a shard of routed sets, nothing for a name no zone
+//! holds, nothing again for a shard it holds.
+
+use super::*;
+
+use edgedns::snapshot::{Index, Manifest};
+
+const PORT: u16 = 18791;
+const TOKEN: &str = "shards-e2e-token-0123456789";
+
+/// A workerd serving `dir/kv`, stopped on drop.
+struct Workerd(std::process::Child);
+
+impl Drop for Workerd {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(dir: &std::path::Path) -> Workerd {
+    let script = format!(
+        "set -e; source scripts/env.sh; workerd_config '{}' {PORT} ADMIN_TOKEN={TOKEN} SNAPSHOT_REFRESH_SECONDS=300",
+        dir.display()
+    );
+    let output = Command::new("bash").args(["-c", &script]).output().expect("bash runs");
+    assert!(output.status.success(), "workerd_config: {}", String::from_utf8_lossy(&output.stderr));
+    let log = std::fs::File::create(dir.join("workerd.log")).unwrap();
+    let child = Command::new(std::fs::canonicalize("node_modules/.bin/workerd").expect("workerd is installed"))
+        .args(["serve", "workerd.capnp"])
+        .current_dir(dir)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("workerd starts");
+    let workerd = Workerd(child);
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", PORT)).is_ok() {
+            return workerd;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("workerd did not listen on {PORT}: {}", std::fs::read_to_string(dir.join("workerd.log")).unwrap_or_default());
+}
+
+fn ask(name: &str, record_type: RecordType) -> Message {
+    curl_post(&format!("http://127.0.0.1:{PORT}/dns-query"), &query_bytes(name, record_type, false), &[]).message()
+}
+
+/// (request-path KV reads, shards held).
+fn counts() -> (u64, Vec<u64>) {
+    let exchange = curl(&["-H", &format!("authorization: Bearer {TOKEN}"), &format!("http://127.0.0.1:{PORT}/admin/isolate")]);
+    assert_eq!(exchange.status, 200, "{}", String::from_utf8_lossy(&exchange.body));
+    let status: serde_json::Value = serde_json::from_slice(&exchange.body).unwrap();
+    let held = status["shards"]["held"].as_array().unwrap().iter().map(|n| n.as_u64().unwrap()).collect();
+    (status["counts"]["kv_reads_request"].as_u64().unwrap(), held)
+}
+
+#[test]
+fn a_cold_isolate_reads_the_manifest_and_only_the_shards_its_queries_need() {
+    let dir = scratch("shards");
+    std::fs::create_dir_all(&dir).unwrap();
+    let output = Command::new(env("EDGEDNS_CLI"))
+        .args(["compile", "--shard-kib", "1", "--kv-dir"])
+        .arg(dir.join("kv"))
+        .args(["zones", "tests/zones"])
+        .output()
+        .expect("the CLI runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let manifest = Manifest::decode(&std::fs::read(dir.join("kv/snapshot:current")).unwrap()).unwrap();
+    let index = Index::new(manifest.clone()).unwrap();
+    assert!(manifest.shards().len() >= 5, "{} shards", manifest.shards().len());
+    let shard = |name: &str| index.shard_for(&Name::from_str(name).unwrap());
+    let routed = |name: &str| manifest.shards()[shard(name)].routed;
+    // Names in four different shards: two plain, one of routed sets, and a CNAME whose
+    // target lives in another shard (and zone): its shard carries the target.
+    let (plain, other, policy, chain) = ("www.example.com.", "10.2.0.192.in-addr.arpa.", "www.example.org.", "blog.example.com.");
+    let shards = [shard(plain), shard(other), shard(policy)];
+    assert!(shards[0] != shards[1] && shards[1] != shards[2] && shards[0] != shards[2], "{shards:?}");
+    assert!(!routed(plain) && !routed(other) && routed(policy));
+    let workerd = start(&dir);
+
+    // First query: the manifest and one shard.
+    let message = ask(plain, RecordType::A);
+    assert_eq!(message.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(answers(&message), ["www.example.com. 300 A 192.0.2.10"]);
+    assert_eq!(counts(), (2, vec![shards[0] as u64]), "a cold isolate's first query reads two keys");
+    // The same shard again: nothing more.
+    ask(plain, RecordType::AAAA);
+    assert_eq!(counts().0, 2);
+    // A name no zone holds: no shard is read.
+    assert_eq!(ask("www.example.net.", RecordType::A).metadata.response_code, ResponseCode::Refused);
+    assert_eq!(counts().0, 2);
+    // Another shard: one read.
+    let message = ask(other, RecordType::PTR);
+    assert_eq!(answers(&message), ["10.2.0.192.in-addr.arpa. 3600 PTR www.example.com."]);
+    assert_eq!(counts().0, 3);
+    // A shard of routed sets: one read (the health keys were read after the first response).
+    let message = ask(policy, RecordType::A);
+    assert_eq!(message.metadata.response_code, ResponseCode::NoError);
+    assert!(!message.answers.is_empty());
+    assert_eq!(counts().0, 4);
+    // A CNAME into another shard and zone is answered whole from the chain's first shard.
+    let message = ask(chain, RecordType::A);
+    let extra = u64::from(shard(chain) != shards[0]);
+    assert_eq!(answers(&message), ["blog.example.com. 3600 CNAME www.example.com.", "www.example.com. 300 A 192.0.2.10"]);
+    assert_eq!(counts().0, 4 + extra);
+    let (_, held) = counts();
+    assert!(held.contains(&(shards[0] as u64)) && held.contains(&(shards[2] as u64)), "{held:?}");
+    drop(workerd);
+
+    // A fresh isolate whose first query needs routed sets reads the health keys with its shard.
+    let _workerd = start(&dir);
+    let message = ask(policy, RecordType::A);
+    assert_eq!(message.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(counts(), (4, vec![shards[2] as u64]), "manifest, shard, health:current, health:overrides");
+    let _ = std::fs::remove_dir_all(&dir);
+}
