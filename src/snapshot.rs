@@ -732,6 +732,28 @@ impl Manifest {
     }
 }
 
+/// What a value stored as text starts with ([`to_text`]).
+const TEXT_PREFIX: &[u8] = b"edgedns-base64:";
+
+/// A binary value as text (a prefix, then base64), for writers that cannot store arbitrary
+/// bytes: wrangler's local `kv bulk put` re-reads base64 values as UTF-8 (workers-sdk#15192).
+/// Readers take either form ([`from_text`]).
+pub fn to_text(value: &[u8]) -> String {
+    use base64::Engine as _;
+    let mut text = String::from_utf8_lossy(TEXT_PREFIX).into_owned();
+    text.push_str(&base64::engine::general_purpose::STANDARD.encode(value));
+    text
+}
+
+/// A value as written: the bytes themselves, or the bytes of a [`to_text`] value.
+pub fn from_text(value: Vec<u8>) -> Vec<u8> {
+    use base64::Engine as _;
+    match value.strip_prefix(TEXT_PREFIX) {
+        Some(encoded) => base64::engine::general_purpose::STANDARD.decode(encoded).unwrap_or(value),
+        None => value,
+    }
+}
+
 fn name_to_wire(name: &Name) -> Result<Vec<u8>, EncodeError> {
     let mut bytes = Vec::with_capacity(name.len() + 1);
     let mut encoder = BinEncoder::new(&mut bytes);

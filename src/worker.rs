@@ -39,10 +39,20 @@ const DEFAULT_REFRESH_MS: f64 = 30_000.0;
 /// After a failed first load, how long queries get SERVFAIL before the next attempt.
 const RETRY_MS: f64 = 5_000.0;
 
-/// How many bytes of encoded shards an isolate keeps decoded. Decoded records take some
-/// tens of times their encoded size, so this holds a few tens of MB of the 128 MB an isolate
-/// has; beyond it the least recently used shard goes (and is read again when asked for).
-const SHARD_CACHE_BYTES: usize = 1536 * 1024;
+/// How many bytes of encoded shards an isolate keeps decoded, unless `SHARD_CACHE_KIB` says
+/// otherwise. Decoded records take about twenty times their encoded size (BENCHMARKS.md §6),
+/// so this holds some 50 MB of the 128 MB an isolate has; beyond it the least recently used
+/// shard goes (and is read again when asked for).
+const DEFAULT_SHARD_CACHE_BYTES: usize = 1024 * 1024;
+
+thread_local! {
+    /// The shard budget in force (read from the variables when the manifest is (re)read).
+    static SHARD_CACHE_BYTES: std::cell::Cell<usize> = const { std::cell::Cell::new(DEFAULT_SHARD_CACHE_BYTES) };
+}
+
+fn shard_budget() -> usize {
+    SHARD_CACHE_BYTES.with(std::cell::Cell::get)
+}
 
 /// The version an isolate serves: its manifest, and the shards queries have needed so far.
 struct Loaded {
@@ -81,7 +91,7 @@ impl Loaded {
         if self.shards.insert(n, (catalog, tick)).is_none() {
             self.bytes += size(n, &self.index);
         }
-        while self.bytes > SHARD_CACHE_BYTES && self.shards.len() > 1 {
+        while self.bytes > shard_budget() && self.shards.len() > 1 {
             let Some((&oldest, _)) = self.shards.iter().filter(|(&held, _)| held != n).min_by_key(|(_, (_, used))| *used) else { break };
             self.shards.remove(&oldest);
             self.bytes -= size(oldest, &self.index);
@@ -218,7 +228,8 @@ impl std::fmt::Display for LoadError {
 
 /// Reads a key that must be there.
 async fn read_key(kv: &Kv, key: &str) -> std::result::Result<Vec<u8>, LoadError> {
-    kv.bytes(key).await.map_err(|e| LoadError::Kv(e.to_string()))?.ok_or_else(|| LoadError::MissingImage(key.to_owned()))
+    let value = kv.bytes(key).await.map_err(|e| LoadError::Kv(e.to_string()))?.ok_or_else(|| LoadError::MissingImage(key.to_owned()))?;
+    Ok(snapshot::from_text(value))
 }
 
 /// The manifest `snapshot:current` holds (the first read of a cold isolate), with its bytes.
@@ -345,7 +356,7 @@ async fn refresh(kv: &Kv, known_version: String) {
             for first in &old {
                 let n = index.shard_for(first);
                 let bytes = index.manifest().shards().get(n).map_or(0, |shard| shard.bytes as usize);
-                if !wanted.contains(&n) && (wanted.is_empty() || budget + bytes <= SHARD_CACHE_BYTES) {
+                if !wanted.contains(&n) && (wanted.is_empty() || budget + bytes <= shard_budget()) {
                     wanted.push(n);
                     budget += bytes;
                 }
@@ -515,6 +526,12 @@ async fn index(env: &Env, context: &Context) -> Option<Rc<Index>> {
     if !due {
         return current;
     }
+    let budget = env
+        .var("SHARD_CACHE_KIB")
+        .ok()
+        .and_then(|value| value.to_string().trim().parse::<usize>().ok())
+        .map_or(DEFAULT_SHARD_CACHE_BYTES, |kib| kib.saturating_mul(1024));
+    SHARD_CACHE_BYTES.with(|cell| cell.set(budget));
     let path = if current.is_some() { ReadPath::Background } else { ReadPath::Request };
     let kv = match Kv::open(env, path) {
         Ok(kv) => kv,

@@ -643,7 +643,7 @@ mod cli {
             return Ok(None);
         }
         if output.status.success() {
-            Ok(Some(output.stdout))
+            Ok(Some(snapshot::from_text(output.stdout)))
         } else {
             Err(format!("wrangler failed reading {key}:\n{}{stderr}", String::from_utf8_lossy(&output.stdout)))
         }
@@ -658,15 +658,21 @@ mod cli {
         result
     }
 
-    /// Writes many keys: remotely with one wrangler call (`kv bulk put`, values
-    /// base64-encoded); locally one `kv key put` per key, one at a time: wrangler's local bulk
-    /// put stores base64 values re-read as UTF-8, mangling binary ones (workers-sdk#15192,
-    /// fixed after the wrangler pinned here), and concurrent local writers fail on the shared
-    /// state (500 from KV PUT).
+    /// Writes many keys with one wrangler call (`kv bulk put`). Remotely the values go
+    /// base64-encoded; locally binary values go as text ([`snapshot::to_text`], which readers
+    /// decode), because wrangler's local bulk put stores base64 values re-read as UTF-8,
+    /// mangling binary ones (workers-sdk#15192, fixed after the wrangler pinned here).
     fn put_many(target: &Target, entries: &[(String, &[u8])]) -> Result<(), String> {
         use base64::Engine as _;
         if target.local {
-            return entries.iter().try_for_each(|(key, value)| put_bytes(target, key, value));
+            let pairs: Vec<serde_json::Value> = entries
+                .iter()
+                .map(|(key, value)| match std::str::from_utf8(value) {
+                    Ok(text) if !text.starts_with("edgedns-base64:") => serde_json::json!({"key": key, "value": text}),
+                    _ => serde_json::json!({"key": key, "value": snapshot::to_text(value)}),
+                })
+                .collect();
+            return bulk_put(target, &pairs, entries.len());
         }
         let pairs: Vec<serde_json::Value> = entries
             .iter()
@@ -674,6 +680,10 @@ mod cli {
                 serde_json::json!({"key": key, "value": base64::engine::general_purpose::STANDARD.encode(value), "base64": true})
             })
             .collect();
+        bulk_put(target, &pairs, entries.len())
+    }
+
+    fn bulk_put(target: &Target, pairs: &[serde_json::Value], count: usize) -> Result<(), String> {
         let file = std::env::temp_dir().join(format!("edgedns-bulk-{}.json", std::process::id()));
         std::fs::write(&file, serde_json::to_vec(&pairs).map_err(|e| e.to_string())?).map_err(|e| format!("{}: {e}", file.display()))?;
         let mut command = wrangler_command(target, "bulk put");
@@ -684,7 +694,7 @@ mod cli {
         if output.status.success() {
             Ok(())
         } else {
-            Err(format!("wrangler failed writing {} keys:\n{}{}", entries.len(), String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)))
+            Err(format!("wrangler failed writing {count} keys:\n{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)))
         }
     }
 
