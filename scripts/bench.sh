@@ -350,9 +350,9 @@ row, one shard of 32 KB, is no cheaper). Before the split (the previous version 
 the same query read the whole image: 3.3 MB and 0.3 s at 100k records, 34 MB (over KV's 25 MiB
 value limit), 3.2 s and 1.7 GB at 1M. A name in a shard the isolate does not hold yet costs one
 more read and decode, about 3 ms more here; a held shard answers in about 1.5 ms. A routed
-set's shard also needs the health state, read with the shard in the same round trip: four reads
-(manifest; shard, \`health:current\`, \`health:overrides\`), as in the 1k row, whose only
-shard holds the zone's routed sets.
+set's shard also needs the health state, read with the shard in the same round trip: three
+reads (manifest; shard and \`health:current\`, which carries a copy of the overrides), as in the
+1k row, whose only shard holds the zone's routed sets.
 
 What bounds it: the KV round trips (two, whatever the size; on Workers each is a network read
 that the edge may have cached) and the isolate's first-request cost. Memory is bounded by the

@@ -280,21 +280,26 @@ async fn read_json<T>(kv: &Kv, key: &str, parse: impl FnOnce(&str) -> std::resul
 }
 
 /// The measured health states and the operators' overrides, as answering uses them; `None`
-/// when either read failed (the isolate keeps what it has).
-async fn read_health(kv: &Kv) -> Option<HealthSnapshot> {
+/// when a read failed (the isolate keeps what it has). On a query's path one read:
+/// `health:current` with the copy of the overrides it carries; otherwise (`both`) the
+/// overrides key too, whose content replaces the copy.
+async fn read_health(kv: &Kv, both: bool) -> Option<HealthSnapshot> {
+    if !both {
+        return Some(read_json(kv, HEALTH_KEY, HealthSnapshot::from_json).await.ok()?.unwrap_or_default());
+    }
     let (measured, overrides) = futures_util::future::join(
         read_json(kv, HEALTH_KEY, HealthSnapshot::from_json),
         read_json(kv, OVERRIDES_KEY, overrides_from_json),
     )
     .await;
     let (measured, overrides) = (measured.ok()?, overrides.ok()?);
-    Some(measured.unwrap_or_default().with_overrides(overrides.unwrap_or_default()))
+    Some(measured.unwrap_or_default().with_overrides_replaced(overrides.unwrap_or_default()))
 }
 
 /// Reads the health keys into the isolate state (checks that never reported start from
 /// their initial state).
-async fn load_health(kv: &Kv) {
-    if let Some(health) = read_health(kv).await {
+async fn load_health(kv: &Kv, both: bool) {
+    if let Some(health) = read_health(kv, both).await {
         STATE.with(|state| {
             let mut state = state.borrow_mut();
             let checks = state.loaded.as_ref().map(|loaded| loaded.index.manifest().health_checks().clone()).unwrap_or_default();
@@ -337,7 +342,7 @@ async fn load_first(kv: &Kv) {
 async fn refresh(kv: &Kv, known_version: String) {
     let (current, health) = futures_util::future::join(read_current(kv), async {
         let wanted = STATE.with(|state| state.borrow().loaded.as_ref().is_some_and(|loaded| loaded.index.manifest().uses_health()));
-        if wanted { read_health(kv).await } else { None }
+        if wanted { read_health(kv, true).await } else { None }
     })
     .await;
     let mut replacement = None;
@@ -609,7 +614,7 @@ async fn zones_for(env: &Env, context: &Context, request: &HttpRequest<'_>) -> O
     let with_health = routed && health_missing();
     let (shard, ()) = futures_util::future::join(read_shard(&kv, &index, n), async {
         if with_health {
-            load_health(&kv).await;
+            load_health(&kv, false).await;
         }
     })
     .await;
@@ -647,7 +652,7 @@ fn schedule_health(env: &Env, context: &Context) {
     }
     let Ok(kv) = Kv::open(env, ReadPath::Background) else { return };
     context.wait_until(async move {
-        load_health(&kv).await;
+        load_health(&kv, true).await;
         STATE.with(|state| state.borrow_mut().health_loading = false);
     });
 }
@@ -886,6 +891,11 @@ async fn serve_admin(request: AdminRequest, env: &Env, context: &Context, now: u
                 let json = serde_json::to_string(&overrides).map_err(|e| AdminError::Unavailable(e.to_string()))?;
                 let put = kv.put(OVERRIDES_KEY, json).map_err(|e| AdminError::Unavailable(format!("writing {OVERRIDES_KEY}: {e}")))?;
                 put.execute().await.map_err(|e| AdminError::Unavailable(format!("writing {OVERRIDES_KEY}: {e}")))?;
+                // The copy `health:current` carries, which cold isolates read alone.
+                let measured = read_json(&kv, HEALTH_KEY, HealthSnapshot::from_json).await.map_err(AdminError::Unavailable)?.unwrap_or_default();
+                let patched = serde_json::to_string(&measured.with_overrides_replaced(overrides.clone())).map_err(|e| AdminError::Unavailable(e.to_string()))?;
+                let put = kv.put(HEALTH_KEY, patched).map_err(|e| AdminError::Unavailable(format!("writing {HEALTH_KEY}: {e}")))?;
+                put.execute().await.map_err(|e| AdminError::Unavailable(format!("writing {HEALTH_KEY}: {e}")))?;
                 console_log!("edgedns: health overrides are now {}", serde_json::to_string(&overrides).unwrap_or_default());
                 // This isolate answers with the change at once; others at their next refresh.
                 STATE.with(|state| {
@@ -1128,6 +1138,11 @@ async fn scheduled(event: worker::ScheduledEvent, env: Env, _context: worker::Sc
         for flip in &flips {
             console_log!("edgedns: health check {} is now {}", flip.id, if flip.healthy { "healthy" } else { "unhealthy" });
         }
+        // The overrides as they are now travel in the snapshot (cold isolates read it alone).
+        let next = match read_json(&kv, OVERRIDES_KEY, overrides_from_json).await {
+            Ok(overrides) => next.with_overrides_replaced(overrides.unwrap_or_default()),
+            Err(_) => next.with_overrides_replaced(previous.overrides.clone()),
+        };
         write_health(&kv, &next).await;
         previous = next;
     }

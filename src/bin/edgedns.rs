@@ -828,6 +828,13 @@ mod cli {
         if changed {
             let json = serde_json::to_vec(&overrides).map_err(|e| e.to_string())?;
             put_bytes(&target, OVERRIDES_KEY, &json)?;
+            // The copy `health:current` carries, which cold isolates read alone.
+            let measured = match get(&target, HEALTH_KEY)? {
+                Some(bytes) => HealthSnapshot::from_json(&String::from_utf8_lossy(&bytes)).map_err(|e| format!("{HEALTH_KEY}: {}", e.0))?,
+                None => HealthSnapshot::default(),
+            };
+            let patched = serde_json::to_vec(&measured.with_overrides_replaced(overrides.clone())).map_err(|e| e.to_string())?;
+            put_bytes(&target, HEALTH_KEY, &patched)?;
             println!("overrides now: {}", serde_json::to_string(&overrides).map_err(|e| e.to_string())?);
         } else {
             println!("no such override: nothing changed");

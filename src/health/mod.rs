@@ -2,7 +2,10 @@
 //! when, plus operators' forced overrides. The scheduled checker writes the measured states
 //! to KV as JSON (`health:current`, one write per round); operators write the overrides to
 //! their own key (`health:overrides`, through the admin API or the CLI), so neither writer
-//! can undo the other's change. The Worker reads both with the zones, never per query.
+//! can undo the other's change. `health:current` also carries a copy of the overrides as of
+//! its writing (the checker copies them each round, the admin API and the CLI patch the copy
+//! when they change them), so a cold isolate answers from one health read; its background
+//! refreshes read both keys, and the overrides key wins. The Worker never reads them per query.
 //!
 //! Rules (ROUTING.md "Health"):
 //! * a check with no data counts as healthy (an inverted one is evaluated by the checker);
@@ -131,6 +134,13 @@ impl HealthSnapshot {
         self
     }
 
+    /// The snapshot with exactly these overrides (from their own key, which is the truth),
+    /// in place of the copy it carries.
+    pub fn with_overrides_replaced(mut self, overrides: Overrides) -> Self {
+        self.overrides.clear();
+        self.with_overrides(overrides)
+    }
+
     /// Adds the operators' overrides (from their own key) to those the snapshot carries.
     pub fn with_overrides(mut self, overrides: Overrides) -> Self {
         for (target, forced) in overrides {
@@ -210,6 +220,20 @@ mod tests {
         assert!(view.stale);
         assert_eq!(view.is_healthy("a"), None);
         assert_eq!(view.is_healthy("b"), Some(false));
+    }
+
+    #[test]
+    fn the_overrides_key_replaces_the_copy_the_snapshot_carries() {
+        // The copy says b is down; the operators' key has since cleared it and forced a.
+        let overrides = overrides_from_json(r#"{"a": {"healthy": true}}"#).unwrap();
+        let replaced = snapshot().with_overrides_replaced(overrides);
+        let view = replaced.view(1_000_500);
+        assert_eq!(view.is_healthy("a"), Some(true));
+        assert_eq!(view.is_healthy("b"), Some(true), "the cleared override is gone");
+        // The copy survives a round trip through the key's JSON, so a cold isolate sees it.
+        let copy = HealthSnapshot::from_json(&serde_json::to_string(&snapshot()).unwrap()).unwrap();
+        assert_eq!(copy.view(1_000_500).is_healthy("b"), Some(false));
+        assert!(snapshot().with_overrides_replaced(Overrides::new()).overrides.is_empty());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! (`edgedns compile --kv-dir --shard-kib 1`, the keys `publish` writes) and served by a fresh
 //! workerd of its own (read-only disk KV, as the cold-start benchmark does), so the isolate
 //! is cold and its KV reads are counted from the first query: the manifest and the one shard
-//! a name needs, the health keys only with a shard of routed sets, nothing for a name no zone
+//! a name needs, the health state only with a shard of routed sets, nothing for a name no zone
 //! holds, nothing again for a shard it holds.
 
 use super::*;
@@ -113,10 +113,11 @@ fn a_cold_isolate_reads_the_manifest_and_only_the_shards_its_queries_need() {
     assert!(held.contains(&(shards[0] as u64)) && held.contains(&(shards[2] as u64)), "{held:?}");
     drop(workerd);
 
-    // A fresh isolate whose first query needs routed sets reads the health keys with its shard.
+    // A fresh isolate whose first query needs routed sets reads the health state with its
+    // shard: `health:current` alone, which carries a copy of the overrides.
     let _workerd = start(&dir);
     let message = ask(policy, RecordType::A);
     assert_eq!(message.metadata.response_code, ResponseCode::NoError);
-    assert_eq!(counts(), (4, vec![shards[2] as u64]), "manifest, shard, health:current, health:overrides");
+    assert_eq!(counts(), (3, vec![shards[2] as u64]), "manifest, shard, health:current");
     let _ = std::fs::remove_dir_all(&dir);
 }
