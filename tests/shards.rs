@@ -16,6 +16,10 @@ use edgedns::zone::{Catalog, Viewer};
 use hickory_proto::op::Query;
 use hickory_proto::rr::{Name, RecordType};
 
+#[path = "support/sources.rs"]
+mod sources_support;
+use sources_support::repository_sources;
+
 const TOKEN: &str = "corp-view-token-0123456789";
 
 /// Crosses shard boundaries on purpose: with one name per shard every reference below
@@ -61,15 +65,7 @@ alias CNAME start.crossing.test.
 ";
 
 fn sources() -> Vec<SourceFile> {
-    let mut sources = Vec::new();
-    for dir in ["zones", "tests/zones", "tests/zones/views/corp"] {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_file() {
-                sources.push(SourceFile { path: path.display().to_string(), text: std::fs::read_to_string(&path).unwrap() });
-            }
-        }
-    }
+    let mut sources = repository_sources();
     sources.push(SourceFile { path: "crossing.test.zone".into(), text: CROSSING.into() });
     sources.push(SourceFile { path: "nest.crossing.test.zone".into(), text: NESTED.into() });
     sources

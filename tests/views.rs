@@ -18,21 +18,16 @@ use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode}
 use hickory_proto::rr::rdata::opt::{ClientSubnet, EdnsOption};
 use hickory_proto::rr::{Name, RecordType};
 
+#[path = "support/sources.rs"]
+mod sources_support;
+use sources_support::repository_sources;
+
 const TOKEN: &str = "corp-view-token-0123456789";
 const INSIDE: &str = "198.51.100.7";
 const OUTSIDE: &str = "203.0.113.9";
 
 fn sources() -> Vec<SourceFile> {
-    let mut sources = Vec::new();
-    for dir in ["zones", "tests/zones", "tests/zones/views/corp"] {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_file() {
-                sources.push(SourceFile { path: path.display().to_string(), text: std::fs::read_to_string(&path).unwrap() });
-            }
-        }
-    }
-    sources
+    repository_sources()
 }
 
 fn catalog() -> &'static Catalog {

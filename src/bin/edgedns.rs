@@ -684,33 +684,30 @@ mod cli {
     }
 
     fn bulk_put(target: &Target, pairs: &[serde_json::Value], count: usize) -> Result<(), String> {
-        let file = std::env::temp_dir().join(format!("edgedns-bulk-{}.json", std::process::id()));
-        std::fs::write(&file, serde_json::to_vec(&pairs).map_err(|e| e.to_string())?).map_err(|e| format!("{}: {e}", file.display()))?;
-        let mut command = wrangler_command(target, "bulk put");
-        command.arg(&file);
-        let output = command.output().map_err(|e| format!("cannot run wrangler: {e}"));
-        let _ = std::fs::remove_file(&file);
-        let output = output?;
-        if output.status.success() {
-            Ok(())
-        } else {
-            Err(format!("wrangler failed writing {count} keys:\n{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)))
-        }
+        bulk(target, "put", pairs, &format!("writing {count} keys"))
     }
 
     /// Deletes many keys with one wrangler call (`kv bulk delete`).
     fn delete_many(target: &Target, keys: &[String]) -> Result<(), String> {
-        let file = std::env::temp_dir().join(format!("edgedns-bulk-delete-{}.json", std::process::id()));
-        std::fs::write(&file, serde_json::to_vec(keys).map_err(|e| e.to_string())?).map_err(|e| format!("{}: {e}", file.display()))?;
-        let mut command = wrangler_command(target, "bulk delete");
-        command.arg(&file).arg("--force");
+        bulk(target, "delete", keys, &format!("deleting {} keys", keys.len()))
+    }
+
+    /// `wrangler kv bulk <verb> FILE` with `list` as the JSON file.
+    fn bulk<T: serde::Serialize>(target: &Target, verb: &str, list: &[T], what: &str) -> Result<(), String> {
+        let file = std::env::temp_dir().join(format!("edgedns-bulk-{verb}-{}.json", std::process::id()));
+        std::fs::write(&file, serde_json::to_vec(list).map_err(|e| e.to_string())?).map_err(|e| format!("{}: {e}", file.display()))?;
+        let mut command = wrangler_command(target, &format!("bulk {verb}"));
+        command.arg(&file);
+        if verb == "delete" {
+            command.arg("--force");
+        }
         let output = command.output().map_err(|e| format!("cannot run wrangler: {e}"));
         let _ = std::fs::remove_file(&file);
         let output = output?;
         if output.status.success() {
             Ok(())
         } else {
-            Err(format!("wrangler failed deleting {} keys:\n{}{}", keys.len(), String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)))
+            Err(format!("wrangler failed {what}:\n{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)))
         }
     }
 
