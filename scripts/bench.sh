@@ -366,5 +366,22 @@ would cut next; the budget keeps the isolate inside its 128 MB until then, at th
 read when the working set is larger than the budget.
 EOF
 } >"$file.tmp"
+# A part this run left out keeps its section of the previous report (marked as such), so a
+# partial run (BENCH_PARTS=cold) on a fresh clone does not blank the other tables.
+if [[ -s "$file" ]]; then
+  node -e '
+    const fs = require("fs");
+    const [fresh, old] = process.argv.slice(1).map(f => fs.readFileSync(f, "utf8"));
+    const split = text => text.split(/(?=^## )/m);
+    const previous = new Map(split(old).map(s => [s.split("\n")[0], s]));
+    const kept = "_(kept from the previous report: this run left the part out)_\n\n";
+    const merged = split(fresh).map(section => {
+      const before = previous.get(section.split("\n")[0]);
+      if (!section.includes("_(not run") || !before || before.includes("_(not run")) return section;
+      return before.includes(kept) ? before : before.replace(/\n\n/, "\n\n" + kept);
+    });
+    fs.writeFileSync(process.argv[1], merged.join(""));
+  ' "$file.tmp" "$file"
+fi
 mv "$file.tmp" "$file"
 log "wrote $file"

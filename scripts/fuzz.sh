@@ -65,6 +65,7 @@ refresh_seeds() {
     snapshot)
       (cd "$ROOT" && $cli compile zones tests/zones -o fuzz/corpus/snapshot/seed-zones-and-test-zones.bin \
         && $cli compile zones -o fuzz/corpus/snapshot/seed-zones.bin \
+        && $cli compile zones tests/zones --shard-kib 1 -o fuzz/corpus/snapshot/seed-small-shards.bin \
         && $cli compile tests/zones/nested.conformance.test.zone -o fuzz/corpus/snapshot/seed-nested.bin) >/dev/null
       ;;
     ipdb)

@@ -1,4 +1,5 @@
-//! `edgedns::snapshot::decode` on KV snapshot images.
+//! `edgedns::snapshot::decode` on KV snapshot bundles (manifest and shards), and
+//! `Manifest::decode_shard` on each of their shards.
 //!
 //! Asserts, once per process: the fixed catalog (compiled from `zones/` and `tests/zones/`)
 //! round-trips, `encode(decode(encode(catalog))) == encode(catalog)`, and the decoded catalog
@@ -30,6 +31,16 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(image, common::catalog_image());
     });
 
+    // Each shard alone, as a cold isolate decodes it: no panic, and the part it decodes to
+    // answers without panicking.
+    if let Ok((manifest, shards)) = snapshot::decode_bundle(data) {
+        for (n, bytes) in shards.iter().enumerate() {
+            if let Ok(part) = manifest.decode_shard(n, bytes) {
+                let names = common::catalog_names(&part, 8);
+                common::answer_all(&part, &names, PROBE_TYPES, &NoHealthData);
+            }
+        }
+    }
     let Ok(catalog) = snapshot::decode(data) else { return };
     let image = snapshot::encode(&catalog).unwrap_or_else(|error| panic!("a decoded snapshot does not re-encode: {error:?}"));
     let again = snapshot::decode(&image).unwrap_or_else(|error| panic!("a re-encoded snapshot does not decode: {error}"));
