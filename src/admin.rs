@@ -125,10 +125,10 @@ pub enum AdminError {
     UnknownCheck(String),
     /// 404: no published zone has this apex.
     UnknownZone(String),
-    /// 404: no image of this version is in KV.
+    /// 404: no manifest of this version is in KV.
     UnknownVersion(String),
     /// 409: the request cannot apply to what is published (nothing to roll back to, no
-    /// sources stored for the current version, a corrupt image).
+    /// sources stored for the current version, a corrupt shard).
     Conflict(String),
     /// 503: the Worker has no zone data, or KV failed.
     Unavailable(String),

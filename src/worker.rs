@@ -1,13 +1,16 @@
 //! The Cloudflare Workers adapter: HTTP in, zone snapshot from KV, HTTP out.
 //!
-//! It holds no DNS logic. Per isolate it keeps the decoded catalog in memory; the first
-//! request loads it (four KV reads in two round trips: the pointer and the two health keys
-//! together, then the image), and afterwards at most one request every
-//! [`DEFAULT_REFRESH_MS`] (or `SNAPSHOT_REFRESH_SECONDS`) re-reads them in the background
-//! (`waitUntil`), loading a new image only when the version changed. A steady stream of
-//! queries therefore does zero KV reads on its own path (counted: `/admin/isolate`). GeoIP
-//! tables and the firewall's rules load in the background too. When a load fails, the last good catalog keeps serving; with
-//! none at all, queries get SERVFAIL with EDE 14 and a log line says why.
+//! It holds no DNS logic. Per isolate it keeps the manifest of the version it serves and the
+//! shards its queries needed (decoded, within a budget). A cold isolate's first query reads
+//! the manifest (`snapshot:current`), then the one shard holding the name (with
+//! `health:current` in the same round trip when the shard holds routed sets): two KV reads,
+//! whatever the size of the zones. Afterwards at most one request every
+//! [`DEFAULT_REFRESH_MS`] (or `SNAPSHOT_REFRESH_SECONDS`) re-reads the manifest and the health
+//! keys in the background (`waitUntil`), loading a new version's shards only when the version
+//! changed. A steady stream of queries therefore does zero KV reads on its own path (counted:
+//! `/admin/isolate`). GeoIP tables and the firewall's rules load in the background too. When a
+//! load fails, the last good version keeps serving; with none at all, queries get SERVFAIL with
+//! EDE 14 and a log line says why.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -971,8 +974,8 @@ async fn list_zones(kv: &Kv) -> std::result::Result<crate::doh::HttpResponse, Ad
 /// added or removed ([`admin::edit_zone`]), compiled and, unless a dry run, published the
 /// way the CLI publishes.
 ///
-/// Writes, in order: the image, its sources, the pointer, the history. A reader follows the
-/// pointer, which is written last, so it always names a complete image. KV has no
+/// Writes, in order: the shards, manifest and sources, the pointer, the history. A reader
+/// follows the pointer, which is written last, so it always names a complete version. KV has no
 /// compare-and-swap: two admins publishing at the same moment both succeed and the last
 /// pointer written wins (the other edit is not in it; its version stays in the history, so
 /// a rollback can reach it), and one history update may overwrite the other.
@@ -997,7 +1000,7 @@ async fn edit_zones(
                     ))
                 })?;
             let sources = snapshot::sources_from_json(&text).map_err(|error| AdminError::Conflict(format!("{key}: {error}")))?;
-            // Only for the list of changes: an unreadable image compares as empty.
+            // Only for the list of changes: an unreadable version compares as empty.
             let served = read_version(kv, version).await.map(|(_, _, catalog)| catalog).unwrap_or_else(|error| {
                 console_error!("edgedns: comparing against no zones: {error}");
                 Catalog::default()
@@ -1063,8 +1066,8 @@ async fn record_publish(kv: &Kv, version: &str, now_s: u64, zones: usize) -> (Ve
     (dropped, warnings)
 }
 
-/// `POST /admin/rollback`: as `edgedns rollback`, the image is read and decoded before the
-/// pointer moves.
+/// `POST /admin/rollback`: as `edgedns rollback`, the manifest and every shard are read and
+/// decoded before the pointer moves.
 async fn rollback(kv: &Kv, to: Option<&str>) -> std::result::Result<crate::doh::HttpResponse, AdminError> {
     let previous = current_version(kv).await?.ok_or_else(|| AdminError::Conflict(format!("nothing published yet ({} is missing)", snapshot::CURRENT_KEY)))?;
     let history = read_history(kv).await.map_err(AdminError::Unavailable)?;
