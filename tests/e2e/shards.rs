@@ -10,6 +10,8 @@ use super::*;
 use edgedns::snapshot::{Index, Manifest};
 
 const PORT: u16 = 18791;
+/// The second test's workerd.
+const PORT_REFRESH: u16 = 18792;
 const TOKEN: &str = "shards-e2e-token-0123456789";
 
 /// A workerd serving `dir/kv`, stopped on drop.
@@ -22,11 +24,9 @@ impl Drop for Workerd {
     }
 }
 
-fn start(dir: &std::path::Path) -> Workerd {
-    let script = format!(
-        "set -e; source scripts/env.sh; workerd_config '{}' {PORT} ADMIN_TOKEN={TOKEN} SNAPSHOT_REFRESH_SECONDS=300",
-        dir.display()
-    );
+/// A fresh workerd on `port` serving `dir/kv`, with more worker variables (`NAME=VALUE ...`).
+fn start_on(dir: &std::path::Path, port: u16, vars: &str) -> Workerd {
+    let script = format!("set -e; source scripts/env.sh; workerd_config '{}' {port} ADMIN_TOKEN={TOKEN} {vars}", dir.display());
     let output = Command::new("bash").args(["-c", &script]).output().expect("bash runs");
     assert!(output.status.success(), "workerd_config: {}", String::from_utf8_lossy(&output.stderr));
     let log = std::fs::File::create(dir.join("workerd.log")).unwrap();
@@ -39,21 +39,47 @@ fn start(dir: &std::path::Path) -> Workerd {
         .expect("workerd starts");
     let workerd = Workerd(child);
     for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", PORT)).is_ok() {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return workerd;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    panic!("workerd did not listen on {PORT}: {}", std::fs::read_to_string(dir.join("workerd.log")).unwrap_or_default());
+    panic!("workerd did not listen on {port}: {}", std::fs::read_to_string(dir.join("workerd.log")).unwrap_or_default());
+}
+
+fn start(dir: &std::path::Path) -> Workerd {
+    start_on(dir, PORT, "SNAPSHOT_REFRESH_SECONDS=300")
+}
+
+/// Compiles `zones`, `tests/zones` and `extra` into `dir/kv` with 1 KiB shards (every key a
+/// publish writes, `snapshot:current` last), and returns the manifest.
+fn compile_into(dir: &std::path::Path, extra: &[&std::path::Path]) -> Manifest {
+    let output = Command::new(env("EDGEDNS_CLI"))
+        .args(["compile", "--shard-kib", "1", "--kv-dir"])
+        .arg(dir.join("kv"))
+        .args(["zones", "tests/zones"])
+        .args(extra)
+        .output()
+        .expect("the CLI runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    Manifest::decode(&std::fs::read(dir.join("kv/snapshot:current")).unwrap()).unwrap()
 }
 
 fn ask(name: &str, record_type: RecordType) -> Message {
-    curl_post(&format!("http://127.0.0.1:{PORT}/dns-query"), &query_bytes(name, record_type, false), &[]).message()
+    ask_on(PORT, name, record_type)
+}
+
+fn ask_on(port: u16, name: &str, record_type: RecordType) -> Message {
+    curl_post(&format!("http://127.0.0.1:{port}/dns-query"), &query_bytes(name, record_type, false), &[]).message()
 }
 
 /// (request-path KV reads, shards held).
 fn counts() -> (u64, Vec<u64>) {
-    let exchange = curl(&["-H", &format!("authorization: Bearer {TOKEN}"), &format!("http://127.0.0.1:{PORT}/admin/isolate")]);
+    counts_on(PORT)
+}
+
+fn counts_on(port: u16) -> (u64, Vec<u64>) {
+    let exchange = curl(&["-H", &format!("authorization: Bearer {TOKEN}"), &format!("http://127.0.0.1:{port}/admin/isolate")]);
     assert_eq!(exchange.status, 200, "{}", String::from_utf8_lossy(&exchange.body));
     let status: serde_json::Value = serde_json::from_slice(&exchange.body).unwrap();
     let held = status["shards"]["held"].as_array().unwrap().iter().map(|n| n.as_u64().unwrap()).collect();
@@ -64,14 +90,7 @@ fn counts() -> (u64, Vec<u64>) {
 fn a_cold_isolate_reads_the_manifest_and_only_the_shards_its_queries_need() {
     let dir = scratch("shards");
     std::fs::create_dir_all(&dir).unwrap();
-    let output = Command::new(env("EDGEDNS_CLI"))
-        .args(["compile", "--shard-kib", "1", "--kv-dir"])
-        .arg(dir.join("kv"))
-        .args(["zones", "tests/zones"])
-        .output()
-        .expect("the CLI runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let manifest = Manifest::decode(&std::fs::read(dir.join("kv/snapshot:current")).unwrap()).unwrap();
+    let manifest = compile_into(&dir, &[]);
     let index = Index::new(manifest.clone()).unwrap();
     assert!(manifest.shards().len() >= 5, "{} shards", manifest.shards().len());
     let shard = |name: &str| index.shard_for(&Name::from_str(name).unwrap());
@@ -119,5 +138,52 @@ fn a_cold_isolate_reads_the_manifest_and_only_the_shards_its_queries_need() {
     let message = ask(policy, RecordType::A);
     assert_eq!(message.metadata.response_code, ResponseCode::NoError);
     assert_eq!(counts(), (3, vec![shards[2] as u64]), "manifest, shard, health:current");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_shard_budget_evicts_and_a_new_version_arrives_with_its_shards_already_read() {
+    let dir = scratch("shards-refresh");
+    let zones = dir.join("zones");
+    std::fs::create_dir_all(&zones).unwrap();
+    let zone = |address: &str| format!("$TTL 60\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.53\nwww A {address}\n");
+    let file = zones.join("shards-refresh.test.zone");
+    std::fs::write(&file, zone("203.0.113.1")).unwrap();
+    let manifest = compile_into(&dir, &[&file]);
+    let index = Index::new(manifest).unwrap();
+    let shard = |name: &str| index.shard_for(&Name::from_str(name).unwrap()) as u64;
+    let (plain, other, changing) = ("www.example.com.", "10.2.0.192.in-addr.arpa.", "www.shards-refresh.test.");
+    assert!(shard(plain) != shard(other) && shard(other) != shard(changing) && shard(plain) != shard(changing));
+    // A budget smaller than any shard: the isolate holds only the shard it read last.
+    let _workerd = start_on(&dir, PORT_REFRESH, "SNAPSHOT_REFRESH_SECONDS=1 SHARD_CACHE_KIB=1");
+    let address = |message: Message| message.answers.first().map(|record| record.data.to_string());
+    assert_eq!(ask_on(PORT_REFRESH, plain, RecordType::A).metadata.response_code, ResponseCode::NoError);
+    assert_eq!(counts_on(PORT_REFRESH), (2, vec![shard(plain)]));
+    ask_on(PORT_REFRESH, other, RecordType::PTR);
+    assert_eq!(counts_on(PORT_REFRESH), (3, vec![shard(other)]), "the plain name's shard was evicted");
+    ask_on(PORT_REFRESH, plain, RecordType::A);
+    assert_eq!(counts_on(PORT_REFRESH), (4, vec![shard(plain)]), "and is read again");
+    assert_eq!(address(ask_on(PORT_REFRESH, changing, RecordType::A)).as_deref(), Some("203.0.113.1"));
+    assert_eq!(counts_on(PORT_REFRESH), (5, vec![shard(changing)]));
+
+    // A new version: the next query after the refresh interval is answered from the old one
+    // while the refresh reads the new manifest and the new shard covering what the isolate
+    // held; then the new answer comes with no read on any query's path.
+    std::fs::write(&file, zone("203.0.113.2")).unwrap();
+    let next = Index::new(compile_into(&dir, &[&file])).unwrap();
+    assert_ne!(next.manifest().version, index.manifest().version);
+    std::thread::sleep(Duration::from_millis(1_200));
+    let mut seen = None;
+    for _ in 0..20 {
+        seen = address(ask_on(PORT_REFRESH, changing, RecordType::A));
+        if seen.as_deref() == Some("203.0.113.2") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert_eq!(seen.as_deref(), Some("203.0.113.2"), "the new version never appeared");
+    let (reads, held) = counts_on(PORT_REFRESH);
+    assert_eq!(reads, 5, "the new version's shard was read by the refresh, after a response");
+    assert_eq!(held, vec![next.shard_for(&Name::from_str(changing).unwrap()) as u64]);
     let _ = std::fs::remove_dir_all(&dir);
 }
