@@ -745,6 +745,16 @@ pub fn to_text(value: &[u8]) -> String {
     text
 }
 
+/// A value as it is stored: text as it is, anything else (or text that looks like an encoded
+/// value) through [`to_text`]. Every snapshot value is stored this way, so that text-only
+/// paths (`wrangler kv bulk get`, the pinned wrangler's local bulk put) keep it intact.
+pub fn storable(value: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    match std::str::from_utf8(value) {
+        Ok(text) if !text.as_bytes().starts_with(TEXT_PREFIX) => std::borrow::Cow::Borrowed(value),
+        _ => std::borrow::Cow::Owned(to_text(value).into_bytes()),
+    }
+}
+
 /// A value as written: the bytes themselves, or the bytes of a [`to_text`] value.
 pub fn from_text(value: Vec<u8>) -> Vec<u8> {
     use base64::Engine as _;

@@ -930,10 +930,10 @@ async fn read_history(kv: &Kv) -> std::result::Result<Vec<snapshot::Published>, 
     }
 }
 
-/// Writes one KV value (binary or text alike).
+/// Writes one KV value, binary ones as text ([`snapshot::storable`], as the CLI does).
 async fn put_value(kv: &Kv, key: &str, value: &[u8]) -> std::result::Result<(), AdminError> {
     let failed = |error: String| AdminError::Unavailable(format!("writing {key} failed: {error}"));
-    let put = kv.store.put_bytes(key, value).map_err(|e| failed(e.to_string()))?;
+    let put = kv.store.put_bytes(key, &snapshot::storable(value)).map_err(|e| failed(e.to_string()))?;
     put.execute().await.map_err(|e| failed(e.to_string()))
 }
 

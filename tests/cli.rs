@@ -161,7 +161,7 @@ fn import_bind_names_the_file_and_line_of_what_it_refuses() {
     assert!(text.contains(&format!("{}: line 3: $INCLUDE is not supported", path.display())), "{text}");
 }
 
-/// A stand-in for `wrangler kv key get|put|delete` and `wrangler kv bulk put|delete` that
+/// A stand-in for `wrangler kv key get|put|delete` and `wrangler kv bulk get|put|delete` that
 /// keeps each key in a file of the `--persist-to` directory, so publishing, diffing and
 /// rolling back run without wrangler (the bulk files are JSON, read with Node).
 #[cfg(unix)]
@@ -175,7 +175,7 @@ fn fake_kv(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
         &wrangler,
         r#"#!/bin/sh
 # kv key <verb> --binding B --local|--remote [--persist-to DIR] [--config F] KEY [--path FILE]
-# kv bulk put|delete --binding B --local|--remote [--persist-to DIR] FILE [--force]
+# kv bulk get|put|delete --binding B --local|--remote [--persist-to DIR] FILE [--force]
 verb=$3; [ "$2" = bulk ] && verb=bulk-$3; shift 3
 dir=; key=; path=
 while [ $# -gt 0 ]; do
@@ -194,6 +194,10 @@ case $verb in
   delete) rm -f "$file";;
   bulk-put) node -e 'const fs = require("fs"); const [dir, list] = process.argv.slice(1);
     for (const e of JSON.parse(fs.readFileSync(list))) fs.writeFileSync(dir + "/" + e.key.replace(/:/g, "_"), Buffer.from(e.value, e.base64 ? "base64" : "utf8"));' "$dir" "$key";;
+  bulk-get) node -e 'const fs = require("fs"); const [dir, list] = process.argv.slice(1); const out = {};
+    for (const key of JSON.parse(fs.readFileSync(list))) { const f = dir + "/" + key.replace(/:/g, "_");
+      out[key] = { value: fs.existsSync(f) ? fs.readFileSync(f, "utf8") : null }; }
+    console.log(JSON.stringify(out, null, 2)); console.log("\nSuccess!");' "$dir" "$key";;
   bulk-delete) node -e 'const fs = require("fs"); const [dir, list] = process.argv.slice(1);
     for (const key of JSON.parse(fs.readFileSync(list))) fs.rmSync(dir + "/" + key.replace(/:/g, "_"), { force: true });' "$dir" "$key";;
   *) echo "unknown verb $verb" >&2; exit 1;;

@@ -658,42 +658,49 @@ mod cli {
         result
     }
 
-    /// Writes many keys with one wrangler call (`kv bulk put`). Remotely the values go
-    /// base64-encoded; locally binary values go as text ([`snapshot::to_text`], which readers
-    /// decode), because wrangler's local bulk put stores base64 values re-read as UTF-8,
-    /// mangling binary ones (workers-sdk#15192, fixed after the wrangler pinned here).
+    /// Writes many keys with one wrangler call (`kv bulk put`). Binary values go as text
+    /// ([`snapshot::storable`]), locally and remotely alike: wrangler's local bulk put mangles
+    /// binary base64 values (workers-sdk#15192, fixed after the wrangler pinned here), and
+    /// `kv bulk get`, which reads shards back for `diff` and `rollback`, returns text.
     fn put_many(target: &Target, entries: &[(String, &[u8])]) -> Result<(), String> {
-        use base64::Engine as _;
-        if target.local {
-            let pairs: Vec<serde_json::Value> = entries
-                .iter()
-                .map(|(key, value)| match std::str::from_utf8(value) {
-                    Ok(text) if !text.starts_with("edgedns-base64:") => serde_json::json!({"key": key, "value": text}),
-                    _ => serde_json::json!({"key": key, "value": snapshot::to_text(value)}),
-                })
-                .collect();
-            return bulk_put(target, &pairs, entries.len());
-        }
         let pairs: Vec<serde_json::Value> = entries
             .iter()
-            .map(|(key, value)| {
-                serde_json::json!({"key": key, "value": base64::engine::general_purpose::STANDARD.encode(value), "base64": true})
-            })
+            .map(|(key, value)| serde_json::json!({"key": key, "value": String::from_utf8_lossy(&snapshot::storable(value))}))
             .collect();
         bulk_put(target, &pairs, entries.len())
     }
 
+    /// Reads many keys (`kv bulk get`, at most 100 a call); `None` for a missing key.
+    fn get_many(target: &Target, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, String> {
+        let mut values = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            let output = bulk(target, "get", chunk, &format!("reading {} keys", chunk.len()))?;
+            // The JSON object comes first; wrangler may print more after it.
+            let start = output.iter().position(|&byte| byte == b'{').ok_or("wrangler kv bulk get printed no JSON")?;
+            let read: serde_json::Map<String, serde_json::Value> = serde_json::Deserializer::from_slice(&output[start..])
+                .into_iter()
+                .next()
+                .ok_or("wrangler kv bulk get printed no JSON")?
+                .map_err(|e| format!("wrangler kv bulk get: {e}"))?;
+            for key in chunk {
+                let value = read.get(key).and_then(|entry| entry.get("value").or(Some(entry))).and_then(serde_json::Value::as_str);
+                values.push(value.map(|text| snapshot::from_text(text.as_bytes().to_vec())));
+            }
+        }
+        Ok(values)
+    }
+
     fn bulk_put(target: &Target, pairs: &[serde_json::Value], count: usize) -> Result<(), String> {
-        bulk(target, "put", pairs, &format!("writing {count} keys"))
+        bulk(target, "put", pairs, &format!("writing {count} keys")).map(drop)
     }
 
     /// Deletes many keys with one wrangler call (`kv bulk delete`).
     fn delete_many(target: &Target, keys: &[String]) -> Result<(), String> {
-        bulk(target, "delete", keys, &format!("deleting {} keys", keys.len()))
+        bulk(target, "delete", keys, &format!("deleting {} keys", keys.len())).map(drop)
     }
 
-    /// `wrangler kv bulk <verb> FILE` with `list` as the JSON file.
-    fn bulk<T: serde::Serialize>(target: &Target, verb: &str, list: &[T], what: &str) -> Result<(), String> {
+    /// `wrangler kv bulk <verb> FILE` with `list` as the JSON file; its standard output.
+    fn bulk<T: serde::Serialize>(target: &Target, verb: &str, list: &[T], what: &str) -> Result<Vec<u8>, String> {
         let file = std::env::temp_dir().join(format!("edgedns-bulk-{verb}-{}.json", std::process::id()));
         std::fs::write(&file, serde_json::to_vec(list).map_err(|e| e.to_string())?).map_err(|e| format!("{}: {e}", file.display()))?;
         let mut command = wrangler_command(target, &format!("bulk {verb}"));
@@ -705,7 +712,7 @@ mod cli {
         let _ = std::fs::remove_file(&file);
         let output = output?;
         if output.status.success() {
-            Ok(())
+            Ok(output.stdout)
         } else {
             Err(format!("wrangler failed {what}:\n{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)))
         }
@@ -750,18 +757,12 @@ mod cli {
         snapshot::Manifest::decode(&bytes).map_err(|e| format!("snapshot {version} is unusable: {e}"))
     }
 
-    /// A published version's shards, read one by one (every shard must be there).
+    /// A published version's shards (`kv bulk get`, 100 a call; every shard must be there).
     fn published_shards(target: &Target, manifest: &snapshot::Manifest) -> Result<Vec<Vec<u8>>, String> {
-        let count = manifest.shards().len();
-        (0..count)
-            .map(|n| {
-                if count > 1 {
-                    progress(&format!("reading shard {}/{count}", n + 1));
-                }
-                let key = snapshot::shard_key(&manifest.version, n);
-                get(target, &key)?.ok_or_else(|| format!("{key} is missing from KV"))
-            })
-            .collect()
+        let keys: Vec<String> = (0..manifest.shards().len()).map(|n| snapshot::shard_key(&manifest.version, n)).collect();
+        progress(&format!("reading {} shard(s) of {}", keys.len(), manifest.version));
+        let values = get_many(target, &keys)?;
+        keys.iter().zip(values).map(|(key, value)| value.ok_or_else(|| format!("{key} is missing from KV"))).collect()
     }
 
     /// A published version, reassembled from its shards.
