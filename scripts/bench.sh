@@ -344,12 +344,12 @@ EOF
   cat <<EOF
 
 What it shows: the first query of a cold isolate costs the same at every size: two KV reads
-(the manifest, about 10 KB at 1M records, and the one shard holding the name, about 90 KB),
-about 30 ms and 60 ms of CPU, most of which is the isolate's own first-request cost (the 1k
-row, one shard of 32 KB, is no cheaper). Before the split (the previous version of this table)
+(the manifest, about 14 KB at 1M records, and the one shard holding the name, about 110 KB;
+both stored as base64 text, as publishing stores them), about 30 ms and 60 ms of CPU, most of
+which is the isolate's own first-request cost (the 1k row, one shard, is no cheaper). Before the split (the previous version of this table)
 the same query read the whole image: 3.3 MB and 0.3 s at 100k records, 34 MB (over KV's 25 MiB
 value limit), 3.2 s and 1.7 GB at 1M. A name in a shard the isolate does not hold yet costs one
-more read and decode, about 3 ms more here; a held shard answers in about 1.5 ms. A routed
+more read and decode, about 3–6 ms more here (runs vary); a held shard answers in about 1.5 ms. A routed
 set's shard also needs the health state, read with the shard in the same round trip: three
 reads (manifest; shard and \`health:current\`, which carries a copy of the overrides), as in the
 1k row, whose only shard holds the zone's routed sets.

@@ -357,7 +357,8 @@ mod cli {
                     let pointer = (snapshot::CURRENT_KEY.to_owned(), built.manifest_bytes.as_slice());
                     for (key, value) in built.entries().into_iter().chain(std::iter::once(pointer)) {
                         let path = dir.join(&key);
-                        std::fs::write(&path, value).map_err(|e| format!("{}: {e}", path.display()))?;
+                        // As publishing stores it (binary values as text).
+                        std::fs::write(&path, snapshot::storable(value)).map_err(|e| format!("{}: {e}", path.display()))?;
                     }
                     println!(
                         "wrote {} keys to {} (version {}, {} shards, {} bytes)",

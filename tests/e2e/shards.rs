@@ -62,7 +62,7 @@ fn compile_into(dir: &std::path::Path, extra: &[&std::path::Path]) -> Manifest {
         .output()
         .expect("the CLI runs");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    Manifest::decode(&std::fs::read(dir.join("kv/snapshot:current")).unwrap()).unwrap()
+    Manifest::decode(&edgedns::snapshot::from_text(std::fs::read(dir.join("kv/snapshot:current")).unwrap())).unwrap()
 }
 
 fn ask(name: &str, record_type: RecordType) -> Message {
