@@ -111,51 +111,78 @@ pub fn handle(request: &HttpRequest<'_>, zones: Zones<'_>, environment: &mut Env
 
 /// Handles one HTTP request, in resolver mode when `recursion` has a configuration.
 pub fn serve(request: &HttpRequest<'_>, zones: Zones<'_>, environment: &mut Environment<'_>, recursion: Recursion<'_>) -> Outcome {
-    if request.path.len() + request.query.len() + 1 > MAX_TARGET {
-        return Outcome::Respond(HttpError::UriTooLong.response());
-    }
-    let (path, token) = view_token(request.path.trim_end_matches('/'));
-    // Private views are chosen by the connecting address or the path's token: never by
-    // anything else the request says (ECS, explain's `address=`).
-    let viewer = Viewer::new(environment.client.address, token);
-    let respond = Outcome::Respond;
-    match (path, request.method) {
-        ("", "GET" | "HEAD") => respond(HttpResponse::new(200, "text/html; charset=utf-8", PAGE.as_bytes().to_vec())),
-        (DOH_PATH | JSON_PATH, "OPTIONS") => respond(HttpResponse::preflight()),
-        (DOH_PATH, _) => handle_doh(request, zones, environment, recursion, &viewer),
-        (JSON_PATH, "GET" | "HEAD") => match json::parse(request.query) {
-            Ok(query) => answer(query, Format::Json, zones, environment, recursion, &viewer),
-            Err(error) => respond(error.response()),
-        },
-        (JSON_PATH, _) => respond(HttpError::MethodNotAllowed.response()),
-        (EXPLAIN_PATH, "GET" | "HEAD") => respond(explain(request.query, zones, environment, recursion, &viewer)),
-        (EXPLAIN_PATH, "OPTIONS") => respond(HttpResponse::preflight()),
-        (EXPLAIN_PATH, _) => respond(HttpError::MethodNotAllowed.response()),
-        _ => respond(HttpResponse::error(404, "not found: DNS queries go to /dns-query (RFC 8484) or /resolve (JSON)")),
+    serve_prepared(prepare(request), zones, environment, recursion)
+}
+
+/// A request parsed and routed, not yet answered: the Worker asks it for the name it is about
+/// ([`Prepared::question_name`]) to load the zones that hold the name, then answers it
+/// ([`serve_prepared`]), so the message is parsed once.
+#[derive(Debug)]
+pub struct Prepared<'r> {
+    /// The view token in the path, if any.
+    token: Option<&'r str>,
+    route: Route<'r>,
+}
+
+#[derive(Debug)]
+enum Route<'r> {
+    /// Answered without zones (the page, preflight, HTTP errors).
+    Respond(HttpResponse),
+    /// A DNS message that earns an error reply (its RA depends on resolver mode).
+    ErrorReply(ErrorReply),
+    /// A query to answer, in this format.
+    Answer(Query, Format),
+    /// `/explain`: the query, and the query string for the client overrides.
+    Explain(Query, &'r str),
+}
+
+impl Prepared<'_> {
+    /// The name the request asks about; `None` when it asks about none (answered without
+    /// looking at zones).
+    pub fn question_name(&self) -> Option<&hickory_proto::rr::Name> {
+        match &self.route {
+            Route::Answer(query, _) | Route::Explain(query, _) => Some(&query.question.name),
+            Route::Respond(_) | Route::ErrorReply(_) => None,
+        }
     }
 }
 
-/// The name a request asks about, found the way [`serve`] finds it, without answering: the
-/// Worker reads it first to load the part of the zones that holds the name. `None` for
-/// requests that ask about no name or are malformed (the page, errors): [`serve`] answers
-/// those without looking at zones.
-pub fn question_name(request: &HttpRequest<'_>) -> Option<hickory_proto::rr::Name> {
+/// Parses and routes a request (no zones, no environment needed).
+pub fn prepare<'r>(request: &'r HttpRequest<'r>) -> Prepared<'r> {
     if request.path.len() + request.query.len() + 1 > MAX_TARGET {
-        return None;
+        return Prepared { token: None, route: Route::Respond(HttpError::UriTooLong.response()) };
     }
-    let (path, _) = view_token(request.path.trim_end_matches('/'));
-    let from_json = || json::parse(request.query).ok().map(|query| query.question.name);
-    match (path, request.method) {
-        (DOH_PATH, "GET" | "HEAD" | "POST") => {
-            let format = doh::negotiate(request.accept).ok()?;
-            if format == Format::Json && request.method != "POST" && doh::parameter(request.query, "dns").is_none() {
-                return from_json();
-            }
-            let bytes = doh::message_bytes(request).ok()?;
-            query::parse(&bytes).ok()?.ok().map(|query| query.question.name)
-        }
-        (JSON_PATH | EXPLAIN_PATH, "GET" | "HEAD") => from_json(),
-        _ => None,
+    let (path, token) = view_token(request.path.trim_end_matches('/'));
+    let route = match (path, request.method) {
+        ("", "GET" | "HEAD") => Route::Respond(HttpResponse::new(200, "text/html; charset=utf-8", PAGE.as_bytes().to_vec())),
+        (DOH_PATH | JSON_PATH, "OPTIONS") => Route::Respond(HttpResponse::preflight()),
+        (DOH_PATH, _) => prepare_doh(request),
+        (JSON_PATH, "GET" | "HEAD") => match json::parse(request.query) {
+            Ok(query) => Route::Answer(query, Format::Json),
+            Err(error) => Route::Respond(error.response()),
+        },
+        (JSON_PATH, _) => Route::Respond(HttpError::MethodNotAllowed.response()),
+        (EXPLAIN_PATH, "GET" | "HEAD") => match json::parse(request.query) {
+            Ok(query) => Route::Explain(query, request.query),
+            Err(error) => Route::Respond(error.response()),
+        },
+        (EXPLAIN_PATH, "OPTIONS") => Route::Respond(HttpResponse::preflight()),
+        (EXPLAIN_PATH, _) => Route::Respond(HttpError::MethodNotAllowed.response()),
+        _ => Route::Respond(HttpResponse::error(404, "not found: DNS queries go to /dns-query (RFC 8484) or /resolve (JSON)")),
+    };
+    Prepared { token, route }
+}
+
+/// Answers a prepared request.
+pub fn serve_prepared(prepared: Prepared<'_>, zones: Zones<'_>, environment: &mut Environment<'_>, recursion: Recursion<'_>) -> Outcome {
+    // Private views are chosen by the connecting address or the path's token: never by
+    // anything else the request says (ECS, explain's `address=`).
+    let viewer = Viewer::new(environment.client.address, prepared.token);
+    match prepared.route {
+        Route::Respond(response) => Outcome::Respond(response),
+        Route::ErrorReply(reply) => Outcome::Respond(error_reply(&reply, recursion.config.is_some())),
+        Route::Answer(query, format) => answer(query, format, zones, environment, recursion, &viewer),
+        Route::Explain(query, query_string) => Outcome::Respond(explain(query, query_string, zones, environment, recursion, &viewer)),
     }
 }
 
@@ -172,33 +199,29 @@ fn view_token(path: &str) -> (&str, Option<&str>) {
     (path, None)
 }
 
-fn handle_doh(request: &HttpRequest<'_>, zones: Zones<'_>, environment: &mut Environment<'_>, recursion: Recursion<'_>, viewer: &Viewer) -> Outcome {
-    let respond = Outcome::Respond;
+fn prepare_doh<'r>(request: &HttpRequest<'r>) -> Route<'r> {
     if !matches!(request.method, "GET" | "HEAD" | "POST") {
-        return respond(HttpError::MethodNotAllowed.response());
+        return Route::Respond(HttpError::MethodNotAllowed.response());
     }
     let format = match doh::negotiate(request.accept) {
         Ok(format) => format,
-        Err(error) => return respond(error.response()),
+        Err(error) => return Route::Respond(error.response()),
     };
     // `/dns-query?name=...` with `Accept: application/dns-json` is the JSON API.
     if format == Format::Json && request.method != "POST" && doh::parameter(request.query, "dns").is_none() {
         return match json::parse(request.query) {
-            Ok(query) => answer(query, Format::Json, zones, environment, recursion, viewer),
-            Err(error) => respond(error.response()),
+            Ok(query) => Route::Answer(query, Format::Json),
+            Err(error) => Route::Respond(error.response()),
         };
     }
     let bytes = match doh::message_bytes(request) {
         Ok(bytes) => bytes,
-        Err(error) => return respond(error.response()),
+        Err(error) => return Route::Respond(error.response()),
     };
-    let parsed = match query::parse(&bytes) {
-        Ok(parsed) => parsed,
-        Err(query::NotDns) => return respond(HttpError::BadRequest("not a DNS message").response()),
-    };
-    match parsed {
-        Ok(query) => answer(query, format, zones, environment, recursion, viewer),
-        Err(reply) => respond(error_reply(&reply, recursion.config.is_some())),
+    match query::parse(&bytes) {
+        Ok(Ok(query)) => Route::Answer(query, format),
+        Ok(Err(reply)) => Route::ErrorReply(reply),
+        Err(query::NotDns) => Route::Respond(HttpError::BadRequest("not a DNS message").response()),
     }
 }
 
@@ -364,11 +387,7 @@ fn resolve_in(query: &Query, visible: &Visible<'_>, environment: &mut Environmen
 /// `/explain?name=&type=` with the JSON API's parameters, plus location overrides
 /// (`country`, `continent`, `region`, `lat`, `lon`, `asn`, `colo`, `address`): the answer and
 /// the trace of every policy decision behind it.
-fn explain(query_string: &str, zones: Zones<'_>, environment: &mut Environment<'_>, recursion: Recursion<'_>, viewer: &Viewer) -> HttpResponse {
-    let query = match json::parse(query_string) {
-        Ok(query) => query,
-        Err(error) => return error.response(),
-    };
+fn explain(query: Query, query_string: &str, zones: Zones<'_>, environment: &mut Environment<'_>, recursion: Recursion<'_>, viewer: &Viewer) -> HttpResponse {
     let client = match json::client_overrides(query_string, environment.client) {
         Ok(client) => client,
         Err(error) => return error.response(),

@@ -580,12 +580,9 @@ async fn index(env: &Env, context: &Context) -> Option<Rc<Index>> {
 /// (read on the request path if this isolate does not hold it yet, with the health keys when
 /// the shard's answers depend on them and they were never read), or no zones when no zone
 /// holds the name or it asks about none.
-async fn zones_for(env: &Env, context: &Context, request: &HttpRequest<'_>) -> Option<Rc<Catalog>> {
+async fn zones_for(env: &Env, context: &Context, name: Option<&Name>) -> Option<Rc<Catalog>> {
     let index = index(env, context).await?;
-    let shard = match index.manifest().shards().len() {
-        1 => Some(0),
-        _ => crate::server::question_name(request).filter(|name| index.hosts(name)).map(|name| index.shard_for(&name)),
-    };
+    let shard = name.filter(|name| index.hosts(name)).map(|name| index.shard_for(name));
     let held = STATE.with(|state| {
         let state = &mut *state.borrow_mut();
         state.tick += 1;
@@ -716,7 +713,9 @@ async fn fetch(mut request: Request, env: Env, context: Context) -> Result<Respo
         accept: accept.as_deref(),
         body: &body,
     };
-    let catalog = zones_for(&env, &context, &http).await;
+    // Parsed once: the name picks the shard, then the same parsed request is answered.
+    let prepared = server::prepare(&http);
+    let catalog = zones_for(&env, &context, prepared.question_name()).await;
     let zones = match &catalog {
         Some(catalog) => Zones::Loaded(catalog),
         None => Zones::Unavailable,
@@ -732,7 +731,7 @@ async fn fetch(mut request: Request, env: Env, context: Context) -> Result<Respo
     let locator = geoip.as_deref().map(|tables| tables as &dyn crate::client::SubnetLocator);
     let mut environment = Environment { client: &client, health: &health_view, random: &mut random, locator };
     let recursion = Recursion { config: resolver.as_deref(), firewall: firewall.as_deref() };
-    let outcome = server::serve(&http, zones, &mut environment, recursion);
+    let outcome = server::serve_prepared(prepared, zones, &mut environment, recursion);
     STATE.with(|state| state.borrow_mut().random = Some(random));
     let response = match (outcome, &resolver) {
         (Outcome::Respond(response), _) => response,
