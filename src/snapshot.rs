@@ -365,9 +365,10 @@ fn rdata_len(data: &RData) -> usize {
     bytes.len()
 }
 
-/// How far references are followed when copying what a shard's data points at: further than
-/// the engine follows CNAME chains and aliases, so every answer finds its data.
-const REFERENCE_DEPTH: usize = 2 * crate::answer::MAX_CHAIN;
+/// How far references are followed when copying what a shard's data points at: as far as the
+/// engine can follow them from one query (each link of a CNAME chain may be a routed set whose
+/// aliases go [`crate::policy::MAX_ALIAS_DEPTH`] deep), so every answer finds its data.
+const REFERENCE_DEPTH: usize = (crate::answer::MAX_CHAIN + 1) * (crate::policy::MAX_ALIAS_DEPTH + 1);
 
 /// Works out what a shard must hold besides its range.
 struct Closure<'a> {
@@ -395,26 +396,19 @@ impl Closure<'_> {
         // Names of the range whose ancestors come before it: those ancestors are ancestors
         // of its first name, in every zone above it.
         self.lookup_path(first, 0, &mut pending);
+        // The smallest depth each name was expanded at: a name reached again by a shorter path
+        // is expanded again, so its references get the whole remaining depth.
+        let mut expanded: HashMap<(usize, usize, LowerName), usize> = HashMap::new();
         while let Some((catalog, zone_index, name, depth)) = pending.pop() {
             let zone = self.zone(catalog, zone_index);
             let Some(node) = zone.nodes_get(&name) else { continue };
-            let names = held.entry((catalog, zone_index)).or_default();
-            let fresh = match names.get(&name) {
-                None => {
-                    names.insert(name.clone(), false);
-                    true
-                }
-                // A name of the range is expanded once, when first taken from the queue.
-                Some(true) => depth == 0,
-                Some(false) => false,
-            };
-            if !fresh {
+            let key = (catalog, zone_index, name.clone());
+            if expanded.get(&key).is_some_and(|&before| before <= depth) {
                 continue;
             }
-            if depth == 0 {
-                // Mark the range's own names as expanded (they stay owned).
-                names.insert(name.clone(), true);
-            }
+            expanded.insert(key, depth);
+            // Names of the range were entered as owned above; anything else is carried.
+            held.entry((catalog, zone_index)).or_default().entry(name.clone()).or_insert(false);
             // Ancestors up to the apex: lookups walk down from it.
             let apex_labels = zone.apex().num_labels();
             let mut ancestor = name.base_name();

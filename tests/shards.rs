@@ -68,7 +68,19 @@ fn sources() -> Vec<SourceFile> {
     let mut sources = repository_sources();
     sources.push(SourceFile { path: "crossing.test.zone".into(), text: CROSSING.into() });
     sources.push(SourceFile { path: "nest.crossing.test.zone".into(), text: NESTED.into() });
+    sources.push(SourceFile { path: "chain.test.zone".into(), text: chain_zone() });
     sources
+}
+
+/// A CNAME chain longer than the engine follows, names joining it part way (reached first by
+/// a long path when a shard holds the chain's start), and a wildcard CNAME into it.
+fn chain_zone() -> String {
+    let mut text = String::from("$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.53\n");
+    for link in 1..=30 {
+        text.push_str(&format!("c{link:02} CNAME c{:02}\n", link + 1));
+    }
+    text.push_str("c31 A 192.0.2.61\njoin-a CNAME c10\njoin-b CNAME c20\nzz-join CNAME c25\n*.w CNAME c15\n");
+    text
 }
 
 /// Some checks down, so failover and weighted sets take their other branches.
