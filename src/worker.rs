@@ -53,6 +53,11 @@ thread_local! {
     static SHARD_CACHE_BYTES: std::cell::Cell<usize> = const { std::cell::Cell::new(DEFAULT_SHARD_CACHE_BYTES) };
 }
 
+thread_local! {
+    /// The refresh interval in ms (`SNAPSHOT_REFRESH_SECONDS`), read on the first request.
+    static REFRESH_MS: std::cell::OnceCell<f64> = const { std::cell::OnceCell::new() };
+}
+
 fn shard_budget() -> usize {
     SHARD_CACHE_BYTES.with(std::cell::Cell::get)
 }
@@ -513,12 +518,16 @@ fn resolver_config(env: &Env) -> Option<Rc<ResolverConfig>> {
 /// scheduling a background refresh when one is due.
 async fn index(env: &Env, context: &Context) -> Option<Rc<Index>> {
     let now = js_sys::Date::now();
-    let refresh_ms = env
-        .var("SNAPSHOT_REFRESH_SECONDS")
-        .ok()
-        .and_then(|value| value.to_string().trim().parse::<f64>().ok())
-        .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
-        .map_or(DEFAULT_REFRESH_MS, |seconds| seconds * 1000.0);
+    // Variables are fixed for an isolate's life: read once, not on every query.
+    let refresh_ms = REFRESH_MS.with(|cell| {
+        *cell.get_or_init(|| {
+            env.var("SNAPSHOT_REFRESH_SECONDS")
+                .ok()
+                .and_then(|value| value.to_string().trim().parse::<f64>().ok())
+                .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
+                .map_or(DEFAULT_REFRESH_MS, |seconds| seconds * 1000.0)
+        })
+    });
     let (current, due, known_version) = STATE.with(|state| {
         let mut state = state.borrow_mut();
         let interval = if state.loaded.is_some() { refresh_ms } else { RETRY_MS.min(refresh_ms) };
