@@ -57,6 +57,9 @@ const BUNDLE_MAGIC: &[u8; 8] = b"EDGEBND6";
 /// enough that a million records take a few hundred keys.
 pub const DEFAULT_SHARD_BYTES: usize = 128 * 1024;
 
+/// The largest value Workers KV stores (25 MiB).
+pub const KV_VALUE_LIMIT: usize = 25 * 1024 * 1024;
+
 /// The KV key of the publish history (JSON, [`history_from_json`]).
 pub const HISTORY_KEY: &str = "snapshot:history";
 /// How many published versions the history keeps; older images are deleted from KV.

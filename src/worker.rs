@@ -1030,7 +1030,12 @@ async fn edit_zones(
     let version = built.manifest.version.clone();
     let sources = snapshot::sources_to_json(&edited.sources);
     let mut entries = built.entries();
-    entries.push((snapshot::sources_key(&version), sources.as_bytes()));
+    let mut unstored = Vec::new();
+    if snapshot::storable(sources.as_bytes()).len() <= snapshot::KV_VALUE_LIMIT {
+        entries.push((snapshot::sources_key(&version), sources.as_bytes()));
+    } else {
+        unstored.push(format!("the zone sources ({} bytes) are over KV's 25 MiB value limit and were not stored: this version's zones cannot be edited through the API", sources.len()));
+    }
     let writes = futures_util::future::join_all(entries.iter().map(|(key, value)| put_value(kv, key, value))).await;
     writes.into_iter().collect::<std::result::Result<Vec<()>, _>>()?;
     put_value(kv, snapshot::CURRENT_KEY, &built.manifest_bytes).await?;
@@ -1038,7 +1043,8 @@ async fn edit_zones(
     serve_from_now(index);
     // The publish has happened: the history is bookkeeping, its failures are warnings.
     let (deleted, warnings) = record_publish(kv, &version, now_s, zones).await;
-    let report = admin::Publication { dry_run, version: Some(version), previous, zones, changes, deleted, warnings };
+    unstored.extend(warnings);
+    let report = admin::Publication { dry_run, version: Some(version), previous, zones, changes, deleted, warnings: unstored };
     Ok(admin::json(200, &report))
 }
 

@@ -663,12 +663,22 @@ mod cli {
     /// ([`snapshot::storable`]), locally and remotely alike: wrangler's local bulk put mangles
     /// binary base64 values (workers-sdk#15192, fixed after the wrangler pinned here), and
     /// `kv bulk get`, which reads shards back for `diff` and `rollback`, returns text.
+    /// Batches stay under the bulk API's limits (10,000 keys, 100 MB a request).
     fn put_many(target: &Target, entries: &[(String, &[u8])]) -> Result<(), String> {
-        let pairs: Vec<serde_json::Value> = entries
-            .iter()
-            .map(|(key, value)| serde_json::json!({"key": key, "value": String::from_utf8_lossy(&snapshot::storable(value))}))
-            .collect();
-        bulk_put(target, &pairs, entries.len())
+        const BATCH_BYTES: usize = 90 * 1024 * 1024;
+        let mut batch: Vec<serde_json::Value> = Vec::new();
+        let mut bytes = 0;
+        for (key, value) in entries {
+            let value = String::from_utf8_lossy(&snapshot::storable(value)).into_owned();
+            if !batch.is_empty() && (batch.len() == 10_000 || bytes + value.len() > BATCH_BYTES) {
+                bulk_put(target, &batch, batch.len())?;
+                batch.clear();
+                bytes = 0;
+            }
+            bytes += value.len();
+            batch.push(serde_json::json!({"key": key, "value": value}));
+        }
+        if batch.is_empty() { Ok(()) } else { bulk_put(target, &batch, batch.len()) }
     }
 
     /// Reads many keys (`kv bulk get`, at most 100 a call); `None` for a missing key.
@@ -871,8 +881,17 @@ mod cli {
         let version = built.manifest.version.clone();
         let sources = snapshot::sources_to_json(files);
         let mut entries = built.entries();
-        entries.push((snapshot::sources_key(&version), sources.as_bytes()));
-        progress(&format!("writing {} keys of {version} ({} bytes)", entries.len(), built.bytes() + sources.len()));
+        if snapshot::storable(sources.as_bytes()).len() <= snapshot::KV_VALUE_LIMIT {
+            entries.push((snapshot::sources_key(&version), sources.as_bytes()));
+        } else {
+            eprintln!(
+                "warning: the zone sources ({} bytes) are over KV's 25 MiB value limit and are not stored: \
+                 the admin API cannot edit this version's zones (publish edits with the CLI)",
+                sources.len()
+            );
+        }
+        let bytes: usize = entries.iter().map(|(_, value)| value.len()).sum();
+        progress(&format!("writing {} keys of {version} ({bytes} bytes)", entries.len()));
         put_many(target, &entries)?;
         progress(&format!("pointing {} at {version}", snapshot::CURRENT_KEY));
         put_bytes(target, snapshot::CURRENT_KEY, &built.manifest_bytes)?;
