@@ -814,6 +814,11 @@ impl Index {
         Ok(Self { manifest, firsts, apexes })
     }
 
+    /// Decodes and indexes a manifest (the value of `snapshot:current` or `snapshot:<version>`).
+    pub fn decode(bytes: &[u8]) -> Result<Self, SnapshotError> {
+        Self::new(Manifest::decode(bytes)?)
+    }
+
     /// The manifest.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest

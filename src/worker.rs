@@ -246,15 +246,13 @@ async fn read_current(kv: &Kv) -> std::result::Result<(Index, Vec<u8>), LoadErro
         Err(LoadError::MissingImage(_)) => return Err(LoadError::NothingPublished),
         other => other?,
     };
-    let manifest = snapshot::Manifest::decode(&bytes).map_err(LoadError::Corrupt)?;
-    Ok((Index::new(manifest).map_err(LoadError::Corrupt)?, bytes))
+    Ok((Index::decode(&bytes).map_err(LoadError::Corrupt)?, bytes))
 }
 
 /// A version's manifest (`snapshot:<version>`), with its bytes.
 async fn read_manifest(kv: &Kv, version: &str) -> std::result::Result<(Index, Vec<u8>), LoadError> {
     let bytes = read_key(kv, &snapshot::version_key(version)).await?;
-    let manifest = snapshot::Manifest::decode(&bytes).map_err(LoadError::Corrupt)?;
-    Ok((Index::new(manifest).map_err(LoadError::Corrupt)?, bytes))
+    Ok((Index::decode(&bytes).map_err(LoadError::Corrupt)?, bytes))
 }
 
 /// One shard, decoded.

@@ -147,7 +147,7 @@ fn answer(catalog: &Catalog, viewer: &Viewer, name: &Name, record_type: RecordTy
 fn check_split(shard_bytes: usize) -> usize {
     let whole = compile_all(&sources()).unwrap_or_else(|errors| panic!("{errors:?}"));
     let built = snapshot::build(&whole, shard_bytes, 1).unwrap();
-    let index = Index::new(snapshot::Manifest::decode(&built.manifest_bytes).unwrap()).unwrap();
+    let index = Index::decode(&built.manifest_bytes).unwrap();
     assert_eq!(index.manifest(), &built.manifest);
     let shards: Vec<Catalog> =
         built.shards.iter().enumerate().map(|(n, bytes)| index.manifest().decode_shard(n, bytes).unwrap()).collect();
