@@ -28,10 +28,7 @@ const SIZES: [usize; 3] = [1_000, 100_000, 1_000_000];
 /// The generated zone of `records` records, compiled; and how many hosts it has.
 fn catalog(records: usize) -> (Catalog, usize) {
     let zone = zonegen::generate(records);
-    let sources = [
-        SourceFile { path: "bench.test.zone".into(), text: zone.master },
-        SourceFile { path: "bench.test.routes.toml".into(), text: zone.routes },
-    ];
+    let sources = [SourceFile { path: "bench.test.zone".into(), text: zone.master }, SourceFile { path: "bench.test.routes.toml".into(), text: zone.routes }];
     (compile_all(&sources).unwrap_or_else(|errors| panic!("{errors:?}")), zone.hosts)
 }
 
@@ -104,11 +101,7 @@ mod native {
     }
 
     pub fn config() -> Criterion {
-        Criterion::default()
-            .warm_up_time(Duration::from_millis(500))
-            .measurement_time(Duration::from_secs(2))
-            .sample_size(40)
-            .without_plots()
+        Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2)).sample_size(40).without_plots()
     }
 }
 

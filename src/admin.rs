@@ -190,11 +190,7 @@ struct Message {
 /// A JSON response that no cache keeps and no other origin reads.
 pub fn json<T: Serialize>(status: u16, value: &T) -> HttpResponse {
     let body = serde_json::to_vec_pretty(value).unwrap_or_else(|_| b"{}".to_vec());
-    HttpResponse {
-        status,
-        headers: vec![("content-type", "application/json".to_owned()), ("cache-control", "no-store".to_owned())],
-        body,
-    }
+    HttpResponse { status, headers: vec![("content-type", "application/json".to_owned()), ("cache-control", "no-store".to_owned())], body }
 }
 
 /// Checks the `Authorization` header against the configured token, in time that depends
@@ -287,8 +283,8 @@ pub fn parse(request: &HttpRequest<'_>, now_ms: u64) -> Result<AdminRequest, Adm
         if request.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(AdminRequest::Rollback { to: None });
         }
-        let body: RollbackBody = object(request.body)
-            .map_err(|error| AdminError::BadRequest(format!("rollback body: {error} (expected {{\"to\": \"<version>\"}} or nothing)")))?;
+        let body: RollbackBody =
+            object(request.body).map_err(|error| AdminError::BadRequest(format!("rollback body: {error} (expected {{\"to\": \"<version>\"}} or nothing)")))?;
         let to = body.to.map(|version| version.trim().to_owned());
         if let Some(version) = &to {
             let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
@@ -340,11 +336,7 @@ pub fn parse(request: &HttpRequest<'_>, now_ms: u64) -> Result<AdminRequest, Adm
 
 /// Applies an override change to the set read from KV: a check id must be declared by the
 /// published zones; a value is taken as given. Returns whether anything changed.
-pub fn change_overrides(
-    overrides: &mut Overrides,
-    checks: &BTreeMap<String, HealthCheckSpec>,
-    request: AdminRequest,
-) -> Result<bool, AdminError> {
+pub fn change_overrides(overrides: &mut Overrides, checks: &BTreeMap<String, HealthCheckSpec>, request: AdminRequest) -> Result<bool, AdminError> {
     match request {
         AdminRequest::SetOverride { target, forced } => {
             if !target.starts_with(VALUE_PREFIX) && !checks.contains_key(&target) {
@@ -416,10 +408,8 @@ pub struct Edited {
 /// ([`AdminError::UnknownZone`]).
 pub fn edit_zone(current: &[SourceFile], apex: &Name, upload: Option<&ZoneUpload>) -> Result<Edited, AdminError> {
     // Public zones only: a private view's zone of the same name (views/<name>/...) is kept.
-    let (replaced, mut sources): (Vec<SourceFile>, Vec<SourceFile>) = current
-        .iter()
-        .cloned()
-        .partition(|source| crate::zone::compile::view_of(&source.path).is_none() && source_apex(source).as_ref() == Some(apex));
+    let (replaced, mut sources): (Vec<SourceFile>, Vec<SourceFile>) =
+        current.iter().cloned().partition(|source| crate::zone::compile::view_of(&source.path).is_none() && source_apex(source).as_ref() == Some(apex));
     let Some(upload) = upload else {
         if replaced.is_empty() {
             return Err(AdminError::UnknownZone(apex.to_string()));
@@ -533,11 +523,7 @@ pub fn zone_listing(current: Option<&str>, catalog: &Catalog, history: Vec<Publi
                 .map(|set| RoutedSummary { name: set.name.clone(), record_type: RecordType::from(set.record_type).to_string() })
                 .collect();
             routed.sort_by(|a, b| (&a.name, &a.record_type).cmp(&(&b.name, &b.record_type)));
-            ZoneSummary {
-                apex: zone.apex().to_ascii(),
-                records: nodes().flat_map(|node| node.rrsets()).map(|set| set.records.len()).sum(),
-                routed,
-            }
+            ZoneSummary { apex: zone.apex().to_ascii(), records: nodes().flat_map(|node| node.rrsets()).map(|set| set.records.len()).sum(), routed }
         })
         .collect();
     ZoneListing { current: current.map(str::to_owned), zones, history }
@@ -585,16 +571,10 @@ mod tests {
         assert_eq!(parse(&request("GET", "/admin/health", b""), 0), Ok(AdminRequest::HealthStatus));
         assert_eq!(parse(&request("POST", "/admin/health", b""), 0), Err(AdminError::MethodNotAllowed("GET")));
         let set = parse(&request("PUT", "/admin/health/overrides/web-a", br#"{"healthy": false, "reason": "deploy"}"#), 7).unwrap();
-        assert_eq!(
-            set,
-            AdminRequest::SetOverride { target: "web-a".into(), forced: Override { healthy: false, reason: "deploy".into(), set_at: Some(7) } }
-        );
+        assert_eq!(set, AdminRequest::SetOverride { target: "web-a".into(), forced: Override { healthy: false, reason: "deploy".into(), set_at: Some(7) } });
         let value = parse(&request("PUT", "/admin/health/overrides/value%3A2001%3ADB8%3A%3A1", br#"{"healthy": true}"#), 0).unwrap();
         assert!(matches!(value, AdminRequest::SetOverride { ref target, .. } if target == "value:2001:db8::1"));
-        assert_eq!(
-            parse(&request("DELETE", "/admin/health/overrides/web-a", b""), 0),
-            Ok(AdminRequest::ClearOverride { target: "web-a".into() })
-        );
+        assert_eq!(parse(&request("DELETE", "/admin/health/overrides/web-a", b""), 0), Ok(AdminRequest::ClearOverride { target: "web-a".into() }));
         assert_eq!(parse(&request("GET", "/admin/nope", b""), 0), Err(AdminError::NotFound));
     }
 
@@ -625,10 +605,7 @@ mod tests {
             Err(AdminError::UnknownCheck("nope".into()))
         );
         assert_eq!(change_overrides(&mut overrides, &checks, AdminRequest::SetOverride { target: "web".into(), forced: forced.clone() }), Ok(true));
-        assert_eq!(
-            change_overrides(&mut overrides, &checks, AdminRequest::SetOverride { target: "value:192.0.2.1".into(), forced }),
-            Ok(true)
-        );
+        assert_eq!(change_overrides(&mut overrides, &checks, AdminRequest::SetOverride { target: "value:192.0.2.1".into(), forced }), Ok(true));
         assert_eq!(overrides.len(), 2);
         assert_eq!(change_overrides(&mut overrides, &checks, AdminRequest::ClearOverride { target: "web".into() }), Ok(true));
         assert_eq!(change_overrides(&mut overrides, &checks, AdminRequest::ClearOverride { target: "web".into() }), Ok(false));
@@ -673,10 +650,7 @@ mod tests {
         let put = parse(&request("PUT", "/admin/zones/Admin.Test.", br#"{"zone": "text", "routes": null}"#), 0);
         assert_eq!(put, Ok(AdminRequest::PutZone { apex: name("admin.test."), upload: upload("text", None), dry_run: false }));
         let with_routes = HttpRequest { query: "dry_run=1", ..request("PUT", "/admin/zones/admin.test", br#"{"zone": "z", "routes": "r"}"#) };
-        assert_eq!(
-            parse(&with_routes, 0),
-            Ok(AdminRequest::PutZone { apex: name("admin.test."), upload: upload("z", Some("r")), dry_run: true })
-        );
+        assert_eq!(parse(&with_routes, 0), Ok(AdminRequest::PutZone { apex: name("admin.test."), upload: upload("z", Some("r")), dry_run: true }));
         assert_eq!(parse(&request("DELETE", "/admin/zones/example.com", b""), 0), Ok(AdminRequest::DeleteZone { apex: name("example.com."), dry_run: false }));
         let dry_delete = HttpRequest { query: "dry_run=true", ..request("DELETE", "/admin/zones/example.com", b"") };
         assert_eq!(parse(&dry_delete, 0), Ok(AdminRequest::DeleteZone { apex: name("example.com."), dry_run: true }));
@@ -691,7 +665,9 @@ mod tests {
 
     #[test]
     fn bad_zone_bodies_are_400_with_a_message() {
-        for body in [&b""[..], b"{", br#"{"zone": 5}"#, br#"{"routes": "x"}"#, br#"{"zone": "x", "routes": 1}"#, br#"{"zone": "x", "ttl": 5}"#, br#"["x"]"#, b"\xff"] {
+        for body in
+            [&b""[..], b"{", br#"{"zone": 5}"#, br#"{"routes": "x"}"#, br#"{"zone": "x", "routes": 1}"#, br#"{"zone": "x", "ttl": 5}"#, br#"["x"]"#, b"\xff"]
+        {
             match parse(&request("PUT", "/admin/zones/admin.test", body), 0) {
                 Err(error @ AdminError::BadRequest(_)) => {
                     assert!(error.message().starts_with("zone body:"), "{}", error.message());
@@ -738,7 +714,10 @@ mod tests {
     fn an_upload_adds_a_zone_compiled_with_the_others() {
         let current = published();
         let edited = edit_zone(&current, &name("admin.test."), Some(&upload(ZONE, Some(ROUTES)))).unwrap();
-        assert_eq!(paths(&edited.sources), ["zones/example.com.zone", "zones/example.com.routes.toml", "zones/legacy.zone", "admin.test.zone", "admin.test.routes.toml"]);
+        assert_eq!(
+            paths(&edited.sources),
+            ["zones/example.com.zone", "zones/example.com.routes.toml", "zones/legacy.zone", "admin.test.zone", "admin.test.routes.toml"]
+        );
         let apexes: Vec<String> = edited.catalog.zones().iter().map(|zone| zone.apex().to_string()).collect();
         assert_eq!(apexes.len(), 3);
         assert!(apexes.contains(&"admin.test.".to_owned()), "{apexes:?}");

@@ -220,14 +220,7 @@ enum Selection {
     NoData,
 }
 
-fn select(
-    catalog: &Visible<'_>,
-    node: &Node,
-    query_type: RecordType,
-    owner: &Name,
-    inputs: &mut Inputs<'_>,
-    resolution: &mut Resolution,
-) -> Selection {
+fn select(catalog: &Visible<'_>, node: &Node, query_type: RecordType, owner: &Name, inputs: &mut Inputs<'_>, resolution: &mut Resolution) -> Selection {
     // A CNAME answers every type (RFC 1034 §3.6.2); asked for directly, it is the answer.
     let cname = node
         .rrset(RecordType::CNAME)
@@ -295,13 +288,8 @@ fn routed_records(
     inputs: &mut Inputs<'_>,
     resolution: &mut Resolution,
 ) -> Vec<Record> {
-    let mut context = Context {
-        client: inputs.client,
-        health: inputs.health,
-        targets: catalog,
-        random: &mut *inputs.random,
-        trace: inputs.trace.as_deref_mut(),
-    };
+    let mut context =
+        Context { client: inputs.client, health: inputs.health, targets: catalog, random: &mut *inputs.random, trace: inputs.trace.as_deref_mut() };
     if let Some(trace) = context.trace.as_deref_mut() {
         trace.push(format!("{} {}: routed set", set.name, set.record_type()));
     }

@@ -80,10 +80,7 @@ fn catalog(records: usize) -> std::result::Result<(Rc<Catalog>, usize), String> 
         return Ok(found);
     }
     let zone = zonegen::generate(records);
-    let sources = [
-        SourceFile { path: "bench.test.zone".into(), text: zone.master },
-        SourceFile { path: "bench.test.routes.toml".into(), text: zone.routes },
-    ];
+    let sources = [SourceFile { path: "bench.test.zone".into(), text: zone.master }, SourceFile { path: "bench.test.routes.toml".into(), text: zone.routes }];
     let catalog = compile_all(&sources).map_err(|errors| format!("{errors:?}"))?;
     let entry = (Rc::new(catalog), zone.hosts);
     CATALOGS.with(|catalogs| catalogs.borrow_mut().insert(records, entry.clone()));
@@ -106,8 +103,7 @@ async fn run(records: usize, n: usize, rounds: usize, only: Option<&str>) -> Res
     let mut results = Vec::new();
     for case in zonegen::cases(hosts).into_iter().filter(|case| only.is_none_or(|id| id == case.id)) {
         let Some(body) = case.body() else { continue };
-        let request =
-            HttpRequest { method: "POST", path: "/dns-query", content_type: Some("application/dns-message"), body: &body, ..HttpRequest::default() };
+        let request = HttpRequest { method: "POST", path: "/dns-query", content_type: Some("application/dns-message"), body: &body, ..HttpRequest::default() };
         let mut answer = || {
             let mut environment = Environment { client: &client, health: &NoHealthData, random: &mut random, locator: None };
             handle(&request, Zones::Loaded(&catalog), &mut environment).body.len()

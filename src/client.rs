@@ -139,11 +139,7 @@ pub fn is_internet_client(address: IpAddr) -> bool {
             if let Some(mapped) = v6.to_ipv4_mapped() {
                 return is_internet_client(IpAddr::V4(mapped));
             }
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80)
+            !(v6.is_loopback() || v6.is_unspecified() || v6.is_multicast() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80)
         }
     }
 }
@@ -214,9 +210,7 @@ impl Client {
         let location = &self.location;
         let upper = |value: &Option<String>| value.as_ref().map(|v| v.trim().to_ascii_uppercase()).filter(|v| !v.is_empty());
         let coordinates = match (location.latitude, location.longitude) {
-            (Some(latitude), Some(longitude)) if latitude.abs() <= 90.0 && longitude.abs() <= 180.0 => {
-                Some(Coordinates { latitude, longitude })
-            }
+            (Some(latitude), Some(longitude)) if latitude.abs() <= 90.0 && longitude.abs() <= 180.0 => Some(Coordinates { latitude, longitude }),
             _ => location.colo.as_deref().and_then(places::edge_location),
         };
         let country = upper(&location.country);
@@ -288,9 +282,7 @@ fn lenient_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<f
 }
 
 fn lenient_asn<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
-    Ok(lenient_number(deserializer)?
-        .filter(|value| value.fract() == 0.0 && *value >= 0.0 && *value <= f64::from(u32::MAX))
-        .map(|value| value as u32))
+    Ok(lenient_number(deserializer)?.filter(|value| value.fract() == 0.0 && *value >= 0.0 && *value <= f64::from(u32::MAX)).map(|value| value as u32))
 }
 
 #[cfg(test)]

@@ -47,14 +47,7 @@ pub struct HttpResponse {
 impl HttpResponse {
     /// A response with a body and its media type, open to every origin (CORS).
     pub fn new(status: u16, content_type: &str, body: Vec<u8>) -> Self {
-        Self {
-            status,
-            headers: vec![
-                ("content-type", content_type.to_owned()),
-                ("access-control-allow-origin", "*".to_owned()),
-            ],
-            body,
-        }
+        Self { status, headers: vec![("content-type", content_type.to_owned()), ("access-control-allow-origin", "*".to_owned())], body }
     }
 
     /// A plain-text error response that no cache keeps.
@@ -208,9 +201,7 @@ pub fn decode_dns_parameter(value: &str) -> Result<Vec<u8>, HttpError> {
     if trimmed.contains(['+', '/']) {
         return Err(HttpError::BadRequest("the dns parameter must be base64url (RFC 8484 §4.1), not standard base64"));
     }
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(trimmed)
-        .map_err(|_| HttpError::BadRequest("the dns parameter is not valid base64url"))
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(trimmed).map_err(|_| HttpError::BadRequest("the dns parameter is not valid base64url"))
 }
 
 /// Extracts the DNS message from a DoH request (GET `?dns=` or POST body).

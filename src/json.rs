@@ -12,26 +12,22 @@ use serde::Serialize;
 
 use crate::answer::Resolution;
 use crate::client::{Client, ClientSubnet};
-use crate::policy::{ClientView, HealthSummary};
 use crate::doh::{parameter, percent_decode, HttpError};
+use crate::policy::{ClientView, HealthSummary};
 use crate::query::{EdnsRequest, HeaderEcho, Query};
 
 /// Reads a JSON API request's parameters into a query: `name` (required), `type` (number or
 /// mnemonic, default A), `cd`, `do`, and `edns_client_subnet` (an address or a network).
 pub fn parse(query_string: &str) -> Result<Query, HttpError> {
-    let name = parameter(query_string, "name")
-        .and_then(percent_decode)
-        .filter(|name| !name.is_empty())
-        .ok_or(HttpError::BadRequest("missing name parameter"))?;
+    let name =
+        parameter(query_string, "name").and_then(percent_decode).filter(|name| !name.is_empty()).ok_or(HttpError::BadRequest("missing name parameter"))?;
     let mut name = Name::from_utf8(&name).map_err(|_| HttpError::BadRequest("invalid name"))?;
     name.set_fqdn(true);
     let query_type = match parameter(query_string, "type").and_then(percent_decode) {
         None => RecordType::A,
         Some(text) => record_type(&text).ok_or(HttpError::BadRequest("invalid type"))?,
     };
-    let flag = |key: &str| {
-        parameter(query_string, key).is_some_and(|value| matches!(value, "1" | "true" | "True" | "TRUE"))
-    };
+    let flag = |key: &str| parameter(query_string, key).is_some_and(|value| matches!(value, "1" | "true" | "True" | "TRUE"));
     let client_subnet = match parameter(query_string, "edns_client_subnet").and_then(percent_decode) {
         None => None,
         Some(text) if text.is_empty() => None,
@@ -110,12 +106,7 @@ struct JsonRecord {
 
 impl From<&Record> for JsonRecord {
     fn from(record: &Record) -> Self {
-        Self {
-            name: record.name.to_utf8(),
-            record_type: u16::from(record.record_type()),
-            ttl: record.ttl,
-            data: presentation(&record.data),
-        }
+        Self { name: record.name.to_utf8(), record_type: u16::from(record.record_type()), ttl: record.ttl, data: presentation(&record.data) }
     }
 }
 
@@ -158,16 +149,11 @@ pub fn render(query: &Query, resolution: &Resolution) -> String {
         ra: resolution.recursion_available,
         ad: resolution.authentic_data,
         cd: query.header.checking_disabled,
-        question: vec![JsonQuestion {
-            name: query.question.name.to_utf8(),
-            record_type: u16::from(query.question.query_type),
-        }],
+        question: vec![JsonQuestion { name: query.question.name.to_utf8(), record_type: u16::from(query.question.query_type) }],
         answer: resolution.answers.iter().map(JsonRecord::from).collect(),
         authority: resolution.authority.iter().map(JsonRecord::from).collect(),
         comment: resolution.extended_error.map(|error| format!("EDE {}: {}", error.code(), error.text())),
-        edns_client_subnet: client_subnet.map(|subnet| {
-            format!("{}/{}", subnet.network().addr(), resolution.scope.min(subnet.source_prefix()))
-        }),
+        edns_client_subnet: client_subnet.map(|subnet| format!("{}/{}", subnet.network().addr(), resolution.scope.min(subnet.source_prefix()))),
     };
     serde_json::to_string(&response).unwrap_or_else(|_| String::from("{\"Status\":2}"))
 }

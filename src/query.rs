@@ -96,10 +96,7 @@ pub type Parsed = Result<Query, ErrorReply>;
 
 /// Parses a query message.
 pub fn parse(bytes: &[u8]) -> Result<Parsed, NotDns> {
-    let header_bytes: &[u8; HEADER_LEN] = bytes
-        .get(..HEADER_LEN)
-        .and_then(|slice| slice.try_into().ok())
-        .ok_or(NotDns)?;
+    let header_bytes: &[u8; HEADER_LEN] = bytes.get(..HEADER_LEN).and_then(|slice| slice.try_into().ok()).ok_or(NotDns)?;
     let [id0, id1, flags0, flags1, qd0, qd1, an0, an1, ns0, ns1, ar0, ar1] = *header_bytes;
     let header = HeaderEcho {
         id: u16::from_be_bytes([id0, id1]),
@@ -117,18 +114,8 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, NotDns> {
     let mut decoder = BinDecoder::new(bytes);
     decoder.read_slice(HEADER_LEN).map_err(|_| NotDns)?;
 
-    let question = if question_count >= 1 {
-        Some(read_question(&mut decoder).ok_or(NotDns)?)
-    } else {
-        None
-    };
-    let reject = |question: Option<Question>, edns, rcode, reason| ErrorReply {
-        header,
-        question,
-        edns,
-        rcode,
-        reason,
-    };
+    let question = if question_count >= 1 { Some(read_question(&mut decoder).ok_or(NotDns)?) } else { None };
+    let reject = |question: Option<Question>, edns, rcode, reason| ErrorReply { header, question, edns, rcode, reason };
     if is_response {
         return Ok(Err(reject(question, None, ResponseCode::FormErr, Problem::NotAQuery)));
     }
@@ -145,11 +132,7 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, NotDns> {
     let edns = match read_additional(&mut decoder, additional_count) {
         Ok(edns) => edns,
         Err((problem, edns)) => {
-            let rcode = if problem == Problem::EdnsVersion {
-                ResponseCode::BADVERS
-            } else {
-                ResponseCode::FormErr
-            };
+            let rcode = if problem == Problem::EdnsVersion { ResponseCode::BADVERS } else { ResponseCode::FormErr };
             return Ok(Err(reject(question, edns, rcode, problem)));
         }
     };
@@ -196,10 +179,7 @@ fn read_record_frame<'a>(decoder: &mut BinDecoder<'a>) -> Option<RecordFrame<'a>
 /// Reads the additional section, keeping the single OPT record (RFC 6891 §6.1.1).
 /// On error, returns the problem and, when an OPT was read, what it asked for (so BADVERS
 /// and FORMERR replies still carry an OPT).
-fn read_additional(
-    decoder: &mut BinDecoder<'_>,
-    count: u16,
-) -> Result<Option<EdnsRequest>, (Problem, Option<EdnsRequest>)> {
+fn read_additional(decoder: &mut BinDecoder<'_>, count: u16) -> Result<Option<EdnsRequest>, (Problem, Option<EdnsRequest>)> {
     let mut edns: Option<EdnsRequest> = None;
     let mut problem: Option<Problem> = None;
     for _ in 0..count {
@@ -301,11 +281,10 @@ mod tests {
 
     #[test]
     fn parses_rfc8484_long_label_example() {
-        let query = parse(&b64(
-            "AAABAAABAAAAAAAAAWE-NjJjaGFyYWN0ZXJsYWJlbC1tYWtlcy1iYXNlNjR1cmwtZGlzdGluY3QtZnJvbS1zdGFuZGFyZC1iYXNlNjQHZXhhbXBsZQNjb20AAAEAAQ",
-        ))
-        .unwrap()
-        .unwrap();
+        let query =
+            parse(&b64("AAABAAABAAAAAAAAAWE-NjJjaGFyYWN0ZXJsYWJlbC1tYWtlcy1iYXNlNjR1cmwtZGlzdGluY3QtZnJvbS1zdGFuZGFyZC1iYXNlNjQHZXhhbXBsZQNjb20AAAEAAQ"))
+                .unwrap()
+                .unwrap();
         assert_eq!(query.question.name.iter().next().map(<[u8]>::len), Some(1));
         assert_eq!(query.question.name.num_labels(), 4);
     }

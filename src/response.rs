@@ -34,12 +34,7 @@ pub struct Encoded {
 pub struct EncodeError(pub hickory_proto::ProtoError);
 
 /// Encodes a resolution as the response to a query.
-pub fn encode(
-    header: &HeaderEcho,
-    question: Option<&Question>,
-    edns: Option<&EdnsRequest>,
-    resolution: &Resolution,
-) -> Result<Encoded, EncodeError> {
+pub fn encode(header: &HeaderEcho, question: Option<&Question>, edns: Option<&EdnsRequest>, resolution: &Resolution) -> Result<Encoded, EncodeError> {
     let mut message = Message::new(header.id, MessageType::Response, OpCode::from_u8(header.opcode));
     let metadata = &mut message.metadata;
     metadata.authoritative = resolution.authoritative;

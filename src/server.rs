@@ -8,9 +8,9 @@ use ipnet::IpNet;
 
 use crate::answer::{self, ExtendedError, Inputs, Resolution};
 use crate::client::{Client, SubnetLocator};
-use crate::policy::{HealthView, Random};
 use crate::doh::{self, Format, HttpError, HttpRequest, HttpResponse, DNS_JSON, DNS_MESSAGE, MAX_TARGET};
 use crate::json;
+use crate::policy::{HealthView, Random};
 use crate::query::{self, ErrorReply, Problem, Query};
 use crate::resolver::firewall::{self, Firewall};
 use crate::resolver::forward::{self, Freshness};
@@ -229,7 +229,10 @@ fn prepare_doh<'r>(request: &HttpRequest<'r>) -> Route<'r> {
 enum Decision {
     Answered(Resolution),
     /// Forward the question, or (`chain`) the CNAME target with the hosted part to prepend.
-    Forward { alert: Option<String>, chain: Option<(hickory_proto::rr::Name, Resolution)> },
+    Forward {
+        alert: Option<String>,
+        chain: Option<(hickory_proto::rr::Name, Resolution)>,
+    },
 }
 
 fn decide(
@@ -394,8 +397,7 @@ fn explain(query: Query, query_string: &str, zones: Zones<'_>, environment: &mut
     };
     let view = client.view_with(query.edns.as_ref().and_then(|edns| edns.client_subnet.as_ref()), environment.locator);
     let mut trace = Vec::new();
-    let mut explained =
-        Environment { client: &client, health: environment.health, random: &mut *environment.random, locator: environment.locator };
+    let mut explained = Environment { client: &client, health: environment.health, random: &mut *environment.random, locator: environment.locator };
     let resolution = match decide(&query, zones, &mut explained, recursion, viewer, Some(&mut trace)) {
         Decision::Answered(resolution) => resolution,
         // Explain does not ask upstreams: the trace says the name would be forwarded.

@@ -240,8 +240,7 @@ impl Built {
     /// `snapshot:current`, is not among them: it goes after everything else).
     pub fn entries(&self) -> Vec<(String, &[u8])> {
         let version = &self.manifest.version;
-        let mut entries: Vec<(String, &[u8])> =
-            self.shards.iter().enumerate().map(|(n, shard)| (shard_key(version, n), shard.as_slice())).collect();
+        let mut entries: Vec<(String, &[u8])> = self.shards.iter().enumerate().map(|(n, shard)| (shard_key(version, n), shard.as_slice())).collect();
         entries.push((version_key(version), self.manifest_bytes.as_slice()));
         entries
     }
@@ -668,10 +667,7 @@ impl Manifest {
         for (view, zones) in views.iter_mut().zip(by_view) {
             view.zones = Catalog::new(zones);
         }
-        Ok(Catalog::new(public)
-            .with_health_checks(self.health_checks.clone())
-            .with_latency_matrix(self.latency_matrix.clone())
-            .with_views(views))
+        Ok(Catalog::new(public).with_health_checks(self.health_checks.clone()).with_latency_matrix(self.latency_matrix.clone()).with_views(views))
     }
 
     /// A catalog with no zones and the manifest's settings (views' access rules, latency
@@ -805,12 +801,7 @@ impl Index {
         if firsts.windows(2).any(|pair| pair[0] >= pair[1]) {
             return Err(SnapshotError::Container);
         }
-        let apexes = manifest
-            .zones
-            .iter()
-            .filter_map(|zone| Name::from_ascii(&zone.apex).ok())
-            .map(|name| LowerName::new(&name))
-            .collect();
+        let apexes = manifest.zones.iter().filter_map(|zone| Name::from_ascii(&zone.apex).ok()).map(|name| LowerName::new(&name)).collect();
         Ok(Self { manifest, firsts, apexes })
     }
 
@@ -966,10 +957,7 @@ pub fn rollback_target(history: &[Published], current: &str, to: Option<&str>) -
     if let Some(to) = to {
         return if to == current { Err(RollbackError::AlreadyCurrent(to.to_owned())) } else { Ok(to.to_owned()) };
     }
-    let position = history
-        .iter()
-        .position(|entry| entry.version == current)
-        .ok_or_else(|| RollbackError::CurrentNotInHistory(current.to_owned()))?;
+    let position = history.iter().position(|entry| entry.version == current).ok_or_else(|| RollbackError::CurrentNotInHistory(current.to_owned()))?;
     history
         .iter()
         .skip(position + 1)

@@ -97,7 +97,8 @@ pub async fn answer(forwarded: &Forward, config: &ResolverConfig, context: &Cont
             log(forwarded, "edge", None);
             count(|stats| stats.edge_hits += 1);
             let answer = Rc::new(answer);
-            RESOLVER.with(|resolver| resolver.borrow_mut().answers.insert(key.clone(), Rc::clone(&answer), remaining, now.saturating_sub(u64::from(age) * 1000)));
+            RESOLVER
+                .with(|resolver| resolver.borrow_mut().answers.insert(key.clone(), Rc::clone(&answer), remaining, now.saturating_sub(u64::from(age) * 1000)));
             return server::complete(forwarded, Forwarded::Answer(&answer, Freshness::Aged(age)));
         }
         Some(Found::Stale((answer, _))) if stale.is_none() => stale = Some(Rc::new(answer)),
@@ -145,11 +146,9 @@ fn log(forwarded: &Forward, cache: &str, upstream: Option<(&str, u32)>) {
     let question = &forwarded.upstream.question;
     let alert = forwarded.alert.as_deref().map(|rule| format!(" firewall_alert=\"{rule}\"")).unwrap_or_default();
     match upstream {
-        Some((url, ms)) => console_log!(
-            "edgedns: forward name={} type={} cache={cache} upstream={url} upstream_ms={ms}{alert}",
-            question.name,
-            question.query_type
-        ),
+        Some((url, ms)) => {
+            console_log!("edgedns: forward name={} type={} cache={cache} upstream={url} upstream_ms={ms}{alert}", question.name, question.query_type)
+        }
         None => console_log!("edgedns: forward name={} type={} cache={cache}{alert}", question.name, question.query_type),
     }
 }

@@ -19,11 +19,11 @@ use wasm_bindgen::JsValue;
 use worker::{console_error, console_log, event, Context, Env, Headers, Request, Response, Result};
 use worker_sys::ext::RequestExt;
 
+use crate::admin::{self, AdminError, AdminRequest};
 use crate::client::{Client, EdgeLocation};
 use crate::doh::{HttpError, HttpRequest, MAX_MESSAGE};
 use crate::geo::ipdb::IpTable;
 use crate::geo::{geoip_key, GeoIp, GEOIP_CURRENT_KEY};
-use crate::admin::{self, AdminError, AdminRequest};
 use crate::health::{machine, overrides_from_json, schedule, status, HealthError, HealthSnapshot, Overrides, HEALTH_KEY, OVERRIDES_KEY};
 use crate::policy::SplitMix;
 use crate::resolver::firewall::{self, Firewall};
@@ -293,11 +293,8 @@ async fn read_health(kv: &Kv, both: bool) -> Option<HealthSnapshot> {
     if !both {
         return Some(read_json(kv, HEALTH_KEY, HealthSnapshot::from_json).await.ok()?.unwrap_or_default());
     }
-    let (measured, overrides) = futures_util::future::join(
-        read_json(kv, HEALTH_KEY, HealthSnapshot::from_json),
-        read_json(kv, OVERRIDES_KEY, overrides_from_json),
-    )
-    .await;
+    let (measured, overrides) =
+        futures_util::future::join(read_json(kv, HEALTH_KEY, HealthSnapshot::from_json), read_json(kv, OVERRIDES_KEY, overrides_from_json)).await;
     let (measured, overrides) = (measured.ok()?, overrides.ok()?);
     Some(measured.unwrap_or_default().with_overrides_replaced(overrides.unwrap_or_default()))
 }
@@ -334,7 +331,12 @@ async fn load_first(kv: &Kv) {
         state.refreshing = false;
         match outcome {
             Ok(loaded) => {
-                console_log!("edgedns: serving snapshot {} ({} zones, {} shards)", loaded.version(), loaded.index.manifest().zones().len(), loaded.index.manifest().shards().len());
+                console_log!(
+                    "edgedns: serving snapshot {} ({} zones, {} shards)",
+                    loaded.version(),
+                    loaded.index.manifest().zones().len(),
+                    loaded.index.manifest().shards().len()
+                );
                 state.loaded = Some(loaded);
             }
             Err(error) => console_error!("edgedns: no zone data, answering SERVFAIL: {error}"),
@@ -348,7 +350,11 @@ async fn load_first(kv: &Kv) {
 async fn refresh(kv: &Kv, known_version: String) {
     let (current, health) = futures_util::future::join(read_current(kv), async {
         let wanted = STATE.with(|state| state.borrow().loaded.as_ref().is_some_and(|loaded| loaded.index.manifest().uses_health()));
-        if wanted { read_health(kv, true).await } else { None }
+        if wanted {
+            read_health(kv, true).await
+        } else {
+            None
+        }
     })
     .await;
     let mut replacement = None;
@@ -400,7 +406,12 @@ async fn refresh(kv: &Kv, known_version: String) {
         state.checked_at = now;
         state.refreshing = false;
         if let Some(loaded) = replacement {
-            console_log!("edgedns: serving snapshot {} ({} zones, {} shards)", loaded.version(), loaded.index.manifest().zones().len(), loaded.index.manifest().shards().len());
+            console_log!(
+                "edgedns: serving snapshot {} ({} zones, {} shards)",
+                loaded.version(),
+                loaded.index.manifest().zones().len(),
+                loaded.index.manifest().shards().len()
+            );
             state.loaded = Some(loaded);
         }
         if let Some(health) = health {
@@ -439,11 +450,7 @@ async fn load_geoip(kv: &Kv) {
             Err(error) => console_error!("edgedns: reading {key} failed: {error}"),
         }
     }
-    console_log!(
-        "edgedns: GeoIP {version} loaded (country: {}, asn: {})",
-        tables.country.is_some(),
-        tables.asn.is_some()
-    );
+    console_log!("edgedns: GeoIP {version} loaded (country: {}, asn: {})", tables.country.is_some(), tables.asn.is_some());
     STATE.with(|state| {
         let mut state = state.borrow_mut();
         state.geoip_version = Some(version);
@@ -665,12 +672,7 @@ fn schedule_health(env: &Env, context: &Context) {
 }
 
 fn client(request: &Request) -> Client {
-    let address = request
-        .headers()
-        .get("cf-connecting-ip")
-        .ok()
-        .flatten()
-        .and_then(|value| value.parse().ok());
+    let address = request.headers().get("cf-connecting-ip").ok().flatten().and_then(|value| value.parse().ok());
     let location = request
         .inner()
         .cf()
@@ -698,7 +700,9 @@ fn declared_length(request: &Request) -> Option<usize> {
 async fn fetch(mut request: Request, env: Env, context: Context) -> Result<Response> {
     COUNTS.with(|counts| counts.borrow_mut().requests += 1);
     #[cfg(feature = "bench-loop")]
-    if let Some(response) = crate::bench_worker::intercept(&request).await { return response; }
+    if let Some(response) = crate::bench_worker::intercept(&request).await {
+        return response;
+    }
     let method = request.method().to_string();
     let url = request.url()?;
     if url.path().starts_with(admin::ADMIN_PREFIX) {
@@ -902,7 +906,8 @@ async fn serve_admin(request: AdminRequest, env: &Env, context: &Context, now: u
                 put.execute().await.map_err(|e| AdminError::Unavailable(format!("writing {OVERRIDES_KEY}: {e}")))?;
                 // The copy `health:current` carries, which cold isolates read alone.
                 let measured = read_json(&kv, HEALTH_KEY, HealthSnapshot::from_json).await.map_err(AdminError::Unavailable)?.unwrap_or_default();
-                let patched = serde_json::to_string(&measured.with_overrides_replaced(overrides.clone())).map_err(|e| AdminError::Unavailable(e.to_string()))?;
+                let patched =
+                    serde_json::to_string(&measured.with_overrides_replaced(overrides.clone())).map_err(|e| AdminError::Unavailable(e.to_string()))?;
                 let put = kv.put(HEALTH_KEY, patched).map_err(|e| AdminError::Unavailable(format!("writing {HEALTH_KEY}: {e}")))?;
                 put.execute().await.map_err(|e| AdminError::Unavailable(format!("writing {HEALTH_KEY}: {e}")))?;
                 console_log!("edgedns: health overrides are now {}", serde_json::to_string(&overrides).unwrap_or_default());
@@ -996,15 +1001,11 @@ async fn edit_zones(
     let (sources, served) = match &previous {
         Some(version) => {
             let key = snapshot::sources_key(version);
-            let text = kv
-                .text(&key)
-                .await
-                .map_err(|e| AdminError::Unavailable(format!("reading {key} failed: {e}")))?
-                .ok_or_else(|| {
-                    AdminError::Conflict(format!(
-                        "{key} is missing: version {version} was published without its sources; publish once with `edgedns publish` to store them"
-                    ))
-                })?;
+            let text = kv.text(&key).await.map_err(|e| AdminError::Unavailable(format!("reading {key} failed: {e}")))?.ok_or_else(|| {
+                AdminError::Conflict(format!(
+                    "{key} is missing: version {version} was published without its sources; publish once with `edgedns publish` to store them"
+                ))
+            })?;
             let sources = snapshot::sources_from_json(&text).map_err(|error| AdminError::Conflict(format!("{key}: {error}")))?;
             // Only for the list of changes: an unreadable version compares as empty.
             let served = read_version(kv, version).await.map(|(_, _, catalog)| catalog).unwrap_or_else(|error| {
@@ -1032,7 +1033,10 @@ async fn edit_zones(
     if snapshot::storable(sources.as_bytes()).len() <= snapshot::KV_VALUE_LIMIT {
         entries.push((snapshot::sources_key(&version), sources.as_bytes()));
     } else {
-        unstored.push(format!("the zone sources ({} bytes) are over KV's 25 MiB value limit and were not stored: this version's zones cannot be edited through the API", sources.len()));
+        unstored.push(format!(
+            "the zone sources ({} bytes) are over KV's 25 MiB value limit and were not stored: this version's zones cannot be edited through the API",
+            sources.len()
+        ));
     }
     let writes = futures_util::future::join_all(entries.iter().map(|(key, value)| put_value(kv, key, value))).await;
     writes.into_iter().collect::<std::result::Result<Vec<()>, _>>()?;
@@ -1144,8 +1148,7 @@ async fn scheduled(event: worker::ScheduledEvent, env: Env, _context: worker::Sc
         if wait_ms > 0.0 {
             worker::Delay::from(std::time::Duration::from_millis(wait_ms as u64)).await;
         }
-        let probed: Vec<(&String, &crate::zone::routes::HealthCheckSpec)> =
-            round.checks.iter().filter_map(|id| checks.get_key_value(id)).collect();
+        let probed: Vec<(&String, &crate::zone::routes::HealthCheckSpec)> = round.checks.iter().filter_map(|id| checks.get_key_value(id)).collect();
         let results = futures_util::future::join_all(probed.iter().map(|(_, spec)| probe(spec))).await;
         let results: Vec<(String, machine::ProbeResult)> = probed.iter().map(|(id, _)| (*id).clone()).zip(results).collect();
         let now = js_sys::Date::now().max(0.0) as u64;

@@ -137,8 +137,7 @@ fn import_octodns_names_the_file_and_line_of_a_wrong_value() {
 fn import_bind_writes_a_zone_that_checks_and_reports_the_dnssec_records_dropped() {
     let dir = scratch_dir("import-bind");
     let out = dir.to_str().unwrap();
-    let (ok, text) =
-        edgedns(&["import", "bind", "--zone", "example.org", "--file", "tests/fixtures/bind/example.org.signed.db", "--output", out]);
+    let (ok, text) = edgedns(&["import", "bind", "--zone", "example.org", "--file", "tests/fixtures/bind/example.org.signed.db", "--output", out]);
     assert!(ok, "{text}");
     assert!(text.contains("example.org.zone (10 records)"), "{text}");
     assert!(!text.contains("routes.toml"), "{text}");
@@ -287,11 +286,8 @@ fn versions_and_rollback_follow_the_publish_history() {
     assert_eq!(images(&store, true).len(), 10);
     assert!(!images(&store, true).contains(&format!("snapshot_{}.0", published[0])));
     // Each version's sources are stored beside its image, and deleted with it.
-    let sources: Vec<String> = std::fs::read_dir(&store)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.starts_with("sources_"))
-        .collect();
+    let sources: Vec<String> =
+        std::fs::read_dir(&store).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|name| name.starts_with("sources_")).collect();
     assert_eq!(sources.len(), 10, "{sources:?}");
     assert!(!sources.contains(&format!("sources_{}", published[0])), "{sources:?}");
     let stored = std::fs::read_to_string(store.join(format!("sources_{}", published[10]))).unwrap();

@@ -51,13 +51,7 @@ fn get(query: &str) -> HttpResponse {
 }
 
 fn post(body: &[u8]) -> HttpResponse {
-    send(HttpRequest {
-        method: "POST",
-        path: "/dns-query",
-        content_type: Some("application/dns-message"),
-        body,
-        ..HttpRequest::default()
-    })
+    send(HttpRequest { method: "POST", path: "/dns-query", content_type: Some("application/dns-message"), body, ..HttpRequest::default() })
 }
 
 fn question(name: &str, record_type: RecordType) -> Message {
@@ -391,10 +385,7 @@ fn in_zone_answers_are_authoritative_and_keep_question_case() {
 #[test]
 fn cname_is_answered_for_every_type_and_chased() {
     let message = ask("alias.conformance.test.", RecordType::AAAA);
-    assert_eq!(
-        rdata(&message.answers),
-        vec!["alias.conformance.test. CNAME www.conformance.test.", "www.conformance.test. AAAA 2001:db8::10"]
-    );
+    assert_eq!(rdata(&message.answers), vec!["alias.conformance.test. CNAME www.conformance.test.", "www.conformance.test. AAAA 2001:db8::10"]);
     assert_eq!(message.metadata.response_code, ResponseCode::NoError);
     let direct = ask("alias.conformance.test.", RecordType::CNAME);
     assert_eq!(rdata(&direct.answers), vec!["alias.conformance.test. CNAME www.conformance.test."]);
@@ -442,13 +433,7 @@ fn delegations_are_referrals_with_glue() {
         assert!(message.answers.is_empty(), "{name}: never answered from below the cut");
         let mut servers = rdata(&message.authorities);
         servers.sort();
-        assert_eq!(
-            servers,
-            vec![
-                "child.conformance.test. NS ns.elsewhere.example.",
-                "child.conformance.test. NS ns1.child.conformance.test.",
-            ]
-        );
+        assert_eq!(servers, vec!["child.conformance.test. NS ns.elsewhere.example.", "child.conformance.test. NS ns1.child.conformance.test.",]);
         assert_eq!(rdata(&message.additionals), vec!["ns1.child.conformance.test. A 192.0.2.70"]);
     }
     let response = post(&question("host.child.conformance.test.", RecordType::A).to_vec().unwrap());
@@ -509,10 +494,7 @@ fn wildcards_follow_rfc4592() {
 #[test]
 fn wildcard_cname_wins_over_the_query_type() {
     let message = ask("foo.cwild.conformance.test.", RecordType::AAAA);
-    assert_eq!(
-        rdata(&message.answers),
-        vec!["foo.cwild.conformance.test. CNAME www.conformance.test.", "www.conformance.test. AAAA 2001:db8::10"]
-    );
+    assert_eq!(rdata(&message.answers), vec!["foo.cwild.conformance.test. CNAME www.conformance.test.", "www.conformance.test. AAAA 2001:db8::10"]);
 }
 
 #[test]
@@ -645,13 +627,7 @@ fn extended_errors_only_with_opt() {
     assert_eq!(extended_error(&ask("example.net.", RecordType::A)), None);
     assert_eq!(extended_error(&exchange(&with_edns(question("example.net.", RecordType::A), vec![]))), Some(20));
     let body = with_edns(question("www.conformance.test.", RecordType::A), vec![]).to_vec().unwrap();
-    let request = HttpRequest {
-        method: "POST",
-        path: "/dns-query",
-        content_type: Some("application/dns-message"),
-        body: &body,
-        ..HttpRequest::default()
-    };
+    let request = HttpRequest { method: "POST", path: "/dns-query", content_type: Some("application/dns-message"), body: &body, ..HttpRequest::default() };
     let unavailable = respond(&request, Zones::Unavailable);
     let message = Message::from_vec(&unavailable.body).unwrap();
     assert_eq!(message.metadata.response_code, ResponseCode::ServFail);
@@ -674,11 +650,9 @@ fn echoed_subnet(message: &Message) -> Option<ClientSubnet> {
 
 #[test]
 fn client_subnet_is_echoed_with_scope_zero_for_untailored_answers() {
-    for (name, record_type) in [
-        ("www.conformance.test.", RecordType::A),
-        ("nope.conformance.test.", RecordType::A),
-        ("host.child.conformance.test.", RecordType::A),
-    ] {
+    for (name, record_type) in
+        [("www.conformance.test.", RecordType::A), ("nope.conformance.test.", RecordType::A), ("host.child.conformance.test.", RecordType::A)]
+    {
         let reply = exchange(&with_edns(question(name, record_type), vec![subnet_option("198.51.100.0", 24)]));
         let subnet = echoed_subnet(&reply).unwrap_or_else(|| panic!("{name}: no ECS echoed"));
         assert_eq!(subnet.addr(), "198.51.100.0".parse::<std::net::IpAddr>().unwrap());
@@ -708,11 +682,11 @@ fn raw_ecs_query(option_data: &[u8]) -> Message {
 #[test]
 fn malformed_client_subnets_are_formerr() {
     for bad in [
-        &[0, 3, 24, 0, 198, 51, 100][..],  // unknown family
-        &[0, 1, 24, 0, 198, 51][..],       // address too short for /24
+        &[0, 3, 24, 0, 198, 51, 100][..],    // unknown family
+        &[0, 1, 24, 0, 198, 51][..],         // address too short for /24
         &[0, 1, 24, 0, 198, 51, 100, 0][..], // address too long for /24
-        &[0, 1, 23, 0, 198, 51, 101][..],  // bits set beyond the source prefix
-        &[0, 1, 33, 0, 1, 2, 3, 4, 5][..], // prefix longer than IPv4
+        &[0, 1, 23, 0, 198, 51, 101][..],    // bits set beyond the source prefix
+        &[0, 1, 33, 0, 1, 2, 3, 4, 5][..],   // prefix longer than IPv4
     ] {
         assert_eq!(raw_ecs_query(bad).metadata.response_code, ResponseCode::FormErr, "{bad:?}");
     }

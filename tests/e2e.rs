@@ -22,9 +22,7 @@ use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode}
 use hickory_proto::rr::{Name, RecordType};
 
 fn env(key: &str) -> String {
-    std::env::var(key).unwrap_or_else(|_| {
-        panic!("{key} is not set: run the end-to-end tests through `make test` (scripts/test.sh), which starts the stack")
-    })
+    std::env::var(key).unwrap_or_else(|_| panic!("{key} is not set: run the end-to-end tests through `make test` (scripts/test.sh), which starts the stack"))
 }
 
 fn http_base() -> String {
@@ -82,11 +80,8 @@ fn curl(args: &[&str]) -> Exchange {
     let body_bytes = std::fs::read(&body).unwrap_or_default();
     let _ = std::fs::remove_file(&headers);
     let _ = std::fs::remove_file(&body);
-    let headers = header_text
-        .lines()
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
-        .collect();
+    let headers =
+        header_text.lines().filter_map(|line| line.split_once(':')).map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned())).collect();
     Exchange { status: status.parse().unwrap_or(0), version: version.to_owned(), headers, body: body_bytes }
 }
 
@@ -129,11 +124,7 @@ fn answers(message: &Message) -> Vec<String> {
 
 #[test]
 fn curl_get_rfc8484_example() {
-    let exchange = curl(&[
-        "-H",
-        "accept: application/dns-message",
-        &format!("{}/dns-query?dns=AAABAAABAAAAAAAAA3d3dwdleGFtcGxlA2NvbQAAAQAB", http_base()),
-    ]);
+    let exchange = curl(&["-H", "accept: application/dns-message", &format!("{}/dns-query?dns=AAABAAABAAAAAAAAA3d3dwdleGFtcGxlA2NvbQAAAQAB", http_base())]);
     let message = exchange.message();
     assert_eq!(exchange.header("content-type"), Some("application/dns-message"));
     assert_eq!(exchange.header("cache-control"), Some("max-age=300"));
@@ -183,15 +174,7 @@ fn curl_http_errors_through_the_runtime() {
     let put = curl(&["-X", "PUT", &format!("{base}/dns-query")]);
     assert_eq!(put.status, 405);
     assert_eq!(put.header("allow"), Some("GET, POST, OPTIONS"));
-    let preflight = curl(&[
-        "-X",
-        "OPTIONS",
-        "-H",
-        "origin: https://example.org",
-        "-H",
-        "access-control-request-method: POST",
-        &format!("{base}/dns-query"),
-    ]);
+    let preflight = curl(&["-X", "OPTIONS", "-H", "origin: https://example.org", "-H", "access-control-request-method: POST", &format!("{base}/dns-query")]);
     assert_eq!(preflight.status, 204);
     assert_eq!(preflight.header("access-control-allow-origin"), Some("*"));
     let big = curl_post(&format!("{base}/dns-query"), &vec![0u8; 70_000], &[]);
@@ -380,13 +363,8 @@ fn dig_badvers_and_ede() {
 fn publish(zones: &std::path::Path) {
     let cli = env("EDGEDNS_CLI");
     let state = env("EDGEDNS_STATE");
-    let output = Command::new(cli)
-        .args(["publish", "--local", "--persist-to", &state])
-        .arg(zones)
-        .arg("zones")
-        .arg("tests/zones")
-        .output()
-        .expect("the CLI runs");
+    let output =
+        Command::new(cli).args(["publish", "--local", "--persist-to", &state]).arg(zones).arg("zones").arg("tests/zones").output().expect("the CLI runs");
     assert!(output.status.success(), "publish failed: {}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
 }
 

@@ -122,7 +122,12 @@ fn record_sets_import_into_files_that_compile() {
     assert!(routes.contains("name = \"*.cdn\""), "{routes}");
     assert!(routes.contains("coordinates = [48.86, 2.35]\nbias = -10\n"), "{routes}");
     assert!(routes.contains("region = \"us-east-1\"\nbias = 20\n"), "{routes}");
-    assert!(routes.contains("[cidr_collections.c0ffee00-1111-4222-8333-444455556666]\nacme = [\"203.0.113.0/24\", \"2001:db8:acce::/48\"]\nacme-lab = [\"203.0.113.128/25\"]\n"), "{routes}");
+    assert!(
+        routes.contains(
+            "[cidr_collections.c0ffee00-1111-4222-8333-444455556666]\nacme = [\"203.0.113.0/24\", \"2001:db8:acce::/48\"]\nacme-lab = [\"203.0.113.128/25\"]\n"
+        ),
+        "{routes}"
+    );
     assert!(routes.contains("# Import report:\n# - not imported: near.example.net. A [boston-lz]"), "{routes}");
 }
 
@@ -370,7 +375,11 @@ fn traffic_policy_failover_geo_weighted() {
     importer.cidr_collections(CIDR).unwrap();
     let imported = importer.finish();
     assert!(imported.summary.passes_check, "{:#?}", imported.report);
-    assert!(imported.routes_file.contains("[[records.failover.primary.geolocation.weighted]]\nlabel = \"us-east-a\"\nweight = 3\n"), "{}", imported.routes_file);
+    assert!(
+        imported.routes_file.contains("[[records.failover.primary.geolocation.weighted]]\nlabel = \"us-east-a\"\nweight = 3\n"),
+        "{}",
+        imported.routes_file
+    );
     assert!(has(&imported, FindingKind::Skipped, "traffic policy endpoint cdn", "cloudfront"), "{:#?}", imported.report);
     let catalog = compile(&imported);
     let us = located("US", "NA", Some("NY"));
@@ -436,7 +445,9 @@ fn traffic_policy_alone_and_its_other_rules() {
     assert!(has(&imported, FindingKind::Skipped, "close", "us-west-2-lax-1"), "{:#?}", imported.report);
     assert!(has(&imported, FindingKind::Skipped, "endpoint alb", "application-load-balancer"), "{:#?}", imported.report);
     assert!(has(&imported, FindingKind::Unresolved, "health check hc-a", "no health checks were given"), "{:#?}", imported.report);
-    let declared = imported.routes_file.replace("# [health_checks.hc-a]\n# type = \"https\"\n# host = \"\"", "[health_checks.hc-a]\ntype = \"https\"\nhost = \"pool-a.example.net\"");
+    let declared = imported
+        .routes_file
+        .replace("# [health_checks.hc-a]\n# type = \"https\"\n# host = \"\"", "[health_checks.hc-a]\ntype = \"https\"\nhost = \"pool-a.example.net\"");
     let catalog = compile(&Imported { routes_file: declared, ..imported });
     let seattle = at(47.6, -122.3);
     let mut random = SplitMix::new(4);
@@ -475,7 +486,9 @@ fn rule_reference_cycles_are_reported() {
 #[test]
 fn malformed_input_is_an_error_with_a_path() {
     let error = |json: &str| import_record_sets(json, &zone(), None, None).unwrap_err();
-    let e = error(r#"{"ResourceRecordSets": [{"Name": "www.example.net.", "Type": "A", "SetIdentifier": "a", "Weight": "heavy", "TTL": 60, "ResourceRecords": [{"Value": "192.0.2.1"}]}]}"#);
+    let e = error(
+        r#"{"ResourceRecordSets": [{"Name": "www.example.net.", "Type": "A", "SetIdentifier": "a", "Weight": "heavy", "TTL": 60, "ResourceRecords": [{"Value": "192.0.2.1"}]}]}"#,
+    );
     assert_eq!(e.path, "ResourceRecordSets[0].Weight");
     assert!(e.message.contains("expected an integer"), "{e}");
     let e = error(r#"{"ResourceRecordSets": [{"Name": "a.example.net.", "Type": "A", "TTL": 60, "ResourceRecords": [{"Value": 1}]}]}"#);
@@ -519,7 +532,9 @@ fn semantic_problems_are_reported_not_fatal() {
     ]"#;
     let imported = import_record_sets(json, &zone(), None, None).unwrap();
     let lines = imported.report_lines().join("\n");
-    let truncated = import_record_sets(&format!("{{\"ResourceRecordSets\": {json}, \"IsTruncated\": true, \"NextRecordName\": \"z.example.net.\"}}"), &zone(), None, None).unwrap();
+    let truncated =
+        import_record_sets(&format!("{{\"ResourceRecordSets\": {json}, \"IsTruncated\": true, \"NextRecordName\": \"z.example.net.\"}}"), &zone(), None, None)
+            .unwrap();
     assert!(has(&truncated, FindingKind::Unresolved, "ResourceRecordSets", "truncated"), "{:#?}", truncated.report);
     assert!(has(&imported, FindingKind::Skipped, "bad..name.example.net. A", "empty label"), "{lines}");
     assert!(has(&imported, FindingKind::Skipped, "other.example.org. A", "outside the zone"), "{lines}");
@@ -605,10 +620,8 @@ fn replacement(rng: &mut SplitMix, like: &serde_json::Value) -> serde_json::Valu
         json!({"EndpointReference": "sorry"}),
     ];
     // Mostly a value of the same JSON type, so that the importer's semantic checks are reached.
-    let same: Vec<&serde_json::Value> = pool
-        .iter()
-        .filter(|v| std::mem::discriminant(*v) == std::mem::discriminant(like) && v.is_number() == like.is_number())
-        .collect();
+    let same: Vec<&serde_json::Value> =
+        pool.iter().filter(|v| std::mem::discriminant(*v) == std::mem::discriminant(like) && v.is_number() == like.is_number()).collect();
     if !same.is_empty() && rng.index(4) != 0 {
         return same[rng.index(same.len())].clone();
     }

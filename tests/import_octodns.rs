@@ -80,9 +80,19 @@ fn octodns_zone_imports_into_files_that_compile() {
     assert_eq!(imported.summary.cidr_collections, 1);
     // One check per value with status obey: five in www (192.0.2.31 is up), api's backup.
     assert_eq!(imported.summary.health_checks, 6);
-    assert!(imported.routes_file.contains("[health_checks.\"192.0.2.60\"]\ntype = \"https\"\nhost = \"192.0.2.60\"\nport = 443\npath = \"/_dns\"\n") || imported.routes_file.contains("[health_checks.\"192.0.2.60\"]\ntype = \"https\"\nhost = \"192.0.2.60\"\npath = \"/_dns\"\nport = 443\n"), "{}", imported.routes_file);
+    assert!(
+        imported.routes_file.contains("[health_checks.\"192.0.2.60\"]\ntype = \"https\"\nhost = \"192.0.2.60\"\nport = 443\npath = \"/_dns\"\n")
+            || imported.routes_file.contains("[health_checks.\"192.0.2.60\"]\ntype = \"https\"\nhost = \"192.0.2.60\"\npath = \"/_dns\"\nport = 443\n"),
+        "{}",
+        imported.routes_file
+    );
     let routes = &imported.routes_file;
-    assert!(routes.contains("[health_checks.\"192.0.2.10\"]\ntype = \"https\"\nhost = \"192.0.2.10\"\nhost_header = \"www.example.com\"\npath = \"/health\"\nport = 443\n"), "{routes}");
+    assert!(
+        routes.contains(
+            "[health_checks.\"192.0.2.10\"]\ntype = \"https\"\nhost = \"192.0.2.10\"\nhost_header = \"www.example.com\"\npath = \"/health\"\nport = 443\n"
+        ),
+        "{routes}"
+    );
     assert!(routes.contains("[cidr_collections.\"www.example.com/A\"]\nrule-1 = [\"203.0.113.0/24\"]\n"), "{routes}");
     assert!(routes.contains("force = \"down\""), "{routes}");
     assert!(routes.contains("force = \"up\""), "{routes}");
@@ -222,13 +232,25 @@ fn malformed_files_are_errors_naming_the_place() {
     let line = bad_weight.lines().position(|l| l.contains("weight: heavy")).unwrap() + 1;
     assert_eq!(error(&bad_weight), format!("www.dynamic.pools.eu.values[1].weight: expected an integer, found \"heavy\" (line {line}, column 21)"));
     let bad_status = OCTODNS.replace("            status: up\n", "            status: sideways\n");
-    assert!(error(&bad_status).starts_with("www.dynamic.pools.us.values[1].status: expected up, down or obey, found \"sideways\" (line "), "{}", error(&bad_status));
-    assert!(error("www: {type: A, ttl: soon, value: 192.0.2.1}\n").starts_with("www.ttl: expected an integer, found \"soon\" (line 1, column 21)"), "{}", error("www: {type: A, ttl: soon, value: 192.0.2.1}\n"));
+    assert!(
+        error(&bad_status).starts_with("www.dynamic.pools.us.values[1].status: expected up, down or obey, found \"sideways\" (line "),
+        "{}",
+        error(&bad_status)
+    );
+    assert!(
+        error("www: {type: A, ttl: soon, value: 192.0.2.1}\n").starts_with("www.ttl: expected an integer, found \"soon\" (line 1, column 21)"),
+        "{}",
+        error("www: {type: A, ttl: soon, value: 192.0.2.1}\n")
+    );
     assert!(error("www:\n  type: A\n  value: [192.0.2.1\n").starts_with("not YAML: "), "{}", error("www:\n  type: A\n  value: [192.0.2.1\n"));
     assert!(error("- just\n- a list\n").starts_with("expected a mapping, found a list (line 1"), "{}", error("- just\n- a list\n"));
     assert!(error("www: {value: 192.0.2.1}\n").starts_with("www: type is missing"), "{}", error("www: {value: 192.0.2.1}\n"));
-    assert!(error("mail: {type: MX, value: {exchange: mx.example.com.}}\n").starts_with("mail.value: preference is missing") || error("mail: {type: MX, value: {exchange: mx.example.com.}}\n").starts_with("mail.value: priority is missing"));
-    assert!(error("www:\n  type: A\n  dynamic: {pools: {a: {values: [1]}}, rules: [{pool: a}]}\n").starts_with("www.dynamic.pools.a.values[0]: expected a pool value"));
+    assert!(
+        error("mail: {type: MX, value: {exchange: mx.example.com.}}\n").starts_with("mail.value: preference is missing")
+            || error("mail: {type: MX, value: {exchange: mx.example.com.}}\n").starts_with("mail.value: priority is missing")
+    );
+    assert!(error("www:\n  type: A\n  dynamic: {pools: {a: {values: [1]}}, rules: [{pool: a}]}\n")
+        .starts_with("www.dynamic.pools.a.values[0]: expected a pool value"));
     // An empty file is an empty zone, not an error.
     assert!(octodns::import(&apex, "", &options).is_ok());
 }
@@ -294,7 +316,6 @@ fn bind_import_refuses_what_would_misplace_records() {
     let error = bind::import(&zone, "$TTL 60\nwww A (192.0.2.1\n").unwrap_err();
     assert!(error.to_string().starts_with("line 2: unbalanced parentheses"), "{error}");
 }
-
 
 #[test]
 fn long_fallback_chains_are_cut_to_what_the_engine_evaluates() {

@@ -104,20 +104,11 @@ fn fixtures_through_the_api() {
 }
 
 fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_edgedns"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run edgedns")
+    Command::new(env!("CARGO_BIN_EXE_edgedns")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().expect("run edgedns")
 }
 
 fn stdout(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "edgedns failed: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "edgedns failed: {}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -202,8 +193,7 @@ fn real_lists_from_node_modules() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/@ip-location-db");
     let country_dir = root.join("geo-whois-asn-country");
     let asn_dir = root.join("asn");
-    let country_files =
-        [country_dir.join("geo-whois-asn-country-ipv4.csv"), country_dir.join("geo-whois-asn-country-ipv6.csv")];
+    let country_files = [country_dir.join("geo-whois-asn-country-ipv4.csv"), country_dir.join("geo-whois-asn-country-ipv6.csv")];
     let asn_files = [asn_dir.join("asn-ipv4.csv"), asn_dir.join("asn-ipv6.csv")];
     for file in country_files.iter().chain(&asn_files) {
         assert!(

@@ -149,8 +149,7 @@ fn check_split(shard_bytes: usize) -> usize {
     let built = snapshot::build(&whole, shard_bytes, 1).unwrap();
     let index = Index::decode(&built.manifest_bytes).unwrap();
     assert_eq!(index.manifest(), &built.manifest);
-    let shards: Vec<Catalog> =
-        built.shards.iter().enumerate().map(|(n, bytes)| index.manifest().decode_shard(n, bytes).unwrap()).collect();
+    let shards: Vec<Catalog> = built.shards.iter().enumerate().map(|(n, bytes)| index.manifest().decode_shard(n, bytes).unwrap()).collect();
     let viewers = [Viewer::default(), Viewer::new(Some("203.0.113.9".parse().unwrap()), Some(TOKEN))];
     let mut asked = 0;
     for name in names(&whole) {
@@ -236,4 +235,3 @@ fn corrupt_shards_and_manifests_are_errors() {
         let _ = built.manifest.decode_shard(n, &corrupt);
     }
 }
-

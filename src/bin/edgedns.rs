@@ -327,8 +327,7 @@ mod cli {
             Commands::Check(sources) => {
                 let catalog = compile(&sources)?;
                 let records: usize = catalog.zones().iter().map(count_records).sum();
-                let routed: usize =
-                    catalog.zones().iter().flat_map(|zone| zone.nodes()).map(|(_, node)| node.routed_sets().len()).sum();
+                let routed: usize = catalog.zones().iter().flat_map(|zone| zone.nodes()).map(|(_, node)| node.routed_sets().len()).sum();
                 let views = match catalog.views() {
                     [] => String::new(),
                     views => format!(
@@ -402,22 +401,12 @@ mod cli {
         use edgedns::import::{bind, octodns, ImportOptions, Importer};
         let read = |path: &Path| std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()));
         let (imported, destination) = match command {
-            ImportCommand::Route53 {
-                destination,
-                record_sets,
-                health_checks,
-                cidr,
-                traffic_policy,
-                policy_name,
-                policy_ttl,
-                external_alias_as_cname,
-            } => {
+            ImportCommand::Route53 { destination, record_sets, health_checks, cidr, traffic_policy, policy_name, policy_ttl, external_alias_as_cname } => {
                 if record_sets.is_none() && traffic_policy.is_none() {
                     return Err("give --record-sets FILE and/or --traffic-policy FILE --policy-name NAME".to_owned());
                 }
                 let zone = &destination.zone;
-                let mut importer = Importer::new(&apex(zone)?, ImportOptions { external_alias_as_cname })
-                    .map_err(|e| format!("--zone {zone}: {e}"))?;
+                let mut importer = Importer::new(&apex(zone)?, ImportOptions { external_alias_as_cname }).map_err(|e| format!("--zone {zone}: {e}"))?;
                 if let Some(path) = &record_sets {
                     importer.record_sets(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
                 }
@@ -435,14 +424,12 @@ mod cli {
             ImportCommand::Octodns { destination, file, no_health_checks } => {
                 let options = octodns::Options { without_health_checks: no_health_checks };
                 // The error names its place and line: `www.ttl: expected an integer ... (line 3, column 8)`.
-                let imported = octodns::import(&apex(&destination.zone)?, &read(&file)?, &options)
-                    .map_err(|e| format!("{}: {e}", file.display()))?;
+                let imported = octodns::import(&apex(&destination.zone)?, &read(&file)?, &options).map_err(|e| format!("{}: {e}", file.display()))?;
                 (imported, destination)
             }
             ImportCommand::Bind { destination, file } => {
                 // The error names its line: `line 4: $INCLUDE is not supported...`.
-                let imported =
-                    bind::import(&apex(&destination.zone)?, &read(&file)?).map_err(|e| format!("{}: {e}", file.display()))?;
+                let imported = bind::import(&apex(&destination.zone)?, &read(&file)?).map_err(|e| format!("{}: {e}", file.display()))?;
                 (imported, destination)
             }
         };
@@ -482,10 +469,7 @@ mod cli {
         if imported.master_file.is_some() {
             println!("wrote {} ({} records)", output.join(imported.master_file_name()).display(), summary.master_records);
         } else {
-            println!(
-                "no record sets given: {} must be beside the routes file (SOA, NS)",
-                output.join(imported.master_file_name()).display()
-            );
+            println!("no record sets given: {} must be beside the routes file (SOA, NS)", output.join(imported.master_file_name()).display());
         }
         if has_routes {
             println!(
@@ -678,7 +662,11 @@ mod cli {
             bytes += value.len();
             batch.push(serde_json::json!({"key": key, "value": value}));
         }
-        if batch.is_empty() { Ok(()) } else { bulk_put(target, &batch, batch.len()) }
+        if batch.is_empty() {
+            Ok(())
+        } else {
+            bulk_put(target, &batch, batch.len())
+        }
     }
 
     /// Reads many keys (`kv bulk get`, at most 100 a call); `None` for a missing key.
@@ -736,11 +724,7 @@ mod cli {
         if output.status.success() {
             Ok(())
         } else {
-            Err(format!(
-                "wrangler failed writing {key}:\n{}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            ))
+            Err(format!("wrangler failed writing {key}:\n{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)))
         }
     }
 
@@ -802,7 +786,7 @@ mod cli {
 
     fn health(command: HealthCommand) -> Result<(), String> {
         use edgedns::admin::{change_overrides, AdminRequest};
-        use edgedns::health::{overrides_from_json, override_target, status, HealthSnapshot, Override, HEALTH_KEY, OVERRIDES_KEY};
+        use edgedns::health::{override_target, overrides_from_json, status, HealthSnapshot, Override, HEALTH_KEY, OVERRIDES_KEY};
         let read_overrides = |target: &Target| -> Result<edgedns::health::Overrides, String> {
             match get(target, OVERRIDES_KEY)? {
                 Some(bytes) => overrides_from_json(&String::from_utf8_lossy(&bytes)).map_err(|e| format!("{OVERRIDES_KEY}: {}", e.0)),
@@ -855,9 +839,8 @@ mod cli {
         use edgedns::resolver::firewall::{self, Firewall};
         let (FirewallCommand::Check { file } | FirewallCommand::Publish { file, .. }) = &command;
         let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-        let rules = Firewall::parse(&text).map_err(|error| {
-            error.0.iter().map(|(line, message)| format!("{}:{line}: {message}", file.display())).collect::<Vec<_>>().join("\n")
-        })?;
+        let rules = Firewall::parse(&text)
+            .map_err(|error| error.0.iter().map(|(line, message)| format!("{}:{line}: {message}", file.display())).collect::<Vec<_>>().join("\n"))?;
         match command {
             FirewallCommand::Check { .. } => println!("ok: {} rules", rules.len()),
             FirewallCommand::Publish { target, .. } => {
@@ -1057,15 +1040,8 @@ mod cli {
         for line in &trace {
             println!(";; explain: {line}");
         }
-        println!(
-            ";; status: {:?}, aa: {}, scope: {}",
-            resolution.rcode, resolution.authoritative, resolution.scope
-        );
-        for (section, records) in [
-            ("ANSWER", &resolution.answers),
-            ("AUTHORITY", &resolution.authority),
-            ("ADDITIONAL", &resolution.additional),
-        ] {
+        println!(";; status: {:?}, aa: {}, scope: {}", resolution.rcode, resolution.authoritative, resolution.scope);
+        for (section, records) in [("ANSWER", &resolution.answers), ("AUTHORITY", &resolution.authority), ("ADDITIONAL", &resolution.additional)] {
             if !records.is_empty() {
                 println!(";; {section}");
                 for record in records {
@@ -1243,10 +1219,7 @@ mod cli {
                 elapsed.as_secs_f64()
             );
             if image.len() >= ipdb::KV_VALUE_LIMIT {
-                return Err(format!(
-                    "{kind} table is {} bytes, over the 25 MiB Workers KV value limit: not written",
-                    image.len()
-                ));
+                return Err(format!("{kind} table is {} bytes, over the 25 MiB Workers KV value limit: not written", image.len()));
             }
             std::fs::write(output, &image).map_err(|e| format!("{}: {e}", output.display()))?;
             println!("wrote {} ({} bytes)", output.display(), image.len());

@@ -136,9 +136,7 @@ impl IpValue {
     /// A country value from its code, case-insensitive; `None` unless it is two ASCII letters.
     pub fn country(code: &str) -> Option<Self> {
         match code.as_bytes() {
-            [a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => {
-                Some(Self::Country([a.to_ascii_uppercase(), b.to_ascii_uppercase()]))
-            }
+            [a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => Some(Self::Country([a.to_ascii_uppercase(), b.to_ascii_uppercase()])),
             _ => None,
         }
     }
@@ -626,13 +624,8 @@ impl IpTable {
         let block = largest_block(first, low, high, family).min(prefix);
         let base = first & !host_mask(block, family);
         let result = match (family, mapped) {
-            (Family::V4, false) => {
-                Ipv4Net::new(Ipv4Addr::from(u32::try_from(base).unwrap_or(0)), block as u8).map(IpNet::V4)
-            }
-            (Family::V4, true) => {
-                Ipv6Net::new(Ipv4Addr::from(u32::try_from(base).unwrap_or(0)).to_ipv6_mapped(), block as u8 + 96)
-                    .map(IpNet::V6)
-            }
+            (Family::V4, false) => Ipv4Net::new(Ipv4Addr::from(u32::try_from(base).unwrap_or(0)), block as u8).map(IpNet::V4),
+            (Family::V4, true) => Ipv6Net::new(Ipv4Addr::from(u32::try_from(base).unwrap_or(0)).to_ipv6_mapped(), block as u8 + 96).map(IpNet::V6),
             (Family::V6, _) => Ipv6Net::new(Ipv6Addr::from(base), block as u8).map(IpNet::V6),
         };
         match result {
@@ -674,9 +667,7 @@ pub fn build(ranges: impl IntoIterator<Item = (IpAddr, IpAddr, IpValue)>) -> Res
 }
 
 /// [`build`], also telling what it did.
-pub fn build_with_stats(
-    ranges: impl IntoIterator<Item = (IpAddr, IpAddr, IpValue)>,
-) -> Result<(Vec<u8>, BuildStats), BuildError> {
+pub fn build_with_stats(ranges: impl IntoIterator<Item = (IpAddr, IpAddr, IpValue)>) -> Result<(Vec<u8>, BuildStats), BuildError> {
     let mut kind = None;
     let mut v4 = Vec::new();
     let mut v6 = Vec::new();
@@ -714,9 +705,7 @@ pub fn build_with_stats(
     for (family, records) in [(Family::V4, records4), (Family::V6, records6)] {
         for (start, value) in records {
             match family {
-                Family::V4 => {
-                    out.extend_from_slice(&u32::try_from(start).map_err(|_| BuildError::TooLarge)?.to_be_bytes())
-                }
+                Family::V4 => out.extend_from_slice(&u32::try_from(start).map_err(|_| BuildError::TooLarge)?.to_be_bytes()),
                 Family::V6 => out.extend_from_slice(&start.to_be_bytes()),
             }
             match value {
@@ -842,9 +831,7 @@ pub fn is_special_purpose(address: IpAddr) -> bool {
 /// Removes the special-purpose networks from ranges (cutting ranges that cross them), so
 /// that no private, documentation or multicast address is ever located. Returns the ranges
 /// left and how many input ranges were cut or dropped.
-pub fn without_special_purpose(
-    ranges: impl IntoIterator<Item = (IpAddr, IpAddr, IpValue)>,
-) -> (Vec<(IpAddr, IpAddr, IpValue)>, usize) {
+pub fn without_special_purpose(ranges: impl IntoIterator<Item = (IpAddr, IpAddr, IpValue)>) -> (Vec<(IpAddr, IpAddr, IpValue)>, usize) {
     let mut out = Vec::new();
     let mut touched = 0;
     for (start, end, value) in ranges {
@@ -919,11 +906,7 @@ pub fn parse_csv(text: &str, kind: Kind) -> Result<Vec<(IpAddr, IpAddr, IpValue)
                 IpValue::country(value).ok_or_else(|| error(format!("bad country code {value:?}")))?
             }
             Kind::Asn => {
-                let asn = value
-                    .strip_prefix("AS")
-                    .unwrap_or(value)
-                    .parse::<u32>()
-                    .map_err(|_| error(format!("bad AS number {value:?}")))?;
+                let asn = value.strip_prefix("AS").unwrap_or(value).parse::<u32>().map_err(|_| error(format!("bad AS number {value:?}")))?;
                 if asn == 0 {
                     continue;
                 }
@@ -1017,10 +1000,7 @@ mod tests {
         assert_eq!(matched(&t, "1.0.0.11"), pair("CN", "1.0.0.8/30"));
         assert_eq!(matched(&t, "1.0.0.12"), pair("CN", "1.0.0.12/32"));
         // The whole space.
-        let t = table(&[
-            ("0.0.0.0", "255.255.255.255", cc("ZZ")),
-            ("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", cc("ZZ")),
-        ]);
+        let t = table(&[("0.0.0.0", "255.255.255.255", cc("ZZ")), ("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", cc("ZZ"))]);
         assert_eq!(matched(&t, "9.9.9.9"), pair("ZZ", "0.0.0.0/0"));
         assert_eq!(matched(&t, "2001:db8::1"), pair("ZZ", "::/0"));
     }
@@ -1139,39 +1119,21 @@ mod tests {
     #[test]
     fn build_errors() {
         assert_eq!(build([]), Err(BuildError::Empty));
-        assert_eq!(
-            build([(v4("1.0.0.0"), v4("1.0.0.255"), cc("AU")), (v4("2.0.0.0"), v4("2.0.0.255"), IpValue::Asn(1))]),
-            Err(BuildError::MixedKinds)
-        );
+        assert_eq!(build([(v4("1.0.0.0"), v4("1.0.0.255"), cc("AU")), (v4("2.0.0.0"), v4("2.0.0.255"), IpValue::Asn(1))]), Err(BuildError::MixedKinds));
         assert!(matches!(build([(v4("1.0.0.9"), v4("1.0.0.1"), cc("AU"))]), Err(BuildError::BadRange { .. })));
         assert!(matches!(build([(v4("1.0.0.0"), ip("::1"), cc("AU"))]), Err(BuildError::BadRange { .. })));
         assert!(matches!(build([(v4("1.0.0.0"), v4("1.0.0.1"), IpValue::Asn(0))]), Err(BuildError::BadValue(_))));
-        assert!(matches!(
-            build([(v4("1.0.0.0"), v4("1.0.0.1"), IpValue::Country(*b"a1"))]),
-            Err(BuildError::BadValue(_))
-        ));
+        assert!(matches!(build([(v4("1.0.0.0"), v4("1.0.0.1"), IpValue::Country(*b"a1"))]), Err(BuildError::BadValue(_))));
     }
 
     #[test]
     fn csv() {
         let text = "1.0.0.0,1.0.0.255,AU\r\n\n# comment\n2001:200::,2001:200:ffff:ffff:ffff:ffff:ffff:ffff,jp\n";
         let ranges = parse_csv(text, Kind::Country).unwrap();
-        assert_eq!(
-            ranges,
-            vec![
-                (v4("1.0.0.0"), v4("1.0.0.255"), cc("AU")),
-                (ip("2001:200::"), ip("2001:200:ffff:ffff:ffff:ffff:ffff:ffff"), cc("JP"))
-            ]
-        );
+        assert_eq!(ranges, vec![(v4("1.0.0.0"), v4("1.0.0.255"), cc("AU")), (ip("2001:200::"), ip("2001:200:ffff:ffff:ffff:ffff:ffff:ffff"), cc("JP"))]);
         let text = "1.0.0.0,1.0.0.255,13335,\"Cloudflare, Inc.\"\n1.0.4.0,1.0.7.255,38803,Gtelecom Pty Ltd\n2.0.0.0,2.0.0.255,0,unrouted\n";
         let ranges = parse_csv(text, Kind::Asn).unwrap();
-        assert_eq!(
-            ranges,
-            vec![
-                (v4("1.0.0.0"), v4("1.0.0.255"), IpValue::Asn(13335)),
-                (v4("1.0.4.0"), v4("1.0.7.255"), IpValue::Asn(38803))
-            ]
-        );
+        assert_eq!(ranges, vec![(v4("1.0.0.0"), v4("1.0.0.255"), IpValue::Asn(13335)), (v4("1.0.4.0"), v4("1.0.7.255"), IpValue::Asn(38803))]);
         let line = |text: &str, kind| match parse_csv(text, kind) {
             Err(BuildError::Csv { line, message }) => (line, message),
             other => panic!("{other:?}"),
@@ -1355,11 +1317,7 @@ mod tests {
     #[test]
     fn overlaps_narrowest_wins() {
         // The shape of the real country lists: DE /23, BE single address, DE rest.
-        let t = table(&[
-            ("2.58.196.0", "2.58.197.255", cc("DE")),
-            ("2.58.197.15", "2.58.197.15", cc("BE")),
-            ("2.58.197.16", "2.58.197.255", cc("DE")),
-        ]);
+        let t = table(&[("2.58.196.0", "2.58.197.255", cc("DE")), ("2.58.197.15", "2.58.197.15", cc("BE")), ("2.58.197.16", "2.58.197.255", cc("DE"))]);
         assert_eq!(matched(&t, "2.58.197.13"), pair("DE", "2.58.197.12/31"));
         assert_eq!(matched(&t, "2.58.197.14"), pair("DE", "2.58.197.14/32"));
         assert_eq!(matched(&t, "2.58.197.15"), pair("BE", "2.58.197.15/32"));

@@ -75,18 +75,12 @@ pub struct Coordinates {
 impl Coordinates {
     /// Coordinates from latitude and longitude in degrees.
     pub const fn new(latitude: f64, longitude: f64) -> Self {
-        Self {
-            latitude,
-            longitude,
-        }
+        Self { latitude, longitude }
     }
 
     /// From the tables' hundredths of a degree.
     fn from_hundredths(latitude: i16, longitude: i16) -> Self {
-        Self {
-            latitude: f64::from(latitude) / 100.0,
-            longitude: f64::from(longitude) / 100.0,
-        }
+        Self { latitude: f64::from(latitude) / 100.0, longitude: f64::from(longitude) / 100.0 }
     }
 }
 
@@ -125,11 +119,7 @@ pub fn is_subdivision(country: &str, code: &str) -> bool {
     // Accept "US-WA" as well as "WA".
     let bytes = code.as_bytes();
     let code = match (bytes.get(..3), bytes.get(3..)) {
-        (Some([a, b, b'-']), Some(rest))
-            if [a.to_ascii_uppercase(), b.to_ascii_uppercase()] == country =>
-        {
-            rest
-        }
+        (Some([a, b, b'-']), Some(rest)) if [a.to_ascii_uppercase(), b.to_ascii_uppercase()] == country => rest,
         _ => bytes,
     };
     let Some(key) = padded3(code) else {
@@ -155,12 +145,8 @@ pub fn country_centroid(country: &str) -> Option<Coordinates> {
 /// city it is in. Case-insensitive.
 pub fn region(code: &str) -> Option<Coordinates> {
     let key = code.as_bytes();
-    let i = REGIONS
-        .binary_search_by(|(c, _, _)| cmp_ignore_ascii_case(c.as_bytes(), key))
-        .ok()?;
-    REGIONS
-        .get(i)
-        .map(|&(_, lat, lon)| Coordinates::from_hundredths(lat, lon))
+    let i = REGIONS.binary_search_by(|(c, _, _)| cmp_ignore_ascii_case(c.as_bytes(), key)).ok()?;
+    REGIONS.get(i).map(|&(_, lat, lon)| Coordinates::from_hundredths(lat, lon))
 }
 
 /// Every region code [`region`] knows, sorted (for error messages and documentation).
@@ -174,9 +160,7 @@ pub fn regions() -> impl Iterator<Item = &'static str> {
 pub fn edge_location(iata: &str) -> Option<Coordinates> {
     let key = upper::<3>(iata)?;
     let i = EDGE_LOCATIONS.binary_search_by(|p| p.code.cmp(&key)).ok()?;
-    EDGE_LOCATIONS
-        .get(i)
-        .map(|p| Coordinates::from_hundredths(p.latitude, p.longitude))
+    EDGE_LOCATIONS.get(i).map(|p| Coordinates::from_hundredths(p.latitude, p.longitude))
 }
 
 /// Great-circle distance in kilometres (haversine, mean Earth radius 6371.0088 km).
@@ -235,12 +219,7 @@ struct Country {
 }
 
 const fn country(code: [u8; 2], continent: Continent, latitude: i16, longitude: i16) -> Country {
-    Country {
-        code,
-        continent,
-        latitude,
-        longitude,
-    }
+    Country { code, continent, latitude, longitude }
 }
 
 /// A place with a three-letter code, in hundredths of a degree (8 bytes).
@@ -252,11 +231,7 @@ struct Place {
 }
 
 const fn place(code: [u8; 3], latitude: i16, longitude: i16) -> Place {
-    Place {
-        code,
-        latitude,
-        longitude,
-    }
+    Place { code, latitude, longitude }
 }
 
 fn find_country(code: &str) -> Option<&'static Country> {
@@ -286,9 +261,7 @@ fn padded3(code: &[u8]) -> Option<[u8; 3]> {
 
 /// Byte-wise comparison with ASCII letters folded to lower case.
 fn cmp_ignore_ascii_case(a: &[u8], b: &[u8]) -> Ordering {
-    a.iter()
-        .map(u8::to_ascii_lowercase)
-        .cmp(b.iter().map(u8::to_ascii_lowercase))
+    a.iter().map(u8::to_ascii_lowercase).cmp(b.iter().map(u8::to_ascii_lowercase))
 }
 
 // ---- BEGIN GENERATED TABLES (scripts/gen-places.py); do not edit by hand ----
@@ -594,10 +567,7 @@ static SUBDIVISIONS: [([u8; 2], &str); 200] = [
         "01 02 03 04 05 06 07 08 09 10 11 12 13 BALBAMBANBAZBGRBLGBLKCOMGANGNAGOUHOUIOBKADKENKMDKMP\
         KOPKOSKOTKOWLERLORMOUNAMNAONAYNOUOUBOUDPASPONSENSISSMTSNGSOMSORTAPTUIYAGYATZIRZONZOU",
     ),
-    (
-        *b"BG",
-        "01 02 03 04 05 06 07 08 09 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 ",
-    ),
+    (*b"BG", "01 02 03 04 05 06 07 08 09 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 "),
     (*b"BH", "13 14 15 17 "),
     (*b"BI", "BB BL BM BR CA CI GI KI KR KY MA MU MW MY NG RM RT RY "),
     (*b"BJ", "AK AL AQ BO CO DO KO LI MO OU PL ZO "),
@@ -724,10 +694,7 @@ static SUBDIVISIONS: [([u8; 2], &str); 200] = [
         "AC BA BB BE BT GO JA JB JI JK JT JW KA KB KI KR KS KT KU LA MA ML MU NB NT NU PA PB PD PE \
         PP PS PT RI SA SB SG SL SM SN SR SS ST SU YO ",
     ),
-    (
-        *b"IE",
-        "C  CE CN CO CW D  DL G  KE KK KY L  LD LH LK LM LS M  MH MN MO OY RN SO TA U  WD WH WW WX ",
-    ),
+    (*b"IE", "C  CE CN CO CW D  DL G  KE KK KY L  LD LH LK LM LS M  MH MN MO OY RN SO TA U  WD WH WW WX "),
     (*b"IL", "D  HA JM M  TA Z  "),
     (
         *b"IN",
@@ -1423,10 +1390,7 @@ mod tests {
             let (chunks, rest) = codes.as_bytes().as_chunks::<3>();
             assert!(rest.is_empty(), "{country:?}: not a multiple of 3 bytes");
             assert!(!chunks.is_empty());
-            assert!(
-                chunks.windows(2).all(|w| w[0] < w[1]),
-                "{country:?} not sorted"
-            );
+            assert!(chunks.windows(2).all(|w| w[0] < w[1]), "{country:?} not sorted");
             for code in chunks {
                 let trimmed = code.trim_ascii_end();
                 assert!(!trimmed.is_empty() && trimmed.iter().all(u8::is_ascii_alphanumeric));
@@ -1435,9 +1399,7 @@ mod tests {
             assert!(COUNTRIES.binary_search_by(|c| c.code.cmp(country)).is_ok());
         }
         // Region codes are stored lower case, so the case-folding search agrees with the order.
-        assert!(REGIONS
-            .iter()
-            .all(|(c, _, _)| c.bytes().all(|b| !b.is_ascii_uppercase())));
+        assert!(REGIONS.iter().all(|(c, _, _)| c.bytes().all(|b| !b.is_ascii_uppercase())));
         assert!(CONTINENTS.windows(2).all(|w| w[0] < w[1]));
     }
 
@@ -1457,36 +1419,23 @@ mod tests {
     fn coverage() {
         assert_eq!(COUNTRIES.len(), 250);
         assert!(EDGE_LOCATIONS.len() >= 300, "{}", EDGE_LOCATIONS.len());
-        let count = |country: &[u8; 2]| {
-            SUBDIVISIONS
-                .iter()
-                .find(|(c, _)| c == country)
-                .map_or(0, |(_, codes)| codes.len() / 3)
-        };
+        let count = |country: &[u8; 2]| SUBDIVISIONS.iter().find(|(c, _)| c == country).map_or(0, |(_, codes)| codes.len() / 3);
         assert_eq!(count(b"US"), 57); // 50 states, DC, 6 outlying areas
         assert_eq!(count(b"CA"), 13);
         assert_eq!(count(b"AU"), 8);
         assert_eq!(count(b"DE"), 16);
         assert_eq!(count(b"BR"), 27);
         assert_eq!(count(b"IN"), 36);
-        for c in [
-            "AK", "AL", "AR", "AZ", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "IA", "ID",
-        ] {
+        for c in ["AK", "AL", "AR", "AZ", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "IA", "ID"] {
             assert!(is_subdivision("US", c), "{c}");
         }
-        for c in [
-            "IL", "IN", "KS", "KY", "LA", "MA", "MD", "ME", "MI", "MN", "MO", "MS", "MT",
-        ] {
+        for c in ["IL", "IN", "KS", "KY", "LA", "MA", "MD", "ME", "MI", "MN", "MO", "MS", "MT"] {
             assert!(is_subdivision("US", c), "{c}");
         }
-        for c in [
-            "NC", "ND", "NE", "NH", "NJ", "NM", "NV", "NY", "OH", "OK", "OR", "PA", "RI",
-        ] {
+        for c in ["NC", "ND", "NE", "NH", "NJ", "NM", "NV", "NY", "OH", "OK", "OR", "PA", "RI"] {
             assert!(is_subdivision("US", c), "{c}");
         }
-        for c in [
-            "SC", "SD", "TN", "TX", "UT", "VA", "VT", "WA", "WI", "WV", "WY", "DC", "PR",
-        ] {
+        for c in ["SC", "SD", "TN", "TX", "UT", "VA", "VT", "WA", "WI", "WV", "WY", "DC", "PR"] {
             assert!(is_subdivision("US", c), "{c}");
         }
     }
@@ -1534,22 +1483,16 @@ mod tests {
 
     #[test]
     fn countries() {
-        for c in [
-            "US", "us", "Us", "DE", "JP", "XK", "AQ", "UM", "SS", "BQ", "CW",
-        ] {
+        for c in ["US", "us", "Us", "DE", "JP", "XK", "AQ", "UM", "SS", "BQ", "CW"] {
             assert!(is_country(c), "{c}");
         }
-        for c in [
-            "", "U", "USA", "XX", "T1", "EU", "AN", "CS", "UK", "ZZ", "ü", "U ",
-        ] {
+        for c in ["", "U", "USA", "XX", "T1", "EU", "AN", "CS", "UK", "ZZ", "ü", "U "] {
             assert!(!is_country(c), "{c}");
             assert_eq!(continent_of(c), None, "{c}");
             assert_eq!(country_centroid(c), None, "{c}");
         }
         // Every country has a centroid.
-        assert!(COUNTRIES
-            .iter()
-            .all(|c| country_centroid(core::str::from_utf8(&c.code).unwrap()).is_some()));
+        assert!(COUNTRIES.iter().all(|c| country_centroid(core::str::from_utf8(&c.code).unwrap()).is_some()));
     }
 
     #[test]
@@ -1677,15 +1620,7 @@ mod tests {
         assert!(near(region("eu-central-1").unwrap(), 50.11, 8.68, 0.5)); // Frankfurt
         assert!(near(region("ap-northeast-1").unwrap(), 35.68, 139.69, 0.5)); // Tokyo
         assert!(near(region("sa-east-1").unwrap(), -23.55, -46.63, 0.5)); // São Paulo
-        for code in [
-            "",
-            "us-east",
-            "us-east-1 ",
-            "us-east-10",
-            "useast1",
-            "eu-west-9",
-            "us-east-1a",
-        ] {
+        for code in ["", "us-east", "us-east-1 ", "us-east-10", "useast1", "eu-west-9", "us-east-1a"] {
             assert_eq!(region(code), None, "{code:?}");
         }
         assert_eq!(regions().count(), REGIONS.len());
@@ -1705,10 +1640,8 @@ mod tests {
         assert!(near(edge_location("GRU").unwrap(), -23.43, -46.47, 0.2));
         assert!(near(edge_location("JNB").unwrap(), -26.13, 28.24, 0.2));
         for code in [
-            "ATL", "AMS", "ARN", "BOM", "CDG", "DEN", "EWR", "FRA", "HKG", "ICN", "KIX", "LAX",
-            "MAD", "MIA", "ORD", "SEA", "SFO", "SIN", "SJC", "WAW", "YYZ", "ZRH", "EZE", "SCL",
-            "BOG", "LIM", "MEX", "QRO", "DXB", "TLV", "CAI", "LOS", "NBO", "AKL", "PER", "HNL",
-            "ANC", "KEF",
+            "ATL", "AMS", "ARN", "BOM", "CDG", "DEN", "EWR", "FRA", "HKG", "ICN", "KIX", "LAX", "MAD", "MIA", "ORD", "SEA", "SFO", "SIN", "SJC", "WAW", "YYZ",
+            "ZRH", "EZE", "SCL", "BOG", "LIM", "MEX", "QRO", "DXB", "TLV", "CAI", "LOS", "NBO", "AKL", "PER", "HNL", "ANC", "KEF",
         ] {
             assert!(edge_location(code).is_some(), "{code}");
         }
@@ -1731,40 +1664,24 @@ mod tests {
         assert_eq!(distance_km(lhr, lhr), 0.0);
         // Antipodes: half the circumference, no NaN.
         let half = distance_km(Coordinates::new(0.0, 0.0), Coordinates::new(0.0, 180.0));
-        assert!(
-            (half - core::f64::consts::PI * EARTH_RADIUS_KM).abs() < 1e-6,
-            "{half}"
-        );
+        assert!((half - core::f64::consts::PI * EARTH_RADIUS_KM).abs() < 1e-6, "{half}");
         let poles = distance_km(Coordinates::new(90.0, 0.0), Coordinates::new(-90.0, 0.0));
         assert!((poles - half).abs() < 1e-6);
         // Across the antimeridian.
         let d = distance_km(Coordinates::new(0.0, 179.5), Coordinates::new(0.0, -179.5));
         assert!((d - 111.2).abs() < 0.5, "{d}");
         // The nearest region, as a latency policy without measurements would pick it.
-        let nearest = |client: Coordinates| {
-            regions()
-                .filter_map(|r| Some((r, distance_km(client, region(r)?))))
-                .min_by(|a, b| a.1.total_cmp(&b.1))
-                .map(|(r, _)| r)
-        };
+        let nearest =
+            |client: Coordinates| regions().filter_map(|r| Some((r, distance_km(client, region(r)?)))).min_by(|a, b| a.1.total_cmp(&b.1)).map(|(r, _)| r);
         assert_eq!(nearest(edge_location("FRA").unwrap()), Some("eu-central-1"));
-        assert_eq!(
-            nearest(edge_location("NRT").unwrap()),
-            Some("ap-northeast-1")
-        );
+        assert_eq!(nearest(edge_location("NRT").unwrap()), Some("ap-northeast-1"));
         assert_eq!(nearest(edge_location("IAD").unwrap()), Some("us-east-1"));
         // us-west-2 and us-gov-west-1 are both placed in Oregon: a tie, the first code wins.
         assert_eq!(region("us-west-2"), region("us-gov-west-1"));
-        assert_eq!(
-            nearest(edge_location("SEA").unwrap()),
-            Some("us-gov-west-1")
-        );
+        assert_eq!(nearest(edge_location("SEA").unwrap()), Some("us-gov-west-1"));
         assert_eq!(nearest(edge_location("GRU").unwrap()), Some("sa-east-1"));
         assert_eq!(nearest(edge_location("JNB").unwrap()), Some("af-south-1"));
-        assert_eq!(
-            nearest(edge_location("SIN").unwrap()),
-            Some("ap-southeast-1")
-        );
+        assert_eq!(nearest(edge_location("SIN").unwrap()), Some("ap-southeast-1"));
         assert_eq!(nearest(edge_location("DFW").unwrap()), Some("mx-central-1"));
     }
 }

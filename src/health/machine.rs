@@ -23,14 +23,7 @@ pub struct ProbeResult {
 
 /// A check's state before any result: healthy, or unhealthy for an inverted check.
 pub fn initial(spec: &HealthCheckSpec) -> CheckState {
-    CheckState {
-        healthy: spec.disabled || !spec.inverted,
-        since: None,
-        latency_ms: None,
-        consecutive: 0,
-        last_success: None,
-        checked_at: None,
-    }
+    CheckState { healthy: spec.disabled || !spec.inverted, since: None, latency_ms: None, consecutive: 0, last_success: None, checked_at: None }
 }
 
 /// Applies one result at `now_ms`; returns the new state and whether it flipped (to log once).
@@ -205,11 +198,7 @@ mod tests {
         let mut both = spec(None, false);
         both.kind = "calculated".into();
         both.children = vec!["a".into(), "b".into()];
-        let checks = BTreeMap::from([
-            ("a".to_owned(), spec(Some(2), false)),
-            ("b".to_owned(), spec(Some(2), false)),
-            ("both".to_owned(), both),
-        ]);
+        let checks = BTreeMap::from([("a".to_owned(), spec(Some(2), false)), ("b".to_owned(), spec(Some(2), false)), ("both".to_owned(), both)]);
         let down = ProbeResult { success: false, latency_ms: Some(3) };
         let mut snapshot = HealthSnapshot::default();
         snapshot.checks.insert("gone".into(), initial(&spec(None, false)));
@@ -222,10 +211,7 @@ mod tests {
         assert!(!next.checks.contains_key("gone"), "undeclared checks are dropped");
         // Minute 1: a fails again and flips; the calculated AND flips with it, once.
         let (next, flips) = advance(&checks, &next, &[("a".to_owned(), down)], 120_000);
-        assert_eq!(
-            flips,
-            vec![Flip { id: "a".into(), healthy: false }, Flip { id: "both".into(), healthy: false }]
-        );
+        assert_eq!(flips, vec![Flip { id: "a".into(), healthy: false }, Flip { id: "both".into(), healthy: false }]);
         assert_eq!(next.checks["both"].since, Some(120_000));
         // Minute 2: a still fails: nothing more to log.
         let (_, flips) = advance(&checks, &next, &[("a".to_owned(), down)], 180_000);
@@ -238,8 +224,7 @@ mod tests {
         check.kind = "calculated".into();
         check.children = vec!["a".into(), "b".into(), "c".into()];
         let state = |healthy| CheckState { healthy, ..initial(&spec(None, false)) };
-        let states: BTreeMap<String, CheckState> =
-            [("a".to_owned(), state(true)), ("b".to_owned(), state(false))].into_iter().collect();
+        let states: BTreeMap<String, CheckState> = [("a".to_owned(), state(true)), ("b".to_owned(), state(false))].into_iter().collect();
         assert!(!calculated(&check, &states), "AND by default: b is down");
         check.min_healthy = Some(2);
         assert!(calculated(&check, &states), "a, and c without data, make two");

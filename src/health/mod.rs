@@ -184,11 +184,7 @@ impl HealthView for HealthAt<'_> {
         if self.snapshot.updated_at == 0 {
             return HealthSummary::default();
         }
-        HealthSummary {
-            updated_at: Some(self.snapshot.updated_at),
-            age_ms: Some(self.now_ms.saturating_sub(self.snapshot.updated_at)),
-            stale: self.stale,
-        }
+        HealthSummary { updated_at: Some(self.snapshot.updated_at), age_ms: Some(self.now_ms.saturating_sub(self.snapshot.updated_at)), stale: self.stale }
     }
 }
 

@@ -44,8 +44,7 @@ pub fn is_probed(spec: &HealthCheckSpec) -> bool {
 /// The rounds of the run scheduled at `scheduled_ms` (ms since the epoch). Empty when no
 /// check is due this minute.
 pub fn plan(checks: &BTreeMap<String, HealthCheckSpec>, scheduled_ms: u64) -> Vec<Round> {
-    let probed: Vec<(&String, u32)> =
-        checks.iter().filter(|(_, spec)| is_probed(spec)).map(|(id, spec)| (id, interval(spec))).collect();
+    let probed: Vec<(&String, u32)> = checks.iter().filter(|(_, spec)| is_probed(spec)).map(|(id, spec)| (id, interval(spec))).collect();
     let Some(round) = probed.iter().map(|(_, seconds)| (*seconds).min(RUN_SECONDS)).min() else {
         return Vec::new();
     };
@@ -53,11 +52,7 @@ pub fn plan(checks: &BTreeMap<String, HealthCheckSpec>, scheduled_ms: u64) -> Ve
     (0..RUN_SECONDS)
         .step_by(round as usize)
         .map(|offset_s| {
-            let checks = probed
-                .iter()
-                .filter(|(_, seconds)| due(*seconds, offset_s, round, minute))
-                .map(|(id, _)| (*id).clone())
-                .collect();
+            let checks = probed.iter().filter(|(_, seconds)| due(*seconds, offset_s, round, minute)).map(|(id, _)| (*id).clone()).collect();
             Round { offset_s, checks }
         })
         .filter(|round| !round.checks.is_empty())

@@ -112,9 +112,8 @@ impl StatusReport {
             ),
             _ => "no health snapshot written yet: every check counts as healthy\n".to_owned(),
         };
-        let mut rows: Vec<Vec<String>> = vec![
-            ["CHECK", "STATE", "MEASURED", "LAST", "LATENCY", "CONSECUTIVE", "INTERVAL", "TARGET", "OVERRIDE"].map(str::to_owned).to_vec(),
-        ];
+        let mut rows: Vec<Vec<String>> =
+            vec![["CHECK", "STATE", "MEASURED", "LAST", "LATENCY", "CONSECUTIVE", "INTERVAL", "TARGET", "OVERRIDE"].map(str::to_owned).to_vec()];
         for check in &self.checks {
             let measured = check.measured.as_ref();
             rows.push(vec![
@@ -187,10 +186,9 @@ mod tests {
     #[test]
     fn lists_every_check_with_state_and_overrides() {
         let checks = BTreeMap::from([("a".to_owned(), spec("https")), ("b".to_owned(), spec("tcp")), ("c".to_owned(), spec("calculated"))]);
-        let snapshot = HealthSnapshot::from_json(
-            r#"{"updated_at": 1000, "checks": {"a": {"healthy": false, "consecutive": 1, "latency_ms": 7, "last_success": true}}}"#,
-        )
-        .unwrap();
+        let snapshot =
+            HealthSnapshot::from_json(r#"{"updated_at": 1000, "checks": {"a": {"healthy": false, "consecutive": 1, "latency_ms": 7, "last_success": true}}}"#)
+                .unwrap();
         let overrides = Overrides::from([
             ("b".to_owned(), Override { healthy: false, reason: "maintenance".into(), set_at: None }),
             ("value:192.0.2.1".to_owned(), Override { healthy: false, reason: String::new(), set_at: None }),

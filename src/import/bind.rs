@@ -92,7 +92,11 @@ pub fn import(zone: &Name, text: &str) -> Result<Imported, ImportError> {
         importer.master.push(MasterRecord { owner, ttl: record.ttl, record_type, value });
     }
     if duplicates > 0 {
-        importer.ctx.report(FindingKind::Note, "duplicates", format!("{duplicates} record(s) repeated exactly (an AXFR ends with the SOA again) were written once"));
+        importer.ctx.report(
+            FindingKind::Note,
+            "duplicates",
+            format!("{duplicates} record(s) repeated exactly (an AXFR ends with the SOA again) were written once"),
+        );
     }
     for (rtype, lines) in dnssec {
         let mut shown: Vec<String> = lines.iter().take(LINES_SHOWN).map(ToString::to_string).collect();
@@ -102,7 +106,10 @@ pub fn import(zone: &Name, text: &str) -> Result<Imported, ImportError> {
         importer.ctx.report(
             FindingKind::Skipped,
             format!("{} {rtype} record(s)", lines.len()),
-            format!("DNSSEC data dropped: the edge does not sign the zone, so signatures, denial records and keys from the old server would be stale (lines {})", shown.join(", ")),
+            format!(
+                "DNSSEC data dropped: the edge does not sign the zone, so signatures, denial records and keys from the old server would be stale (lines {})",
+                shown.join(", ")
+            ),
         );
     }
 
@@ -152,9 +159,7 @@ fn presentation(record: &Record, wire: &[u8], zone: &Name) -> String {
         other => other.to_string(),
     };
     let line = format!("@ 0 IN {} {text}\n", record.record_type());
-    let same = master::parse(&line, Some(zone))
-        .ok()
-        .is_some_and(|read| matches!(read.as_slice(), [only] if only.record.data == record.data));
+    let same = master::parse(&line, Some(zone)).ok().is_some_and(|read| matches!(read.as_slice(), [only] if only.record.data == record.data));
     if same && !text.contains('\n') {
         return text;
     }

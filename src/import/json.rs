@@ -15,10 +15,7 @@ pub(crate) struct At<'a> {
 /// Parses a JSON document; syntax errors carry line and column. `what` reads "the record sets
 /// are", "the traffic policy is"...
 pub(crate) fn parse(text: &str, what: &str) -> Result<Value, ImportError> {
-    serde_json::from_str(text).map_err(|e| ImportError {
-        path: String::new(),
-        message: format!("{what} not JSON: {e}"),
-    })
+    serde_json::from_str(text).map_err(|e| ImportError { path: String::new(), message: format!("{what} not JSON: {e}") })
 }
 
 fn kind(value: &Value) -> &'static str {
@@ -72,11 +69,7 @@ impl<'a> At<'a> {
     /// The elements of an array.
     pub fn array(&self) -> Result<Vec<At<'a>>, ImportError> {
         match self.value {
-            Value::Array(items) => Ok(items
-                .iter()
-                .enumerate()
-                .map(|(i, value)| At { value, path: format!("{}[{i}]", self.path) })
-                .collect()),
+            Value::Array(items) => Ok(items.iter().enumerate().map(|(i, value)| At { value, path: format!("{}[{i}]", self.path) }).collect()),
             _ => Err(self.expected("an array")),
         }
     }

@@ -418,17 +418,12 @@ impl Importer {
         for entry in &self.entries {
             tree::render_entry(&mut body, entry, &zone);
         }
-        let unresolved_checks: HashSet<String> =
-            checks.iter().filter(|(_, s)| matches!(s, CheckState::Missing)).map(|(id, _)| id.clone()).collect();
-        let unresolved_collections: HashSet<String> =
-            collections.iter().filter(|(_, l)| l.is_none()).map(|(name, _)| name.clone()).collect();
+        let unresolved_checks: HashSet<String> = checks.iter().filter(|(_, s)| matches!(s, CheckState::Missing)).map(|(id, _)| id.clone()).collect();
+        let unresolved_collections: HashSet<String> = collections.iter().filter(|(_, l)| l.is_none()).map(|(name, _)| name.clone()).collect();
         let passes = self.self_check(master_file.as_deref(), &body, &unresolved_checks, &unresolved_collections);
 
-        let mut routes_file = format!(
-            "# {zone}: routed record sets imported from {}.\n# Plain records are in {}zone.\n",
-            self.source.describe(),
-            absolute(&zone)
-        );
+        let mut routes_file =
+            format!("# {zone}: routed record sets imported from {}.\n# Plain records are in {}zone.\n", self.source.describe(), absolute(&zone));
         if !self.ctx.report.is_empty() {
             routes_file.push_str("#\n# Import report:\n");
             for finding in &self.ctx.report {
@@ -526,9 +521,7 @@ impl Importer {
             let subject = format!("{} {}", absolute(&entry.owner), entry.record_type);
             let mut drop = |node: &Node| match &node.selector {
                 Selector::Cidr { collection, location } if location != "*" => match collections.get(collection) {
-                    Some(locations) if !locations.contains_key(location) => {
-                        Some(format!("CIDR collection {collection} has no location {location:?}"))
-                    }
+                    Some(locations) if !locations.contains_key(location) => Some(format!("CIDR collection {collection} has no location {location:?}")),
                     _ => None,
                 },
                 _ => None,
@@ -683,8 +676,7 @@ impl Importer {
     fn master_text(&mut self) -> String {
         let zone = self.ctx.zone.clone();
         let has_soa = self.master.iter().any(|r| r.record_type == RecordType::SOA);
-        let apex_ns: Vec<String> =
-            self.master.iter().filter(|r| r.record_type == RecordType::NS && r.owner == zone).map(|r| r.value.clone()).collect();
+        let apex_ns: Vec<String> = self.master.iter().filter(|r| r.record_type == RecordType::NS && r.owner == zone).map(|r| r.value.clone()).collect();
         if apex_ns.is_empty() {
             self.missing_ns = true;
             self.ctx.report(

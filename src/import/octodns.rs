@@ -83,7 +83,8 @@ pub fn import(zone: &Name, yaml: &str, options: &Options) -> Result<Imported, Im
     let mut importer = Importer::new(zone, ImportOptions::default())?;
     importer.source = Source::Octodns;
     importer.had_record_sets = true;
-    let mut run = Run { importer, options: options.clone(), checks: BTreeMap::new(), collections: Collections::new(), aliases: Vec::new(), known: HashMap::new() };
+    let mut run =
+        Run { importer, options: options.clone(), checks: BTreeMap::new(), collections: Collections::new(), aliases: Vec::new(), known: HashMap::new() };
     if let Some(document) = yaml::parse(yaml)? {
         let root = At::root(&document);
         for (name, value) in root.entries()? {
@@ -199,7 +200,11 @@ impl Run {
             None => None,
         };
         if at.get("geo").is_some() {
-            self.report(FindingKind::Lossy, subject.clone(), "geo (octoDNS's pre-dynamic GeoDNS) is not imported: its values answer every client; convert it to dynamic");
+            self.report(
+                FindingKind::Lossy,
+                subject.clone(),
+                "geo (octoDNS's pre-dynamic GeoDNS) is not imported: its values answer every client; convert it to dynamic",
+            );
         }
         let ttl = match at.opt_int("ttl")? {
             None => DEFAULT_TTL,
@@ -276,7 +281,11 @@ impl Run {
                 "healthcheck" => healthcheck = Some(value),
                 "ignored" => {
                     if value.bool()? {
-                        self.report(FindingKind::Skipped, subject, "octodns.ignored: octoDNS leaves this record alone, so it is not part of the zone it manages");
+                        self.report(
+                            FindingKind::Skipped,
+                            subject,
+                            "octodns.ignored: octoDNS leaves this record alone, so it is not part of the zone it manages",
+                        );
                         return Ok(None);
                     }
                 }
@@ -319,7 +328,10 @@ impl Run {
                 self.report(
                     FindingKind::Skipped,
                     subject,
-                    format!("ALIAS to {}: aliases here answer from the zones this edge serves; a name elsewhere would have to be resolved at query time", absolute(&target)),
+                    format!(
+                        "ALIAS to {}: aliases here answer from the zones this edge serves; a name elsewhere would have to be resolved at query time",
+                        absolute(&target)
+                    ),
                 );
                 continue;
             }
@@ -398,11 +410,7 @@ impl Run {
             self.report(FindingKind::Lossy, subject, format!("octodns.healthcheck.{key} is not imported (host, path, port, protocol are)"));
         }
         let default = if values.is_empty() {
-            self.report(
-                FindingKind::Note,
-                subject,
-                "no values (octoDNS's default pool): when every pool of a chain is down, its last pool answers anyway",
-            );
+            self.report(FindingKind::Note, subject, "no values (octoDNS's default pool): when every pool of a chain is down, its last pool answers anyway");
             None
         } else {
             Some(Node::leaf(Some("values".to_owned()), None, Act::Values(values)))
@@ -453,7 +461,11 @@ impl Run {
                 let net = match text.parse::<IpNet>() {
                     Ok(net) if net.trunc() == net => net,
                     Ok(net) => {
-                        self.report(FindingKind::Skipped, rule_subject.clone(), format!("subnet {net} has host bits set (did you mean {}?) ({})", net.trunc(), line_of(at)));
+                        self.report(
+                            FindingKind::Skipped,
+                            rule_subject.clone(),
+                            format!("subnet {net} has host bits set (did you mean {}?) ({})", net.trunc(), line_of(at)),
+                        );
                         continue;
                     }
                     Err(_) => {
@@ -462,7 +474,11 @@ impl Run {
                     }
                 };
                 if let Some((earlier, number)) = seen_subnets.iter().find(|(earlier, _)| earlier.contains(&net)) {
-                    self.report(FindingKind::Skipped, rule_subject.clone(), format!("subnet {net}: rule {number} already matches {earlier} (octoDNS takes the first matching rule)"));
+                    self.report(
+                        FindingKind::Skipped,
+                        rule_subject.clone(),
+                        format!("subnet {net}: rule {number} already matches {earlier} (octoDNS takes the first matching rule)"),
+                    );
                     continue;
                 }
                 nets.push(net);
@@ -493,7 +509,11 @@ impl Run {
                 };
                 if let Some((earlier, number)) = seen_geos.iter().find(|(earlier, _)| code == *earlier || code.starts_with(&format!("{earlier}-"))) {
                     if *number != rule.number {
-                        self.report(FindingKind::Skipped, rule_subject.clone(), format!("geo {code}: rule {number} already matches {earlier} (octoDNS takes the first matching rule)"));
+                        self.report(
+                            FindingKind::Skipped,
+                            rule_subject.clone(),
+                            format!("geo {code}: rule {number} already matches {earlier} (octoDNS takes the first matching rule)"),
+                        );
                         continue;
                     }
                 }
@@ -537,7 +557,8 @@ impl Run {
         let located_node = if located.is_empty() {
             everyone
         } else {
-            let mut children: Vec<(GeoKey, Node)> = located.iter().map(|(key, pool)| (key.clone(), builder.pool(pool).unwrap_or_else(unreachable_leaf))).collect();
+            let mut children: Vec<(GeoKey, Node)> =
+                located.iter().map(|(key, pool)| (key.clone(), builder.pool(pool).unwrap_or_else(unreachable_leaf))).collect();
             if let Some(node) = everyone {
                 children.push((GeoKey::Default, node));
             }
@@ -653,7 +674,11 @@ impl Run {
             while let Some(next) = pools.get(&current).and_then(|p| p.fallback.clone()) {
                 if chain.contains(&next) {
                     chain.push(next);
-                    self.report(FindingKind::Lossy, subject, format!("loop in pool fallbacks {}: {current} falls back to the values instead", chain.join(" -> ")));
+                    self.report(
+                        FindingKind::Lossy,
+                        subject,
+                        format!("loop in pool fallbacks {}: {current} falls back to the values instead", chain.join(" -> ")),
+                    );
                     if let Some(pool) = pools.get_mut(&current) {
                         pool.fallback = None;
                     }
@@ -927,13 +952,7 @@ fn value(record_type: RecordType, at: &At<'_>, zone: &Name) -> Result<Content<St
             format!("{flags} {} {}", text("tag")?, quoted("value")?)
         }
         RecordType::SSHFP => format!("{} {} {}", int("algorithm")?, int("fingerprint_type")?, text("fingerprint")?),
-        RecordType::TLSA => format!(
-            "{} {} {} {}",
-            int("certificate_usage")?,
-            int("selector")?,
-            int("matching_type")?,
-            text("certificate_association_data")?
-        ),
+        RecordType::TLSA => format!("{} {} {} {}", int("certificate_usage")?, int("selector")?, int("matching_type")?, text("certificate_association_data")?),
         RecordType::NAPTR => master_value(
             record_type,
             &format!("{} {} {} {} {} {}", int("order")?, int("preference")?, quoted("flags")?, quoted("service")?, quoted("regexp")?, text("replacement")?),

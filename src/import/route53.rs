@@ -117,10 +117,7 @@ pub(crate) fn check_value(record_type: RecordType, value: &str, zone: &Name) -> 
     match master::parse(&text, Some(zone)) {
         Ok(records) if records.len() == 1 && records.iter().all(|r| r.record.record_type() == record_type) => Ok(()),
         Ok(_) => Err(format!("{value:?} is not one {record_type} value")),
-        Err(errors) => Err(format!(
-            "{value:?} is not a {record_type} value here: {}",
-            errors.first().map_or_else(String::new, |e| e.kind.to_string())
-        )),
+        Err(errors) => Err(format!("{value:?} is not a {record_type} value here: {}", errors.first().map_or_else(String::new, |e| e.kind.to_string()))),
     }
 }
 
@@ -157,9 +154,9 @@ pub(crate) fn record_sets(
         match root.get("ResourceRecordSets") {
             Some(at) => at.array()?,
             None => {
-                return Err(root.error(
-                    "expected the output of `aws route53 list-resource-record-sets` ({\"ResourceRecordSets\": [...]}) or an array of record sets",
-                ))
+                return Err(
+                    root.error("expected the output of `aws route53 list-resource-record-sets` ({\"ResourceRecordSets\": [...]}) or an array of record sets")
+                )
             }
         }
     };
@@ -518,7 +515,11 @@ fn routed_group(owner: Name, record_type: RecordType, sets: Vec<SetIn>, subject:
     let policy = first.kind.policy();
     if sets.iter().any(|set| set.kind.policy() != policy) {
         let kinds: Vec<&str> = sets.iter().map(|set| set.kind.policy()).collect();
-        ctx.report(FindingKind::Skipped, subject, format!("the record sets mix routing policies ({}): Route 53 allows one per name and type", kinds.join(", ")));
+        ctx.report(
+            FindingKind::Skipped,
+            subject,
+            format!("the record sets mix routing policies ({}): Route 53 allows one per name and type", kinds.join(", ")),
+        );
         return;
     }
     if matches!(record_type, RecordType::SOA | RecordType::NS) {
@@ -552,7 +553,11 @@ fn routed_group(owner: Name, record_type: RecordType, sets: Vec<SetIn>, subject:
     }
     let ttl = ttls.iter().min().copied();
     if ttls.iter().any(|t| Some(*t) != ttl) {
-        ctx.report(FindingKind::Lossy, subject, format!("the record sets have different TTLs ({ttls:?}): one TTL per routed set, the smallest ({}) is used", ttl.unwrap_or(300)));
+        ctx.report(
+            FindingKind::Lossy,
+            subject,
+            format!("the record sets have different TTLs ({ttls:?}): one TTL per routed set, the smallest ({}) is used", ttl.unwrap_or(300)),
+        );
     }
     let leaf = |action: Act| Some(Node::leaf(None, None, action));
     let root = match policy {
@@ -561,14 +566,22 @@ fn routed_group(owner: Name, record_type: RecordType, sets: Vec<SetIn>, subject:
                 .into_iter()
                 .filter_map(|(kind, node)| if let Kind::Weighted(w) = kind { Some(node.with_selector(Selector::Weight(w))) } else { None })
                 .collect();
-            if list.is_empty() { None } else { leaf(Act::Weighted(list)) }
+            if list.is_empty() {
+                None
+            } else {
+                leaf(Act::Weighted(list))
+            }
         }
         "failover" => failover(children, subject, ctx),
         "geolocation" => {
             let list: Vec<(GeoKey, Node)> =
                 children.into_iter().filter_map(|(kind, node)| if let Kind::Geolocation(key) = kind { Some((key, node)) } else { None }).collect();
             let list = geolocation(list, subject, ctx);
-            if list.is_empty() { None } else { leaf(Act::Geolocation(list)) }
+            if list.is_empty() {
+                None
+            } else {
+                leaf(Act::Geolocation(list))
+            }
         }
         "latency" => {
             let mut seen = Vec::new();
@@ -576,18 +589,30 @@ fn routed_group(owner: Name, record_type: RecordType, sets: Vec<SetIn>, subject:
             for (kind, node) in children {
                 let Kind::Latency(region) = kind else { continue };
                 if seen.contains(&region) {
-                    ctx.report(FindingKind::Skipped, format!("{subject} [{}]", node.label.as_deref().unwrap_or("")), format!("a second record set for region {region}"));
+                    ctx.report(
+                        FindingKind::Skipped,
+                        format!("{subject} [{}]", node.label.as_deref().unwrap_or("")),
+                        format!("a second record set for region {region}"),
+                    );
                     continue;
                 }
                 seen.push(region.clone());
                 list.push(node.with_selector(Selector::Region(region)));
             }
-            if list.is_empty() { None } else { leaf(Act::Latency(list)) }
+            if list.is_empty() {
+                None
+            } else {
+                leaf(Act::Latency(list))
+            }
         }
         "geoproximity" => {
             let list: Vec<Node> =
                 children.into_iter().filter_map(|(kind, node)| if let Kind::Geoproximity(s) = kind { Some(node.with_selector(s)) } else { None }).collect();
-            if list.is_empty() { None } else { leaf(Act::Geoproximity(list)) }
+            if list.is_empty() {
+                None
+            } else {
+                leaf(Act::Geoproximity(list))
+            }
         }
         "multivalue answer" => {
             if record_type == RecordType::CNAME {
@@ -595,7 +620,11 @@ fn routed_group(owner: Name, record_type: RecordType, sets: Vec<SetIn>, subject:
                 return;
             }
             let list: Vec<Node> = children.into_iter().map(|(_, node)| node).collect();
-            if list.is_empty() { None } else { leaf(Act::Multivalue(list)) }
+            if list.is_empty() {
+                None
+            } else {
+                leaf(Act::Multivalue(list))
+            }
         }
         _ => {
             let mut collection_name = String::new();
@@ -604,27 +633,29 @@ fn routed_group(owner: Name, record_type: RecordType, sets: Vec<SetIn>, subject:
             for (kind, node) in children {
                 let Kind::Cidr { collection, location } = kind else { continue };
                 if seen.contains(&location) {
-                    ctx.report(FindingKind::Skipped, format!("{subject} [{}]", node.label.as_deref().unwrap_or("")), format!("a second record set for CIDR location {location}"));
+                    ctx.report(
+                        FindingKind::Skipped,
+                        format!("{subject} [{}]", node.label.as_deref().unwrap_or("")),
+                        format!("a second record set for CIDR location {location}"),
+                    );
                     continue;
                 }
                 seen.push(location.clone());
                 collection_name.clone_from(&collection);
                 list.push(node.with_selector(Selector::Cidr { collection, location }));
             }
-            if list.is_empty() { None } else { leaf(Act::Cidr { collection: collection_name, children: list }) }
+            if list.is_empty() {
+                None
+            } else {
+                leaf(Act::Cidr { collection: collection_name, children: list })
+            }
         }
     };
     let Some(root) = root else {
         ctx.report(FindingKind::Skipped, subject, format!("nothing is left of the {policy} record sets"));
         return;
     };
-    entries.push(Entry {
-        owner,
-        record_type,
-        ttl,
-        origin: format!("Route 53: {subject}, {policy} ({count} record sets)"),
-        root,
-    });
+    entries.push(Entry { owner, record_type, ttl, origin: format!("Route 53: {subject}, {policy} ({count} record sets)"), root });
 }
 
 fn failover(children: Vec<(Kind, Node)>, subject: &str, ctx: &mut Ctx) -> Option<Node> {

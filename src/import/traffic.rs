@@ -47,7 +47,9 @@ pub(crate) fn traffic_policy(text: &str, owner: Name, ttl: Option<u32>, ctx: &mu
     }
     match document.opt_str("AWSPolicyFormatVersion")? {
         Some("2015-10-01" | "2023-05-09") => {}
-        Some(other) => ctx.report(FindingKind::Note, "traffic policy", format!("AWSPolicyFormatVersion {other:?} is not one this importer knows; read as 2015-10-01")),
+        Some(other) => {
+            ctx.report(FindingKind::Note, "traffic policy", format!("AWSPolicyFormatVersion {other:?} is not one this importer knows; read as 2015-10-01"))
+        }
         None => return Err(document.error("AWSPolicyFormatVersion is missing (is this a traffic policy document?)")),
     }
     let type_text = document.req_str("RecordType")?;
@@ -97,9 +99,7 @@ impl<'a> Converter<'a> {
     fn grow(&mut self, by: usize) -> Result<(), ImportError> {
         self.nodes = self.nodes.saturating_add(by);
         if self.nodes > MAX_NODES {
-            return Err(self.rules_at.error(format!(
-                "the policy grows past {MAX_NODES} nodes (rules referenced from many places are copied into each place)"
-            )));
+            return Err(self.rules_at.error(format!("the policy grows past {MAX_NODES} nodes (rules referenced from many places are copied into each place)")));
         }
         Ok(())
     }
@@ -229,7 +229,11 @@ impl<'a> Converter<'a> {
                     } else {
                         let key = GeoKey::from_codes(location.opt_str("Continent")?, location.opt_str("Country")?, location.opt_str("Subdivision")?);
                         if key.is_none() {
-                            ctx.report(FindingKind::Skipped, format!("{subject} ({})", location.path), "a location needs IsDefault, Continent, or Country with an optional Subdivision");
+                            ctx.report(
+                                FindingKind::Skipped,
+                                format!("{subject} ({})", location.path),
+                                "a location needs IsDefault, Continent, or Country with an optional Subdivision",
+                            );
                         }
                         key
                     };

@@ -22,11 +22,21 @@ pub(crate) enum Selector {
     /// Latency.
     Region(String),
     /// Geoproximity by region.
-    ProximityRegion { region: String, bias: i8 },
+    ProximityRegion {
+        region: String,
+        bias: i8,
+    },
     /// Geoproximity by coordinates.
-    ProximityCoordinates { latitude: f64, longitude: f64, bias: i8 },
+    ProximityCoordinates {
+        latitude: f64,
+        longitude: f64,
+        bias: i8,
+    },
     /// IP-based: a location of the parent's collection (or `*`).
-    Cidr { collection: String, location: String },
+    Cidr {
+        collection: String,
+        location: String,
+    },
 }
 
 /// What a node does.
@@ -34,13 +44,19 @@ pub(crate) enum Selector {
 pub(crate) enum Act {
     /// Values in master-file syntax for the record type.
     Values(Vec<String>),
-    Alias { target: Name, evaluate_target_health: bool },
+    Alias {
+        target: Name,
+        evaluate_target_health: bool,
+    },
     Weighted(Vec<Node>),
     Failover(Box<Node>, Box<Node>),
     Geolocation(Vec<Node>),
     Latency(Vec<Node>),
     Geoproximity(Vec<Node>),
-    Cidr { collection: String, children: Vec<Node> },
+    Cidr {
+        collection: String,
+        children: Vec<Node>,
+    },
     Multivalue(Vec<Node>),
 }
 
@@ -89,10 +105,8 @@ impl Ctx {
         if let Some(known) = self.probes.get(location) {
             return known.clone();
         }
-        let text = format!(
-            "[[records]]\nname = \"probe\"\ntype = \"A\"\n[[records.geolocation]]\nlocation = {}\nvalues = [\"192.0.2.1\"]\n",
-            toml_string(location)
-        );
+        let text =
+            format!("[[records]]\nname = \"probe\"\ntype = \"A\"\n[[records.geolocation]]\nlocation = {}\nvalues = [\"192.0.2.1\"]\n", toml_string(location));
         let read = crate::zone::routes::parse(&text, &Name::root()).ok().and_then(|routes| {
             let (_, set) = routes.sets.first()?;
             match &set.rule.action {
@@ -243,13 +257,9 @@ fn collapse(label: Option<String>, health_check: Option<String>, force: Option<b
     match (health_check, &child.health_check) {
         (None, _) => Node { selector, label: child.label.clone().or(label), ..child },
         (Some(check), None) => Node { selector, label: child.label.clone().or(label), health_check: Some(check), ..child },
-        (Some(check), Some(_)) => Node {
-            label,
-            health_check: Some(check),
-            force: None,
-            selector,
-            action: Act::Weighted(vec![child.with_selector(Selector::Weight(1))]),
-        },
+        (Some(check), Some(_)) => {
+            Node { label, health_check: Some(check), force: None, selector, action: Act::Weighted(vec![child.with_selector(Selector::Weight(1))]) }
+        }
     }
 }
 

@@ -23,9 +23,7 @@ pub(crate) fn parse(text: &str) -> Result<Option<MarkedYaml<'_>>, ImportError> {
     let mut receiver = Bounded { loader: YamlLoader::default(), depth: 0, too_deep: None };
     receiver.loader.early_parse(false);
     let whole = |message: String| ImportError { path: String::new(), message };
-    let syntax = |error: &saphyr::ScanError| {
-        whole(format!("not YAML: {} (line {}, column {})", error.info(), error.marker().line(), error.marker().col() + 1))
-    };
+    let syntax = |error: &saphyr::ScanError| whole(format!("not YAML: {} (line {}, column {})", error.info(), error.marker().line(), error.marker().col() + 1));
     // Events are pulled one by one (the parser's own `load` recurses once per level).
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| syntax(&e))?;
@@ -42,7 +40,9 @@ pub(crate) fn parse(text: &str) -> Result<Option<MarkedYaml<'_>>, ImportError> {
     if let Some(second) = documents.next() {
         return Err(whole(format!("more than one YAML document (the second starts at {})", place(second.span))));
     }
-    Ok(first.filter(|document| !matches!(&document.data, YamlData::Representation(text, ScalarStyle::Plain, None) if text.is_empty() || text == "~" || text == "null")))
+    Ok(first.filter(
+        |document| !matches!(&document.data, YamlData::Representation(text, ScalarStyle::Plain, None) if text.is_empty() || text == "~" || text == "null"),
+    ))
 }
 
 /// Forwards events to the loader until the nesting gets too deep, then stops.

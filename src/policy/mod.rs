@@ -202,8 +202,7 @@ impl<'de> Deserialize<'de> for Value {
         let (record_type, bytes) = <(u16, Vec<u8>)>::deserialize(deserializer)?;
         let length = u16::try_from(bytes.len()).map_err(serde::de::Error::custom)?;
         let mut decoder = BinDecoder::new(&bytes);
-        let data = RData::read(&mut decoder, RecordType::from(record_type), Restrict::new(length))
-            .map_err(serde::de::Error::custom)?;
+        let data = RData::read(&mut decoder, RecordType::from(record_type), Restrict::new(length)).map_err(serde::de::Error::custom)?;
         Ok(Self(data))
     }
 }
@@ -410,10 +409,7 @@ pub fn is_healthy(rule: &Rule, record_type: RecordType, context: &Context<'_>, d
 
 /// From candidates in preference order, the first healthy one, else the first (the
 /// "all unhealthy: answer anyway" rule shared by failover, geolocation, latency...).
-pub fn prefer_healthy<'r, T>(
-    candidates: &[&'r T],
-    healthy: impl Fn(&T) -> bool,
-) -> Option<(&'r T, bool)> {
+pub fn prefer_healthy<'r, T>(candidates: &[&'r T], healthy: impl Fn(&T) -> bool) -> Option<(&'r T, bool)> {
     candidates
         .iter()
         .find(|candidate| healthy(candidate))
@@ -539,9 +535,8 @@ fn decide(rule: &Rule, record_type: RecordType, context: &mut Context<'_>, decis
         Action::Latency(choices) => {
             // An operator's latency matrix for the client's edge location wins over distance.
             let edge = context.client.edge_location.clone();
-            let measured: Option<Vec<(u32, &RegionalChoice)>> = edge.as_deref().and_then(|edge| {
-                choices.iter().map(|c| context.targets.measured_latency(edge, &c.region).map(|ms| (ms, c))).collect()
-            });
+            let measured: Option<Vec<(u32, &RegionalChoice)>> =
+                edge.as_deref().and_then(|edge| choices.iter().map(|c| context.targets.measured_latency(edge, &c.region).map(|ms| (ms, c))).collect());
             let ordered: Vec<&RegionalChoice> = if let Some(mut measured) = measured {
                 measured.sort_by_key(|(ms, _)| *ms);
                 context.note(|| format!("latency: measured latencies from {}", edge.as_deref().unwrap_or("?")));

@@ -10,12 +10,7 @@ fn value(last: u8) -> Value {
 }
 
 fn leaf(label: &str, last: u8, check: Option<&str>) -> Rule {
-    Rule {
-        label: Some(label.to_owned()),
-        health_check: check.map(str::to_owned),
-        force: None,
-        action: Action::Values(vec![value(last)]),
-    }
+    Rule { label: Some(label.to_owned()), health_check: check.map(str::to_owned), force: None, action: Action::Values(vec![value(last)]) }
 }
 
 fn node(action: Action) -> Rule {
@@ -147,12 +142,7 @@ fn geo_tree() -> Rule {
 }
 
 fn located(country: &str, continent: &str, subdivision: Option<&str>) -> ClientView {
-    ClientView {
-        country: Some(country.into()),
-        continent: Some(continent.into()),
-        subdivision: subdivision.map(Into::into),
-        ..ClientView::default()
-    }
+    ClientView { country: Some(country.into()), continent: Some(continent.into()), subdivision: subdivision.map(Into::into), ..ClientView::default() }
 }
 
 #[test]
@@ -196,7 +186,11 @@ fn at(latitude: f64, longitude: f64) -> Coordinates {
 
 #[test]
 fn latency_picks_the_nearest_healthy_region() {
-    let region = |name: &str, coordinates, last| RegionalChoice { region: name.into(), coordinates, rule: leaf(name, last, Some(if last == 1 { "east" } else { "other" })) };
+    let region = |name: &str, coordinates, last| RegionalChoice {
+        region: name.into(),
+        coordinates,
+        rule: leaf(name, last, Some(if last == 1 { "east" } else { "other" })),
+    };
     let tree = node(Action::Latency(vec![
         region("us-east-1", at(39.0, -77.5), 1),
         region("eu-west-1", at(53.3, -6.3), 2),
@@ -258,11 +252,7 @@ fn cidr_tree() -> Rule {
         networks: networks.iter().map(|n| n.parse().unwrap()).collect(),
         rule: leaf(location, last, None),
     };
-    node(Action::Cidr(vec![
-        choice("acme", &["203.0.113.0/24", "2001:db8:acce::/48"], 1),
-        choice("acme-lab", &["203.0.113.128/25"], 2),
-        choice("*", &[], 3),
-    ]))
+    node(Action::Cidr(vec![choice("acme", &["203.0.113.0/24", "2001:db8:acce::/48"], 1), choice("acme-lab", &["203.0.113.128/25"], 2), choice("*", &[], 3)]))
 }
 
 fn from_subnet(network: &str) -> ClientView {
@@ -301,10 +291,8 @@ fn prefix_scope_narrows_past_more_specific_networks() {
 
 #[test]
 fn asn_rules() {
-    let tree = node(Action::Asn(vec![
-        AsnChoice { asns: vec![13_335, 15_169], rule: leaf("big", 1, None) },
-        AsnChoice { asns: vec![], rule: leaf("rest", 2, None) },
-    ]));
+    let tree =
+        node(Action::Asn(vec![AsnChoice { asns: vec![13_335, 15_169], rule: leaf("big", 1, None) }, AsnChoice { asns: vec![], rule: leaf("rest", 2, None) }]));
     let client = |asn| ClientView { asn: Some(asn), ..ClientView::default() };
     assert_eq!(answered(&run(&tree, &client(15_169), &[], 0)), vec!["192.0.2.1"]);
     assert_eq!(answered(&run(&tree, &client(64_500), &[], 0)), vec!["192.0.2.2"]);
@@ -354,19 +342,14 @@ fn sticky_weighted_gives_the_same_client_the_same_answer() {
     for seed in 2..50 {
         assert_eq!(answered(&run(&rule, &client, &[], seed)), first);
     }
-    let spread: std::collections::HashSet<_> =
-        (0..64).map(|i| answered(&run(&rule, &from_subnet(&format!("198.51.{i}.0/24")), &[], 0))).collect();
+    let spread: std::collections::HashSet<_> = (0..64).map(|i| answered(&run(&rule, &from_subnet(&format!("198.51.{i}.0/24")), &[], 0))).collect();
     assert_eq!(spread.len(), 2, "different clients land on both sides");
     assert_eq!(run(&rule, &client, &[], 1).scope, 24);
 }
 
 #[test]
 fn alias_takes_the_target_ttl_and_evaluates_target_health() {
-    let targets = Fixed(
-        [("pool.example.".to_owned(), (weighted(vec![(1, leaf("a", 1, Some("a"))), (1, leaf("b", 2, Some("b")))]), 42))]
-            .into_iter()
-            .collect(),
-    );
+    let targets = Fixed([("pool.example.".to_owned(), (weighted(vec![(1, leaf("a", 1, Some("a"))), (1, leaf("b", 2, Some("b")))]), 42))].into_iter().collect());
     let alias = |evaluate| node(Action::Alias { target: "pool.example.".into(), evaluate_target_health: evaluate });
     let tree = node(Action::Failover { primary: Box::new(alias(true)), secondary: Box::new(leaf("sorry", 99, None)) });
     let client = ClientView::default();
@@ -405,17 +388,18 @@ fn generated_trees_answer_only_configured_values_and_prefer_healthy_leaves() {
     let mut random = SplitMix::new(99);
     for round in 0..2_000u64 {
         let leaves = 2 + random.below(5) as u8;
-        let health: Vec<(&'static str, bool)> = ["c0", "c1", "c2", "c3", "c4", "c5", "c6"]
-            .iter()
-            .map(|name| (*name, random.below(3) != 0))
-            .collect();
+        let health: Vec<(&'static str, bool)> = ["c0", "c1", "c2", "c3", "c4", "c5", "c6"].iter().map(|name| (*name, random.below(3) != 0)).collect();
         let checks = ["c0", "c1", "c2", "c3", "c4", "c5", "c6"];
         let children: Vec<Rule> = (0..leaves).map(|i| leaf(&format!("l{i}"), i + 1, Some(checks[i as usize]))).collect();
         let tree = match round % 3 {
             0 => weighted(children.iter().cloned().map(|c| (1 + random.below(5) as u8, c)).collect()),
             1 => node(Action::Failover { primary: Box::new(children[0].clone()), secondary: Box::new(children[1].clone()) }),
             _ => node(Action::Latency(
-                children.iter().enumerate().map(|(i, c)| RegionalChoice { region: format!("r{i}"), coordinates: at(i as f64 * 10.0, 0.0), rule: c.clone() }).collect(),
+                children
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| RegionalChoice { region: format!("r{i}"), coordinates: at(i as f64 * 10.0, 0.0), rule: c.clone() })
+                    .collect(),
             )),
         };
         let client = ClientView { coordinates: Some(at(0.0, 0.0)), ..ClientView::default() };
@@ -447,10 +431,7 @@ impl HealthView for ForcedValues {
 
 #[test]
 fn value_overrides_beat_health_checks() {
-    let rule = node(Action::Failover {
-        primary: Box::new(leaf("primary", 1, None)),
-        secondary: Box::new(leaf("secondary", 2, Some("down"))),
-    });
+    let rule = node(Action::Failover { primary: Box::new(leaf("primary", 1, None)), secondary: Box::new(leaf("secondary", 2, Some("down"))) });
     let decide = |forced: Vec<(u8, bool)>| {
         let health = ForcedValues(forced);
         let mut random = SplitMix::new(1);

@@ -121,8 +121,7 @@ mod tests {
     use super::*;
 
     fn config(min_ttl: u32, max_ttl: u32) -> ResolverConfig {
-        let mut config =
-            ResolverConfig::from_vars(|name| (name == "UPSTREAMS").then(|| "https://dns.example/q".to_owned())).unwrap().unwrap();
+        let mut config = ResolverConfig::from_vars(|name| (name == "UPSTREAMS").then(|| "https://dns.example/q".to_owned())).unwrap().unwrap();
         config.min_ttl = min_ttl;
         config.max_ttl = max_ttl;
         config

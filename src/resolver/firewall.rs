@@ -290,10 +290,7 @@ alert  *.suspicious.example   # watch these
             Action::Block(BlockAnswer::Override { data, ttl }) => assert_eq!((data.to_string(), *ttl), ("192.0.2.1".to_owned(), 300)),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(
-            &firewall.check(&name("a.bad.example.")).unwrap().action,
-            Action::Block(BlockAnswer::Override { data: RData::CNAME(_), ttl: 60 })
-        ));
+        assert!(matches!(&firewall.check(&name("a.bad.example.")).unwrap().action, Action::Block(BlockAnswer::Override { data: RData::CNAME(_), ttl: 60 })));
     }
 
     #[test]

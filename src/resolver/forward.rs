@@ -214,10 +214,8 @@ pub fn resolution(upstreamed: &Upstreamed, query: &Query, freshness: Freshness, 
 /// when none could be reached and EDE 22 when they answered with errors.
 pub fn failure(failures: &[UpstreamFailure]) -> Resolution {
     let unreachable = failures.iter().all(|failure| matches!(failure, UpstreamFailure::Unreachable(_)));
-    let mut resolution = Resolution::error(
-        ResponseCode::ServFail,
-        Some(if unreachable { ExtendedError::NetworkError } else { ExtendedError::NoReachableAuthority }),
-    );
+    let mut resolution =
+        Resolution::error(ResponseCode::ServFail, Some(if unreachable { ExtendedError::NetworkError } else { ExtendedError::NoReachableAuthority }));
     resolution.recursion_available = true;
     resolution
 }
@@ -295,7 +293,9 @@ mod tests {
         assert!(matches!(accept(b"garbage", &asked), Err(UpstreamFailure::Unusable(_))));
         let mut failing = Message::from_vec(&upstream_answer("www.example.net.", 300, false)).unwrap();
         failing.metadata.response_code = ResponseCode::ServFail;
-        assert!(matches!(accept(&failing.to_vec().unwrap(), &asked), Err(UpstreamFailure::Unusable(why)) if why.contains("SERVFAIL") || why.contains("Server")));
+        assert!(
+            matches!(accept(&failing.to_vec().unwrap(), &asked), Err(UpstreamFailure::Unusable(why)) if why.contains("SERVFAIL") || why.contains("Server"))
+        );
         let mut wrong_id = Message::from_vec(&upstream_answer("www.example.net.", 300, false)).unwrap();
         wrong_id.metadata.id = 9;
         assert!(accept(&wrong_id.to_vec().unwrap(), &asked).is_err());

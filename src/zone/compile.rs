@@ -131,10 +131,7 @@ impl std::error::Error for CompileError {}
 /// The `$ORIGIN` a file starts with: its file name without a `.zone`/`.db` extension.
 pub fn default_origin(path: &str) -> Option<Name> {
     let file_name = path.rsplit(['/', '\\']).next().unwrap_or(path);
-    let stem = file_name
-        .strip_suffix(".zone")
-        .or_else(|| file_name.strip_suffix(".db"))
-        .unwrap_or(file_name);
+    let stem = file_name.strip_suffix(".zone").or_else(|| file_name.strip_suffix(".db")).unwrap_or(file_name);
     let mut origin = Name::from_ascii(stem).ok()?;
     origin.set_fqdn(true);
     (!origin.is_root()).then_some(origin)
@@ -168,19 +165,13 @@ fn read_zone<'a>(
     elsewhere: &mut Vec<CompileError>,
 ) -> Result<ReadZone, Vec<CompileError>> {
     let error = |line: usize, kind: CompileErrorKind| CompileError { file: source.path.clone(), line, kind };
-    let mut records = master::parse(&source.text, default_origin(&source.path).as_ref()).map_err(|errors| {
-        errors
-            .into_iter()
-            .map(|e| error(e.line, CompileErrorKind::Syntax(e.kind)))
-            .collect::<Vec<_>>()
-    })?;
+    let mut records = master::parse(&source.text, default_origin(&source.path).as_ref())
+        .map_err(|errors| errors.into_iter().map(|e| error(e.line, CompileErrorKind::Syntax(e.kind))).collect::<Vec<_>>())?;
     let apex = apex_of(&records).or_else(|| default_origin(&source.path).map(|origin| origin.to_lowercase()));
     if let Some(apex) = apex {
         elsewhere.extend(complete(&mut records, &apex, &settings_for(&apex)));
     }
-    check(&records).map_err(|problems| {
-        problems.into_iter().map(|(line, kind)| error(line, kind)).collect::<Vec<_>>()
-    })?;
+    check(&records).map_err(|problems| problems.into_iter().map(|(line, kind)| error(line, kind)).collect::<Vec<_>>())?;
     // `check` proved there is exactly one SOA, so `apex_of` finds it.
     let apex = apex_of(&records).ok_or_else(|| vec![error(0, CompileErrorKind::MissingSoa)])?;
     Ok(ReadZone { path: source.path.clone(), apex, records })
@@ -365,9 +356,8 @@ struct ViewSource {
 /// Reads a view's `view.toml`: client networks and/or the SHA-256 (hex) of its path token.
 fn read_access(source: &SourceFile) -> Result<Access, Box<CompileError>> {
     let problem = |line: usize, message: String| Box::new(CompileError { file: source.path.clone(), line, kind: CompileErrorKind::View(message) });
-    let view: ViewSource = toml::from_str(&source.text).map_err(|error| {
-        problem(error.span().map_or(0, |span| routes::line_of(&source.text, span.start)), error.message().trim().to_owned())
-    })?;
+    let view: ViewSource = toml::from_str(&source.text)
+        .map_err(|error| problem(error.span().map_or(0, |span| routes::line_of(&source.text, span.start)), error.message().trim().to_owned()))?;
     let mut networks = Vec::new();
     for network in &view.networks {
         match network.parse::<ipnet::IpNet>() {
@@ -378,9 +368,10 @@ fn read_access(source: &SourceFile) -> Result<Access, Box<CompileError>> {
     }
     let token_sha256 = match &view.token_sha256 {
         None => None,
-        Some(hex) => Some(parse_sha256(hex).ok_or_else(|| {
-            problem(0, "token_sha256 is the SHA-256 of the path token as 64 hex digits (printf %s TOKEN | sha256sum)".to_owned())
-        })?),
+        Some(hex) => Some(
+            parse_sha256(hex)
+                .ok_or_else(|| problem(0, "token_sha256 is the SHA-256 of the path token as 64 hex digits (printf %s TOKEN | sha256sum)".to_owned()))?,
+        ),
     };
     if networks.is_empty() && token_sha256.is_none() {
         return Err(problem(0, "a view needs networks and/or token_sha256: nobody could see it".to_owned()));
@@ -425,7 +416,11 @@ pub fn compile_all(sources: &[SourceFile]) -> Result<Catalog, Vec<CompileError>>
             [declaration] => read_access(declaration).map_err(|error| errors.push(*error)).ok(),
             _ => {
                 let file = zone_files.first().map_or_else(|| format!("views/{name}"), |source| source.path.clone());
-                errors.push(CompileError { file, line: 0, kind: CompileErrorKind::View(format!("view {name} needs its views/{name}/{VIEW_FILE} (networks, token_sha256)")) });
+                errors.push(CompileError {
+                    file,
+                    line: 0,
+                    kind: CompileErrorKind::View(format!("view {name} needs its views/{name}/{VIEW_FILE} (networks, token_sha256)")),
+                });
                 None
             }
         };
@@ -443,7 +438,11 @@ pub fn compile_all(sources: &[SourceFile]) -> Result<Catalog, Vec<CompileError>>
     for view in &views {
         for (id, spec) in view.zones.health_checks() {
             if health_checks.insert(id.clone(), spec.clone()).is_some_and(|earlier| earlier != *spec) {
-                errors.push(CompileError { file: format!("views/{}", view.name), line: 0, kind: CompileErrorKind::View(format!("health check {id} is declared differently elsewhere")) });
+                errors.push(CompileError {
+                    file: format!("views/{}", view.name),
+                    line: 0,
+                    kind: CompileErrorKind::View(format!("health check {id} is declared differently elsewhere")),
+                });
             }
         }
         for (edge, row) in view.zones.latency_matrix() {
@@ -507,9 +506,7 @@ fn compile_catalog(sources: &[SourceFile]) -> Result<Catalog, Vec<CompileError>>
         };
         let Some(zone) = zones.iter().find(|zone| LowerName::new(&zone.apex) == LowerName::new(&origin)) else {
             if !errors.iter().any(|e| default_origin(&e.file).is_some_and(|o| LowerName::new(&o) == LowerName::new(&origin))) {
-                errors.push(problem(0, format!(
-                    "no zone file for {origin}: routes need the zone's master file (it may leave SOA and NS to a delegation set)"
-                )));
+                errors.push(problem(0, format!("no zone file for {origin}: routes need the zone's master file (it may leave SOA and NS to a delegation set)")));
             }
             continue;
         };
@@ -536,13 +533,21 @@ fn compile_catalog(sources: &[SourceFile]) -> Result<Catalog, Vec<CompileError>>
             let merged = latency_matrix.entry(edge.clone()).or_default();
             for (region, ms) in row {
                 if merged.insert(region.clone(), *ms).is_some_and(|earlier| earlier != *ms) {
-                    errors.push(CompileError { file: path.clone(), line: 0, kind: CompileErrorKind::Routes(format!("latency {edge} → {region} is given twice with different values")) });
+                    errors.push(CompileError {
+                        file: path.clone(),
+                        line: 0,
+                        kind: CompileErrorKind::Routes(format!("latency {edge} → {region} is given twice with different values")),
+                    });
                 }
             }
         }
         for (id, (line, spec)) in &parsed.health_checks {
             if let Some(first) = declared_in.insert(id.clone(), path.clone()) {
-                errors.push(CompileError { file: path.clone(), line: *line, kind: CompileErrorKind::Routes(format!("health check {id} is already declared in {first}")) });
+                errors.push(CompileError {
+                    file: path.clone(),
+                    line: *line,
+                    kind: CompileErrorKind::Routes(format!("health check {id} is already declared in {first}")),
+                });
             }
             health_checks.insert(id.clone(), spec.clone());
         }
@@ -591,12 +596,7 @@ fn compile_catalog(sources: &[SourceFile]) -> Result<Catalog, Vec<CompileError>>
 fn conflict_with_static(zone: &ReadZone, set: &RoutedSet) -> Option<String> {
     let owner = Name::from_ascii(&set.name).ok()?;
     let key = LowerName::new(&owner);
-    let types: Vec<RecordType> = zone
-        .records
-        .iter()
-        .filter(|r| LowerName::new(&r.record.name) == key)
-        .map(|r| r.record.record_type())
-        .collect();
+    let types: Vec<RecordType> = zone.records.iter().filter(|r| LowerName::new(&r.record.name) == key).map(|r| r.record.record_type()).collect();
     let routed_type = set.record_type();
     if types.contains(&routed_type) {
         return Some(format!("{} {routed_type} is also defined in {}: define it in one place", set.name, zone.path));
@@ -616,19 +616,14 @@ fn conflict_with_static(zone: &ReadZone, set: &RoutedSet) -> Option<String> {
 fn alias_target_exists(zones: &[ReadZone], routed: &HashMap<LowerName, Vec<RoutedSet>>, target: &str, record_type: RecordType) -> bool {
     let Ok(name) = Name::from_ascii(target) else { return false };
     let key = LowerName::new(&name);
-    let in_routes = routed.values().flatten().any(|set| {
-        set.record_type() == record_type && Name::from_ascii(&set.name).is_ok_and(|n| LowerName::new(&n) == key)
-    });
-    in_routes
-        || zones.iter().any(|zone| {
-            zone.records.iter().any(|r| r.record.record_type() == record_type && LowerName::new(&r.record.name) == key)
-        })
+    let in_routes =
+        routed.values().flatten().any(|set| set.record_type() == record_type && Name::from_ascii(&set.name).is_ok_and(|n| LowerName::new(&n) == key));
+    in_routes || zones.iter().any(|zone| zone.records.iter().any(|r| r.record.record_type() == record_type && LowerName::new(&r.record.name) == key))
 }
 
 /// Finds an alias loop among routed sets (alias → routed set → ... → itself).
 fn alias_cycle(routed: &HashMap<LowerName, Vec<RoutedSet>>) -> Option<String> {
-    let sets: HashMap<(String, u16), &RoutedSet> =
-        routed.values().flatten().map(|set| ((set.name.to_ascii_lowercase(), set.record_type), set)).collect();
+    let sets: HashMap<(String, u16), &RoutedSet> = routed.values().flatten().map(|set| ((set.name.to_ascii_lowercase(), set.record_type), set)).collect();
     for start in sets.keys() {
         let mut current = start.clone();
         for _ in 0..=sets.len() {
@@ -685,10 +680,7 @@ fn unservable(record: &hickory_proto::rr::Record) -> Option<String> {
 }
 
 fn apex_of(records: &[SourceRecord]) -> Option<Name> {
-    records
-        .iter()
-        .find(|r| r.record.record_type() == RecordType::SOA)
-        .map(|r| r.record.name.to_lowercase())
+    records.iter().find(|r| r.record.record_type() == RecordType::SOA).map(|r| r.record.name.to_lowercase())
 }
 
 /// The checks of a zone's records, each problem with its line.
@@ -740,9 +732,7 @@ fn check(records: &[SourceRecord]) -> Result<(), Vec<(usize, CompileErrorKind)>>
             types.push((record_type, source.line));
         }
     }
-    let apex_has_ns = owners
-        .get(&LowerName::new(&apex))
-        .is_some_and(|types| types.iter().any(|(t, _)| *t == RecordType::NS));
+    let apex_has_ns = owners.get(&LowerName::new(&apex)).is_some_and(|types| types.iter().any(|(t, _)| *t == RecordType::NS));
     if !apex_has_ns {
         problems.push((0, CompileErrorKind::MissingApexNs(apex)));
     }
@@ -790,10 +780,13 @@ mod tests {
         let errors = compile(&format!("{HEAD}www.example.net. A 192.0.2.1\n")).unwrap_err();
         assert_eq!(errors, vec!["zones/example.com.zone:5: www.example.net. is outside the zone example.com."]);
         let errors = compile("$TTL 60\nwww A 192.0.2.1\n").unwrap_err();
-        assert_eq!(errors, vec![
-            "zones/example.com.zone: no SOA record: a zone needs exactly one, at its apex, in its master file or from a \
+        assert_eq!(
+            errors,
+            vec![
+                "zones/example.com.zone: no SOA record: a zone needs exactly one, at its apex, in its master file or from a \
              delegation set (delegation_set = \"<name>\" in <zone>.routes.toml)"
-        ]);
+            ]
+        );
     }
 
     #[test]
@@ -807,10 +800,7 @@ mod tests {
     #[test]
     fn rejects_duplicate_zones() {
         let text = HEAD.to_string();
-        let sources = [
-            SourceFile { path: "a/example.com.zone".into(), text: text.clone() },
-            SourceFile { path: "b/example.com.zone".into(), text },
-        ];
+        let sources = [SourceFile { path: "a/example.com.zone".into(), text: text.clone() }, SourceFile { path: "b/example.com.zone".into(), text }];
         let errors = compile_all(&sources).unwrap_err();
         assert_eq!(errors[0].to_string(), "b/example.com.zone: zone example.com. is already defined in a/example.com.zone");
     }
@@ -826,7 +816,8 @@ mod tests {
         let errors = compile(&format!("{HEAD}@ CAA 0 iss-ue \"x\"\nx TYPE24 \\# 16 20010db8000000000000000000000053\n")).unwrap_err();
         assert!(errors.iter().any(|e| e.starts_with("zones/example.com.zone:5: example.com.: CAA data")), "{errors:?}");
         assert!(errors.iter().any(|e| e.starts_with("zones/example.com.zone:6: x.example.com.: SIG records")), "{errors:?}");
-        let apex = compile_file(&SourceFile { path: "zone.txt".into(), text: "$ORIGIN a#b.\n@ 60 SOA ns1 host 1 2 3 4 5\n@ 60 NS ns1\nns1 60 A 192.0.2.1\n".into() });
+        let apex =
+            compile_file(&SourceFile { path: "zone.txt".into(), text: "$ORIGIN a#b.\n@ 60 SOA ns1 host 1 2 3 4 5\n@ 60 NS ns1\nns1 60 A 192.0.2.1\n".into() });
         assert!(apex.unwrap_err().iter().any(|e| e.to_string().contains("is not a host name")));
     }
 
@@ -859,10 +850,10 @@ mod tests {
             ("zones/example.net.routes.toml", "delegation_set = \"main\"\n"),
         ])
         .unwrap();
-        assert_eq!(apex_records(&catalog, "example.net.", RecordType::NS), [
-            "example.net. 172800 IN NS ns1.dns.test.",
-            "example.net. 172800 IN NS ns2.dns.test.",
-        ]);
+        assert_eq!(
+            apex_records(&catalog, "example.net.", RecordType::NS),
+            ["example.net. 172800 IN NS ns1.dns.test.", "example.net. 172800 IN NS ns2.dns.test.",]
+        );
         let soa = soa_of(&catalog, "example.net.");
         assert_eq!((soa.mname.to_ascii(), soa.rname.to_ascii()), ("ns1.dns.test.".to_owned(), "hostmaster.dns.test.".to_owned()));
         assert_eq!((soa.refresh, soa.retry, soa.expire, soa.minimum), (7200, 900, 1_209_600, 600));
@@ -873,12 +864,7 @@ mod tests {
     #[test]
     fn the_derived_serial_follows_content_not_layout() {
         let serial = |zone: &str, routes: &str| {
-            let catalog = compile_sources(&[
-                ("delegation-sets.toml", SETS),
-                ("example.net.zone", zone),
-                ("example.net.routes.toml", routes),
-            ])
-            .unwrap();
+            let catalog = compile_sources(&[("delegation-sets.toml", SETS), ("example.net.zone", zone), ("example.net.routes.toml", routes)]).unwrap();
             soa_of(&catalog, "example.net.").serial
         };
         let routes = "delegation_set = \"main\"\n";
@@ -910,10 +896,7 @@ mod tests {
             ("example.com.routes.toml", "soa_negative_ttl = 120\n"),
         ])
         .unwrap();
-        assert_eq!(apex_records(&catalog, "example.net.", RecordType::NS), [
-            "example.net. 3600 IN NS ns1.own.test.",
-            "example.net. 3600 IN NS ns2.own.test.",
-        ]);
+        assert_eq!(apex_records(&catalog, "example.net.", RecordType::NS), ["example.net. 3600 IN NS ns1.own.test.", "example.net. 3600 IN NS ns2.own.test.",]);
         let soa = soa_of(&catalog, "example.net.");
         assert_eq!((soa.mname.to_ascii(), soa.serial, soa.minimum), ("ns1.own.test.".to_owned(), 7, 60));
         // An own SOA with the set's NS RRset.

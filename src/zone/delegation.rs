@@ -72,10 +72,7 @@ pub struct SoaTemplate {
 impl DelegationSet {
     /// The apex NS records of the zone at `apex`.
     pub fn name_server_records(&self, apex: &Name) -> Vec<Record> {
-        self.name_servers
-            .iter()
-            .map(|server| Record::from_rdata(apex.clone(), self.ns_ttl, RData::NS(NS(server.clone()))))
-            .collect()
+        self.name_servers.iter().map(|server| Record::from_rdata(apex.clone(), self.ns_ttl, RData::NS(NS(server.clone())))).collect()
     }
 
     /// The SOA record of the zone at `apex`, with `serial` unless the set fixes one.
@@ -325,7 +322,8 @@ mod tests {
         let soa = set.soa_record(&name("zone.test."), 7);
         assert_eq!(soa.to_string(), "zone.test. 600 IN SOA b.example. dns\\.admin.example.com. 2026010101 1 2 3 60");
         assert_eq!(set.ns_ttl, 3600);
-        let (_, absolute) = &parse("[delegation_sets.x]\nname_servers = [\"a.example.\", \"b.example.\"]\nsoa = { contact = \"hostmaster.example.com.\" }\n").unwrap()["x"];
+        let (_, absolute) =
+            &parse("[delegation_sets.x]\nname_servers = [\"a.example.\", \"b.example.\"]\nsoa = { contact = \"hostmaster.example.com.\" }\n").unwrap()["x"];
         assert_eq!(absolute.soa.contact, Some(name("hostmaster.example.com.")));
     }
 

@@ -151,8 +151,7 @@ fn zone_of<'c>(catalog: &'c Catalog, apex: &Name) -> Option<&'c Zone> {
 
 /// The differences between two versions of one zone.
 fn zone_changes(old: &Zone, new: &Zone) -> Vec<RecordChange> {
-    let owners: BTreeSet<&LowerName> =
-        old.nodes().chain(new.nodes()).filter(|(_, node)| !node.is_empty()).map(|(owner, _)| owner).collect();
+    let owners: BTreeSet<&LowerName> = old.nodes().chain(new.nodes()).filter(|(_, node)| !node.is_empty()).map(|(owner, _)| owner).collect();
     let empty = Node::default();
     let mut changes = Vec::new();
     for owner in owners {
@@ -289,8 +288,7 @@ mod tests {
                           [[records.weighted]]\nweight = 20\nvalues = [\"192.0.2.11\"]\n";
 
     fn catalog(files: &[(&str, &str)]) -> Catalog {
-        let sources: Vec<SourceFile> =
-            files.iter().map(|(path, text)| SourceFile { path: (*path).to_owned(), text: (*text).to_owned() }).collect();
+        let sources: Vec<SourceFile> = files.iter().map(|(path, text)| SourceFile { path: (*path).to_owned(), text: (*text).to_owned() }).collect();
         compile_all(&sources).unwrap()
     }
 
@@ -321,16 +319,10 @@ mod tests {
         let difference = diff(&old, &new);
         assert_eq!(
             difference.zones,
-            [
-                ZoneChange::Removed { apex: name("example.com.") },
-                ZoneChange::Added { apex: name("example.net."), records: 7, routed_sets: 1 },
-            ]
+            [ZoneChange::Removed { apex: name("example.com.") }, ZoneChange::Added { apex: name("example.net."), records: 7, routed_sets: 1 },]
         );
         assert_eq!(difference.health_checks, [HealthCheckChange::Added("a".to_owned())]);
-        assert_eq!(
-            difference.to_string(),
-            "zone example.com.: removed\nzone example.net.: added (7 records, 1 routed record sets)\nhealth check a: added"
-        );
+        assert_eq!(difference.to_string(), "zone example.com.: removed\nzone example.net.: added (7 records, 1 routed record sets)\nhealth check a: added");
     }
 
     #[test]

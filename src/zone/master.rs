@@ -130,18 +130,12 @@ impl fmt::Display for MasterErrorKind {
             Self::Include => write!(f, "$INCLUDE is not supported: a zone must be one file"),
             Self::BadName(name) => write!(f, "bad domain name {name:?}"),
             Self::MissingOrigin => {
-                write!(
-                    f,
-                    "relative domain name but no origin is known (add $ORIGIN)"
-                )
+                write!(f, "relative domain name but no origin is known (add $ORIGIN)")
             }
             Self::BadTtl(ttl) => write!(f, "bad TTL {ttl:?}"),
             Self::MissingTtl => write!(f, "record has no TTL, and there is no $TTL or earlier TTL"),
             Self::MissingOwner => {
-                write!(
-                    f,
-                    "entry starts with a blank but there is no previous owner name"
-                )
+                write!(f, "entry starts with a blank but there is no previous owner name")
             }
             Self::MissingType => write!(f, "missing record type"),
             Self::UnknownType(rtype) => write!(f, "unknown record type {rtype:?}"),
@@ -266,11 +260,7 @@ struct Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     fn new(text: &'a str) -> Self {
-        let pos = if text.starts_with('\u{feff}') {
-            '\u{feff}'.len_utf8()
-        } else {
-            0
-        };
+        let pos = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
         Self { text, pos, line: 1 }
     }
 
@@ -306,8 +296,7 @@ impl<'a> Lexer<'a> {
                 match self.peek() {
                     None => {
                         if depth > 0 {
-                            let unclosed =
-                                MasterError::new(open_line, MasterErrorKind::UnbalancedParentheses);
+                            let unclosed = MasterError::new(open_line, MasterErrorKind::UnbalancedParentheses);
                             error.get_or_insert(unclosed);
                         }
                         break;
@@ -329,8 +318,7 @@ impl<'a> Lexer<'a> {
                     }
                     Some(b')') => {
                         if depth == 0 {
-                            let stray =
-                                MasterError::new(self.line, MasterErrorKind::UnbalancedParentheses);
+                            let stray = MasterError::new(self.line, MasterErrorKind::UnbalancedParentheses);
                             error.get_or_insert(stray);
                         } else {
                             depth -= 1;
@@ -353,14 +341,7 @@ impl<'a> Lexer<'a> {
             }
             let line = tokens.first().map_or(open_line, |token| token.line);
             if !tokens.is_empty() || error.is_some() {
-                return Some((
-                    Entry {
-                        line,
-                        starts_with_blank,
-                        tokens,
-                    },
-                    error,
-                ));
+                return Some((Entry { line, starts_with_blank, tokens }, error));
             }
         }
     }
@@ -380,10 +361,7 @@ impl<'a> Lexer<'a> {
         loop {
             match self.peek() {
                 None | Some(b'\n') => {
-                    return Err(MasterError::new(
-                        opened_on,
-                        MasterErrorKind::UnterminatedQuote,
-                    ));
+                    return Err(MasterError::new(opened_on, MasterErrorKind::UnterminatedQuote));
                 }
                 Some(b'"') => {
                     self.bump();
@@ -405,11 +383,7 @@ impl<'a> Lexer<'a> {
         let start = self.pos;
         self.skip_quoted(line)?;
         let end = self.pos.saturating_sub(1);
-        Ok(Token {
-            text: self.slice(start, end),
-            quoted: true,
-            line,
-        })
+        Ok(Token { text: self.slice(start, end), quoted: true, line })
     }
 
     /// A bare token: up to a blank, line break, `;` or parenthesis. `\X` escapes any byte; a
@@ -432,11 +406,7 @@ impl<'a> Lexer<'a> {
                 Some(_) => self.bump(),
             }
         }
-        Ok(Token {
-            text: self.slice(start, self.pos),
-            quoted: false,
-            line,
-        })
+        Ok(Token { text: self.slice(start, self.pos), quoted: false, line })
     }
 }
 
@@ -471,12 +441,7 @@ impl Reader {
             name.set_fqdn(true);
             name
         });
-        Self {
-            origin,
-            default_ttl: None,
-            last_ttl: None,
-            owner: LastOwner::Nothing,
-        }
+        Self { origin, default_ttl: None, last_ttl: None, owner: LastOwner::Nothing }
     }
 
     /// After a syntax error in an entry that names its owner, its continuation lines must not
@@ -535,12 +500,7 @@ impl Reader {
             if token.quoted {
                 break token;
             }
-            if token
-                .text
-                .as_bytes()
-                .first()
-                .is_some_and(u8::is_ascii_digit)
-            {
+            if token.text.as_bytes().first().is_some_and(u8::is_ascii_digit) {
                 if ttl.is_some() {
                     let kind = MasterErrorKind::BadTtl(token.text.to_owned());
                     return Err(MasterError::new(token.line, kind));
@@ -560,27 +520,15 @@ impl Reader {
         if let Some(explicit) = ttl {
             self.last_ttl = Some(explicit);
         }
-        let ttl = ttl
-            .or(self.default_ttl)
-            .or(self.last_ttl)
-            .ok_or_else(|| MasterError::new(entry.line, MasterErrorKind::MissingTtl))?;
+        let ttl = ttl.or(self.default_ttl).or(self.last_ttl).ok_or_else(|| MasterError::new(entry.line, MasterErrorKind::MissingTtl))?;
 
-        let rdata = read_rdata(
-            rtype,
-            tokens.as_slice(),
-            type_token.line,
-            self.origin.as_ref(),
-        )?;
-        Ok(Some(SourceRecord {
-            line: entry.line,
-            record: Record::from_rdata(owner, ttl, rdata),
-        }))
+        let rdata = read_rdata(rtype, tokens.as_slice(), type_token.line, self.origin.as_ref())?;
+        Ok(Some(SourceRecord { line: entry.line, record: Record::from_rdata(owner, ttl, rdata) }))
     }
 
     /// `$ORIGIN`, `$TTL`, `$INCLUDE` (RFC 1035 §5.1, RFC 2308 §4).
     fn directive(&mut self, keyword: &Token<'_>, args: &[Token<'_>]) -> Result<(), MasterError> {
-        let bad =
-            |what: String| MasterError::new(keyword.line, MasterErrorKind::BadDirective(what));
+        let bad = |what: String| MasterError::new(keyword.line, MasterErrorKind::BadDirective(what));
         if keyword.text.eq_ignore_ascii_case("$ORIGIN") {
             let [name] = args else {
                 return Err(bad("$ORIGIN takes exactly one domain name".to_owned()));
@@ -597,10 +545,7 @@ impl Reader {
         } else if keyword.text.eq_ignore_ascii_case("$INCLUDE") {
             Err(MasterError::new(keyword.line, MasterErrorKind::Include))
         } else {
-            Err(bad(format!(
-                "unknown or unsupported directive {:?}",
-                keyword.text
-            )))
+            Err(bad(format!("unknown or unsupported directive {:?}", keyword.text)))
         }
     }
 
@@ -623,10 +568,7 @@ fn is_directive(token: &Token<'_>) -> bool {
 
 /// A TTL field: seconds or BIND units (`1h30m`), at most 2^31-1 (RFC 2181 §8).
 fn ttl_value(token: &Token<'_>) -> Result<u32, MasterError> {
-    parse_ttl(token.text)
-        .ok()
-        .filter(|ttl| *ttl <= MAX_TTL)
-        .ok_or_else(|| MasterError::new(token.line, MasterErrorKind::BadTtl(token.text.to_owned())))
+    parse_ttl(token.text).ok().filter(|ttl| *ttl <= MAX_TTL).ok_or_else(|| MasterError::new(token.line, MasterErrorKind::BadTtl(token.text.to_owned())))
 }
 
 /// `Some(true)` for IN, `Some(false)` for another class (RFC 1035 §3.2.4 mnemonics, RFC 3597
@@ -635,10 +577,7 @@ fn class_is_in(text: &str) -> Option<bool> {
     if text.eq_ignore_ascii_case("IN") {
         return Some(true);
     }
-    if ["CH", "CS", "HS"]
-        .iter()
-        .any(|class| text.eq_ignore_ascii_case(class))
-    {
+    if ["CH", "CS", "HS"].iter().any(|class| text.eq_ignore_ascii_case(class)) {
         return Some(false);
     }
     let prefix = text.get(..5)?;
@@ -656,28 +595,13 @@ fn record_type(token: &Token<'_>) -> Result<RecordType, MasterError> {
         Some(number) => decimal::<u16>(number).map(RecordType::from),
         None => RecordType::from_str(&upper).ok(),
     };
-    let rtype = rtype.ok_or_else(|| {
-        MasterError::new(
-            token.line,
-            MasterErrorKind::UnknownType(token.text.to_owned()),
-        )
-    })?;
+    let rtype = rtype.ok_or_else(|| MasterError::new(token.line, MasterErrorKind::UnknownType(token.text.to_owned())))?;
     // Meta types (RFC 6895 §3.1) cannot be stored; DNAME needs RFC 6672 processing that
     // hickory-proto's data model does not carry; type 0 is reserved.
-    let refused = matches!(
-        rtype,
-        RecordType::ANY
-            | RecordType::AXFR
-            | RecordType::IXFR
-            | RecordType::OPT
-            | RecordType::TSIG
-            | RecordType::DNAME
-    ) || u16::from(rtype) == 0;
+    let refused = matches!(rtype, RecordType::ANY | RecordType::AXFR | RecordType::IXFR | RecordType::OPT | RecordType::TSIG | RecordType::DNAME)
+        || u16::from(rtype) == 0;
     if refused {
-        return Err(MasterError::new(
-            token.line,
-            MasterErrorKind::UnsupportedType(mnemonic(rtype)),
-        ));
+        return Err(MasterError::new(token.line, MasterErrorKind::UnsupportedType(mnemonic(rtype))));
     }
     Ok(rtype)
 }
@@ -774,8 +698,7 @@ fn unescape(bytes: &mut impl Iterator<Item = u8>) -> Option<(u8, bool)> {
     }
     let second = bytes.next().filter(u8::is_ascii_digit)?;
     let third = bytes.next().filter(u8::is_ascii_digit)?;
-    let value =
-        u16::from(first - b'0') * 100 + u16::from(second - b'0') * 10 + u16::from(third - b'0');
+    let value = u16::from(first - b'0') * 100 + u16::from(second - b'0') * 10 + u16::from(third - b'0');
     u8::try_from(value).ok().map(|octet| (octet, true))
 }
 
@@ -799,23 +722,10 @@ fn token_octets(token: &Token<'_>) -> Option<Vec<u8>> {
 // ---------------------------------------------------------------------------------------------
 
 /// Reads the RDATA tokens of one record.
-fn read_rdata(
-    rtype: RecordType,
-    tokens: &[Token<'_>],
-    type_line: usize,
-    origin: Option<&Name>,
-) -> Result<RData, MasterError> {
-    let mut fields = Fields {
-        rtype,
-        tokens: tokens.iter(),
-        line: type_line,
-        origin,
-    };
+fn read_rdata(rtype: RecordType, tokens: &[Token<'_>], type_line: usize, origin: Option<&Name>) -> Result<RData, MasterError> {
+    let mut fields = Fields { rtype, tokens: tokens.iter(), line: type_line, origin };
     // RFC 3597 §5: `\#` introduces the generic encoding, for any type.
-    if tokens
-        .first()
-        .is_some_and(|token| !token.quoted && token.text == "\\#")
-    {
+    if tokens.first().is_some_and(|token| !token.quoted && token.text == "\\#") {
         return fields.generic();
     }
     let rdata = match rtype {
@@ -848,15 +758,7 @@ fn read_rdata(
             let minimum = fields.interval("minimum")?;
             // Each is at most 2^31-1, so it fits hickory-proto's i32 fields.
             let signed = |seconds: u32| i32::try_from(seconds).unwrap_or(i32::MAX);
-            RData::SOA(SOA::new(
-                mname,
-                rname,
-                serial,
-                signed(refresh),
-                signed(retry),
-                signed(expire),
-                minimum,
-            ))
+            RData::SOA(SOA::new(mname, rname, serial, signed(refresh), signed(retry), signed(expire), minimum))
         }
         // RFC 1035 §3.3.14: one or more <character-string>s.
         RecordType::TXT => {
@@ -880,28 +782,17 @@ fn read_rdata(
             let services = fields.character_string("services")?;
             let regexp = fields.character_string("regexp")?;
             let replacement = fields.name("replacement")?;
-            let naptr = NAPTR::new(
-                order,
-                preference,
-                flags.into_boxed_slice(),
-                services.into_boxed_slice(),
-                regexp.into_boxed_slice(),
-                replacement,
-            );
+            let naptr = NAPTR::new(order, preference, flags.into_boxed_slice(), services.into_boxed_slice(), regexp.into_boxed_slice(), replacement);
             RData::NAPTR(naptr)
         }
         // RFC 9460 §2.1: the parameters go to hickory-proto, the target name is read here.
         RecordType::SVCB | RecordType::HTTPS => fields.service_binding()?,
-        RecordType::CAA | RecordType::CSYNC | RecordType::HINFO => {
-            fields.by_hickory(Vec::new(), None)?
-        }
+        RecordType::CAA | RecordType::CSYNC | RecordType::HINFO => fields.by_hickory(Vec::new(), None)?,
         // Hex or base64 blobs after some fixed fields may be split by blanks, as in BIND
         // (RFC 4398 §2.2 says so for CERT, RFC 6698 §2.2 for TLSA); hickory-proto's parsers
         // for SSHFP, CERT and OPENPGPKEY read one token only, so the pieces are joined here.
         RecordType::SSHFP => fields.by_hickory(Vec::new(), Some(2))?,
-        RecordType::CERT | RecordType::TLSA | RecordType::SMIMEA => {
-            fields.by_hickory(Vec::new(), Some(3))?
-        }
+        RecordType::CERT | RecordType::TLSA | RecordType::SMIMEA => fields.by_hickory(Vec::new(), Some(3))?,
         RecordType::OPENPGPKEY => fields.by_hickory(Vec::new(), Some(0))?,
         RecordType::DS => fields.delegation_signer()?,
         _ => {
@@ -925,10 +816,7 @@ struct Fields<'r, 'a> {
 
 impl<'r, 'a> Fields<'r, 'a> {
     fn error(&self, line: usize, reason: impl Into<String>) -> MasterError {
-        let kind = MasterErrorKind::BadRdata {
-            rtype: mnemonic(self.rtype),
-            reason: reason.into(),
-        };
+        let kind = MasterErrorKind::BadRdata { rtype: mnemonic(self.rtype), reason: reason.into() };
         MasterError::new(line, kind)
     }
 
@@ -939,55 +827,39 @@ impl<'r, 'a> Fields<'r, 'a> {
     }
 
     fn next(&mut self, what: &str) -> Result<&'r Token<'a>, MasterError> {
-        self.take()
-            .ok_or_else(|| self.error(self.line, format!("missing {what}")))
+        self.take().ok_or_else(|| self.error(self.line, format!("missing {what}")))
     }
 
     /// Fails if tokens are left over.
     fn end(&mut self) -> Result<(), MasterError> {
         match self.tokens.next() {
-            Some(extra) => Err(self.error(
-                extra.line,
-                format!("unexpected {:?} after the data", extra.text),
-            )),
+            Some(extra) => Err(self.error(extra.line, format!("unexpected {:?} after the data", extra.text))),
             None => Ok(()),
         }
     }
 
     fn parse<T: FromStr>(&mut self, what: &str) -> Result<T, MasterError> {
         let token = self.next(what)?;
-        token
-            .text
-            .parse()
-            .map_err(|_| self.error(token.line, format!("bad {what} {:?}", token.text)))
+        token.text.parse().map_err(|_| self.error(token.line, format!("bad {what} {:?}", token.text)))
     }
 
     fn number<T: FromStr>(&mut self, what: &str) -> Result<T, MasterError> {
         let token = self.next(what)?;
-        decimal(token.text)
-            .ok_or_else(|| self.error(token.line, format!("bad {what} {:?}", token.text)))
+        decimal(token.text).ok_or_else(|| self.error(token.line, format!("bad {what} {:?}", token.text)))
     }
 
     /// A time interval (SOA timers, RFC 1035 §3.3.13): seconds or BIND units, at most 2^31-1
     /// like a TTL (RFC 2181 §8; RFC 2308 §4 makes MINIMUM the negative-caching TTL).
     fn interval(&mut self, what: &str) -> Result<u32, MasterError> {
         let token = self.next(what)?;
-        parse_ttl(token.text)
-            .ok()
-            .filter(|seconds| *seconds <= MAX_TTL)
-            .ok_or_else(|| self.error(token.line, format!("bad {what} {:?}", token.text)))
+        parse_ttl(token.text).ok().filter(|seconds| *seconds <= MAX_TTL).ok_or_else(|| self.error(token.line, format!("bad {what} {:?}", token.text)))
     }
 
     fn name(&mut self, what: &str) -> Result<Name, MasterError> {
         let token = self.next(what)?;
         parse_name(token.text, self.origin).map_err(|error| match error {
-            NameError::MissingOrigin => {
-                MasterError::new(token.line, MasterErrorKind::MissingOrigin)
-            }
-            NameError::Malformed => self.error(
-                token.line,
-                format!("bad domain name {:?} in {what}", token.text),
-            ),
+            NameError::MissingOrigin => MasterError::new(token.line, MasterErrorKind::MissingOrigin),
+            NameError::Malformed => self.error(token.line, format!("bad domain name {:?} in {what}", token.text)),
         })
     }
 
@@ -996,21 +868,16 @@ impl<'r, 'a> Fields<'r, 'a> {
         let Some(token) = self.take() else {
             return Ok(None);
         };
-        let octets = token_octets(token)
-            .ok_or_else(|| self.error(token.line, format!("bad escape in {:?}", token.text)))?;
+        let octets = token_octets(token).ok_or_else(|| self.error(token.line, format!("bad escape in {:?}", token.text)))?;
         if octets.len() > MAX_CHARACTER_STRING {
-            let reason = format!(
-                "a string of {} octets; at most 255 fit (split it)",
-                octets.len()
-            );
+            let reason = format!("a string of {} octets; at most 255 fit (split it)", octets.len());
             return Err(self.error(token.line, reason));
         }
         Ok(Some(octets))
     }
 
     fn character_string(&mut self, what: &str) -> Result<Vec<u8>, MasterError> {
-        self.next_character_string()?
-            .ok_or_else(|| self.error(self.line, format!("missing {what}")))
+        self.next_character_string()?.ok_or_else(|| self.error(self.line, format!("missing {what}")))
     }
 
     /// RFC 3597 §5: `\# <length> <hex>...`, decoded as wire-format RDATA of the type.
@@ -1021,18 +888,13 @@ impl<'r, 'a> Fields<'r, 'a> {
         while let Some(token) = self.take() {
             hex.push_str(token.text);
         }
-        let octets =
-            hex_octets(&hex).ok_or_else(|| self.error(self.line, "bad hexadecimal data"))?;
+        let octets = hex_octets(&hex).ok_or_else(|| self.error(self.line, "bad hexadecimal data"))?;
         if octets.len() != usize::from(length) {
-            let reason = format!(
-                "\\# announces {length} octets but {} are given",
-                octets.len()
-            );
+            let reason = format!("\\# announces {length} octets but {} are given", octets.len());
             return Err(self.error(self.line, reason));
         }
         let mut decoder = BinDecoder::new(&octets);
-        RData::read(&mut decoder, self.rtype, Restrict::new(length))
-            .map_err(|error| self.error(self.line, error.to_string()))
+        RData::read(&mut decoder, self.rtype, Restrict::new(length)).map_err(|error| self.error(self.line, error.to_string()))
     }
 
     /// DS (RFC 4034 §5.3): key tag, algorithm and digest type in decimal, then the digest in
@@ -1045,19 +907,15 @@ impl<'r, 'a> Fields<'r, 'a> {
         while let Some(token) = self.take() {
             hex.push_str(token.text);
         }
-        let digest = hex_octets(&hex)
-            .filter(|digest| !digest.is_empty())
-            .ok_or_else(|| self.error(self.line, "the digest must be hexadecimal"))?;
+        let digest = hex_octets(&hex).filter(|digest| !digest.is_empty()).ok_or_else(|| self.error(self.line, "the digest must be hexadecimal"))?;
         let mut octets = Vec::with_capacity(4 + digest.len());
         octets.extend_from_slice(&key_tag.to_be_bytes());
         octets.push(algorithm);
         octets.push(digest_type);
         octets.extend_from_slice(&digest);
-        let length = u16::try_from(octets.len())
-            .map_err(|_| self.error(self.line, "the digest is too long"))?;
+        let length = u16::try_from(octets.len()).map_err(|_| self.error(self.line, "the digest is too long"))?;
         let mut decoder = BinDecoder::new(&octets);
-        RData::read(&mut decoder, RecordType::DS, Restrict::new(length))
-            .map_err(|error| self.error(self.line, error.to_string()))
+        RData::read(&mut decoder, RecordType::DS, Restrict::new(length)).map_err(|error| self.error(self.line, error.to_string()))
     }
 
     /// SVCB and HTTPS (RFC 9460 §2.1): priority and parameters by hickory-proto, the target
@@ -1089,28 +947,15 @@ impl<'r, 'a> Fields<'r, 'a> {
         token_octets(token)
             .and_then(|octets| String::from_utf8(octets).ok())
             .map(Cow::Owned)
-            .ok_or_else(|| {
-                self.error(
-                    token.line,
-                    format!("bad or non-UTF-8 escape in {:?}", token.text),
-                )
-            })
+            .ok_or_else(|| self.error(token.line, format!("bad or non-UTF-8 escape in {:?}", token.text)))
     }
 
     /// Parses `leading` and all remaining tokens with hickory-proto's presentation-format
     /// parser for the type. With `join_after: Some(n)`, the tokens after the next `n` are
     /// joined into one. Each string is passed as a `"…"` string so hickory's lexer gives it
     /// back unchanged.
-    fn by_hickory(
-        &mut self,
-        leading: Vec<Cow<'r, str>>,
-        join_after: Option<usize>,
-    ) -> Result<RData, MasterError> {
-        let first_line = self
-            .tokens
-            .as_slice()
-            .first()
-            .map_or(self.line, |token| token.line);
+    fn by_hickory(&mut self, leading: Vec<Cow<'r, str>>, join_after: Option<usize>) -> Result<RData, MasterError> {
+        let first_line = self.tokens.as_slice().first().map_or(self.line, |token| token.line);
         let mut strings = leading;
         let mut joined: Option<String> = None;
         let mut index = 0_usize;
@@ -1136,17 +981,14 @@ impl<'r, 'a> Fields<'r, 'a> {
             }
             line.push_str("\" ");
         }
-        RData::try_from_str(self.rtype, &line)
-            .map_err(|error| self.error(first_line, error.to_string()))
+        RData::try_from_str(self.rtype, &line).map_err(|error| self.error(first_line, error.to_string()))
     }
 }
 
 /// Hexadecimal digits (an even number of them) to octets.
 fn hex_octets(hex: &str) -> Option<Vec<u8>> {
     fn digit(byte: u8) -> Option<u8> {
-        char::from(byte)
-            .to_digit(16)
-            .and_then(|value| u8::try_from(value).ok())
+        char::from(byte).to_digit(16).and_then(|value| u8::try_from(value).ok())
     }
     hex.as_bytes()
         .chunks(2)
@@ -1173,11 +1015,7 @@ mod tests {
     }
 
     fn errors_of(text: &str, origin: Option<&Name>) -> Vec<(usize, MasterErrorKind)> {
-        parse(text, origin)
-            .unwrap_err()
-            .into_iter()
-            .map(|e| (e.line, e.kind))
-            .collect()
+        parse(text, origin).unwrap_err().into_iter().map(|e| (e.line, e.kind)).collect()
     }
 
     fn only_record(text: &str) -> Record {
@@ -1215,17 +1053,8 @@ ns.sub  A   192.0.2.99      ; glue
     #[test]
     fn reads_a_realistic_zone() {
         let records = parse(ZONE, None).unwrap();
-        let seen: Vec<(usize, String, RecordType, u32)> = records
-            .iter()
-            .map(|r| {
-                (
-                    r.line,
-                    r.record.name.to_string(),
-                    r.record.record_type(),
-                    r.record.ttl,
-                )
-            })
-            .collect();
+        let seen: Vec<(usize, String, RecordType, u32)> =
+            records.iter().map(|r| (r.line, r.record.name.to_string(), r.record.record_type(), r.record.ttl)).collect();
         let expected = [
             (4, "example.com.", RecordType::SOA, 3600),
             (10, "example.com.", RecordType::NS, 3600),
@@ -1243,42 +1072,17 @@ ns.sub  A   192.0.2.99      ; glue
             (23, "sub.example.com.", RecordType::NS, 3600),
             (24, "ns.sub.example.com.", RecordType::A, 3600),
         ];
-        let expected: Vec<(usize, String, RecordType, u32)> = expected
-            .iter()
-            .map(|(l, n, t, ttl)| (*l, n.to_string(), *t, *ttl))
-            .collect();
+        let expected: Vec<(usize, String, RecordType, u32)> = expected.iter().map(|(l, n, t, ttl)| (*l, n.to_string(), *t, *ttl)).collect();
         assert_eq!(seen, expected);
-        assert!(records
-            .iter()
-            .all(|r| r.record.dns_class == DNSClass::IN && r.record.name.is_fqdn()));
+        assert!(records.iter().all(|r| r.record.dns_class == DNSClass::IN && r.record.name.is_fqdn()));
 
         let data: Vec<&RData> = records.iter().map(|r| &r.record.data).collect();
-        assert_eq!(
-            data[0],
-            &RData::SOA(SOA::new(
-                name("ns1.example.com."),
-                name("hostmaster.example.com."),
-                2024010101,
-                7200,
-                900,
-                1_209_600,
-                300
-            ))
-        );
+        assert_eq!(data[0], &RData::SOA(SOA::new(name("ns1.example.com."), name("hostmaster.example.com."), 2024010101, 7200, 900, 1_209_600, 300)));
         assert_eq!(data[1], &RData::NS(NS(name("ns1.example.com."))));
         assert_eq!(data[2], &RData::NS(NS(name("ns2.example.net."))));
         assert_eq!(data[3], &RData::MX(MX::new(10, name("mail.example.com."))));
-        assert_eq!(
-            data[4],
-            &RData::TXT(TXT::from_bytes(vec![
-                b"v=spf1 mx -all",
-                b"a; not a comment",
-                b"say \"hi\""
-            ]))
-        );
-        let RData::CAA(caa) = data[5] else {
-            panic!("{:?}", data[5])
-        };
+        assert_eq!(data[4], &RData::TXT(TXT::from_bytes(vec![b"v=spf1 mx -all", b"a; not a comment", b"say \"hi\""])));
+        let RData::CAA(caa) = data[5] else { panic!("{:?}", data[5]) };
         assert_eq!(caa.tag.as_str(), "issue");
         assert!(!caa.issuer_critical);
         assert_eq!(caa.value.as_slice(), b"letsencrypt.org");
@@ -1288,14 +1092,8 @@ ns.sub  A   192.0.2.99      ; glue
                 1,
                 Name::root(),
                 vec![
-                    (
-                        SvcParamKey::Alpn,
-                        SvcParamValue::Alpn(Alpn(vec!["h2".into(), "h3".into()]))
-                    ),
-                    (
-                        SvcParamKey::Ipv4Hint,
-                        SvcParamValue::Ipv4Hint(IpHint(vec![A::new(192, 0, 2, 1)]))
-                    ),
+                    (SvcParamKey::Alpn, SvcParamValue::Alpn(Alpn(vec!["h2".into(), "h3".into()]))),
+                    (SvcParamKey::Ipv4Hint, SvcParamValue::Ipv4Hint(IpHint(vec![A::new(192, 0, 2, 1)]))),
                 ]
             )))
         );
@@ -1304,10 +1102,7 @@ ns.sub  A   192.0.2.99      ; glue
         assert_eq!(data[9], &RData::A(A::new(192, 0, 2, 25)));
         assert_eq!(data[10], &RData::CNAME(CNAME(name("example.com."))));
         assert_eq!(data[11], &RData::A(A::new(192, 0, 2, 80)));
-        assert_eq!(
-            data[12],
-            &RData::SRV(SRV::new(10, 60, 5060, name("sip.example.com.")))
-        );
+        assert_eq!(data[12], &RData::SRV(SRV::new(10, 60, 5060, name("sip.example.com."))));
         assert_eq!(data[13], &RData::NS(NS(name("ns.sub.example.com."))));
         assert_eq!(data[14], &RData::A(A::new(192, 0, 2, 99)));
         assert!(records[11].record.name.is_wildcard());
@@ -1318,28 +1113,14 @@ ns.sub  A   192.0.2.99      ; glue
         let text = "www 60 A 192.0.2.1\n$ORIGIN sub\nhost 60 A 192.0.2.2\n@ 60 NS ns\n";
         let records = parse(text, Some(&name("example.com"))).unwrap();
         let names: Vec<String> = records.iter().map(|r| r.record.name.to_string()).collect();
-        assert_eq!(
-            names,
-            [
-                "www.example.com.",
-                "host.sub.example.com.",
-                "sub.example.com."
-            ]
-        );
-        assert_eq!(
-            records[2].record.data,
-            RData::NS(NS(name("ns.sub.example.com.")))
-        );
+        assert_eq!(names, ["www.example.com.", "host.sub.example.com.", "sub.example.com."]);
+        assert_eq!(records[2].record.data, RData::NS(NS(name("ns.sub.example.com."))));
     }
 
     #[test]
     fn ttl_defaults_follow_ttl_directive_then_last_ttl() {
         let text = "a 120 A 192.0.2.1\nb A 192.0.2.2\n$TTL 1h30m\nc A 192.0.2.3\nd 5 A 192.0.2.4\ne A 192.0.2.5\n";
-        let ttls: Vec<u32> = parse(text, Some(&origin()))
-            .unwrap()
-            .iter()
-            .map(|r| r.record.ttl)
-            .collect();
+        let ttls: Vec<u32> = parse(text, Some(&origin())).unwrap().iter().map(|r| r.record.ttl).collect();
         assert_eq!(ttls, [120, 120, 5400, 5, 5400]);
     }
 
@@ -1368,21 +1149,13 @@ ns.sub  A   192.0.2.99      ; glue
         assert_eq!(record.data, RData::A(A::new(192, 0, 2, 1)));
         let record = only_record("x 60 TYPE65280 \\# 3 ab cd\tEF\n");
         assert_eq!(record.record_type(), RecordType::Unknown(65280));
-        let RData::Unknown { rdata, .. } = &record.data else {
-            panic!("{:?}", record.data)
-        };
+        let RData::Unknown { rdata, .. } = &record.data else { panic!("{:?}", record.data) };
         assert_eq!(rdata.anything, [0xab, 0xcd, 0xef]);
         let errors = errors_of("x 60 TYPE65280 \\# 4 abcd\n", Some(&origin()));
-        assert!(
-            matches!(&errors[..], [(1, MasterErrorKind::BadRdata { .. })]),
-            "{errors:?}"
-        );
+        assert!(matches!(&errors[..], [(1, MasterErrorKind::BadRdata { .. })]), "{errors:?}");
         // A compression pointer to itself in a CNAME must fail cleanly.
         let errors = errors_of("x 60 CNAME \\# 2 C000\n", Some(&origin()));
-        assert!(
-            matches!(&errors[..], [(1, MasterErrorKind::BadRdata { .. })]),
-            "{errors:?}"
-        );
+        assert!(matches!(&errors[..], [(1, MasterErrorKind::BadRdata { .. })]), "{errors:?}");
     }
 
     #[test]
@@ -1403,150 +1176,67 @@ ns.sub  A   192.0.2.99      ; glue
 
     #[test]
     fn txt_escapes_and_multiline() {
-        let record =
-            only_record("t 60 TXT ( \"one (\"\n  \"t\\195\\169\" ; comment (\n  bare\\;x )\n");
-        assert_eq!(
-            record.data,
-            RData::TXT(TXT::from_bytes(vec![b"one (", "té".as_bytes(), b"bare;x"]))
-        );
-        let errors = errors_of(
-            &format!("t 60 TXT \"{}\"\n", "x".repeat(256)),
-            Some(&origin()),
-        );
-        assert!(
-            matches!(&errors[..], [(1, MasterErrorKind::BadRdata { .. })]),
-            "{errors:?}"
-        );
+        let record = only_record("t 60 TXT ( \"one (\"\n  \"t\\195\\169\" ; comment (\n  bare\\;x )\n");
+        assert_eq!(record.data, RData::TXT(TXT::from_bytes(vec![b"one (", "té".as_bytes(), b"bare;x"])));
+        let errors = errors_of(&format!("t 60 TXT \"{}\"\n", "x".repeat(256)), Some(&origin()));
+        assert!(matches!(&errors[..], [(1, MasterErrorKind::BadRdata { .. })]), "{errors:?}");
     }
 
     #[test]
     fn svcb_naptr_and_delegated_types() {
         let record = only_record("_dns 60 SVCB 1 dns alpn=\"dot\" port=853\n");
-        let RData::SVCB(svcb) = &record.data else {
-            panic!("{:?}", record.data)
-        };
+        let RData::SVCB(svcb) = &record.data else { panic!("{:?}", record.data) };
         assert_eq!(svcb.target_name, name("dns.example.com."));
         assert_eq!(svcb.svc_params.len(), 2);
         let record = only_record("n 60 NAPTR 100 10 \"S\" \"SIP+D2U\" \"\" _sip._udp\n");
-        let RData::NAPTR(naptr) = &record.data else {
-            panic!("{:?}", record.data)
-        };
+        let RData::NAPTR(naptr) = &record.data else { panic!("{:?}", record.data) };
         assert_eq!(naptr.replacement, name("_sip._udp.example.com."));
         assert_eq!(&*naptr.flags, b"S");
         let record = only_record("h 60 HINFO \"PC\" \"Linux\"\n");
         assert_eq!(record.record_type(), RecordType::HINFO);
         let record = only_record("s 60 SSHFP 4 2 ( 0123456789abcdef0123456789abcdef\n 0123456789abcdef0123456789abcdef )\n");
-        assert_eq!(
-            record.data.to_string(),
-            "4 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-        );
+        assert_eq!(record.data.to_string(), "4 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
         let record = only_record("_443._tcp 60 TLSA 3 1 1 0123456789abcdef 0123456789abcdef\n");
         assert_eq!(record.record_type(), RecordType::TLSA);
         let record = only_record("c 60 CAA 128 iodef \"mailto:a@example.com\"\n");
-        assert_eq!(
-            record.data.to_string(),
-            "128 iodef \"mailto:a@example.com\""
-        );
+        assert_eq!(record.data.to_string(), "128 iodef \"mailto:a@example.com\"");
     }
 
     #[test]
     fn unbalanced_parenthesis_reports_its_opening_line() {
         let text = "$ORIGIN example.com.\n$TTL 60\n@ SOA ns host (\n  1 2 3 4 5\nwww A 192.0.2.1\n";
-        assert_eq!(
-            errors_of(text, None),
-            [(3, MasterErrorKind::UnbalancedParentheses)]
-        );
+        assert_eq!(errors_of(text, None), [(3, MasterErrorKind::UnbalancedParentheses)]);
         let text = "$TTL 60\nwww A 192.0.2.1 )\nok A 192.0.2.2\n";
-        assert_eq!(
-            errors_of(text, Some(&origin())),
-            [(2, MasterErrorKind::UnbalancedParentheses)]
-        );
+        assert_eq!(errors_of(text, Some(&origin())), [(2, MasterErrorKind::UnbalancedParentheses)]);
     }
 
     #[test]
     fn error_kinds_and_lines() {
         let o = Some(origin());
         let o = o.as_ref();
-        assert_eq!(
-            errors_of("\n\nwww 1x A 192.0.2.1\n", o),
-            [(3, MasterErrorKind::BadTtl("1x".into()))]
-        );
-        assert_eq!(
-            errors_of("$TTL 4294967295\n", o),
-            [(1, MasterErrorKind::BadTtl("4294967295".into()))]
-        );
-        assert_eq!(
-            errors_of("www 60 IN FOO bar\n", o),
-            [(1, MasterErrorKind::UnknownType("FOO".into()))]
-        );
+        assert_eq!(errors_of("\n\nwww 1x A 192.0.2.1\n", o), [(3, MasterErrorKind::BadTtl("1x".into()))]);
+        assert_eq!(errors_of("$TTL 4294967295\n", o), [(1, MasterErrorKind::BadTtl("4294967295".into()))]);
+        assert_eq!(errors_of("www 60 IN FOO bar\n", o), [(1, MasterErrorKind::UnknownType("FOO".into()))]);
         assert_eq!(
             errors_of("$TTL 60\nwww A 300.1.1.1\n", o),
-            [(
-                2,
-                MasterErrorKind::BadRdata {
-                    rtype: "A".into(),
-                    reason: "bad IPv4 address \"300.1.1.1\"".into()
-                }
-            )]
+            [(2, MasterErrorKind::BadRdata { rtype: "A".into(), reason: "bad IPv4 address \"300.1.1.1\"".into() })]
         );
-        assert_eq!(
-            errors_of("www 60 A 192.0.2.1\n", None),
-            [(1, MasterErrorKind::MissingOrigin)]
-        );
-        assert_eq!(
-            errors_of("www.example. 60 CNAME x\n", None),
-            [(1, MasterErrorKind::MissingOrigin)]
-        );
-        assert_eq!(
-            errors_of("$INCLUDE other.zone\n", o),
-            [(1, MasterErrorKind::Include)]
-        );
-        assert!(matches!(
-            &errors_of("$GENERATE 1-2 x A 1.2.3.$\n", o)[..],
-            [(1, MasterErrorKind::BadDirective(_))]
-        ));
-        assert_eq!(
-            errors_of("www CH 60 A 192.0.2.1\n", o),
-            [(1, MasterErrorKind::UnsupportedClass("CH".into()))]
-        );
-        assert_eq!(
-            errors_of("www A 192.0.2.1\n", o),
-            [(1, MasterErrorKind::MissingTtl)]
-        );
-        assert_eq!(
-            errors_of("  60 A 192.0.2.1\n  60 A 192.0.2.2\n", o),
-            [(1, MasterErrorKind::MissingOwner)]
-        );
-        assert_eq!(
-            errors_of("www 60 IN\n", o),
-            [(1, MasterErrorKind::MissingType)]
-        );
-        assert_eq!(
-            errors_of("www IN HS A 192.0.2.1\n", o),
-            [(1, MasterErrorKind::UnsupportedClass("HS".into()))]
-        );
-        assert_eq!(
-            errors_of("www 60 DNAME x\n", o),
-            [(1, MasterErrorKind::UnsupportedType("DNAME".into()))]
-        );
-        assert_eq!(
-            errors_of("www 60 TXT \"abc\n", o),
-            [(1, MasterErrorKind::UnterminatedQuote)]
-        );
+        assert_eq!(errors_of("www 60 A 192.0.2.1\n", None), [(1, MasterErrorKind::MissingOrigin)]);
+        assert_eq!(errors_of("www.example. 60 CNAME x\n", None), [(1, MasterErrorKind::MissingOrigin)]);
+        assert_eq!(errors_of("$INCLUDE other.zone\n", o), [(1, MasterErrorKind::Include)]);
+        assert!(matches!(&errors_of("$GENERATE 1-2 x A 1.2.3.$\n", o)[..], [(1, MasterErrorKind::BadDirective(_))]));
+        assert_eq!(errors_of("www CH 60 A 192.0.2.1\n", o), [(1, MasterErrorKind::UnsupportedClass("CH".into()))]);
+        assert_eq!(errors_of("www A 192.0.2.1\n", o), [(1, MasterErrorKind::MissingTtl)]);
+        assert_eq!(errors_of("  60 A 192.0.2.1\n  60 A 192.0.2.2\n", o), [(1, MasterErrorKind::MissingOwner)]);
+        assert_eq!(errors_of("www 60 IN\n", o), [(1, MasterErrorKind::MissingType)]);
+        assert_eq!(errors_of("www IN HS A 192.0.2.1\n", o), [(1, MasterErrorKind::UnsupportedClass("HS".into()))]);
+        assert_eq!(errors_of("www 60 DNAME x\n", o), [(1, MasterErrorKind::UnsupportedType("DNAME".into()))]);
+        assert_eq!(errors_of("www 60 TXT \"abc\n", o), [(1, MasterErrorKind::UnterminatedQuote)]);
         let extra = errors_of("www 60 A 192.0.2.1 192.0.2.2\n", o);
-        assert!(
-            matches!(&extra[..], [(1, MasterErrorKind::BadRdata { .. })]),
-            "{extra:?}"
-        );
+        assert!(matches!(&extra[..], [(1, MasterErrorKind::BadRdata { .. })]), "{extra:?}");
         let missing = errors_of("@ 60 SOA ns host (\n 1 2 3\n 4 )\n", o);
-        assert!(
-            matches!(&missing[..], [(3, MasterErrorKind::BadRdata { .. })]),
-            "{missing:?}"
-        );
-        assert_eq!(
-            MasterError::new(12, MasterErrorKind::BadTtl("1x".into())).to_string(),
-            "line 12: bad TTL \"1x\""
-        );
+        assert!(matches!(&missing[..], [(3, MasterErrorKind::BadRdata { .. })]), "{missing:?}");
+        assert_eq!(MasterError::new(12, MasterErrorKind::BadTtl("1x".into())).to_string(), "line 12: bad TTL \"1x\"");
     }
 
     #[test]
@@ -1556,23 +1246,14 @@ ns.sub  A   192.0.2.99      ; glue
             errors_of(text, Some(&origin())),
             [
                 (2, MasterErrorKind::BadTtl("1x".into())),
-                (
-                    5,
-                    MasterErrorKind::BadRdata {
-                        rtype: "A".into(),
-                        reason: "bad IPv4 address \"nope\"".into()
-                    }
-                ),
+                (5, MasterErrorKind::BadRdata { rtype: "A".into(), reason: "bad IPv4 address \"nope\"".into() }),
                 (6, MasterErrorKind::UnterminatedQuote),
             ]
         );
         let many = "x 1x A 192.0.2.1\n".repeat(500);
         let errors = parse(&many, Some(&origin())).unwrap_err();
         assert_eq!(errors.len(), MAX_ERRORS + 1);
-        assert_eq!(
-            errors.last().map(|e| &e.kind),
-            Some(&MasterErrorKind::TooManyErrors)
-        );
+        assert_eq!(errors.last().map(|e| &e.kind), Some(&MasterErrorKind::TooManyErrors));
     }
 
     #[test]
@@ -1680,12 +1361,7 @@ ns.sub  A   192.0.2.99      ; glue
     fn large_zone_timing() {
         let mut text = String::from("$ORIGIN example.com.\n$TTL 300\n");
         for i in 0..100_000u32 {
-            text.push_str(&format!(
-                "host{i} IN A 10.{}.{}.{}\n",
-                i >> 16,
-                (i >> 8) & 255,
-                i & 255
-            ));
+            text.push_str(&format!("host{i} IN A 10.{}.{}.{}\n", i >> 16, (i >> 8) & 255, i & 255));
         }
         let started = std::time::Instant::now();
         let records = parse(&text, None).unwrap();

@@ -535,12 +535,7 @@ mod tests {
     fn catalog_prefers_the_most_specific_zone() {
         let parent = zone();
         let soa = SOA::new(name("ns1.example."), name("hostmaster.example."), 1, 3600, 600, 86400, 300);
-        let child = Zone::assemble(
-            &name("sub.example."),
-            vec![Record::from_rdata(name("sub.example."), 60, RData::SOA(soa))],
-            Vec::new(),
-        )
-        .unwrap();
+        let child = Zone::assemble(&name("sub.example."), vec![Record::from_rdata(name("sub.example."), 60, RData::SOA(soa))], Vec::new()).unwrap();
         let catalog = Catalog::new(vec![parent, child]);
         assert_eq!(catalog.find(&name("WWW.Sub.Example.")).unwrap().apex(), &name("sub.example."));
         assert_eq!(catalog.find(&name("www.example.")).unwrap().apex(), &name("example."));

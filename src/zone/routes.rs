@@ -47,10 +47,7 @@ use toml::Spanned;
 
 use super::master;
 use crate::geo::places::{self, Coordinates};
-use crate::policy::{
-    Action, AsnChoice, GeoLocation, LocatedChoice, NetworkChoice, ProximateChoice, RegionalChoice, Rule, Value,
-    WeightedChoice,
-};
+use crate::policy::{Action, AsnChoice, GeoLocation, LocatedChoice, NetworkChoice, ProximateChoice, RegionalChoice, Rule, Value, WeightedChoice};
 
 /// A routed record set: one policy tree for a name and type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -258,10 +255,14 @@ pub fn parse(text: &str, apex: &Name) -> Result<Routes, Vec<RoutesError>> {
             let line = line_of(text, record.span().start);
             let key = (set.name.to_ascii_lowercase(), set.record_type);
             if let Some(first) = seen.insert(key, line) {
-                compiler.error(record.span(), format!(
-                    "a second {} set for {}: the first is on line {first}; one name and type take one policy (nest policies instead)",
-                    set.record_type(), set.name
-                ));
+                compiler.error(
+                    record.span(),
+                    format!(
+                        "a second {} set for {}: the first is on line {first}; one name and type take one policy (nest policies instead)",
+                        set.record_type(),
+                        set.name
+                    ),
+                );
                 continue;
             }
             compiler.routes.sets.push((line, set));
@@ -508,22 +509,11 @@ impl Compiler<'_> {
         }
     }
 
-    fn children(
-        &mut self,
-        children: &[Spanned<NodeSource>],
-        span: &Range<usize>,
-        record_type: RecordType,
-        parent: Parent,
-        what: &str,
-    ) -> Vec<(usize, Rule)> {
+    fn children(&mut self, children: &[Spanned<NodeSource>], span: &Range<usize>, record_type: RecordType, parent: Parent, what: &str) -> Vec<(usize, Rule)> {
         if children.is_empty() {
             self.error(span.clone(), format!("{what} needs at least one choice"));
         }
-        children
-            .iter()
-            .enumerate()
-            .filter_map(|(index, child)| self.node(child, record_type, parent).map(|rule| (index, rule)))
-            .collect()
+        children.iter().enumerate().filter_map(|(index, child)| self.node(child, record_type, parent).map(|rule| (index, rule))).collect()
     }
 
     fn action(&mut self, node: &NodeSource, span: Range<usize>, record_type: RecordType) -> Option<Action> {
@@ -739,7 +729,10 @@ impl Compiler<'_> {
             None
         };
         if parsed.is_none() {
-            self.error(location.span(), format!("unknown location {:?} (continent code, ISO country, COUNTRY-SUBDIVISION, country:XX, continent:XX or \"*\")", location.get_ref()));
+            self.error(
+                location.span(),
+                format!("unknown location {:?} (continent code, ISO country, COUNTRY-SUBDIVISION, country:XX, continent:XX or \"*\")", location.get_ref()),
+            );
         }
         parsed
     }
@@ -841,7 +834,8 @@ values = ["192.0.2.99"]
         assert!(cname[0].contains("multivalue answers are not for CNAME"), "{cname:?}");
         let two = errors("[[records]]\nname = \"x\"\ntype = \"A\"\nvalues = [\"192.0.2.1\"]\nalias = \"y\"\n");
         assert!(two[0].contains("more than one action"), "{two:?}");
-        let twice = errors("[[records]]\nname = \"x\"\ntype = \"A\"\nvalues = [\"192.0.2.1\"]\n[[records]]\nname = \"X\"\ntype = \"A\"\nvalues = [\"192.0.2.2\"]\n");
+        let twice =
+            errors("[[records]]\nname = \"x\"\ntype = \"A\"\nvalues = [\"192.0.2.1\"]\n[[records]]\nname = \"X\"\ntype = \"A\"\nvalues = [\"192.0.2.2\"]\n");
         assert!(twice[0].starts_with("5: a second A set for x.example.com."), "{twice:?}");
     }
 

@@ -251,10 +251,7 @@ fn admin_api_lists_checks_and_overrides_them() {
     assert_eq!(report["other_overrides"]["value:192.0.2.32"]["healthy"], true);
 
     // The CLI reads the same state from KV.
-    let listing = Command::new(env("EDGEDNS_CLI"))
-        .args(["health", "status", "--local", "--persist-to", &env("EDGEDNS_STATE")])
-        .output()
-        .unwrap();
+    let listing = Command::new(env("EDGEDNS_CLI")).args(["health", "status", "--local", "--persist-to", &env("EDGEDNS_STATE")]).output().unwrap();
     let text = String::from_utf8_lossy(&listing.stdout);
     assert!(listing.status.success(), "{}", String::from_utf8_lossy(&listing.stderr));
     assert!(text.lines().any(|line| line.starts_with("search ") && line.contains("DOWN") && line.contains("forced down: maintenance")), "{text}");

@@ -198,10 +198,8 @@ fn json_api_and_http2_clients_are_forwarded_too() {
     assert_eq!(json["Answer"][0]["data"], "192.0.2.207");
     let h2 = env("EDGEDNS_RESOLVER_H2");
     let (host, port) = h2.rsplit_once(':').unwrap();
-    let output = Command::new("kdig")
-        .args([format!("@{host}").as_str(), "-p", port, "+https", "+timeout=10", "+retry=0", "www.upstream.test", "A"])
-        .output()
-        .unwrap();
+    let output =
+        Command::new("kdig").args([format!("@{host}").as_str(), "-p", port, "+https", "+timeout=10", "+retry=0", "www.upstream.test", "A"]).output().unwrap();
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.contains("www.upstream.test.") && text.contains("127.0.0.1") && text.contains("ra"), "{text}");
 }
@@ -238,10 +236,8 @@ impl Drop for PageServer {
 /// The SHA-256 of the front's public key, base64: what `--ignore-certificate-errors-spki-list`
 /// takes, so Chromium trusts the test front's self-signed certificate and nothing else.
 fn front_spki() -> String {
-    let script = format!(
-        "openssl x509 -in {} -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64",
-        env("EDGEDNS_RESOLVER_CERT")
-    );
+    let script =
+        format!("openssl x509 -in {} -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64", env("EDGEDNS_RESOLVER_CERT"));
     let output = Command::new("sh").args(["-c", &script]).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap().trim().to_owned()

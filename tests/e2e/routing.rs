@@ -238,13 +238,20 @@ fn geoip_locates_client_subnets_with_scopes() {
     let asn = dir.join("asn.bin");
     let fixture = "tests/fixtures/geoip-e2e";
     cli(&[
-        "geoip", "build",
-        "--country-v4", &format!("{fixture}/country-ipv4.csv"),
-        "--country-v6", &format!("{fixture}/country-ipv6.csv"),
-        "--asn-v4", &format!("{fixture}/asn-ipv4.csv"),
-        "--asn-v6", &format!("{fixture}/asn-ipv6.csv"),
-        "-o", country.to_str().unwrap(),
-        "--asn-output", asn.to_str().unwrap(),
+        "geoip",
+        "build",
+        "--country-v4",
+        &format!("{fixture}/country-ipv4.csv"),
+        "--country-v6",
+        &format!("{fixture}/country-ipv6.csv"),
+        "--asn-v4",
+        &format!("{fixture}/asn-ipv4.csv"),
+        "--asn-v6",
+        &format!("{fixture}/asn-ipv6.csv"),
+        "-o",
+        country.to_str().unwrap(),
+        "--asn-output",
+        asn.to_str().unwrap(),
         // The fixture uses documentation prefixes, which a real build cuts out.
         "--keep-special-purpose",
     ]);

@@ -19,7 +19,14 @@ impl HealthView for Down {
 }
 
 /// The RCODE and the answers' data for `owner` and `record_type`.
-pub fn ask(catalog: &Catalog, owner: &str, record_type: RecordType, client: &ClientView, health: &dyn HealthView, random: &mut SplitMix) -> (ResponseCode, Vec<String>) {
+pub fn ask(
+    catalog: &Catalog,
+    owner: &str,
+    record_type: RecordType,
+    client: &ClientView,
+    health: &dyn HealthView,
+    random: &mut SplitMix,
+) -> (ResponseCode, Vec<String>) {
     let question = Query::query(Name::from_str(owner).unwrap(), record_type);
     let mut inputs = Inputs { client, health, random, trace: None };
     let resolution = resolve(catalog, &question, &mut inputs);
