@@ -60,6 +60,11 @@ rust_setup() {
     log "rustup target add wasm32-unknown-unknown"
     rustup target add wasm32-unknown-unknown
   fi
+  # make test runs cargo fmt --check and cargo clippy
+  local component
+  for component in clippy rustfmt; do
+    rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
+  done
 
   # worker-build: same version as the `worker` crate in Cargo.lock.
   local wb_want

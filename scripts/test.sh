@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Full test run (what `make test` and CI do, after setup + worker build):
+#  0. lints: cargo fmt --check, cargo clippy -D warnings (native, and wasm32 for the Worker)
 #  1. native tests: cargo test --release for lib, bins, doctests and tests/*.rs except e2e
 #  2. end-to-end: fresh test stack (scripts/stack.sh) with zones/ + tests/zones published, then
 #     cargo test --release --test e2e with
@@ -9,7 +10,7 @@
 #     and a resolver-mode stack (EDGEDNS_RESOLVER_HTTP=http://127.0.0.1:18788, EDGEDNS_RESOLVER_H2,
 #     EDGEDNS_RESOLVER_STATE) forwarding to BIND behind dnsdist (scripts/upstream.sh)
 # The stack is always stopped. Exit status is non-zero if any step failed.
-#   TEST_SKIP_NATIVE=1 / TEST_SKIP_E2E=1 skip a part; extra args go to the test binaries
+#   TEST_SKIP_LINT=1 / TEST_SKIP_NATIVE=1 / TEST_SKIP_E2E=1 skip a part; extra args go to the test binaries
 #   (e.g. scripts/test.sh --nocapture).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -27,6 +28,17 @@ export STACK_ADMIN_TOKEN="${STACK_ADMIN_TOKEN:-test-$(od -An -N16 -tx1 /dev/uran
 export EDGEDNS_ADMIN_TOKEN="$STACK_ADMIN_TOKEN"
 
 failed=()
+
+# ---------------------------------------------------------------- lints (src/lib.rs denies panicking
+# code in the library; this is what enforces it), native and for the Worker's wasm32 build
+if [[ "${TEST_SKIP_LINT:-0}" != 1 ]]; then
+  log "cargo fmt --check"
+  cargo fmt --check || failed+=("cargo fmt --check")
+  log "cargo clippy --all-targets -- -D warnings (native)"
+  cargo clippy --all-targets -- -D warnings || failed+=("clippy (native)")
+  log "cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings"
+  cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings || failed+=("clippy (wasm32)")
+fi
 
 # ---------------------------------------------------------------- native tests
 if [[ "${TEST_SKIP_NATIVE:-0}" != 1 ]]; then

@@ -283,7 +283,8 @@ pub fn build(catalog: &Catalog, shard_bytes: usize, unix_seconds: u64) -> Result
     let mut start = 0;
     let mut weight = 0;
     for (index, entry) in entries.iter().enumerate() {
-        if index > start && weight >= shard_bytes.max(1) && entries[index - 1].name != entry.name {
+        let name_changes = index.checked_sub(1).and_then(|previous| entries.get(previous)).is_some_and(|previous| previous.name != entry.name);
+        if index > start && weight >= shard_bytes.max(1) && name_changes {
             ranges.push(start..index);
             start = index;
             weight = 0;
@@ -301,8 +302,11 @@ pub fn build(catalog: &Catalog, shard_bytes: usize, unix_seconds: u64) -> Result
     let mut shards = Vec::with_capacity(ranges.len());
     let mut shard_entries = Vec::with_capacity(ranges.len());
     for (n, range) in ranges.iter().enumerate() {
-        let owned = &entries[range.clone()];
-        let first = if n == 0 { Name::root() } else { Name::from(&owned[0].name) };
+        let owned = entries.get(range.clone()).unwrap_or_default();
+        let first = match owned.first() {
+            Some(entry) if n > 0 => Name::from(&entry.name),
+            _ => Name::root(),
+        };
         let (image, routed) = closure.shard(&first, owned)?;
         let mut bytes = SHARD_MAGIC.to_vec();
         bytes.extend(postcard::to_allocvec(&image).map_err(|e| EncodeError(e.to_string()))?);
@@ -384,6 +388,7 @@ type Held = BTreeMap<(usize, usize), BTreeMap<LowerName, bool>>;
 
 impl Closure<'_> {
     fn zone(&self, catalog: usize, zone: usize) -> &Zone {
+        #[allow(clippy::indexing_slicing)] // build side: positions the builder enumerated itself from these catalogs
         &self.catalogs[catalog].zones()[zone]
     }
 
@@ -798,7 +803,7 @@ impl Index {
             .iter()
             .map(|shard| name_from_wire(&shard.first).map(|name| LowerName::new(&name)).ok_or(SnapshotError::Container))
             .collect::<Result<Vec<_>, _>>()?;
-        if firsts.windows(2).any(|pair| pair[0] >= pair[1]) {
+        if firsts.windows(2).any(|pair| matches!(pair, [a, b] if a >= b)) {
             return Err(SnapshotError::Container);
         }
         let apexes = manifest.zones.iter().filter_map(|zone| Name::from_ascii(&zone.apex).ok()).map(|name| LowerName::new(&name)).collect();
