@@ -19,6 +19,8 @@
 //! * [`response`]: encodes the engine's decision as a DNS message (flags, EDNS, ECS, EDE).
 //! * [`server`]: ties the layers into one sans-IO request handler.
 //! * [`resolver`]: resolver mode: forwarding upstream, the answer cache, the DNS firewall.
+//! * [`isolate`]: what a Worker isolate holds and when it reads KV, as a state machine the
+//!   adapter drives (single-flight loads, refresh, back-off, the shard cache).
 //! * [`admin`]: the operators' API (bearer token): health status and overrides, zone uploads,
 //!   deletions and rollbacks.
 //! * `worker` (wasm32 only): the thin Cloudflare Workers adapter (KV, request.cf, HTTP).
@@ -36,6 +38,7 @@ pub mod doh;
 pub mod geo;
 pub mod health;
 pub mod import;
+pub mod isolate;
 pub mod json;
 pub mod policy;
 pub mod query;

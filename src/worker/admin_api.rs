@@ -37,7 +37,7 @@ pub(super) async fn admin(request: &mut Request, method: &str, url: &worker::Url
     }
 }
 
-pub(super) async fn serve_admin(request: AdminRequest, env: &Env, context: &Context, now: u64) -> std::result::Result<crate::doh::HttpResponse, AdminError> {
+pub(super) async fn serve_admin(request: AdminRequest, env: &Env, _context: &Context, now: u64) -> std::result::Result<crate::doh::HttpResponse, AdminError> {
     let kv = Kv::open(env, ReadPath::Operator).map_err(|e| AdminError::Unavailable(format!("KV binding {ZONES_BINDING}: {e}")))?;
     match request {
         AdminRequest::Zones => return list_zones(&kv).await,
@@ -46,7 +46,7 @@ pub(super) async fn serve_admin(request: AdminRequest, env: &Env, context: &Cont
         AdminRequest::Rollback { to } => return rollback(&kv, to.as_deref()).await,
         _ => {}
     }
-    let index = index(env, context).await.ok_or_else(|| AdminError::Unavailable("no zone data published".into()))?;
+    let index = current_index(env).await.ok_or_else(|| AdminError::Unavailable("no zone data published".into()))?;
     let health_checks = index.manifest().health_checks();
     let overrides = read_json(&kv, OVERRIDES_KEY, overrides_from_json).await.map_err(AdminError::Unavailable)?.unwrap_or_default();
     match request {
@@ -65,21 +65,12 @@ pub(super) async fn serve_admin(request: AdminRequest, env: &Env, context: &Cont
             Ok(admin::json(200, &status))
         }
         AdminRequest::IsolateStatus => {
-            let (version, shards, held, bytes) = STATE.with(|state| {
-                let state = state.borrow();
-                match state.loaded.as_ref() {
-                    Some(loaded) => {
-                        let mut held: Vec<usize> = loaded.shards.keys().copied().collect();
-                        held.sort_unstable();
-                        (Some(loaded.version().to_owned()), loaded.index.manifest().shards().len(), held, loaded.bytes)
-                    }
-                    None => (None, 0, Vec::new(), 0),
-                }
-            });
+            let isolate = with_isolate(env, |isolate| isolate.status());
             let counts = COUNTS.with(|counts| *counts.borrow());
             let status = serde_json::json!({
-                "snapshot": version,
-                "shards": { "total": shards, "held": held, "held_bytes": bytes },
+                "snapshot": isolate.snapshot,
+                "shards": { "total": isolate.total, "held": isolate.held, "held_bytes": isolate.held_bytes },
+                "reads_in_flight": isolate.in_flight,
                 "counts": counts,
             });
             Ok(admin::json(200, &status))
@@ -102,11 +93,7 @@ pub(super) async fn serve_admin(request: AdminRequest, env: &Env, context: &Cont
                 put.execute().await.map_err(|e| AdminError::Unavailable(format!("writing {HEALTH_KEY}: {e}")))?;
                 console_log!("edgedns: health overrides are now {}", serde_json::to_string(&overrides).unwrap_or_default());
                 // This isolate answers with the change at once; others at their next refresh.
-                STATE.with(|state| {
-                    let mut state = state.borrow_mut();
-                    let measured = HealthSnapshot { overrides: Overrides::new(), ..(*state.health).clone() };
-                    state.health = Rc::new(measured.with_overrides(overrides.clone()));
-                });
+                with_isolate(env, |isolate| isolate.set_overrides(overrides.clone()));
             }
             Ok(admin::json(200, &overrides))
         }
@@ -136,28 +123,6 @@ pub(super) async fn put_value(kv: &Kv, key: &str, value: &[u8]) -> std::result::
     let failed = |error: String| AdminError::Unavailable(format!("writing {key} failed: {error}"));
     let put = kv.store.put_bytes(key, &snapshot::storable(value)).map_err(|e| failed(e.to_string()))?;
     put.execute().await.map_err(|e| failed(e.to_string()))
-}
-
-/// This isolate serves `index`'s version from now on (after a publish or rollback through the
-/// API), reading its shards as queries need them; other isolates pick the version up at
-/// their next pointer check.
-pub(super) fn serve_from_now(index: Index) {
-    let now = js_sys::Date::now();
-    let version = index.manifest().version.clone();
-    let loaded = match Loaded::new(index) {
-        Ok(loaded) => loaded,
-        Err(error) => {
-            console_error!("edgedns: keeping the current snapshot, {version} is unusable: {error}");
-            return;
-        }
-    };
-    console_log!("edgedns: serving snapshot {version} ({} zones), set through the admin API", loaded.index.manifest().zones().len());
-    STATE.with(|state| {
-        let mut state = state.borrow_mut();
-        state.health = Rc::new((*state.health).clone().with_initial_states(loaded.index.manifest().health_checks()));
-        state.loaded = Some(loaded);
-        state.checked_at = now;
-    });
 }
 
 /// `GET /admin/zones`: the current version's zones and the history, read fresh from KV.

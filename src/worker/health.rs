@@ -63,21 +63,10 @@ pub(super) async fn scheduled(event: worker::ScheduledEvent, env: Env, _context:
         console_error!("edgedns: KV binding {ZONES_BINDING} is missing");
         return;
     };
-    // The isolate's catalog when it has one (the last good snapshot, as answering uses);
-    // otherwise load the current one.
-    let held = || STATE.with(|state| state.borrow().loaded.as_ref().map(|loaded| Rc::clone(&loaded.index)));
-    let index = match held() {
-        Some(index) => index,
-        None => {
-            load_first(&kv).await;
-            match held() {
-                Some(index) => index,
-                None => {
-                    console_error!("edgedns: health run skipped: no zone data to read the checks from");
-                    return;
-                }
-            }
-        }
+    // The isolate's manifest (the last good version, as answering uses), loaded if need be.
+    let Some(index) = current_index(&env).await else {
+        console_error!("edgedns: health run skipped: no zone data to read the checks from");
+        return;
     };
     let checks = index.manifest().health_checks();
     let started = js_sys::Date::now();

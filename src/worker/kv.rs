@@ -117,12 +117,6 @@ pub(super) async fn read_manifest(kv: &Kv, version: &str) -> std::result::Result
     Ok((Index::decode(&bytes).map_err(LoadError::Corrupt)?, bytes))
 }
 
-/// One shard, decoded.
-pub(super) async fn read_shard(kv: &Kv, index: &Index, n: usize) -> std::result::Result<Catalog, LoadError> {
-    let bytes = read_key(kv, &snapshot::shard_key(&index.manifest().version, n)).await?;
-    index.manifest().decode_shard(n, &bytes).map_err(LoadError::Corrupt)
-}
-
 /// A whole version, every shard read (concurrently) and reassembled: for the admin API,
 /// which compares and edits whole catalogs. Answering never reads this.
 pub(super) async fn read_version(kv: &Kv, version: &str) -> std::result::Result<(Index, Vec<u8>, Catalog), LoadError> {
