@@ -567,6 +567,10 @@ mod resolver;
 #[path = "e2e/shards.rs"]
 mod shards;
 
+/// A fresh isolate under a burst of concurrent queries (tests/e2e/isolate.rs).
+#[path = "e2e/isolate.rs"]
+mod isolate;
+
 // ---- a browser: the lookup page at `/`, in headless Chromium ----
 
 /// Loads `url` in headless Chromium (a fresh profile each time) and returns the DOM as it is

@@ -10,7 +10,6 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::task::Waker;
 
 use wasm_bindgen::JsValue;
 use worker::{console_error, console_log, event, Context, Env, Headers, Request, Response, Result};
@@ -45,13 +44,13 @@ const ZONES_BINDING: &str = "ZONES";
 /// At most this many rounds of waiting for reads before a query gives up (each round ends
 /// when a read it waits for comes back, or when that read counts as stuck).
 const MAX_ROUNDS: usize = 6;
+/// The longest pause between two looks at a read another query is making.
+const POLL_MAX_MS: u64 = 8;
 
 thread_local! {
     /// What this isolate holds and the reads it wants ([`Isolate`]), made on the first request
     /// from the variables (fixed for an isolate's life).
     static ISOLATE: RefCell<Option<Isolate>> = const { RefCell::new(None) };
-    /// Queries waiting for reads in flight: woken whenever a read comes back.
-    static WAITERS: RefCell<Vec<Waker>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Runs `f` on the isolate's state, making it on first use.
@@ -75,8 +74,8 @@ fn now_ms() -> u64 {
     js_sys::Date::now().max(0.0) as u64
 }
 
-/// Performs `reads` concurrently and hands each result back as it comes, then the reads those
-/// lead to, until none is left; every waiting query is woken after each result.
+/// Performs `reads` concurrently and hands each result back, then the reads those lead to,
+/// until none is left.
 async fn perform(env: &Env, reads: Vec<Read>) {
     let mut reads = reads;
     while !reads.is_empty() {
@@ -95,33 +94,22 @@ async fn perform(env: &Env, reads: Vec<Read>) {
         let mut next = Vec::new();
         for (id, result) in results {
             next.extend(with_isolate(env, |isolate| isolate.complete(id, result, now_ms())));
-            wake_waiters();
         }
         reads = next;
     }
 }
 
-fn wake_waiters() {
-    for waker in WAITERS.with(|waiters| std::mem::take(&mut *waiters.borrow_mut())) {
-        waker.wake();
-    }
-}
-
-/// Resolves once one of `ids` is no longer in flight.
-struct Completion<'a> {
-    ids: &'a [ReadId],
-}
-
-impl std::future::Future for Completion<'_> {
-    type Output = ();
-
-    fn poll(self: std::pin::Pin<&mut Self>, context: &mut std::task::Context<'_>) -> std::task::Poll<()> {
-        let done = ISOLATE.with(|cell| cell.borrow().as_ref().is_none_or(|isolate| self.ids.iter().any(|id| !isolate.is_pending(*id))));
-        if done {
-            return std::task::Poll::Ready(());
-        }
-        WAITERS.with(|waiters| waiters.borrow_mut().push(context.waker().clone()));
-        std::task::Poll::Pending
+/// Resolves once one of `ids` is no longer in flight, or at `until` (ms).
+///
+/// The read is made by another query, and workerd lets no request resume on another's
+/// behalf ("Cannot perform I/O on behalf of a different request"): a wake-up from the
+/// reading request would run this query's continuation in that request's context. So the
+/// waiting query polls on its own timers, a few ms apart, and stays in its own context.
+async fn completion(env: &Env, ids: &[ReadId], until: u64) {
+    let mut pause = 1;
+    while now_ms() < until && with_isolate(env, |isolate| ids.iter().all(|id| isolate.is_pending(*id))) {
+        worker::Delay::from(std::time::Duration::from_millis(pause)).await;
+        pause = (pause * 2).min(POLL_MAX_MS);
     }
 }
 
@@ -135,10 +123,10 @@ async fn demand<T>(env: &Env, mut ask: impl FnMut(&mut Isolate, u64) -> Demand<T
             Demand::Ready(data) => return Some(data),
             Demand::Unavailable(_) => return None,
             Demand::Wait { start, on, until } => {
-                let deadline = worker::Delay::from(std::time::Duration::from_millis(until.saturating_sub(now).max(1)));
                 if start.is_empty() {
-                    futures_util::future::select(Completion { ids: &on }, deadline).await;
+                    completion(env, &on, until).await;
                 } else {
+                    let deadline = worker::Delay::from(std::time::Duration::from_millis(until.saturating_sub(now).max(1)));
                     futures_util::future::select(Box::pin(perform(env, start)), deadline).await;
                 }
             }

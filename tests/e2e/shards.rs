@@ -12,10 +12,10 @@ use edgedns::snapshot::{Index, Manifest};
 const PORT: u16 = 18791;
 /// The second test's workerd.
 const PORT_REFRESH: u16 = 18792;
-const TOKEN: &str = "shards-e2e-token-0123456789";
+pub(super) const TOKEN: &str = "shards-e2e-token-0123456789";
 
 /// A workerd serving `dir/kv`, stopped on drop.
-struct Workerd(std::process::Child);
+pub(super) struct Workerd(std::process::Child);
 
 impl Drop for Workerd {
     fn drop(&mut self) {
@@ -25,7 +25,7 @@ impl Drop for Workerd {
 }
 
 /// A fresh workerd on `port` serving `dir/kv`, with more worker variables (`NAME=VALUE ...`).
-fn start_on(dir: &std::path::Path, port: u16, vars: &str) -> Workerd {
+pub(super) fn start_on(dir: &std::path::Path, port: u16, vars: &str) -> Workerd {
     let script = format!("set -e; source scripts/env.sh; workerd_config '{}' {port} ADMIN_TOKEN={TOKEN} {vars}", dir.display());
     let output = Command::new("bash").args(["-c", &script]).output().expect("bash runs");
     assert!(output.status.success(), "workerd_config: {}", String::from_utf8_lossy(&output.stderr));
@@ -53,7 +53,7 @@ fn start(dir: &std::path::Path) -> Workerd {
 
 /// Compiles `zones`, `tests/zones` and `extra` into `dir/kv` with 1 KiB shards (every key a
 /// publish writes, `snapshot:current` last), and returns the manifest.
-fn compile_into(dir: &std::path::Path, extra: &[&std::path::Path]) -> Manifest {
+pub(super) fn compile_into(dir: &std::path::Path, extra: &[&std::path::Path]) -> Manifest {
     let output = Command::new(env("EDGEDNS_CLI"))
         .args(["compile", "--shard-kib", "1", "--kv-dir"])
         .arg(dir.join("kv"))
@@ -78,7 +78,7 @@ fn counts() -> (u64, Vec<u64>) {
     counts_on(PORT)
 }
 
-fn counts_on(port: u16) -> (u64, Vec<u64>) {
+pub(super) fn counts_on(port: u16) -> (u64, Vec<u64>) {
     let exchange = curl(&["-H", &format!("authorization: Bearer {TOKEN}"), &format!("http://127.0.0.1:{port}/admin/isolate")]);
     assert_eq!(exchange.status, 200, "{}", String::from_utf8_lossy(&exchange.body));
     let status: serde_json::Value = serde_json::from_slice(&exchange.body).unwrap();
