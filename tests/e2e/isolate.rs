@@ -30,8 +30,11 @@ fn public_sources() -> Vec<SourceFile> {
     sources
 }
 
+/// An HTTP status and body, or why there is none.
+type Exchanged = Result<(u16, Vec<u8>), String>;
+
 /// One DoH POST on its own HTTP/1.1 connection: the status and the body.
-fn post(port: u16, query: &[u8]) -> Result<(u16, Vec<u8>), String> {
+fn post(port: u16, query: &[u8]) -> Exchanged {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
     stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
     let head = format!(
@@ -136,7 +139,7 @@ fn a_cold_isolate_answers_a_burst_and_reads_each_key_once() {
             })
         })
         .collect();
-    let burst: Vec<(Name, Result<(u16, Vec<u8>), String>)> = threads.into_iter().map(|thread| thread.join().unwrap()).collect();
+    let burst: Vec<(Name, Exchanged)> = threads.into_iter().map(|thread| thread.join().unwrap()).collect();
     let (reads, _) = counts_on(PORT);
 
     // Every answer is what the warm isolate says, asked one at a time afterwards.
