@@ -173,6 +173,20 @@ pub fn prepare<'r>(request: &'r HttpRequest<'r>) -> Prepared<'r> {
     Prepared { token, route }
 }
 
+/// Whether the request's body is read: only a DoH POST carries its message there (RFC 8484
+/// §4.1). Every other route is answered from the method, path and query alone, so the Worker
+/// decides this before reading and never reads another request's body.
+///
+/// ```
+/// use edgedns::server::takes_body;
+/// assert!(takes_body("POST", "/dns-query") && takes_body("POST", "/dns-query/") && takes_body("POST", "/dns-query/view-token"));
+/// assert!(!takes_body("GET", "/dns-query") && !takes_body("POST", "/") && !takes_body("POST", "/resolve") && !takes_body("POST", "/nowhere"));
+/// assert!(!takes_body("POST", "/dns-query/a/b") && !takes_body("POST", "/dns-queryx") && !takes_body("PUT", "/dns-query"));
+/// ```
+pub fn takes_body(method: &str, path: &str) -> bool {
+    method == "POST" && view_token(path.trim_end_matches('/')).0 == DOH_PATH
+}
+
 /// Answers a prepared request.
 pub fn serve_prepared(prepared: Prepared<'_>, zones: Zones<'_>, environment: &mut Environment<'_>, recursion: Recursion<'_>) -> Outcome {
     // Private views are chosen by the connecting address or the path's token: never by

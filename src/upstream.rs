@@ -16,10 +16,12 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
 use worker::{console_log, Context, Fetch, Headers, Method, Request, RequestInit, Response};
 
+use crate::doh::MAX_MESSAGE;
 use crate::resolver::cache::{self, AnswerCache, Found};
 use crate::resolver::forward::{self, Freshness, UpstreamFailure, Upstreamed};
 use crate::resolver::ResolverConfig;
 use crate::server::{self, Forward, Forwarded};
+use crate::worker::body::BodyError;
 
 /// Counts an isolate keeps for the status endpoint (per isolate: each has its own).
 #[derive(Debug, Default, Clone, Serialize)]
@@ -40,6 +42,8 @@ pub struct ResolverStats {
     pub hedged: u64,
     /// Answers the isolate's cache holds.
     pub cached: usize,
+    /// Their estimated size in bytes ([`cache::footprint`]), at most [`cache::DEFAULT_CAPACITY_BYTES`].
+    pub cached_bytes: usize,
     /// Per upstream URL.
     pub upstreams: BTreeMap<String, UpstreamStats>,
 }
@@ -66,14 +70,14 @@ struct Resolver {
 
 thread_local! {
     static RESOLVER: RefCell<Resolver> =
-        RefCell::new(Resolver { answers: AnswerCache::new(cache::DEFAULT_CAPACITY), stats: ResolverStats::default() });
+        RefCell::new(Resolver { answers: AnswerCache::new(cache::DEFAULT_CAPACITY_BYTES), stats: ResolverStats::default() });
 }
 
 /// This isolate's counts.
 pub fn stats() -> ResolverStats {
     RESOLVER.with(|resolver| {
         let resolver = resolver.borrow();
-        ResolverStats { cached: resolver.answers.len(), ..resolver.stats.clone() }
+        ResolverStats { cached: resolver.answers.len(), cached_bytes: resolver.answers.bytes(), ..resolver.stats.clone() }
     })
 }
 
@@ -93,25 +97,27 @@ pub async fn answer(forwarded: &Forward, config: &ResolverConfig, context: &Cont
         None => {}
     }
     match edge_get(forwarded, config, now).await {
-        Some(Found::Fresh((answer, remaining), age)) => {
+        Some(Found::Fresh((answer, remaining, encoded), age)) => {
             log(forwarded, "edge", None);
             count(|stats| stats.edge_hits += 1);
+            let bytes = cache::footprint(key, &answer, encoded);
             let answer = Rc::new(answer);
-            RESOLVER
-                .with(|resolver| resolver.borrow_mut().answers.insert(key.clone(), Rc::clone(&answer), remaining, now.saturating_sub(u64::from(age) * 1000)));
+            let stored_at = now.saturating_sub(u64::from(age) * 1000);
+            RESOLVER.with(|resolver| resolver.borrow_mut().answers.insert(key.clone(), Rc::clone(&answer), bytes, remaining, stored_at));
             return server::complete(forwarded, Forwarded::Answer(&answer, Freshness::Aged(age)));
         }
-        Some(Found::Stale((answer, _))) if stale.is_none() => stale = Some(Rc::new(answer)),
+        Some(Found::Stale((answer, _, _))) if stale.is_none() => stale = Some(Rc::new(answer)),
         _ => {}
     }
     count(|stats| stats.misses += 1);
     match ask_upstreams(config, forwarded).await {
         Ok((answer, upstream, elapsed_ms, raw)) => {
             log(forwarded, "miss", Some((upstream, elapsed_ms)));
+            let bytes = cache::footprint(key, &answer, raw.len());
             let answer = Rc::new(answer);
             if let Some(ttl) = cache::cache_ttl(&answer, config) {
                 let now = js_sys::Date::now().max(0.0) as u64;
-                RESOLVER.with(|resolver| resolver.borrow_mut().answers.insert(key.clone(), Rc::clone(&answer), ttl, now));
+                RESOLVER.with(|resolver| resolver.borrow_mut().answers.insert(key.clone(), Rc::clone(&answer), bytes, ttl, now));
                 let url = edge_key(key);
                 let keep_s = ttl.saturating_add(config.stale_s);
                 context.wait_until(async move { edge_put(&url, raw, ttl, keep_s, now).await });
@@ -158,18 +164,19 @@ fn edge_key(key: &str) -> String {
     format!("https://resolver-cache.edgedns.invalid/{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key))
 }
 
-/// The edge location's copy: the upstream's bytes, when and for how long they were stored.
-async fn edge_get(forwarded: &Forward, config: &ResolverConfig, now: u64) -> Option<Found<(Upstreamed, u32)>> {
+/// The edge location's copy: the upstream's answer, the TTL it was stored with, and its
+/// encoded size.
+async fn edge_get(forwarded: &Forward, config: &ResolverConfig, now: u64) -> Option<Found<(Upstreamed, u32, usize)>> {
     let cache = worker::Cache::default();
-    let mut response = cache.get(edge_key(&forwarded.cache_key), true).await.ok()??;
+    let response = cache.get(edge_key(&forwarded.cache_key), true).await.ok()??;
     let header = |name: &str| response.headers().get(name).ok().flatten().and_then(|value| value.parse::<u64>().ok());
     let (stored_at, ttl) = (header("x-edgedns-stored-at")?, header("x-edgedns-ttl")?);
     let ttl = u32::try_from(ttl).ok()?;
-    let bytes = response.bytes().await.ok()?;
+    let bytes = crate::worker::body::response_body(&response, MAX_MESSAGE).await.ok()?;
     let answer = forward::accept(&bytes, &forwarded.upstream).ok()?;
     match cache::freshness(now.saturating_sub(stored_at), ttl, config.stale_s)? {
-        Found::Fresh((), age) => Some(Found::Fresh((answer, ttl), age)),
-        Found::Stale(()) => Some(Found::Stale((answer, ttl))),
+        Found::Fresh((), age) => Some(Found::Fresh((answer, ttl, bytes.len()), age)),
+        Found::Stale(()) => Some(Found::Stale((answer, ttl, bytes.len()))),
     }
 }
 
@@ -194,11 +201,16 @@ async fn ask(url: &str, body: &[u8], forwarded: &Forward, timeout_ms: u32) -> Re
         let mut init = RequestInit::new();
         init.with_method(Method::Post).with_headers(headers).with_body(Some(js_sys::Uint8Array::from(body).into()));
         let request = Request::new_with_init(url, &init).map_err(|e| UpstreamFailure::Unreachable(e.to_string()))?;
-        let mut response = Fetch::Request(request).send().await.map_err(|e| UpstreamFailure::Unreachable(e.to_string()))?;
+        let response = Fetch::Request(request).send().await.map_err(|e| UpstreamFailure::Unreachable(e.to_string()))?;
         if response.status_code() != 200 {
             return Err(UpstreamFailure::Unusable(format!("HTTP {}", response.status_code())));
         }
-        let bytes = response.bytes().await.map_err(|e| UpstreamFailure::Unreachable(e.to_string()))?;
+        // A DNS message is at most 65,535 bytes: a longer answer is not read past that.
+        let bytes = match crate::worker::body::response_body(&response, MAX_MESSAGE).await {
+            Ok(bytes) => bytes,
+            Err(BodyError::TooLarge) => return Err(UpstreamFailure::Unusable(format!("an answer over {MAX_MESSAGE} bytes"))),
+            Err(error) => return Err(UpstreamFailure::Unreachable(error.to_string())),
+        };
         let answer = forward::accept(&bytes, &forwarded.upstream)?;
         Ok((answer, bytes))
     };

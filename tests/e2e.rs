@@ -571,6 +571,10 @@ mod shards;
 #[path = "e2e/isolate.rs"]
 mod isolate;
 
+/// Bodies bounded before they are buffered, in workerds of its own (tests/e2e/bodies.rs).
+#[path = "e2e/bodies.rs"]
+mod bodies;
+
 // ---- a browser: the lookup page at `/`, in headless Chromium ----
 
 /// Loads `url` in headless Chromium (a fresh profile each time) and returns the DOM as it is

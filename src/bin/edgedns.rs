@@ -839,8 +839,12 @@ mod cli {
         use edgedns::resolver::firewall::{self, Firewall};
         let (FirewallCommand::Check { file } | FirewallCommand::Publish { file, .. }) = &command;
         let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-        let rules = Firewall::parse(&text)
-            .map_err(|error| error.0.iter().map(|(line, message)| format!("{}:{line}: {message}", file.display())).collect::<Vec<_>>().join("\n"))?;
+        let rules = Firewall::load(&text).map_err(|error| match error {
+            firewall::ListError::Lines(error) => {
+                error.0.iter().map(|(line, message)| format!("{}:{line}: {message}", file.display())).collect::<Vec<_>>().join("\n")
+            }
+            too_large => format!("{}: {too_large}", file.display()),
+        })?;
         match command {
             FirewallCommand::Check { .. } => println!("ok: {} rules", rules.len()),
             FirewallCommand::Publish { target, .. } => {

@@ -31,6 +31,14 @@ pub const DEFAULT_OVERRIDE_TTL: u32 = 60;
 /// The KV key naming the published rule list's version.
 pub const CURRENT_KEY: &str = "firewall:current";
 
+/// The largest rule list accepted, in bytes: checked by `edgedns firewall check|publish` and
+/// again by the Worker before it parses a list it reads. 100,000 rules of 40 characters fit.
+pub const MAX_LIST_BYTES: usize = 4 * 1024 * 1024;
+/// The most rules a list may hold (lines with a rule on them), checked with [`MAX_LIST_BYTES`].
+/// An isolate holds the parsed rules in its 128 MB: 100,000 wildcard rules grew the Worker's
+/// wasm memory by 35 MB in workerd (`/admin/isolate` `memory_bytes`; 50,000: 17 MB).
+pub const MAX_RULES: usize = 100_000;
+
 /// The KV key of a rule list version.
 pub fn version_key(version: &str) -> String {
     format!("firewall:{version}")
@@ -101,6 +109,33 @@ impl std::fmt::Display for FirewallError {
     }
 }
 
+/// Why a rule list was not loaded ([`Firewall::load`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListError {
+    /// Over [`MAX_LIST_BYTES`] (checked before anything is parsed).
+    TooLarge {
+        /// The list's size.
+        bytes: usize,
+    },
+    /// Over [`MAX_RULES`] rules (counted before anything is parsed).
+    TooManyRules {
+        /// How many lines hold a rule.
+        rules: usize,
+    },
+    /// Lines that do not read.
+    Lines(FirewallError),
+}
+
+impl std::fmt::Display for ListError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::TooLarge { bytes } => write!(f, "the list is {bytes} bytes, over the limit of {MAX_LIST_BYTES}"),
+            Self::TooManyRules { rules } => write!(f, "the list has {rules} rules, over the limit of {MAX_RULES}"),
+            Self::Lines(error) => error.fmt(f),
+        }
+    }
+}
+
 /// A loaded rule list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Firewall {
@@ -116,9 +151,36 @@ fn key(name: &str) -> String {
 }
 
 impl Firewall {
-    /// Reads a rule list; every bad line is reported, nothing is half-loaded.
+    /// Reads a rule list within the size limits ([`MAX_LIST_BYTES`], [`MAX_RULES`], checked
+    /// first); every bad line is reported, nothing is half-loaded. What the CLI checks and
+    /// publishes and what the Worker loads.
+    pub fn load(text: &str) -> Result<Self, ListError> {
+        if text.len() > MAX_LIST_BYTES {
+            return Err(ListError::TooLarge { bytes: text.len() });
+        }
+        // Counted first, by kind: the maps are sized once (growing one holds the old and the
+        // new table at the same time, and an isolate's memory never shrinks back).
+        let (mut exact, mut below) = (0, 0);
+        for raw in text.lines() {
+            match raw.split('#').next().unwrap_or("").split_whitespace().nth(1) {
+                Some(pattern) if pattern.starts_with('*') => below += 1,
+                Some(_) => exact += 1,
+                None => {}
+            }
+        }
+        if exact + below > MAX_RULES {
+            return Err(ListError::TooManyRules { rules: exact + below });
+        }
+        Self::parse_into(Self { exact: HashMap::with_capacity(exact), below: HashMap::with_capacity(below) }, text).map_err(ListError::Lines)
+    }
+
+    /// Reads a rule list, whatever its size; every bad line is reported, nothing is
+    /// half-loaded.
     pub fn parse(text: &str) -> Result<Self, FirewallError> {
-        let mut firewall = Self::default();
+        Self::parse_into(Self::default(), text)
+    }
+
+    fn parse_into(mut firewall: Self, text: &str) -> Result<Self, FirewallError> {
         let mut errors = Vec::new();
         for (index, raw) in text.lines().enumerate() {
             let line = index + 1;
@@ -316,6 +378,22 @@ alert  *.suspicious.example   # watch these
         let lines: Vec<usize> = error.0.iter().map(|(line, _)| *line).collect();
         assert_eq!(lines, vec![1, 2, 3, 4, 5, 7, 8, 9, 10], "{error}");
         assert!(error.to_string().contains("line 7: ads.example is already ruled on line 6"), "{error}");
+    }
+
+    #[test]
+    fn lists_over_the_limits_are_refused_before_parsing() {
+        let rules = |n: usize| -> String { (0..n).map(|n| format!("block d{n}.example nxdomain\n")).collect() };
+        assert_eq!(Firewall::load(&rules(MAX_RULES)).map(|firewall| firewall.len()), Ok(MAX_RULES));
+        assert_eq!(Firewall::load(&rules(MAX_RULES + 1)), Err(ListError::TooManyRules { rules: MAX_RULES + 1 }));
+        // Comments and blank lines count as bytes, not rules.
+        let padded = format!("{}{}", "#".repeat(MAX_LIST_BYTES - 24), "\nblock a.example nxdomain");
+        assert_eq!(padded.len(), MAX_LIST_BYTES + 1);
+        let error = Firewall::load(&padded).unwrap_err();
+        assert_eq!(error, ListError::TooLarge { bytes: MAX_LIST_BYTES + 1 });
+        assert_eq!(error.to_string(), format!("the list is {} bytes, over the limit of {MAX_LIST_BYTES}", MAX_LIST_BYTES + 1));
+        assert_eq!(Firewall::load(&padded[1..]).map(|firewall| firewall.len()), Ok(1));
+        // Bad lines read as from `parse`.
+        assert_eq!(Firewall::load("block\n").unwrap_err().to_string(), Firewall::parse("block\n").unwrap_err().to_string());
     }
 
     #[test]

@@ -4,23 +4,21 @@
 use super::*;
 
 /// An admin request: authorized first (before its body is read: without the token nothing
-/// is said, not even 413), then its body read within the endpoint's limit (checked against
-/// `Content-Length` before reading and against the bytes read in `admin::parse`), parsed,
-/// and served from fresh KV reads.
-pub(super) async fn admin(request: &mut Request, method: &str, url: &worker::Url, env: &Env, context: &Context) -> crate::doh::HttpResponse {
+/// is said, not even 413), then its body read within the endpoint's limit (413 as soon as
+/// `Content-Length` or the bytes arriving pass it: [`body::request_body`]), parsed, and served
+/// from fresh KV reads.
+pub(super) async fn admin(request: &Request, method: &str, url: &worker::Url, env: &Env, context: &Context) -> crate::doh::HttpResponse {
     let token = env.secret("ADMIN_TOKEN").ok().map(|token| token.to_string());
     let authorization = request.headers().get("authorization").ok().flatten();
     if let Err(error) = admin::authorize(token.as_deref(), authorization.as_deref()) {
         return error.response();
     }
-    let limit = admin::body_limit(method, url.path());
-    if declared_length(request).is_some_and(|length| length > limit) {
-        return AdminError::PayloadTooLarge(limit).response();
-    }
     let body = if matches!(method, "POST" | "PUT") {
-        match request.bytes().await {
+        let limit = admin::body_limit(method, url.path());
+        match body::request_body(request, limit).await {
             Ok(body) => body,
-            Err(error) => return AdminError::BadRequest(format!("the body could not be read: {error}")).response(),
+            Err(body::BodyError::TooLarge) => return AdminError::PayloadTooLarge(limit).response(),
+            Err(error) => return AdminError::BadRequest(error.to_string()).response(),
         }
     } else {
         Vec::new()
@@ -67,11 +65,14 @@ pub(super) async fn serve_admin(request: AdminRequest, env: &Env, _context: &Con
         AdminRequest::IsolateStatus => {
             let isolate = with_isolate(env, |isolate| isolate.status());
             let counts = COUNTS.with(|counts| *counts.borrow());
+            // The isolate's wasm linear memory (64 KiB pages; it grows and never shrinks).
+            let memory_bytes = core::arch::wasm32::memory_size::<0>() * 65_536;
             let status = serde_json::json!({
                 "snapshot": isolate.snapshot,
                 "shards": { "total": isolate.total, "held": isolate.held, "held_bytes": isolate.held_bytes },
                 "reads_in_flight": isolate.in_flight,
                 "counts": counts,
+                "memory_bytes": memory_bytes,
             });
             Ok(admin::json(200, &status))
         }

@@ -31,14 +31,14 @@ pub(super) async fn probe(spec: &crate::zone::routes::HealthCheckSpec) -> crate:
                 let mut init = worker::RequestInit::new();
                 init.with_headers(headers);
                 let Ok(request) = Request::new_with_init(&url, &init) else { return false };
-                let Ok(mut response) = worker::Fetch::Request(request).send().await else { return false };
+                let Ok(response) = worker::Fetch::Request(request).send().await else { return false };
                 let status_ok = (200..400).contains(&response.status_code());
                 match &spec.search {
                     None => status_ok,
-                    // The search string must be in the first 5,120 bytes of the body.
+                    // The search string must be in the first 5,120 bytes of the body; the rest
+                    // is cancelled, never read.
                     Some(needle) => {
-                        let body = response.bytes().await.unwrap_or_default();
-                        let head = body.get(..body.len().min(5_120)).unwrap_or_default();
+                        let head = body::response_head(&response, 5_120).await.unwrap_or_default();
                         status_ok && head.windows(needle.len().max(1)).any(|window| window == needle.as_bytes())
                     }
                 }

@@ -31,6 +31,7 @@ use crate::zone::Catalog;
 use hickory_proto::rr::Name;
 
 mod admin_api;
+pub(crate) mod body;
 mod health;
 mod kv;
 mod tables;
@@ -246,13 +247,8 @@ fn to_worker_response(response: crate::doh::HttpResponse) -> Result<Response> {
     Ok(Response::from_bytes(response.body)?.with_status(response.status).with_headers(headers))
 }
 
-/// The `Content-Length` a request declares, if it is a number.
-fn declared_length(request: &Request) -> Option<usize> {
-    request.headers().get("content-length").ok().flatten().and_then(|value| value.trim().parse::<usize>().ok())
-}
-
 #[event(fetch)]
-async fn fetch(mut request: Request, env: Env, context: Context) -> Result<Response> {
+async fn fetch(request: Request, env: Env, context: Context) -> Result<Response> {
     COUNTS.with(|counts| counts.borrow_mut().requests += 1);
     #[cfg(feature = "bench-loop")]
     if let Some(response) = crate::bench_worker::intercept(&request).await {
@@ -261,15 +257,21 @@ async fn fetch(mut request: Request, env: Env, context: Context) -> Result<Respo
     let method = request.method().to_string();
     let url = request.url()?;
     if url.path().starts_with(admin::ADMIN_PREFIX) {
-        return to_worker_response(admin(&mut request, &method, &url, &env, &context).await);
+        return to_worker_response(admin(&request, &method, &url, &env, &context).await);
     }
     let header = |name: &str| request.headers().get(name).ok().flatten();
     let content_type = header("content-type");
     let accept = header("accept");
-    if declared_length(&request).is_some_and(|length| length > MAX_MESSAGE) {
-        return to_worker_response(HttpError::PayloadTooLarge.response());
-    }
-    let body = if method == "POST" { request.bytes().await? } else { Vec::new() };
+    // Only a DoH POST carries a body; any other request's is never read (RFC 8484 §4.1).
+    let body = if server::takes_body(&method, url.path()) {
+        match body::request_body(&request, MAX_MESSAGE).await {
+            Ok(body) => body,
+            Err(body::BodyError::TooLarge) => return to_worker_response(HttpError::PayloadTooLarge.response()),
+            Err(error) => return to_worker_response(crate::doh::HttpResponse::error(400, &error.to_string())),
+        }
+    } else {
+        Vec::new()
+    };
     let client = client(&request);
     let http = HttpRequest {
         method: &method,

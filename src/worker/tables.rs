@@ -58,7 +58,7 @@ pub(super) async fn load_firewall(kv: &Kv) {
         None
     } else {
         match kv.text(&firewall::version_key(&version)).await {
-            Ok(Some(text)) => match Firewall::parse(&text) {
+            Ok(Some(text)) => match Firewall::load(&text) {
                 Ok(rules) => Some(Rc::new(rules)),
                 Err(error) => {
                     console_error!("edgedns: firewall {version} is unreadable, keeping the previous rules: {error}");
