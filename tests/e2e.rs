@@ -567,6 +567,10 @@ mod resolver;
 #[path = "e2e/shards.rs"]
 mod shards;
 
+/// Publishes and rollbacks under query load, in workerds of their own sharing one KV (tests/e2e/publish.rs).
+#[path = "e2e/publish.rs"]
+mod publish;
+
 // ---- a browser: the lookup page at `/`, in headless Chromium ----
 
 /// Loads `url` in headless Chromium (a fresh profile each time) and returns the DOM as it is
