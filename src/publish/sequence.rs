@@ -457,14 +457,18 @@ mod tests {
         assert!(matches!(error, PublishError::Store(_)), "{error:?}");
         assert_eq!(current(&store), first.version);
         assert_eq!(history(&store).len(), 1);
-        // The pointer fails: an error, and the history is not written.
-        *store.fail_on.borrow_mut() = Some(CURRENT_KEY.to_owned());
+        // Writing the pointer fails (after the version's keys): an error, no history written.
+        *store.fail_on.borrow_mut() = None;
+        *store.fail_writes_on.borrow_mut() = Some(CURRENT_KEY.to_owned());
         store.calls.borrow_mut().clear();
         let error = block_on(publish(&store, &built, &files, 1_010, &R)).unwrap_err();
-        assert!(matches!(error, PublishError::Store(_)), "{error:?}");
-        assert!(!store.calls.borrow().iter().any(|call| matches!(call, Call::Put(keys) if keys.contains(&HISTORY_KEY.to_owned()))));
+        assert_eq!(error.to_string(), "injected failure on snapshot:current");
+        let calls = store.calls.borrow().clone();
+        assert_eq!(calls.len(), 3, "{calls:?}");
+        assert!(matches!(&calls[1], Call::Put(keys) if keys.contains(&snapshot::version_key(&built.manifest.version))));
+        assert_eq!(calls[2], Call::Put(vec![CURRENT_KEY.to_owned()]));
+        assert_eq!(current(&store), first.version);
         // The history fails after the pointer moved: published, with a warning.
-        *store.fail_on.borrow_mut() = None;
         *store.fail_writes_on.borrow_mut() = Some(HISTORY_KEY.to_owned());
         let report = block_on(publish(&store, &built, &files, 1_010, &R)).unwrap();
         assert_eq!(current(&store), built.manifest.version);
