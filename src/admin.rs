@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::doh::{parameter, percent_decode, HttpRequest, HttpResponse};
 use crate::health::{override_target, Override, Overrides, VALUE_PREFIX};
-use crate::snapshot::Published;
+use crate::publish::Published;
 use crate::zone::compile::{compile_all, source_apex, SourceFile};
 use crate::zone::routes::HealthCheckSpec;
 use crate::zone::Catalog;
@@ -794,7 +794,8 @@ mod tests {
     #[test]
     fn lists_zones_with_records_and_routed_sets() {
         let catalog = compile_all(&published()).unwrap();
-        let history = vec![Published { version: "2-b".into(), published_at: 2, zones: 2 }, Published { version: "1-a".into(), published_at: 1, zones: 1 }];
+        let entry = |version: &str, at: u64| Published { version: version.into(), published_at: at, zones: at as usize, ..Published::default() };
+        let history = vec![entry("2-b", 2), entry("1-a", 1)];
         let listing = serde_json::to_value(zone_listing(Some("2-b"), &catalog, history)).unwrap();
         assert_eq!(listing["current"], "2-b");
         let zones = listing["zones"].as_array().unwrap();

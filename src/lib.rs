@@ -13,6 +13,8 @@
 //! * [`query`]: parses and checks a DNS query (header, question, EDNS, client subnet).
 //! * [`zone`]: the zone model, the master-file reader and the compiler that checks zones.
 //! * [`snapshot`]: the binary image of compiled zones that is stored in KV.
+//! * [`publish`]: publishing it: the pointer, the history, retention and rollback, once for
+//!   the CLI and the Worker over a small store trait.
 //! * [`answer`]: the authoritative algorithm (RFC 1034 §4.3.2) as a pure function.
 //! * [`policy`]: the routing-policy engine that decides routed record sets.
 //! * [`health`]: the health snapshot answering reads, the checks' state machine and schedule; [`geo`]: where places and addresses are.
@@ -41,6 +43,7 @@ pub mod import;
 pub mod isolate;
 pub mod json;
 pub mod policy;
+pub mod publish;
 pub mod query;
 pub mod resolver;
 pub mod response;

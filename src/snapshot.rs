@@ -23,11 +23,9 @@
 //! * `sources:<version>`: the zone sources the version was compiled from (JSON,
 //!   [`sources_to_json`]), written beside it, so the admin API can recompile every zone with
 //!   one replaced;
-//! * `snapshot:history`: publishing's bookkeeping (answering never reads it): the last
-//!   [`HISTORY_LENGTH`] versions published, newest first ([`record`]), which `edgedns versions`
-//!   and `GET /admin/zones` list and a rollback points `snapshot:current` back along
-//!   ([`rollback_target`]). The keys of versions that fall off its end are deleted
-//!   ([`Manifest::keys`]).
+//! * `snapshot:history`: publishing's bookkeeping (answering never reads it), kept by
+//!   [`crate::publish`], which writes these keys in this order and deletes the keys of versions
+//!   retention lets go ([`Manifest::keys`]).
 //!
 //! For files and tests the manifest and shards travel together as one **bundle**
 //! ([`encode`], [`decode`]).
@@ -59,11 +57,6 @@ pub const DEFAULT_SHARD_BYTES: usize = 128 * 1024;
 
 /// The largest value Workers KV stores (25 MiB).
 pub const KV_VALUE_LIMIT: usize = 25 * 1024 * 1024;
-
-/// The KV key of the publish history (JSON, [`history_from_json`]).
-pub const HISTORY_KEY: &str = "snapshot:history";
-/// How many published versions the history keeps; older images are deleted from KV.
-pub const HISTORY_LENGTH: usize = 10;
 
 /// The KV key of a version's manifest.
 pub fn version_key(version: &str) -> String {
@@ -878,99 +871,6 @@ pub fn version_id(image: &[u8], unix_seconds: u64) -> String {
     format!("{unix_seconds}-{hash:016x}")
 }
 
-/// One publish, as the history keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Published {
-    /// The version id ([`version_id`]).
-    pub version: String,
-    /// When it was published (Unix seconds).
-    pub published_at: u64,
-    /// How many zones the image holds.
-    pub zones: usize,
-}
-
-/// Why the history key could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistoryError(pub String);
-
-impl std::fmt::Display for HistoryError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{HISTORY_KEY} is not a publish history: {}", self.0)
-    }
-}
-
-impl std::error::Error for HistoryError {}
-
-/// Reads the history key's value (a JSON list of [`Published`], newest first).
-pub fn history_from_json(text: &str) -> Result<Vec<Published>, HistoryError> {
-    serde_json::from_str(text).map_err(|e| HistoryError(e.to_string()))
-}
-
-/// The history key's value.
-pub fn history_to_json(history: &[Published]) -> String {
-    // A list of plain structs of strings and integers always serializes.
-    serde_json::to_string(history).unwrap_or_else(|_| "[]".to_owned())
-}
-
-/// The history after publishing `version` at `now` (Unix seconds) with `zones` zones: the new
-/// entry first, an earlier entry of the same version dropped (republished), at most
-/// [`HISTORY_LENGTH`] entries. Also returns the versions that fell off the end, whose images
-/// are to be deleted (never the new version).
-pub fn record(history: &[Published], version: &str, now: u64, zones: usize) -> (Vec<Published>, Vec<String>) {
-    let mut kept = vec![Published { version: version.to_owned(), published_at: now, zones }];
-    let mut dropped = Vec::new();
-    for entry in history.iter().filter(|entry| entry.version != version) {
-        if kept.len() < HISTORY_LENGTH {
-            kept.push(entry.clone());
-        } else if !dropped.contains(&entry.version) && !kept.iter().any(|k| k.version == entry.version) {
-            dropped.push(entry.version.clone());
-        }
-    }
-    (kept, dropped)
-}
-
-/// Why there is nothing to roll back to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RollbackError {
-    /// The current version is not in the history, so its predecessor is unknown.
-    CurrentNotInHistory(String),
-    /// The current version is the oldest the history holds.
-    NothingBefore(String),
-    /// The version asked for is already current.
-    AlreadyCurrent(String),
-}
-
-impl std::fmt::Display for RollbackError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::CurrentNotInHistory(version) => {
-                write!(f, "the current version {version} is not in {HISTORY_KEY}: give --to VERSION")
-            }
-            Self::NothingBefore(version) => write!(f, "the current version {version} is the oldest in the history"),
-            Self::AlreadyCurrent(version) => write!(f, "{version} is already current"),
-        }
-    }
-}
-
-impl std::error::Error for RollbackError {}
-
-/// The version a rollback points `snapshot:current` at: `to` when given (any version whose
-/// image is still in KV; the caller checks that it decodes), else the one published before
-/// `current`. The history itself does not change: it records publishes, not rollbacks, so
-/// rolling back twice steps back twice.
-pub fn rollback_target(history: &[Published], current: &str, to: Option<&str>) -> Result<String, RollbackError> {
-    if let Some(to) = to {
-        return if to == current { Err(RollbackError::AlreadyCurrent(to.to_owned())) } else { Ok(to.to_owned()) };
-    }
-    let position = history.iter().position(|entry| entry.version == current).ok_or_else(|| RollbackError::CurrentNotInHistory(current.to_owned()))?;
-    history
-        .iter()
-        .skip(position + 1)
-        .find(|entry| entry.version != current)
-        .map(|entry| entry.version.clone())
-        .ok_or_else(|| RollbackError::NothingBefore(current.to_owned()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1041,58 +941,6 @@ mod tests {
         assert!(version_id(b"abc", 17).starts_with("17-"));
     }
 
-    fn published(versions: &[&str]) -> Vec<Published> {
-        versions.iter().enumerate().map(|(i, v)| Published { version: (*v).to_owned(), published_at: 100 - i as u64, zones: 1 }).collect()
-    }
-
-    fn versions(history: &[Published]) -> Vec<&str> {
-        history.iter().map(|entry| entry.version.as_str()).collect()
-    }
-
-    #[test]
-    fn the_history_keeps_the_last_ten_newest_first() {
-        let (history, dropped) = record(&[], "v1", 10, 3);
-        assert_eq!(history, [Published { version: "v1".into(), published_at: 10, zones: 3 }]);
-        assert!(dropped.is_empty());
-        let mut history = history;
-        for n in 2..=10 {
-            let (next, dropped) = record(&history, &format!("v{n}"), 10 + n, 3);
-            assert!(dropped.is_empty(), "{n}: {dropped:?}");
-            history = next;
-        }
-        assert_eq!(history.len(), HISTORY_LENGTH);
-        let (history, dropped) = record(&history, "v11", 30, 4);
-        assert_eq!(versions(&history), ["v11", "v10", "v9", "v8", "v7", "v6", "v5", "v4", "v3", "v2"]);
-        assert_eq!(dropped, ["v1"]);
-        assert_eq!((history[0].published_at, history[0].zones), (30, 4));
-    }
-
-    #[test]
-    fn a_republished_version_moves_to_the_front_and_is_never_deleted() {
-        let (history, dropped) = record(&published(&["b", "a"]), "a", 200, 2);
-        assert_eq!(versions(&history), ["a", "b"]);
-        assert_eq!(history[0].published_at, 200);
-        assert!(dropped.is_empty());
-        // A longer history than the limit (written by hand, or a bigger limit before) loses
-        // everything past it at once.
-        let long: Vec<String> = (0..14).map(|n| format!("v{n}")).collect();
-        let long: Vec<&str> = long.iter().map(String::as_str).collect();
-        let (history, dropped) = record(&published(&long), "v3", 300, 1);
-        assert_eq!(history.len(), HISTORY_LENGTH);
-        assert_eq!(history[0].version, "v3");
-        assert_eq!(dropped, ["v10", "v11", "v12", "v13"]);
-        assert!(!dropped.contains(&"v3".to_owned()));
-    }
-
-    #[test]
-    fn the_history_round_trips_through_json() {
-        let history = published(&["b", "a"]);
-        assert_eq!(history_from_json(&history_to_json(&history)).unwrap(), history);
-        assert_eq!(history_to_json(&history[..1]), r#"[{"version":"b","published_at":100,"zones":1}]"#);
-        assert!(history_from_json("{").is_err());
-        assert!(history_from_json("[{\"version\": 1}]").is_err());
-    }
-
     #[test]
     fn sources_round_trip_through_json() {
         let files = vec![
@@ -1107,18 +955,5 @@ mod tests {
             assert!(sources_from_json(bad).is_err(), "{bad}");
         }
         assert_eq!((version_key("7-ab"), shard_key("7-ab", 3)), ("snapshot:7-ab".to_owned(), "snapshot:7-ab.3".to_owned()));
-    }
-
-    #[test]
-    fn rollback_steps_back_along_the_history() {
-        let history = published(&["c", "b", "a"]);
-        assert_eq!(rollback_target(&history, "c", None), Ok("b".to_owned()));
-        // After rolling back to b, the next rollback goes to a.
-        assert_eq!(rollback_target(&history, "b", None), Ok("a".to_owned()));
-        assert_eq!(rollback_target(&history, "a", None), Err(RollbackError::NothingBefore("a".to_owned())));
-        assert_eq!(rollback_target(&history, "x", None), Err(RollbackError::CurrentNotInHistory("x".to_owned())));
-        assert_eq!(rollback_target(&history, "x", Some("a")), Ok("a".to_owned()));
-        assert_eq!(rollback_target(&history, "c", Some("c")), Err(RollbackError::AlreadyCurrent("c".to_owned())));
-        assert_eq!(rollback_target(&[], "c", Some("old")), Ok("old".to_owned()));
     }
 }

@@ -265,23 +265,23 @@ fn versions_and_rollback_follow_the_publish_history() {
     let (ok, text) = run(&["rollback"]);
     assert!(!ok && text.contains("nothing published yet"), "{text}");
 
-    let version_of = |text: &str| text.split_whitespace().nth(1).unwrap().trim_end_matches(':').to_owned();
     let mut published = Vec::new();
     for serial in 1..=11 {
         let (ok, text) = run(&["publish", zone(serial).to_str().unwrap()]);
         assert!(ok, "{text}");
+        assert!(!text.contains("deleted"), "every version was current moments ago: {text}");
         published.push(version_of(&text));
-        if serial == 11 {
-            assert!(text.contains(&format!("deleted 1 version(s) older than the last 10: {}", published[0])), "{text}");
-        }
     }
+    assert_eq!(images(&store, false).len(), 11);
+    // An hour later (the history aged by an hour): the two oldest are beyond the last ten and
+    // were last current long ago, so the next publish deletes them.
+    age_history(&store, 3_600);
+    let (ok, text) = run(&["publish", zone(12).to_str().unwrap()]);
+    assert!(ok, "{text}");
+    published.push(version_of(&text));
+    let deleted = format!("deleted 2 version(s) past retention (not among the last 10, not current for 10 minutes): {}, {}", published[0], published[1]);
+    assert!(text.contains(&deleted), "{text}");
     // Each version is a manifest (`snapshot:<version>`) and its shards (`snapshot:<version>.<n>`).
-    let images = |store: &std::path::Path, shards: bool| {
-        let mut names: Vec<String> = std::fs::read_dir(store).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-        names.retain(|name| name.starts_with("snapshot_") && name != "snapshot_current" && name != "snapshot_history");
-        names.retain(|name| name.contains('.') == shards);
-        names
-    };
     assert_eq!(images(&store, false).len(), 10);
     assert_eq!(images(&store, true).len(), 10);
     assert!(!images(&store, true).contains(&format!("snapshot_{}.0", published[0])));
@@ -289,33 +289,33 @@ fn versions_and_rollback_follow_the_publish_history() {
     let sources: Vec<String> =
         std::fs::read_dir(&store).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|name| name.starts_with("sources_")).collect();
     assert_eq!(sources.len(), 10, "{sources:?}");
-    assert!(!sources.contains(&format!("sources_{}", published[0])), "{sources:?}");
-    let stored = std::fs::read_to_string(store.join(format!("sources_{}", published[10]))).unwrap();
+    assert!(!sources.contains(&format!("sources_{}", published[1])), "{sources:?}");
+    let stored = std::fs::read_to_string(store.join(format!("sources_{}", published[11]))).unwrap();
     let files = edgedns::snapshot::sources_from_json(&stored).unwrap();
     assert_eq!(files.len(), 1);
-    assert!(files[0].path.ends_with("example.test.zone") && files[0].text.contains("192.0.2.11"), "{files:?}");
+    assert!(files[0].path.ends_with("example.test.zone") && files[0].text.contains("192.0.2.12"), "{files:?}");
 
     let (ok, text) = run(&["versions"]);
     assert!(ok, "{text}");
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 10, "{text}");
-    assert!(lines[0].starts_with(&format!("* {}  20", published[10])) && lines[0].ends_with(" UTC  1 zones"), "{text}");
-    assert!(lines[1].starts_with(&format!("  {}", published[9])), "{text}");
-    assert!(!text.contains(&published[0]), "{text}");
+    assert!(lines[0].starts_with(&format!("* {}  20", published[11])) && lines[0].ends_with(" UTC  1 zones"), "{text}");
+    assert!(lines[1].starts_with(&format!("  {}", published[10])), "{text}");
+    assert!(!text.contains(&published[0]) && !text.contains(&published[1]), "{text}");
 
     // Back one step, then another: each rollback goes to the version published before.
     let (ok, text) = run(&["rollback"]);
     assert!(ok, "{text}");
-    assert!(text.contains(&format!("snapshot:current: {} -> {} (1 zones)", published[10], published[9])), "{text}");
-    let (ok, text) = run(&["diff", zone(10).to_str().unwrap()]);
+    assert!(text.contains(&format!("snapshot:current: {} -> {} (1 zones)", published[11], published[10])), "{text}");
+    let (ok, text) = run(&["diff", zone(11).to_str().unwrap()]);
     assert!(ok && text.trim_end().ends_with("no changes"), "{text}");
     let (ok, text) = run(&["rollback"]);
-    assert!(ok && text.contains(&format!("-> {}", published[8])), "{text}");
+    assert!(ok && text.contains(&format!("-> {}", published[9])), "{text}");
     let (_, text) = run(&["versions"]);
-    assert!(text.lines().nth(2).unwrap().starts_with(&format!("* {}", published[8])), "{text}");
+    assert!(text.lines().nth(2).unwrap().starts_with(&format!("* {}", published[9])), "{text}");
 
     // --to: forward again; a deleted or corrupt image is refused and the pointer stays.
-    let (ok, text) = run(&["rollback", "--to", &published[10]]);
+    let (ok, text) = run(&["rollback", "--to", &published[11]]);
     assert!(ok, "{text}");
     let (ok, text) = run(&["rollback", "--to", &published[0]]);
     assert!(!ok && text.contains(&format!("snapshot {} is missing from KV", published[0])), "{text}");
@@ -328,10 +328,86 @@ fn versions_and_rollback_follow_the_publish_history() {
     std::fs::write(store.join(format!("snapshot_{}.0", published[3])), b"EDGESHD6garbage").unwrap();
     let (ok, text) = run(&["rollback", "--to", &published[3]]);
     assert!(!ok && text.contains("is unusable: corrupt"), "{text}");
-    let (ok, text) = run(&["rollback", "--to", &published[10]]);
+    let (ok, text) = run(&["rollback", "--to", &published[11]]);
     assert!(!ok && text.contains("is already current"), "{text}");
-    let current = edgedns::snapshot::Manifest::decode(&std::fs::read(store.join("snapshot_current")).unwrap()).unwrap();
-    assert_eq!(current.version, published[10]);
+    assert_eq!(current_version(&store), published[11]);
+}
+
+/// The version a `publish` printed (`published <version>: ...`).
+#[cfg(unix)]
+fn version_of(text: &str) -> String {
+    text.split_whitespace().nth(1).unwrap().trim_end_matches(':').to_owned()
+}
+
+/// The manifests (`shards: false`) or shards in the fake KV.
+#[cfg(unix)]
+fn images(store: &std::path::Path, shards: bool) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(store).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.retain(|name| name.starts_with("snapshot_") && name != "snapshot_current" && name != "snapshot_history");
+    names.retain(|name| name.contains('.') == shards);
+    names
+}
+
+/// The version `snapshot:current` names in the fake KV.
+#[cfg(unix)]
+fn current_version(store: &std::path::Path) -> String {
+    let stored = std::fs::read(store.join("snapshot_current")).unwrap();
+    edgedns::snapshot::Manifest::decode(&edgedns::snapshot::from_text(stored)).unwrap().version
+}
+
+/// Moves every time in the fake KV's history `seconds` into the past, as if the publishes
+/// recorded in it had happened that much earlier.
+#[cfg(unix)]
+fn age_history(store: &std::path::Path, seconds: u64) {
+    let path = store.join("snapshot_history");
+    let mut history = edgedns::publish::history::history_from_json(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for entry in &mut history {
+        entry.published_at -= seconds;
+        entry.current_since = entry.current_since.map(|at| at - seconds);
+        entry.replaced_at = entry.replaced_at.map(|at| at - seconds);
+    }
+    std::fs::write(&path, edgedns::publish::history::history_to_json(&history)).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_version_rolled_back_to_stays_through_its_grace_after_the_next_publish() {
+    let (wrangler, store) = fake_kv("rollback-grace");
+    let kv = ["--local", "--wrangler", wrangler.to_str().unwrap(), "--persist-to", store.to_str().unwrap()];
+    let run = |args: &[&str]| edgedns(&[args, &kv[..]].concat());
+    let zone = |serial: u32| {
+        let path = scratch_dir(&format!("grace-zone-{serial}")).join("grace.test.zone");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, format!("$TTL 60\n@ SOA ns1 hostmaster {serial} 7200 900 1209600 300\n@ NS ns1\nns1 A 192.0.2.{serial}\n")).unwrap();
+        path
+    };
+    let mut published = Vec::new();
+    for serial in 1..=10 {
+        let (ok, text) = run(&["publish", zone(serial).to_str().unwrap()]);
+        assert!(ok, "{text}");
+        published.push(version_of(&text));
+    }
+    age_history(&store, 3_600);
+    // Back to the oldest, then a publish: the oldest falls beyond the last ten, but it was
+    // current a moment ago (isolates still read its shards): it stays.
+    let (ok, text) = run(&["rollback", "--to", &published[0]]);
+    assert!(ok && text.contains(&format!("-> {} (1 zones)", published[0])), "{text}");
+    assert_eq!(current_version(&store), published[0]);
+    let (ok, text) = run(&["publish", zone(11).to_str().unwrap()]);
+    assert!(ok, "{text}");
+    assert!(!text.contains("deleted"), "{text}");
+    let newest = version_of(&text);
+    assert!(images(&store, true).contains(&format!("snapshot_{}.0", published[0])));
+    let (_, text) = run(&["versions"]);
+    assert_eq!(text.lines().count(), 11, "{text}");
+    assert!(text.starts_with(&format!("* {newest}")) && text.lines().last().unwrap().starts_with(&format!("  {}", published[0])), "{text}");
+    // Past its grace, the next publish deletes it (and the next oldest, long replaced).
+    age_history(&store, 601);
+    let (ok, text) = run(&["publish", zone(12).to_str().unwrap()]);
+    assert!(ok, "{text}");
+    assert!(text.contains(&format!(": {}, {}\n", published[0], published[1])), "{text}");
+    assert!(!images(&store, false).iter().any(|name| name.ends_with(&published[0])));
+    assert!(images(&store, false).contains(&format!("snapshot_{newest}")));
 }
 
 #[cfg(unix)]

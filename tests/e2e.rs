@@ -575,6 +575,10 @@ mod isolate;
 #[path = "e2e/bodies.rs"]
 mod bodies;
 
+/// Publishes and rollbacks under query load, in workerds of their own sharing one KV (tests/e2e/publish.rs).
+#[path = "e2e/publish.rs"]
+mod publish;
+
 // ---- a browser: the lookup page at `/`, in headless Chromium ----
 
 /// Loads `url` in headless Chromium (a fresh profile each time) and returns the DOM as it is

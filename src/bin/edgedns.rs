@@ -19,6 +19,7 @@ mod cli {
 
     use clap::{Args, Parser, Subcommand};
     use edgedns::client::{Client, ClientSubnet};
+    use edgedns::publish;
     use edgedns::query::{EdnsRequest, HeaderEcho, Query};
     use edgedns::server::{self, Zones};
     use edgedns::snapshot;
@@ -643,17 +644,17 @@ mod cli {
         result
     }
 
-    /// Writes many keys with one wrangler call (`kv bulk put`). Binary values go as text
-    /// ([`snapshot::storable`]), locally and remotely alike: wrangler's local bulk put mangles
-    /// binary base64 values (workers-sdk#15192, fixed after the wrangler pinned here), and
-    /// `kv bulk get`, which reads shards back for `diff` and `rollback`, returns text.
-    /// Batches stay under the bulk API's limits (10,000 keys, 100 MB a request).
-    fn put_many(target: &Target, entries: &[(String, &[u8])]) -> Result<(), String> {
+    /// Writes many keys with one wrangler call (`kv bulk put`) per batch. The values are text
+    /// (the publish sequence stores binary ones as [`snapshot::storable`] makes them), locally
+    /// and remotely alike: wrangler's local bulk put mangles binary base64 values
+    /// (workers-sdk#15192, fixed after the wrangler pinned here), and `kv bulk get`, which reads
+    /// values back for `diff` and `rollback`, returns text. Batches stay under the bulk API's
+    /// limits (10,000 keys, 100 MB a request).
+    fn put_many(target: &Target, entries: &[(String, String)]) -> Result<(), String> {
         const BATCH_BYTES: usize = 90 * 1024 * 1024;
         let mut batch: Vec<serde_json::Value> = Vec::new();
         let mut bytes = 0;
         for (key, value) in entries {
-            let value = String::from_utf8_lossy(&snapshot::storable(value)).into_owned();
             if !batch.is_empty() && (batch.len() == 10_000 || bytes + value.len() > BATCH_BYTES) {
                 bulk_put(target, &batch, batch.len())?;
                 batch.clear();
@@ -669,8 +670,9 @@ mod cli {
         }
     }
 
-    /// Reads many keys (`kv bulk get`, at most 100 a call); `None` for a missing key.
-    fn get_many(target: &Target, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, String> {
+    /// Reads many keys (`kv bulk get`, at most 100 a call) as the text stored; `None` for a
+    /// missing key.
+    fn get_many(target: &Target, keys: &[String]) -> Result<Vec<Option<String>>, String> {
         let mut values = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(100) {
             let output = bulk(target, "get", chunk, &format!("reading {} keys", chunk.len()))?;
@@ -683,7 +685,7 @@ mod cli {
                 .map_err(|e| format!("wrangler kv bulk get: {e}"))?;
             for key in chunk {
                 let value = read.get(key).and_then(|entry| entry.get("value").or(Some(entry))).and_then(serde_json::Value::as_str);
-                values.push(value.map(|text| snapshot::from_text(text.as_bytes().to_vec())));
+                values.push(value.map(str::to_owned));
             }
         }
         Ok(values)
@@ -693,9 +695,34 @@ mod cli {
         bulk(target, "put", pairs, &format!("writing {count} keys")).map(drop)
     }
 
-    /// Deletes many keys with one wrangler call (`kv bulk delete`).
+    /// Deletes many keys with one wrangler call (`kv bulk delete`) per 10,000.
     fn delete_many(target: &Target, keys: &[String]) -> Result<(), String> {
-        bulk(target, "delete", keys, &format!("deleting {} keys", keys.len())).map(drop)
+        for chunk in keys.chunks(10_000) {
+            bulk(target, "delete", chunk, &format!("deleting {} keys", chunk.len()))?;
+        }
+        Ok(())
+    }
+
+    /// The namespace behind wrangler, as the publish sequence's store: each call one wrangler
+    /// process (bulk, batched), done by the time its future is first polled.
+    struct Wrangler<'a>(&'a Target);
+
+    impl publish::Store for Wrangler<'_> {
+        async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, publish::StoreError> {
+            get_many(self.0, keys).map_err(publish::StoreError)
+        }
+
+        async fn put_many(&self, entries: &[(String, String)]) -> Result<(), publish::StoreError> {
+            put_many(self.0, entries).map_err(publish::StoreError)
+        }
+
+        async fn delete_many(&self, keys: &[String]) -> Result<(), publish::StoreError> {
+            delete_many(self.0, keys).map_err(publish::StoreError)
+        }
+
+        fn progress(&self, message: &str) {
+            progress(message);
+        }
     }
 
     /// `wrangler kv bulk <verb> FILE` with `list` as the JSON file; its standard output.
@@ -757,7 +784,10 @@ mod cli {
         let keys: Vec<String> = (0..manifest.shards().len()).map(|n| snapshot::shard_key(&manifest.version, n)).collect();
         progress(&format!("reading {} shard(s) of {}", keys.len(), manifest.version));
         let values = get_many(target, &keys)?;
-        keys.iter().zip(values).map(|(key, value)| value.ok_or_else(|| format!("{key} is missing from KV"))).collect()
+        keys.iter()
+            .zip(values)
+            .map(|(key, value)| value.map(|text| snapshot::from_text(text.into_bytes())).ok_or_else(|| format!("{key} is missing from KV")))
+            .collect()
     }
 
     /// A published version, reassembled from its shards.
@@ -858,118 +888,77 @@ mod cli {
         Ok(())
     }
 
-    /// Publishes atomically: readers follow `snapshot:current`, which is written only after
-    /// the shards and manifest it names are in KV (one bulk write). The sources go with them
-    /// (`sources:<version>`), for the Worker's admin API to recompile the zones with one of
-    /// them replaced.
+    /// Publishes through [`edgedns::publish::publish`]: the shards, manifest and sources (one
+    /// bulk write), then `snapshot:current`, which readers follow, then the history and the
+    /// deletion of versions past retention.
     fn publish(catalog: &Catalog, files: &[SourceFile], target: &Target, shard_bytes: usize) -> Result<(), String> {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         let built = build(catalog, shard_bytes, now)?;
-        let version = built.manifest.version.clone();
-        let sources = snapshot::sources_to_json(files);
-        let mut entries = built.entries();
-        if snapshot::storable(sources.as_bytes()).len() <= snapshot::KV_VALUE_LIMIT {
-            entries.push((snapshot::sources_key(&version), sources.as_bytes()));
-        } else {
-            eprintln!(
-                "warning: the zone sources ({} bytes) are over KV's 25 MiB value limit and are not stored: \
-                 the admin API cannot edit this version's zones (publish edits with the CLI)",
-                sources.len()
-            );
-        }
-        let bytes: usize = entries.iter().map(|(_, value)| value.len()).sum();
-        progress(&format!("writing {} keys of {version} ({bytes} bytes)", entries.len()));
-        put_many(target, &entries)?;
-        progress(&format!("pointing {} at {version}", snapshot::CURRENT_KEY));
-        put_bytes(target, snapshot::CURRENT_KEY, &built.manifest_bytes)?;
+        let report = publish::block_on(publish::publish(&Wrangler(target), &built, files, now, &publish::Retention::DEFAULT)).map_err(|e| e.to_string())?;
         println!(
-            "published {version}: {} zones, {} shard(s), {} bytes, to {} KV binding {}",
+            "published {}: {} zones, {} shard(s), {} bytes, to {} KV binding {}",
+            report.version,
             catalog.zones().len(),
             built.shards.len(),
             built.bytes(),
             if target.local { "local" } else { "remote" },
             target.binding
         );
-        // The history is bookkeeping for `versions` and `rollback`: the publish has happened
-        // by now, so a failure here is a warning, not a failed publish.
-        if let Err(message) = record_publish(target, &version, now, catalog.zones().len()) {
-            eprintln!("warning: {message}");
-        }
+        print_settled(&report.deleted, &report.warnings);
         Ok(())
     }
 
-    /// Adds a publish to `snapshot:history` and deletes the keys of versions that fell off
-    /// its end.
-    fn record_publish(target: &Target, version: &str, now: u64, zones: usize) -> Result<(), String> {
-        let history = match history(target) {
-            Ok(history) => history,
-            Err(message) => {
-                eprintln!("warning: {message}; starting a new history");
-                Vec::new()
-            }
-        };
-        let (history, dropped) = snapshot::record(&history, version, now, zones);
-        put_bytes(target, snapshot::HISTORY_KEY, snapshot::history_to_json(&history).as_bytes())?;
-        let mut keys = Vec::new();
-        for old in &dropped {
-            match published_manifest(target, old) {
-                Ok(manifest) => keys.extend(manifest.keys()),
-                // Without its manifest the shards cannot be counted: the manifest and sources go.
-                Err(_) => keys.extend([snapshot::version_key(old), snapshot::sources_key(old)]),
-            }
+    /// What a publish or rollback deleted (retention), and its warnings (on stderr).
+    fn print_settled(deleted: &[String], warnings: &[String]) {
+        if !deleted.is_empty() {
+            println!(
+                "deleted {} version(s) past retention (not among the last {}, not current for {} minutes): {}",
+                deleted.len(),
+                publish::HISTORY_LENGTH,
+                publish::GRACE_SECONDS / 60,
+                deleted.join(", ")
+            );
         }
-        if !keys.is_empty() {
-            delete_many(target, &keys)?;
-            println!("deleted {} version(s) older than the last {}: {}", dropped.len(), snapshot::HISTORY_LENGTH, dropped.join(", "));
-        }
-        Ok(())
-    }
-
-    /// `snapshot:history`; empty when missing (nothing published since it was introduced).
-    fn history(target: &Target) -> Result<Vec<snapshot::Published>, String> {
-        match get(target, snapshot::HISTORY_KEY)? {
-            Some(bytes) => snapshot::history_from_json(&String::from_utf8_lossy(&bytes)).map_err(|e| e.to_string()),
-            None => Ok(Vec::new()),
+        for warning in warnings {
+            eprintln!("warning: {warning}");
         }
     }
 
     /// `edgedns versions`: the history, the current version marked with `*`.
     fn versions(target: &Target) -> Result<(), String> {
-        let current = current_version(target)?;
-        let history = history(target)?;
+        let state = publish::block_on(publish::state(&Wrangler(target))).map_err(|e| e.to_string())?;
+        let current = state.current_version();
+        let history = state.history.as_ref().map_err(ToString::to_string)?;
         if history.is_empty() {
-            match &current {
-                Some(version) => println!("no publish history yet; current: {version}"),
-                None => println!("nothing published yet"),
+            match (&state.current, current) {
+                (_, Some(version)) => println!("no publish history yet; current: {version}"),
+                (Err(error), None) => println!("no publish history yet; {} is unusable: {error}", snapshot::CURRENT_KEY),
+                (Ok(_), None) => println!("nothing published yet"),
             }
             return Ok(());
         }
-        for entry in &history {
-            let mark = if current.as_deref() == Some(entry.version.as_str()) { "*" } else { " " };
+        for entry in history {
+            let mark = if current == Some(entry.version.as_str()) { "*" } else { " " };
             println!("{mark} {}  {}  {} zones", entry.version, utc(entry.published_at), entry.zones);
         }
-        match &current {
-            Some(version) if !history.iter().any(|entry| &entry.version == version) => {
-                println!("current: {version} (not in the history)");
-            }
-            None => println!("snapshot:current is missing"),
-            Some(_) => {}
+        match (&state.current, current) {
+            (_, Some(version)) if !history.iter().any(|entry| entry.version == version) => println!("current: {version} (not in the history)"),
+            (Err(error), _) => println!("{} is unusable: {error}", snapshot::CURRENT_KEY),
+            (Ok(None), _) => println!("{} is missing", snapshot::CURRENT_KEY),
+            _ => {}
         }
         Ok(())
     }
 
-    /// `edgedns rollback`: checks the image, then rewrites the pointer (the Worker picks it
-    /// up at its next refresh, like a publish).
+    /// `edgedns rollback` through [`edgedns::publish::rollback`]: checks the version's manifest
+    /// and every shard, then rewrites the pointer (the Worker picks it up at its next refresh,
+    /// like a publish) and records the move in the history.
     fn rollback(to: Option<&str>, target: &Target) -> Result<(), String> {
-        let current = current_version(target)?.ok_or("nothing published yet (snapshot:current is missing)")?;
-        let version = snapshot::rollback_target(&history(target)?, &current, to).map_err(|e| e.to_string())?;
-        let manifest_bytes = get(target, &snapshot::version_key(&version))?.ok_or_else(|| format!("snapshot {version} is missing from KV"))?;
-        let manifest = snapshot::Manifest::decode(&manifest_bytes).map_err(|e| format!("snapshot {version} is unusable: {e}"))?;
-        // Every shard must still decode before readers are sent there.
-        let shards = published_shards(target, &manifest)?;
-        manifest.assemble(&shards).map_err(|e| format!("snapshot {version} is unusable: {e}"))?;
-        put_bytes(target, snapshot::CURRENT_KEY, &manifest_bytes)?;
-        println!("snapshot:current: {current} -> {version} ({} zones)", manifest.public_zones());
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let report = publish::block_on(publish::rollback(&Wrangler(target), to, now, None, &publish::Retention::DEFAULT)).map_err(|e| e.to_string())?;
+        let previous = report.previous.as_deref().unwrap_or("(unreadable)");
+        println!("{}: {previous} -> {} ({} zones)", snapshot::CURRENT_KEY, report.version, report.manifest.public_zones());
+        print_settled(&report.deleted, &report.warnings);
         Ok(())
     }
 

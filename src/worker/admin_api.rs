@@ -3,6 +3,8 @@
 
 use super::*;
 
+use crate::publish::{self, PublishError, Retention, StoreError, WholeCatalog, WORKER_LIMIT};
+
 /// An admin request: authorized first (before its body is read: without the token nothing
 /// is said, not even 413), then its body read within the endpoint's limit (413 as soon as
 /// `Content-Length` or the bytes arriving pass it: [`body::request_body`]), parsed, and served
@@ -41,7 +43,7 @@ pub(super) async fn serve_admin(request: AdminRequest, env: &Env, _context: &Con
         AdminRequest::Zones => return list_zones(&kv).await,
         AdminRequest::PutZone { apex, upload, dry_run } => return edit_zones(&kv, &apex, Some(&upload), dry_run, now).await,
         AdminRequest::DeleteZone { apex, dry_run } => return edit_zones(&kv, &apex, None, dry_run, now).await,
-        AdminRequest::Rollback { to } => return rollback(&kv, to.as_deref()).await,
+        AdminRequest::Rollback { to } => return rollback(&kv, to.as_deref(), now).await,
         _ => {}
     }
     let index = current_index(env).await.ok_or_else(|| AdminError::Unavailable("no zone data published".into()))?;
@@ -101,51 +103,80 @@ pub(super) async fn serve_admin(request: AdminRequest, env: &Env, _context: &Con
     }
 }
 
-/// The version `snapshot:current` names, `None` when nothing was published.
-pub(super) async fn current_version(kv: &Kv) -> std::result::Result<Option<String>, AdminError> {
+/// The retention the admin API publishes and rolls back with: the defaults, deleting at most
+/// 400 keys a move, so that a move's reads, writes and deletions stay within an invocation's
+/// 1,000 KV operations (the versions it reads whole are at most [`WORKER_LIMIT`]'s 64 shards);
+/// versions that do not fit are deleted by later moves.
+const RETENTION: Retention = Retention { deletion_budget: 400, ..Retention::DEFAULT };
+
+/// The KV namespace as the publish sequence's store: one KV call per key, all at once.
+struct KvStore<'a>(&'a Kv);
+
+impl publish::Store for KvStore<'_> {
+    async fn get_many(&self, keys: &[String]) -> std::result::Result<Vec<Option<String>>, StoreError> {
+        let values = futures_util::future::join_all(keys.iter().map(|key| self.0.text(key))).await;
+        keys.iter().zip(values).map(|(key, value)| value.map_err(|e| StoreError(format!("reading {key} failed: {e}")))).collect()
+    }
+
+    async fn put_many(&self, entries: &[(String, String)]) -> std::result::Result<(), StoreError> {
+        let writes = futures_util::future::join_all(entries.iter().map(|(key, value)| async move {
+            let failed = |e: worker::kv::KvError| StoreError(format!("writing {key} failed: {e}"));
+            self.0.put(key, value.as_str()).map_err(failed)?.execute().await.map_err(failed)
+        }))
+        .await;
+        writes.into_iter().collect()
+    }
+
+    async fn delete_many(&self, keys: &[String]) -> std::result::Result<(), StoreError> {
+        let deletes = futures_util::future::join_all(
+            keys.iter().map(|key| async move { self.0.store.delete(key).await.map_err(|e| StoreError(format!("deleting {key} failed: {e}"))) }),
+        )
+        .await;
+        deletes.into_iter().collect()
+    }
+}
+
+/// The admin error for a publish or rollback that did not happen.
+fn admin_error(error: PublishError) -> AdminError {
+    match error {
+        PublishError::Store(error) => AdminError::Unavailable(error.to_string()),
+        PublishError::UnknownVersion(version) => AdminError::UnknownVersion(version),
+        other => AdminError::Conflict(other.to_string()),
+    }
+}
+
+/// The manifest `snapshot:current` holds, `None` when nothing was published.
+async fn current_manifest(kv: &Kv) -> std::result::Result<Option<Index>, AdminError> {
     match read_current(kv).await {
-        Ok((index, _)) => Ok(Some(index.manifest().version.clone())),
+        Ok((index, _)) => Ok(Some(index)),
         Err(LoadError::NothingPublished) => Ok(None),
         Err(error) => Err(AdminError::Unavailable(error.to_string())),
     }
 }
 
-/// `snapshot:history`: empty when missing, `Err` when KV fails or it does not parse.
-pub(super) async fn read_history(kv: &Kv) -> std::result::Result<Vec<snapshot::Published>, String> {
-    match kv.text(snapshot::HISTORY_KEY).await {
-        Ok(Some(text)) => snapshot::history_from_json(&text).map_err(|error| error.to_string()),
-        Ok(None) => Ok(Vec::new()),
-        Err(error) => Err(format!("reading {} failed: {error}", snapshot::HISTORY_KEY)),
-    }
-}
-
-/// Writes one KV value, binary ones as text ([`snapshot::storable`], as the CLI does).
-pub(super) async fn put_value(kv: &Kv, key: &str, value: &[u8]) -> std::result::Result<(), AdminError> {
-    let failed = |error: String| AdminError::Unavailable(format!("writing {key} failed: {error}"));
-    let put = kv.store.put_bytes(key, &snapshot::storable(value)).map_err(|e| failed(e.to_string()))?;
-    put.execute().await.map_err(|e| failed(e.to_string()))
-}
-
-/// `GET /admin/zones`: the current version's zones and the history, read fresh from KV.
+/// `GET /admin/zones`: the current version's zones and the history, read fresh from KV (the
+/// zones only of a version the Worker can read whole: [`WORKER_LIMIT`]).
 pub(super) async fn list_zones(kv: &Kv) -> std::result::Result<crate::doh::HttpResponse, AdminError> {
-    let current = current_version(kv).await?;
+    let state = publish::state(&KvStore(kv)).await.map_err(|e| AdminError::Unavailable(e.to_string()))?;
+    let current = state.current.map_err(|e| AdminError::Unavailable(format!("{}: {e}", snapshot::CURRENT_KEY)))?;
     let catalog = match &current {
-        Some(version) => read_version(kv, version).await.map_err(|error| AdminError::Unavailable(error.to_string()))?.2,
+        Some(manifest) => {
+            WORKER_LIMIT.check(manifest, WholeCatalog::List).map_err(|e| AdminError::Conflict(e.to_string()))?;
+            read_version(kv, &manifest.version).await.map_err(|error| AdminError::Unavailable(error.to_string()))?.2
+        }
         None => Catalog::default(),
     };
-    let history = read_history(kv).await.map_err(AdminError::Unavailable)?;
+    let history = state.history.map_err(|e| AdminError::Unavailable(e.to_string()))?;
+    let current = current.map(|manifest| manifest.version);
     Ok(admin::json(200, &admin::zone_listing(current.as_deref(), &catalog, history)))
 }
 
 /// `PUT`/`DELETE /admin/zones/<apex>`: the current version's sources with the zone replaced,
-/// added or removed ([`admin::edit_zone`]), compiled and, unless a dry run, published the
-/// way the CLI publishes.
-///
-/// Writes, in order: the shards, manifest and sources, the pointer, the history. A reader
-/// follows the pointer, which is written last, so it always names a complete version. KV has no
-/// compare-and-swap: two admins publishing at the same moment both succeed and the last
-/// pointer written wins (the other edit is not in it; its version stays in the history, so
-/// a rollback can reach it), and one history update may overwrite the other.
+/// added or removed ([`admin::edit_zone`]), compiled and, unless a dry run, published by the
+/// sequence the CLI publishes with ([`publish::publish`]): the shards, manifest and sources,
+/// then the pointer, then the history and retention. A reader follows the pointer, which is
+/// written after everything it names, so it always finds a complete version. The served
+/// catalog is read whole (for the list of changes) only within [`WORKER_LIMIT`].
 pub(super) async fn edit_zones(
     kv: &Kv,
     apex: &hickory_proto::rr::Name,
@@ -153,9 +184,12 @@ pub(super) async fn edit_zones(
     dry_run: bool,
     now_ms: u64,
 ) -> std::result::Result<crate::doh::HttpResponse, AdminError> {
-    let previous = current_version(kv).await?;
-    let (sources, served) = match &previous {
-        Some(version) => {
+    let current = current_manifest(kv).await?;
+    let previous = current.as_ref().map(|index| index.manifest().version.clone());
+    let (sources, served) = match &current {
+        Some(index) => {
+            let version = &index.manifest().version;
+            WORKER_LIMIT.check(index.manifest(), WholeCatalog::Edit).map_err(|e| AdminError::Conflict(e.to_string()))?;
             let key = snapshot::sources_key(version);
             let text = kv.text(&key).await.map_err(|e| AdminError::Unavailable(format!("reading {key} failed: {e}")))?.ok_or_else(|| {
                 AdminError::Conflict(format!(
@@ -174,6 +208,7 @@ pub(super) async fn edit_zones(
     };
     let edited = admin::edit_zone(&sources, apex, upload)?;
     let changes = admin::changes(&served, &edited.catalog);
+    drop(served);
     let zones = edited.catalog.zones().len();
     if dry_run {
         let report = admin::Publication { dry_run, version: None, previous, zones, changes, deleted: Vec::new(), warnings: Vec::new() };
@@ -182,77 +217,29 @@ pub(super) async fn edit_zones(
     let now_s = now_ms / 1000;
     let built = snapshot::build(&edited.catalog, snapshot::DEFAULT_SHARD_BYTES, now_s)
         .map_err(|e| AdminError::Unavailable(format!("cannot encode the snapshot: {}", e.0)))?;
-    let version = built.manifest.version.clone();
-    let sources = snapshot::sources_to_json(&edited.sources);
-    let mut entries = built.entries();
-    let mut unstored = Vec::new();
-    if snapshot::storable(sources.as_bytes()).len() <= snapshot::KV_VALUE_LIMIT {
-        entries.push((snapshot::sources_key(&version), sources.as_bytes()));
-    } else {
-        unstored.push(format!(
-            "the zone sources ({} bytes) are over KV's 25 MiB value limit and were not stored: this version's zones cannot be edited through the API",
-            sources.len()
-        ));
-    }
-    let writes = futures_util::future::join_all(entries.iter().map(|(key, value)| put_value(kv, key, value))).await;
-    writes.into_iter().collect::<std::result::Result<Vec<()>, _>>()?;
-    put_value(kv, snapshot::CURRENT_KEY, &built.manifest_bytes).await?;
+    let published = publish::publish(&KvStore(kv), &built, &edited.sources, now_s, &RETENTION).await.map_err(admin_error)?;
+    // The pointer has moved: this isolate serves the new version at once.
     let index = Index::new(built.manifest).map_err(|e| AdminError::Unavailable(e.to_string()))?;
     serve_from_now(index);
-    // The publish has happened: the history is bookkeeping, its failures are warnings.
-    let (deleted, warnings) = record_publish(kv, &version, now_s, zones).await;
-    unstored.extend(warnings);
-    let report = admin::Publication { dry_run, version: Some(version), previous, zones, changes, deleted, warnings: unstored };
+    for warning in &published.warnings {
+        console_error!("edgedns: {warning}");
+    }
+    let report =
+        admin::Publication { dry_run, version: Some(published.version), previous, zones, changes, deleted: published.deleted, warnings: published.warnings };
     Ok(admin::json(200, &report))
 }
 
-/// Adds a publish to the history and deletes the keys of the versions that fell off its end
-/// (as the CLI does); returns those versions and any warnings (logged).
-pub(super) async fn record_publish(kv: &Kv, version: &str, now_s: u64, zones: usize) -> (Vec<String>, Vec<String>) {
-    let mut warnings = Vec::new();
-    let history = read_history(kv).await.unwrap_or_else(|message| {
-        warnings.push(format!("{message}; starting a new history"));
-        Vec::new()
-    });
-    let (history, dropped) = snapshot::record(&history, version, now_s, zones);
-    match put_value(kv, snapshot::HISTORY_KEY, snapshot::history_to_json(&history).as_bytes()).await {
-        Ok(()) => {
-            for old in &dropped {
-                let keys = match read_manifest(kv, old).await {
-                    Ok((index, _)) => index.manifest().keys(),
-                    // Without its manifest the shards cannot be counted: the manifest and sources go.
-                    Err(_) => vec![snapshot::version_key(old), snapshot::sources_key(old)],
-                };
-                for key in keys {
-                    if let Err(error) = kv.store.delete(&key).await {
-                        warnings.push(format!("deleting {key} failed: {error}"));
-                    }
-                }
-            }
-        }
-        Err(error) => warnings.push(error.message()),
-    }
-    for warning in &warnings {
+/// `POST /admin/rollback`: as `edgedns rollback` ([`publish::rollback`]): the manifest and
+/// every shard are read and decoded before the pointer moves, for versions within
+/// [`WORKER_LIMIT`].
+pub(super) async fn rollback(kv: &Kv, to: Option<&str>, now_ms: u64) -> std::result::Result<crate::doh::HttpResponse, AdminError> {
+    let rolled = publish::rollback(&KvStore(kv), to, now_ms / 1000, Some(&WORKER_LIMIT), &RETENTION).await.map_err(admin_error)?;
+    for warning in &rolled.warnings {
         console_error!("edgedns: {warning}");
     }
-    (dropped, warnings)
-}
-
-/// `POST /admin/rollback`: as `edgedns rollback`, the manifest and every shard are read and
-/// decoded before the pointer moves.
-pub(super) async fn rollback(kv: &Kv, to: Option<&str>) -> std::result::Result<crate::doh::HttpResponse, AdminError> {
-    let previous = current_version(kv).await?.ok_or_else(|| AdminError::Conflict(format!("nothing published yet ({} is missing)", snapshot::CURRENT_KEY)))?;
-    let history = read_history(kv).await.map_err(AdminError::Unavailable)?;
-    let version = snapshot::rollback_target(&history, &previous, to).map_err(|error| AdminError::Conflict(error.to_string()))?;
-    let (index, manifest_bytes, catalog) = match read_version(kv, &version).await {
-        Ok(read) => read,
-        Err(LoadError::MissingImage(key)) if key == snapshot::version_key(&version) => return Err(AdminError::UnknownVersion(version)),
-        Err(LoadError::MissingImage(key)) => return Err(AdminError::Conflict(format!("snapshot {version} is unusable: {key} is missing"))),
-        Err(LoadError::Corrupt(error)) => return Err(AdminError::Conflict(format!("snapshot {version} is unusable: {error}"))),
-        Err(error) => return Err(AdminError::Unavailable(error.to_string())),
-    };
-    put_value(kv, snapshot::CURRENT_KEY, &manifest_bytes).await?;
-    let zones = catalog.zones().len();
+    let zones = rolled.manifest.public_zones();
+    let previous = rolled.previous.unwrap_or_else(|| "(unreadable)".to_owned());
+    let index = Index::new(rolled.manifest).map_err(|e| AdminError::Unavailable(e.to_string()))?;
     serve_from_now(index);
-    Ok(admin::json(200, &admin::RolledBack { previous, version, zones }))
+    Ok(admin::json(200, &admin::RolledBack { previous, version: rolled.version, zones }))
 }
