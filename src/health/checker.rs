@@ -130,6 +130,16 @@ impl Checker {
         reason
     }
 
+    /// After a run that probed nothing (every check has a longer interval than a minute, or
+    /// everything was deferred): `state` (the run's starting state, as of `now_ms`) is
+    /// written if the heartbeat is due or the overrides' copy changed, so that readers do not
+    /// take a working checker's snapshot for a stopped one's.
+    pub fn idle(&mut self, state: &HealthSnapshot, now_ms: u64, heartbeat_s: u32) -> Option<WriteReason> {
+        let reason = should_write(self.written.as_ref(), state, now_ms, heartbeat_s)?;
+        self.latest = Some(state.clone());
+        Some(reason)
+    }
+
     /// `snapshot` was written for `reason`.
     pub fn wrote(&mut self, snapshot: &HealthSnapshot, reason: WriteReason) {
         self.counts.kv_writes += 1;
@@ -258,6 +268,26 @@ mod tests {
             assert_eq!(base.checks["a"].consecutive, 2);
             assert_eq!(again.after_round(&base, 130_000, DEFAULT_HEARTBEAT_S), Some(WriteReason::Unwritten));
         }
+    }
+
+    #[test]
+    fn runs_that_probe_nothing_still_write_heartbeats() {
+        // Hourly checks: 59 runs in 60 probe nothing, yet the snapshot must not go stale.
+        let mut checker = Checker::default();
+        let written = snapshot(0, &[("hourly", state(true, 0))]);
+        checker.wrote(&written, WriteReason::Unwritten);
+        let mut writes = Vec::new();
+        for minute in 1..60u64 {
+            let now = minute * 60_000;
+            let base = checker.start(Some(Stored::Value(written.clone())));
+            let idle = HealthSnapshot { updated_at: now, ..base };
+            if let Some(reason) = checker.idle(&idle, now, DEFAULT_HEARTBEAT_S) {
+                checker.wrote(&idle, reason);
+                writes.push(minute);
+            }
+        }
+        assert_eq!(writes, vec![5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55]);
+        assert_eq!(checker.counts().rounds, 0);
     }
 
     fn check(interval: u32, timeout: u32) -> HealthCheckSpec {

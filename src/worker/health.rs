@@ -159,6 +159,9 @@ pub(super) async fn scheduled(event: worker::ScheduledEvent, env: Env, _context:
         return;
     };
     let checks = index.manifest().health_checks();
+    if !checks.values().any(schedule::is_probed) {
+        return;
+    }
     let (heartbeat_s, limits) = settings(&env);
     let started = js_sys::Date::now();
     let scheduled_ms = (if event.schedule().is_finite() && event.schedule() > 0.0 { event.schedule() } else { started }).max(0.0) as u64;
@@ -181,6 +184,7 @@ pub(super) async fn scheduled(event: worker::ScheduledEvent, env: Env, _context:
     };
     let mut run = schedule::Run::new(checks, scheduled_ms, &previous.checks, limits);
     let (mut probes, mut deferred, mut writes) = (0, 0, Vec::new());
+    let carried = |previous: &HealthSnapshot| overrides.clone().unwrap_or_else(|| previous.overrides.clone());
     loop {
         let now = js_sys::Date::now().max(0.0) as u64;
         let Some(step) = run.next(checks, &previous.checks, now) else { break };
@@ -211,8 +215,7 @@ pub(super) async fn scheduled(event: worker::ScheduledEvent, env: Env, _context:
         for flip in &flips {
             console_log!("edgedns: health check {} is now {}", flip.id, if flip.healthy { "healthy" } else { "unhealthy" });
         }
-        let carried = overrides.clone().unwrap_or_else(|| previous.overrides.clone());
-        let next = HealthSnapshot { heartbeat_s: Some(heartbeat_s), ..next.with_overrides_replaced(carried) };
+        let next = HealthSnapshot { heartbeat_s: Some(heartbeat_s), ..next.with_overrides_replaced(carried(&previous)) };
         let reason = CHECKER.with(|checker| checker.borrow_mut().after_round(&next, now, heartbeat_s));
         if let Some(reason) = reason {
             if write_health(&kv, &next).await {
@@ -221,6 +224,18 @@ pub(super) async fn scheduled(event: worker::ScheduledEvent, env: Env, _context:
             }
         }
         previous = next;
+    }
+    if probes == 0 {
+        // Nothing probed this minute: the heartbeat still shows the checker is alive.
+        let now = js_sys::Date::now().max(0.0) as u64;
+        let idle = HealthSnapshot { updated_at: now, heartbeat_s: Some(heartbeat_s), ..previous.clone().with_overrides_replaced(carried(&previous)) };
+        let reason = CHECKER.with(|checker| checker.borrow_mut().idle(&idle, now, heartbeat_s));
+        if let Some(reason) = reason {
+            if write_health(&kv, &idle).await {
+                CHECKER.with(|checker| checker.borrow_mut().wrote(&idle, reason));
+                writes.push(reason);
+            }
+        }
     }
     let ended = js_sys::Date::now().max(0.0) as u64;
     CHECKER.with(|checker| checker.borrow_mut().ended(ended));
