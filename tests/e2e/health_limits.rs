@@ -32,6 +32,10 @@ impl Drop for Workerd {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Kept when the test failed: workerd.log and the KV directory tell what happened.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
