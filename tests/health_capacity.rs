@@ -49,4 +49,7 @@ fn checks_beyond_the_plan_are_warned_about() {
     let (_, out, err) = edgedns(&["check", "--heartbeat-seconds", "60", dir.to_str().unwrap()]);
     assert!(out.contains("1440 heartbeat writes a day"), "{out}");
     assert!(err.contains("over the free plan's 1,000 KV writes a day"), "{err}");
+    for dir in [path, dir.to_str().unwrap()] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
