@@ -551,6 +551,10 @@ mod routing;
 #[path = "e2e/health.rs"]
 mod health;
 
+/// The health checker within the platform's limits, in workerds of its own (tests/e2e/health_limits.rs).
+#[path = "e2e/health_limits.rs"]
+mod health_limits;
+
 /// The zone admin API: upload, invalid upload, delete, rollback (tests/e2e/admin.rs).
 #[path = "e2e/admin.rs"]
 mod admin;

@@ -7,7 +7,7 @@
 
 #![no_main]
 
-use edgedns::health::{HealthSnapshot, STALE_AFTER_MS};
+use edgedns::health::HealthSnapshot;
 use edgedns::policy::HealthView;
 use hickory_proto::rr::{Name, RecordType};
 use libfuzzer_sys::fuzz_target;
@@ -21,9 +21,11 @@ fuzz_target!(|data: &[u8]| {
     let json = serde_json::to_string(&snapshot).expect("a snapshot serializes");
     assert_eq!(HealthSnapshot::from_json(&json).as_ref(), Ok(&snapshot), "JSON round trip: {json}");
 
-    for now in [0, snapshot.updated_at, snapshot.updated_at.saturating_add(STALE_AFTER_MS + 1), u64::MAX] {
+    // Staleness follows the heartbeat the snapshot was written with.
+    let stale_after = snapshot.stale_after_ms();
+    for now in [0, snapshot.updated_at, snapshot.updated_at.saturating_add(stale_after + 1), u64::MAX] {
         let view = snapshot.view(now);
-        assert_eq!(view.stale, snapshot.updated_at != 0 && now.saturating_sub(snapshot.updated_at) > STALE_AFTER_MS);
+        assert_eq!(view.stale, snapshot.updated_at != 0 && now.saturating_sub(snapshot.updated_at) > stale_after);
         let ids = snapshot.checks.keys().chain(snapshot.overrides.keys()).map(String::as_str);
         for id in ids.chain(["site-a", "pool-1", ""]).take(64) {
             let expected = match (snapshot.overrides.get(id), view.stale) {

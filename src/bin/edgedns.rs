@@ -37,8 +37,21 @@ mod cli {
 
     #[derive(Subcommand)]
     enum Commands {
-        /// Check zone files; errors are printed as file:line: message.
-        Check(Sources),
+        /// Check zone files; errors are printed as file:line: message. Also says what the
+        /// health checks cost, and warns when they cannot be probed at their intervals within
+        /// the plan's limits.
+        Check {
+            #[command(flatten)]
+            sources: Sources,
+            /// The Workers plan the checker runs on (the Worker's WORKERS_PLAN): free (50
+            /// subrequests per invocation) or paid (10,000).
+            #[arg(long, value_parser = ["free", "paid"], default_value = "free")]
+            plan: String,
+            /// The checker's heartbeat (the Worker's HEALTH_HEARTBEAT_SECONDS), for the KV
+            /// writes a day.
+            #[arg(long, default_value_t = edgedns::health::DEFAULT_HEARTBEAT_S)]
+            heartbeat_seconds: u32,
+        },
         /// Compile zone files into a snapshot: one bundle file, or (--kv-dir) one file per KV
         /// key as publishing would write them.
         Compile {
@@ -325,7 +338,7 @@ mod cli {
 
     fn run(command: Commands) -> Result<(), String> {
         match command {
-            Commands::Check(sources) => {
+            Commands::Check { sources, plan, heartbeat_seconds } => {
                 let catalog = compile(&sources)?;
                 let records: usize = catalog.zones().iter().map(count_records).sum();
                 let routed: usize = catalog.zones().iter().flat_map(|zone| zone.nodes()).map(|(_, node)| node.routed_sets().len()).sum();
@@ -343,6 +356,7 @@ mod cli {
                     catalog.zones().len(),
                     catalog.health_checks().len()
                 );
+                health_capacity(catalog.health_checks(), &plan, heartbeat_seconds);
                 Ok(())
             }
             Commands::Compile { sources, output, kv_dir, split } => {
@@ -814,24 +828,59 @@ mod cli {
         Ok(())
     }
 
+    /// `edgedns check`'s account of the health checks: what they cost in their busiest minute
+    /// and a day on `plan`, with a warning (stderr) for each way they do not fit.
+    fn health_capacity(checks: &std::collections::BTreeMap<String, edgedns::zone::routes::HealthCheckSpec>, plan: &str, heartbeat_s: u32) {
+        use edgedns::health::schedule::{self, Plan};
+        let probed = checks.values().filter(|spec| schedule::is_probed(spec)).count();
+        if probed == 0 {
+            return;
+        }
+        let plan = Plan::parse(plan).unwrap_or(Plan::Free);
+        let capacity = schedule::capacity(checks, plan.limits());
+        let heartbeat_s = edgedns::health::heartbeat_within_limits(heartbeat_s);
+        let heartbeats = 86_400 / u64::from(heartbeat_s);
+        // A run reads health:current and health:overrides (and the manifest when its isolate is cold).
+        let reads = 2 * 1_440;
+        println!(
+            "health checks on the {} plan: {} probes in the busiest minute ({} rounds) of {} subrequests an invocation has for them, {} probes a day; \
+             KV: {heartbeats} heartbeat writes a day (every {heartbeat_s} s) + 1 per state change, about {reads} reads a day",
+            plan.name(),
+            capacity.probes_per_minute,
+            capacity.rounds,
+            capacity.probe_budget,
+            capacity.probes_per_day,
+        );
+        let mut warnings = capacity.warnings(plan.name());
+        if plan == Plan::Free && heartbeats > 1_000 {
+            warnings
+                .push(format!("a heartbeat every {heartbeat_s} s writes health:current {heartbeats} times a day, over the free plan's 1,000 KV writes a day"));
+        }
+        for warning in warnings {
+            eprintln!("warning: {warning}");
+        }
+    }
+
     fn health(command: HealthCommand) -> Result<(), String> {
         use edgedns::admin::{change_overrides, AdminRequest};
-        use edgedns::health::{override_target, overrides_from_json, status, HealthSnapshot, Override, HEALTH_KEY, OVERRIDES_KEY};
-        let read_overrides = |target: &Target| -> Result<edgedns::health::Overrides, String> {
-            match get(target, OVERRIDES_KEY)? {
-                Some(bytes) => overrides_from_json(&String::from_utf8_lossy(&bytes)).map_err(|e| format!("{OVERRIDES_KEY}: {}", e.0)),
-                None => Ok(Default::default()),
-            }
+        use edgedns::health::{override_target, overrides_from_json, status, HealthSnapshot, Override, Stored, HEALTH_KEY, OVERRIDES_KEY};
+        // Corrupt values are reported and read as missing: writing replaces them.
+        let read_overrides = |target: &Target| -> Result<Stored<edgedns::health::Overrides>, String> {
+            let bytes = get(target, OVERRIDES_KEY)?;
+            Ok(Stored::parse(bytes.map(|bytes| String::from_utf8_lossy(&bytes).into_owned()).as_deref(), overrides_from_json))
+        };
+        let read_measured = |target: &Target| -> Result<Stored<HealthSnapshot>, String> {
+            let bytes = get(target, HEALTH_KEY)?;
+            Ok(Stored::parse(bytes.map(|bytes| String::from_utf8_lossy(&bytes).into_owned()).as_deref(), HealthSnapshot::from_json))
         };
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
         let (target, request) = match command {
             HealthCommand::Status { target, json } => {
                 let manifest = published(&target)?;
-                let measured = match get(&target, HEALTH_KEY)? {
-                    Some(bytes) => HealthSnapshot::from_json(&String::from_utf8_lossy(&bytes)).map_err(|e| format!("{HEALTH_KEY}: {}", e.0))?,
-                    None => HealthSnapshot::default(),
-                };
-                let report = status::report(manifest.health_checks(), &measured, &read_overrides(&target)?, now);
+                let (measured, overrides) = (read_measured(&target)?, read_overrides(&target)?);
+                let problems = [measured.problem(HEALTH_KEY), overrides.problem(OVERRIDES_KEY)].into_iter().flatten().collect();
+                let mut report = status::report(manifest.health_checks(), &measured.value().unwrap_or_default(), &overrides.value().unwrap_or_default(), now);
+                report.problems = problems;
                 if json {
                     println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
                 } else {
@@ -846,16 +895,24 @@ mod cli {
             HealthCommand::Clear { name, target } => (target, AdminRequest::ClearOverride { target: override_target(&name) }),
         };
         let manifest = published(&target)?;
-        let mut overrides = read_overrides(&target)?;
+        let stored = read_overrides(&target)?;
+        let corrupt = stored.problem(OVERRIDES_KEY);
+        let mut overrides = stored.value().unwrap_or_default();
         let changed = change_overrides(&mut overrides, manifest.health_checks(), request).map_err(|e| e.message())?;
-        if changed {
+        // A corrupt value is replaced even when the change itself is a no-op.
+        if changed || corrupt.is_some() {
+            if let Some(problem) = corrupt {
+                eprintln!("replacing it: {problem}");
+            }
             let json = serde_json::to_vec(&overrides).map_err(|e| e.to_string())?;
             put_bytes(&target, OVERRIDES_KEY, &json)?;
-            // The copy `health:current` carries, which cold isolates read alone.
-            let measured = match get(&target, HEALTH_KEY)? {
-                Some(bytes) => HealthSnapshot::from_json(&String::from_utf8_lossy(&bytes)).map_err(|e| format!("{HEALTH_KEY}: {}", e.0))?,
-                None => HealthSnapshot::default(),
-            };
+            // The copy `health:current` carries, which cold isolates read alone (a corrupt
+            // value is replaced by "no data" with the overrides).
+            let measured = read_measured(&target)?;
+            if let Some(problem) = measured.problem(HEALTH_KEY) {
+                eprintln!("replacing it: {problem}");
+            }
+            let measured = measured.value().unwrap_or_default();
             let patched = serde_json::to_vec(&measured.with_overrides_replaced(overrides.clone())).map_err(|e| e.to_string())?;
             put_bytes(&target, HEALTH_KEY, &patched)?;
             println!("overrides now: {}", serde_json::to_string(&overrides).map_err(|e| e.to_string())?);
@@ -1025,7 +1082,7 @@ mod cli {
         let snapshot = options.health.unwrap_or_default().with_initial_states(catalog.health_checks());
         let health = snapshot.view(now.as_millis() as u64);
         if given && health.stale {
-            println!(";; health snapshot is stale (older than 10 minutes): every check counts as healthy");
+            println!(";; health snapshot is stale (older than two heartbeats): every check counts as healthy");
         }
         let mut environment = server::Environment { client: &client, health: &health, random: &mut random, locator: None };
         let mut trace = Vec::new();

@@ -88,7 +88,7 @@ pub fn advance(
     results: &[(String, ProbeResult)],
     now_ms: u64,
 ) -> (HealthSnapshot, Vec<Flip>) {
-    let mut next = HealthSnapshot { updated_at: now_ms, checks: BTreeMap::new(), overrides: BTreeMap::new() };
+    let mut next = HealthSnapshot { updated_at: now_ms, checks: BTreeMap::new(), overrides: BTreeMap::new(), heartbeat_s: previous.heartbeat_s };
     let mut flips = Vec::new();
     for (id, spec) in checks.iter().filter(|(_, spec)| spec.kind != "calculated") {
         let earlier = previous.checks.get(id);

@@ -1,6 +1,7 @@
 //! The health snapshot answering reads: per health check, whether it is healthy and since
 //! when, plus operators' forced overrides. The scheduled checker writes the measured states
-//! to KV as JSON (`health:current`, one write per round); operators write the overrides to
+//! to KV as JSON (`health:current`, when a state changes and otherwise once a heartbeat, see
+//! [`checker`]); operators write the overrides to
 //! their own key (`health:overrides`, through the admin API or the CLI), so neither writer
 //! can undo the other's change. `health:current` also carries a copy of the overrides as of
 //! its writing (the checker copies them each round, the admin API and the CLI patch the copy
@@ -12,9 +13,12 @@
 //! * an override (`up`/`down`) beats the measured state until cleared; it names a check id,
 //!   or a single value as `value:<rdata>` (`value:192.0.2.10`), which forces every policy
 //!   node answering that value;
-//! * a snapshot older than [`STALE_AFTER_MS`] is not trusted: every check counts as healthy
-//!   again (fail open, so a stopped checker cannot take answers down), and explain says so.
+//! * a snapshot older than two of the checker's heartbeats and a margin
+//!   ([`stale_after_ms`]; the heartbeat travels in the snapshot) is not trusted: every check
+//!   counts as healthy again (fail open, so a stopped checker cannot take answers down), and
+//!   explain says so.
 
+pub mod checker;
 pub mod machine;
 pub mod schedule;
 pub mod status;
@@ -31,8 +35,38 @@ pub const HEALTH_KEY: &str = "health:current";
 pub const OVERRIDES_KEY: &str = "health:overrides";
 /// The prefix of an override target naming a single value rather than a check.
 pub const VALUE_PREFIX: &str = "value:";
-/// Age after which a snapshot is ignored: ten minutes, ten missed one-minute runs.
-pub const STALE_AFTER_MS: u64 = 10 * 60 * 1000;
+/// How often the checker writes `health:current` when no state changed (unless the Worker's
+/// `HEALTH_HEARTBEAT_SECONDS` variable says otherwise): 288 writes a day.
+pub const DEFAULT_HEARTBEAT_S: u32 = 300;
+/// The shortest heartbeat the checker takes (a Cron Trigger runs once a minute).
+pub const MIN_HEARTBEAT_S: u32 = 60;
+/// The longest heartbeat the checker takes (answers fail open after two of them).
+pub const MAX_HEARTBEAT_S: u32 = 3_600;
+/// What staleness allows beyond two heartbeats: a heartbeat is written by the first round
+/// after it is due (up to a minute late), and KV takes up to a minute to show a write in
+/// other locations.
+const STALE_MARGIN_MS: u64 = 2 * 60 * 1000;
+
+/// A heartbeat within [`MIN_HEARTBEAT_S`]..=[`MAX_HEARTBEAT_S`].
+pub const fn heartbeat_within_limits(heartbeat_s: u32) -> u32 {
+    if heartbeat_s < MIN_HEARTBEAT_S {
+        MIN_HEARTBEAT_S
+    } else if heartbeat_s > MAX_HEARTBEAT_S {
+        MAX_HEARTBEAT_S
+    } else {
+        heartbeat_s
+    }
+}
+
+/// The age after which a snapshot written with `heartbeat_s` is ignored: one heartbeat may be
+/// missed (a failed write) before answers stop trusting it. Derived, so that a longer
+/// heartbeat cannot make a working checker's snapshot look stale.
+pub const fn stale_after_ms(heartbeat_s: u32) -> u64 {
+    2 * heartbeat_within_limits(heartbeat_s) as u64 * 1000 + STALE_MARGIN_MS
+}
+
+/// Age after which a snapshot written with the default heartbeat is ignored (12 minutes).
+pub const STALE_AFTER_MS: u64 = stale_after_ms(DEFAULT_HEARTBEAT_S);
 
 /// One check's state.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -77,6 +111,46 @@ pub fn overrides_from_json(text: &str) -> Result<Overrides, HealthError> {
     serde_json::from_str(text).map_err(|e| HealthError(e.to_string()))
 }
 
+/// A JSON key's value as read from KV: missing, read, or there but unreadable. A corrupt
+/// value is kept apart from a failed read so that it can be reported and replaced (an
+/// operator repairs `health:overrides` by writing it), never an error that blocks the repair.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stored<T> {
+    /// The key does not exist.
+    Missing,
+    /// The key's value, parsed.
+    Value(T),
+    /// The key exists but its value does not parse: why.
+    Corrupt(String),
+}
+
+impl<T> Stored<T> {
+    /// Parses a key's text (`None`: the key is missing).
+    pub fn parse(text: Option<&str>, parse: impl FnOnce(&str) -> Result<T, HealthError>) -> Self {
+        match text.map(parse) {
+            None => Self::Missing,
+            Some(Ok(value)) => Self::Value(value),
+            Some(Err(error)) => Self::Corrupt(error.0),
+        }
+    }
+
+    /// The value, if there is a readable one.
+    pub fn value(self) -> Option<T> {
+        match self {
+            Self::Value(value) => Some(value),
+            Self::Missing | Self::Corrupt(_) => None,
+        }
+    }
+
+    /// What is wrong with the key, for a status listing: `None` unless it is corrupt.
+    pub fn problem(&self, key: &str) -> Option<String> {
+        match self {
+            Self::Corrupt(why) => Some(format!("{key} is unreadable ({why}); writing it replaces it")),
+            Self::Missing | Self::Value(_) => None,
+        }
+    }
+}
+
 /// The canonical form of an override target: check ids as given, values in the text form
 /// answers print (`value:2001:db8::1`, `value:www.example.net.`), lower-cased.
 pub fn override_target(target: &str) -> String {
@@ -98,6 +172,10 @@ pub struct HealthSnapshot {
     /// Forced states by check id.
     #[serde(default)]
     pub overrides: BTreeMap<String, Override>,
+    /// The heartbeat the checker wrote it with, in seconds ([`DEFAULT_HEARTBEAT_S`] when
+    /// absent): staleness follows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat_s: Option<u32>,
 }
 
 /// Why a health snapshot could not be read.
@@ -110,15 +188,20 @@ impl HealthSnapshot {
         serde_json::from_str(text).map_err(|e| HealthError(e.to_string()))
     }
 
+    /// The age after which this snapshot is ignored, from the heartbeat it was written with.
+    pub fn stale_after_ms(&self) -> u64 {
+        stale_after_ms(self.heartbeat_s.unwrap_or(DEFAULT_HEARTBEAT_S))
+    }
+
+    /// Whether the snapshot is too old to trust at `now_ms` (one never written is "no data",
+    /// not stale).
+    pub fn is_stale(&self, now_ms: u64) -> bool {
+        self.updated_at != 0 && now_ms.saturating_sub(self.updated_at) > self.stale_after_ms()
+    }
+
     /// The snapshot as answering should use it at `now`: itself, or nothing when stale.
     pub fn view(&self, now_ms: u64) -> HealthAt<'_> {
-        HealthAt {
-            snapshot: self,
-            now_ms,
-            // No snapshot written yet is "no data", not "stale".
-            stale: self.updated_at != 0 && now_ms.saturating_sub(self.updated_at) > STALE_AFTER_MS,
-            value_overrides: self.overrides.keys().any(|target| target.starts_with(VALUE_PREFIX)),
-        }
+        HealthAt { snapshot: self, now_ms, stale: self.is_stale(now_ms), value_overrides: self.overrides.keys().any(|target| target.starts_with(VALUE_PREFIX)) }
     }
 
     /// Fills in the state of every declared check the snapshot has no data for, as the
@@ -260,6 +343,36 @@ mod tests {
         let measured = snapshot().with_initial_states(&checks);
         assert_eq!(measured.view(1_000_500).is_healthy("a"), Some(false), "measured data is kept");
         assert_eq!(measured.view(1_000_000 + STALE_AFTER_MS + 1).is_healthy("inverted"), None, "stale: fail open");
+    }
+
+    #[test]
+    fn staleness_follows_the_heartbeat_the_snapshot_was_written_with() {
+        let mut snapshot = snapshot();
+        assert_eq!(snapshot.stale_after_ms(), STALE_AFTER_MS, "no heartbeat recorded: the default");
+        assert_eq!(STALE_AFTER_MS, 12 * 60 * 1000, "two 5-minute heartbeats and 2 minutes");
+        snapshot.heartbeat_s = Some(600);
+        assert_eq!(snapshot.stale_after_ms(), 22 * 60 * 1000);
+        assert!(!snapshot.view(1_000_000 + 21 * 60 * 1000).stale, "one missed heartbeat is not stale yet");
+        assert!(snapshot.view(1_000_000 + 22 * 60 * 1000 + 1).stale);
+        // Out-of-range heartbeats (a hand-written value) are clamped: never trusted forever.
+        snapshot.heartbeat_s = Some(u32::MAX);
+        assert_eq!(snapshot.stale_after_ms(), stale_after_ms(MAX_HEARTBEAT_S));
+        snapshot.heartbeat_s = Some(0);
+        assert_eq!(snapshot.stale_after_ms(), stale_after_ms(MIN_HEARTBEAT_S));
+        let json = serde_json::to_string(&snapshot).unwrap();
+        assert_eq!(HealthSnapshot::from_json(&json).unwrap().heartbeat_s, Some(0), "the field round-trips");
+    }
+
+    #[test]
+    fn stored_values_tell_missing_from_corrupt() {
+        assert_eq!(Stored::parse(None, overrides_from_json), Stored::Missing);
+        let corrupt = Stored::parse(Some("{not json"), overrides_from_json);
+        assert!(matches!(corrupt, Stored::Corrupt(_)));
+        assert!(corrupt.problem(OVERRIDES_KEY).is_some_and(|problem| problem.starts_with("health:overrides is unreadable")));
+        assert_eq!(corrupt.value(), None);
+        let read = Stored::parse(Some(r#"{"a": {"healthy": true}}"#), overrides_from_json);
+        assert_eq!(read.problem(OVERRIDES_KEY), None);
+        assert_eq!(read.value().map(|overrides| overrides.len()), Some(1));
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! The operators' view of health: every declared check with its definition, measured state,
 //! last result, latency, consecutive count and override, plus the value overrides and the
-//! snapshot's age. The admin endpoint serves it as JSON; the CLI prints it as a table.
+//! snapshot's age, and what is wrong with the health keys if they do not parse. The admin
+//! endpoint serves it as JSON (with the isolate's checker counts); the CLI prints it as a table.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{schedule, CheckState, HealthSnapshot, Override, Overrides, STALE_AFTER_MS, VALUE_PREFIX};
+use super::checker::CheckerCounts;
+use super::{schedule, CheckState, HealthSnapshot, Override, Overrides, VALUE_PREFIX};
 use crate::health::machine::DEFAULT_THRESHOLD;
 use crate::zone::routes::HealthCheckSpec;
 
@@ -19,6 +21,16 @@ pub struct StatusReport {
     pub age_ms: Option<u64>,
     /// Whether the snapshot is too old to trust (answers then count every check as healthy).
     pub stale: bool,
+    /// The age at which it counts as stale (two of the checker's heartbeats and a margin).
+    #[serde(default)]
+    pub stale_after_ms: u64,
+    /// What is wrong with the health keys (a value that does not parse, read as missing
+    /// until it is replaced).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    /// What the checker of the isolate that answered has done (the admin endpoint only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checker: Option<CheckerCounts>,
     /// Every declared check, by id.
     pub checks: Vec<CheckStatus>,
     /// Overrides of single values (`value:<rdata>`), and of checks no longer declared.
@@ -57,7 +69,7 @@ pub struct CheckStatus {
 pub fn report(checks: &BTreeMap<String, HealthCheckSpec>, snapshot: &HealthSnapshot, overrides: &Overrides, now_ms: u64) -> StatusReport {
     let written = snapshot.updated_at != 0;
     let age_ms = written.then(|| now_ms.saturating_sub(snapshot.updated_at));
-    let stale = age_ms.is_some_and(|age| age > STALE_AFTER_MS);
+    let stale = snapshot.is_stale(now_ms);
     let lines = checks
         .iter()
         .map(|(id, spec)| {
@@ -83,7 +95,16 @@ pub fn report(checks: &BTreeMap<String, HealthCheckSpec>, snapshot: &HealthSnaps
         .filter(|(target, _)| target.starts_with(VALUE_PREFIX) || !checks.contains_key(*target))
         .map(|(target, forced)| (target.clone(), forced.clone()))
         .collect();
-    StatusReport { updated_at: written.then_some(snapshot.updated_at), age_ms, stale, checks: lines, other_overrides }
+    StatusReport {
+        updated_at: written.then_some(snapshot.updated_at),
+        age_ms,
+        stale,
+        stale_after_ms: snapshot.stale_after_ms(),
+        problems: Vec::new(),
+        checker: None,
+        checks: lines,
+        other_overrides,
+    }
 }
 
 /// What a check probes, as one line.
@@ -112,6 +133,9 @@ impl StatusReport {
             ),
             _ => "no health snapshot written yet: every check counts as healthy\n".to_owned(),
         };
+        for problem in &self.problems {
+            out.push_str(&format!("problem: {problem}\n"));
+        }
         let mut rows: Vec<Vec<String>> =
             vec![["CHECK", "STATE", "MEASURED", "LAST", "LATENCY", "CONSECUTIVE", "INTERVAL", "TARGET", "OVERRIDE"].map(str::to_owned).to_vec()];
         for check in &self.checks {
@@ -210,10 +234,22 @@ mod tests {
     }
 
     #[test]
+    fn problems_are_listed_first() {
+        let checks = BTreeMap::from([("a".to_owned(), spec("http"))]);
+        let mut report = report(&checks, &HealthSnapshot::default(), &Overrides::new(), 1000);
+        report.problems.push("health:overrides is unreadable (expected value); writing it replaces it".into());
+        let table = report.table();
+        assert_eq!(table.lines().nth(1), Some("problem: health:overrides is unreadable (expected value); writing it replaces it"), "{table}");
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["problems"][0].as_str().map(|p| p.starts_with("health:overrides")), Some(true));
+        assert_eq!(json["stale_after_ms"], crate::health::STALE_AFTER_MS);
+    }
+
+    #[test]
     fn stale_snapshots_read_as_healthy() {
         let checks = BTreeMap::from([("a".to_owned(), spec("http"))]);
         let snapshot = HealthSnapshot::from_json(r#"{"updated_at": 1000, "checks": {"a": {"healthy": false}}}"#).unwrap();
-        let report = report(&checks, &snapshot, &Overrides::new(), 1000 + STALE_AFTER_MS + 1);
+        let report = report(&checks, &snapshot, &Overrides::new(), 1000 + crate::health::STALE_AFTER_MS + 1);
         assert!(report.stale);
         assert!(report.checks.iter().all(|c| c.healthy));
         assert!(report.table().contains("STALE"));

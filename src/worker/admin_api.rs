@@ -48,7 +48,9 @@ pub(super) async fn serve_admin(request: AdminRequest, env: &Env, _context: &Con
     }
     let index = current_index(env).await.ok_or_else(|| AdminError::Unavailable("no zone data published".into()))?;
     let health_checks = index.manifest().health_checks();
-    let overrides = read_json(&kv, OVERRIDES_KEY, overrides_from_json).await.map_err(AdminError::Unavailable)?.unwrap_or_default();
+    // Read, not yet judged: a corrupt value is shown by the status and replaced by the next
+    // change, so it never locks the operator out of the repair.
+    let overrides = super::health::read_stored(&kv, OVERRIDES_KEY, overrides_from_json).await;
     match request {
         AdminRequest::ResolverStatus => {
             let resolver = resolver_config(env);
@@ -79,17 +81,31 @@ pub(super) async fn serve_admin(request: AdminRequest, env: &Env, _context: &Con
             Ok(admin::json(200, &status))
         }
         AdminRequest::HealthStatus => {
-            let measured = read_json(&kv, HEALTH_KEY, HealthSnapshot::from_json).await.map_err(AdminError::Unavailable)?.unwrap_or_default();
-            Ok(admin::json(200, &status::report(health_checks, &measured, &overrides, now)))
+            let overrides = overrides.map_err(AdminError::Unavailable)?;
+            let measured = super::health::read_stored(&kv, HEALTH_KEY, HealthSnapshot::from_json).await.map_err(AdminError::Unavailable)?;
+            let problems = [measured.problem(HEALTH_KEY), overrides.problem(OVERRIDES_KEY)].into_iter().flatten().collect();
+            let mut report = status::report(health_checks, &measured.value().unwrap_or_default(), &overrides.value().unwrap_or_default(), now);
+            report.problems = problems;
+            report.checker = Some(super::health::checker_counts());
+            Ok(admin::json(200, &report))
         }
         change => {
-            let mut overrides = overrides;
-            if admin::change_overrides(&mut overrides, health_checks, change)? {
+            let overrides = overrides.map_err(AdminError::Unavailable)?;
+            let corrupt = overrides.problem(OVERRIDES_KEY);
+            let mut overrides = overrides.value().unwrap_or_default();
+            // A corrupt value is replaced (by the change applied to no overrides), even when
+            // the change itself is a no-op such as clearing an override that is not there.
+            if admin::change_overrides(&mut overrides, health_checks, change)? || corrupt.is_some() {
+                if let Some(problem) = &corrupt {
+                    console_error!("edgedns: replacing it: {problem}");
+                }
                 let json = serde_json::to_string(&overrides).map_err(|e| AdminError::Unavailable(e.to_string()))?;
                 let put = kv.put(OVERRIDES_KEY, json).map_err(|e| AdminError::Unavailable(format!("writing {OVERRIDES_KEY}: {e}")))?;
                 put.execute().await.map_err(|e| AdminError::Unavailable(format!("writing {OVERRIDES_KEY}: {e}")))?;
-                // The copy `health:current` carries, which cold isolates read alone.
-                let measured = read_json(&kv, HEALTH_KEY, HealthSnapshot::from_json).await.map_err(AdminError::Unavailable)?.unwrap_or_default();
+                // The copy `health:current` carries, which cold isolates read alone (a corrupt
+                // value is replaced by "no data" with the overrides).
+                let measured =
+                    super::health::read_stored(&kv, HEALTH_KEY, HealthSnapshot::from_json).await.map_err(AdminError::Unavailable)?.value().unwrap_or_default();
                 let patched =
                     serde_json::to_string(&measured.with_overrides_replaced(overrides.clone())).map_err(|e| AdminError::Unavailable(e.to_string()))?;
                 let put = kv.put(HEALTH_KEY, patched).map_err(|e| AdminError::Unavailable(format!("writing {HEALTH_KEY}: {e}")))?;

@@ -126,21 +126,3 @@ pub(super) async fn read_version(kv: &Kv, version: &str) -> std::result::Result<
     let catalog = index.manifest().assemble(&shards).map_err(LoadError::Corrupt)?;
     Ok((index, bytes, catalog))
 }
-
-/// Reads a JSON value from KV: `Ok(None)` when the key is missing, `Err` (logged) when KV
-/// fails or the value does not parse.
-pub(super) async fn read_json<T>(
-    kv: &Kv,
-    key: &str,
-    parse: impl FnOnce(&str) -> std::result::Result<T, HealthError>,
-) -> std::result::Result<Option<T>, String> {
-    let outcome = match kv.text(key).await {
-        Ok(Some(text)) => parse(&text).map(Some).map_err(|error| format!("{key} is unreadable: {}", error.0)),
-        Ok(None) => Ok(None),
-        Err(error) => Err(format!("reading {key} failed: {error}")),
-    };
-    if let Err(message) = &outcome {
-        console_error!("edgedns: {message}");
-    }
-    outcome
-}
