@@ -25,6 +25,10 @@
 //!   them, both health keys) are read again in the background. A new version's shards covering
 //!   the ranges held are read before switching; a version that does not fully load is not
 //!   switched to, and the last good one keeps serving.
+//! * **Last good data.** A shard of the served version that is missing from KV or unusable, and
+//!   a pointer (`snapshot:current`) that is unusable, do not leave queries with SERVFAIL: the
+//!   history (`snapshot:history`) names the versions published before, and the newest one that
+//!   loads answers instead (its manifest, then the shards queries need), logged.
 //! * **Bounded memory.** Decoded shards are held within [`Settings::shard_budget`] encoded
 //!   bytes, least recently used first out.
 
@@ -39,6 +43,7 @@ use std::rc::Rc;
 use hickory_proto::rr::Name;
 
 use crate::health::{HealthSnapshot, Overrides, HEALTH_KEY, OVERRIDES_KEY};
+use crate::publish::history::{history_from_json, HISTORY_KEY};
 use crate::snapshot::{self, Index, SnapshotError};
 use crate::zone::Catalog;
 
@@ -176,6 +181,15 @@ pub enum Event {
     HealthFailed(String),
     /// A read in flight too long was given up.
     Abandoned(String),
+    /// The last good version answers what the current one cannot.
+    FellBack {
+        /// The version answering.
+        version: String,
+        /// Why.
+        reason: String,
+    },
+    /// No good version was found to fall back on.
+    NoFallback(String),
 }
 
 impl std::fmt::Display for Event {
@@ -187,6 +201,8 @@ impl std::fmt::Display for Event {
             Self::ShardFailed { n, reason } => write!(f, "shard {n} is unavailable, answering SERVFAIL: {reason}"),
             Self::HealthFailed(reason) => write!(f, "health state not updated: {reason}"),
             Self::Abandoned(key) => write!(f, "reading {key} took too long: reading it again"),
+            Self::FellBack { version, reason } => write!(f, "answering from the last good snapshot {version}: {reason}"),
+            Self::NoFallback(reason) => write!(f, "no good snapshot to fall back on, answering SERVFAIL: {reason}"),
         }
     }
 }
@@ -204,6 +220,10 @@ pub struct Status {
     pub held_bytes: usize,
     /// Reads in flight.
     pub in_flight: usize,
+    /// The last good version answering for the served one's missing or unusable shards.
+    pub fallback: Option<String>,
+    /// The served version's shards that are missing or unusable.
+    pub broken: Vec<usize>,
 }
 
 /// A read in flight.
@@ -224,6 +244,10 @@ enum Purpose {
     Prefetch { n: usize },
     /// One of the health keys.
     Health,
+    /// `snapshot:history`, to find the last good version.
+    History,
+    /// The manifest of a version the history names, as the last good one.
+    RecoveryManifest { version: String },
 }
 
 /// The version served and its shards.
@@ -236,12 +260,16 @@ struct Serving {
     flights: HashMap<usize, Flight>,
     /// Shards whose read failed, with when.
     failed: HashMap<usize, u64>,
+    /// Shards found missing from KV or unusable, with when: their names are answered from the
+    /// last good version, and the shard is read again after the back-off (a new version's
+    /// pointer can reach a location before its shards do: KV propagates each key on its own).
+    broken: HashMap<usize, u64>,
 }
 
 impl Serving {
     fn new(index: Index) -> Result<Self, SnapshotError> {
         let none = Rc::new(index.manifest().empty_catalog()?);
-        Ok(Self { index: Rc::new(index), none, shards: ShardCache::default(), flights: HashMap::new(), failed: HashMap::new() })
+        Ok(Self { index: Rc::new(index), none, shards: ShardCache::default(), flights: HashMap::new(), failed: HashMap::new(), broken: HashMap::new() })
     }
 
     fn version(&self) -> &str {
@@ -259,13 +287,99 @@ struct Switch {
     failure: Option<String>,
 }
 
+/// The reads asked for and not yet handed back (nor given up on).
+struct Ledger {
+    next_id: ReadId,
+    pending: HashMap<ReadId, (Purpose, String)>,
+}
+
+impl Ledger {
+    fn read(&mut self, purpose: Purpose, key: String, path: ReadPath) -> Read {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.pending.insert(id, (purpose, key.clone()));
+        Read { id, key, path }
+    }
+}
+
+/// How many versions of the history a recovery tries before giving up.
+const RECOVERY_CANDIDATES: usize = 3;
+
+/// Finding the last good version: the history first, then the manifests it names, newest first.
+struct Recovery {
+    /// Why it is needed (logged with the outcome).
+    reason: String,
+    /// The version that failed, never a candidate.
+    broken: Option<String>,
+    step: RecoveryStep,
+}
+
+enum RecoveryStep {
+    History(Flight),
+    Manifest {
+        flight: Flight,
+        rest: Vec<String>,
+    },
+    /// Found: [`Isolate::fallback`] holds it (or it is served, after an unusable pointer).
+    Found,
+    Failed(u64),
+}
+
+/// Where a shard a query needs stands.
+enum ShardDemand {
+    Held(Rc<Catalog>),
+    /// Wait for read `id` (made by this query when `read` is given) until `until`.
+    Wait {
+        read: Option<Read>,
+        id: ReadId,
+        until: u64,
+    },
+    Failed(usize),
+}
+
+/// Where finding the last good version stands.
+enum RecoveryDemand {
+    Found,
+    Wait { read: Option<Read>, id: ReadId, until: u64 },
+    Failed,
+}
+
+/// Shard `n` of `serving`: held, or the read to make or wait for (one at a time), or failed
+/// within the back-off.
+fn shard_demand(serving: &mut Serving, n: usize, now: u64, tick: u64, settings: Settings, ledger: &mut Ledger, events: &mut VecDeque<Event>) -> ShardDemand {
+    if let Some(catalog) = serving.shards.get(n, tick) {
+        return ShardDemand::Held(catalog);
+    }
+    match serving.flights.get(&n).copied() {
+        Some(flight) if now.saturating_sub(flight.started) < settings.stuck_ms => {
+            return ShardDemand::Wait { read: None, id: flight.id, until: flight.started.saturating_add(settings.stuck_ms) };
+        }
+        // In flight too long: given up, read again.
+        Some(flight) => {
+            if let Some((_, key)) = ledger.pending.remove(&flight.id) {
+                events.push_back(Event::Abandoned(key));
+            }
+        }
+        None if serving.failed.get(&n).is_some_and(|at| now.saturating_sub(*at) < settings.retry_ms) => return ShardDemand::Failed(n),
+        None => {}
+    }
+    let version = serving.version().to_owned();
+    let key = snapshot::shard_key(&version, n);
+    let read = ledger.read(Purpose::Shard { version, n }, key, ReadPath::Request);
+    serving.flights.insert(n, Flight { id: read.id, started: now });
+    ShardDemand::Wait { id: read.id, read: Some(read), until: now.saturating_add(settings.stuck_ms) }
+}
+
 /// Everything an isolate holds, and the reads it has asked for.
 pub struct Isolate {
     settings: Settings,
-    next_id: ReadId,
-    /// Every read asked for and not yet handed back (or abandoned).
-    pending: HashMap<ReadId, (Purpose, String)>,
+    ledger: Ledger,
     serving: Option<Serving>,
+    /// Finding the last good version, for what the served one cannot answer (or to serve,
+    /// when the pointer is unusable).
+    recovery: Option<Recovery>,
+    /// The last good version found, answering the names of the served version's broken shards.
+    fallback: Option<Serving>,
     /// The manifest read in flight (first load or refresh).
     manifest: Option<Flight>,
     /// When the manifest was last read (or its read failed).
@@ -291,9 +405,10 @@ impl Isolate {
     pub fn new(settings: Settings) -> Self {
         Self {
             settings,
-            next_id: 1,
-            pending: HashMap::new(),
+            ledger: Ledger { next_id: 1, pending: HashMap::new() },
             serving: None,
+            recovery: None,
+            fallback: None,
             manifest: None,
             checked_at: None,
             manifest_failed_at: None,
@@ -328,9 +443,10 @@ impl Isolate {
                 }
             }
         };
-        let Some(n) = name.filter(|name| index.hosts(name)).map(|name| index.shard_for(name)) else {
+        let Some(name) = name.filter(|name| index.hosts(name)) else {
             return Demand::Ready(none);
         };
+        let n = index.shard_for(name);
         let mut start = Vec::new();
         let mut on = Vec::new();
         let mut until = u64::MAX;
@@ -344,37 +460,28 @@ impl Isolate {
                 until = until.min(started.saturating_add(self.settings.stuck_ms));
             }
         }
-        let stuck_ms = self.settings.stuck_ms;
+        // A shard this version lacks (missing or corrupt) is answered from the last good version.
         let retry_ms = self.settings.retry_ms;
-        let Some(serving) = self.serving.as_mut() else { return Demand::Unavailable(Unavailable::NoVersion) };
-        match serving.shards.get(n, tick) {
-            Some(catalog) if on.is_empty() => return Demand::Ready(catalog),
-            Some(_) => {}
-            None => match serving.flights.get(&n).copied() {
-                Some(flight) if now.saturating_sub(flight.started) < stuck_ms => {
-                    on.push(flight.id);
-                    until = until.min(flight.started.saturating_add(stuck_ms));
-                }
-                stale => {
-                    if let Some(flight) = stale {
-                        // In flight too long: given up, read again.
-                        if let Some((_, key)) = self.pending.remove(&flight.id) {
-                            self.events.push_back(Event::Abandoned(key));
-                        }
-                    } else if serving.failed.get(&n).is_some_and(|at| now.saturating_sub(*at) < retry_ms) {
-                        return Demand::Unavailable(Unavailable::Shard(n));
-                    }
-                    let version = serving.version().to_owned();
-                    let key = snapshot::shard_key(&version, n);
-                    let id = self.next_id;
-                    self.next_id += 1;
-                    serving.flights.insert(n, Flight { id, started: now });
-                    self.pending.insert(id, (Purpose::Shard { version, n }, key.clone()));
-                    start.push(Read { id, key, path: ReadPath::Request });
-                    on.push(id);
-                    until = until.min(now.saturating_add(stuck_ms));
-                }
-            },
+        let broken = self.serving.as_ref().is_some_and(|serving| serving.broken.get(&n).is_some_and(|at| now.saturating_sub(*at) < retry_ms));
+        let shard = if broken {
+            match self.name_in_fallback(name, now) {
+                Ok(shard) => shard,
+                Err(why) => return Demand::Unavailable(why),
+            }
+        } else {
+            let settings = self.settings;
+            let Some(serving) = self.serving.as_mut() else { return Demand::Unavailable(Unavailable::NoVersion) };
+            shard_demand(serving, n, now, tick, settings, &mut self.ledger, &mut self.events)
+        };
+        match shard {
+            ShardDemand::Held(catalog) if on.is_empty() => return Demand::Ready(catalog),
+            ShardDemand::Held(_) => {}
+            ShardDemand::Wait { read, id, until: ends } => {
+                start.extend(read);
+                on.push(id);
+                until = until.min(ends);
+            }
+            ShardDemand::Failed(n) => return Demand::Unavailable(Unavailable::Shard(n)),
         }
         Demand::Wait { start, on, until }
     }
@@ -402,7 +509,7 @@ impl Isolate {
         if self.switch.as_ref().is_some_and(|switch| now.saturating_sub(switch.started) >= stuck_ms) {
             if let Some(switch) = self.switch.take() {
                 for id in switch.waiting.keys() {
-                    self.pending.remove(id);
+                    self.ledger.pending.remove(id);
                 }
                 self.events.push_back(Event::Abandoned(snapshot::version_key(switch.serving.version())));
             }
@@ -429,7 +536,7 @@ impl Isolate {
     /// Hands back the result of read `id`; returns the reads it leads to (a new version's
     /// shards, in the background). Results of reads given up on are ignored.
     pub fn complete(&mut self, id: ReadId, result: ReadResult, now: u64) -> Vec<Read> {
-        let Some((purpose, key)) = self.pending.remove(&id) else { return Vec::new() };
+        let Some((purpose, key)) = self.ledger.pending.remove(&id) else { return Vec::new() };
         match purpose {
             Purpose::Manifest => self.manifest_read_back(id, &key, result, now),
             Purpose::Shard { version, n } => {
@@ -444,12 +551,14 @@ impl Isolate {
                 self.health_read_back(id, result, now);
                 Vec::new()
             }
+            Purpose::History => self.history_read_back(id, result, now),
+            Purpose::RecoveryManifest { version } => self.recovery_manifest_read_back(id, &version, &key, result, now),
         }
     }
 
     /// Whether read `id` is still awaited (asked for, not handed back nor given up).
     pub fn is_pending(&self, id: ReadId) -> bool {
-        self.pending.contains_key(&id)
+        self.ledger.pending.contains_key(&id)
     }
 
     /// Serves `index` from now on (a publish or rollback through the admin API).
@@ -457,7 +566,7 @@ impl Isolate {
         // A refresh switching meanwhile would switch back to what it read.
         if let Some(switch) = self.switch.take() {
             for id in switch.waiting.keys() {
-                self.pending.remove(id);
+                self.ledger.pending.remove(id);
             }
         }
         match Serving::new(index) {
@@ -489,25 +598,26 @@ impl Isolate {
 
     /// What the isolate holds.
     pub fn status(&self) -> Status {
-        let Some(serving) = &self.serving else { return Status { in_flight: self.pending.len(), ..Status::default() } };
+        let Some(serving) = &self.serving else { return Status { in_flight: self.ledger.pending.len(), ..Status::default() } };
         let mut held = serving.shards.by_recency();
         held.sort_unstable();
+        let mut broken: Vec<usize> = serving.broken.keys().copied().collect();
+        broken.sort_unstable();
         Status {
             snapshot: Some(serving.version().to_owned()),
             total: serving.index.manifest().shards().len(),
             held,
             held_bytes: serving.shards.bytes(),
-            in_flight: self.pending.len(),
+            in_flight: self.ledger.pending.len(),
+            fallback: self.fallback.as_ref().map(|fallback| fallback.version().to_owned()),
+            broken,
         }
     }
 
     // ------------------------------------------------------------------ internals
 
     fn new_read(&mut self, purpose: Purpose, key: String, path: ReadPath) -> Read {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.pending.insert(id, (purpose, key.clone()));
-        Read { id, key, path }
+        self.ledger.read(purpose, key, path)
     }
 
     /// Starts a manifest read unless one is in flight (and not stuck).
@@ -516,7 +626,7 @@ impl Isolate {
             if now.saturating_sub(flight.started) < self.settings.stuck_ms {
                 return None;
             }
-            if let Some((_, key)) = self.pending.remove(&flight.id) {
+            if let Some((_, key)) = self.ledger.pending.remove(&flight.id) {
                 self.events.push_back(Event::Abandoned(key));
             }
         }
@@ -532,6 +642,20 @@ impl Isolate {
         }
         if let Some(flight) = self.manifest.filter(|flight| now.saturating_sub(flight.started) < self.settings.stuck_ms) {
             return Demand::Wait { start: Vec::new(), on: vec![flight.id], until: flight.started.saturating_add(self.settings.stuck_ms) };
+        }
+        // The pointer was unusable: finding the last good version in the history (after a
+        // failed search and its back-off, the pointer is read again first).
+        if self.recovery.as_ref().is_some_and(|recovery| matches!(recovery.step, RecoveryStep::Failed(at) if now.saturating_sub(at) >= self.settings.retry_ms))
+        {
+            self.recovery = None;
+        }
+        if self.recovery.is_some() {
+            match self.recovery_demand(now, None, "snapshot:current is unusable") {
+                RecoveryDemand::Wait { read, id, until } => return Demand::Wait { start: read.into_iter().collect(), on: vec![id], until },
+                RecoveryDemand::Failed => return Demand::Unavailable(Unavailable::NoVersion),
+                // Found means served: not here. Otherwise, after the back-off, the pointer again.
+                RecoveryDemand::Found => self.recovery = None,
+            }
         }
         if self.manifest.is_none() && self.manifest_failed_at.is_some_and(|at| now.saturating_sub(at) < self.settings.retry_ms) {
             return Demand::Unavailable(Unavailable::NoVersion);
@@ -554,7 +678,7 @@ impl Isolate {
                 return Some((load.started, Vec::new(), load.ids()));
             }
             for id in load.ids() {
-                if let Some((_, key)) = self.pending.remove(&id) {
+                if let Some((_, key)) = self.ledger.pending.remove(&id) {
                     self.events.push_back(Event::Abandoned(key));
                 }
             }
@@ -570,29 +694,171 @@ impl Isolate {
         Some((now, std::iter::once(current).chain(overrides).collect(), ids))
     }
 
+    /// The shard of the last good version answering `name` (a shard of the served version is
+    /// broken), finding that version first.
+    fn name_in_fallback(&mut self, name: &Name, now: u64) -> Result<ShardDemand, Unavailable> {
+        let broken = self.serving.as_ref().map(|serving| serving.version().to_owned());
+        let n = self.serving.as_ref().map_or(0, |serving| serving.index.shard_for(name));
+        match self.recovery_demand(now, broken, "a shard is missing or unusable") {
+            RecoveryDemand::Found => {}
+            RecoveryDemand::Wait { read, id, until } => return Ok(ShardDemand::Wait { read, id, until }),
+            RecoveryDemand::Failed => return Err(Unavailable::Shard(n)),
+        }
+        let (settings, tick) = (self.settings, self.tick);
+        let Some(fallback) = self.fallback.as_mut() else { return Err(Unavailable::Shard(n)) };
+        if !fallback.index.hosts(name) {
+            return Ok(ShardDemand::Held(Rc::clone(&fallback.none)));
+        }
+        let fallback_n = fallback.index.shard_for(name);
+        Ok(match shard_demand(fallback, fallback_n, now, tick, settings, &mut self.ledger, &mut self.events) {
+            // A broken shard in the fallback too: nothing left to try.
+            ShardDemand::Failed(_) => ShardDemand::Failed(n),
+            other => other,
+        })
+    }
+
+    /// Where finding the last good version stands, starting (or restarting) it when needed.
+    fn recovery_demand(&mut self, now: u64, broken: Option<String>, reason: &str) -> RecoveryDemand {
+        let stuck_ms = self.settings.stuck_ms;
+        if let Some(recovery) = &self.recovery {
+            match &recovery.step {
+                RecoveryStep::Found => return RecoveryDemand::Found,
+                RecoveryStep::Failed(at) if now.saturating_sub(*at) < self.settings.retry_ms => return RecoveryDemand::Failed,
+                RecoveryStep::Failed(_) => {}
+                RecoveryStep::History(flight) | RecoveryStep::Manifest { flight, .. } => {
+                    if now.saturating_sub(flight.started) < stuck_ms {
+                        return RecoveryDemand::Wait { read: None, id: flight.id, until: flight.started.saturating_add(stuck_ms) };
+                    }
+                    if let Some((_, key)) = self.ledger.pending.remove(&flight.id) {
+                        self.events.push_back(Event::Abandoned(key));
+                    }
+                }
+            }
+        }
+        let read = self.ledger.read(Purpose::History, HISTORY_KEY.to_owned(), ReadPath::Request);
+        let id = read.id;
+        self.recovery = Some(Recovery { reason: reason.to_owned(), broken, step: RecoveryStep::History(Flight { id, started: now }) });
+        RecoveryDemand::Wait { read: Some(read), id, until: now.saturating_add(stuck_ms) }
+    }
+
+    /// The history came back: read the newest manifest it names (other than the broken one).
+    fn history_read_back(&mut self, id: ReadId, result: ReadResult, now: u64) -> Vec<Read> {
+        let Some(recovery) = self.recovery.as_mut().filter(|recovery| matches!(recovery.step, RecoveryStep::History(flight) if flight.id == id)) else {
+            return Vec::new();
+        };
+        let candidates: Result<Vec<String>, String> = match result {
+            Ok(Some(bytes)) => history_from_json(&String::from_utf8_lossy(&bytes))
+                .map(|history| {
+                    history
+                        .into_iter()
+                        .map(|entry| entry.version)
+                        .filter(|version| Some(version) != recovery.broken.as_ref())
+                        .take(RECOVERY_CANDIDATES)
+                        .collect()
+                })
+                .map_err(|error| error.to_string()),
+            Ok(None) => Ok(Vec::new()),
+            Err(error) => Err(format!("KV read of {HISTORY_KEY} failed: {error}")),
+        };
+        match candidates {
+            Ok(candidates) => self.next_candidate(candidates, now),
+            Err(reason) => {
+                self.recovery_failed(reason, now);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Reads the next candidate's manifest, or gives up when none is left.
+    fn next_candidate(&mut self, mut candidates: Vec<String>, now: u64) -> Vec<Read> {
+        if candidates.is_empty() {
+            self.recovery_failed(format!("{HISTORY_KEY} names no other version"), now);
+            return Vec::new();
+        }
+        let version = candidates.remove(0);
+        let read = self.ledger.read(Purpose::RecoveryManifest { version: version.clone() }, snapshot::version_key(&version), ReadPath::Request);
+        if let Some(recovery) = self.recovery.as_mut() {
+            recovery.step = RecoveryStep::Manifest { flight: Flight { id: read.id, started: now }, rest: candidates };
+        }
+        vec![read]
+    }
+
+    /// A candidate's manifest came back: serve or fall back on it, or try the next one.
+    fn recovery_manifest_read_back(&mut self, id: ReadId, version: &str, key: &str, result: ReadResult, now: u64) -> Vec<Read> {
+        let Some(recovery) = self.recovery.as_mut() else { return Vec::new() };
+        let RecoveryStep::Manifest { flight, rest } = &mut recovery.step else { return Vec::new() };
+        if flight.id != id {
+            return Vec::new();
+        }
+        let rest = std::mem::take(rest);
+        let found = match result {
+            Ok(Some(bytes)) => Index::decode(&snapshot::from_text(bytes)).and_then(Serving::new).map_err(|error| format!("{key} is unusable: {error}")),
+            Ok(None) => Err(format!("{key} is missing")),
+            Err(error) => Err(format!("KV read of {key} failed: {error}")),
+        };
+        let serving = match found {
+            Ok(serving) if serving.version() == version => serving,
+            Ok(_) => return self.next_candidate(rest, now),
+            Err(_) => return self.next_candidate(rest, now),
+        };
+        let reason = recovery.reason.clone();
+        self.events.push_back(Event::FellBack { version: version.to_owned(), reason });
+        if self.serving.is_some() {
+            self.fallback = Some(serving);
+            if let Some(recovery) = self.recovery.as_mut() {
+                recovery.step = RecoveryStep::Found;
+            }
+        } else {
+            // The pointer was unusable: serve the last good version until a refresh finds a
+            // usable one.
+            self.manifest_failed_at = None;
+            self.switch_to(serving, now);
+            self.checked_at = Some(now);
+        }
+        Vec::new()
+    }
+
+    fn recovery_failed(&mut self, reason: String, now: u64) {
+        if let Some(recovery) = self.recovery.as_mut() {
+            self.events.push_back(Event::NoFallback(format!("{}; {reason}", recovery.reason)));
+            recovery.step = RecoveryStep::Failed(now);
+        }
+    }
+
     fn manifest_read_back(&mut self, id: ReadId, key: &str, result: ReadResult, now: u64) -> Vec<Read> {
         if self.manifest.is_some_and(|flight| flight.id == id) {
             self.manifest = None;
         }
         self.checked_at = Some(now);
+        let unusable = |error: SnapshotError| ManifestError::Unusable(format!("{key} is unusable: {error}"));
         let index = match result {
-            Ok(Some(bytes)) => Index::decode(&snapshot::from_text(bytes)).map_err(|error| format!("snapshot is unusable: {error}")),
-            Ok(None) => Err(format!("no snapshot published ({key} is missing)")),
-            Err(error) => Err(format!("KV read of {key} failed: {error}")),
+            Ok(Some(bytes)) => Index::decode(&snapshot::from_text(bytes)).map_err(unusable),
+            Ok(None) => Err(ManifestError::Other(format!("no snapshot published ({key} is missing)"))),
+            Err(error) => Err(ManifestError::Other(format!("KV read of {key} failed: {error}"))),
         };
         let Some(serving) = &self.serving else {
-            match index.and_then(|index| Serving::new(index).map_err(|error| format!("snapshot is unusable: {error}"))) {
+            match index.and_then(|index| Serving::new(index).map_err(unusable)) {
                 Ok(serving) => {
                     self.manifest_failed_at = None;
                     self.switch_to(serving, now);
                 }
-                Err(reason) => {
+                // An unusable pointer: the history names the last good version (this query's
+                // reader goes on to read it; those waiting find the search under way).
+                Err(ManifestError::Unusable(reason)) => {
+                    self.events.push_back(Event::NoVersion(format!("{reason}; looking for the last good snapshot")));
+                    return match self.recovery_demand(now, None, &reason) {
+                        RecoveryDemand::Wait { read, .. } => read.into_iter().collect(),
+                        RecoveryDemand::Found | RecoveryDemand::Failed => Vec::new(),
+                    };
+                }
+                Err(ManifestError::Other(reason)) => {
                     self.manifest_failed_at = Some(now);
                     self.events.push_back(Event::NoVersion(reason));
                 }
             }
             return Vec::new();
         };
+        let index = index.map_err(String::from);
         let served = serving.version().to_owned();
         let index = match index {
             Ok(index) if index.manifest().version == served => return Vec::new(),
@@ -636,17 +902,25 @@ impl Isolate {
     fn shard_read_back(&mut self, id: ReadId, version: &str, n: usize, key: &str, result: ReadResult, now: u64) {
         let tick = self.tick;
         let budget = self.settings.shard_budget;
-        let Some(serving) = self.serving.as_mut().filter(|serving| serving.version() == version) else { return };
+        let served = self.serving.as_ref().is_some_and(|serving| serving.version() == version);
+        let slot = if served { &mut self.serving } else { &mut self.fallback };
+        let Some(serving) = slot.as_mut().filter(|serving| serving.version() == version) else { return };
         if serving.flights.get(&n).is_some_and(|flight| flight.id == id) {
             serving.flights.remove(&n);
         }
         match decode_shard(&serving.index, n, key, result) {
             Ok(catalog) => {
                 serving.failed.remove(&n);
+                serving.broken.remove(&n);
                 let index = Rc::clone(&serving.index);
                 serving.shards.insert(&index, n, Rc::new(catalog), tick, budget);
             }
-            Err(reason) => {
+            // Missing or corrupt in the version served: the last good version answers its names.
+            Err(ShardError::Data(reason)) if served => {
+                serving.broken.insert(n, now);
+                self.events.push_back(Event::ShardFailed { n, reason: format!("snapshot {version}: {reason}") });
+            }
+            Err(ShardError::Data(reason) | ShardError::Kv(reason)) => {
                 serving.failed.insert(n, now);
                 self.events.push_back(Event::ShardFailed { n, reason: format!("snapshot {version}: {reason}") });
             }
@@ -664,8 +938,8 @@ impl Isolate {
                 let index = Rc::clone(&switch.serving.index);
                 switch.serving.shards.insert(&index, n, Rc::new(catalog), 0, budget);
             }
-            Err(reason) => {
-                switch.failure.get_or_insert(reason);
+            Err(error) => {
+                switch.failure.get_or_insert(error.into());
             }
         }
         if !switch.waiting.is_empty() {
@@ -712,15 +986,52 @@ impl Isolate {
         // Shard reads of the version left behind are no longer waited for by anyone new;
         // those already waiting are woken when they come back and ask again.
         self.serving = Some(serving);
+        // A new version may lack nothing: the search for a last good one starts again if needed.
+        self.recovery = None;
+        self.fallback = None;
         self.checked_at = Some(self.checked_at.map_or(now, |at| at.max(now)));
     }
 }
 
+/// Why the pointer's manifest could not be had.
+enum ManifestError {
+    /// There but unusable: the history names a version to fall back on.
+    Unusable(String),
+    /// Missing (nothing published) or KV failed: read again after the back-off.
+    Other(String),
+}
+
+impl From<ManifestError> for String {
+    fn from(error: ManifestError) -> Self {
+        match error {
+            ManifestError::Unusable(reason) | ManifestError::Other(reason) => reason,
+        }
+    }
+}
+
+/// Why a shard could not be had.
+enum ShardError {
+    /// Missing or unusable: reading it again will not help.
+    Data(String),
+    /// KV failed: reading it again may.
+    Kv(String),
+}
+
+impl From<ShardError> for String {
+    fn from(error: ShardError) -> Self {
+        match error {
+            ShardError::Data(reason) | ShardError::Kv(reason) => reason,
+        }
+    }
+}
+
 /// A shard read's result, decoded.
-fn decode_shard(index: &Index, n: usize, key: &str, result: ReadResult) -> Result<Catalog, String> {
+fn decode_shard(index: &Index, n: usize, key: &str, result: ReadResult) -> Result<Catalog, ShardError> {
     match result {
-        Ok(Some(bytes)) => index.manifest().decode_shard(n, &snapshot::from_text(bytes)).map_err(|error| format!("{key} is unusable: {error}")),
-        Ok(None) => Err(format!("{key} is missing from KV")),
-        Err(error) => Err(format!("KV read of {key} failed: {error}")),
+        Ok(Some(bytes)) => {
+            index.manifest().decode_shard(n, &snapshot::from_text(bytes)).map_err(|error| ShardError::Data(format!("{key} is unusable: {error}")))
+        }
+        Ok(None) => Err(ShardError::Data(format!("{key} is missing from KV"))),
+        Err(error) => Err(ShardError::Kv(format!("KV read of {key} failed: {error}"))),
     }
 }

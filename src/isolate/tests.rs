@@ -126,14 +126,16 @@ impl World {
 
     /// Asks, settling reads, until the answer is in (at most a few rounds).
     fn answer(&mut self, name: &str) -> Result<Rc<Catalog>, Unavailable> {
-        for _ in 0..4 {
+        // As many rounds as the Worker allows (src/worker/mod.rs MAX_ROUNDS): a cold query
+        // falling back reads the manifest, its shard, the history (then a manifest), a shard.
+        for _ in 0..6 {
             match self.ask(name) {
                 Demand::Ready(catalog) => return Ok(catalog),
                 Demand::Unavailable(why) => return Err(why),
                 Demand::Wait { .. } => self.settle(),
             }
         }
-        panic!("no answer for {name} after four rounds");
+        panic!("no answer for {name} after six rounds");
     }
 }
 
@@ -378,4 +380,112 @@ fn settings_read_from_the_variables() {
     assert_eq!((settings.refresh_ms, settings.shard_budget), (1_500, 64 * 1024));
     let settings = Settings::from_vars(|_| Some("nonsense".to_owned()));
     assert_eq!(settings, Settings::default());
+}
+
+/// Publishes `versions` oldest first, with a history naming them newest first.
+fn published_history(world: &mut World, versions: &[&snapshot::Built]) {
+    let mut history = Vec::new();
+    for built in versions {
+        world.publish(built);
+        history.insert(0, crate::publish::history::Published { version: built.manifest.version.clone(), published_at: 1, zones: 1, ..Default::default() });
+    }
+    world.kv.insert(HISTORY_KEY.into(), crate::publish::history::history_to_json(&history).into_bytes());
+}
+
+fn shard_of(built: &snapshot::Built, name: &str) -> String {
+    let n = Index::decode(&built.manifest_bytes).unwrap().shard_for(&Name::from_str(name).unwrap());
+    snapshot::shard_key(&built.manifest.version, n)
+}
+
+fn has_txt(catalog: &Catalog, name: &str) -> bool {
+    let name = Name::from_str(name).unwrap();
+    catalog.zones().iter().any(|zone| zone.node(&name).is_some_and(|node| node.rrset(RecordType::TXT).is_some()))
+}
+
+#[test]
+fn a_missing_shard_is_answered_from_the_last_good_version() {
+    let old = version("c TXT \"old\"\n", 1);
+    let new = version("c TXT \"new\"\nd TXT \"new\"\n", 2);
+    let mut world = World::new(Settings::default());
+    published_history(&mut world, &[&old, &new]);
+    world.kv.remove(&shard_of(&new, "c.iso.test."));
+    // Cold: the manifest, the missing shard, the history, the old manifest, the old shard.
+    let catalog = world.answer("c.iso.test.").expect("answered from the previous version");
+    assert!(has_txt(&catalog, "c.iso.test."));
+    assert_eq!(world.isolate.status().fallback.as_deref(), Some(old.manifest.version.as_str()));
+    let mut fell_back = false;
+    while let Some(event) = world.isolate.poll_event() {
+        fell_back |= matches!(event, Event::FellBack { ref version, .. } if *version == old.manifest.version);
+    }
+    assert!(fell_back, "and says so");
+    // Other shards still come from the current version; the fallback is found once.
+    assert!(has_txt(&world.answer("d.iso.test.").unwrap(), "d.iso.test."));
+    let reads = world.reads.len();
+    world.answer("c.iso.test.").unwrap();
+    assert_eq!(world.reads.len(), reads, "nothing read again");
+    assert_eq!(world.keys_read().iter().filter(|key| **key == HISTORY_KEY).count(), 1);
+}
+
+#[test]
+fn queries_share_the_search_for_the_last_good_version() {
+    let old = version("", 1);
+    let new = version("c TXT \"new\"\n", 2);
+    let mut world = World::new(Settings::default());
+    published_history(&mut world, &[&old, &new]);
+    world.kv.remove(&shard_of(&new, "c.iso.test."));
+    world.answer("a.iso.test.").unwrap();
+    // The first query finds the shard missing; twenty more arrive while the history is read.
+    let Demand::Wait { .. } = world.ask("c.iso.test.") else { panic!() };
+    let shard = *world.in_flight.keys().last().unwrap();
+    world.finish(shard);
+    let Demand::Wait { start, .. } = world.ask("c.iso.test.") else { panic!() };
+    assert_eq!(start.iter().map(|read| read.key.as_str()).collect::<Vec<_>>(), [HISTORY_KEY]);
+    for _ in 0..20 {
+        assert!(matches!(world.ask("c.iso.test."), Demand::Wait { start, .. } if start.is_empty()));
+    }
+    for _ in 0..20 {
+        assert!(world.answer("c.iso.test.").is_ok());
+    }
+    assert_eq!(world.keys_read().iter().filter(|key| **key == HISTORY_KEY).count(), 1);
+}
+
+#[test]
+fn an_unusable_pointer_serves_the_last_good_version_until_it_is_repaired() {
+    let old = version("c TXT \"old\"\n", 1);
+    let new = version("c TXT \"new\"\n", 2);
+    let mut world = World::new(Settings::default());
+    published_history(&mut world, &[&old, &new]);
+    // The pointer is garbage, and so is the newest version's own manifest.
+    world.kv.insert(snapshot::CURRENT_KEY.into(), b"garbage".to_vec());
+    world.kv.insert(snapshot::version_key(&new.manifest.version), b"garbage".to_vec());
+    assert!(has_txt(&world.answer("c.iso.test.").expect("served from the history"), "c.iso.test."));
+    assert_eq!(world.isolate.version().as_deref(), Some(old.manifest.version.as_str()));
+    // Repaired: the next refresh switches to it.
+    world.publish(&new);
+    world.settle();
+    world.now += DEFAULT_REFRESH_MS;
+    world.background();
+    world.settle();
+    assert_eq!(world.isolate.version().as_deref(), Some(new.manifest.version.as_str()));
+}
+
+#[test]
+fn with_no_good_version_left_queries_fail_and_back_off() {
+    let only = version("", 1);
+    let mut world = World::new(Settings::default());
+    published_history(&mut world, &[&only]);
+    world.kv.remove(&shard_of(&only, "c.iso.test."));
+    assert_eq!(
+        world.answer("c.iso.test.").err(),
+        Some(Unavailable::Shard(Index::decode(&only.manifest_bytes).unwrap().shard_for(&Name::from_str("c.iso.test.").unwrap())))
+    );
+    let mut gave_up = false;
+    while let Some(event) = world.isolate.poll_event() {
+        gave_up |= matches!(event, Event::NoFallback(_));
+    }
+    assert!(gave_up);
+    let reads = world.reads.len();
+    assert!(world.answer("c.iso.test.").is_err());
+    assert_eq!(world.reads.len(), reads, "no read within the back-off");
+    assert!(world.answer("a.iso.test.").is_ok(), "the other shards answer");
 }

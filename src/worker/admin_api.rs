@@ -75,6 +75,7 @@ pub(super) async fn serve_admin(request: AdminRequest, env: &Env, _context: &Con
                 "snapshot": isolate.snapshot,
                 "shards": { "total": isolate.total, "held": isolate.held, "held_bytes": isolate.held_bytes },
                 "reads_in_flight": isolate.in_flight,
+                "fallback": { "snapshot": isolate.fallback, "broken_shards": isolate.broken },
                 "counts": counts,
                 "memory_bytes": memory_bytes,
             });

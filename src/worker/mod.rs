@@ -44,7 +44,7 @@ use tables::*;
 const ZONES_BINDING: &str = "ZONES";
 /// At most this many rounds of waiting for reads before a query gives up (each round ends
 /// when a read it waits for comes back, or when that read counts as stuck).
-const MAX_ROUNDS: usize = 6;
+const MAX_ROUNDS: usize = 8;
 /// The longest pause between two looks at a read another query is making.
 const POLL_MAX_MS: u64 = 8;
 
