@@ -183,3 +183,54 @@ fn a_cold_isolate_answers_a_burst_and_reads_each_key_once() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// (status, the first A record's address) for `name`.
+fn address_of(port: u16, name: &str) -> (ResponseCode, Option<String>) {
+    let message = curl_post(&format!("http://127.0.0.1:{port}/dns-query"), &query_bytes(name, RecordType::A, false), &[]).message();
+    (message.metadata.response_code, message.answers.first().map(|record| record.data.to_string()))
+}
+
+#[test]
+fn a_cold_isolate_answers_from_the_last_good_version_when_the_current_one_is_broken() {
+    let dir = scratch("isolate-fallback");
+    let zones = dir.join("zones");
+    std::fs::create_dir_all(&zones).unwrap();
+    let file = zones.join("fallback.test.zone");
+    let zone = |address: &str| format!("$TTL 60\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.53\nwww A {address}\n");
+    std::fs::write(&file, zone("203.0.113.1")).unwrap();
+    let old = compile_into(&dir, &[&file]);
+    std::fs::write(&file, zone("203.0.113.2")).unwrap();
+    let new = compile_into(&dir, &[&file]);
+    let kv = dir.join("kv");
+    let history = serde_json::json!([
+        { "version": new.version, "published_at": 2, "zones": 1 },
+        { "version": old.version, "published_at": 1, "zones": 1 },
+    ]);
+    std::fs::write(kv.join("snapshot:history"), history.to_string()).unwrap();
+    let name = "www.fallback.test.";
+    let shard = Index::new(new.clone()).unwrap().shard_for(&Name::from_str(name).unwrap());
+    let shard_file = kv.join(edgedns::snapshot::shard_key(&new.version, shard));
+    let shard_bytes = std::fs::read(&shard_file).unwrap();
+
+    // The current version's shard is missing (as when a location sees the new pointer first).
+    std::fs::remove_file(&shard_file).unwrap();
+    {
+        let _workerd = start_on(&dir, PORT + 1, "SNAPSHOT_REFRESH_SECONDS=300");
+        assert_eq!(address_of(PORT + 1, name), (ResponseCode::NoError, Some("203.0.113.1".into())), "answered from the previous version");
+        let status = curl(&["-H", &format!("authorization: Bearer {}", super::shards::TOKEN), &format!("http://127.0.0.1:{}/admin/isolate", PORT + 1)]);
+        let status: serde_json::Value = serde_json::from_slice(&status.body).unwrap();
+        assert_eq!(status["snapshot"], serde_json::json!(new.version));
+        assert_eq!(status["fallback"]["snapshot"], serde_json::json!(old.version), "{status}");
+        // Names of the current version's other shards still come from it.
+        assert_eq!(address_of(PORT + 1, "www.example.com.").0, ResponseCode::NoError);
+    }
+
+    // The pointer is corrupt: a cold isolate serves the newest version whose manifest loads.
+    std::fs::write(&shard_file, &shard_bytes).unwrap();
+    std::fs::write(kv.join("snapshot:current"), b"not a manifest").unwrap();
+    {
+        let _workerd = start_on(&dir, PORT + 2, "SNAPSHOT_REFRESH_SECONDS=300");
+        assert_eq!(address_of(PORT + 2, name), (ResponseCode::NoError, Some("203.0.113.2".into())), "served from the history");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
