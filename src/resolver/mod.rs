@@ -3,8 +3,8 @@
 //! its secure-DNS server. Sans IO like the engine: [`forward`] builds the upstream query and
 //! checks the upstream's answer, [`cache`] decides what is kept and for how long and ages it,
 //! [`coalesce`] lets identical questions in flight share one lookup, [`firewall`] matches
-//! names against the operator's rules. The Worker does the fetches, the
-//! timers and the Cache API calls.
+//! names against the operator's rules. The Worker does the fetches, the timers and the Cache
+//! API calls.
 //!
 //! Configuration comes from the Worker's variables ([`ResolverConfig::from_vars`]). With no
 //! `UPSTREAMS` the endpoint stays authoritative-only: names outside the hosted zones are
