@@ -4,7 +4,9 @@
 //! by the sans-IO [`crate::resolver`] modules; this file only moves bytes and keeps counts.
 //!
 //! Order for a forwarded query: the isolate's cache (fresh) → the edge cache (fresh) → the
-//! upstreams → a stale copy from either cache (EDE 3) → SERVFAIL with EDE 22 or 23.
+//! upstreams → a stale copy from either cache (EDE 3) → SERVFAIL with EDE 22 or 23. Past the
+//! isolate's cache, identical questions in flight share one lookup ([`coalesce`]): the first
+//! query asks, the others watch it on their own timers and answer from its outcome.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -18,6 +20,7 @@ use worker::{console_log, Context, Fetch, Headers, Method, Request, RequestInit,
 
 use crate::doh::MAX_MESSAGE;
 use crate::resolver::cache::{self, AnswerCache, Found};
+use crate::resolver::coalesce::{self, FlightId, Flights, Role, Watch};
 use crate::resolver::forward::{self, Freshness, UpstreamFailure, Upstreamed};
 use crate::resolver::ResolverConfig;
 use crate::server::{self, Forward, Forwarded};
@@ -32,14 +35,19 @@ pub struct ResolverStats {
     pub isolate_hits: u64,
     /// Answered from the edge location's cache.
     pub edge_hits: u64,
-    /// Sent upstream.
+    /// Looked up upstream (by this query alone, or for identical questions in flight too).
     pub misses: u64,
+    /// Answered from another query's lookup of the same question in flight (its answer, or
+    /// its failure), without one of their own.
+    pub coalesced: u64,
     /// Answered with a stale copy because every upstream failed.
     pub stale: u64,
     /// SERVFAIL because every upstream failed and nothing was cached.
     pub failures: u64,
     /// Times the next upstream was asked because the previous one was slow (hedging).
     pub hedged: u64,
+    /// Questions being looked up now (each by one query, the others following it).
+    pub in_flight: usize,
     /// Answers the isolate's cache holds.
     pub cached: usize,
     /// Their estimated size in bytes ([`cache::footprint`]), at most [`cache::DEFAULT_CAPACITY_BYTES`].
@@ -65,80 +73,225 @@ pub struct UpstreamStats {
 
 struct Resolver {
     answers: AnswerCache<Rc<Upstreamed>>,
+    /// The lookups in flight, shared by identical questions.
+    flights: Flights<Shared>,
     stats: ResolverStats,
 }
 
 thread_local! {
-    static RESOLVER: RefCell<Resolver> =
-        RefCell::new(Resolver { answers: AnswerCache::new(cache::DEFAULT_CAPACITY_BYTES), stats: ResolverStats::default() });
+    static RESOLVER: RefCell<Resolver> = RefCell::new(Resolver {
+        answers: AnswerCache::new(cache::DEFAULT_CAPACITY_BYTES),
+        flights: Flights::new(coalesce::DEFAULT_CAPACITY),
+        stats: ResolverStats::default(),
+    });
 }
+
+/// At most this many rounds of following flights that are lost (abandoned by age, or their
+/// leader went away) before a query looks its question up alone.
+const MAX_ROUNDS: usize = 3;
+/// The longest pause between two looks at a flight another query leads.
+const POLL_MAX_MS: u64 = 8;
 
 /// This isolate's counts.
 pub fn stats() -> ResolverStats {
     RESOLVER.with(|resolver| {
         let resolver = resolver.borrow();
-        ResolverStats { cached: resolver.answers.len(), cached_bytes: resolver.answers.bytes(), ..resolver.stats.clone() }
+        ResolverStats {
+            cached: resolver.answers.len(),
+            cached_bytes: resolver.answers.bytes(),
+            in_flight: resolver.flights.in_flight(),
+            ..resolver.stats.clone()
+        }
     })
 }
 
-/// Answers a forwarded query: caches first, then the upstreams.
+fn now_ms() -> u64 {
+    js_sys::Date::now().max(0.0) as u64
+}
+
+/// What a lookup past the isolate's cache found, shared by the queries that followed it: plain
+/// data only (each query answers in its own request, from its own copy of the `Rc`).
+#[derive(Clone)]
+enum Shared {
+    /// An answer, stored (fetched, or put in the edge cache) at `stored_at` (ms): its TTLs
+    /// count down from then.
+    Answer { answer: Rc<Upstreamed>, stored_at: u64, source: Source },
+    /// Every upstream failed; with the stale copy the lookup found, if any.
+    Failed { failures: Rc<[UpstreamFailure]>, stale: Option<Rc<Upstreamed>> },
+}
+
+/// Where a shared answer came from, for the leader's log line and counts.
+#[derive(Clone)]
+enum Source {
+    Edge,
+    Upstream { url: Rc<str>, elapsed_ms: u32 },
+}
+
+/// A flight this query leads: abandoned if the query goes away before it lands (its future
+/// dropped), so that its followers stop waiting at once.
+struct Leading {
+    key: String,
+    flight: FlightId,
+    landed: bool,
+}
+
+impl Leading {
+    fn land(mut self, shared: &Shared) {
+        let now = now_ms();
+        RESOLVER.with(|resolver| resolver.borrow_mut().flights.land(&self.key, self.flight, shared.clone(), now));
+        self.landed = true;
+    }
+}
+
+impl Drop for Leading {
+    fn drop(&mut self) {
+        if !self.landed {
+            let _ = RESOLVER.try_with(|resolver| {
+                if let Ok(mut resolver) = resolver.try_borrow_mut() {
+                    resolver.flights.abandon(&self.key, self.flight);
+                }
+            });
+        }
+    }
+}
+
+/// Answers a forwarded query: the isolate's cache first; then, unless an identical question
+/// is already being looked up (then its outcome is this query's too), the edge cache and the
+/// upstreams.
 pub async fn answer(forwarded: &Forward, config: &ResolverConfig, context: &Context) -> crate::doh::HttpResponse {
     let key = &forwarded.cache_key;
-    let now = js_sys::Date::now().max(0.0) as u64;
     let mut stale: Option<Rc<Upstreamed>> = None;
-    let isolate = RESOLVER.with(|resolver| resolver.borrow_mut().answers.get(key, now, config.stale_s));
-    match isolate {
-        Some(Found::Fresh(answer, age)) => {
-            log(forwarded, "isolate", None);
-            count(|stats| stats.isolate_hits += 1);
-            return server::complete(forwarded, Forwarded::Answer(&answer, Freshness::Aged(age)));
+    let mut round = 0;
+    loop {
+        round += 1;
+        let now = now_ms();
+        match RESOLVER.with(|resolver| resolver.borrow_mut().answers.get(key, now, config.stale_s)) {
+            Some(Found::Fresh(answer, age)) => {
+                log(forwarded, "isolate", None);
+                count(|stats| stats.isolate_hits += 1);
+                return server::complete(forwarded, Forwarded::Answer(&answer, Freshness::Aged(age)));
+            }
+            Some(Found::Stale(answer)) => stale = Some(answer),
+            None => {}
         }
-        Some(Found::Stale(answer)) => stale = Some(answer),
-        None => {}
+        let role = if round < MAX_ROUNDS {
+            RESOLVER.with(|resolver| resolver.borrow_mut().flights.begin(key, now, coalesce::abandon_after_ms(config)))
+        } else {
+            Role::Alone
+        };
+        let leading = match role {
+            Role::Follow(flight) => match follow(key, flight).await {
+                Some(shared) => return respond(forwarded, shared, stale, true),
+                // Abandoned: ask again (the cache first: the answer may have come meanwhile).
+                None => continue,
+            },
+            Role::Lead(flight) => Some(Leading { key: key.clone(), flight, landed: false }),
+            Role::Alone => None,
+        };
+        let shared = look_up(forwarded, config, context, stale, now).await;
+        if let Some(leading) = leading {
+            leading.land(&shared);
+        }
+        return respond(forwarded, shared, None, false);
     }
+}
+
+/// Watches a flight another query leads until it lands (its outcome) or is lost (`None`).
+///
+/// workerd lets no request resume on another's behalf ("Cannot perform I/O on behalf of a
+/// different request"): a wake-up from the leader's fetch would run this query's continuation
+/// in the leader's request. So the follower looks on its own timers, 1 ms doubling to 8 ms
+/// apart, and the outcome it takes is plain data.
+async fn follow(key: &str, flight: FlightId) -> Option<Shared> {
+    let mut pause = 1;
+    loop {
+        let now = now_ms();
+        match RESOLVER.with(|resolver| resolver.borrow_mut().flights.watch(key, flight, now)) {
+            Watch::Landed(shared) => return Some(shared),
+            Watch::Lost => return None,
+            Watch::InFlight => {}
+        }
+        worker::Delay::from(std::time::Duration::from_millis(pause)).await;
+        pause = (pause * 2).min(POLL_MAX_MS);
+    }
+}
+
+/// Looks a question that missed the isolate's cache up: the edge cache, then the upstreams
+/// (caching what they answer). `stale` is the isolate's expired copy, kept for when every
+/// upstream fails.
+async fn look_up(forwarded: &Forward, config: &ResolverConfig, context: &Context, stale: Option<Rc<Upstreamed>>, now: u64) -> Shared {
+    let key = &forwarded.cache_key;
+    let mut stale = stale;
     match edge_get(forwarded, config, now).await {
         Some(Found::Fresh((answer, remaining, encoded), age)) => {
-            log(forwarded, "edge", None);
-            count(|stats| stats.edge_hits += 1);
             let bytes = cache::footprint(key, &answer, encoded);
             let answer = Rc::new(answer);
             let stored_at = now.saturating_sub(u64::from(age) * 1000);
             RESOLVER.with(|resolver| resolver.borrow_mut().answers.insert(key.clone(), Rc::clone(&answer), bytes, remaining, stored_at));
-            return server::complete(forwarded, Forwarded::Answer(&answer, Freshness::Aged(age)));
+            return Shared::Answer { answer, stored_at, source: Source::Edge };
         }
         Some(Found::Stale((answer, _, _))) if stale.is_none() => stale = Some(Rc::new(answer)),
         _ => {}
     }
-    count(|stats| stats.misses += 1);
+    RESOLVER.with(|resolver| resolver.borrow_mut().stats.misses += 1);
     match ask_upstreams(config, forwarded).await {
         Ok((answer, upstream, elapsed_ms, raw)) => {
-            log(forwarded, "miss", Some((upstream, elapsed_ms)));
             let bytes = cache::footprint(key, &answer, raw.len());
             let answer = Rc::new(answer);
+            let now = now_ms();
             if let Some(ttl) = cache::cache_ttl(&answer, config) {
-                let now = js_sys::Date::now().max(0.0) as u64;
                 RESOLVER.with(|resolver| resolver.borrow_mut().answers.insert(key.clone(), Rc::clone(&answer), bytes, ttl, now));
                 let url = edge_key(key);
                 let keep_s = ttl.saturating_add(config.stale_s);
                 context.wait_until(async move { edge_put(&url, raw, ttl, keep_s, now).await });
             }
-            server::complete(forwarded, Forwarded::Answer(&answer, Freshness::Aged(0)))
+            Shared::Answer { answer, stored_at: now, source: Source::Upstream { url: Rc::from(upstream), elapsed_ms } }
         }
-        Err(failures) => match stale {
+        Err(failures) => Shared::Failed { failures: Rc::from(failures), stale },
+    }
+}
+
+/// The client's response from a lookup's outcome (its own or, `followed`, another query's),
+/// with one log line and the counts. `stale` is this query's own expired copy.
+fn respond(forwarded: &Forward, shared: Shared, stale: Option<Rc<Upstreamed>>, followed: bool) -> crate::doh::HttpResponse {
+    let followers = u64::from(followed);
+    match shared {
+        Shared::Answer { answer, stored_at, source } => {
+            let age = u32::try_from(now_ms().saturating_sub(stored_at) / 1000).unwrap_or(u32::MAX);
+            match (&source, followed) {
+                (_, true) => log(forwarded, "coalesced", None),
+                (Source::Edge, false) => log(forwarded, "edge", None),
+                (Source::Upstream { url, elapsed_ms }, false) => log(forwarded, "miss", Some((url.as_ref(), *elapsed_ms))),
+            }
+            count(|stats| match (source, followed) {
+                (_, true) => stats.coalesced += 1,
+                (Source::Edge, false) => stats.edge_hits += 1,
+                (Source::Upstream { .. }, false) => {}
+            });
+            server::complete(forwarded, Forwarded::Answer(&answer, Freshness::Aged(age)))
+        }
+        Shared::Failed { failures, stale: found } => match stale.or(found) {
             Some(answer) => {
                 log(forwarded, "stale", None);
-                count(|stats| stats.stale += 1);
+                count(|stats| {
+                    stats.stale += 1;
+                    stats.coalesced += followers;
+                });
                 server::complete(forwarded, Forwarded::Answer(&answer, Freshness::Stale))
             }
             None => {
                 log(forwarded, "failed", None);
-                count(|stats| stats.failures += 1);
+                count(|stats| {
+                    stats.failures += 1;
+                    stats.coalesced += followers;
+                });
                 server::complete(forwarded, Forwarded::Failed(&failures))
             }
         },
     }
 }
 
+/// Counts a forwarded query (once), and how it was answered.
 fn count(change: impl FnOnce(&mut ResolverStats)) {
     RESOLVER.with(|resolver| {
         let mut resolver = resolver.borrow_mut();

@@ -583,6 +583,10 @@ mod bodies;
 #[path = "e2e/publish.rs"]
 mod publish;
 
+/// Identical forwarded questions in flight share one upstream query, in workerds of its own (tests/e2e/coalesce.rs).
+#[path = "e2e/coalesce.rs"]
+mod coalesce;
+
 // ---- a browser: the lookup page at `/`, in headless Chromium ----
 
 /// Loads `url` in headless Chromium (a fresh profile each time) and returns the DOM as it is

@@ -2,14 +2,16 @@
 //! cached, and optionally filtered by the DNS firewall, so a browser can use the endpoint as
 //! its secure-DNS server. Sans IO like the engine: [`forward`] builds the upstream query and
 //! checks the upstream's answer, [`cache`] decides what is kept and for how long and ages it,
-//! [`firewall`] matches names against the operator's rules. The Worker does the fetches, the
-//! timers and the Cache API calls.
+//! [`coalesce`] lets identical questions in flight share one lookup, [`firewall`] matches
+//! names against the operator's rules. The Worker does the fetches, the timers and the Cache
+//! API calls.
 //!
 //! Configuration comes from the Worker's variables ([`ResolverConfig::from_vars`]). With no
 //! `UPSTREAMS` the endpoint stays authoritative-only: names outside the hosted zones are
 //! REFUSED, as before.
 
 pub mod cache;
+pub mod coalesce;
 pub mod firewall;
 pub mod forward;
 
