@@ -543,6 +543,10 @@ fn dnsperf_over_doh_loses_nothing() {
     assert!(text.contains("200: 100"), "{text}");
 }
 
+/// The launcher of the tests that run the Worker in a workerd of their own (tests/e2e/workerd.rs).
+#[path = "e2e/workerd.rs"]
+mod workerd;
+
 /// Routing-policy scenarios (tests/e2e/routing.rs).
 #[path = "e2e/routing.rs"]
 mod routing;

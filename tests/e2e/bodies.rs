@@ -9,7 +9,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +18,7 @@ use hickory_proto::op::MessageType;
 use hickory_proto::rr::rdata::A;
 use hickory_proto::rr::{RData, Record};
 
+use super::workerd::{Launch, Workerd};
 use super::*;
 
 /// Requests and their caps.
@@ -36,25 +37,6 @@ const TOKEN: &str = "bodies-e2e-token-0123456789";
 /// body: for these never-finished bodies, forever).
 const PROMPT: Duration = Duration::from_secs(5);
 
-/// A workerd serving the built Worker, stopped on drop.
-struct Workerd {
-    child: std::process::Child,
-    dir: PathBuf,
-}
-
-impl Drop for Workerd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Workerd {
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("workerd.log")).unwrap_or_default()
-    }
-}
-
 /// Compiles `sources` into `dir/kv`, the keys a publish writes.
 fn compile_into(dir: &Path, sources: &[&Path]) {
     let output = Command::new(env("EDGEDNS_CLI")).args(["compile", "--kv-dir"]).arg(dir.join("kv")).args(sources).output().expect("the CLI runs");
@@ -63,66 +45,15 @@ fn compile_into(dir: &Path, sources: &[&Path]) {
 
 /// A fresh workerd on `port` serving `dir/kv` (writable: the health run writes to it), with
 /// the admin token and `vars` (`NAME=VALUE`), allowed to fetch from loopback (the test's
-/// upstream and probed servers); with `scheduler`, a second socket whose every request runs
-/// the Worker's scheduled handler, as a Cron Trigger would (through a service binding, as
-/// wrangler's `/cdn-cgi/handler/scheduled` does).
+/// upstream and probed servers); with `scheduler`, a second socket whose `/__scheduled` runs
+/// the Worker's scheduled handler, as a Cron Trigger would.
 fn start(dir: &Path, port: u16, scheduler: Option<u16>, vars: &[&str]) -> Workerd {
-    for file in ["index.js", "index_bg.wasm"] {
-        std::fs::copy(Path::new("build").join(file), dir.join(file)).expect("the Worker is built (make worker)");
+    let launch = Launch::new(dir, port).writable().network().var("ADMIN_TOKEN", TOKEN).vars(vars.iter().copied());
+    match scheduler {
+        Some(front) => launch.scheduler(front),
+        None => launch,
     }
-    let wrangler = std::fs::read_to_string("wrangler.toml").unwrap();
-    let date = wrangler
-        .lines()
-        .find_map(|line| line.strip_prefix("compatibility_date"))
-        .and_then(|rest| rest.split('"').nth(1))
-        .expect("wrangler.toml has a compatibility_date");
-    let mut bindings = format!("(name = \"ZONES\", kvNamespace = \"kv\"),\n    (name = \"ADMIN_TOKEN\", text = \"{TOKEN}\"),");
-    for pair in vars {
-        let (name, value) = pair.split_once('=').unwrap();
-        bindings.push_str(&format!("\n    (name = \"{name}\", text = \"{value}\"),"));
-    }
-    let (front_service, front_socket, front_worker) = match scheduler {
-        Some(front) => (
-            "(name = \"scheduler\", worker = .scheduler),",
-            format!("(name = \"scheduler\", address = \"127.0.0.1:{front}\", http = (), service = \"scheduler\"),"),
-            format!(
-                "const scheduler :Workerd.Worker = (\n  modules = [ (name = \"scheduler.js\", esModule = embed \"scheduler.js\") ],\n  compatibilityDate = \"{date}\",\n  \
-                 compatibilityFlags = [\"service_binding_extra_handlers\"],\n  bindings = [ (name = \"MAIN\", service = \"main\") ],\n);\n"
-            ),
-        ),
-        None => ("", String::new(), String::new()),
-    };
-    std::fs::write(
-        dir.join("scheduler.js"),
-        "export default { async fetch(request, env) {\n  const time = Number(new URL(request.url).searchParams.get(\"time\")) || Date.now();\n  \
-         const result = await env.MAIN.scheduled({ scheduledTime: new Date(time), cron: \"* * * * *\" });\n  return new Response(JSON.stringify(result));\n} };\n",
-    )
-    .unwrap();
-    let config = format!(
-        "using Workerd = import \"/workerd/workerd.capnp\";\nconst config :Workerd.Config = (\n  services = [\n    (name = \"main\", worker = .edgedns),\n    \
-         (name = \"kv\", disk = (path = \"{kv}\", writable = true)),\n    (name = \"internet\", network = (allow = [\"public\", \"local\"])),\n    {front_service}\n  ],\n  \
-         sockets = [ (name = \"http\", address = \"127.0.0.1:{port}\", http = (), service = \"main\"), {front_socket} ],\n);\n\
-         const edgedns :Workerd.Worker = (\n  modules = [\n    (name = \"index.js\", esModule = embed \"index.js\"),\n    \
-         (name = \"index_bg.wasm\", wasm = embed \"index_bg.wasm\"),\n  ],\n  compatibilityDate = \"{date}\",\n  bindings = [\n    {bindings}\n  ],\n);\n{front_worker}",
-        kv = dir.join("kv").display(),
-    );
-    std::fs::write(dir.join("workerd.capnp"), config).unwrap();
-    let log = std::fs::File::create(dir.join("workerd.log")).unwrap();
-    let child = Command::new(std::fs::canonicalize("node_modules/.bin/workerd").expect("workerd is installed"))
-        .args(["serve", "--experimental", "workerd.capnp"])
-        .current_dir(dir)
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("workerd starts");
-    let workerd = Workerd { child, dir: dir.to_owned() };
-    for _ in 0..100 {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return workerd;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("workerd did not listen on {port}: {}", workerd.log());
+    .start()
 }
 
 /// What a raw request got back.
@@ -531,7 +462,7 @@ fn probes_read_the_first_5120_bytes_of_a_page_and_no_more() {
 
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
     let started = Instant::now();
-    let run = curl(&["--max-time", "30", &format!("http://127.0.0.1:{PORT_HEALTH_SCHEDULER}/?time={}", now)]);
+    let run = curl(&["--max-time", "30", &format!("http://127.0.0.1:{PORT_HEALTH_SCHEDULER}/__scheduled?time={}", now)]);
     let took = started.elapsed();
     assert_eq!(run.status, 200, "{} {}", String::from_utf8_lossy(&run.body), workerd.log());
     let exchange = curl(&["-H", &format!("authorization: Bearer {TOKEN}"), &format!("http://127.0.0.1:{PORT_HEALTH}/admin/health")]);

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
@@ -20,6 +20,7 @@ use hickory_proto::rr::rdata::opt::EdnsOption;
 use hickory_proto::rr::rdata::A;
 use hickory_proto::rr::{RData, Record};
 
+use super::workerd::{Launch, Workerd};
 use super::*;
 
 /// Fifty identical questions: the Worker, and its upstream.
@@ -34,73 +35,19 @@ const UPSTREAM_DELAY: Duration = Duration::from_millis(300);
 /// Questions sent at once.
 const BURST: usize = 50;
 
-/// A workerd serving the built Worker, stopped on drop.
-struct Workerd {
-    child: std::process::Child,
-    dir: PathBuf,
-}
-
-impl Drop for Workerd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Workerd {
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("workerd.log")).unwrap_or_default()
-    }
-}
-
 /// A fresh workerd on `port` serving the sample zones from `dir/kv`, in resolver mode with
 /// the loopback upstream on `upstream` (workerd's network service allows local addresses
 /// for it), and `vars` (`NAME=VALUE`).
 fn start(dir: &Path, port: u16, upstream: u16, vars: &[&str]) -> Workerd {
     let output = Command::new(env("EDGEDNS_CLI")).args(["compile", "--kv-dir"]).arg(dir.join("kv")).arg("zones").output().expect("the CLI runs");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    for file in ["index.js", "index_bg.wasm"] {
-        std::fs::copy(Path::new("build").join(file), dir.join(file)).expect("the Worker is built (make worker)");
-    }
-    let wrangler = std::fs::read_to_string("wrangler.toml").unwrap();
-    let date = wrangler
-        .lines()
-        .find_map(|line| line.strip_prefix("compatibility_date"))
-        .and_then(|rest| rest.split('"').nth(1))
-        .expect("wrangler.toml has a compatibility_date");
-    let mut bindings = format!(
-        "(name = \"ZONES\", kvNamespace = \"kv\"),\n    (name = \"ADMIN_TOKEN\", text = \"{TOKEN}\"),\n    \
-         (name = \"UPSTREAMS\", text = \"http://127.0.0.1:{upstream}/dns-query\"),\n    (name = \"SNAPSHOT_REFRESH_SECONDS\", text = \"300\"),"
-    );
-    for pair in vars {
-        let (name, value) = pair.split_once('=').unwrap();
-        bindings.push_str(&format!("\n    (name = \"{name}\", text = \"{value}\"),"));
-    }
-    let config = format!(
-        "using Workerd = import \"/workerd/workerd.capnp\";\nconst config :Workerd.Config = (\n  services = [\n    (name = \"main\", worker = .edgedns),\n    \
-         (name = \"kv\", disk = (path = \"{kv}\", writable = false)),\n    (name = \"internet\", network = (allow = [\"public\", \"local\"])),\n  ],\n  \
-         sockets = [ (name = \"http\", address = \"127.0.0.1:{port}\", http = (), service = \"main\") ],\n);\n\
-         const edgedns :Workerd.Worker = (\n  modules = [\n    (name = \"index.js\", esModule = embed \"index.js\"),\n    \
-         (name = \"index_bg.wasm\", wasm = embed \"index_bg.wasm\"),\n  ],\n  compatibilityDate = \"{date}\",\n  bindings = [\n    {bindings}\n  ],\n);\n",
-        kv = dir.join("kv").display(),
-    );
-    std::fs::write(dir.join("workerd.capnp"), config).unwrap();
-    let log = std::fs::File::create(dir.join("workerd.log")).unwrap();
-    let child = Command::new(std::fs::canonicalize("node_modules/.bin/workerd").expect("workerd is installed"))
-        .args(["serve", "workerd.capnp"])
-        .current_dir(dir)
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("workerd starts");
-    let workerd = Workerd { child, dir: dir.to_owned() };
-    for _ in 0..100 {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return workerd;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("workerd did not listen on {port}: {}", workerd.log());
+    Launch::new(dir, port)
+        .network()
+        .var("ADMIN_TOKEN", TOKEN)
+        .var("UPSTREAMS", &format!("http://127.0.0.1:{upstream}/dns-query"))
+        .var("SNAPSHOT_REFRESH_SECONDS", "300")
+        .vars(vars.iter().copied())
+        .start()
 }
 
 /// The loopback DoH upstream: counts the queries per (lower-cased) name and answers each

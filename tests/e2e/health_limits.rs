@@ -12,54 +12,14 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use super::workerd::{Launch, Workerd};
 use super::*;
 
 const TOKEN: &str = "health-limits-token-0123456789";
-
-/// A workerd serving the Worker on `port`, stopped on drop.
-struct Workerd {
-    child: std::process::Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Drop for Workerd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        // Kept when the test failed: workerd.log and the KV directory tell what happened.
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-/// The trigger: `/__scheduled?time=MS` runs the Worker's scheduled handler (as a Cron
-/// Trigger would, scheduled at MS) and answers when it has finished; everything else goes to
-/// the Worker.
-const TRIGGER: &str = r#"export default {
-  async fetch(request, env) {
-    const url = new URL(request.url);
-    if (url.pathname === "/__scheduled") {
-      const time = url.searchParams.get("time");
-      const result = await env.MAIN.scheduled({ scheduledTime: new Date(time ? Number(time) : Date.now()), cron: "* * * * *" });
-      return new Response(result.outcome, { status: result.outcome === "ok" ? 200 : 500 });
-    }
-    return env.MAIN.fetch(request);
-  },
-};
-"#;
-
-fn compatibility_date() -> String {
-    let text = std::fs::read_to_string("wrangler.toml").expect("wrangler.toml");
-    let line = text.lines().find(|line| line.starts_with("compatibility_date")).expect("a compatibility_date");
-    line.split('"').nth(1).expect("a quoted date").to_owned()
-}
 
 /// Compiles `zone` (a master file) and `routes` (its routes file) for `limits.test` into
 /// `dir/kv`, then starts workerd on `port` with these extra variables.
@@ -71,62 +31,8 @@ fn start(name: &str, port: u16, routes: &str, vars: &[(&str, &str)]) -> Workerd 
     std::fs::write(zones.join("limits.test.routes.toml"), routes).unwrap();
     let output = Command::new(env("EDGEDNS_CLI")).arg("compile").arg("--kv-dir").arg(dir.join("kv")).arg(&zones).output().expect("the CLI runs");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let build = PathBuf::from(std::env::var("EDGEDNS_WORKER_BUILD").unwrap_or_else(|_| "build".into()));
-    for file in ["index.js", "index_bg.wasm"] {
-        std::fs::copy(build.join(file), dir.join(file)).unwrap_or_else(|e| panic!("{}: {e} (make worker)", build.join(file).display()));
-    }
-    std::fs::write(dir.join("trigger.js"), TRIGGER).unwrap();
-    let mut bindings = format!("(name = \"ZONES\", kvNamespace = \"kv\"), (name = \"ADMIN_TOKEN\", text = \"{TOKEN}\")");
-    for (name, value) in vars {
-        bindings.push_str(&format!(", (name = \"{name}\", text = \"{value}\")"));
-    }
-    let config = format!(
-        r#"using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = .edgedns),
-    (name = "trigger", worker = .trigger),
-    (name = "kv", disk = (path = "{kv}", writable = true)),
-    (name = "loopback", network = (allow = ["local", "private", "public"])),
-  ],
-  sockets = [ (name = "http", address = "127.0.0.1:{port}", http = (), service = "trigger") ],
-);
-const edgedns :Workerd.Worker = (
-  modules = [
-    (name = "index.js", esModule = embed "index.js"),
-    (name = "index_bg.wasm", wasm = embed "index_bg.wasm"),
-  ],
-  compatibilityDate = "{date}",
-  bindings = [ {bindings} ],
-  globalOutbound = "loopback",
-);
-const trigger :Workerd.Worker = (
-  modules = [ (name = "trigger.js", esModule = embed "trigger.js") ],
-  compatibilityDate = "{date}",
-  compatibilityFlags = ["service_binding_extra_handlers"],
-  bindings = [ (name = "MAIN", service = "main") ],
-);
-"#,
-        kv = dir.join("kv").display(),
-        date = compatibility_date(),
-    );
-    std::fs::write(dir.join("workerd.capnp"), config).unwrap();
-    let log = std::fs::File::create(dir.join("workerd.log")).unwrap();
-    let child = Command::new(std::fs::canonicalize("node_modules/.bin/workerd").expect("workerd is installed"))
-        .args(["serve", "--experimental", "--verbose", "workerd.capnp"])
-        .current_dir(&dir)
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("workerd starts");
-    let workerd = Workerd { child, port, dir };
-    for _ in 0..100 {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return workerd;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("workerd did not listen on {port}: {}", std::fs::read_to_string(workerd.dir.join("workerd.log")).unwrap_or_default());
+    let launch = Launch::new(&dir, port).writable().network().scheduler(port).clean_up().var("ADMIN_TOKEN", TOKEN);
+    vars.iter().fold(launch, |launch, (name, value)| launch.var(name, value)).start()
 }
 
 fn now_ms() -> u64 {
@@ -137,7 +43,7 @@ impl Workerd {
     /// Runs the scheduled handler as if scheduled at `scheduled_ms`; returns how long it took.
     fn run_at(&self, scheduled_ms: u64) -> Duration {
         let started = Instant::now();
-        let exchange = curl(&["--max-time", "90", &format!("http://127.0.0.1:{}/__scheduled?time={scheduled_ms}", self.port)]);
+        let exchange = curl(&["--max-time", "90", &format!("http://127.0.0.1:{}/__scheduled?time={scheduled_ms}", self.port())]);
         assert_eq!(exchange.status, 200, "{} {}", String::from_utf8_lossy(&exchange.body), self.log());
         started.elapsed()
     }
@@ -150,7 +56,7 @@ impl Workerd {
     /// An admin API call: status and JSON body.
     fn admin(&self, method: &str, path: &str, body: Option<&str>) -> (u16, serde_json::Value) {
         let authorization = format!("authorization: Bearer {TOKEN}");
-        let url = format!("http://127.0.0.1:{}{path}", self.port);
+        let url = format!("http://127.0.0.1:{}{path}", self.port());
         let mut args = vec!["-X", method, "-H", authorization.as_str()];
         if let Some(body) = body {
             args.extend(["-H", "content-type: application/json", "--data-binary", body]);
@@ -175,11 +81,11 @@ impl Workerd {
 
     /// `health:current` as stored (`None`: missing).
     fn stored(&self, key: &str) -> Option<String> {
-        std::fs::read_to_string(self.dir.join("kv").join(key)).ok()
+        std::fs::read_to_string(self.dir().join("kv").join(key)).ok()
     }
 
     fn store(&self, key: &str, value: &str) {
-        std::fs::write(self.dir.join("kv").join(key), value).unwrap();
+        std::fs::write(self.dir().join("kv").join(key), value).unwrap();
     }
 
     /// The stored measured state of a check.
@@ -187,10 +93,6 @@ impl Workerd {
         let text = self.stored("health:current").expect("health:current is written");
         let snapshot: serde_json::Value = serde_json::from_str(&text).unwrap();
         snapshot["checks"][id].clone()
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("workerd.log")).unwrap_or_default()
     }
 }
 

@@ -8,6 +8,7 @@
 //! under such an isolate answers SERVFAIL; every answer is checked against the versions
 //! published.
 
+use super::workerd::{Launch, Workerd};
 use super::*;
 
 use std::collections::BTreeSet;
@@ -26,55 +27,10 @@ const APEX: &str = "rapid.test";
 /// Its hosts: enough for three shards of the default size (128 KiB of records).
 const HOSTS: u32 = 12_000;
 
-/// A workerd, stopped on drop.
-struct Workerd {
-    child: std::process::Child,
-    dir: PathBuf,
-}
-
-impl Drop for Workerd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Workerd {
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("workerd.log")).unwrap_or_default()
-    }
-}
-
 /// A fresh workerd on `port` in `dir`, serving the built Worker with the shared directory `kv`
-/// as its KV namespace, writable: the config `workerd_config` (scripts/env.sh) writes, with its
-/// disk service made writable and pointed at `kv`. `vars` are more worker variables.
+/// as its KV namespace, writable. `vars` are more worker variables (`NAME=VALUE ...`).
 fn start(dir: &Path, kv: &Path, port: u16, vars: &str) -> Workerd {
-    std::fs::create_dir_all(dir).unwrap();
-    let script = format!("set -e; source scripts/env.sh; workerd_config '{}' {port} ADMIN_TOKEN={TOKEN} {vars}", dir.display());
-    let output = Command::new("bash").args(["-c", &script]).output().expect("bash runs");
-    assert!(output.status.success(), "workerd_config: {}", String::from_utf8_lossy(&output.stderr));
-    let config = dir.join("workerd.capnp");
-    let text = std::fs::read_to_string(&config).unwrap();
-    let own = format!("disk = (path = \"{}/kv\", writable = false)", dir.display());
-    let shared = format!("disk = (path = \"{}\", writable = true)", kv.display());
-    assert!(text.contains(&own), "workerd_config's KV service is not `{own}`: {text}");
-    std::fs::write(&config, text.replace(&own, &shared)).unwrap();
-    let log = std::fs::File::create(dir.join("workerd.log")).unwrap();
-    let child = Command::new(std::fs::canonicalize("node_modules/.bin/workerd").expect("workerd is installed"))
-        .args(["serve", "workerd.capnp"])
-        .current_dir(dir)
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("workerd starts");
-    let workerd = Workerd { child, dir: dir.to_owned() };
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return workerd;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("workerd did not listen on {port}: {}", workerd.log());
+    Launch::new(dir, port).kv(kv).writable().var("ADMIN_TOKEN", TOKEN).vars(vars.split_whitespace()).start()
 }
 
 /// A fresh directory for a test's workerds and KV.

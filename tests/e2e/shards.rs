@@ -5,6 +5,7 @@
 //! a name needs, the health state only with a shard of routed sets, nothing for a name no zone
 //! holds, nothing again for a shard it holds.
 
+use super::workerd::{Launch, Workerd};
 use super::*;
 
 use edgedns::snapshot::{Index, Manifest};
@@ -14,37 +15,9 @@ const PORT: u16 = 18791;
 const PORT_REFRESH: u16 = 18792;
 pub(super) const TOKEN: &str = "shards-e2e-token-0123456789";
 
-/// A workerd serving `dir/kv`, stopped on drop.
-pub(super) struct Workerd(std::process::Child);
-
-impl Drop for Workerd {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A fresh workerd on `port` serving `dir/kv`, with more worker variables (`NAME=VALUE ...`).
+/// A fresh workerd on `port` serving `dir/kv` (read-only), with more worker variables (`NAME=VALUE ...`).
 pub(super) fn start_on(dir: &std::path::Path, port: u16, vars: &str) -> Workerd {
-    let script = format!("set -e; source scripts/env.sh; workerd_config '{}' {port} ADMIN_TOKEN={TOKEN} {vars}", dir.display());
-    let output = Command::new("bash").args(["-c", &script]).output().expect("bash runs");
-    assert!(output.status.success(), "workerd_config: {}", String::from_utf8_lossy(&output.stderr));
-    let log = std::fs::File::create(dir.join("workerd.log")).unwrap();
-    let child = Command::new(std::fs::canonicalize("node_modules/.bin/workerd").expect("workerd is installed"))
-        .args(["serve", "workerd.capnp"])
-        .current_dir(dir)
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("workerd starts");
-    let workerd = Workerd(child);
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return workerd;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("workerd did not listen on {port}: {}", std::fs::read_to_string(dir.join("workerd.log")).unwrap_or_default());
+    Launch::new(dir, port).var("ADMIN_TOKEN", TOKEN).vars(vars.split_whitespace()).start()
 }
 
 fn start(dir: &std::path::Path) -> Workerd {
