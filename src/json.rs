@@ -48,7 +48,14 @@ fn record_type(text: &str) -> Option<RecordType> {
     if let Ok(code) = number.parse::<u16>() {
         return Some(RecordType::from(code));
     }
-    RecordType::from_str(&upper).ok()
+    // Types hickory does not read by name: asked, they get what the wire format answers them.
+    match upper.as_str() {
+        "OPT" => Some(RecordType::from(41)),
+        "TKEY" => Some(RecordType::from(249)),
+        "TSIG" => Some(RecordType::from(250)),
+        "IXFR" => Some(RecordType::from(251)),
+        _ => RecordType::from_str(&upper).ok(),
+    }
 }
 
 /// A client subnet given as `address/prefix`, or a bare address (then /24 for IPv4 and /56

@@ -257,6 +257,16 @@ fn decide(
     viewer: &Viewer,
     mut trace: Option<&mut Vec<String>>,
 ) -> Decision {
+    // What the wire format refuses before looking at any zone is refused the same way whatever
+    // the format asked in (the JSON API takes any type by name or number), and never forwarded:
+    // OPT, TKEY and TSIG are no questions (RFC 6891 §6.1.1, RFC 2930, RFC 8945: FORMERR, as
+    // `query::parse` answers them), and zone transfers are not served (REFUSED, as answer.rs
+    // does for hosted zones).
+    match u16::from(query.question.query_type) {
+        41 | 249 | 250 => return Decision::Answered(Resolution::error(ResponseCode::FormErr, None)),
+        251 | 252 => return Decision::Answered(Resolution::error(ResponseCode::Refused, Some(ExtendedError::Prohibited))),
+        _ => {}
+    }
     let mut alert = None;
     if let Some(rule) = recursion.firewall.and_then(|firewall| firewall.check(&query.question.name)) {
         if let Some(trace) = trace.as_deref_mut() {

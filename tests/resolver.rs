@@ -194,3 +194,30 @@ fn explain_says_what_would_be_forwarded_and_which_rule_fired() {
     assert!(text.contains("firewall: rule alert *.example.net (line 1) matched"), "{text}");
     assert!(text.contains("forwarded to the upstream resolvers"), "{text}");
 }
+
+/// The JSON API takes a type by name or number; the types the wire format never answers (OPT,
+/// TKEY, TSIG: FORMERR at parsing; zone transfers: REFUSED) get the same answer through it,
+/// and resolver mode forwards none of them, asked either way.
+#[test]
+fn meta_types_and_zone_transfers_are_refused_in_every_format_and_never_forwarded() {
+    let config = config();
+    let recursion = Recursion { config: Some(&config), firewall: None };
+    let json = |query: &str| {
+        let response = responded(run(&HttpRequest { method: "GET", path: "/resolve", query, ..HttpRequest::default() }, recursion));
+        assert_eq!(response.status, 200, "{query}");
+        let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+        body["Status"].as_u64().unwrap()
+    };
+    for (type_, status) in [("OPT", 1), ("41", 1), ("TKEY", 1), ("TSIG", 1), ("250", 1), ("AXFR", 5), ("IXFR", 5), ("252", 5)] {
+        // A name no zone holds (resolver mode would forward it) and a hosted one.
+        assert_eq!(json(&format!("name=forwarded.example.net&type={type_}")), status, "type={type_}, not hosted");
+        assert_eq!(json(&format!("name=www.example.com&type={type_}")), status, "type={type_}, hosted");
+    }
+    for record_type in [RecordType::AXFR, RecordType::IXFR] {
+        let response = responded(post(&query_bytes("forwarded.example.net.", record_type, false), recursion));
+        let message = Message::from_vec(&response.body).unwrap();
+        assert_eq!(message.metadata.response_code, ResponseCode::Refused, "{record_type} over the wire");
+    }
+    // Ordinary types are still forwarded.
+    forwarded(run(&HttpRequest { method: "GET", path: "/resolve", query: "name=forwarded.example.net&type=AAAA", ..HttpRequest::default() }, recursion));
+}
