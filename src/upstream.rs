@@ -89,8 +89,6 @@ thread_local! {
 /// At most this many rounds of following flights that are lost (abandoned by age, or their
 /// leader went away) before a query looks its question up alone.
 const MAX_ROUNDS: usize = 3;
-/// The longest pause between two looks at a flight another query leads.
-const POLL_MAX_MS: u64 = 8;
 
 /// This isolate's counts.
 pub fn stats() -> ResolverStats {
@@ -196,24 +194,15 @@ pub async fn answer(forwarded: &Forward, config: &ResolverConfig, context: &Cont
     }
 }
 
-/// Watches a flight another query leads until it lands (its outcome) or is lost (`None`).
-///
-/// workerd lets no request resume on another's behalf ("Cannot perform I/O on behalf of a
-/// different request"): a wake-up from the leader's fetch would run this query's continuation
-/// in the leader's request. So the follower looks on its own timers, 1 ms doubling to 8 ms
-/// apart, and the outcome it takes is plain data.
+/// Watches a flight another query leads until it lands (its outcome) or is lost (`None`), on
+/// this request's own timers ([`crate::worker::poll`]).
 async fn follow(key: &str, flight: FlightId) -> Option<Shared> {
-    let mut pause = 1;
-    loop {
-        let now = now_ms();
-        match RESOLVER.with(|resolver| resolver.borrow_mut().flights.watch(key, flight, now)) {
-            Watch::Landed(shared) => return Some(shared),
-            Watch::Lost => return None,
-            Watch::InFlight => {}
-        }
-        worker::Delay::from(std::time::Duration::from_millis(pause)).await;
-        pause = (pause * 2).min(POLL_MAX_MS);
-    }
+    crate::worker::poll::until(|| match RESOLVER.with(|resolver| resolver.borrow_mut().flights.watch(key, flight, now_ms())) {
+        Watch::Landed(shared) => Some(Some(shared)),
+        Watch::Lost => Some(None),
+        Watch::InFlight => None,
+    })
+    .await
 }
 
 /// Looks a question that missed the isolate's cache up: the edge cache, then the upstreams

@@ -15,6 +15,15 @@ pub(super) enum ReadPath {
     Operator,
 }
 
+impl From<crate::isolate::ReadPath> for ReadPath {
+    fn from(path: crate::isolate::ReadPath) -> Self {
+        match path {
+            crate::isolate::ReadPath::Request => Self::Request,
+            crate::isolate::ReadPath::Background => Self::Background,
+        }
+    }
+}
+
 /// This isolate's KV reads by path (and the bytes they returned), and the requests it served.
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]
 pub(super) struct Counts {

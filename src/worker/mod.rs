@@ -21,7 +21,7 @@ use crate::doh::{HttpError, HttpRequest, MAX_MESSAGE};
 use crate::geo::ipdb::IpTable;
 use crate::geo::{geoip_key, GeoIp, GEOIP_CURRENT_KEY};
 use crate::health::{machine, overrides_from_json, schedule, status, HealthError, HealthSnapshot, HEALTH_KEY, OVERRIDES_KEY};
-use crate::isolate::{self, Demand, Event, Isolate, Read, ReadId, Settings};
+use crate::isolate::{Demand, Event, Isolate, Read, ReadId, Settings};
 use crate::policy::SplitMix;
 use crate::resolver::firewall::{self, Firewall};
 use crate::resolver::ResolverConfig;
@@ -34,6 +34,7 @@ mod admin_api;
 pub(crate) mod body;
 mod health;
 mod kv;
+pub(crate) mod poll;
 mod tables;
 
 use admin_api::*;
@@ -45,8 +46,6 @@ const ZONES_BINDING: &str = "ZONES";
 /// At most this many rounds of waiting for reads before a query gives up (each round ends
 /// when a read it waits for comes back, or when that read counts as stuck).
 const MAX_ROUNDS: usize = 8;
-/// The longest pause between two looks at a read another query is making.
-const POLL_MAX_MS: u64 = 8;
 
 thread_local! {
     /// What this isolate holds and the reads it wants ([`Isolate`]), made on the first request
@@ -81,11 +80,7 @@ async fn perform(env: &Env, reads: Vec<Read>) {
     let mut reads = reads;
     while !reads.is_empty() {
         let results = futures_util::future::join_all(reads.iter().map(|read| async move {
-            let path = match read.path {
-                isolate::ReadPath::Request => ReadPath::Request,
-                isolate::ReadPath::Background => ReadPath::Background,
-            };
-            let result = match Kv::open(env, path) {
+            let result = match Kv::open(env, read.path.into()) {
                 Ok(kv) => kv.bytes(&read.key).await.map_err(|error| error.to_string()),
                 Err(error) => Err(format!("KV binding {ZONES_BINDING} is missing: {error}")),
             };
@@ -100,18 +95,10 @@ async fn perform(env: &Env, reads: Vec<Read>) {
     }
 }
 
-/// Resolves once one of `ids` is no longer in flight, or at `until` (ms).
-///
-/// The read is made by another query, and workerd lets no request resume on another's
-/// behalf ("Cannot perform I/O on behalf of a different request"): a wake-up from the
-/// reading request would run this query's continuation in that request's context. So the
-/// waiting query polls on its own timers, a few ms apart, and stays in its own context.
+/// Resolves once one of `ids` (reads another query is making) is no longer in flight, or at
+/// `until` (ms); see [`poll`] for why it looks rather than being woken.
 async fn completion(env: &Env, ids: &[ReadId], until: u64) {
-    let mut pause = 1;
-    while now_ms() < until && with_isolate(env, |isolate| ids.iter().all(|id| isolate.is_pending(*id))) {
-        worker::Delay::from(std::time::Duration::from_millis(pause)).await;
-        pause = (pause * 2).min(POLL_MAX_MS);
-    }
+    poll::until(|| (now_ms() >= until || with_isolate(env, |isolate| ids.iter().any(|id| !isolate.is_pending(*id)))).then_some(())).await;
 }
 
 /// Asks the isolate with `ask` until the data is there: making the reads it hands this query,
