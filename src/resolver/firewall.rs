@@ -19,12 +19,21 @@
 //! exception inside a blocked domain); `alert` answers normally and logs; `block` answers
 //! NXDOMAIN, NODATA or the override record (A, AAAA or CNAME; TTL 60 s unless `ttl=`), each
 //! with Extended DNS Error 15 (Blocked).
+//!
+//! Rules apply to the answer as well as to the question ([`Firewall::screen`]): every owner
+//! and CNAME target in the answer's chain is checked like the question name (a blocked domain
+//! reached through a CNAME, "CNAME cloaking", is blocked), and a network pattern
+//! (`block 198.51.100.0/24 nxdomain`, RPZ's `rpz-ip` trigger) matches answers whose A or AAAA
+//! records point into it, the longest prefix deciding. A question an `allow` rule matched is
+//! not screened: the exception covers its answer.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::str::FromStr;
 
 use hickory_proto::rr::rdata::{A, AAAA, CNAME};
-use hickory_proto::rr::{Name, RData, RecordType};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use ipnet::IpNet;
 
 /// The TTL of an override record when the rule gives none.
 pub const DEFAULT_OVERRIDE_TTL: u32 = 60;
@@ -143,6 +152,22 @@ pub struct Firewall {
     exact: HashMap<String, Rule>,
     /// Rules for every name below a domain (the domain, lower case, no trailing dot).
     below: HashMap<String, Rule>,
+    /// Rules for answer addresses, by network (its host bits zero).
+    networks: HashMap<IpNet, Rule>,
+    /// The prefix lengths `networks` holds, longest first, IPv4 and IPv6 apart: an address is
+    /// looked up once per length in use, never by a scan of the rules.
+    v4_lengths: Vec<u8>,
+    v6_lengths: Vec<u8>,
+}
+
+/// What a rule pattern matches.
+enum Pattern {
+    /// One name.
+    Exact(String),
+    /// Every name below a domain.
+    Below(String),
+    /// Answer addresses in a network.
+    Network(IpNet),
 }
 
 /// Lower case, no trailing dot: the form rules are keyed by.
@@ -160,18 +185,21 @@ impl Firewall {
         }
         // Counted first, by kind: the maps are sized once (growing one holds the old and the
         // new table at the same time, and an isolate's memory never shrinks back).
-        let (mut exact, mut below) = (0, 0);
+        let (mut exact, mut below, mut networks) = (0, 0, 0);
         for raw in text.lines() {
             match raw.split('#').next().unwrap_or("").split_whitespace().nth(1) {
                 Some(pattern) if pattern.starts_with('*') => below += 1,
+                Some(pattern) if pattern.contains('/') => networks += 1,
                 Some(_) => exact += 1,
                 None => {}
             }
         }
-        if exact + below > MAX_RULES {
-            return Err(ListError::TooManyRules { rules: exact + below });
+        if exact + below + networks > MAX_RULES {
+            return Err(ListError::TooManyRules { rules: exact + below + networks });
         }
-        Self::parse_into(Self { exact: HashMap::with_capacity(exact), below: HashMap::with_capacity(below) }, text).map_err(ListError::Lines)
+        let sized =
+            Self { exact: HashMap::with_capacity(exact), below: HashMap::with_capacity(below), networks: HashMap::with_capacity(networks), ..Self::default() };
+        Self::parse_into(sized, text).map_err(ListError::Lines)
     }
 
     /// Reads a rule list, whatever its size; every bad line is reported, nothing is
@@ -188,18 +216,27 @@ impl Firewall {
             if content.is_empty() {
                 continue;
             }
-            match parse_rule(content, line) {
-                Ok((wildcard, domain, rule)) => {
-                    let map = if wildcard { &mut firewall.below } else { &mut firewall.exact };
-                    if let Some(first) = map.get(&domain) {
-                        errors.push((line, format!("{} is already ruled on line {}", rule.pattern, first.line)));
-                    } else {
-                        map.insert(domain, rule);
-                    }
+            let first = match parse_rule(content, line) {
+                Ok((Pattern::Exact(domain), rule)) => firewall.exact.try_insert_rule(domain, rule),
+                Ok((Pattern::Below(domain), rule)) => firewall.below.try_insert_rule(domain, rule),
+                Ok((Pattern::Network(network), rule)) => firewall.networks.try_insert_rule(network, rule),
+                Err(message) => {
+                    errors.push((line, message));
+                    continue;
                 }
-                Err(message) => errors.push((line, message)),
+            };
+            if let Err((pattern, first)) = first {
+                errors.push((line, format!("{pattern} is already ruled on line {first}")));
             }
         }
+        let lengths = |v4: bool| {
+            let mut lengths: Vec<u8> = firewall.networks.keys().filter(|network| matches!(network, IpNet::V4(_)) == v4).map(IpNet::prefix_len).collect();
+            lengths.sort_unstable_by(|a, b| b.cmp(a));
+            lengths.dedup();
+            lengths
+        };
+        firewall.v4_lengths = lengths(true);
+        firewall.v6_lengths = lengths(false);
         if errors.is_empty() {
             Ok(firewall)
         } else {
@@ -209,7 +246,7 @@ impl Firewall {
 
     /// How many rules are loaded.
     pub fn len(&self) -> usize {
-        self.exact.len() + self.below.len()
+        self.exact.len() + self.below.len() + self.networks.len()
     }
 
     /// Whether no rule is loaded.
@@ -236,13 +273,73 @@ impl Firewall {
         }
         None
     }
+
+    /// The rule deciding an answer address, if any: the longest matching network's.
+    pub fn check_address(&self, address: IpAddr) -> Option<&Rule> {
+        let lengths = match address {
+            IpAddr::V4(_) => &self.v4_lengths,
+            IpAddr::V6(_) => &self.v6_lengths,
+        };
+        lengths.iter().find_map(|&length| IpNet::new(address, length).ok().and_then(|network| self.networks.get(&network.trunc())))
+    }
+
+    /// Screens an answer section (see the module doc): the first `block` rule any owner, CNAME
+    /// target or address in `records` meets, else the first `alert` rule, else `None`.
+    /// Owners and targets that an `allow` rule matches pass, as the question would.
+    pub fn screen(&self, records: &[Record]) -> Option<&Rule> {
+        let mut alert = None;
+        for record in records {
+            let owner = self.check(&record.name);
+            let data = match &record.data {
+                RData::CNAME(target) => self.check(&target.0),
+                RData::A(address) => self.check_address(IpAddr::V4(address.0)),
+                RData::AAAA(address) => self.check_address(IpAddr::V6(address.0)),
+                _ => None,
+            };
+            for rule in [owner, data].into_iter().flatten() {
+                match rule.action {
+                    Action::Block(_) => return Some(rule),
+                    Action::Alert => alert = alert.or(Some(rule)),
+                    Action::Allow => {}
+                }
+            }
+        }
+        alert
+    }
 }
 
-fn parse_rule(content: &str, line: usize) -> Result<(bool, String, Rule), String> {
+/// Inserting a rule for a pattern no earlier line ruled.
+trait RuleMap<K> {
+    /// Inserts `rule` under `key`, or names the pattern and the line that already rules it.
+    fn try_insert_rule(&mut self, key: K, rule: Rule) -> Result<(), (String, usize)>;
+}
+
+impl<K: std::hash::Hash + Eq> RuleMap<K> for HashMap<K, Rule> {
+    fn try_insert_rule(&mut self, key: K, rule: Rule) -> Result<(), (String, usize)> {
+        match self.get(&key) {
+            Some(first) => Err((rule.pattern, first.line)),
+            None => {
+                self.insert(key, rule);
+                Ok(())
+            }
+        }
+    }
+}
+
+fn parse_rule(content: &str, line: usize) -> Result<(Pattern, Rule), String> {
     let mut fields = content.split_whitespace();
     let action_word = fields.next().unwrap_or("");
-    let pattern = fields.next().ok_or("a rule is `<allow|alert|block> <name or *.domain> [answer]`")?;
+    let pattern = fields.next().ok_or("a rule is `<allow|alert|block> <name, *.domain or network> [answer]`")?;
     let rest: Vec<&str> = fields.collect();
+    let action = rule_action(action_word, &rest)?;
+    let rule = |action| Rule { action, pattern: pattern.to_owned(), line };
+    if pattern.contains('/') {
+        let network: IpNet = pattern.parse().map_err(|_| format!("{pattern:?} is not a network (192.0.2.0/24, 2001:db8::/32)"))?;
+        if network.trunc() != network {
+            return Err(format!("{pattern:?} has host bits set: the network is {}", network.trunc()));
+        }
+        return Ok((Pattern::Network(network), rule(action)));
+    }
     let (wildcard, domain) = match pattern.strip_prefix("*.") {
         Some(domain) => (true, domain),
         None if pattern == "*" => (true, ""),
@@ -258,14 +355,18 @@ fn parse_rule(content: &str, line: usize) -> Result<(bool, String, Rule), String
     } else {
         Name::from_str(domain).map_err(|error| format!("{pattern:?} is not a domain name: {error}"))?.to_ascii()
     };
-    let action = match (action_word.to_ascii_lowercase().as_str(), rest.as_slice()) {
+    let domain = key(&domain);
+    Ok((if wildcard { Pattern::Below(domain) } else { Pattern::Exact(domain) }, rule(action)))
+}
+
+fn rule_action(action_word: &str, rest: &[&str]) -> Result<Action, String> {
+    Ok(match (action_word.to_ascii_lowercase().as_str(), rest) {
         ("allow", []) => Action::Allow,
         ("alert", []) => Action::Alert,
         ("allow" | "alert", _) => return Err(format!("{action_word} takes no answer")),
         ("block", answer) => Action::Block(block_answer(answer)?),
         (other, _) => return Err(format!("unknown action {other:?} (allow, alert, block)")),
-    };
-    Ok((wildcard, key(&domain), Rule { action, pattern: pattern.to_owned(), line }))
+    })
 }
 
 fn block_answer(fields: &[&str]) -> Result<BlockAnswer, String> {
@@ -353,6 +454,46 @@ alert  *.suspicious.example   # watch these
             other => panic!("{other:?}"),
         }
         assert!(matches!(&firewall.check(&name("a.bad.example.")).unwrap().action, Action::Block(BlockAnswer::Override { data: RData::CNAME(_), ttl: 60 })));
+    }
+
+    fn record(owner: &str, data: RData) -> Record {
+        Record::from_rdata(name(owner), 300, data)
+    }
+
+    #[test]
+    fn address_rules_match_by_the_longest_prefix() {
+        let firewall =
+            Firewall::parse("block 10.0.0.0/8 nxdomain\nallow 10.1.0.0/16\nblock 10.1.2.3/32 nodata\nalert 2001:db8::/32\nblock ::/0 nodata\n").unwrap();
+        let line = |text: &str| firewall.check_address(text.parse().unwrap()).map(|rule| rule.line);
+        assert_eq!(line("10.200.0.1"), Some(1));
+        assert_eq!(line("10.1.9.9"), Some(2), "the exception inside the blocked network");
+        assert_eq!(line("10.1.2.3"), Some(3), "a host rule beats both");
+        assert_eq!(line("192.0.2.1"), None);
+        assert_eq!(line("2001:db8::1"), Some(4));
+        assert_eq!(line("2001:db9::1"), Some(5), "::/0 covers every IPv6 address, no IPv4 one");
+        let lookalike = Name::from_labels([&b"10"[..], b"0", b"0", b"0/8"]).unwrap();
+        assert_eq!(firewall.check(&lookalike), None, "a network is not a name");
+        let errors = Firewall::parse("block 10.0.0.1/8 nxdomain\nblock 10.0.0.0/33 nodata\nblock 10.0.0.0/8 nodata\nblock 10.0.0.0/8 nxdomain\n").unwrap_err();
+        assert_eq!(errors.0.iter().map(|(line, _)| *line).collect::<Vec<_>>(), vec![1, 2, 4], "{errors}");
+        assert!(errors.to_string().contains("host bits set: the network is 10.0.0.0/8"), "{errors}");
+    }
+
+    #[test]
+    fn answers_are_screened_through_their_cname_chain_and_addresses() {
+        let firewall = Firewall::parse(&format!("{RULES}block 198.51.100.0/24 nxdomain\n")).unwrap();
+        let cname = |target: &str| RData::CNAME(CNAME(name(target)));
+        // x.site.example is no rule's name; its CNAME target is below a blocked domain.
+        let cloaked = [record("x.site.example.", cname("a.tracker.example.")), record("a.tracker.example.", RData::A(A::new(192, 0, 2, 7)))];
+        assert_eq!(firewall.screen(&cloaked).map(|rule| rule.line), Some(3), "CNAME cloaking is seen through");
+        let excepted = [record("x.site.example.", cname("good.tracker.example.")), record("good.tracker.example.", RData::A(A::new(192, 0, 2, 7)))];
+        assert_eq!(firewall.screen(&excepted), None, "an allowed target passes");
+        let pointing = [record("fine.example.", RData::A(A::new(198, 51, 100, 9)))];
+        assert_eq!(firewall.screen(&pointing).map(|rule| rule.pattern.as_str()), Some("198.51.100.0/24"), "an address rule");
+        let watched = [record("x.site.example.", cname("b.suspicious.example.")), record("b.suspicious.example.", RData::A(A::new(192, 0, 2, 8)))];
+        assert_eq!(firewall.screen(&watched).map(|rule| rule.line), Some(7), "alert when nothing blocks");
+        let both = [watched[0].clone(), record("b.suspicious.example.", cname("ads.example.com."))];
+        assert_eq!(firewall.screen(&both).map(|rule| rule.line), Some(2), "a block beats an earlier alert");
+        assert_eq!(firewall.screen(&[record("clean.example.", RData::A(A::new(192, 0, 2, 1)))]), None);
     }
 
     #[test]
