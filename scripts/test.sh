@@ -84,10 +84,15 @@ if [[ "${TEST_SKIP_E2E:-0}" != 1 ]]; then
       # over), the second hanging (every miss hedges past it after 300 ms), the third dnsdist.
       resolver_stack() {
         STACK_NAME=resolver STACK_HTTP_PORT="$RESOLVER_HTTP_PORT" STACK_H2_PORT="$RESOLVER_H2_PORT" \
-        STACK_STATE="$RESOLVER_STATE" STACK_INSPECTOR_PORT=19230 \
+        STACK_STATE="$RESOLVER_STATE" STACK_INSPECTOR_PORT=19230 STACK_CONFIG=wrangler.e2e.toml \
         STACK_VARS="UPSTREAMS:http://127.0.0.1:18956/dns-query,http://127.0.0.1:18957/dns-query,http://127.0.0.1:18954/dns-query UPSTREAM_TIMEOUT_MS:1500 HEDGE_AFTER_MS:300" \
           scripts/stack.sh "$1"
       }
+      # Its configuration is wrangler.toml with a query limit a test burst can pass in a
+      # few seconds (tests/e2e/rate_limits.rs): 300 per 10 s per client network.
+      sed -e '/^name = "QUERY_RATE_LIMITER"/,/^simple/ s/^simple = .*/simple = { limit = 300, period = 10 }/' \
+        wrangler.toml >wrangler.e2e.toml
+      grep -q 'limit = 300, period = 10' wrangler.e2e.toml || { log "wrangler.e2e.toml: the query limit was not rewritten"; exit 1; }
       RESOLVER_HTTP_PORT="${RESOLVER_HTTP_PORT:-18788}"
       RESOLVER_H2_PORT="${RESOLVER_H2_PORT:-18444}"
       RESOLVER_STATE="$(realpath -m "$RUN_DIR/resolver-state")"

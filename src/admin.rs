@@ -132,6 +132,8 @@ pub enum AdminError {
     Conflict(String),
     /// 503: the Worker has no zone data, or KV failed.
     Unavailable(String),
+    /// 429: this client failed to authenticate too often; retry after this many seconds.
+    TooManyFailures(u32),
 }
 
 impl AdminError {
@@ -145,6 +147,7 @@ impl AdminError {
             Self::BadRequest(_) | Self::InvalidZones(_) => 400,
             Self::Conflict(_) => 409,
             Self::Unavailable(_) => 503,
+            Self::TooManyFailures(_) => 429,
         }
     }
 
@@ -160,6 +163,7 @@ impl AdminError {
             Self::UnknownCheck(id) => format!("no health check {id:?} in the published zones"),
             Self::UnknownZone(apex) => format!("no zone {apex} is published"),
             Self::UnknownVersion(version) => format!("snapshot {version} is missing from KV"),
+            Self::TooManyFailures(seconds) => format!("too many failed authentications from this address: try again in {seconds} s"),
         }
     }
 
@@ -174,6 +178,7 @@ impl AdminError {
         match self {
             Self::Unauthorized => response.headers.push(("www-authenticate", "Bearer".to_owned())),
             Self::MethodNotAllowed(allowed) => response.headers.push(("allow", (*allowed).to_owned())),
+            Self::TooManyFailures(seconds) => response.headers.push(("retry-after", seconds.to_string())),
             _ => {}
         }
         response
@@ -185,6 +190,11 @@ struct Message {
     error: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     details: Vec<String>,
+}
+
+/// JSON text already rendered, as a response no cache keeps and no other origin reads.
+pub fn json_text(status: u16, text: String) -> HttpResponse {
+    HttpResponse { status, headers: vec![("content-type", "application/json".to_owned()), ("cache-control", "no-store".to_owned())], body: text.into_bytes() }
 }
 
 /// A JSON response that no cache keeps and no other origin reads.

@@ -38,6 +38,8 @@ pub enum ExtendedError {
     NotReady,
     /// 18: the operation is not allowed (zone transfers).
     Prohibited,
+    /// 18: the client's network sent more queries than the rate limit allows.
+    RateLimited,
     /// 20: the name is in none of the hosted zones.
     NotAuthoritative,
     /// 21: the opcode or query type is not supported as asked.
@@ -57,7 +59,7 @@ impl ExtendedError {
     pub fn code(self) -> u16 {
         match self {
             Self::NotReady => 14,
-            Self::Prohibited => 18,
+            Self::Prohibited | Self::RateLimited => 18,
             Self::NotAuthoritative => 20,
             Self::NotSupported => 21,
             Self::StaleAnswer => 3,
@@ -72,6 +74,7 @@ impl ExtendedError {
         match self {
             Self::NotReady => "zone data is not loaded yet",
             Self::Prohibited => "zone transfers are not offered over DoH",
+            Self::RateLimited => "rate limited: too many queries from this network, try again in a minute",
             Self::NotAuthoritative => "not authoritative for this name",
             Self::NotSupported => "ANY is answered minimally (RFC 8482)",
             Self::StaleAnswer => "no upstream answered: serving an expired answer (RFC 8767)",

@@ -60,6 +60,13 @@ impl HttpResponse {
         response
     }
 
+    /// HTTP 429 with `Retry-After` (RFC 6585 §4): a client over a rate limit.
+    pub fn too_many_requests(retry_after_s: u32) -> Self {
+        let mut response = Self::error(429, &format!("too many requests: try again in {retry_after_s} s"));
+        response.headers.push(("retry-after", retry_after_s.to_string()));
+        response
+    }
+
     /// The answer to a CORS preflight: any origin may GET and POST DNS messages.
     pub fn preflight() -> Self {
         Self {

@@ -23,6 +23,9 @@
 //! * [`resolver`]: resolver mode: forwarding upstream, the answer cache, the DNS firewall.
 //! * [`isolate`]: what a Worker isolate holds and when it reads KV, as a state machine the
 //!   adapter drives (single-flight loads, refresh, back-off, the shard cache).
+//! * [`rate_limit`]: what the Workers Rate Limiting binding counts (queries per client
+//!   network in resolver mode, failed admin authentications) and what a client over a limit
+//!   is told.
 //! * [`admin`]: the operators' API (bearer token): health status and overrides, zone uploads,
 //!   deletions and rollbacks.
 //! * `worker` (wasm32 only): the thin Cloudflare Workers adapter (KV, request.cf, HTTP).
@@ -45,6 +48,7 @@ pub mod json;
 pub mod policy;
 pub mod publish;
 pub mod query;
+pub mod rate_limit;
 pub mod resolver;
 pub mod response;
 pub mod server;

@@ -14,7 +14,7 @@ use crate::policy::{HealthView, Random};
 use crate::query::{self, ErrorReply, Problem, Query};
 use crate::resolver::firewall::{self, Firewall};
 use crate::resolver::forward::{self, Freshness};
-use crate::resolver::ResolverConfig;
+use crate::resolver::{ResolverConfig, TtlBounds};
 use crate::response::{self, Encoded};
 use crate::zone::{Catalog, Viewer, Visible};
 
@@ -90,6 +90,51 @@ pub struct Forward {
     pub upstream_query: Vec<u8>,
     /// The firewall rule that said `alert` for this name, for the log.
     pub alert: Option<String>,
+    /// Whether the answer is screened by the firewall ([`Firewall::screen`]): not when an
+    /// `allow` rule matched the question.
+    screen: bool,
+    /// The bounds the client's TTLs are kept within (the cache's).
+    ttl_bounds: TtlBounds,
+    /// Who may read the response (a hosted part from a private view makes it the client's).
+    audience: Audience,
+}
+
+/// Who may read a response. An answer whose content came from a private view the client was
+/// admitted to (by its network or its token) differs from what others get: it is for that
+/// client only, so no other origin may read it (no CORS: a web page the client visits must
+/// not read the private zone through the client's network position) and no shared cache may
+/// keep it (`private`). Everything else is public, with the same headers whether views exist
+/// or not, so no response tells anyone outside a view that it exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Audience {
+    /// Anyone: CORS open, cacheable unless tailored.
+    Public,
+    /// The asking client only.
+    Client,
+}
+
+impl Audience {
+    fn of(visible: &Visible<'_>) -> Self {
+        if visible.used_view() {
+            Self::Client
+        } else {
+            Self::Public
+        }
+    }
+
+    /// Makes `response` readable by the client alone when the audience says so: no CORS,
+    /// `private` caching.
+    fn restrict(self, mut response: HttpResponse) -> HttpResponse {
+        if self == Self::Client {
+            response.headers.retain(|(name, _)| !name.eq_ignore_ascii_case("access-control-allow-origin"));
+            for (name, value) in &mut response.headers {
+                if name.eq_ignore_ascii_case("cache-control") && !value.starts_with("private") && value != "no-store" {
+                    *value = format!("private, {value}");
+                }
+            }
+        }
+        response
+    }
 }
 
 /// An upstream's answer as the Worker got it: checked and aged, or why none came.
@@ -136,7 +181,68 @@ enum Route<'r> {
     Explain(Query, &'r str),
 }
 
+/// Who may ask `/explain` (the `EXPLAIN` variable). Explain shows rule labels, weights,
+/// backends and which of them are down: a map of the operator's infrastructure and its weak
+/// points, so by default it takes the admin token (as Route 53's TestDNSAnswer takes
+/// credentials); `EXPLAIN=public` opens it to anyone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExplainAccess {
+    /// With `Authorization: Bearer <ADMIN_TOKEN>` only (the default).
+    #[default]
+    AdminToken,
+    /// Anyone.
+    Public,
+}
+
+impl ExplainAccess {
+    /// Reads the `EXPLAIN` variable: unset or `admin` (the default), or `public`.
+    ///
+    /// ```
+    /// use edgedns::server::ExplainAccess;
+    /// assert_eq!(ExplainAccess::from_var(None), Ok(ExplainAccess::AdminToken));
+    /// assert_eq!(ExplainAccess::from_var(Some(" Public ")), Ok(ExplainAccess::Public));
+    /// assert!(ExplainAccess::from_var(Some("open")).unwrap_err().contains("EXPLAIN"));
+    /// ```
+    pub fn from_var(value: Option<&str>) -> Result<Self, String> {
+        match value.map(|value| value.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("" | "admin") => Ok(Self::AdminToken),
+            Some("public") => Ok(Self::Public),
+            Some(other) => Err(format!("EXPLAIN={other:?}: expected admin (the default) or public")),
+        }
+    }
+}
+
 impl Prepared<'_> {
+    /// Whether answering takes the admin token under `access`: `/explain` unless it is public.
+    /// The Worker then checks the token with [`crate::admin::authorize`] (counting a failure
+    /// against the client's limit, [`crate::rate_limit`]) before answering; [`serve`] (the
+    /// CLI, the tests) checks nothing.
+    pub fn requires_admin_token(&self, access: ExplainAccess) -> bool {
+        matches!(self.route, Route::Explain(..)) && access == ExplainAccess::AdminToken
+    }
+
+    /// Whether this is a DNS query (DoH or JSON) that counts against the client network's
+    /// query limit in resolver mode: malformed requests, the page and preflights do not.
+    pub fn is_query(&self) -> bool {
+        matches!(self.route, Route::Answer(..) | Route::ErrorReply(_))
+    }
+
+    /// The answer to a query whose client network is over its limit: REFUSED with Extended
+    /// DNS Error 18 in the query's own format, under its ID and question, which no cache
+    /// keeps (`no-store`: the next window may answer). Requests that are no query get HTTP
+    /// 429 with `Retry-After`.
+    pub fn rate_limited(self) -> HttpResponse {
+        let refused = Resolution { recursion_available: true, ..Resolution::error(ResponseCode::Refused, Some(ExtendedError::RateLimited)) };
+        match self.route {
+            Route::Answer(query, format) => respond(&query, format, &refused),
+            Route::ErrorReply(reply) => match response::encode(&reply.header, reply.question.as_ref(), reply.edns.as_ref(), &refused) {
+                Ok(encoded) => dns_response(encoded, false),
+                Err(_) => HttpResponse::too_many_requests(crate::rate_limit::RETRY_AFTER_S),
+            },
+            _ => HttpResponse::too_many_requests(crate::rate_limit::RETRY_AFTER_S),
+        }
+    }
+
     /// The name the request asks about; `None` when it asks about none (answered without
     /// looking at zones).
     pub fn question_name(&self) -> Option<&hickory_proto::rr::Name> {
@@ -166,7 +272,6 @@ pub fn prepare<'r>(request: &'r HttpRequest<'r>) -> Prepared<'r> {
             Ok(query) => Route::Explain(query, request.query),
             Err(error) => Route::Respond(error.response()),
         },
-        (EXPLAIN_PATH, "OPTIONS") => Route::Respond(HttpResponse::preflight()),
         (EXPLAIN_PATH, _) => Route::Respond(HttpError::MethodNotAllowed.response()),
         _ => Route::Respond(HttpResponse::error(404, "not found: DNS queries go to /dns-query (RFC 8484) or /resolve (JSON)")),
     };
@@ -241,11 +346,13 @@ fn prepare_doh<'r>(request: &HttpRequest<'r>) -> Route<'r> {
 
 /// What the firewall and the zones make of a query, before any upstream is asked.
 enum Decision {
-    Answered(Resolution),
+    Answered(Resolution, Audience),
     /// Forward the question, or (`chain`) the CNAME target with the hosted part to prepend.
     Forward {
         alert: Option<String>,
         chain: Option<(hickory_proto::rr::Name, Resolution)>,
+        screen: bool,
+        audience: Audience,
     },
 }
 
@@ -263,19 +370,21 @@ fn decide(
     // `query::parse` answers them), and zone transfers are not served (REFUSED, as answer.rs
     // does for hosted zones).
     match u16::from(query.question.query_type) {
-        41 | 249 | 250 => return Decision::Answered(Resolution::error(ResponseCode::FormErr, None)),
-        251 | 252 => return Decision::Answered(Resolution::error(ResponseCode::Refused, Some(ExtendedError::Prohibited))),
+        41 | 249 | 250 => return Decision::Answered(Resolution::error(ResponseCode::FormErr, None), Audience::Public),
+        251 | 252 => return Decision::Answered(Resolution::error(ResponseCode::Refused, Some(ExtendedError::Prohibited)), Audience::Public),
         _ => {}
     }
     let mut alert = None;
+    // An `allow` for the question covers its answer too: nothing in it is screened.
+    let mut screen = true;
     if let Some(rule) = recursion.firewall.and_then(|firewall| firewall.check(&query.question.name)) {
         if let Some(trace) = trace.as_deref_mut() {
             trace.push(format!("firewall: rule {rule} matched"));
         }
         match &rule.action {
-            firewall::Action::Block(block) => return Decision::Answered(blocked(query, block, recursion.config.is_some())),
+            firewall::Action::Block(block) => return Decision::Answered(blocked(query, block, recursion.config.is_some()), Audience::Public),
             firewall::Action::Alert => alert = Some(rule.to_string()),
-            firewall::Action::Allow => {}
+            firewall::Action::Allow => screen = false,
         }
     }
     let question = &query.question;
@@ -288,7 +397,7 @@ fn decide(
             if let Some(trace) = trace.as_deref_mut() {
                 trace.push("not in a hosted zone: forwarded to the upstream resolvers".to_owned());
             }
-            return Decision::Forward { alert, chain: None };
+            return Decision::Forward { alert, chain: None, screen, audience: Audience::of(visible) };
         }
     }
     let mut resolution = match &visible {
@@ -296,16 +405,29 @@ fn decide(
         None => Resolution::error(ResponseCode::ServFail, Some(ExtendedError::NotReady)),
     };
     resolution.recursion_available = recursion.config.is_some();
+    let audience = visible.as_ref().map_or(Audience::Public, Audience::of);
+    // The hosted answer's chain and addresses meet the rules too (a hosted CNAME into a
+    // blocked domain is blocked as an upstream's would be).
+    if let Some(rule) = recursion.firewall.filter(|_| screen).and_then(|firewall| firewall.screen(&resolution.answers)) {
+        if let Some(trace) = trace.as_deref_mut() {
+            trace.push(format!("firewall: rule {rule} matched in the answer"));
+        }
+        match &rule.action {
+            firewall::Action::Block(block) => return Decision::Answered(blocked(query, block, recursion.config.is_some()), audience),
+            firewall::Action::Alert => alert = alert.or_else(|| Some(rule.to_string())),
+            firewall::Action::Allow => {}
+        }
+    }
     // A resolver finishes a hosted CNAME chain that leaves the hosted zones (a CDN name).
     if let (Some(_), Some(visible)) = (recursion.config, &visible) {
         if let Some(target) = chain_exit(&resolution, question.query_type, visible) {
             if let Some(trace) = trace {
                 trace.push(format!("the CNAME chain leaves the hosted zones at {target}: the rest is forwarded"));
             }
-            return Decision::Forward { alert, chain: Some((target, resolution)) };
+            return Decision::Forward { alert, chain: Some((target, resolution)), screen, audience: Audience::of(visible) };
         }
     }
-    Decision::Answered(resolution)
+    Decision::Answered(resolution, audience)
 }
 
 /// The target a hosted answer's CNAME chain ends at, when it is outside every hosted zone
@@ -340,8 +462,8 @@ fn blocked(query: &Query, block: &firewall::BlockAnswer, recursion_available: bo
 
 fn answer(query: Query, format: Format, zones: Zones<'_>, environment: &mut Environment<'_>, recursion: Recursion<'_>, viewer: &Viewer) -> Outcome {
     match decide(&query, zones, environment, recursion, viewer, None) {
-        Decision::Answered(resolution) => Outcome::Respond(respond(&query, format, &resolution)),
-        Decision::Forward { alert, chain } => {
+        Decision::Answered(resolution, audience) => Outcome::Respond(audience.restrict(respond(&query, format, &resolution))),
+        Decision::Forward { alert, chain, screen, audience } => {
             let Some(config) = recursion.config else {
                 return Outcome::Respond(HttpResponse::error(500, "forwarding without a resolver configuration"));
             };
@@ -358,7 +480,19 @@ fn answer(query: Query, format: Format, zones: Zones<'_>, environment: &mut Envi
             match forward::upstream_query(&upstream, subnet) {
                 Ok(upstream_query) => {
                     let cache_key = forward::cache_key(&upstream, subnet);
-                    Outcome::Forward(Box::new(Forward { query, upstream, prefix, format, cache_key, subnet, upstream_query, alert }))
+                    Outcome::Forward(Box::new(Forward {
+                        query,
+                        upstream,
+                        prefix,
+                        format,
+                        cache_key,
+                        subnet,
+                        upstream_query,
+                        alert,
+                        screen,
+                        ttl_bounds: config.ttl_bounds(),
+                        audience,
+                    }))
                 }
                 Err(_) => Outcome::Respond(respond(&query, format, &forward::failure(&[]))),
             }
@@ -366,10 +500,11 @@ fn answer(query: Query, format: Format, zones: Zones<'_>, environment: &mut Envi
     }
 }
 
-/// The client's response to a forwarded query.
-pub fn complete(forwarded: &Forward, answer: Forwarded<'_>) -> HttpResponse {
+/// The client's response to a forwarded query, screened by `firewall` (the chain the upstream
+/// answered with, its addresses), with the rule that blocked or flagged it (for the log).
+pub fn complete<'f>(forwarded: &Forward, answer: Forwarded<'_>, firewall: Option<&'f Firewall>) -> (HttpResponse, Option<&'f firewall::Rule>) {
     let mut resolution = match answer {
-        Forwarded::Answer(upstreamed, freshness) => forward::resolution(upstreamed, &forwarded.query, freshness, forwarded.subnet),
+        Forwarded::Answer(upstreamed, freshness) => forward::resolution(upstreamed, &forwarded.query, freshness, forwarded.subnet, forwarded.ttl_bounds),
         Forwarded::Failed(failures) => forward::failure(failures),
     };
     if let Some(hosted) = &forwarded.prefix {
@@ -384,7 +519,11 @@ pub fn complete(forwarded: &Forward, answer: Forwarded<'_>) -> HttpResponse {
             resolution.answers.clear();
         }
     }
-    respond(&forwarded.query, forwarded.format, &resolution)
+    let rule = firewall.filter(|_| forwarded.screen).and_then(|firewall| firewall.screen(&resolution.answers));
+    if let Some(firewall::Action::Block(block)) = rule.map(|rule| &rule.action) {
+        resolution = blocked(&forwarded.query, block, true);
+    }
+    (forwarded.audience.restrict(respond(&forwarded.query, forwarded.format, &resolution)), rule)
 }
 
 fn respond(query: &Query, format: Format, resolution: &Resolution) -> HttpResponse {
@@ -413,7 +552,8 @@ fn resolve_in(query: &Query, visible: &Visible<'_>, environment: &mut Environmen
 
 /// `/explain?name=&type=` with the JSON API's parameters, plus location overrides
 /// (`country`, `continent`, `region`, `lat`, `lon`, `asn`, `colo`, `address`): the answer and
-/// the trace of every policy decision behind it.
+/// the trace of every policy decision behind it. Access is checked first
+/// ([`Prepared::authorize`]).
 fn explain(query: Query, query_string: &str, zones: Zones<'_>, environment: &mut Environment<'_>, recursion: Recursion<'_>, viewer: &Viewer) -> HttpResponse {
     let client = match json::client_overrides(query_string, environment.client) {
         Ok(client) => client,
@@ -423,7 +563,7 @@ fn explain(query: Query, query_string: &str, zones: Zones<'_>, environment: &mut
     let mut trace = Vec::new();
     let mut explained = Environment { client: &client, health: environment.health, random: &mut *environment.random, locator: environment.locator };
     let resolution = match decide(&query, zones, &mut explained, recursion, viewer, Some(&mut trace)) {
-        Decision::Answered(resolution) => resolution,
+        Decision::Answered(resolution, _) => resolution,
         // Explain does not ask upstreams: the trace says the name would be forwarded.
         Decision::Forward { chain, .. } => match chain {
             Some((_, hosted)) => hosted,
@@ -431,9 +571,8 @@ fn explain(query: Query, query_string: &str, zones: Zones<'_>, environment: &mut
         },
     };
     let health = environment.health.summary();
-    let mut response = HttpResponse::new(200, "application/json", json::render_explain(&query, &view, &resolution, &trace, &health).into_bytes());
-    response.headers.push(("cache-control", "no-store".to_owned()));
-    response
+    // For the operator's eyes: no other origin reads it, no cache keeps it.
+    crate::admin::json_text(200, json::render_explain(&query, &view, &resolution, &trace, &health))
 }
 
 fn json_response(query: &Query, resolution: &Resolution) -> HttpResponse {

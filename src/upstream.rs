@@ -21,8 +21,9 @@ use worker::{console_log, Context, Fetch, Headers, Method, Request, RequestInit,
 use crate::doh::MAX_MESSAGE;
 use crate::resolver::cache::{self, AnswerCache, Found};
 use crate::resolver::coalesce::{self, FlightId, Flights, Role, Watch};
+use crate::resolver::firewall::Firewall;
 use crate::resolver::forward::{self, Freshness, UpstreamFailure, Upstreamed};
-use crate::resolver::ResolverConfig;
+use crate::resolver::{log, ResolverConfig};
 use crate::server::{self, Forward, Forwarded};
 use crate::worker::body::BodyError;
 
@@ -156,7 +157,7 @@ impl Drop for Leading {
 /// Answers a forwarded query: the isolate's cache first; then, unless an identical question
 /// is already being looked up (then its outcome is this query's too), the edge cache and the
 /// upstreams.
-pub async fn answer(forwarded: &Forward, config: &ResolverConfig, context: &Context) -> crate::doh::HttpResponse {
+pub async fn answer(forwarded: &Forward, config: &ResolverConfig, firewall: Option<&Firewall>, context: &Context) -> crate::doh::HttpResponse {
     let key = &forwarded.cache_key;
     let mut stale: Option<Rc<Upstreamed>> = None;
     let mut round = 0;
@@ -165,9 +166,8 @@ pub async fn answer(forwarded: &Forward, config: &ResolverConfig, context: &Cont
         let now = now_ms();
         match RESOLVER.with(|resolver| resolver.borrow_mut().answers.get(key, now, config.stale_s)) {
             Some(Found::Fresh(answer, age)) => {
-                log(forwarded, "isolate", None);
                 count(|stats| stats.isolate_hits += 1);
-                return server::complete(forwarded, Forwarded::Answer(&answer, Freshness::Aged(age)));
+                return finish(forwarded, config, firewall, Forwarded::Answer(&answer, Freshness::Aged(age)), "isolate", None);
             }
             Some(Found::Stale(answer)) => stale = Some(answer),
             None => {}
@@ -179,7 +179,7 @@ pub async fn answer(forwarded: &Forward, config: &ResolverConfig, context: &Cont
         };
         let leading = match role {
             Role::Follow(flight) => match follow(key, flight).await {
-                Some(shared) => return respond(forwarded, shared, stale, true),
+                Some(shared) => return respond(forwarded, config, firewall, shared, stale, true),
                 // Abandoned: ask again (the cache first: the answer may have come meanwhile).
                 None => continue,
             },
@@ -190,7 +190,7 @@ pub async fn answer(forwarded: &Forward, config: &ResolverConfig, context: &Cont
         if let Some(leading) = leading {
             leading.land(&shared);
         }
-        return respond(forwarded, shared, None, false);
+        return respond(forwarded, config, firewall, shared, None, false);
     }
 }
 
@@ -242,39 +242,44 @@ async fn look_up(forwarded: &Forward, config: &ResolverConfig, context: &Context
 
 /// The client's response from a lookup's outcome (its own or, `followed`, another query's),
 /// with one log line and the counts. `stale` is this query's own expired copy.
-fn respond(forwarded: &Forward, shared: Shared, stale: Option<Rc<Upstreamed>>, followed: bool) -> crate::doh::HttpResponse {
+fn respond(
+    forwarded: &Forward,
+    config: &ResolverConfig,
+    firewall: Option<&Firewall>,
+    shared: Shared,
+    stale: Option<Rc<Upstreamed>>,
+    followed: bool,
+) -> crate::doh::HttpResponse {
     let followers = u64::from(followed);
     match shared {
         Shared::Answer { answer, stored_at, source } => {
             let age = u32::try_from(now_ms().saturating_sub(stored_at) / 1000).unwrap_or(u32::MAX);
-            match (&source, followed) {
-                (_, true) => log(forwarded, "coalesced", None),
-                (Source::Edge, false) => log(forwarded, "edge", None),
-                (Source::Upstream { url, elapsed_ms }, false) => log(forwarded, "miss", Some((url.as_ref(), *elapsed_ms))),
-            }
-            count(|stats| match (source, followed) {
+            count(|stats| match (&source, followed) {
                 (_, true) => stats.coalesced += 1,
                 (Source::Edge, false) => stats.edge_hits += 1,
                 (Source::Upstream { .. }, false) => {}
             });
-            server::complete(forwarded, Forwarded::Answer(&answer, Freshness::Aged(age)))
+            let answered = Forwarded::Answer(&answer, Freshness::Aged(age));
+            match (&source, followed) {
+                (_, true) => finish(forwarded, config, firewall, answered, "coalesced", None),
+                (Source::Edge, false) => finish(forwarded, config, firewall, answered, "edge", None),
+                (Source::Upstream { url, elapsed_ms }, false) => finish(forwarded, config, firewall, answered, "miss", Some((url.as_ref(), *elapsed_ms))),
+            }
         }
         Shared::Failed { failures, stale: found } => match stale.or(found) {
             Some(answer) => {
-                log(forwarded, "stale", None);
                 count(|stats| {
                     stats.stale += 1;
                     stats.coalesced += followers;
                 });
-                server::complete(forwarded, Forwarded::Answer(&answer, Freshness::Stale))
+                finish(forwarded, config, firewall, Forwarded::Answer(&answer, Freshness::Stale), "stale", None)
             }
             None => {
-                log(forwarded, "failed", None);
                 count(|stats| {
                     stats.failures += 1;
                     stats.coalesced += followers;
                 });
-                server::complete(forwarded, Forwarded::Failed(&failures))
+                finish(forwarded, config, firewall, Forwarded::Failed(&failures), "failed", None)
             }
         },
     }
@@ -289,16 +294,22 @@ fn count(change: impl FnOnce(&mut ResolverStats)) {
     });
 }
 
-/// One log line per forwarded query, as key=value fields.
-fn log(forwarded: &Forward, cache: &str, upstream: Option<(&str, u32)>) {
-    let question = &forwarded.upstream.question;
-    let alert = forwarded.alert.as_deref().map(|rule| format!(" firewall_alert=\"{rule}\"")).unwrap_or_default();
-    match upstream {
-        Some((url, ms)) => {
-            console_log!("edgedns: forward name={} type={} cache={cache} upstream={url} upstream_ms={ms}{alert}", question.name, question.query_type)
-        }
-        None => console_log!("edgedns: forward name={} type={} cache={cache}{alert}", question.name, question.query_type),
-    }
+/// The client's response ([`server::complete`]: screened by the firewall), and one log line
+/// per forwarded query as key=value fields: how it was answered, the upstream asked, the
+/// firewall rule that blocked or flagged it; names only when the operator turned them on
+/// ([`crate::resolver::log`]).
+fn finish(
+    forwarded: &Forward,
+    config: &ResolverConfig,
+    firewall: Option<&Firewall>,
+    answer: Forwarded<'_>,
+    cache: &str,
+    upstream: Option<(&str, u32)>,
+) -> crate::doh::HttpResponse {
+    let (response, rule) = server::complete(forwarded, answer, firewall);
+    let rule = rule.map(ToString::to_string).or_else(|| forwarded.alert.clone());
+    console_log!("{}", log::forward_line(&forwarded.upstream.question, cache, upstream, rule.as_deref(), config.log_query_names));
+    response
 }
 
 /// The Cache API key of a cache key: a URL under a reserved name (RFC 6761 `.invalid`).
@@ -422,7 +433,7 @@ async fn ask_upstreams<'c>(config: &'c ResolverConfig, forwarded: &Forward) -> R
         match outcome {
             Ok((answer, bytes)) => return Ok((answer, url, elapsed_ms, bytes)),
             Err(failure) => {
-                console_log!("edgedns: upstream {url} failed: {failure}");
+                console_log!("edgedns: upstream {} failed: {failure}", log::redact_url(url));
                 failures.push(failure);
             }
         }

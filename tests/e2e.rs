@@ -60,6 +60,11 @@ fn scratch(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("edgedns-e2e-{}-{n}-{name}", std::process::id()))
 }
 
+/// The `Authorization` header value that opens the admin API and explain on the test stacks.
+fn admin_authorization() -> String {
+    format!("authorization: Bearer {}", env("EDGEDNS_ADMIN_TOKEN"))
+}
+
 /// Runs curl with extra arguments and returns the exchange.
 fn curl(args: &[&str]) -> Exchange {
     let headers = scratch("headers");
@@ -591,6 +596,10 @@ mod publish;
 #[path = "e2e/coalesce.rs"]
 mod coalesce;
 
+/// Rate limits per client network and on failed admin authentications (tests/e2e/rate_limits.rs).
+#[path = "e2e/rate_limits.rs"]
+mod rate_limits;
+
 // ---- a browser: the lookup page at `/`, in headless Chromium ----
 
 /// Loads `url` in headless Chromium (a fresh profile each time) and returns the DOM as it is
@@ -715,4 +724,24 @@ fn browser_page_looks_up_through_json_and_wire_format_across_origins() {
         assert!(open.contains(r#"data-status="NXDOMAIN""#), "{id}: {section}");
         assert!(section.contains("example.com. 300 SOA ns1.example.com. hostmaster.example.com. "), "{id}: {section}");
     }
+}
+
+/// The page explains an answer with the admin token, which a link may carry in its fragment
+/// (never sent, taken off the address bar); without it the section says the token is needed.
+/// Explain answers its own origin only, so the page is loaded from the endpoint itself.
+#[test]
+fn browser_page_explains_with_the_admin_token() {
+    let base = http_base();
+    let token = env("EDGEDNS_ADMIN_TOKEN");
+    let found = chromium_dom(&format!("{base}/?name=www.example.org&type=A#token={token}"));
+    let (body, _) = element(&found, "body", "");
+    assert!(body.contains(r#"data-done="1""#), "the lookups never finished: {body}\n{found}");
+    let (open, section) = element(&found, "section", r#"id="explain""#);
+    assert!(open.contains(r#"data-status="NOERROR""#), "{section}");
+    assert!(section.contains(";; TRACE") && section.contains("picked"), "{section}");
+    assert!(!found.contains(&token), "the token is not left in the page");
+    let locked = chromium_dom(&format!("{base}/?name=www.example.org&type=A"));
+    let (open, section) = element(&locked, "section", r#"id="explain""#);
+    assert!(open.contains(r#"data-status="locked: "#), "{section}");
+    assert!(section.contains("needs the admin token") && !section.contains("picked"), "{section}");
 }

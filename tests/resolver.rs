@@ -114,7 +114,7 @@ fn names_outside_the_zones_are_forwarded_and_answered_under_the_clients_id() {
     assert!(upstream.edns.as_ref().unwrap().options().options.is_empty(), "no client subnet by default");
     assert_eq!(forward.cache_key, "www.example.net.|1|1|10");
     let answer = forward::accept(&upstream_answer(&forward, 300, true), &forward.upstream).unwrap();
-    let response = complete(&forward, Forwarded::Answer(&answer, Freshness::Aged(100)));
+    let response = complete(&forward, Forwarded::Answer(&answer, Freshness::Aged(100)), None).0;
     let message = Message::from_vec(&response.body).unwrap();
     assert_eq!(message.metadata.id, 0xbeef);
     assert!(message.metadata.recursion_available && !message.metadata.authoritative);
@@ -143,7 +143,7 @@ fn hosted_cname_chains_leaving_the_zones_are_finished_upstream() {
     assert_eq!(forward.upstream.question.name.to_string(), "www.upstream.test.");
     assert_eq!(forward.query.question.name.to_string(), "cdn.browser.test.");
     let answer = forward::accept(&upstream_answer(&forward, 60, false), &forward.upstream).unwrap();
-    let message = Message::from_vec(&complete(&forward, Forwarded::Answer(&answer, Freshness::Aged(0))).body).unwrap();
+    let message = Message::from_vec(&complete(&forward, Forwarded::Answer(&answer, Freshness::Aged(0)), None).0.body).unwrap();
     let records: Vec<String> = message.answers.iter().map(|r| format!("{} {}", r.name, r.data)).collect();
     assert_eq!(records, vec!["cdn.browser.test. www.upstream.test.", "www.upstream.test. 192.0.2.77"]);
     assert!(!message.metadata.authoritative);
@@ -157,10 +157,10 @@ fn upstream_failures_are_servfail_with_the_reason() {
     let recursion = Recursion { config: Some(&config), firewall: None };
     let forward = forwarded(post(&query_bytes("www.example.net.", RecordType::A, false), recursion));
     let down = [UpstreamFailure::Unreachable("refused".into())];
-    let message = Message::from_vec(&complete(&forward, Forwarded::Failed(&down)).body).unwrap();
+    let message = Message::from_vec(&complete(&forward, Forwarded::Failed(&down), None).0.body).unwrap();
     assert_eq!((message.metadata.response_code, extended_error(&message)), (ResponseCode::ServFail, Some(23)));
     let answer = forward::accept(&upstream_answer(&forward, 300, false), &forward.upstream).unwrap();
-    let stale = Message::from_vec(&complete(&forward, Forwarded::Answer(&answer, Freshness::Stale)).body).unwrap();
+    let stale = Message::from_vec(&complete(&forward, Forwarded::Answer(&answer, Freshness::Stale), None).0.body).unwrap();
     assert_eq!((stale.answers[0].ttl, extended_error(&stale)), (30, Some(3)));
 }
 
@@ -182,6 +182,57 @@ fn the_firewall_applies_before_zones_and_upstreams() {
     let value: serde_json::Value = serde_json::from_slice(&json.body).unwrap();
     assert_eq!((value["Status"].clone(), value["RA"].clone()), (3.into(), true.into()));
     assert!(value["Comment"].as_str().unwrap().contains("EDE 15"));
+}
+
+/// An upstream answer to `forward`'s upstream question that goes through a CNAME first.
+fn cloaked_answer(forward: &Forward, target: &str, address: A) -> Vec<u8> {
+    let sent = Message::from_vec(&forward.upstream_query).unwrap();
+    let mut message = Message::new(0, MessageType::Response, OpCode::Query);
+    message.metadata.recursion_available = true;
+    message.queries = sent.queries.clone();
+    let target = Name::from_str(target).unwrap();
+    message.answers.push(Record::from_rdata(sent.queries[0].name.clone(), 300, RData::CNAME(hickory_proto::rr::rdata::CNAME(target.clone()))));
+    message.answers.push(Record::from_rdata(target, 300, RData::A(address)));
+    message.to_vec().unwrap()
+}
+
+#[test]
+fn the_firewall_sees_through_cname_chains_and_checks_answer_addresses() {
+    let config = config();
+    let firewall = Firewall::parse(
+        "block *.tracker.example nxdomain\nblock www.conformance.test nodata\nblock 198.51.100.0/24 nxdomain\nallow exempt.example.info\nblock *.upstream.test nxdomain\n",
+    )
+    .unwrap();
+    let recursion = Recursion { config: Some(&config), firewall: Some(&firewall) };
+    // An upstream's chain into a blocked domain: x.site.example CNAME a.tracker.example.
+    let forward = forwarded(post(&query_bytes("x.site.example.", RecordType::A, false), recursion));
+    let answer = forward::accept(&cloaked_answer(&forward, "a.tracker.example.", A::new(192, 0, 2, 9)), &forward.upstream).unwrap();
+    let (response, rule) = complete(&forward, Forwarded::Answer(&answer, Freshness::Aged(0)), Some(&firewall));
+    let message = Message::from_vec(&response.body).unwrap();
+    assert_eq!((message.metadata.response_code, message.answers.len(), extended_error(&message)), (ResponseCode::NXDomain, 0, Some(15)));
+    assert_eq!(rule.map(ToString::to_string).as_deref(), Some("block *.tracker.example (line 1)"), "the log names the rule");
+    // An answer address in a blocked network (rpz-ip).
+    let pointing = forwarded(post(&query_bytes("plain.example.", RecordType::A, false), recursion));
+    let answer = forward::accept(&cloaked_answer(&pointing, "cdn.example.", A::new(198, 51, 100, 20)), &pointing.upstream).unwrap();
+    let message = Message::from_vec(&complete(&pointing, Forwarded::Answer(&answer, Freshness::Aged(0)), Some(&firewall)).0.body).unwrap();
+    assert_eq!((message.metadata.response_code, extended_error(&message)), (ResponseCode::NXDomain, Some(15)));
+    // An allowed question's answer is not screened.
+    let exempt = forwarded(post(&query_bytes("exempt.example.info.", RecordType::A, false), recursion));
+    let answer = forward::accept(&cloaked_answer(&exempt, "a.tracker.example.", A::new(192, 0, 2, 9)), &exempt.upstream).unwrap();
+    let message = Message::from_vec(&complete(&exempt, Forwarded::Answer(&answer, Freshness::Aged(0)), Some(&firewall)).0.body).unwrap();
+    assert_eq!((message.answers.len(), extended_error(&message)), (2, None));
+    // A hosted chain into a blocked name: chain1 -> chain2 -> alias -> www (blocked: NODATA).
+    let hosted = Message::from_vec(&responded(post(&query_bytes("chain1.conformance.test.", RecordType::A, false), recursion)).body).unwrap();
+    assert_eq!((hosted.metadata.response_code, hosted.answers.len(), extended_error(&hosted)), (ResponseCode::NoError, 0, Some(15)));
+    // A hosted chain leaving the zones for a blocked domain is blocked before it is forwarded
+    // (cdn.browser.test CNAME www.upstream.test).
+    let leaving = Message::from_vec(&responded(post(&query_bytes("cdn.browser.test.", RecordType::A, false), recursion)).body).unwrap();
+    assert_eq!((leaving.metadata.response_code, extended_error(&leaving)), (ResponseCode::NXDomain, Some(15)));
+    // Explain names the rule that matched in the answer.
+    let explained =
+        responded(run(&HttpRequest { method: "GET", path: "/explain", query: "name=chain1.conformance.test", ..HttpRequest::default() }, recursion));
+    let text = String::from_utf8(explained.body).unwrap();
+    assert!(text.contains("firewall: rule block www.conformance.test (line 2) matched in the answer"), "{text}");
 }
 
 #[test]
@@ -220,4 +271,38 @@ fn meta_types_and_zone_transfers_are_refused_in_every_format_and_never_forwarded
     }
     // Ordinary types are still forwarded.
     forwarded(run(&HttpRequest { method: "GET", path: "/resolve", query: "name=forwarded.example.net&type=AAAA", ..HttpRequest::default() }, recursion));
+}
+
+/// A client network over its query limit (the Worker asks the Rate Limiting binding) gets an
+/// answer its DoH client understands: REFUSED with EDE 18 under its own ID and question, in
+/// the format it asked in, that no cache keeps; what is not a query gets HTTP 429.
+#[test]
+fn rate_limited_queries_get_refused_with_ede_18_in_their_own_format() {
+    use edgedns::server::prepare;
+    let bytes = query_bytes("www.example.net.", RecordType::AAAA, false);
+    let wire = HttpRequest { method: "POST", path: "/dns-query", content_type: Some("application/dns-message"), body: &bytes, ..HttpRequest::default() };
+    let prepared = prepare(&wire);
+    assert!(prepared.is_query());
+    let response = prepared.rate_limited();
+    assert_eq!((response.status, response.header("cache-control")), (200, Some("no-store")));
+    let message = Message::from_vec(&response.body).unwrap();
+    assert_eq!((message.metadata.id, message.metadata.response_code, extended_error(&message)), (0xbeef, ResponseCode::Refused, Some(18)));
+    assert_eq!(message.queries[0].name.to_string(), "www.example.net.");
+    assert!(message.answers.is_empty());
+    let json = HttpRequest { method: "GET", path: "/resolve", query: "name=www.example.net&type=AAAA", ..HttpRequest::default() };
+    let response = prepare(&json).rate_limited();
+    let value: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+    assert_eq!(value["Status"], 5, "{value}");
+    assert!(value["Comment"].as_str().unwrap().contains("rate limited"), "{value}");
+    // The page, preflights and HTTP errors are not queries; they are never counted.
+    for request in [
+        HttpRequest { method: "GET", path: "/", ..HttpRequest::default() },
+        HttpRequest { method: "OPTIONS", path: "/dns-query", ..HttpRequest::default() },
+        HttpRequest { method: "GET", path: "/nowhere", ..HttpRequest::default() },
+    ] {
+        let prepared = prepare(&request);
+        assert!(!prepared.is_query(), "{}", request.path);
+        let response = prepared.rate_limited();
+        assert_eq!((response.status, response.header("retry-after")), (429, Some("60")));
+    }
 }

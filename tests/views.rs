@@ -125,6 +125,73 @@ fn everyone_else_never_learns_the_view_exists() {
     assert!(String::from_utf8(json.body).unwrap().contains("10.0.0.90"));
 }
 
+/// The CORS and caching headers of `name`'s answer, asked from `address` on `path` in `format`.
+fn sharing(address: &str, path: &str, name: &str, json: bool) -> (Option<String>, Option<String>) {
+    let query = format!("name={name}");
+    let outcome = if json {
+        request(catalog(), address, &path.replace("/dns-query", "/resolve"), &query, b"", Recursion::default())
+    } else {
+        request(catalog(), address, path, "", &wire(name, None), Recursion::default())
+    };
+    let response = response(outcome);
+    (response.header("access-control-allow-origin").map(str::to_owned), response.header("cache-control").map(str::to_owned))
+}
+
+#[test]
+fn answers_from_a_view_are_readable_by_the_asking_client_only() {
+    let private = (None, Some("private, max-age=300".to_owned()));
+    let public = (Some("*".to_owned()), Some("max-age=300".to_owned()));
+    for json in [false, true] {
+        // Inside by network: no other origin may read it (a page the employee visits cannot
+        // fetch the private zone), and no shared cache may keep it.
+        assert_eq!(sharing(INSIDE, "/dns-query", "www.example.com.", json), private, "json: {json}");
+        assert_eq!(sharing(INSIDE, "/dns-query", "wiki.corp.internal.", json), private, "json: {json}");
+        let negative = sharing(INSIDE, "/dns-query", "mail.example.com.", json);
+        assert_eq!((negative.0, negative.1.map(|value| value.starts_with("private"))), (None, Some(true)), "a view's NXDOMAIN too");
+        // By token: the same.
+        assert_eq!(sharing(OUTSIDE, &format!("/dns-query/{TOKEN}"), "www.example.com.", json), private, "json: {json}");
+        // A public zone's answer does not depend on the view: open as ever, for insiders too.
+        assert_eq!(sharing(INSIDE, "/dns-query", "www.conformance.test.", json), public, "json: {json}");
+        // Outsiders get the headers every public answer has: nothing says a view exists.
+        assert_eq!(sharing(OUTSIDE, "/dns-query", "www.example.com.", json), public, "json: {json}");
+        assert_eq!(sharing(OUTSIDE, "/dns-query/wrong-token", "www.example.com.", json), public, "json: {json}");
+    }
+}
+
+#[test]
+fn explain_takes_the_admin_token_unless_made_public() {
+    use edgedns::server::{prepare, serve_prepared, ExplainAccess};
+    const ADMIN: &str = "admin-token-0123456789abcdef";
+    let explain = |access: ExplainAccess, authorization: Option<&str>| -> HttpResponse {
+        let mut random = SplitMix::new(3);
+        let client = Client { address: Some(OUTSIDE.parse().unwrap()), ..Client::default() };
+        let mut environment = Environment { client: &client, health: &NoHealthData, random: &mut random, locator: None };
+        let http = HttpRequest { method: "GET", path: "/explain", query: "name=www.example.com", ..HttpRequest::default() };
+        let prepared = prepare(&http);
+        // What the Worker does before answering (src/worker/rate_limit.rs adds the counting).
+        if prepared.requires_admin_token(access) {
+            if let Err(error) = edgedns::admin::authorize(Some(ADMIN), authorization) {
+                return error.response();
+            }
+        }
+        response(serve_prepared(prepared, Zones::Loaded(catalog()), &mut environment, Recursion::default()))
+    };
+    let refused = explain(ExplainAccess::AdminToken, None);
+    assert_eq!((refused.status, refused.header("www-authenticate")), (401, Some("Bearer")));
+    assert!(!String::from_utf8_lossy(&refused.body).contains("192.0.2.10"), "nothing of the answer");
+    assert_eq!(explain(ExplainAccess::AdminToken, Some("Bearer not-the-token-0123456789")).status, 401);
+    let allowed = explain(ExplainAccess::AdminToken, Some(&format!("Bearer {ADMIN}")));
+    assert_eq!(allowed.status, 200);
+    assert!(String::from_utf8_lossy(&allowed.body).contains("192.0.2.10"));
+    assert_eq!((allowed.header("access-control-allow-origin"), allowed.header("cache-control")), (None, Some("no-store")), "the operator's eyes only");
+    assert_eq!(explain(ExplainAccess::Public, None).status, 200, "EXPLAIN=public opens it");
+    // Other routes are not affected by the explain setting.
+    let http = HttpRequest { method: "GET", path: "/resolve", query: "name=www.example.com", ..HttpRequest::default() };
+    assert!(!prepare(&http).requires_admin_token(ExplainAccess::AdminToken));
+    let explain = HttpRequest { method: "GET", path: "/explain", query: "name=www.example.com", ..HttpRequest::default() };
+    assert!(prepare(&explain).requires_admin_token(ExplainAccess::AdminToken) && !prepare(&explain).requires_admin_token(ExplainAccess::Public));
+}
+
 #[test]
 fn in_resolver_mode_private_only_names_are_forwarded_for_outsiders() {
     let config = ResolverConfig::from_vars(|name| (name == "UPSTREAMS").then(|| "https://dns.example/dns-query".to_owned())).unwrap().unwrap();

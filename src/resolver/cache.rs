@@ -40,7 +40,7 @@ pub fn cache_ttl(answer: &Upstreamed, config: &ResolverConfig) -> Option<u32> {
         }),
         _ => None,
     }?;
-    (config.max_ttl > 0).then(|| ttl.clamp(config.min_ttl, config.max_ttl))
+    (config.max_ttl > 0).then(|| config.ttl_bounds().apply(ttl))
 }
 
 /// A cached answer as found.

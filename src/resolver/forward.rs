@@ -17,7 +17,7 @@ use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
 use hickory_proto::rr::{Record, RecordType};
 use ipnet::IpNet;
 
-use super::{ResolverConfig, UpstreamSubnet};
+use super::{ResolverConfig, TtlBounds, UpstreamSubnet};
 use crate::answer::{ExtendedError, Resolution};
 use crate::client::{ClientSubnet, CLIENT_SUBNET_OPTION};
 use crate::query::Query;
@@ -179,16 +179,17 @@ pub enum Freshness {
     Stale,
 }
 
-/// The client's answer from an upstream's: its records, TTLs aged, flags as the client may
-/// see them; the scope is the upstream's, never more than the subnet that was sent.
-pub fn resolution(upstreamed: &Upstreamed, query: &Query, freshness: Freshness, sent: Option<IpNet>) -> Resolution {
+/// The client's answer from an upstream's: its records, TTLs within `bounds` (the cache's,
+/// so a client keeps an answer no longer than the resolver does) and aged, flags as the
+/// client may see them; the scope is the upstream's, never more than the subnet that was sent.
+pub fn resolution(upstreamed: &Upstreamed, query: &Query, freshness: Freshness, sent: Option<IpNet>, bounds: TtlBounds) -> Resolution {
     let age = |records: &[Record]| -> Vec<Record> {
         records
             .iter()
             .map(|record| {
                 let mut record = record.clone();
                 record.ttl = match freshness {
-                    Freshness::Aged(seconds) => record.ttl.saturating_sub(seconds),
+                    Freshness::Aged(seconds) => bounds.apply(record.ttl).saturating_sub(seconds),
                     Freshness::Stale => super::STALE_ANSWER_TTL,
                 };
                 record
@@ -307,16 +308,32 @@ mod tests {
     #[test]
     fn clients_see_aged_ttls_ra_and_ad_only_when_asked() {
         let upstreamed = accept(&upstream_answer("www.example.net.", 300, true), &query("www.example.net.", false, false)).unwrap();
-        let plain = resolution(&upstreamed, &query("www.example.net.", false, false), Freshness::Aged(40), None);
+        let bounds = config().ttl_bounds();
+        let plain = resolution(&upstreamed, &query("www.example.net.", false, false), Freshness::Aged(40), None, bounds);
         assert_eq!(plain.answers[0].ttl, 260);
         assert!(plain.recursion_available && !plain.authoritative);
         assert!(!plain.authentic_data, "AD only for clients that asked with AD or DO");
-        assert!(resolution(&upstreamed, &query("www.example.net.", true, false), Freshness::Aged(0), None).authentic_data);
-        assert!(resolution(&upstreamed, &query("www.example.net.", false, true), Freshness::Aged(0), None).authentic_data);
-        let expired = resolution(&upstreamed, &query("www.example.net.", false, false), Freshness::Aged(400), None);
+        assert!(resolution(&upstreamed, &query("www.example.net.", true, false), Freshness::Aged(0), None, bounds).authentic_data);
+        assert!(resolution(&upstreamed, &query("www.example.net.", false, true), Freshness::Aged(0), None, bounds).authentic_data);
+        let expired = resolution(&upstreamed, &query("www.example.net.", false, false), Freshness::Aged(400), None, bounds);
         assert_eq!(expired.answers[0].ttl, 0);
-        let stale = resolution(&upstreamed, &query("www.example.net.", false, false), Freshness::Stale, None);
+        let stale = resolution(&upstreamed, &query("www.example.net.", false, false), Freshness::Stale, None, bounds);
         assert_eq!((stale.answers[0].ttl, stale.extended_error), (30, Some(ExtendedError::StaleAnswer)));
+    }
+
+    #[test]
+    fn clients_see_ttls_within_the_cache_bounds() {
+        // An upstream's TTL of 2^31 - 1 must not reach clients (or `max-age`) when the cache
+        // keeps the answer a day at most; a 5 s TTL is raised to the cache's floor.
+        let asked = query("www.example.net.", false, false);
+        let bounds = TtlBounds { min: 30, max: 86_400 };
+        let long = accept(&upstream_answer("www.example.net.", 2_147_483_647, false), &asked).unwrap();
+        let capped = resolution(&long, &asked, Freshness::Aged(100), None, bounds);
+        assert_eq!(capped.answers[0].ttl, 86_300, "capped, then aged");
+        assert_eq!(crate::response::max_age(&capped), Some(86_300));
+        let short = accept(&upstream_answer("www.example.net.", 5, false), &asked).unwrap();
+        assert_eq!(resolution(&short, &asked, Freshness::Aged(10), None, bounds).answers[0].ttl, 20, "raised to the floor, then aged");
+        assert_eq!(super::super::cache::cache_ttl(&long, &ResolverConfig { min_ttl: 30, max_ttl: 86_400, ..config() }), Some(86_400));
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod cache;
 pub mod coalesce;
 pub mod firewall;
 pub mod forward;
+pub mod log;
 
 use std::net::IpAddr;
 
@@ -28,6 +29,36 @@ pub const DEFAULT_STALE_S: u32 = 86_400;
 pub const STALE_ANSWER_TTL: u32 = 30;
 /// Longest a forwarded answer is cached (`CACHE_MAX_TTL`).
 pub const DEFAULT_MAX_TTL: u32 = 86_400;
+
+/// The bounds forwarded answers' TTLs are kept within (`CACHE_MIN_TTL`, `CACHE_MAX_TTL`): how
+/// long the cache holds an answer and the TTLs its clients see are the same numbers, so no
+/// client is told to keep an answer longer than the resolver would (and `max-age`, derived
+/// from the TTLs, follows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TtlBounds {
+    /// The least TTL (s).
+    pub min: u32,
+    /// The greatest TTL (s); 0 turns caching off and leaves TTLs as the upstream gave them.
+    pub max: u32,
+}
+
+impl TtlBounds {
+    /// `ttl` within the bounds.
+    ///
+    /// ```
+    /// use edgedns::resolver::TtlBounds;
+    /// let bounds = TtlBounds { min: 30, max: 86_400 };
+    /// assert_eq!((bounds.apply(5), bounds.apply(300), bounds.apply(1_000_000)), (30, 300, 86_400));
+    /// assert_eq!(TtlBounds { min: 0, max: 0 }.apply(1_000_000), 1_000_000, "no cache, no bounds");
+    /// ```
+    pub fn apply(self, ttl: u32) -> u32 {
+        if self.max == 0 {
+            ttl
+        } else {
+            ttl.clamp(self.min.min(self.max), self.max)
+        }
+    }
+}
 
 /// How the client's network is told to upstreams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +89,9 @@ pub struct ResolverConfig {
     pub upstream_subnet: UpstreamSubnet,
     /// Whether a Client Subnet option the client sent goes upstream (truncated likewise).
     pub forward_client_subnet: bool,
+    /// Whether forwarded names are logged (`LOG_QUERIES`; off by default: a resolver's log of
+    /// names is its users' browsing history).
+    pub log_query_names: bool,
 }
 
 /// A variable with an unusable value.
@@ -71,6 +105,11 @@ impl std::fmt::Display for ConfigError {
 }
 
 impl ResolverConfig {
+    /// The TTL bounds of forwarded answers.
+    pub fn ttl_bounds(&self) -> TtlBounds {
+        TtlBounds { min: self.min_ttl, max: self.max_ttl }
+    }
+
     /// Reads the settings through `var` (the Worker's variables): `Ok(None)` when `UPSTREAMS`
     /// is unset or empty (authoritative only).
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, ConfigError> {
@@ -114,6 +153,7 @@ impl ResolverConfig {
             stale_s: number("STALE_SECONDS", DEFAULT_STALE_S, 0..=604_800)?,
             upstream_subnet,
             forward_client_subnet: flag("FORWARD_CLIENT_ECS")?,
+            log_query_names: flag("LOG_QUERIES")?,
         };
         if config.min_ttl > config.max_ttl {
             return Err(ConfigError(format!("CACHE_MIN_TTL ({}) is above CACHE_MAX_TTL ({})", config.min_ttl, config.max_ttl)));
@@ -170,7 +210,7 @@ mod tests {
         let config = read(&[("UPSTREAMS", "https://dns.example/dns-query, http://127.0.0.1:18054/dns-query http://[::1]:53/q")]).unwrap().unwrap();
         assert_eq!(config.upstreams.len(), 3);
         assert_eq!((config.timeout_ms, config.hedge_after_ms, config.min_ttl, config.max_ttl), (2_000, 300, 0, 86_400));
-        assert_eq!((config.upstream_subnet, config.forward_client_subnet), (UpstreamSubnet::Off, false));
+        assert_eq!((config.upstream_subnet, config.forward_client_subnet, config.log_query_names), (UpstreamSubnet::Off, false, false));
         let tuned = read(&[("UPSTREAMS", "https://a.example/q"), ("UPSTREAM_ECS", "truncated"), ("FORWARD_CLIENT_ECS", "true"), ("CACHE_MIN_TTL", "30")])
             .unwrap()
             .unwrap();
@@ -188,6 +228,7 @@ mod tests {
             (vec![("UPSTREAMS", "https://a.example/q"), ("UPSTREAM_TIMEOUT_MS", "5")], "UPSTREAM_TIMEOUT_MS"),
             (vec![("UPSTREAMS", "https://a.example/q"), ("UPSTREAM_ECS", "full")], "UPSTREAM_ECS"),
             (vec![("UPSTREAMS", "https://a.example/q"), ("FORWARD_CLIENT_ECS", "yes")], "FORWARD_CLIENT_ECS"),
+            (vec![("UPSTREAMS", "https://a.example/q"), ("LOG_QUERIES", "verbose")], "LOG_QUERIES"),
             (vec![("UPSTREAMS", "https://a.example/q"), ("CACHE_MIN_TTL", "600"), ("CACHE_MAX_TTL", "60")], "above"),
         ] {
             let error = read(&vars).expect_err(expected);

@@ -10,9 +10,10 @@ use crate::publish::{self, PublishError, Retention, StoreError, WholeCatalog, WO
 /// `Content-Length` or the bytes arriving pass it: [`body::request_body`]), parsed, and served
 /// from fresh KV reads.
 pub(super) async fn admin(request: &Request, method: &str, url: &worker::Url, env: &Env, context: &Context) -> crate::doh::HttpResponse {
-    let token = env.secret("ADMIN_TOKEN").ok().map(|token| token.to_string());
     let authorization = request.headers().get("authorization").ok().flatten();
-    if let Err(error) = admin::authorize(token.as_deref(), authorization.as_deref()) {
+    let address = request.headers().get("cf-connecting-ip").ok().flatten().and_then(|value| value.parse().ok());
+    let now = js_sys::Date::now().max(0.0) as u64;
+    if let Err(error) = super::rate_limit::authorize_admin(env, address, authorization.as_deref(), now).await {
         return error.response();
     }
     let body = if matches!(method, "POST" | "PUT") {
@@ -26,7 +27,6 @@ pub(super) async fn admin(request: &Request, method: &str, url: &worker::Url, en
         Vec::new()
     };
     let http = HttpRequest { method, path: url.path(), query: url.query().unwrap_or(""), body: &body, ..HttpRequest::default() };
-    let now = js_sys::Date::now().max(0.0) as u64;
     let parsed = match admin::parse(&http, now) {
         Ok(parsed) => parsed,
         Err(error) => return error.response(),

@@ -25,7 +25,7 @@ use crate::isolate::{Demand, Event, Isolate, Read, ReadId, Settings};
 use crate::policy::SplitMix;
 use crate::resolver::firewall::{self, Firewall};
 use crate::resolver::ResolverConfig;
-use crate::server::{self, Environment, Outcome, Recursion, Zones};
+use crate::server::{self, Environment, ExplainAccess, Outcome, Recursion, Zones};
 use crate::snapshot::{self, Index};
 use crate::zone::Catalog;
 use hickory_proto::rr::Name;
@@ -35,6 +35,7 @@ pub(crate) mod body;
 mod health;
 mod kv;
 pub(crate) mod poll;
+mod rate_limit;
 mod tables;
 
 use admin_api::*;
@@ -191,10 +192,26 @@ struct State {
     firewall: Option<Rc<Firewall>>,
     /// The firewall version loaded (or last tried).
     firewall_version: Option<String>,
+    /// Who may ask `/explain`, read from the variables once per isolate.
+    explain: Option<ExplainAccess>,
 }
 
 thread_local! {
     static STATE: RefCell<State> = RefCell::new(State::default());
+}
+
+/// Who may ask `/explain` (`EXPLAIN`), read once per isolate; an unusable value is logged and
+/// leaves explain behind the admin token.
+fn explain_access(env: &Env) -> ExplainAccess {
+    if let Some(access) = STATE.with(|state| state.borrow().explain) {
+        return access;
+    }
+    let access = ExplainAccess::from_var(env.var("EXPLAIN").ok().map(|value| value.to_string()).as_deref()).unwrap_or_else(|error| {
+        console_error!("edgedns: {error}; explain stays behind the admin token");
+        ExplainAccess::AdminToken
+    });
+    STATE.with(|state| state.borrow_mut().explain = Some(access));
+    access
 }
 
 /// The resolver settings, read once per isolate; unusable settings are logged and leave
@@ -270,19 +287,28 @@ async fn fetch(request: Request, env: Env, context: Context) -> Result<Response>
     };
     // Parsed once: the name picks the shard, then the same parsed request is answered.
     let prepared = server::prepare(&http);
+    let now = js_sys::Date::now().max(0.0) as u64;
+    if prepared.requires_admin_token(explain_access(&env)) {
+        if let Err(error) = rate_limit::authorize_admin(&env, client.address, header("authorization").as_deref(), now).await {
+            return to_worker_response(error.response());
+        }
+    }
+    let resolver = resolver_config(&env);
+    // A public resolver counts every query against the client's network, before any work.
+    if resolver.is_some() && prepared.is_query() && !rate_limit::query_allowed(&env, client.address).await {
+        return to_worker_response(prepared.rate_limited());
+    }
     let catalog = zones_for(&env, &context, prepared.question_name()).await;
     let zones = match &catalog {
         Some(catalog) => Zones::Loaded(catalog),
         None => Zones::Unavailable,
     };
-    let resolver = resolver_config(&env);
     let health = health(&env);
     let (mut random, geoip, firewall) = STATE.with(|state| {
         let mut state = state.borrow_mut();
         let random = state.random.take().unwrap_or_else(|| SplitMix::new(seed()));
         (random, state.geoip.clone(), state.firewall.clone())
     });
-    let now = js_sys::Date::now().max(0.0) as u64;
     let health_view = health.view(now);
     let locator = geoip.as_deref().map(|tables| tables as &dyn crate::client::SubnetLocator);
     let mut environment = Environment { client: &client, health: &health_view, random: &mut random, locator };
@@ -291,7 +317,7 @@ async fn fetch(request: Request, env: Env, context: Context) -> Result<Response>
     STATE.with(|state| state.borrow_mut().random = Some(random));
     let response = match (outcome, &resolver) {
         (Outcome::Respond(response), _) => response,
-        (Outcome::Forward(forwarded), Some(config)) => crate::upstream::answer(&forwarded, config, &context).await,
+        (Outcome::Forward(forwarded), Some(config)) => crate::upstream::answer(&forwarded, config, firewall.as_deref(), &context).await,
         // `serve` forwards only with a configuration.
         (Outcome::Forward(_), None) => crate::doh::HttpResponse::error(500, "forwarding without a resolver configuration"),
     };

@@ -336,6 +336,9 @@ pub struct View {
 pub struct Visible<'a> {
     catalog: &'a Catalog,
     views: Vec<&'a Catalog>,
+    /// Whether a lookup found a private view's zone: the answer then depends on who asked
+    /// (its response is for that client only: see `server`).
+    used_view: std::cell::Cell<bool>,
 }
 
 impl<'a> Visible<'a> {
@@ -346,6 +349,7 @@ impl<'a> Visible<'a> {
         loop {
             for view in &self.views {
                 if let Some(zone) = view.index.get(&candidate).and_then(|&i| view.zones.get(i)) {
+                    self.used_view.set(true);
                     return Some(zone);
                 }
             }
@@ -362,6 +366,12 @@ impl<'a> Visible<'a> {
     /// The whole catalog (health checks, latency matrix).
     pub fn catalog(&self) -> &'a Catalog {
         self.catalog
+    }
+
+    /// Whether any lookup so far found a zone of a private view (the name, a CNAME or alias
+    /// target): the answer then differs from what a client outside the view gets.
+    pub fn used_view(&self) -> bool {
+        self.used_view.get()
     }
 }
 
@@ -410,7 +420,7 @@ impl Catalog {
     /// The catalog as a request by `viewer` sees it.
     pub fn visible(&self, viewer: &Viewer) -> Visible<'_> {
         let views = self.views.iter().filter(|view| view.access.admits(viewer)).map(|view| &view.zones).collect();
-        Visible { catalog: self, views }
+        Visible { catalog: self, views, used_view: std::cell::Cell::new(false) }
     }
 
     /// The catalog with the health checks its routed sets reference.

@@ -31,14 +31,19 @@ fn public_sources() -> Vec<SourceFile> {
 }
 
 /// An HTTP status and body, or why there is none.
-type Exchanged = Result<(u16, Vec<u8>), String>;
+pub(super) type Exchanged = Result<(u16, Vec<u8>), String>;
 
 /// One DoH POST on its own HTTP/1.1 connection: the status and the body.
 fn post(port: u16, query: &[u8]) -> Exchanged {
+    post_with(port, query, "")
+}
+
+/// [`post`] with more header lines (each ending in `\r\n`).
+pub(super) fn post_with(port: u16, query: &[u8], headers: &str) -> Exchanged {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
     stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
     let head = format!(
-        "POST /dns-query HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/dns-message\r\naccept: application/dns-message\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        "POST /dns-query HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/dns-message\r\naccept: application/dns-message\r\ncontent-length: {}\r\nconnection: close\r\n{headers}\r\n",
         query.len()
     );
     stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(query)).map_err(|e| e.to_string())?;

@@ -154,7 +154,8 @@ fn firewall_blocks_overrides_allows_and_explains() {
     std::fs::write(
         &rules,
         "block ads.upstream.test nxdomain\nblock *.ads.upstream.test nodata\nallow ok.ads.upstream.test\n\
-         block phish.upstream.test A 192.0.2.99 ttl=120\nalert watch.upstream.test\n",
+         block phish.upstream.test A 192.0.2.99 ttl=120\nalert watch.upstream.test\n\
+         block *.tracker.upstream.test nxdomain\nblock 192.0.2.240/28 nodata\n",
     )
     .unwrap();
     let output = Command::new(env("EDGEDNS_CLI"))
@@ -184,9 +185,40 @@ fn firewall_blocks_overrides_allows_and_explains() {
     let allowed = ask("ok.ads.upstream.test.", RecordType::A, 4);
     assert_eq!((data(&allowed), extended_error(&allowed)), (vec!["192.0.2.206".to_owned()], None), "the exception is forwarded");
     assert_eq!(data(&ask("watch.upstream.test.", RecordType::A, 5)), vec!["192.0.2.209"], "alert answers normally");
-    let explained = curl(&[&format!("{}/explain?name=phish.upstream.test", resolver_base())]);
+    // CNAME cloaking: cloaked.upstream.test is no rule's name, but BIND answers it through
+    // a.tracker.upstream.test, which is blocked; and an answer address in 192.0.2.240/28.
+    let cloaked = ask("cloaked.upstream.test.", RecordType::A, 6);
+    assert_eq!((cloaked.metadata.response_code, cloaked.answers.len(), extended_error(&cloaked)), (ResponseCode::NXDomain, 0, Some(15)), "{cloaked:?}");
+    let pointed = ask("pointed.upstream.test.", RecordType::A, 7);
+    assert_eq!((pointed.metadata.response_code, pointed.answers.len(), extended_error(&pointed)), (ResponseCode::NoError, 0, Some(15)), "{pointed:?}");
+    let json = curl(&[&format!("{}/resolve?name=cloaked.upstream.test&type=A", resolver_base())]);
+    let value: serde_json::Value = serde_json::from_slice(&json.body).unwrap();
+    assert_eq!(value["Status"], 3, "the JSON API too: {value}");
+    let explained = curl(&["-H", &admin_authorization(), &format!("{}/explain?name=phish.upstream.test", resolver_base())]);
     let text = String::from_utf8_lossy(&explained.body);
     assert!(text.contains("firewall: rule block phish.upstream.test (line 4) matched"), "{text}");
+}
+
+/// A resolver's log of names is its users' browsing history: without `LOG_QUERIES` the Worker
+/// logs no forwarded name, and upstream URLs without their path.
+#[test]
+fn forwarded_names_stay_out_of_the_log() {
+    let _guard = UPSTREAM.lock().unwrap_or_else(|e| e.into_inner());
+    let name = format!("browsing-history-{}.upstream.test.", std::process::id());
+    assert_eq!(ask(&name, RecordType::A, 8).metadata.response_code, ResponseCode::NXDomain);
+    let log = std::path::Path::new(&env("EDGEDNS_RESOLVER_STATE")).with_file_name("resolver-wrangler.log");
+    let mut text = String::new();
+    for _ in 0..20 {
+        text = std::fs::read_to_string(&log).unwrap_or_else(|error| panic!("{}: {error}", log.display()));
+        if text.contains("edgedns: forward") && text.contains("cache=miss") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let lines: Vec<&str> = text.lines().filter(|line| line.contains("edgedns:")).collect();
+    assert!(lines.iter().any(|line| line.contains("edgedns: forward") && line.contains("upstream=http://127.0.0.1:")), "{lines:#?}");
+    assert!(!text.contains(name.trim_end_matches('.')), "the name is in the log: {lines:#?}");
+    assert!(!lines.iter().any(|line| line.contains("/dns-query")), "an upstream path is in the log: {lines:#?}");
 }
 
 #[test]

@@ -203,18 +203,39 @@ fn composed_asn_and_sticky_policies() {
     assert_ne!(first, vec!["192.0.2.133"], "a forced-down standby is never used while others are up");
 }
 
+/// Explain maps the operator's infrastructure (labels, weights, backends, which are down): it
+/// takes the admin token by default, and no other origin may read it.
+#[test]
+fn explain_takes_the_admin_token() {
+    let url = format!("{}/explain?name=www.example.org&type=A", http_base());
+    let anonymous = curl(&["-H", "origin: https://elsewhere.example", &url]);
+    assert_eq!((anonymous.status, anonymous.header("www-authenticate")), (401, Some("Bearer")), "{}", String::from_utf8_lossy(&anonymous.body));
+    assert!(!String::from_utf8_lossy(&anonymous.body).contains("site-"), "nothing of the decision without the token");
+    let wrong = curl(&["-H", "authorization: Bearer not-the-admin-token-at-all", &url]);
+    assert_eq!(wrong.status, 401);
+    let authorization = admin_authorization();
+    let explained = curl(&["-H", &authorization, "-H", "origin: https://elsewhere.example", &url]);
+    assert_eq!(explained.status, 200);
+    assert!(String::from_utf8_lossy(&explained.body).contains("\"trace\""));
+    assert_eq!((explained.header("access-control-allow-origin"), explained.header("cache-control")), (None, Some("no-store")));
+    // No preflight lets another origin send the token.
+    let preflight = curl(&["-X", "OPTIONS", "-H", "origin: https://elsewhere.example", "-H", "access-control-request-method: GET", &url]);
+    assert_eq!(preflight.header("access-control-allow-origin"), None);
+}
+
 #[test]
 fn explain_shows_the_decision() {
     let _guard = HEALTH.lock().unwrap_or_else(|e| e.into_inner());
     set_health(&[("site-a", false)]);
-    let exchange = curl(&[&format!("{}/explain?name=www.example.org&type=A", http_base())]);
+    let authorization = admin_authorization();
+    let exchange = curl(&["-H", &authorization, &format!("{}/explain?name=www.example.org&type=A", http_base())]);
     assert_eq!(exchange.status, 200);
     let value: serde_json::Value = serde_json::from_slice(&exchange.body).unwrap();
     let trace = value["trace"].to_string();
     assert!(trace.contains("dropped site-a (unhealthy)"), "{value}");
     assert!(trace.contains("picked site-b"), "{value}");
     assert_eq!(value["answer"][0]["data"], "192.0.2.20");
-    let geo = curl(&[&format!("{}/explain?name=app.example.org&country=US&region=WA&continent=NA", http_base())]);
+    let geo = curl(&["-H", &authorization, &format!("{}/explain?name=app.example.org&country=US&region=WA&continent=NA", http_base())]);
     let value: serde_json::Value = serde_json::from_slice(&geo.body).unwrap();
     assert!(value["trace"].to_string().contains("matched US-WA"), "{value}");
     assert_eq!(value["client"]["subdivision"], "WA");
