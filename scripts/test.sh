@@ -26,6 +26,9 @@ export STACK_ZONES="${STACK_ZONES-zones tests/zones}"
 # A fresh admin token per run, for the admin API tests.
 export STACK_ADMIN_TOKEN="${STACK_ADMIN_TOKEN:-test-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')}"
 export EDGEDNS_ADMIN_TOKEN="$STACK_ADMIN_TOKEN"
+# wrangler's "log" level is the one that shows the Worker's console.log lines (at "info" only
+# its errors): the tests read the Worker's log for what it must not say.
+export STACK_LOG_LEVEL="${STACK_LOG_LEVEL:-log}"
 
 failed=()
 
