@@ -23,7 +23,7 @@ use super::delegation::{self, DelegationSet};
 use super::master::{self, SourceRecord};
 use super::routes::{self, HealthCheckSpec, RoutedSet, Routes, RoutesError};
 use super::{Access, AssembleError, Catalog, View, Zone};
-use crate::policy::{Action, Rule};
+use crate::policy::{self, Action, Rule};
 
 /// One zone source: a master file's path (for messages and the default origin) and text.
 /// Publishing stores every source as JSON (`sources:<version>`), so the admin API can
@@ -569,7 +569,11 @@ fn compile_catalog(sources: &[SourceFile]) -> Result<Catalog, Vec<CompileError>>
         }
     }
     if errors.is_empty() {
-        errors.extend(AliasGraph::new(&all_routes).loop_errors());
+        let graph = AliasGraph::new(&all_routes);
+        errors.extend(graph.loop_errors());
+        if errors.is_empty() {
+            errors.extend(graph.cost_errors());
+        }
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -713,6 +717,37 @@ impl<'a> AliasGraph<'a> {
                 CompileError { file: file.to_owned(), line, kind: CompileErrorKind::Routes(format!("alias loop: {}", path.join(" -> "))) }
             })
             .collect()
+    }
+}
+
+impl AliasGraph<'_> {
+    /// The sets whose policy could visit more nodes in one evaluation than the engine's
+    /// budget allows ([`policy::worst_case_visits`]): aliases that fan out to sets that fan
+    /// out again multiply the work (K branches aliasing the next set, N sets deep: K^N).
+    /// Refused here, such a tree cannot fail at query time.
+    fn cost_errors(&self) -> Vec<CompileError> {
+        let mut errors = Vec::new();
+        for ((name, record_type), (file, line, set, _)) in &self.sets {
+            let record_type = RecordType::from(*record_type);
+            let cost = policy::worst_case_visits(&set.rule, record_type, self);
+            if cost > u64::from(policy::EVALUATION_BUDGET) {
+                let message = format!(
+                    "{name} {record_type}: answering may visit up to {cost} policy nodes, over the budget of {} per evaluation \
+                     (aliases to sets that branch and alias again multiply: point the branches at fewer shared sets, or flatten the tree)",
+                    policy::EVALUATION_BUDGET
+                );
+                errors.push(CompileError { file: (*file).to_owned(), line: *line, kind: CompileErrorKind::Routes(message) });
+            }
+        }
+        errors
+    }
+}
+
+/// The routed sets as alias targets, for the cost bound (plain data costs nothing to follow).
+impl policy::Targets for AliasGraph<'_> {
+    fn target(&self, name: &str, record_type: RecordType) -> Option<policy::Target<'_>> {
+        let (_, _, set, _) = self.sets.get(&(name.to_ascii_lowercase(), u16::from(record_type)))?;
+        Some(policy::Target::Routed { rule: &set.rule, ttl: set.ttl })
     }
 }
 
@@ -1052,6 +1087,28 @@ mod tests {
                       [[records]]\nname = \"end\"\ntype = \"AAAA\"\nalias = \"top\"\n\n\
                       [[records]]\nname = \"top\"\ntype = \"AAAA\"\nvalues = [\"2001:db8::1\"]\n";
         compile_routes(routes).unwrap();
+    }
+
+    #[test]
+    fn aliases_that_fan_out_past_the_evaluation_budget_are_refused() {
+        // Four sets, each with six branches aliasing the next (evaluating its health): no loop,
+        // but 6^4 paths for one answer. Three sets deep it fits.
+        let chain = |depth: usize| {
+            let mut routes = String::new();
+            for level in 0..depth {
+                let branches = vec![format!("{{ weight = 1, alias = \"s{}\", evaluate_target_health = true }}", level + 1); 6];
+                routes.push_str(&format!("[[records]]\nname = \"s{level}\"\ntype = \"A\"\nweighted = [{}]\n\n", branches.join(", ")));
+            }
+            routes.push_str(&format!("[[records]]\nname = \"s{depth}\"\ntype = \"A\"\nvalues = [\"192.0.2.1\"]\n"));
+            compile_routes(&routes)
+        };
+        assert!(chain(3).is_ok());
+        let errors = chain(4).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("zones/example.org.routes.toml:1: s0.example.org. A: answering may visit up to 3729 policy nodes, over the budget of 1000"),
+            "{errors:?}"
+        );
     }
 
     #[test]
