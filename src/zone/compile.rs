@@ -724,7 +724,10 @@ impl AliasGraph<'_> {
     /// The sets whose policy could visit more nodes in one evaluation than the engine's
     /// budget allows ([`policy::worst_case_visits`]): aliases that fan out to sets that fan
     /// out again multiply the work (K branches aliasing the next set, N sets deep: K^N).
-    /// Refused here, such a tree cannot fail at query time.
+    /// Refused here, such a tree cannot fail at query time. This bound at compile time was
+    /// chosen over memoising health per answer in the evaluator: answering stays free of a memo
+    /// table's allocation and hashing, and the budget becomes a promise about every published
+    /// tree; the evaluator's own count stays as the backstop for snapshots made elsewhere.
     fn cost_errors(&self) -> Vec<CompileError> {
         let mut errors = Vec::new();
         for ((name, record_type), (file, line, set, _)) in &self.sets {
