@@ -36,9 +36,10 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use crate::health::spec::HealthCheckSpec;
 use crate::policy::{Action, Rule};
 use crate::zone::compile::SourceFile;
-use crate::zone::routes::{HealthCheckSpec, RoutedSet};
+use crate::zone::routes::RoutedSet;
 use crate::zone::{Access, Catalog, Node, View, Zone};
 
 /// The KV key holding the current manifest.

@@ -56,8 +56,8 @@ use super::tree::{geolocation, Act, Entry, GeoKey, Node, Selector};
 use super::yaml::{self, At};
 use super::{FindingKind, ImportError, ImportOptions, Imported, Importer, MasterRecord, Source};
 use crate::geo::places;
+use crate::health::spec::{CheckKind, HealthCheckSpec, Host, Path};
 use crate::policy::MAX_ALIAS_DEPTH;
-use crate::zone::routes::HealthCheckSpec;
 
 /// octoDNS's default TTL (its `YamlProvider` `default_ttl`).
 const DEFAULT_TTL: u32 = 3600;
@@ -415,16 +415,8 @@ impl Run {
         } else {
             Some(Node::leaf(Some("values".to_owned()), None, Act::Values(values)))
         };
-        let mut builder = TreeBuilder {
-            pools: &pools,
-            default,
-            record_type,
-            checks: checks.as_ref(),
-            known: std::mem::take(&mut self.known),
-            ids: Vec::new(),
-            max_chain: 0,
-            cut: None,
-        };
+        let mut builder =
+            TreeBuilder { pools: &pools, default, checks: checks.as_ref(), known: std::mem::take(&mut self.known), ids: Vec::new(), max_chain: 0, cut: None };
 
         // Rules in order: what octoDNS would reach, mapped to subnet and location choices.
         let mut catch_all: Option<String> = None;
@@ -702,7 +694,6 @@ struct TreeBuilder<'p> {
     pools: &'p BTreeMap<String, Pool>,
     /// The record's values: the end of every fallback chain.
     default: Option<Node>,
-    record_type: RecordType,
     /// The health-check settings; `None`: no checks.
     checks: Option<&'p CheckSettings>,
     /// Check ids handed out, by declaration (see [`Run::known`]).
@@ -733,7 +724,7 @@ impl TreeBuilder<'_> {
                 Status::Down => node.force = Some(false),
                 Status::Obey => {
                     if let Some(settings) = self.checks {
-                        let (check_id, check) = settings.check_for(&value.raw, self.record_type, &mut self.known);
+                        let (check_id, check) = settings.check_for(&value.raw, &mut self.known);
                         self.ids.push((check_id.clone(), check));
                         node.health_check = Some(check_id);
                     }
@@ -793,34 +784,33 @@ fn check_settings(at: Option<&At<'_>>) -> Result<CheckSettings, ImportError> {
 impl CheckSettings {
     /// The check for one value: its id (the value, with a suffix when another check already
     /// has that id; the same id for the same declaration) and its declaration.
-    fn check_for(&self, raw: &str, record_type: RecordType, known: &mut HashMap<String, String>) -> (String, CheckIn) {
+    fn check_for(&self, raw: &str, known: &mut HashMap<String, String>) -> (String, CheckIn) {
         let target = raw.trim_end_matches('.').to_owned();
-        let kind = match self.protocol.as_str() {
-            "HTTP" => "http",
-            "HTTPS" => "https",
-            "TCP" => "tcp",
-            other => {
-                let key = format!("{other} {target}");
-                let id = unique_id(known, key, &target);
-                return (id, CheckIn { spec: Err(format!("octoDNS health-check protocol {other}")), notes: Vec::new() });
-            }
+        let refused = |known: &mut HashMap<String, String>, why: String| {
+            let id = unique_id(known, format!("{why} {target}"), &target);
+            (id, CheckIn { spec: Err(why), notes: Vec::new() })
         };
-        // An IPv6 address goes in brackets in a URL (RFC 3986 §3.2.2).
-        let host = if record_type == RecordType::AAAA && kind != "tcp" { format!("[{target}]") } else { target.clone() };
+        let kind = match self.protocol.as_str() {
+            "HTTP" => CheckKind::Http,
+            "HTTPS" => CheckKind::Https,
+            "TCP" => CheckKind::Tcp,
+            other => return refused(known, format!("octoDNS health-check protocol {other}")),
+        };
+        // The value probed: a name or an address (an IPv6 one is bracketed when the URL is built).
+        let host = match Host::parse(&target) {
+            Ok(host) => host,
+            Err(error) => return refused(known, error.to_string()),
+        };
+        let path = match Path::parse(&self.path).map(|path| (kind != CheckKind::Tcp).then_some(path)) {
+            Ok(path) => path,
+            Err(error) => return refused(known, error.to_string()),
+        };
         let spec = HealthCheckSpec {
-            kind: kind.to_owned(),
             host: Some(host),
             port: Some(self.port),
-            path: (kind != "tcp").then(|| self.path.clone()),
-            host_header: if kind == "tcp" { None } else { self.host.clone() },
-            search: None,
-            interval: None,
-            threshold: None,
-            timeout: None,
-            inverted: false,
-            disabled: false,
-            children: Vec::new(),
-            min_healthy: None,
+            path,
+            host_header: if kind == CheckKind::Tcp { None } else { self.host.clone() },
+            ..HealthCheckSpec::new(kind)
         };
         let id = unique_id(known, format!("{spec:?}"), &target);
         (id, CheckIn { spec: Ok(spec), notes: Vec::new() })
