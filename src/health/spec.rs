@@ -685,6 +685,11 @@ mod tests {
             "",
             &long,
         ];
+        // The string join this builder replaces (`{scheme}://{host}{port}{path}`) moved them.
+        for path in ["@evil.example/", ":80@evil.example/", ".evil.example/"] {
+            let joined = Url::parse(&format!("http://good.example{path}")).unwrap();
+            assert_ne!(joined.host_str(), Some("good.example"), "{path:?}");
+        }
         let hosts = ["web.example.net", "WEB.example.net.", "192.0.2.1", "2001:db8::1", &format!("{}.example", "x".repeat(63))];
         for host in hosts {
             let host = name(host);
