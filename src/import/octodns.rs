@@ -37,8 +37,10 @@
 //! Provider-specific `octodns:` settings (`route53`, `ns1`, `cloudflare`, ...), `ignored`
 //! records, the pre-dynamic `geo` form, `ALIAS` to names outside the zone, record types the
 //! master-file reader does not read (`LOC`, `URLFWD`, `DNAME`, `SPF`), geo codes this project
-//! does not know, health-check protocols other than HTTP, HTTPS and TCP (their values count as
-//! healthy), unreachable rules, and any key this importer does not know.
+//! does not know, the ICMP health-check protocol (its values count as healthy), unreachable rules,
+//! and any key this importer does not know. A health-check protocol octoDNS does not know, or
+//! a value or `path` that is not a host or a path, is an error or a reported check that cannot
+//! run here (see `crate::health::spec`).
 //!
 //! Malformed YAML, or a value of the wrong type, is an [`ImportError`] naming the place and
 //! its line (`www.dynamic.pools.one.values[2].weight: expected an integer, found "x" (line 14,
@@ -755,19 +757,29 @@ struct CheckSettings {
     host: Option<String>,
     path: String,
     port: u16,
-    protocol: String,
+    /// The kind, or why a protocol octoDNS knows cannot be checked here.
+    protocol: Result<CheckKind, String>,
     /// Keys it does not know (reported).
     unknown: Vec<String>,
 }
 
 fn check_settings(at: Option<&At<'_>>) -> Result<CheckSettings, ImportError> {
-    let mut settings = CheckSettings { host: None, path: "/_dns".to_owned(), port: 443, protocol: "HTTPS".to_owned(), unknown: Vec::new() };
+    let mut settings = CheckSettings { host: None, path: "/_dns".to_owned(), port: 443, protocol: Ok(CheckKind::Https), unknown: Vec::new() };
     let Some(at) = at else { return Ok(settings) };
     for (key, value) in at.entries()? {
         match key.as_str() {
             "host" => settings.host = Some(value.text()?.to_owned()),
             "path" => settings.path = value.text()?.to_owned(),
-            "protocol" => settings.protocol = value.text()?.to_ascii_uppercase(),
+            "protocol" => {
+                settings.protocol = match value.text()?.to_ascii_uppercase().as_str() {
+                    "HTTP" => Ok(CheckKind::Http),
+                    "HTTPS" => Ok(CheckKind::Https),
+                    "TCP" => Ok(CheckKind::Tcp),
+                    // NS1's ping check: a Worker cannot send ICMP.
+                    "ICMP" => Err("octoDNS health-check protocol ICMP".to_owned()),
+                    other => return Err(value.error(format!("unknown health-check protocol {other:?} (octoDNS's are HTTP, HTTPS, TCP, ICMP)"))),
+                }
+            }
             "port" => {
                 let port = value.int()?;
                 settings.port = u16::try_from(port).ok().filter(|p| *p > 0).ok_or_else(|| value.error(format!("expected a port (1..65535), found {port}")))?;
@@ -790,11 +802,9 @@ impl CheckSettings {
             let id = unique_id(known, format!("{why} {target}"), &target);
             (id, CheckIn { spec: Err(why), notes: Vec::new() })
         };
-        let kind = match self.protocol.as_str() {
-            "HTTP" => CheckKind::Http,
-            "HTTPS" => CheckKind::Https,
-            "TCP" => CheckKind::Tcp,
-            other => return refused(known, format!("octoDNS health-check protocol {other}")),
+        let kind = match &self.protocol {
+            Ok(kind) => *kind,
+            Err(why) => return refused(known, why.clone()),
         };
         // The value probed: a name or an address (an IPv6 one is bracketed when the URL is built).
         let host = match Host::parse(&target) {

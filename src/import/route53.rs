@@ -736,7 +736,12 @@ fn health_check(config: &At<'_>) -> Result<CheckIn, ImportError> {
         "CALCULATED" => (CheckKind::Calculated, false),
         "CLOUDWATCH_METRIC" => return unsupported("a CloudWatch alarm check: the alarm lives in AWS".to_owned()),
         "RECOVERY_CONTROL" => return unsupported("a Route 53 ARC routing control: it lives in AWS".to_owned()),
-        other => return unsupported(format!("unknown health check type {other:?}")),
+        other => {
+            let at = config.get("Type").unwrap_or_else(|| config.clone());
+            return Err(at.error(format!(
+                "unknown health check type {other:?} (Route 53's are HTTP, HTTPS, HTTP_STR_MATCH, HTTPS_STR_MATCH, TCP, CALCULATED, CLOUDWATCH_METRIC, RECOVERY_CONTROL)"
+            )));
+        }
     };
     let address = config.opt_str("IPAddress")?.filter(|text| !text.trim().is_empty());
     let domain = config.opt_str("FullyQualifiedDomainName")?.filter(|text| !text.trim().is_empty());
@@ -803,7 +808,8 @@ fn health_check(config: &At<'_>) -> Result<CheckIn, ImportError> {
     let http = matches!(kind, CheckKind::Http | CheckKind::Https);
     let path = match config.opt_str("ResourcePath")?.filter(|_| http) {
         None => None,
-        // Route 53 requests the path from the root whether or not it starts with a slash.
+        // An HTTP request's target is an absolute path (RFC 9112 §3.2.1): one written without
+        // its leading '/' is read from the root.
         Some(text) => match Path::parse(&if text.starts_with('/') { text.to_owned() } else { format!("/{text}") }) {
             Ok(path) => Some(path),
             Err(error) => return unsupported(error.to_string()),
