@@ -411,6 +411,11 @@ impl Compiler<'_> {
             min_healthy: check.min_healthy,
             unusable: None,
         };
+        // What the URL parser itself refuses (a malformed xn-- label, say) is refused here too,
+        // not found by the first probe.
+        if let (Err(error @ spec::ProbeError::Url(_)), Some(host)) = (spec.probe(), &check.host) {
+            self.error(host.span(), format!("health check {id}: {error}"));
+        }
         self.routes.health_checks.insert(id.to_owned(), (line, spec));
     }
 
@@ -919,6 +924,9 @@ values = ["192.0.2.99"]
             "18: health check e: path \"/a b\" is not an HTTP path: spaces, control characters and non-ASCII characters are percent-encoded (%20)",
         ];
         assert_eq!(found, expected);
+        // What the URL parser refuses (an xn-- label that is not Punycode) is refused here too.
+        let punycode = errors("[health_checks.p]\ntype = \"http\"\nhost = \"xn--a.example\"\n");
+        assert_eq!(punycode, ["3: health check p: no URL: invalid international domain name"]);
         let routes = parse(
             "[health_checks.v6]\ntype = \"https\"\nhost = \"[2001:db8::1]\"\nport = 8443\npath = \"/health?deep=1\"\n\
              [health_checks.both]\ntype = \"calculated\"\nchildren = [\"v6\"]\n",
