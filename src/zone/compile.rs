@@ -21,8 +21,9 @@ use std::collections::BTreeMap;
 
 use super::delegation::{self, DelegationSet};
 use super::master::{self, SourceRecord};
-use super::routes::{self, HealthCheckSpec, RoutedSet, Routes, RoutesError};
+use super::routes::{self, RoutedSet, Routes, RoutesError};
 use super::{Access, AssembleError, Catalog, View, Zone};
+use crate::health::spec::HealthCheckSpec;
 use crate::policy::{self, Action, Rule};
 
 /// One zone source: a master file's path (for messages and the default origin) and text.
