@@ -9,6 +9,11 @@
 //!   --target wasm32-wasip1`, then `node benches/run-wasi.mjs FILE.wasm [sizes...]` runs a plain
 //!   timed loop and prints one line per case.
 //!
+//! The `budget` group measures the policy engine alone on trees at the evaluation budget
+//! (`EDGEDNS_BENCH_SIZES=1000 cargo bench --bench engine -- budget`): the dearest trees the
+//! compiler accepts, evaluated in the health state that costs them most, and a hostile tree
+//! (a snapshot the compiler did not make) that stops at the budget.
+//!
 //! A benchmark, not a test: it asserts nothing about time.
 
 #[path = "support/zonegen.rs"]
@@ -75,7 +80,14 @@ mod native {
     use std::hint::black_box;
     use std::time::Duration;
 
+    use std::collections::HashMap;
+
     use criterion::Criterion;
+    use edgedns::policy::{
+        evaluate, worst_case_visits, Action, Budget, ClientView, Context, HealthView, Rule, Target, Targets, Value, WeightedChoice, EVALUATION_BUDGET,
+    };
+    use hickory_proto::rr::rdata::A;
+    use hickory_proto::rr::{RData, RecordType};
 
     use super::*;
 
@@ -100,13 +112,76 @@ mod native {
         }
     }
 
+    /// Every check down: each search for a healthy child runs to its end.
+    struct AllDown;
+
+    impl HealthView for AllDown {
+        fn is_healthy(&self, _check: &str) -> Option<bool> {
+            Some(false)
+        }
+    }
+
+    /// Routed sets by name, as alias targets.
+    struct Sets(HashMap<String, Rule>);
+
+    impl Targets for Sets {
+        fn target(&self, name: &str, _: RecordType) -> Option<Target<'_>> {
+            self.0.get(name).map(|rule| Target::Routed { rule, ttl: 60 })
+        }
+    }
+
+    fn leaf(last: u8) -> Rule {
+        Rule { label: None, health_check: Some(format!("check-{last}")), force: None, action: Action::Values(vec![Value(RData::A(A::new(192, 0, 2, last)))]) }
+    }
+
+    fn weighted(children: impl Iterator<Item = Rule>) -> Rule {
+        let choices = children.map(|rule| WeightedChoice { weight: 1, rule }).collect();
+        Rule { label: None, health_check: None, force: None, action: Action::Weighted { choices, sticky: false } }
+    }
+
+    fn alias(target: &str) -> Rule {
+        Rule { label: None, health_check: None, force: None, action: Action::Alias { target: target.to_owned(), evaluate_target_health: true } }
+    }
+
+    /// Sets `s0` … `s{depth - 1}`, each `width` aliases to the next, ending in a value.
+    fn alias_chain(width: usize, depth: usize) -> Sets {
+        let mut sets: HashMap<String, Rule> =
+            (0..depth).map(|level| (format!("s{level}."), weighted((0..width).map(|_| alias(&format!("s{}.", level + 1)))))).collect();
+        sets.insert(format!("s{depth}."), leaf(1));
+        Sets(sets)
+    }
+
+    pub fn budget(c: &mut Criterion) {
+        let mut group = c.benchmark_group("budget");
+        let client = ClientView::default();
+        // The widest node under the budget: one health check per child, then the pick.
+        let wide = weighted((0..EVALUATION_BUDGET - 2).map(|i| leaf((i % 250) as u8)));
+        // Aliases that fan out: the widest three-set chain under the budget.
+        let chain = alias_chain(6, 3);
+        let hostile = alias_chain(16, 20);
+        let cases: [(&str, Rule, &dyn Targets); 3] =
+            [("wide-at-budget", wide, &Sets(HashMap::new())), ("alias-fan-out", alias("s0."), &chain), ("hostile-stopped", alias("s0."), &hostile)];
+        for (case, rule, targets) in cases {
+            let worst = worst_case_visits(&rule, RecordType::A, targets);
+            let mut random = SplitMix::new(1);
+            let mut run = || {
+                let mut budget = Budget::default();
+                let mut context = Context { client: &client, health: &AllDown, targets, random: &mut random, trace: None, budget: &mut budget };
+                evaluate(black_box(&rule), RecordType::A, &mut context).visited
+            };
+            eprintln!("budget/{case}: worst case {worst}, visits {} of {EVALUATION_BUDGET}", run());
+            group.bench_function(case, |b| b.iter(&mut run));
+        }
+        group.finish();
+    }
+
     pub fn config() -> Criterion {
         Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2)).sample_size(40).without_plots()
     }
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-criterion::criterion_group! { name = benches; config = native::config(); targets = native::engine }
+criterion::criterion_group! { name = benches; config = native::config(); targets = native::engine, native::budget }
 #[cfg(not(target_arch = "wasm32"))]
 criterion::criterion_main!(benches);
 

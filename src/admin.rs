@@ -28,10 +28,10 @@ use hickory_proto::rr::{Name, RecordType};
 use serde::{Deserialize, Serialize};
 
 use crate::doh::{parameter, percent_decode, HttpRequest, HttpResponse};
+use crate::health::spec::HealthCheckSpec;
 use crate::health::{override_target, Override, Overrides, VALUE_PREFIX};
 use crate::publish::Published;
 use crate::zone::compile::{compile_all, source_apex, SourceFile};
-use crate::zone::routes::HealthCheckSpec;
 use crate::zone::Catalog;
 
 /// The prefix of every admin path.
@@ -607,7 +607,7 @@ mod tests {
 
     #[test]
     fn overrides_name_declared_checks_or_values() {
-        let checks = BTreeMap::from([("web".to_owned(), crate::zone::routes::HealthCheckSpec { kind: "http".into(), ..Default::default() })]);
+        let checks = BTreeMap::from([("web".to_owned(), HealthCheckSpec::new(crate::health::spec::CheckKind::Http))]);
         let mut overrides = Overrides::new();
         let forced = Override { healthy: false, reason: String::new(), set_at: None };
         assert_eq!(

@@ -12,7 +12,7 @@
 use hickory_proto::op::{Query as Question, ResponseCode};
 use hickory_proto::rr::{DNSClass, LowerName, Name, RData, Record, RecordType};
 
-use crate::policy::{self, ClientView, Context, HealthView, Random};
+use crate::policy::{self, Budget, ClientView, Context, HealthView, Random};
 use crate::zone::{Catalog, Lookup, Node, RrSet, Viewer, Visible, Zone};
 
 /// What answering depends on besides the zones: where the client is, the health snapshot,
@@ -52,6 +52,9 @@ pub enum ExtendedError {
     NoReachableAuthority,
     /// 23: no upstream could be reached in time.
     NetworkError,
+    /// 0 (Other Error, with the reason as EXTRA-TEXT): a routing policy could not be
+    /// evaluated within the engine's limits (RFC 8914 §4.1: no specific code fits).
+    Policy(policy::Failure),
 }
 
 impl ExtendedError {
@@ -66,11 +69,13 @@ impl ExtendedError {
             Self::Blocked => 15,
             Self::NoReachableAuthority => 22,
             Self::NetworkError => 23,
+            Self::Policy(_) => 0,
         }
     }
 
     /// The EXTRA-TEXT.
     pub fn text(self) -> &'static str {
+        use policy::Failure;
         match self {
             Self::NotReady => "zone data is not loaded yet",
             Self::Prohibited => "zone transfers are not offered over DoH",
@@ -81,6 +86,8 @@ impl ExtendedError {
             Self::Blocked => "blocked by the DNS firewall",
             Self::NoReachableAuthority => "every upstream resolver failed",
             Self::NetworkError => "no upstream resolver could be reached",
+            Self::Policy(Failure::TooDeep) => "the routing policy nests aliases deeper than the engine follows",
+            Self::Policy(Failure::OverBudget) => "the routing policy needs more work than one answer may take",
         }
     }
 }
@@ -188,6 +195,9 @@ pub fn resolve_visible(catalog: &Visible<'_>, question: &Question, inputs: &mut 
                         resolution.authority.push(zone.negative_soa());
                         return resolution;
                     }
+                    // A policy that could not be evaluated has no answer to give, not even a
+                    // partial chain: SERVFAIL, with the reason (RFC 8914).
+                    Selection::Failed(failure) => return Resolution::error(ResponseCode::ServFail, Some(ExtendedError::Policy(failure))),
                     Selection::Cname(record) => {
                         let target = match &record.data {
                             RData::CNAME(cname) => Some(cname.0.clone()),
@@ -221,14 +231,19 @@ enum Selection {
     Records(Vec<Record>),
     Cname(Box<Record>),
     NoData,
+    Failed(policy::Failure),
 }
 
 fn select(catalog: &Visible<'_>, node: &Node, query_type: RecordType, owner: &Name, inputs: &mut Inputs<'_>, resolution: &mut Resolution) -> Selection {
     // A CNAME answers every type (RFC 1034 §3.6.2); asked for directly, it is the answer.
-    let cname = node
-        .rrset(RecordType::CNAME)
-        .map(|set| static_records(set, owner, inputs))
-        .or_else(|| node.routed(RecordType::CNAME).map(|set| routed_records(catalog, set, owner, inputs, resolution)));
+    let cname = match (node.rrset(RecordType::CNAME), node.routed(RecordType::CNAME)) {
+        (Some(set), _) => Some(static_records(set, owner, inputs)),
+        (None, Some(set)) => match routed_records(catalog, set, owner, inputs, resolution) {
+            Ok(records) => Some(records),
+            Err(failure) => return Selection::Failed(failure),
+        },
+        (None, None) => None,
+    };
     if let Some(records) = cname {
         return match records.into_iter().next() {
             Some(record) if matches!(query_type, RecordType::CNAME | RecordType::ANY) => Selection::Records(vec![record]),
@@ -251,7 +266,10 @@ fn select(catalog: &Visible<'_>, node: &Node, query_type: RecordType, owner: &Na
     let records = if let Some(set) = node.rrset(record_type) {
         static_records(set, owner, inputs)
     } else if let Some(set) = node.routed(record_type) {
-        routed_records(catalog, set, owner, inputs, resolution)
+        match routed_records(catalog, set, owner, inputs, resolution) {
+            Ok(records) => records,
+            Err(failure) => return Selection::Failed(failure),
+        }
     } else {
         Vec::new()
     };
@@ -283,24 +301,37 @@ fn static_records(set: &RrSet, owner: &Name, inputs: &mut Inputs<'_>) -> Vec<Rec
 }
 
 /// A routed set: the policy engine decides the values; the scope and whether the answer is
-/// tailored are recorded for the response.
+/// tailored are recorded for the response. Each evaluation has a budget of its own
+/// ([`policy::EVALUATION_BUDGET`]), the one the compiler proves every published tree stays
+/// within, so an answer does at most [`MAX_CHAIN`] + 1 budgets' work. An evaluation that failed
+/// (too deep, over the budget) gives its reason instead.
 fn routed_records(
     catalog: &Visible<'_>,
     set: &crate::zone::routes::RoutedSet,
     owner: &Name,
     inputs: &mut Inputs<'_>,
     resolution: &mut Resolution,
-) -> Vec<Record> {
-    let mut context =
-        Context { client: inputs.client, health: inputs.health, targets: catalog, random: &mut *inputs.random, trace: inputs.trace.as_deref_mut() };
+) -> Result<Vec<Record>, policy::Failure> {
+    let mut budget = Budget::default();
+    let mut context = Context {
+        client: inputs.client,
+        health: inputs.health,
+        targets: catalog,
+        random: &mut *inputs.random,
+        trace: inputs.trace.as_deref_mut(),
+        budget: &mut budget,
+    };
     if let Some(trace) = context.trace.as_deref_mut() {
         trace.push(format!("{} {}: routed set", set.name, set.record_type()));
     }
     let decision = policy::evaluate(&set.rule, set.record_type(), &mut context);
+    if let Some(failure) = decision.failure {
+        return Err(failure);
+    }
     resolution.scope = resolution.scope.max(decision.scope);
     resolution.tailored |= decision.tailored;
     let ttl = decision.ttl.unwrap_or(set.ttl);
-    decision.values.into_iter().map(|data| Record::from_rdata(owner.clone(), ttl, data)).collect()
+    Ok(decision.values.into_iter().map(|data| Record::from_rdata(owner.clone(), ttl, data)).collect())
 }
 
 /// Address records for the name servers of a referral that live in this zone (glue,

@@ -36,9 +36,10 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use crate::health::spec::HealthCheckSpec;
 use crate::policy::{Action, Rule};
 use crate::zone::compile::SourceFile;
-use crate::zone::routes::{HealthCheckSpec, RoutedSet};
+use crate::zone::routes::RoutedSet;
 use crate::zone::{Access, Catalog, Node, View, Zone};
 
 /// The KV key holding the current manifest.
@@ -884,6 +885,43 @@ mod tests {
                     _sip._tcp SRV 10 5 5060 sip\n@ CAA 0 issue \"ca.example\"\n\
                     svc HTTPS 1 . alpn=h2 ipv4hint=192.0.2.1\n";
         compile_all(&[SourceFile { path: "example.com.zone".into(), text: text.into() }]).unwrap()
+    }
+
+    /// A bundle the compiler wrote before health-check definitions were typed (issue 13), from
+    /// `tests/fixtures/snapshot/compat.example.*`: published snapshots keep loading, field for
+    /// field, and the check whose path the old compiler let through is unusable, not a URL.
+    #[test]
+    fn snapshots_from_before_typed_health_checks_load() {
+        use crate::health::spec::{CheckKind, Host, Probe, ProbeError};
+        let image = include_bytes!("../tests/fixtures/snapshot/health-checks-before-issue-13.bin");
+        let (manifest, _) = decode_bundle(image).unwrap();
+        let checks = manifest.health_checks();
+        assert_eq!(checks.keys().map(String::as_str).collect::<Vec<_>>(), ["both", "db", "evil", "v6", "web"]);
+        let web = &checks["web"];
+        assert_eq!((web.kind, web.port, web.interval, web.threshold, web.timeout), (CheckKind::Https, Some(8443), Some(10), Some(2), Some(4)));
+        assert_eq!((web.host_header.as_deref(), web.search.as_deref()), (Some("www.compat.example"), Some("ok")));
+        let Ok(Probe::Http { url, .. }) = web.probe() else { panic!("{web:?}") };
+        assert_eq!(url.as_str(), "https://web.example.net:8443/health?deep=1");
+        let Ok(Probe::Http { url, .. }) = checks["v6"].probe() else { panic!("{:?}", checks["v6"]) };
+        assert_eq!(url.as_str(), "http://[2001:db8::1]/", "the bracketed address octoDNS imports wrote");
+        let db = &checks["db"];
+        assert_eq!((db.kind, db.inverted), (CheckKind::Tcp, true));
+        assert_eq!(db.probe(), Ok(Probe::Tcp { host: &Host::parse("192.0.2.5").unwrap(), port: 5432 }));
+        assert_eq!((checks["both"].kind, checks["both"].children.len(), checks["both"].min_healthy), (CheckKind::Calculated, 2, Some(1)));
+        let evil = &checks["evil"];
+        assert!(matches!(evil.probe(), Err(ProbeError::Unusable(reason)) if reason.contains("\"@evil.example/\" is not an HTTP path")), "{evil:?}");
+        // Encoded again and read back, the same manifest (the unusable check with its texts; the
+        // address is written without its brackets, which read back the same).
+        assert_eq!(Manifest::decode(&manifest_bytes(&manifest).unwrap()).unwrap(), manifest);
+        let bundle: Bundle = postcard::from_bytes(image.strip_prefix(BUNDLE_MAGIC.as_slice()).unwrap()).unwrap();
+        let unbracketed = bundle.manifest.len() - 2;
+        assert_eq!(manifest_bytes(&manifest).unwrap().len(), unbracketed);
+        // The rest of the version answers, and the listing says what is wrong.
+        let catalog = decode(image).unwrap();
+        assert!(catalog.find(&Name::from_str("www.compat.example.").unwrap()).is_some());
+        let report = crate::health::status::report(catalog.health_checks(), &crate::health::HealthSnapshot::default(), &Default::default(), 0);
+        assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+        assert!(report.problems[0].starts_with("health check evil is unusable in the snapshot (probed as failing): path"), "{:?}", report.problems);
     }
 
     #[test]

@@ -40,6 +40,26 @@ fn check_reports_every_rule_violation_with_file_and_line() {
 }
 
 #[test]
+fn check_refuses_health_checks_that_could_probe_elsewhere_with_file_and_line() {
+    let zone = scratch_zone("health.example.zone", "$TTL 3600\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n  NS ns1\nns1 A 192.0.2.53\n");
+    let routes = zone.with_file_name("health.example.routes.toml");
+    std::fs::write(
+        &routes,
+        "[health_checks.path]\ntype = \"https\"\nhost = \"good.example\"\npath = \"@evil.example/\"\n\
+         [health_checks.host]\ntype = \"http\"\nhost = \"good.example/@evil.example\"\n\
+         [health_checks.kind]\ntype = \"HTTPS_STR_MATCH\"\nhost = \"good.example\"\n",
+    )
+    .unwrap();
+    let (ok, text) = edgedns(&["check", zone.to_str().unwrap(), routes.to_str().unwrap()]);
+    assert!(!ok, "{text}");
+    let file = routes.display().to_string();
+    assert!(text.contains(&format!("{file}:4: health check path: path \"@evil.example/\" is not an HTTP path: it must start with '/'")), "{text}");
+    assert!(text.contains(&format!("{file}:7: health check host: host \"good.example/@evil.example\" is not a host name or an IP address")), "{text}");
+    assert!(text.contains(&format!("{file}:9: health check kind: unknown type \"HTTPS_STR_MATCH\" (http, https, tcp, calculated)")), "{text}");
+    assert!(text.contains("3 error(s)"), "{text}");
+}
+
+#[test]
 fn check_reports_syntax_errors_with_file_and_line() {
     let path = scratch_zone("broken.example.zone", "$TTL 1h\n@ SOA ns1 hostmaster (1 7200\n 900 1209600 300)\n@ NS ns1\nns1 A 192.0.2.300\n");
     let (ok, text) = edgedns(&["check", path.to_str().unwrap()]);

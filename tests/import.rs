@@ -514,6 +514,48 @@ fn malformed_input_is_an_error_with_a_path() {
     assert!(import_traffic_policy(POLICY, &zone(), "www.example.org.", None, None).unwrap_err().message.contains("outside the zone"));
 }
 
+/// Route 53 health checks, each referenced by a weighted record set of w.example.net.
+fn with_checks(configs: &[(&str, &str)]) -> Result<Imported, edgedns::import::ImportError> {
+    let apex = r#"{"Name": "example.net.", "Type": "NS", "TTL": 60, "ResourceRecords": [{"Value": "ns1.example.net."}]}, {"Name": "ns1.example.net.", "Type": "A", "TTL": 60, "ResourceRecords": [{"Value": "192.0.2.53"}]}"#;
+    let sets: Vec<String> = std::iter::once(apex.to_owned())
+        .chain(configs.iter()
+        .enumerate()
+        .map(|(n, (id, _))| {
+            format!(
+                r#"{{"Name": "w.example.net.", "Type": "A", "SetIdentifier": "c{n}", "Weight": 1, "TTL": 60, "HealthCheckId": "{id}", "ResourceRecords": [{{"Value": "192.0.2.{n}"}}]}}"#
+            )
+        }))
+        .collect();
+    let checks: Vec<String> = configs.iter().map(|(id, config)| format!(r#"{{"Id": "{id}", "HealthCheckConfig": {config}}}"#)).collect();
+    import_record_sets(&format!("[{}]", sets.join(", ")), &zone(), Some(&format!(r#"{{"HealthChecks": [{}]}}"#, checks.join(", "))), None)
+}
+
+#[test]
+fn health_check_types_hosts_and_paths_map_onto_the_checked_spec() {
+    let imported = with_checks(&[
+        ("http", r#"{"Type": "HTTP", "IPAddress": "2001:db8::1", "Port": 8080, "ResourcePath": "status"}"#),
+        ("match", r#"{"Type": "HTTPS_STR_MATCH", "FullyQualifiedDomainName": "web.example.org", "ResourcePath": "/ping?x=1", "SearchString": "pong"}"#),
+        ("tcp", r#"{"Type": "TCP", "IPAddress": "192.0.2.53", "Port": 53}"#),
+        ("at", r#"{"Type": "HTTP", "FullyQualifiedDomainName": "good.example/@evil.example", "ResourcePath": "/"}"#),
+        ("space", r#"{"Type": "HTTP", "IPAddress": "192.0.2.9", "ResourcePath": "/a b"}"#),
+    ])
+    .unwrap();
+    let routes = &imported.routes_file;
+    assert!(routes.contains("[health_checks.http]\ntype = \"http\"\nhost = \"2001:db8::1\"\npath = \"/status\"\nport = 8080\n"), "{routes}");
+    assert!(routes.contains("[health_checks.match]\ntype = \"https\"\nhost = \"web.example.org\"\npath = \"/ping?x=1\"\nsearch = \"pong\"\n"), "{routes}");
+    assert!(routes.contains("[health_checks.tcp]\ntype = \"tcp\"\nhost = \"192.0.2.53\"\nport = 53\n"), "{routes}");
+    // A host or path that is not one cannot be checked here: reported, never written.
+    let declared: Vec<&str> = routes.lines().filter(|line| !line.starts_with('#')).collect();
+    assert!(!declared.iter().any(|line| line.contains("evil.example") || line.contains("/a b")), "{routes}");
+    assert!(has(&imported, FindingKind::Lossy, "health check at", "is not a host name or an IP address"), "{:#?}", imported.report);
+    assert!(has(&imported, FindingKind::Lossy, "health check space", "is not an HTTP path"), "{:#?}", imported.report);
+    compile(&imported);
+    // A type Route 53 does not have is an error at its place, not a default.
+    let Err(error) = with_checks(&[("x", r#"{"Type": "HTTP_FAST", "IPAddress": "192.0.2.1"}"#)]) else { panic!("an unknown type is an error") };
+    assert_eq!(error.path, "HealthChecks[0].HealthCheckConfig.Type");
+    assert!(error.message.starts_with("unknown health check type \"HTTP_FAST\" (Route 53's are HTTP, HTTPS,"), "{error}");
+}
+
 #[test]
 fn semantic_problems_are_reported_not_fatal() {
     let json = r#"[

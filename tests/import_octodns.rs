@@ -256,6 +256,26 @@ fn malformed_files_are_errors_naming_the_place() {
 }
 
 #[test]
+fn health_check_protocols_map_onto_the_kinds() {
+    let options = octodns::Options::default();
+    let apex = name("example.com.");
+    // A protocol octoDNS does not have is an error at its place, not a default.
+    let gopher = OCTODNS.replace("      protocol: HTTPS\n", "      protocol: gopher\n");
+    let error = octodns::import(&apex, &gopher, &options).unwrap_err().to_string();
+    assert!(error.starts_with("www.octodns.healthcheck.protocol: unknown health-check protocol \"GOPHER\" (octoDNS's are HTTP, HTTPS, TCP, ICMP)"), "{error}");
+    // One it has but a Worker cannot run: reported, the values count as healthy.
+    let icmp = import(&OCTODNS.replace("      protocol: HTTPS\n", "      protocol: ICMP\n"));
+    assert!(icmp.report.iter().any(|f| f.kind == FindingKind::Lossy && f.message.contains("octoDNS health-check protocol ICMP")), "{:#?}", icmp.report);
+    compile(&icmp);
+    let tcp = import(&OCTODNS.replace("      protocol: HTTPS\n", "      protocol: tcp\n"));
+    assert!(tcp.routes_file.contains("type = \"tcp\"\nhost = \"192.0.2.30\"\nport = 443\n"), "{}", tcp.routes_file);
+    // A path that is not one: the checks cannot run here (reported), nothing is written.
+    let spaced = import(&OCTODNS.replace("      path: /health\n", "      path: /he alth\n"));
+    assert!(spaced.report.iter().any(|f| f.kind == FindingKind::Lossy && f.message.contains("is not an HTTP path")), "{:#?}", spaced.report);
+    assert!(!spaced.routes_file.lines().any(|line| !line.starts_with('#') && line.contains("he alth")), "{}", spaced.routes_file);
+}
+
+#[test]
 fn odd_input_never_panics() {
     let options = octodns::Options::default();
     let apex = name("example.com.");

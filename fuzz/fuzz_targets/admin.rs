@@ -15,7 +15,7 @@ use edgedns::admin::{authorize, change_overrides, edit_zone, parse, AdminRequest
 use edgedns::doh::HttpRequest;
 use edgedns::health::{override_target, Overrides};
 use edgedns::zone::compile::SourceFile;
-use edgedns::zone::routes::HealthCheckSpec;
+use edgedns::health::spec::{CheckKind, HealthCheckSpec};
 use libfuzzer_sys::fuzz_target;
 
 const TOKEN: &str = "fuzz-admin-token-0123456789";
@@ -62,7 +62,7 @@ fuzz_target!(|data: &[u8]| {
                 }
                 return;
             }
-            let checks = BTreeMap::from([("web".to_owned(), HealthCheckSpec { kind: "http".into(), ..Default::default() })]);
+            let checks = BTreeMap::from([("web".to_owned(), HealthCheckSpec::new(CheckKind::Http))]);
             let mut overrides = Overrides::new();
             let set = matches!(parsed, AdminRequest::SetOverride { .. });
             match change_overrides(&mut overrides, &checks, parsed) {

@@ -830,7 +830,7 @@ mod cli {
 
     /// `edgedns check`'s account of the health checks: what they cost in their busiest minute
     /// and a day on `plan`, with a warning (stderr) for each way they do not fit.
-    fn health_capacity(checks: &std::collections::BTreeMap<String, edgedns::zone::routes::HealthCheckSpec>, plan: &str, heartbeat_s: u32) {
+    fn health_capacity(checks: &std::collections::BTreeMap<String, edgedns::health::spec::HealthCheckSpec>, plan: &str, heartbeat_s: u32) {
         use edgedns::health::schedule::{self, Plan};
         let probed = checks.values().filter(|spec| schedule::is_probed(spec)).count();
         if probed == 0 {

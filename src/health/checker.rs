@@ -177,8 +177,8 @@ mod tests {
     use super::*;
     use crate::health::machine::{self, ProbeResult};
     use crate::health::schedule::{Limits, Run};
+    use crate::health::spec::{CheckKind, HealthCheckSpec, Host};
     use crate::health::{CheckState, Override, DEFAULT_HEARTBEAT_S};
-    use crate::zone::routes::HealthCheckSpec;
 
     const HEARTBEAT_MS: u64 = DEFAULT_HEARTBEAT_S as u64 * 1000;
 
@@ -291,7 +291,7 @@ mod tests {
     }
 
     fn check(interval: u32, timeout: u32) -> HealthCheckSpec {
-        HealthCheckSpec { kind: "http".into(), host: Some("192.0.2.1".into()), interval: Some(interval), timeout: Some(timeout), ..HealthCheckSpec::default() }
+        HealthCheckSpec { host: Host::parse("192.0.2.1").ok(), interval: Some(interval), timeout: Some(timeout), ..HealthCheckSpec::new(CheckKind::Http) }
     }
 
     /// What a simulation saw: probe times per check, the writes with their reasons, the final state.

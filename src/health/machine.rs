@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use super::spec::{CheckKind, HealthCheckSpec};
 use super::{CheckState, HealthSnapshot};
-use crate::zone::routes::HealthCheckSpec;
 
 /// Consecutive results needed to flip a state when the check does not say (Route 53's default).
 pub const DEFAULT_THRESHOLD: u32 = 3;
@@ -90,7 +90,7 @@ pub fn advance(
 ) -> (HealthSnapshot, Vec<Flip>) {
     let mut next = HealthSnapshot { updated_at: now_ms, checks: BTreeMap::new(), overrides: BTreeMap::new(), heartbeat_s: previous.heartbeat_s };
     let mut flips = Vec::new();
-    for (id, spec) in checks.iter().filter(|(_, spec)| spec.kind != "calculated") {
+    for (id, spec) in checks.iter().filter(|(_, spec)| spec.kind != CheckKind::Calculated) {
         let earlier = previous.checks.get(id);
         let state = match results.iter().find(|(probed, _)| probed == id) {
             Some((_, result)) => {
@@ -104,7 +104,7 @@ pub fn advance(
         };
         next.checks.insert(id.clone(), state);
     }
-    for (id, spec) in checks.iter().filter(|(_, spec)| spec.kind == "calculated") {
+    for (id, spec) in checks.iter().filter(|(_, spec)| spec.kind == CheckKind::Calculated) {
         let healthy = calculated(spec, &next.checks);
         let mut state = previous.checks.get(id).cloned().unwrap_or_else(|| initial(spec));
         if state.healthy != healthy {
@@ -123,21 +123,8 @@ mod tests {
     use super::*;
 
     fn spec(threshold: Option<u32>, inverted: bool) -> HealthCheckSpec {
-        HealthCheckSpec {
-            kind: "http".into(),
-            host: Some("192.0.2.1".into()),
-            port: None,
-            path: None,
-            host_header: None,
-            search: None,
-            interval: None,
-            threshold,
-            timeout: None,
-            inverted,
-            disabled: false,
-            children: Vec::new(),
-            min_healthy: None,
-        }
+        let host = crate::health::spec::Host::parse("192.0.2.1").ok();
+        HealthCheckSpec { host, threshold, inverted, ..HealthCheckSpec::new(CheckKind::Http) }
     }
 
     fn run(spec: &HealthCheckSpec, results: &[bool]) -> Vec<(bool, bool)> {
@@ -196,7 +183,7 @@ mod tests {
     #[test]
     fn rounds_advance_probed_keep_others_and_derive_calculated() {
         let mut both = spec(None, false);
-        both.kind = "calculated".into();
+        both.kind = CheckKind::Calculated;
         both.children = vec!["a".into(), "b".into()];
         let checks = BTreeMap::from([("a".to_owned(), spec(Some(2), false)), ("b".to_owned(), spec(Some(2), false)), ("both".to_owned(), both)]);
         let down = ProbeResult { success: false, latency_ms: Some(3) };
@@ -221,7 +208,7 @@ mod tests {
     #[test]
     fn calculated_checks_count_healthy_children() {
         let mut check = spec(None, false);
-        check.kind = "calculated".into();
+        check.kind = CheckKind::Calculated;
         check.children = vec!["a".into(), "b".into(), "c".into()];
         let state = |healthy| CheckState { healthy, ..initial(&spec(None, false)) };
         let states: BTreeMap<String, CheckState> = [("a".to_owned(), state(true)), ("b".to_owned(), state(false))].into_iter().collect();

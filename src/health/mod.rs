@@ -21,6 +21,7 @@
 pub mod checker;
 pub mod machine;
 pub mod schedule;
+pub mod spec;
 pub mod status;
 
 use std::collections::BTreeMap;
@@ -207,7 +208,7 @@ impl HealthSnapshot {
     /// Fills in the state of every declared check the snapshot has no data for, as the
     /// checker would start it: healthy, except inverted checks (ROUTING.md: "a check that has
     /// no data yet counts as healthy; an inverted one as unhealthy").
-    pub fn with_initial_states(mut self, checks: &BTreeMap<String, crate::zone::routes::HealthCheckSpec>) -> Self {
+    pub fn with_initial_states(mut self, checks: &BTreeMap<String, spec::HealthCheckSpec>) -> Self {
         for (id, spec) in checks {
             let initial = machine::initial(spec);
             if !initial.healthy {
@@ -330,11 +331,11 @@ mod tests {
 
     #[test]
     fn inverted_checks_without_data_count_as_unhealthy() {
-        use crate::zone::routes::HealthCheckSpec;
+        use crate::health::spec::{CheckKind, HealthCheckSpec};
         let checks = BTreeMap::from([
-            ("plain".to_owned(), HealthCheckSpec { kind: "http".into(), ..Default::default() }),
-            ("inverted".to_owned(), HealthCheckSpec { kind: "http".into(), inverted: true, ..Default::default() }),
-            ("a".to_owned(), HealthCheckSpec { kind: "http".into(), inverted: true, ..Default::default() }),
+            ("plain".to_owned(), HealthCheckSpec::new(CheckKind::Http)),
+            ("inverted".to_owned(), HealthCheckSpec { inverted: true, ..HealthCheckSpec::new(CheckKind::Http) }),
+            ("a".to_owned(), HealthCheckSpec { inverted: true, ..HealthCheckSpec::new(CheckKind::Http) }),
         ]);
         let empty = HealthSnapshot::default().with_initial_states(&checks);
         let view = empty.view(5 * STALE_AFTER_MS);

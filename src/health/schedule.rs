@@ -20,21 +20,14 @@
 
 use std::collections::BTreeMap;
 
+use super::spec::HealthCheckSpec;
+pub use super::spec::{DEFAULT_INTERVAL_S, DEFAULT_PROBE_TIMEOUT_S, MAX_INTERVAL_S, MAX_PROBE_TIMEOUT_S, MIN_INTERVAL_S};
 use super::CheckState;
-use crate::zone::routes::{HealthCheckSpec, MAX_PROBE_TIMEOUT_S};
 
 /// The length of one scheduled run: the Cron Trigger's period.
 pub const RUN_SECONDS: u32 = 60;
 /// The same in ms.
 const RUN_MS: u64 = RUN_SECONDS as u64 * 1000;
-/// The shortest interval a check may have (Route 53's "fast" interval).
-pub const MIN_INTERVAL_S: u32 = 10;
-/// The longest interval a check may have.
-pub const MAX_INTERVAL_S: u32 = 3_600;
-/// A check's interval when it does not give one: once per scheduled run.
-pub const DEFAULT_INTERVAL_S: u32 = 60;
-/// Longest a probe may take when its check gives no `timeout` (seconds).
-pub const DEFAULT_PROBE_TIMEOUT_S: u32 = 5;
 /// Simultaneous open connections a Worker invocation may have, on every plan; the checker
 /// keeps at most this many probes in flight.
 pub const CONNECTIONS: usize = 6;
@@ -144,7 +137,7 @@ pub fn timeout(spec: &HealthCheckSpec) -> u32 {
 
 /// Whether a check is measured by probing (as opposed to calculated from other checks).
 pub fn is_probed(spec: &HealthCheckSpec) -> bool {
-    spec.kind != "calculated"
+    spec.kind.is_probed()
 }
 
 /// The rounds of the run scheduled at `scheduled_ms` (ms since the epoch), given the checks'
@@ -408,21 +401,8 @@ mod tests {
     use super::*;
 
     fn check(kind: &str, interval: Option<u32>) -> HealthCheckSpec {
-        HealthCheckSpec {
-            kind: kind.into(),
-            host: Some("192.0.2.1".into()),
-            port: None,
-            path: None,
-            host_header: None,
-            search: None,
-            interval,
-            threshold: None,
-            timeout: None,
-            inverted: false,
-            disabled: false,
-            children: Vec::new(),
-            min_healthy: None,
-        }
+        let host = crate::health::spec::Host::parse("192.0.2.1").ok();
+        HealthCheckSpec { host, interval, ..HealthCheckSpec::new(kind.parse().unwrap()) }
     }
 
     fn none() -> BTreeMap<String, CheckState> {

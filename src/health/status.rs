@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::checker::CheckerCounts;
+use super::spec::{CheckKind, HealthCheckSpec, Probe};
 use super::{schedule, CheckState, HealthSnapshot, Override, Overrides, VALUE_PREFIX};
 use crate::health::machine::DEFAULT_THRESHOLD;
-use crate::zone::routes::HealthCheckSpec;
 
 /// The whole status listing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,8 +44,9 @@ pub struct CheckStatus {
     pub id: String,
     /// `http`, `https`, `tcp` or `calculated`.
     #[serde(rename = "type")]
-    pub kind: String,
-    /// What is probed (`https://host:port/path`, `tcp://host:port`), or the children.
+    pub kind: CheckKind,
+    /// What is probed (`https://host:port/path`, `tcp://host:port`), or the children, or why
+    /// the check cannot be probed.
     pub target: String,
     /// Seconds between probes.
     pub interval_s: u32,
@@ -78,7 +79,7 @@ pub fn report(checks: &BTreeMap<String, HealthCheckSpec>, snapshot: &HealthSnaps
             let measured_healthy = if stale { None } else { measured.as_ref().map(|state| state.healthy) };
             CheckStatus {
                 id: id.clone(),
-                kind: spec.kind.clone(),
+                kind: spec.kind,
                 target: target(spec),
                 interval_s: schedule::interval(spec),
                 threshold: spec.threshold.unwrap_or(DEFAULT_THRESHOLD),
@@ -100,7 +101,12 @@ pub fn report(checks: &BTreeMap<String, HealthCheckSpec>, snapshot: &HealthSnaps
         age_ms,
         stale,
         stale_after_ms: snapshot.stale_after_ms(),
-        problems: Vec::new(),
+        problems: checks
+            .iter()
+            .filter_map(|(id, spec)| {
+                spec.unusable.as_ref().map(|unusable| format!("health check {id} is unusable in the snapshot (probed as failing): {}", unusable.reason))
+            })
+            .collect(),
         checker: None,
         checks: lines,
         other_overrides,
@@ -109,16 +115,15 @@ pub fn report(checks: &BTreeMap<String, HealthCheckSpec>, snapshot: &HealthSnaps
 
 /// What a check probes, as one line.
 fn target(spec: &HealthCheckSpec) -> String {
-    let host = spec.host.as_deref().unwrap_or("");
-    let host = if host.contains(':') { format!("[{host}]") } else { host.to_owned() };
-    let port = spec.port.map(|port| format!(":{port}")).unwrap_or_default();
-    match spec.kind.as_str() {
-        "calculated" => {
-            let needed = spec.min_healthy.map_or(spec.children.len(), |n| n as usize);
-            format!("{needed} of [{}]", spec.children.join(", "))
-        }
-        "tcp" => format!("tcp://{host}{port}"),
-        scheme => format!("{scheme}://{host}{port}{}", spec.path.as_deref().unwrap_or("/")),
+    if spec.kind == CheckKind::Calculated {
+        let needed = spec.min_healthy.map_or(spec.children.len(), |n| n as usize);
+        return format!("{needed} of [{}]", spec.children.join(", "));
+    }
+    match spec.probe() {
+        Ok(Probe::Http { url, .. }) => url.into(),
+        Ok(Probe::Tcp { host: crate::health::spec::Host::Ip(std::net::IpAddr::V6(address)), port }) => format!("tcp://[{address}]:{port}"),
+        Ok(Probe::Tcp { host, port }) => format!("tcp://{host}:{port}"),
+        Err(error) => format!("({error})"),
     }
 }
 
@@ -191,19 +196,13 @@ mod tests {
 
     fn spec(kind: &str) -> HealthCheckSpec {
         HealthCheckSpec {
-            kind: kind.into(),
-            host: Some("2001:db8::1".into()),
+            host: crate::health::spec::Host::parse("2001:db8::1").ok(),
             port: Some(8443),
-            path: Some("/health".into()),
-            host_header: None,
-            search: None,
+            path: crate::health::spec::Path::parse("/health").ok(),
             interval: Some(10),
-            threshold: None,
-            timeout: None,
-            inverted: false,
-            disabled: false,
             children: vec!["a".into(), "b".into()],
             min_healthy: Some(1),
+            ..HealthCheckSpec::new(kind.parse().unwrap())
         }
     }
 

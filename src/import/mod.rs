@@ -91,8 +91,8 @@ use std::fmt;
 
 use hickory_proto::rr::{Name, RecordType};
 
+use crate::health::spec::HealthCheckSpec;
 use crate::zone::compile::{compile_all, SourceFile};
-use crate::zone::routes::HealthCheckSpec;
 use route53::{CheckIn, Collections};
 use text::{absolute, comment, relative, toml_key, toml_string};
 use tree::{Act, Ctx, Entry, Node, Selector};
@@ -593,7 +593,7 @@ impl Importer {
                             queue.push(child.clone());
                         }
                     }
-                    states.insert(id.clone(), CheckState::Declared(spec.clone()));
+                    states.insert(id.clone(), CheckState::Declared(Box::new(spec.clone())));
                 }
             }
         }
@@ -603,7 +603,7 @@ impl Importer {
             let mut newly = Vec::new();
             for (id, state) in states.iter_mut() {
                 let CheckState::Declared(spec) = state else { continue };
-                if spec.kind != "calculated" {
+                if spec.kind != crate::health::spec::CheckKind::Calculated {
                     continue;
                 }
                 let before = spec.children.len();
@@ -757,17 +757,22 @@ impl Source {
 
 /// A referenced health check: declared, or referenced without data.
 enum CheckState {
-    Declared(HealthCheckSpec),
+    Declared(Box<HealthCheckSpec>),
     Missing,
 }
 
 fn render_check(out: &mut String, id: &str, spec: &HealthCheckSpec) {
     out.push_str(&format!("\n[health_checks.{}]\n", toml_key(id)));
-    out.push_str(&format!("type = {}\n", toml_string(&spec.kind)));
-    let strings = [("host", &spec.host), ("host_header", &spec.host_header), ("path", &spec.path), ("search", &spec.search)];
+    out.push_str(&format!("type = {}\n", toml_string(spec.kind.as_str())));
+    let strings = [
+        ("host", spec.host.as_ref().map(ToString::to_string)),
+        ("host_header", spec.host_header.clone()),
+        ("path", spec.path.as_ref().map(ToString::to_string)),
+        ("search", spec.search.clone()),
+    ];
     for (key, value) in strings {
         if let Some(value) = value {
-            out.push_str(&format!("{key} = {}\n", toml_string(value)));
+            out.push_str(&format!("{key} = {}\n", toml_string(&value)));
         }
     }
     let numbers = [("port", spec.port.map(u32::from)), ("interval", spec.interval), ("threshold", spec.threshold), ("min_healthy", spec.min_healthy)];

@@ -37,8 +37,10 @@
 //! Provider-specific `octodns:` settings (`route53`, `ns1`, `cloudflare`, ...), `ignored`
 //! records, the pre-dynamic `geo` form, `ALIAS` to names outside the zone, record types the
 //! master-file reader does not read (`LOC`, `URLFWD`, `DNAME`, `SPF`), geo codes this project
-//! does not know, health-check protocols other than HTTP, HTTPS and TCP (their values count as
-//! healthy), unreachable rules, and any key this importer does not know.
+//! does not know, the ICMP health-check protocol (its values count as healthy), unreachable rules,
+//! and any key this importer does not know. A health-check protocol octoDNS does not know, or
+//! a value or `path` that is not a host or a path, is an error or a reported check that cannot
+//! run here (see `crate::health::spec`).
 //!
 //! Malformed YAML, or a value of the wrong type, is an [`ImportError`] naming the place and
 //! its line (`www.dynamic.pools.one.values[2].weight: expected an integer, found "x" (line 14,
@@ -56,8 +58,8 @@ use super::tree::{geolocation, Act, Entry, GeoKey, Node, Selector};
 use super::yaml::{self, At};
 use super::{FindingKind, ImportError, ImportOptions, Imported, Importer, MasterRecord, Source};
 use crate::geo::places;
+use crate::health::spec::{CheckKind, HealthCheckSpec, Host, Path};
 use crate::policy::MAX_ALIAS_DEPTH;
-use crate::zone::routes::HealthCheckSpec;
 
 /// octoDNS's default TTL (its `YamlProvider` `default_ttl`).
 const DEFAULT_TTL: u32 = 3600;
@@ -415,16 +417,8 @@ impl Run {
         } else {
             Some(Node::leaf(Some("values".to_owned()), None, Act::Values(values)))
         };
-        let mut builder = TreeBuilder {
-            pools: &pools,
-            default,
-            record_type,
-            checks: checks.as_ref(),
-            known: std::mem::take(&mut self.known),
-            ids: Vec::new(),
-            max_chain: 0,
-            cut: None,
-        };
+        let mut builder =
+            TreeBuilder { pools: &pools, default, checks: checks.as_ref(), known: std::mem::take(&mut self.known), ids: Vec::new(), max_chain: 0, cut: None };
 
         // Rules in order: what octoDNS would reach, mapped to subnet and location choices.
         let mut catch_all: Option<String> = None;
@@ -702,7 +696,6 @@ struct TreeBuilder<'p> {
     pools: &'p BTreeMap<String, Pool>,
     /// The record's values: the end of every fallback chain.
     default: Option<Node>,
-    record_type: RecordType,
     /// The health-check settings; `None`: no checks.
     checks: Option<&'p CheckSettings>,
     /// Check ids handed out, by declaration (see [`Run::known`]).
@@ -733,7 +726,7 @@ impl TreeBuilder<'_> {
                 Status::Down => node.force = Some(false),
                 Status::Obey => {
                     if let Some(settings) = self.checks {
-                        let (check_id, check) = settings.check_for(&value.raw, self.record_type, &mut self.known);
+                        let (check_id, check) = settings.check_for(&value.raw, &mut self.known);
                         self.ids.push((check_id.clone(), check));
                         node.health_check = Some(check_id);
                     }
@@ -764,19 +757,29 @@ struct CheckSettings {
     host: Option<String>,
     path: String,
     port: u16,
-    protocol: String,
+    /// The kind, or why a protocol octoDNS knows cannot be checked here.
+    protocol: Result<CheckKind, String>,
     /// Keys it does not know (reported).
     unknown: Vec<String>,
 }
 
 fn check_settings(at: Option<&At<'_>>) -> Result<CheckSettings, ImportError> {
-    let mut settings = CheckSettings { host: None, path: "/_dns".to_owned(), port: 443, protocol: "HTTPS".to_owned(), unknown: Vec::new() };
+    let mut settings = CheckSettings { host: None, path: "/_dns".to_owned(), port: 443, protocol: Ok(CheckKind::Https), unknown: Vec::new() };
     let Some(at) = at else { return Ok(settings) };
     for (key, value) in at.entries()? {
         match key.as_str() {
             "host" => settings.host = Some(value.text()?.to_owned()),
             "path" => settings.path = value.text()?.to_owned(),
-            "protocol" => settings.protocol = value.text()?.to_ascii_uppercase(),
+            "protocol" => {
+                settings.protocol = match value.text()?.to_ascii_uppercase().as_str() {
+                    "HTTP" => Ok(CheckKind::Http),
+                    "HTTPS" => Ok(CheckKind::Https),
+                    "TCP" => Ok(CheckKind::Tcp),
+                    // NS1's ping check: a Worker cannot send ICMP.
+                    "ICMP" => Err("octoDNS health-check protocol ICMP".to_owned()),
+                    other => return Err(value.error(format!("unknown health-check protocol {other:?} (octoDNS's are HTTP, HTTPS, TCP, ICMP)"))),
+                }
+            }
             "port" => {
                 let port = value.int()?;
                 settings.port = u16::try_from(port).ok().filter(|p| *p > 0).ok_or_else(|| value.error(format!("expected a port (1..65535), found {port}")))?;
@@ -793,34 +796,31 @@ fn check_settings(at: Option<&At<'_>>) -> Result<CheckSettings, ImportError> {
 impl CheckSettings {
     /// The check for one value: its id (the value, with a suffix when another check already
     /// has that id; the same id for the same declaration) and its declaration.
-    fn check_for(&self, raw: &str, record_type: RecordType, known: &mut HashMap<String, String>) -> (String, CheckIn) {
+    fn check_for(&self, raw: &str, known: &mut HashMap<String, String>) -> (String, CheckIn) {
         let target = raw.trim_end_matches('.').to_owned();
-        let kind = match self.protocol.as_str() {
-            "HTTP" => "http",
-            "HTTPS" => "https",
-            "TCP" => "tcp",
-            other => {
-                let key = format!("{other} {target}");
-                let id = unique_id(known, key, &target);
-                return (id, CheckIn { spec: Err(format!("octoDNS health-check protocol {other}")), notes: Vec::new() });
-            }
+        let refused = |known: &mut HashMap<String, String>, why: String| {
+            let id = unique_id(known, format!("{why} {target}"), &target);
+            (id, CheckIn { spec: Err(why), notes: Vec::new() })
         };
-        // An IPv6 address goes in brackets in a URL (RFC 3986 §3.2.2).
-        let host = if record_type == RecordType::AAAA && kind != "tcp" { format!("[{target}]") } else { target.clone() };
+        let kind = match &self.protocol {
+            Ok(kind) => *kind,
+            Err(why) => return refused(known, why.clone()),
+        };
+        // The value probed: a name or an address (an IPv6 one is bracketed when the URL is built).
+        let host = match Host::parse(&target) {
+            Ok(host) => host,
+            Err(error) => return refused(known, error.to_string()),
+        };
+        let path = match Path::parse(&self.path).map(|path| (kind != CheckKind::Tcp).then_some(path)) {
+            Ok(path) => path,
+            Err(error) => return refused(known, error.to_string()),
+        };
         let spec = HealthCheckSpec {
-            kind: kind.to_owned(),
             host: Some(host),
             port: Some(self.port),
-            path: (kind != "tcp").then(|| self.path.clone()),
-            host_header: if kind == "tcp" { None } else { self.host.clone() },
-            search: None,
-            interval: None,
-            threshold: None,
-            timeout: None,
-            inverted: false,
-            disabled: false,
-            children: Vec::new(),
-            min_healthy: None,
+            path,
+            host_header: if kind == CheckKind::Tcp { None } else { self.host.clone() },
+            ..HealthCheckSpec::new(kind)
         };
         let id = unique_id(known, format!("{spec:?}"), &target);
         (id, CheckIn { spec: Ok(spec), notes: Vec::new() })

@@ -16,8 +16,8 @@ use super::text::{generic_ds, master_value, route53_name};
 use super::tree::{geolocation, Act, Ctx, Entry, GeoKey, Node, Selector};
 use super::{External, FindingKind, ImportError, MasterRecord};
 use crate::geo::places;
+use crate::health::spec::{CheckKind, HealthCheckSpec, Host, Path};
 use crate::zone::master;
-use crate::zone::routes::HealthCheckSpec;
 
 const KNOWN_FIELDS: [&str; 15] = [
     "Name",
@@ -725,26 +725,38 @@ fn health_check(config: &At<'_>) -> Result<CheckIn, ImportError> {
     let kind_text = config.req_str("Type")?;
     let mut notes = Vec::new();
     let unsupported = |why: String| Ok(CheckIn { spec: Err(why), notes: Vec::new() });
+    // Route 53's health-check types (API reference, HealthCheckConfig.Type): the string-match
+    // ones are the HTTP(S) kinds with a search string.
     let (kind, string_match) = match kind_text {
-        "HTTP" => ("http", false),
-        "HTTPS" => ("https", false),
-        "HTTP_STR_MATCH" => ("http", true),
-        "HTTPS_STR_MATCH" => ("https", true),
-        "TCP" => ("tcp", false),
-        "CALCULATED" => ("calculated", false),
+        "HTTP" => (CheckKind::Http, false),
+        "HTTPS" => (CheckKind::Https, false),
+        "HTTP_STR_MATCH" => (CheckKind::Http, true),
+        "HTTPS_STR_MATCH" => (CheckKind::Https, true),
+        "TCP" => (CheckKind::Tcp, false),
+        "CALCULATED" => (CheckKind::Calculated, false),
         "CLOUDWATCH_METRIC" => return unsupported("a CloudWatch alarm check: the alarm lives in AWS".to_owned()),
         "RECOVERY_CONTROL" => return unsupported("a Route 53 ARC routing control: it lives in AWS".to_owned()),
-        other => return unsupported(format!("unknown health check type {other:?}")),
+        other => {
+            let at = config.get("Type").unwrap_or_else(|| config.clone());
+            return Err(at.error(format!(
+                "unknown health check type {other:?} (Route 53's are HTTP, HTTPS, HTTP_STR_MATCH, HTTPS_STR_MATCH, TCP, CALCULATED, CLOUDWATCH_METRIC, RECOVERY_CONTROL)"
+            )));
+        }
     };
     let address = config.opt_str("IPAddress")?.filter(|text| !text.trim().is_empty());
     let domain = config.opt_str("FullyQualifiedDomainName")?.filter(|text| !text.trim().is_empty());
+    // With both, Route 53 probes the address and sends the name as the Host header.
     let (host, host_header) = match (address, domain) {
-        (Some(address), Some(domain)) => (Some(address.to_owned()), Some(domain.to_owned())),
-        (Some(address), None) => (Some(address.to_owned()), None),
-        (None, Some(domain)) => (Some(domain.to_owned()), None),
+        (Some(address), Some(domain)) => (Some(address), Some(domain.to_owned())),
+        (Some(address), None) => (Some(address), None),
+        (None, Some(domain)) => (Some(domain), None),
         (None, None) => (None, None),
     };
-    if kind != "calculated" && host.is_none() {
+    let host = match host.filter(|_| kind.needs_host()).map(|host| Host::parse(host.trim())).transpose() {
+        Ok(host) => host,
+        Err(error) => return unsupported(error.to_string()),
+    };
+    if kind.needs_host() && host.is_none() {
         return unsupported("no IPAddress or FullyQualifiedDomainName".to_owned());
     }
     let port = match config.opt_int("Port")? {
@@ -754,7 +766,7 @@ fn health_check(config: &At<'_>) -> Result<CheckIn, ImportError> {
             _ => return unsupported(format!("port {port} is outside 1..65535")),
         },
     };
-    if kind == "tcp" && port.is_none() {
+    if kind == CheckKind::Tcp && port.is_none() {
         return unsupported("a TCP check without a port".to_owned());
     }
     let search = config.opt_str("SearchString")?.map(str::to_owned);
@@ -790,23 +802,35 @@ fn health_check(config: &At<'_>) -> Result<CheckIn, ImportError> {
             notes.push("Regions: checks run from the scheduled Worker, not from the listed Route 53 regions".to_owned());
         }
     }
-    if config.opt_bool("EnableSNI")? == Some(false) && kind == "https" {
+    if config.opt_bool("EnableSNI")? == Some(false) && kind == CheckKind::Https {
         notes.push("EnableSNI false: the checker always sends SNI".to_owned());
     }
+    let http = matches!(kind, CheckKind::Http | CheckKind::Https);
+    let path = match config.opt_str("ResourcePath")?.filter(|_| http) {
+        None => None,
+        // An HTTP request's target is an absolute path (RFC 9112 §3.2.1): one written without
+        // its leading '/' is read from the root.
+        Some(text) => match Path::parse(&if text.starts_with('/') { text.to_owned() } else { format!("/{text}") }) {
+            Ok(path) => Some(path),
+            Err(error) => return unsupported(error.to_string()),
+        },
+    };
+    let calculated = kind == CheckKind::Calculated;
     let spec = HealthCheckSpec {
-        kind: kind.to_owned(),
-        host: if kind == "calculated" { None } else { host },
+        kind,
+        host,
         port,
-        path: if matches!(kind, "http" | "https") { config.opt_str("ResourcePath")?.map(str::to_owned) } else { None },
-        host_header: if matches!(kind, "http" | "https") { host_header } else { None },
+        path,
+        host_header: if http { host_header } else { None },
         search: if string_match { search } else { None },
         interval,
         threshold,
         timeout: None,
         inverted: config.opt_bool("Inverted")?.unwrap_or(false),
         disabled: config.opt_bool("Disabled")?.unwrap_or(false),
-        children: if kind == "calculated" { children } else { Vec::new() },
-        min_healthy: if kind == "calculated" { min_healthy } else { None },
+        children: if calculated { children } else { Vec::new() },
+        min_healthy: if calculated { min_healthy } else { None },
+        unusable: None,
     };
     Ok(CheckIn { spec: Ok(spec), notes })
 }

@@ -10,6 +10,8 @@
 
 mod random;
 
+use std::collections::HashMap;
+
 use hickory_proto::rr::{RData, RecordType};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -22,6 +24,21 @@ pub use random::{Random, SplitMix};
 pub const MAX_ALIAS_DEPTH: usize = 8;
 /// Multivalue answers carry at most this many values (Route 53's limit).
 pub const MULTIVALUE_LIMIT: usize = 8;
+/// The most nodes one evaluation of a routed set visits: every call that looks at a node
+/// (deciding it, or asking whether it is healthy) counts one, alias targets included. Past it
+/// the evaluation stops and the answer is SERVFAIL ([`Failure::OverBudget`]). The answer layer
+/// gives each routed set of an answer its own budget (a CNAME chain has at most
+/// `answer::MAX_CHAIN` + 1 links).
+///
+/// The compiler refuses any tree whose worst case ([`worst_case_visits`]: every check in its
+/// dearest state, every pick the dearest) is over it, so only a snapshot this compiler did not
+/// make can reach it. The dearest tree in the repository's zones and fixtures is the octoDNS
+/// fixture's apex alias to `www.example.com.` (subnet rule → geolocation → failover chains of
+/// weighted pools): 104 at worst by that bound, 33 at most in `tests/budget.rs`'s probes;
+/// every other tree is under 20. Natively, a tree at the budget takes 6–37 µs to evaluate (an
+/// alias fan-out 10 µs, a node with 998 children 37 µs) and a hostile tree stopped at the
+/// budget 6 µs (`EDGEDNS_BENCH_SIZES=1000 cargo bench --bench engine -- budget`).
+pub const EVALUATION_BUDGET: u32 = 1_000;
 
 /// One node of a policy tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -300,6 +317,76 @@ pub trait Targets {
     }
 }
 
+/// Why an evaluation gave no answer; the answer layer turns it into SERVFAIL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Deciding went through more than [`MAX_ALIAS_DEPTH`] levels (nesting and alias links).
+    TooDeep,
+    /// The evaluation visited [`EVALUATION_BUDGET`] nodes without finishing.
+    OverBudget,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::TooDeep => write!(f, "the routing policy nests deeper than {MAX_ALIAS_DEPTH} levels"),
+            Self::OverBudget => write!(f, "the routing policy needs more than {EVALUATION_BUDGET} steps"),
+        }
+    }
+}
+
+/// The work an evaluation may still do: nodes visited against a limit, and the first failure,
+/// after which nothing more is visited (so a failed evaluation stops at once). Evaluations
+/// that share one budget share its limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Budget {
+    limit: u32,
+    visited: u32,
+    failure: Option<Failure>,
+}
+
+impl Budget {
+    /// A budget of `limit` nodes.
+    pub fn new(limit: u32) -> Self {
+        Self { limit, visited: 0, failure: None }
+    }
+
+    /// The nodes visited so far.
+    pub fn visited(&self) -> u32 {
+        self.visited
+    }
+
+    /// Why the answer stopped, if it did.
+    pub fn failure(&self) -> Option<Failure> {
+        self.failure
+    }
+
+    /// Counts one node; `false` when the budget is spent or the answer already failed (the
+    /// caller then does nothing more).
+    fn visit(&mut self) -> bool {
+        if self.failure.is_some() {
+            return false;
+        }
+        if self.visited >= self.limit {
+            self.failure = Some(Failure::OverBudget);
+            return false;
+        }
+        self.visited += 1;
+        true
+    }
+
+    fn fail(&mut self, failure: Failure) {
+        self.failure.get_or_insert(failure);
+    }
+}
+
+impl Default for Budget {
+    /// [`EVALUATION_BUDGET`] nodes.
+    fn default() -> Self {
+        Self::new(EVALUATION_BUDGET)
+    }
+}
+
 /// Everything a decision depends on besides the tree.
 pub struct Context<'a> {
     /// Where the client is.
@@ -312,6 +399,8 @@ pub struct Context<'a> {
     pub random: &'a mut dyn Random,
     /// The explain trace, when asked for.
     pub trace: Option<&'a mut Vec<String>>,
+    /// The work the evaluation may still do.
+    pub budget: &'a mut Budget,
 }
 
 impl Context<'_> {
@@ -333,6 +422,10 @@ pub struct Decision {
     pub scope: u8,
     /// Whether the decision depended on the client or on chance.
     pub tailored: bool,
+    /// Why there is no answer (then `values` is empty and the answer is SERVFAIL).
+    pub failure: Option<Failure>,
+    /// The nodes this evaluation visited.
+    pub visited: u32,
 }
 
 impl Decision {
@@ -342,10 +435,19 @@ impl Decision {
     }
 }
 
-/// Evaluates a record set's policy for `record_type`.
+/// Evaluates a record set's policy for `record_type`, within what is left of the context's
+/// budget.
 pub fn evaluate(rule: &Rule, record_type: RecordType, context: &mut Context<'_>) -> Decision {
     let mut decision = Decision::default();
+    let before = context.budget.visited();
     decide(rule, record_type, context, &mut decision, 0);
+    decision.visited = context.budget.visited() - before;
+    if let Some(failure) = context.budget.failure() {
+        context.note(|| format!("{failure}: no answer (SERVFAIL)"));
+        decision.values.clear();
+        decision.ttl = None;
+        decision.failure = Some(failure);
+    }
     decision
 }
 
@@ -355,8 +457,12 @@ fn name_of(rule: &Rule) -> &str {
 
 /// Whether a node counts as healthy: a forced state wins; then its own health check (no data
 /// counts as healthy); then, for an alias that evaluates target health, its target; for a
-/// node with children, at least one healthy child.
-pub fn is_healthy(rule: &Rule, record_type: RecordType, context: &Context<'_>, depth: usize) -> bool {
+/// node with children, at least one healthy child. Each call counts against the budget; a
+/// node it cannot afford counts as unhealthy (and the answer fails).
+pub fn is_healthy(rule: &Rule, record_type: RecordType, context: &mut Context<'_>, depth: usize) -> bool {
+    if !context.budget.visit() {
+        return false;
+    }
     if let Some(forced) = rule.force {
         return forced;
     }
@@ -376,7 +482,7 @@ pub fn is_healthy(rule: &Rule, record_type: RecordType, context: &Context<'_>, d
     if depth > MAX_ALIAS_DEPTH {
         return false;
     }
-    let any = |rules: &mut dyn Iterator<Item = &Rule>| {
+    let mut any = |rules: &mut dyn Iterator<Item = &Rule>| {
         let mut any_healthy = false;
         for rule in rules {
             if is_healthy(rule, record_type, context, depth + 1) {
@@ -409,7 +515,7 @@ pub fn is_healthy(rule: &Rule, record_type: RecordType, context: &Context<'_>, d
 
 /// From candidates in preference order, the first healthy one, else the first (the
 /// "all unhealthy: answer anyway" rule shared by failover, geolocation, latency...).
-pub fn prefer_healthy<'r, T>(candidates: &[&'r T], healthy: impl Fn(&T) -> bool) -> Option<(&'r T, bool)> {
+pub fn prefer_healthy<'r, T>(candidates: &[&'r T], mut healthy: impl FnMut(&T) -> bool) -> Option<(&'r T, bool)> {
     candidates
         .iter()
         .find(|candidate| healthy(candidate))
@@ -479,8 +585,12 @@ fn common_prefix(a: std::net::IpAddr, b: std::net::IpAddr) -> u8 {
 }
 
 fn decide(rule: &Rule, record_type: RecordType, context: &mut Context<'_>, decision: &mut Decision, depth: usize) {
+    if !context.budget.visit() {
+        return;
+    }
     if depth > MAX_ALIAS_DEPTH {
         context.note(|| "alias chain too deep: no answer".to_owned());
+        context.budget.fail(Failure::TooDeep);
         return;
     }
     match &rule.action {
@@ -592,13 +702,13 @@ fn decide(rule: &Rule, record_type: RecordType, context: &mut Context<'_>, decis
         }
         Action::Multivalue(rules) => {
             decision.tailored = true;
-            let healthy: Vec<&Rule> = rules.iter().filter(|r| is_healthy(r, record_type, context, depth)).collect();
+            let health: Vec<(&Rule, bool)> = rules.iter().map(|r| (r, is_healthy(r, record_type, context, depth))).collect();
+            let healthy: Vec<&Rule> = health.iter().filter(|(_, up)| *up).map(|(r, _)| *r).collect();
             let mut pool = if healthy.is_empty() {
                 context.note(|| "multivalue: every value unhealthy, answering up to 8 anyway".to_owned());
                 rules.iter().collect()
             } else {
-                let dropped: Vec<&Rule> = rules.iter().filter(|r| !is_healthy(r, record_type, context, depth)).collect();
-                for rule in dropped {
+                for (rule, _) in health.iter().filter(|(_, up)| !up) {
                     context.note(|| format!("multivalue: dropped {} (unhealthy)", name_of(rule)));
                 }
                 healthy
@@ -641,8 +751,11 @@ fn decide_weighted(
         candidates = pick_from(&|_, c| c.weight > 0 || all_zero);
         stage = "every set unhealthy: weighted sets treated as healthy";
     }
-    for (index, choice) in choices.iter().enumerate() {
-        if !candidates.contains(&index) {
+    // Only explain lists what was dropped; `candidates` is in ascending order, so a binary
+    // search keeps a wide node's cost n log n.
+    let explaining = context.trace.is_some();
+    for (index, choice) in choices.iter().enumerate().filter(|_| explaining) {
+        if candidates.binary_search(&index).is_err() {
             let why = if healthy.get(index) == Some(&false) { "unhealthy" } else { "weight 0 standby" };
             context.note(|| format!("weighted: dropped {} ({why})", name_of(&choice.rule)));
         }
@@ -694,6 +807,118 @@ fn decide_cidr(choices: &[NetworkChoice], record_type: RecordType, context: &mut
             decide(&choice.rule, record_type, context, decision, depth + 1);
         }
         None => context.note(|| "cidr: no network matches and no default: NODATA".to_owned()),
+    }
+}
+
+/// The most nodes evaluating `rule` can visit, whatever the client, the health data and the
+/// random picks: each arm follows the one of `decide` or `is_healthy` that it bounds (every
+/// check down so no health search stops early, every choice the dearest one, the depth cap
+/// where the evaluator has it). The compiler refuses trees over [`EVALUATION_BUDGET`] with it,
+/// so published trees never reach the budget; the `policy_budget` fuzz target checks that no
+/// evaluation visits more than this.
+///
+/// Alias targets are memoised by (target, depth), so the bound is found in time linear in the
+/// trees' sizes even where aliases fan out to shared sets (a chain of N sets whose K branches
+/// each alias the next costs K^N at query time, and is refused, but is measured in N × K
+/// steps). The depth cap ends every path, so a loop in a snapshot cannot make it run forever.
+/// Sums saturate.
+pub fn worst_case_visits(rule: &Rule, record_type: RecordType, targets: &dyn Targets) -> u64 {
+    let mut costing = Costing { record_type, targets, decided: HashMap::new(), checked: HashMap::new() };
+    costing.decide(rule, 0)
+}
+
+/// The memo of [`worst_case_visits`]: alias targets' costs by (rule address, depth).
+struct Costing<'t> {
+    record_type: RecordType,
+    targets: &'t dyn Targets,
+    decided: HashMap<(usize, usize), u64>,
+    checked: HashMap<(usize, usize), u64>,
+}
+
+impl Costing<'_> {
+    /// Bounds `decide(rule, depth)`.
+    fn decide(&mut self, rule: &Rule, depth: usize) -> u64 {
+        if depth > MAX_ALIAS_DEPTH {
+            return 1;
+        }
+        let choose = |costing: &mut Self, children: &mut dyn Iterator<Item = &Rule>| {
+            let (mut checks, mut dearest) = (0u64, 0u64);
+            for child in children {
+                checks = checks.saturating_add(costing.healthy(child, depth));
+                dearest = dearest.max(costing.decide(child, depth + 1));
+            }
+            checks.saturating_add(dearest)
+        };
+        let below = match &rule.action {
+            Action::Values(_) => 0,
+            Action::Alias { target, .. } => match self.targets.target(target, self.record_type) {
+                Some(Target::Routed { rule: target, .. }) => {
+                    let key = (std::ptr::from_ref(target) as usize, depth + 1);
+                    match self.decided.get(&key) {
+                        Some(cost) => *cost,
+                        None => {
+                            let cost = self.decide(target, depth + 1);
+                            self.decided.insert(key, cost);
+                            cost
+                        }
+                    }
+                }
+                Some(Target::Static { .. }) | None => 0,
+            },
+            Action::Weighted { choices, .. } => choose(self, &mut choices.iter().map(|c| &c.rule)),
+            Action::Failover { primary, secondary } => choose(self, &mut [primary.as_ref(), secondary.as_ref()].into_iter()),
+            Action::Geolocation(choices) => choose(self, &mut choices.iter().map(|c| &c.rule)),
+            Action::Latency(choices) => choose(self, &mut choices.iter().map(|c| &c.rule)),
+            Action::Geoproximity(choices) => choose(self, &mut choices.iter().map(|c| &c.rule)),
+            Action::Cidr(choices) => choose(self, &mut choices.iter().map(|c| &c.rule)),
+            Action::Asn(choices) => choose(self, &mut choices.iter().map(|c| &c.rule)),
+            Action::Multivalue(rules) => {
+                // Every value's health, then up to MULTIVALUE_LIMIT of them decided.
+                let checks = rules.iter().fold(0u64, |sum, rule| sum.saturating_add(self.healthy(rule, depth)));
+                let mut decided: Vec<u64> = rules.iter().map(|rule| self.decide(rule, depth + 1)).collect();
+                decided.sort_unstable_by(|a, b| b.cmp(a));
+                checks.saturating_add(decided.into_iter().take(MULTIVALUE_LIMIT).fold(0u64, u64::saturating_add))
+            }
+        };
+        below.saturating_add(1)
+    }
+
+    /// Bounds `is_healthy(rule, depth)`.
+    fn healthy(&mut self, rule: &Rule, depth: usize) -> u64 {
+        if rule.force.is_some() || depth > MAX_ALIAS_DEPTH {
+            return 1;
+        }
+        let below = match &rule.action {
+            Action::Values(_) => 0,
+            Action::Alias { target, evaluate_target_health } => match self.targets.target(target, self.record_type) {
+                Some(Target::Routed { rule: target, .. }) if *evaluate_target_health => {
+                    let key = (std::ptr::from_ref(target) as usize, depth + 1);
+                    match self.checked.get(&key) {
+                        Some(cost) => *cost,
+                        None => {
+                            let cost = self.healthy(target, depth + 1);
+                            self.checked.insert(key, cost);
+                            cost
+                        }
+                    }
+                }
+                _ => 0,
+            },
+            Action::Weighted { choices, .. } => self.any(&mut choices.iter().map(|c| &c.rule), depth),
+            Action::Failover { primary, secondary } => self.any(&mut [primary.as_ref(), secondary.as_ref()].into_iter(), depth),
+            Action::Geolocation(choices) => self.any(&mut choices.iter().map(|c| &c.rule), depth),
+            Action::Latency(choices) => self.any(&mut choices.iter().map(|c| &c.rule), depth),
+            Action::Geoproximity(choices) => self.any(&mut choices.iter().map(|c| &c.rule), depth),
+            Action::Cidr(choices) => self.any(&mut choices.iter().map(|c| &c.rule), depth),
+            Action::Asn(choices) => self.any(&mut choices.iter().map(|c| &c.rule), depth),
+            Action::Multivalue(rules) => self.any(&mut rules.iter(), depth),
+        };
+        below.saturating_add(1)
+    }
+
+    /// Bounds the search for a healthy child: all of them, when none is.
+    fn any(&mut self, children: &mut dyn Iterator<Item = &Rule>, depth: usize) -> u64 {
+        children.fold(0u64, |sum, child| sum.saturating_add(self.healthy(child, depth + 1)))
     }
 }
 

@@ -44,7 +44,7 @@ impl Targets for Fixed {
 fn run(rule: &Rule, client: &ClientView, health: &[(&'static str, bool)], seed: u64) -> Decision {
     let health = Health(health.iter().copied().collect());
     let mut random = SplitMix::new(seed);
-    let mut context = Context { client, health: &health, targets: &NoTargets, random: &mut random, trace: None };
+    let mut context = Context { client, health: &health, targets: &NoTargets, random: &mut random, trace: None, budget: &mut Budget::default() };
     evaluate(rule, RecordType::A, &mut context)
 }
 
@@ -225,10 +225,10 @@ fn measured_latency_beats_distance() {
     let tree = node(Action::Latency(vec![region("near", at(21.0, -157.0), 1), region("far", at(39.0, -77.5), 2)]));
     let client = ClientView { coordinates: Some(at(21.3, -157.9)), edge_location: Some("HNL".into()), ..ClientView::default() };
     let mut random = SplitMix::new(0);
-    let mut context = Context { client: &client, health: &NoHealthData, targets: &Matrix, random: &mut random, trace: None };
+    let mut context = Context { client: &client, health: &NoHealthData, targets: &Matrix, random: &mut random, trace: None, budget: &mut Budget::default() };
     assert_eq!(answered(&evaluate(&tree, RecordType::A, &mut context)), vec!["192.0.2.2"]);
     let elsewhere = ClientView { edge_location: Some("SEA".into()), ..client };
-    let mut context = Context { client: &elsewhere, health: &NoHealthData, targets: &Matrix, random: &mut random, trace: None };
+    let mut context = Context { client: &elsewhere, health: &NoHealthData, targets: &Matrix, random: &mut random, trace: None, budget: &mut Budget::default() };
     assert_eq!(answered(&evaluate(&tree, RecordType::A, &mut context)), vec!["192.0.2.1"], "no matrix row: distance");
 }
 
@@ -355,16 +355,16 @@ fn alias_takes_the_target_ttl_and_evaluates_target_health() {
     let client = ClientView::default();
     let mut random = SplitMix::new(3);
     let health = Health([("a", false), ("b", false)].into_iter().collect());
-    let mut context = Context { client: &client, health: &health, targets: &targets, random: &mut random, trace: None };
+    let mut context = Context { client: &client, health: &health, targets: &targets, random: &mut random, trace: None, budget: &mut Budget::default() };
     let decision = evaluate(&tree, RecordType::A, &mut context);
     assert_eq!(answered(&decision), vec!["192.0.2.99"], "an unhealthy alias backs out");
     let healthy = Health([("a", false)].into_iter().collect());
-    let mut context = Context { client: &client, health: &healthy, targets: &targets, random: &mut random, trace: None };
+    let mut context = Context { client: &client, health: &healthy, targets: &targets, random: &mut random, trace: None, budget: &mut Budget::default() };
     let decision = evaluate(&tree, RecordType::A, &mut context);
     assert_eq!((answered(&decision), decision.ttl), (vec!["192.0.2.2".to_owned()], Some(42)));
     // Without evaluate-target-health the alias counts as healthy.
     let blind = node(Action::Failover { primary: Box::new(alias(false)), secondary: Box::new(leaf("sorry", 99, None)) });
-    let mut context = Context { client: &client, health: &health, targets: &targets, random: &mut random, trace: None };
+    let mut context = Context { client: &client, health: &health, targets: &targets, random: &mut random, trace: None, budget: &mut Budget::default() };
     assert_ne!(answered(&evaluate(&blind, RecordType::A, &mut context)), vec!["192.0.2.99"]);
 }
 
@@ -375,7 +375,8 @@ fn explain_trace_says_what_was_dropped() {
     let health = Health([("a", false)].into_iter().collect());
     let mut random = SplitMix::new(1);
     let mut trace = Vec::new();
-    let mut context = Context { client: &client, health: &health, targets: &NoTargets, random: &mut random, trace: Some(&mut trace) };
+    let mut context =
+        Context { client: &client, health: &health, targets: &NoTargets, random: &mut random, trace: Some(&mut trace), budget: &mut Budget::default() };
     evaluate(&rule, RecordType::A, &mut context);
     assert!(trace.iter().any(|line| line.contains("dropped site-a (unhealthy)")), "{trace:?}");
     assert!(trace.iter().any(|line| line.contains("picked site-b")), "{trace:?}");
@@ -436,11 +437,179 @@ fn value_overrides_beat_health_checks() {
         let health = ForcedValues(forced);
         let mut random = SplitMix::new(1);
         let client = ClientView::default();
-        let mut context = Context { client: &client, health: &health, targets: &NoTargets, random: &mut random, trace: None };
+        let mut context = Context { client: &client, health: &health, targets: &NoTargets, random: &mut random, trace: None, budget: &mut Budget::default() };
         answered(&evaluate(&rule, RecordType::A, &mut context))
     };
     assert_eq!(decide(vec![]), vec!["192.0.2.1"]);
     assert_eq!(decide(vec![(1, false)]), vec!["192.0.2.1"], "both down: the primary answers anyway");
     assert_eq!(decide(vec![(1, false), (2, true)]), vec!["192.0.2.2"], "forced up beats the secondary's failing check");
     assert_eq!(decide(vec![(3, false)]), vec!["192.0.2.1"], "other values change nothing");
+}
+
+/// Every check down: each search for a healthy child runs to its end.
+struct AllDown;
+
+impl HealthView for AllDown {
+    fn is_healthy(&self, _check: &str) -> Option<bool> {
+        Some(false)
+    }
+}
+
+fn alias(target: &str) -> Rule {
+    node(Action::Alias { target: target.to_owned(), evaluate_target_health: true })
+}
+
+/// Sets `s0` … `s{depth - 1}`, each a weighted set of `width` aliases to the next (every alias
+/// evaluating target health), and a last set of one value whose check is down: width^depth
+/// paths, as a hostile or corrupt snapshot could hold (the compiler refuses it).
+fn alias_dag(width: usize, depth: usize) -> Fixed {
+    let mut sets: HashMap<String, (Rule, u32)> = (0..depth)
+        .map(|level| {
+            let next = format!("s{}.example.", level + 1);
+            (format!("s{level}.example."), (weighted((0..width).map(|_| (1, alias(&next))).collect()), 60))
+        })
+        .collect();
+    sets.insert(format!("s{depth}.example."), (leaf("end", 1, Some("down")), 60));
+    Fixed(sets)
+}
+
+fn evaluate_hostile(rule: &Rule, targets: &dyn Targets, health: &dyn HealthView) -> (Decision, Budget) {
+    let client = ClientView::default();
+    let mut random = SplitMix::new(5);
+    let mut budget = Budget::default();
+    let mut context = Context { client: &client, health, targets, random: &mut random, trace: None, budget: &mut budget };
+    let decision = evaluate(rule, RecordType::A, &mut context);
+    (decision, budget)
+}
+
+#[test]
+fn a_deep_wide_alias_dag_stops_at_the_budget() {
+    // 16 branches, 20 sets: without a budget, about 16^5 health checks before the depth cap.
+    let targets = alias_dag(16, 20);
+    let root = alias("s0.example.");
+    for health in [&AllDown as &dyn HealthView, &NoHealthData] {
+        let (decision, budget) = evaluate_hostile(&root, &targets, health);
+        assert_eq!(decision.failure, Some(Failure::OverBudget));
+        assert!(decision.values.is_empty() && decision.ttl.is_none(), "{decision:?}");
+        assert_eq!((decision.visited, budget.visited()), (EVALUATION_BUDGET, EVALUATION_BUDGET), "at most the budget, and all of it");
+    }
+    assert!(worst_case_visits(&root, RecordType::A, &targets) > u64::from(EVALUATION_BUDGET), "the compiler's bound sees it too");
+}
+
+#[test]
+fn an_alias_loop_stops_at_the_budget() {
+    // A set whose sixteen branches all alias back to it, and one that goes round through a
+    // failover: the depth cap alone would allow 16^4 visits.
+    let looping = weighted((0..16).map(|_| (1, alias("loop.example."))).collect());
+    let around = node(Action::Failover { primary: Box::new(alias("loop.example.")), secondary: Box::new(alias("around.example.")) });
+    let targets = Fixed([("loop.example.".to_owned(), (looping, 60)), ("around.example.".to_owned(), (around, 60))].into_iter().collect());
+    for start in ["loop.example.", "around.example."] {
+        let (decision, _) = evaluate_hostile(&alias(start), &targets, &AllDown);
+        assert_eq!(decision.failure, Some(Failure::OverBudget), "{start}");
+        assert!(decision.visited <= EVALUATION_BUDGET);
+    }
+    // A narrow loop runs into the depth cap first: a failure too, not an answer.
+    let narrow = Fixed([("self.example.".to_owned(), (alias("self.example."), 60))].into_iter().collect());
+    let (decision, budget) = evaluate_hostile(&alias("self.example."), &narrow, &NoHealthData);
+    assert_eq!((decision.failure, decision.values.len()), (Some(Failure::TooDeep), 0));
+    assert!(budget.visited() <= 2 * MAX_ALIAS_DEPTH as u32 + 2, "{budget:?}");
+}
+
+#[test]
+fn a_budget_spent_stays_spent_and_a_wide_node_is_cut_short() {
+    // One node with more children than the budget: the health search stops at the budget.
+    let wide = weighted((0..5_000).map(|i| (1, leaf("x", (i % 250) as u8, Some("down")))).collect());
+    let (decision, budget) = evaluate_hostile(&wide, &NoTargets, &AllDown);
+    assert_eq!((decision.failure, budget.visited()), (Some(Failure::OverBudget), EVALUATION_BUDGET));
+    // A second evaluation against the spent budget visits nothing.
+    let client = ClientView::default();
+    let mut random = SplitMix::new(1);
+    let mut spent = budget;
+    let mut context = Context { client: &client, health: &NoHealthData, targets: &NoTargets, random: &mut random, trace: None, budget: &mut spent };
+    let again = evaluate(&leaf("a", 1, None), RecordType::A, &mut context);
+    assert_eq!((again.failure, again.visited, again.values.len()), (Some(Failure::OverBudget), 0, 0));
+    // A small budget of one's own.
+    let mut small = Budget::new(3);
+    let mut context = Context { client: &client, health: &NoHealthData, targets: &NoTargets, random: &mut random, trace: None, budget: &mut small };
+    let tree = weighted(vec![(1, leaf("a", 1, None)), (1, leaf("b", 2, None))]);
+    assert_eq!(evaluate(&tree, RecordType::A, &mut context).visited, 3, "root, one health check, the pick");
+}
+
+#[test]
+fn the_worst_case_bounds_every_evaluation_of_generated_trees() {
+    // Trees of every action, nested and aliased, under every health state: what an evaluation
+    // visits never exceeds worst_case_visits, and a tree under the budget never runs out.
+    let mut random = SplitMix::new(2024);
+    let checks = ["c0", "c1", "c2"];
+    fn generate(random: &mut SplitMix, depth: u32, checks: &[&str; 3], sets: usize) -> Rule {
+        let check = |random: &mut SplitMix| checks.get(random.below(4) as usize).map(|c| (*c).to_owned());
+        if depth == 0 || random.below(4) == 0 {
+            return match random.below(3) {
+                0 if sets > 0 => Rule { health_check: check(random), ..alias(&format!("t{}.example.", random.below(sets as u32))) },
+                _ => Rule { health_check: check(random), ..leaf("v", random.below(200) as u8 + 1, None) },
+            };
+        }
+        let count = 1 + random.below(4) as usize;
+        let kind = random.below(5);
+        let own_check = check(random);
+        let mut children = || (0..count).map(|_| generate(random, depth - 1, checks, sets)).collect::<Vec<Rule>>();
+        let action = match kind {
+            0 => Action::Weighted { choices: children().into_iter().map(|rule| WeightedChoice { weight: 1, rule }).collect(), sticky: false },
+            1 => {
+                let mut pair = children();
+                let primary = pair.pop().unwrap_or_else(|| leaf("p", 1, None));
+                Action::Failover { primary: Box::new(primary), secondary: Box::new(leaf("s", 2, None)) }
+            }
+            2 => Action::Geolocation(children().into_iter().map(|rule| LocatedChoice { location: GeoLocation::Default, rule }).collect()),
+            3 => Action::Multivalue(children()),
+            _ => Action::Latency(
+                children().into_iter().enumerate().map(|(i, rule)| RegionalChoice { region: format!("r{i}"), coordinates: at(i as f64, 0.0), rule }).collect(),
+            ),
+        };
+        Rule { health_check: own_check, ..node(action) }
+    }
+    for round in 0..300u64 {
+        // Targets may only point at later sets (as the compiler's loop check guarantees).
+        let mut sets: HashMap<String, (Rule, u32)> = HashMap::new();
+        for index in (0..4usize).rev() {
+            let rule = generate(&mut random, 4, &checks, 4);
+            let rule = if rule_aliases_before(&rule, index) { leaf("cut", 9, None) } else { rule };
+            sets.insert(format!("t{index}.example."), (rule, 60));
+        }
+        let targets = Fixed(sets);
+        let root = generate(&mut random, 4, &checks, 4);
+        let worst = worst_case_visits(&root, RecordType::A, &targets);
+        let states: Vec<Vec<(&'static str, bool)>> = vec![vec![], vec![("c0", false), ("c1", false), ("c2", false)], vec![("c1", false)]];
+        for (seed, state) in states.iter().enumerate() {
+            let health = Health(state.iter().copied().collect());
+            let client = ClientView { coordinates: Some(at(1.0, 1.0)), ..ClientView::default() };
+            let mut draw = SplitMix::new(round * 7 + seed as u64);
+            let mut budget = Budget::default();
+            let mut context = Context { client: &client, health: &health, targets: &targets, random: &mut draw, trace: None, budget: &mut budget };
+            let decision = evaluate(&root, RecordType::A, &mut context);
+            assert!(u64::from(decision.visited) <= worst, "round {round}: visited {} > worst case {worst}", decision.visited);
+            if worst <= u64::from(EVALUATION_BUDGET) {
+                assert_ne!(decision.failure, Some(Failure::OverBudget), "round {round}");
+            }
+        }
+    }
+}
+
+/// Whether a generated set aliases a set at or before `index` (a possible loop).
+fn rule_aliases_before(rule: &Rule, index: usize) -> bool {
+    let children: Vec<&Rule> = match &rule.action {
+        Action::Alias { target, .. } => {
+            return (0..=index).any(|before| *target == format!("t{before}.example."));
+        }
+        Action::Values(_) => Vec::new(),
+        Action::Weighted { choices, .. } => choices.iter().map(|c| &c.rule).collect(),
+        Action::Failover { primary, secondary } => vec![primary.as_ref(), secondary.as_ref()],
+        Action::Geolocation(choices) => choices.iter().map(|c| &c.rule).collect(),
+        Action::Latency(choices) => choices.iter().map(|c| &c.rule).collect(),
+        Action::Geoproximity(choices) => choices.iter().map(|c| &c.rule).collect(),
+        Action::Cidr(choices) => choices.iter().map(|c| &c.rule).collect(),
+        Action::Asn(choices) => choices.iter().map(|c| &c.rule).collect(),
+        Action::Multivalue(rules) => rules.iter().collect(),
+    };
+    children.into_iter().any(|child| rule_aliases_before(child, index))
 }

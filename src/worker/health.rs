@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::health::checker::{self, Checker, WriteReason};
+use crate::health::spec::{HealthCheckSpec, Probe};
 use crate::health::Overrides;
 use crate::health::{Stored, DEFAULT_HEARTBEAT_S};
 
@@ -46,14 +47,22 @@ pub(super) async fn read_stored<T>(
 /// connection to the end of reading what it reads; never fails, only reports. Redirects are
 /// not followed: a 3xx is a success, as Route 53 counts it. Whatever the outcome, the fetch
 /// is aborted at the end, so an unread or endless body holds no connection past its probe.
-pub(super) async fn probe(spec: &crate::zone::routes::HealthCheckSpec) -> crate::health::machine::ProbeResult {
+/// The target comes from [`HealthCheckSpec::probe`] (a URL built from the typed parts); a
+/// check without one (unusable in the snapshot) fails without a request, and says why.
+pub(super) async fn probe(id: &str, spec: &HealthCheckSpec) -> crate::health::machine::ProbeResult {
     use futures_util::future::{select, Either};
     let started = js_sys::Date::now();
     let timeout = std::time::Duration::from_secs(u64::from(schedule::timeout(spec)));
-    let host = spec.host.clone().unwrap_or_default();
-    let success = match spec.kind.as_str() {
-        "tcp" => {
-            let Ok(mut socket) = worker::Socket::builder().connect(host, spec.port.unwrap_or(0)) else {
+    let target = match spec.probe() {
+        Ok(target) => target,
+        Err(error) => {
+            console_error!("edgedns: health check {id} is not probed, it counts as failing: {error}");
+            return failed(started);
+        }
+    };
+    let success = match target {
+        Probe::Tcp { host, port } => {
+            let Ok(mut socket) = worker::Socket::builder().connect(host.to_string(), port) else {
                 return failed(started);
             };
             let opened = match select(Box::pin(socket.opened()), worker::Delay::from(timeout)).await {
@@ -63,23 +72,20 @@ pub(super) async fn probe(spec: &crate::zone::routes::HealthCheckSpec) -> crate:
             let _ = socket.close().await;
             opened
         }
-        scheme => {
-            let port = spec.port.map(|port| format!(":{port}")).unwrap_or_default();
-            let path = spec.path.clone().unwrap_or_else(|| "/".to_owned());
-            let url = format!("{scheme}://{host}{port}{path}");
+        Probe::Http { url, host_header, search } => {
             let headers = Headers::new();
-            if let Some(host_header) = &spec.host_header {
+            if let Some(host_header) = host_header {
                 let _ = headers.set("host", host_header);
             }
             let mut init = worker::RequestInit::new();
             init.with_headers(headers).with_redirect(worker::RequestRedirect::Manual);
-            let Ok(request) = Request::new_with_init(&url, &init) else { return failed(started) };
+            let Ok(request) = Request::new_with_init(url.as_str(), &init) else { return failed(started) };
             let controller = worker::AbortController::default();
             let signal = controller.signal();
             let attempt = async {
                 let Ok(response) = worker::Fetch::Request(request).send_with_signal(&signal).await else { return false };
                 let status_ok = (200..400).contains(&response.status_code());
-                match &spec.search {
+                match search {
                     None => status_ok,
                     // The search string must be in the first 5,120 bytes of the body; the rest
                     // is cancelled, never read.
@@ -240,10 +246,14 @@ pub(super) async fn scheduled(event: worker::ScheduledEvent, env: Env, _context:
 
 /// Probes `ids` at most [`schedule::CONNECTIONS`] at a time, in order (the order
 /// [`schedule::admit`] planned their worst-case times for); returns each check's result.
-async fn probe_all(checks: &BTreeMap<String, crate::zone::routes::HealthCheckSpec>, ids: &[String]) -> Vec<(String, machine::ProbeResult)> {
+async fn probe_all(checks: &BTreeMap<String, HealthCheckSpec>, ids: &[String]) -> Vec<(String, machine::ProbeResult)> {
     use futures_util::StreamExt;
-    let probed: Vec<(&String, &crate::zone::routes::HealthCheckSpec)> = ids.iter().filter_map(|id| checks.get_key_value(id)).collect();
-    futures_util::stream::iter(probed).map(|(id, spec)| async move { (id.clone(), probe(spec).await) }).buffer_unordered(schedule::CONNECTIONS).collect().await
+    let probed: Vec<(&String, &HealthCheckSpec)> = ids.iter().filter_map(|id| checks.get_key_value(id)).collect();
+    futures_util::stream::iter(probed)
+        .map(|(id, spec)| async move { (id.clone(), probe(id, spec).await) })
+        .buffer_unordered(schedule::CONNECTIONS)
+        .collect()
+        .await
 }
 
 fn write_reason(reason: WriteReason) -> &'static str {

@@ -21,9 +21,10 @@ use std::collections::BTreeMap;
 
 use super::delegation::{self, DelegationSet};
 use super::master::{self, SourceRecord};
-use super::routes::{self, HealthCheckSpec, RoutedSet, Routes, RoutesError};
+use super::routes::{self, RoutedSet, Routes, RoutesError};
 use super::{Access, AssembleError, Catalog, View, Zone};
-use crate::policy::{Action, Rule};
+use crate::health::spec::HealthCheckSpec;
+use crate::policy::{self, Action, Rule};
 
 /// One zone source: a master file's path (for messages and the default origin) and text.
 /// Publishing stores every source as JSON (`sources:<version>`), so the admin API can
@@ -569,8 +570,10 @@ fn compile_catalog(sources: &[SourceFile]) -> Result<Catalog, Vec<CompileError>>
         }
     }
     if errors.is_empty() {
-        if let Some(cycle) = alias_cycle(&routed) {
-            errors.push(CompileError { file: "routes".to_owned(), line: 0, kind: CompileErrorKind::Routes(format!("alias loop through {cycle}")) });
+        let graph = AliasGraph::new(&all_routes);
+        errors.extend(graph.loop_errors());
+        if errors.is_empty() {
+            errors.extend(graph.cost_errors());
         }
     }
     if !errors.is_empty() {
@@ -621,26 +624,138 @@ fn alias_target_exists(zones: &[ReadZone], routed: &HashMap<LowerName, Vec<Route
     in_routes || zones.iter().any(|zone| zone.records.iter().any(|r| r.record.record_type() == record_type && LowerName::new(&r.record.name) == key))
 }
 
-/// Finds an alias loop among routed sets (alias → routed set → ... → itself).
-fn alias_cycle(routed: &HashMap<LowerName, Vec<RoutedSet>>) -> Option<String> {
-    let sets: HashMap<(String, u16), &RoutedSet> = routed.values().flatten().map(|set| ((set.name.to_ascii_lowercase(), set.record_type), set)).collect();
-    for start in sets.keys() {
-        let mut current = start.clone();
-        for _ in 0..=sets.len() {
-            let Some(set) = sets.get(&current) else { break };
-            let mut targets = Vec::new();
-            alias_targets(&set.rule, &mut targets);
-            // Follow the first alias; loops through any branch are found from its own start.
-            let Some(next) = targets.into_iter().next() else { break };
-            current = (next.to_ascii_lowercase(), set.record_type);
-            if &current == start {
-                return Some(start.0.clone());
-            }
-        }
-    }
-    None
+/// A routed set as the alias graph knows it: lower-case owner and record type.
+type SetKey = (String, u16);
+
+/// The most alias loops reported at once (a tangle of sets can hold very many; the first
+/// ones are enough to start untangling).
+const MAX_REPORTED_LOOPS: usize = 8;
+
+/// The routed sets of a catalog as a graph: a set has an edge to every routed set of its type
+/// that an alias anywhere in its tree (any branch of any node) points at. Keys are sorted, so
+/// errors come out in the same order every time.
+struct AliasGraph<'a> {
+    /// Each set, where it is written (routes file, line), and its out-edges.
+    sets: BTreeMap<SetKey, (&'a str, usize, &'a RoutedSet, Vec<SetKey>)>,
 }
 
+impl<'a> AliasGraph<'a> {
+    fn new(all_routes: &'a [(String, Routes)]) -> Self {
+        let mut sets: BTreeMap<SetKey, (&str, usize, &RoutedSet, Vec<SetKey>)> = BTreeMap::new();
+        for (path, parsed) in all_routes {
+            for (line, set) in &parsed.sets {
+                sets.entry((set.name.to_ascii_lowercase(), set.record_type)).or_insert((path.as_str(), *line, set, Vec::new()));
+            }
+        }
+        let keys: std::collections::BTreeSet<SetKey> = sets.keys().cloned().collect();
+        for ((_, record_type), (_, _, set, edges)) in &mut sets {
+            let mut targets = Vec::new();
+            alias_targets(&set.rule, &mut targets);
+            for target in targets {
+                let key = (target.to_ascii_lowercase(), *record_type);
+                if keys.contains(&key) && !edges.contains(&key) {
+                    edges.push(key);
+                }
+            }
+        }
+        Self { sets }
+    }
+
+    /// The alias loops, each as the path of sets that closes it (first set repeated at the
+    /// end). A depth-first search with three colours: a set is white until visited, grey
+    /// while it is on the search path, black once everything it reaches is done; an edge to
+    /// a grey set closes a loop. Every set and edge is looked at once (linear in the graph),
+    /// and the search keeps its own stack, so a long chain cannot overflow the call stack.
+    fn loops(&self) -> Vec<Vec<&SetKey>> {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Colour {
+            Grey,
+            Black,
+        }
+        let mut colours: HashMap<&SetKey, Colour> = HashMap::with_capacity(self.sets.len());
+        let mut loops = Vec::new();
+        for start in self.sets.keys() {
+            if colours.contains_key(start) {
+                continue;
+            }
+            // The search path: each set with the index of its next edge to follow.
+            let mut path: Vec<(&SetKey, usize)> = vec![(start, 0)];
+            colours.insert(start, Colour::Grey);
+            while let Some((key, next)) = path.last_mut() {
+                let edge = self.sets.get(*key).and_then(|(_, _, _, edges)| edges.get(*next));
+                *next += 1;
+                let Some(target) = edge else {
+                    colours.insert(*key, Colour::Black);
+                    path.pop();
+                    continue;
+                };
+                match colours.get(target) {
+                    None => {
+                        colours.insert(target, Colour::Grey);
+                        path.push((target, 0));
+                    }
+                    Some(Colour::Grey) if loops.len() < MAX_REPORTED_LOOPS => {
+                        let from = path.iter().position(|(on_path, _)| *on_path == target).unwrap_or(0);
+                        let mut cycle: Vec<&SetKey> = path.iter().skip(from).map(|(on_path, _)| *on_path).collect();
+                        cycle.push(target);
+                        loops.push(cycle);
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        loops
+    }
+
+    /// The loops as errors, each at the routes file and line of the set it starts from.
+    fn loop_errors(&self) -> Vec<CompileError> {
+        let describe = |(name, record_type): &SetKey| format!("{name} {}", RecordType::from(*record_type));
+        self.loops()
+            .into_iter()
+            .map(|cycle| {
+                let (file, line) = cycle.first().and_then(|key| self.sets.get(*key)).map_or(("routes", 0), |(file, line, _, _)| (*file, *line));
+                let path: Vec<String> = cycle.into_iter().map(describe).collect();
+                CompileError { file: file.to_owned(), line, kind: CompileErrorKind::Routes(format!("alias loop: {}", path.join(" -> "))) }
+            })
+            .collect()
+    }
+}
+
+impl AliasGraph<'_> {
+    /// The sets whose policy could visit more nodes in one evaluation than the engine's
+    /// budget allows ([`policy::worst_case_visits`]): aliases that fan out to sets that fan
+    /// out again multiply the work (K branches aliasing the next set, N sets deep: K^N).
+    /// Refused here, such a tree cannot fail at query time. This bound at compile time was
+    /// chosen over memoising health per answer in the evaluator: answering stays free of a memo
+    /// table's allocation and hashing, and the budget becomes a promise about every published
+    /// tree; the evaluator's own count stays as the backstop for snapshots made elsewhere.
+    fn cost_errors(&self) -> Vec<CompileError> {
+        let mut errors = Vec::new();
+        for ((name, record_type), (file, line, set, _)) in &self.sets {
+            let record_type = RecordType::from(*record_type);
+            let cost = policy::worst_case_visits(&set.rule, record_type, self);
+            if cost > u64::from(policy::EVALUATION_BUDGET) {
+                let message = format!(
+                    "{name} {record_type}: answering may visit up to {cost} policy nodes, over the budget of {} per evaluation \
+                     (aliases to sets that branch and alias again multiply: point the branches at fewer shared sets, or flatten the tree)",
+                    policy::EVALUATION_BUDGET
+                );
+                errors.push(CompileError { file: (*file).to_owned(), line: *line, kind: CompileErrorKind::Routes(message) });
+            }
+        }
+        errors
+    }
+}
+
+/// The routed sets as alias targets, for the cost bound (plain data costs nothing to follow).
+impl policy::Targets for AliasGraph<'_> {
+    fn target(&self, name: &str, record_type: RecordType) -> Option<policy::Target<'_>> {
+        let (_, _, set, _) = self.sets.get(&(name.to_ascii_lowercase(), u16::from(record_type)))?;
+        Some(policy::Target::Routed { rule: &set.rule, ttl: set.ttl })
+    }
+}
+
+/// Every alias target in a tree, in every branch of every node.
 fn alias_targets(rule: &Rule, found: &mut Vec<String>) {
     match &rule.action {
         Action::Alias { target, .. } => found.push(target.clone()),
@@ -929,6 +1044,75 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(errors[0], "delegation-sets.toml:2: delegation set lonely: 1 name server(s); a zone needs at least 2 (RFC 1034 §4.1)");
+    }
+
+    /// The example.org zone with `routes` beside it, compiled; the errors as text.
+    fn compile_routes(routes: &str) -> Result<Catalog, Vec<String>> {
+        compile_sources(&[("zones/example.org.zone", HEAD), ("zones/example.org.routes.toml", routes)])
+    }
+
+    #[test]
+    fn an_alias_loop_through_a_second_weighted_branch_is_refused() {
+        // The first branch aliases to a set that ends; only the second comes back.
+        let routes = "[[records]]\nname = \"end\"\ntype = \"A\"\nvalues = [\"192.0.2.1\"]\n\n\
+                      [[records]]\nname = \"loop\"\ntype = \"A\"\nweighted = [\n  \
+                      { weight = 1, alias = \"end\" },\n  { weight = 1, alias = \"loop\" },\n]\n";
+        let errors = compile_routes(routes).unwrap_err();
+        assert_eq!(errors, ["zones/example.org.routes.toml:6: alias loop: loop.example.org. A -> loop.example.org. A"]);
+    }
+
+    #[test]
+    fn an_alias_loop_through_a_failover_secondary_is_refused() {
+        let routes = "[[records]]\nname = \"x\"\ntype = \"A\"\nvalues = [\"192.0.2.1\"]\n\n\
+                      [[records]]\nname = \"a\"\ntype = \"A\"\n\
+                      failover = { primary = { alias = \"x\" }, secondary = { alias = \"b\" } }\n\n\
+                      [[records]]\nname = \"b\"\ntype = \"A\"\nalias = \"c\"\n\n\
+                      [[records]]\nname = \"c\"\ntype = \"A\"\nweighted = [{ weight = 1, alias = \"x\" }, { weight = 0, alias = \"a\" }]\n";
+        let errors = compile_routes(routes).unwrap_err();
+        assert_eq!(errors, ["zones/example.org.routes.toml:6: alias loop: a.example.org. A -> b.example.org. A -> c.example.org. A -> a.example.org. A"]);
+    }
+
+    #[test]
+    fn an_alias_loop_through_a_geolocation_default_is_refused() {
+        let routes = "[[records]]\nname = \"x\"\ntype = \"AAAA\"\nvalues = [\"2001:db8::1\"]\n\n\
+                      [[records]]\nname = \"geo\"\ntype = \"AAAA\"\ngeolocation = [\n  \
+                      { location = \"US\", alias = \"x\" },\n  { location = \"*\", alias = \"rest\" },\n]\n\n\
+                      [[records]]\nname = \"rest\"\ntype = \"AAAA\"\nweighted = [{ weight = 1, alias = \"geo\" }]\n";
+        let errors = compile_routes(routes).unwrap_err();
+        assert_eq!(errors, ["zones/example.org.routes.toml:6: alias loop: geo.example.org. AAAA -> rest.example.org. AAAA -> geo.example.org. AAAA"]);
+    }
+
+    #[test]
+    fn aliases_that_meet_without_a_loop_compile() {
+        // A diamond: two branches reach the same set; an alias of another type is another set.
+        let routes = "[[records]]\nname = \"end\"\ntype = \"A\"\nvalues = [\"192.0.2.1\"]\n\n\
+                      [[records]]\nname = \"mid\"\ntype = \"A\"\nweighted = [{ weight = 1, alias = \"end\" }, { weight = 1, alias = \"end\" }]\n\n\
+                      [[records]]\nname = \"top\"\ntype = \"A\"\nfailover = { primary = { alias = \"mid\" }, secondary = { alias = \"end\" } }\n\n\
+                      [[records]]\nname = \"end\"\ntype = \"AAAA\"\nalias = \"top\"\n\n\
+                      [[records]]\nname = \"top\"\ntype = \"AAAA\"\nvalues = [\"2001:db8::1\"]\n";
+        compile_routes(routes).unwrap();
+    }
+
+    #[test]
+    fn aliases_that_fan_out_past_the_evaluation_budget_are_refused() {
+        // Four sets, each with six branches aliasing the next (evaluating its health): no loop,
+        // but 6^4 paths for one answer. Three sets deep it fits.
+        let chain = |depth: usize| {
+            let mut routes = String::new();
+            for level in 0..depth {
+                let branches = vec![format!("{{ weight = 1, alias = \"s{}\", evaluate_target_health = true }}", level + 1); 6];
+                routes.push_str(&format!("[[records]]\nname = \"s{level}\"\ntype = \"A\"\nweighted = [{}]\n\n", branches.join(", ")));
+            }
+            routes.push_str(&format!("[[records]]\nname = \"s{depth}\"\ntype = \"A\"\nvalues = [\"192.0.2.1\"]\n"));
+            compile_routes(&routes)
+        };
+        assert!(chain(3).is_ok());
+        let errors = chain(4).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("zones/example.org.routes.toml:1: s0.example.org. A: answering may visit up to 3729 policy nodes, over the budget of 1000"),
+            "{errors:?}"
+        );
     }
 
     #[test]

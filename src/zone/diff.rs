@@ -11,8 +11,8 @@ use std::fmt;
 
 use hickory_proto::rr::{LowerName, Name, Record, RecordType};
 
-use super::routes::HealthCheckSpec;
 use super::{Catalog, Node, Zone};
+use crate::health::spec::HealthCheckSpec;
 
 /// Everything that differs between two catalogs.
 #[derive(Debug, Clone, Default, PartialEq)]

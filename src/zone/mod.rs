@@ -15,8 +15,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 
+use crate::health::spec::HealthCheckSpec;
 use crate::policy::{Target, Targets};
-use routes::{HealthCheckSpec, RoutedSet};
+use routes::RoutedSet;
 
 /// Records of one owner name and type (RFC 2181 §5), with one TTL.
 #[derive(Debug, Clone, PartialEq, Eq)]

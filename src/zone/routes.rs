@@ -47,6 +47,7 @@ use toml::Spanned;
 
 use super::master;
 use crate::geo::places::{self, Coordinates};
+use crate::health::spec::{self, CheckKind, HealthCheckSpec, Host, Path};
 use crate::policy::{Action, AsnChoice, GeoLocation, LocatedChoice, NetworkChoice, ProximateChoice, RegionalChoice, Rule, Value, WeightedChoice};
 
 /// A routed record set: one policy tree for a name and type.
@@ -67,54 +68,6 @@ impl RoutedSet {
     pub fn record_type(&self) -> RecordType {
         RecordType::from(self.record_type)
     }
-}
-
-/// The longest a probe may take, in seconds.
-pub const MAX_PROBE_TIMEOUT_S: u32 = 30;
-
-/// A health check declaration (run by the scheduled handler; answering reads its state).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HealthCheckSpec {
-    /// `http`, `https`, `tcp` or `calculated`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Host name or IP address to check.
-    #[serde(default)]
-    pub host: Option<String>,
-    /// Port (default 80, 443 or required for tcp).
-    #[serde(default)]
-    pub port: Option<u16>,
-    /// HTTP path.
-    #[serde(default)]
-    pub path: Option<String>,
-    /// Host header to send.
-    #[serde(default)]
-    pub host_header: Option<String>,
-    /// A string that must appear in the first 5,120 bytes of the body.
-    #[serde(default)]
-    pub search: Option<String>,
-    /// Seconds between checks.
-    #[serde(default)]
-    pub interval: Option<u32>,
-    /// Consecutive results needed to flip state (default 3).
-    #[serde(default)]
-    pub threshold: Option<u32>,
-    /// Seconds before a check counts as failed.
-    #[serde(default)]
-    pub timeout: Option<u32>,
-    /// Report healthy when the endpoint fails and the reverse.
-    #[serde(default)]
-    pub inverted: bool,
-    /// A disabled check is always healthy.
-    #[serde(default)]
-    pub disabled: bool,
-    /// For `calculated`: the child checks.
-    #[serde(default)]
-    pub children: Vec<String>,
-    /// For `calculated`: how many children must be healthy.
-    #[serde(default)]
-    pub min_healthy: Option<u32>,
 }
 
 /// A routes file's problem, at a line (0: the whole file).
@@ -160,13 +113,45 @@ struct FileSource {
     #[serde(default)]
     soa_negative_ttl: Option<Spanned<i64>>,
     #[serde(default)]
-    health_checks: BTreeMap<String, Spanned<HealthCheckSpec>>,
+    health_checks: BTreeMap<String, Spanned<CheckSource>>,
     #[serde(default)]
     cidr_collections: BTreeMap<String, BTreeMap<String, Vec<Spanned<String>>>>,
     #[serde(default)]
     latency_matrix: BTreeMap<String, BTreeMap<String, Spanned<i64>>>,
     #[serde(default)]
     records: Vec<Spanned<NodeSource>>,
+}
+
+/// A health check as written; the compiler reads it into a [`HealthCheckSpec`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckSource {
+    #[serde(rename = "type")]
+    kind: Spanned<String>,
+    #[serde(default)]
+    host: Option<Spanned<String>>,
+    #[serde(default)]
+    port: Option<Spanned<u16>>,
+    #[serde(default)]
+    path: Option<Spanned<String>>,
+    #[serde(default)]
+    host_header: Option<String>,
+    #[serde(default)]
+    search: Option<String>,
+    #[serde(default)]
+    interval: Option<u32>,
+    #[serde(default)]
+    threshold: Option<u32>,
+    #[serde(default)]
+    timeout: Option<u32>,
+    #[serde(default)]
+    inverted: bool,
+    #[serde(default)]
+    disabled: bool,
+    #[serde(default)]
+    children: Vec<String>,
+    #[serde(default)]
+    min_healthy: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -350,39 +335,88 @@ impl Compiler<'_> {
         }
     }
 
-    fn health_check(&mut self, id: &str, spec: &Spanned<HealthCheckSpec>) {
-        let line = line_of(self.text, spec.span().start);
-        let check = spec.get_ref();
-        match check.kind.as_str() {
-            "http" | "https" | "tcp" => {
-                if check.host.as_deref().is_none_or(str::is_empty) {
-                    self.error(spec.span(), format!("health check {id}: {} checks need a host", check.kind));
+    /// Reads one `[health_checks.<id>]` table: the kind, host and path parsed into their types
+    /// (each refusal at the line of its key), the rest checked against its range.
+    fn health_check(&mut self, id: &str, source: &Spanned<CheckSource>) {
+        let line = line_of(self.text, source.span().start);
+        let check = source.get_ref();
+        let kind = match check.kind.get_ref().parse::<CheckKind>() {
+            Ok(kind) => Some(kind),
+            Err(unknown) => {
+                self.error(check.kind.span(), format!("health check {id}: {unknown}"));
+                None
+            }
+        };
+        let host = check.host.as_ref().and_then(|host| match Host::parse(host.get_ref()) {
+            Ok(parsed) => Some(parsed),
+            Err(error) => {
+                self.error(host.span(), format!("health check {id}: {error}"));
+                None
+            }
+        });
+        let path = check.path.as_ref().and_then(|path| match Path::parse(path.get_ref()) {
+            Ok(parsed) => Some(parsed),
+            Err(error) => {
+                self.error(path.span(), format!("health check {id}: {error}"));
+                None
+            }
+        });
+        if let Some(port) = check.port.as_ref().filter(|port| *port.get_ref() == 0) {
+            self.error(port.span(), format!("health check {id}: port {} is outside 1..=65535", port.get_ref()));
+        }
+        match kind {
+            Some(kind) if kind.needs_host() => {
+                if check.host.is_none() {
+                    self.error(source.span(), format!("health check {id}: {kind} checks need a host"));
                 }
-                if check.kind == "tcp" && check.port.is_none() {
-                    self.error(spec.span(), format!("health check {id}: tcp checks need a port"));
+                if kind == CheckKind::Tcp && check.port.is_none() {
+                    self.error(source.span(), format!("health check {id}: tcp checks need a port"));
                 }
             }
-            "calculated" => {
+            Some(_) => {
                 if check.children.is_empty() {
-                    self.error(spec.span(), format!("health check {id}: calculated checks need children"));
+                    self.error(source.span(), format!("health check {id}: calculated checks need children"));
                 }
                 for child in &check.children {
                     self.routes.check_references.push((line, child.clone()));
                 }
             }
-            other => self.error(spec.span(), format!("health check {id}: unknown type {other:?} (http, https, tcp, calculated)")),
+            None => {}
         }
         if check.threshold == Some(0) {
-            self.error(spec.span(), format!("health check {id}: threshold must be at least 1"));
+            self.error(source.span(), format!("health check {id}: threshold must be at least 1"));
         }
-        use crate::health::schedule::{MAX_INTERVAL_S, MIN_INTERVAL_S};
+        use spec::{MAX_INTERVAL_S, MAX_PROBE_TIMEOUT_S, MIN_INTERVAL_S};
         if let Some(interval) = check.interval.filter(|s| !(MIN_INTERVAL_S..=MAX_INTERVAL_S).contains(s)) {
-            self.error(spec.span(), format!("health check {id}: interval {interval} s is outside {MIN_INTERVAL_S}..={MAX_INTERVAL_S}"));
+            self.error(source.span(), format!("health check {id}: interval {interval} s is outside {MIN_INTERVAL_S}..={MAX_INTERVAL_S}"));
         }
         if let Some(timeout) = check.timeout.filter(|s| !(1..=MAX_PROBE_TIMEOUT_S).contains(s)) {
-            self.error(spec.span(), format!("health check {id}: timeout {timeout} s is outside 1..={MAX_PROBE_TIMEOUT_S}"));
+            self.error(source.span(), format!("health check {id}: timeout {timeout} s is outside 1..={MAX_PROBE_TIMEOUT_S}"));
         }
-        self.routes.health_checks.insert(id.to_owned(), (line, check.clone()));
+        // Stored only when it parsed: the file's errors are reported, so the compile fails anyway.
+        let Some(kind) = kind else { return };
+        let spec = HealthCheckSpec {
+            kind,
+            host,
+            port: check.port.as_ref().map(|port| *port.get_ref()),
+            path,
+            host_header: check.host_header.clone(),
+            search: check.search.clone(),
+            interval: check.interval,
+            threshold: check.threshold,
+            timeout: check.timeout,
+            inverted: check.inverted,
+            disabled: check.disabled,
+            children: check.children.clone(),
+            min_healthy: check.min_healthy,
+            unusable: None,
+        };
+        // What the URL parser itself refuses (a malformed xn-- label, say) is refused here too,
+        // not found by the first probe.
+        if let (Err(error @ spec::ProbeError::Url(_)), Some(host)) = (spec.probe(), &check.host) {
+            self.error(host.span(), format!("health check {id}: {error}"));
+        }
+        self.routes.health_checks.insert(id.to_owned(), (line, spec));
     }
 
     fn record(&mut self, record: &Spanned<NodeSource>) -> Option<RoutedSet> {
@@ -871,6 +905,40 @@ values = ["192.0.2.99"]
         assert!(bad[0].starts_with("1: delegation_set names a set"), "{bad:?}");
         assert!(bad[1].starts_with("2: soa_negative_ttl -5 is outside"), "{bad:?}");
         assert!(errors("delegation_set = 3\n")[0].contains("invalid type"));
+    }
+
+    #[test]
+    fn health_checks_are_parsed_into_their_types_with_lines() {
+        let text = "[health_checks.a]\ntype = \"http\"\nhost = \"192.0.2.1\"\npath = \"@evil.example/\"\n\
+                    [health_checks.b]\ntype = \"https\"\nhost = \"evil.example@good.example\"\n\
+                    [health_checks.c]\ntype = \"ftp\"\nhost = \"c.example\"\n\
+                    [health_checks.d]\ntype = \"tcp\"\nhost = \"d.example:53\"\nport = 0\n\
+                    [health_checks.e]\ntype = \"http\"\nhost = \"e.example\"\npath = \"/a b\"\n";
+        let found = errors(text);
+        let expected = [
+            "4: health check a: path \"@evil.example/\" is not an HTTP path: it must start with '/'",
+            "7: health check b: host \"evil.example@good.example\" is not a host name or an IP address: an '@' would make what precedes it user information",
+            "9: health check c: unknown type \"ftp\" (http, https, tcp, calculated)",
+            "13: health check d: host \"d.example:53\" is not a host name or an IP address: a ':' belongs only in an IPv6 address (the port is given as port = ...)",
+            "14: health check d: port 0 is outside 1..=65535",
+            "18: health check e: path \"/a b\" is not an HTTP path: spaces, control characters and non-ASCII characters are percent-encoded (%20)",
+        ];
+        assert_eq!(found, expected);
+        // What the URL parser refuses (an xn-- label that is not Punycode) is refused here too.
+        let punycode = errors("[health_checks.p]\ntype = \"http\"\nhost = \"xn--a.example\"\n");
+        assert_eq!(punycode, ["3: health check p: no URL: invalid international domain name"]);
+        let routes = parse(
+            "[health_checks.v6]\ntype = \"https\"\nhost = \"[2001:db8::1]\"\nport = 8443\npath = \"/health?deep=1\"\n\
+             [health_checks.both]\ntype = \"calculated\"\nchildren = [\"v6\"]\n",
+            &apex(),
+        )
+        .unwrap();
+        let (line, v6) = &routes.health_checks["v6"];
+        assert_eq!(*line, 1);
+        assert_eq!((v6.kind, v6.host.as_ref().map(ToString::to_string)), (CheckKind::Https, Some("2001:db8::1".to_owned())));
+        let Ok(spec::Probe::Http { url, .. }) = v6.probe() else { panic!("{v6:?}") };
+        assert_eq!(url.as_str(), "https://[2001:db8::1]:8443/health?deep=1");
+        assert_eq!(routes.health_checks["both"].1.kind, CheckKind::Calculated);
     }
 
     #[test]
