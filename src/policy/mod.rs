@@ -827,6 +827,36 @@ pub fn worst_case_visits(rule: &Rule, record_type: RecordType, targets: &dyn Tar
     costing.decide(rule, 0)
 }
 
+/// The deepest level evaluating `rule` reaches (the root is level 0; every nested rule and
+/// every alias into a routed set is one level more), counted up to `MAX_ALIAS_DEPTH + 1`: past
+/// [`MAX_ALIAS_DEPTH`] the evaluator gives up ([`Failure::TooDeep`]), so the compiler refuses
+/// such a tree instead of publishing one that can only answer SERVFAIL.
+pub fn deepest_level(rule: &Rule, record_type: RecordType, targets: &dyn Targets) -> usize {
+    fn walk(rule: &Rule, level: usize, record_type: RecordType, targets: &dyn Targets) -> usize {
+        // Also what ends a loop (the compiler reports those on their own).
+        if level > MAX_ALIAS_DEPTH {
+            return level;
+        }
+        let deepest = |rules: &mut dyn Iterator<Item = &Rule>| rules.map(|child| walk(child, level + 1, record_type, targets)).max().unwrap_or(level);
+        match &rule.action {
+            Action::Values(_) => level,
+            Action::Alias { target, .. } => match targets.target(target, record_type) {
+                Some(Target::Routed { rule: target, .. }) => walk(target, level + 1, record_type, targets),
+                Some(Target::Static { .. }) | None => level,
+            },
+            Action::Weighted { choices, .. } => deepest(&mut choices.iter().map(|c| &c.rule)),
+            Action::Failover { primary, secondary } => deepest(&mut [primary.as_ref(), secondary.as_ref()].into_iter()),
+            Action::Geolocation(choices) => deepest(&mut choices.iter().map(|c| &c.rule)),
+            Action::Latency(choices) => deepest(&mut choices.iter().map(|c| &c.rule)),
+            Action::Geoproximity(choices) => deepest(&mut choices.iter().map(|c| &c.rule)),
+            Action::Cidr(choices) => deepest(&mut choices.iter().map(|c| &c.rule)),
+            Action::Asn(choices) => deepest(&mut choices.iter().map(|c| &c.rule)),
+            Action::Multivalue(rules) => deepest(&mut rules.iter()),
+        }
+    }
+    walk(rule, 0, record_type, targets)
+}
+
 /// The memo of [`worst_case_visits`]: alias targets' costs by (rule address, depth).
 struct Costing<'t> {
     record_type: RecordType,

@@ -733,6 +733,16 @@ impl AliasGraph<'_> {
         let mut errors = Vec::new();
         for ((name, record_type), (file, line, set, _)) in &self.sets {
             let record_type = RecordType::from(*record_type);
+            let level = policy::deepest_level(&set.rule, record_type, self);
+            if level > policy::MAX_ALIAS_DEPTH {
+                let message = format!(
+                    "{name} {record_type}: the policy nests more than {} levels (rules inside rules and aliases into routed sets), \
+                     deeper than the engine follows: flatten the tree",
+                    policy::MAX_ALIAS_DEPTH
+                );
+                errors.push(CompileError { file: (*file).to_owned(), line: *line, kind: CompileErrorKind::Routes(message) });
+                continue;
+            }
             let cost = policy::worst_case_visits(&set.rule, record_type, self);
             if cost > u64::from(policy::EVALUATION_BUDGET) {
                 let message = format!(
@@ -1112,6 +1122,28 @@ mod tests {
         assert!(
             errors[0].starts_with("zones/example.org.routes.toml:1: s0.example.org. A: answering may visit up to 3729 policy nodes, over the budget of 1000"),
             "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn trees_deeper_than_the_engine_follows_are_refused() {
+        // a0 -> a1 -> ... -> aN (values): one level per alias. Eight levels are followed; a
+        // ninth would make every answer SERVFAIL, so it is refused.
+        let chain = |links: usize| {
+            let mut routes = String::new();
+            for level in 0..links {
+                routes.push_str(&format!("[[records]]\nname = \"a{level}\"\ntype = \"A\"\nalias = \"a{}\"\n\n", level + 1));
+            }
+            routes.push_str(&format!("[[records]]\nname = \"a{links}\"\ntype = \"A\"\nvalues = [\"192.0.2.1\"]\n"));
+            compile_routes(&routes)
+        };
+        assert!(chain(policy::MAX_ALIAS_DEPTH).is_ok());
+        let errors = chain(policy::MAX_ALIAS_DEPTH + 1).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(
+            errors[0],
+            "zones/example.org.routes.toml:1: a0.example.org. A: the policy nests more than 8 levels (rules inside rules and aliases into routed sets), \
+             deeper than the engine follows: flatten the tree"
         );
     }
 
