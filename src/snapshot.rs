@@ -173,6 +173,36 @@ struct RecordChunk {
     records: Vec<u8>,
 }
 
+/// [`ShardImage`] read in place: the record chunks borrowed from the value read (postcard writes
+/// a byte vector and a byte slice alike), for [`Manifest::decode_shard`], which copies them once.
+#[derive(Deserialize)]
+struct ShardView<'a> {
+    #[serde(borrow)]
+    parts: Vec<ZonePartView<'a>>,
+}
+
+/// [`ZonePart`] read in place (the same fields in the same order).
+#[derive(Deserialize)]
+struct ZonePartView<'a> {
+    catalog: u32,
+    apex: String,
+    #[serde(borrow)]
+    owned: Vec<ChunkView<'a>>,
+    owned_routed: Vec<RoutedSet>,
+    #[serde(borrow)]
+    carried: Vec<ChunkView<'a>>,
+    carried_routed: Vec<RoutedSet>,
+    #[serde(borrow)]
+    empty: Vec<&'a [u8]>,
+}
+
+/// [`RecordChunk`] read in place.
+#[derive(Deserialize)]
+struct ChunkView<'a> {
+    count: u32,
+    records: &'a [u8],
+}
+
 #[derive(Serialize, Deserialize)]
 struct Bundle {
     manifest: Vec<u8>,
@@ -683,12 +713,13 @@ impl Manifest {
     /// Decodes shard `n` into the part of the catalog it holds: exact for every name of its
     /// range ([`Index::shard_for`]) and nothing else.
     pub fn decode_shard(&self, n: usize, bytes: &[u8]) -> Result<Catalog, SnapshotError> {
-        let image = shard_image(bytes, n)?;
+        let body = bytes.strip_prefix(SHARD_MAGIC.as_slice()).ok_or(SnapshotError::Shard(n))?;
+        let image: ShardView<'_> = postcard::from_bytes(body).map_err(|_| SnapshotError::Container)?;
         let mut zones = Vec::with_capacity(image.parts.len());
         for part in image.parts {
             let corrupt = || SnapshotError::Records { apex: part.apex.clone() };
             let apex = Name::from_ascii(&part.apex).map_err(|_| corrupt())?;
-            let chunks: Vec<(u32, &[u8])> = part.owned.iter().chain(&part.carried).map(|chunk| (chunk.count, chunk.records.as_slice())).collect();
+            let chunks: Vec<(u32, &[u8])> = part.owned.iter().chain(&part.carried).map(|chunk| (chunk.count, chunk.records)).collect();
             let empty = part.empty.iter().map(|name| name_from_wire(name).ok_or_else(corrupt)).collect::<Result<Vec<_>, _>>()?;
             let mut routed = part.owned_routed;
             routed.extend(part.carried_routed);

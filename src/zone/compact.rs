@@ -8,8 +8,11 @@
 //! already small, stay decoded. Every record is decoded once when the shard is indexed, so a
 //! corrupt shard is refused then, not found out by a query.
 //!
-//! The index orders names by their key bytes (a total order, not the canonical one: lookups
-//! only need equality); the names of one node are found by binary search.
+//! A name's key is its labels below the apex, from the apex down, lower-cased, each ended by
+//! `00 00` (a zero byte in a label is written `00 01`): compared as bytes, keys sort in the
+//! canonical order of their names (RFC 4034 §6.1), the order a shard publishes its records in,
+//! so indexing a shard sorts data that is already sorted; a name's ancestors' keys are prefixes
+//! of its own. A name's node is found by binary search.
 
 use std::sync::Arc;
 
@@ -19,9 +22,8 @@ use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 use super::routes::RoutedSet;
 use super::{group_rrsets, label_count, AssembleError, Node, RrSet};
 
-/// The longest key: a name takes at most 255 bytes in wire form.
-const MAX_KEY: usize = 255;
-
+/// The longest key: a name takes at most 255 bytes in wire form, and a key at most twice that.
+const MAX_KEY: usize = 512;
 /// The nodes of one zone: its records as wire-format chunks and a sorted index of its names.
 #[derive(Clone)]
 pub(super) struct CompactNodes {
@@ -62,7 +64,20 @@ pub enum CompactError {
     Zone(AssembleError),
 }
 
-/// A name's key: its labels below the apex, lower-cased, in wire form (no root label).
+/// Appends the key of `labels` (below the apex, from the apex down) to `out`.
+fn push_key<'n>(out: &mut Vec<u8>, labels: impl Iterator<Item = &'n [u8]>) {
+    for label in labels {
+        for byte in label {
+            match byte.to_ascii_lowercase() {
+                0 => out.extend_from_slice(&[0, 1]),
+                other => out.push(other),
+            }
+        }
+        out.extend_from_slice(&[0, 0]);
+    }
+}
+
+/// A probe's key, built on the stack.
 struct Key {
     bytes: [u8; MAX_KEY],
     len: usize,
@@ -74,17 +89,24 @@ impl Key {
     fn of(name: &Name, labels: usize, depth: usize, apex_labels: usize) -> Option<Self> {
         let mut key = Self { bytes: [0; MAX_KEY], len: 0 };
         let below = depth.checked_sub(apex_labels)?;
-        for label in name.iter().skip(labels.checked_sub(depth)?).take(below) {
-            let end = key.len.checked_add(label.len() + 1)?;
-            let slot = key.bytes.get_mut(key.len..end)?;
-            let (length, rest) = slot.split_first_mut()?;
-            *length = u8::try_from(label.len()).ok()?;
-            for (to, from) in rest.iter_mut().zip(label) {
-                *to = from.to_ascii_lowercase();
+        labels.checked_sub(depth)?;
+        for label in name.iter().rev().skip(apex_labels).take(below) {
+            for byte in label {
+                match byte.to_ascii_lowercase() {
+                    0 => key.push(&[0, 1])?,
+                    other => key.push(&[other])?,
+                }
             }
-            key.len = end;
+            key.push(&[0, 0])?;
         }
         Some(key)
+    }
+
+    fn push(&mut self, bytes: &[u8]) -> Option<()> {
+        let end = self.len.checked_add(bytes.len())?;
+        self.bytes.get_mut(self.len..end)?.copy_from_slice(bytes);
+        self.len = end;
+        Some(())
     }
 
     fn bytes(&self) -> &[u8] {
@@ -119,14 +141,16 @@ impl CompactNodes {
         let mut chunk_ends = Vec::with_capacity(chunks.len());
         let mut key_bytes: Vec<u8> = Vec::new();
         let mut owners: Vec<Owner> = Vec::new();
-        let push_key = |key_bytes: &mut Vec<u8>, name: &Name| -> Result<(u32, u32), CompactError> {
-            if !name.is_fqdn() || !apex.zone_of(name) {
+        let add_key = |key_bytes: &mut Vec<u8>, name: &Name| -> Result<(u32, u32), CompactError> {
+            // Inside the zone: the labels from the root match the apex's (as `zone_of` checks).
+            let inside = name.is_fqdn()
+                && label_count(name) >= apex_labels
+                && name.iter().rev().zip(apex.iter().rev()).take(apex_labels).all(|(label, apex_label)| label.eq_ignore_ascii_case(apex_label));
+            if !inside {
                 return Err(CompactError::Zone(AssembleError::OutOfZone(name.clone())));
             }
-            let labels = label_count(name);
-            let key = Key::of(name, labels, labels, apex_labels).ok_or(CompactError::Corrupt)?;
             let start = offset_of(key_bytes.len())?;
-            key_bytes.extend_from_slice(key.bytes());
+            push_key(key_bytes, name.iter().rev().skip(apex_labels));
             Ok((start, offset_of(key_bytes.len())?))
         };
         for &(count, bytes) in chunks {
@@ -139,7 +163,7 @@ impl CompactNodes {
             for _ in 0..count {
                 let offset = offset_of(base + decoder.index())?;
                 let record = Record::read(&mut decoder).map_err(|_| CompactError::Corrupt)?;
-                let key = push_key(&mut key_bytes, &record.name)?;
+                let key = add_key(&mut key_bytes, &record.name)?;
                 owners.push(Owner { key, what: Item::Record { offset, record_type: u16::from(record.record_type()) } });
             }
             if !decoder.is_empty() {
@@ -149,26 +173,43 @@ impl CompactNodes {
         let mut routed_owners = Vec::with_capacity(routed.len());
         for (position, set) in routed.iter().enumerate() {
             let owner = Name::from_ascii(&set.name).map_err(|_| CompactError::Zone(AssembleError::OutOfZone(apex.clone())))?;
-            let key = push_key(&mut key_bytes, &owner)?;
+            let key = add_key(&mut key_bytes, &owner)?;
             routed_owners.push(Owner { key, what: Item::Routed(position) });
         }
         owners.extend(routed_owners);
         for name in &empty {
-            let key = push_key(&mut key_bytes, name)?;
+            let key = add_key(&mut key_bytes, name)?;
             owners.push(Owner { key, what: Item::Name });
         }
         // Every name between the apex and an owner exists, as an empty non-terminal if it holds
-        // nothing itself (RFC 4592 §2.2.2): its key is a tail of the owner's.
+        // nothing itself (RFC 4592 §2.2.2): its key is a prefix of the owner's, ending at a
+        // label's end. A prefix of the previous owner's key is one of its ancestors (or itself),
+        // already there: owners come sorted, so that skips nearly every repeat.
         let slice = |key: (u32, u32)| key_bytes.get(key.0 as usize..key.1 as usize).unwrap_or_default();
         let mut ancestors = Vec::new();
+        let mut previous: Option<&[u8]> = None;
         for owner in &owners {
-            let (start, end) = owner.key;
-            let mut position = start;
-            while position < end {
-                let length = key_bytes.get(position as usize).copied().unwrap_or(0);
-                position = position.saturating_add(u32::from(length) + 1).min(end);
-                ancestors.push(Owner { key: (position, end), what: Item::Name });
+            let key = slice(owner.key);
+            let mut ends = vec![0];
+            let mut position = 0;
+            while let Some(&byte) = key.get(position) {
+                // `00 00` ends a label; `00 01` is a zero byte; anything else is one byte.
+                if byte == 0 {
+                    if key.get(position + 1) == Some(&0) && position + 2 < key.len() {
+                        ends.push(position + 2);
+                    }
+                    position += 2;
+                } else {
+                    position += 1;
+                }
             }
+            for end in ends.into_iter().filter(|end| *end < key.len()) {
+                let prefix = key.get(..end).unwrap_or_default();
+                if !previous.is_some_and(|previous| previous.starts_with(prefix)) {
+                    ancestors.push(Owner { key: (owner.key.0, owner.key.0 + offset_of(end)?), what: Item::Name });
+                }
+            }
+            previous = Some(key);
         }
         owners.extend(ancestors);
         // Stable: a node's records keep their published order, as assembling keeps it.
@@ -319,14 +360,18 @@ impl CompactNodes {
     /// Every node's name under `apex`, with the node decoded.
     pub(super) fn iter<'a>(&'a self, apex: &'a Name) -> impl Iterator<Item = (LowerName, Node)> + 'a {
         (0..self.len()).filter_map(move |node| {
-            let mut labels: Vec<&[u8]> = Vec::new();
-            let mut rest = self.key(node);
-            while let Some((&length, tail)) = rest.split_first() {
-                let (label, next) = tail.split_at_checked(length as usize)?;
-                labels.push(label);
-                rest = next;
+            let mut labels: Vec<Vec<u8>> = Vec::new();
+            let mut label = Vec::new();
+            let mut bytes = self.key(node).iter();
+            while let Some(&byte) = bytes.next() {
+                match (byte, byte == 0 && bytes.next() == Some(&0)) {
+                    (0, true) => labels.push(std::mem::take(&mut label)),
+                    (0, false) => label.push(0),
+                    (other, _) => label.push(other),
+                }
             }
-            let name = Name::from_labels(labels.into_iter().chain(apex.iter())).ok()?;
+            labels.reverse();
+            let name = Name::from_labels(labels.iter().map(Vec::as_slice).chain(apex.iter())).ok()?;
             Some((LowerName::new(&name), self.node(node)))
         })
     }
