@@ -9,8 +9,10 @@
 //!    canonical order, twice; per pass, the KV reads it made, the shards it holds and the heap
 //!    it holds at the end (isolate and shards; the KV map is not counted).
 //!
-//! `cargo bench --bench memory` prints one Markdown table per part. A benchmark, not a test: it
-//! asserts nothing about time or memory.
+//! `cargo bench --bench memory` prints one Markdown table per part. In wasm (V8, 32-bit
+//! pointers): `cargo build --release --bench memory --target wasm32-wasip1`, then
+//! `node benches/run-wasi.mjs target/wasm32-wasip1/release/deps/memory-*.wasm 100000`. A
+//! benchmark, not a test: it asserts nothing about time or memory.
 
 #[path = "support/zonegen.rs"]
 mod zonegen;
@@ -64,6 +66,12 @@ fn live() -> usize {
     LIVE.load(Ordering::Relaxed)
 }
 
+/// The time this thread has spent on a CPU, in ns (Linux's schedstat; 0 elsewhere): on a
+/// machine shared with other jobs, wall time also counts the time the thread waited for a core.
+fn cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat").ok().and_then(|text| text.split_whitespace().next()?.parse().ok()).unwrap_or(0)
+}
+
 fn thousands(value: usize) -> String {
     let digits = value.to_string();
     let mut out = String::new();
@@ -77,14 +85,46 @@ fn thousands(value: usize) -> String {
 }
 
 fn main() {
-    let sizes: Vec<usize> = std::env::var("EDGEDNS_BENCH_SIZES")
-        .ok()
-        .map(|sizes| sizes.split([',', ' ']).filter_map(|size| size.trim().parse().ok()).collect())
-        .unwrap_or_else(|| vec![1_000_000]);
-    // `cargo bench` passes `--bench`; nothing else is read from the command line.
+    // Sizes from the arguments (the wasm harness passes them; `cargo bench` passes `--bench`),
+    // else from `EDGEDNS_BENCH_SIZES`, else 1M.
+    let from_arguments: Vec<usize> = std::env::args().skip(1).filter_map(|argument| argument.parse().ok()).collect();
+    let sizes: Vec<usize> = if from_arguments.is_empty() {
+        std::env::var("EDGEDNS_BENCH_SIZES")
+            .ok()
+            .map(|sizes| sizes.split([',', ' ']).filter_map(|size| size.trim().parse().ok()).collect())
+            .unwrap_or_else(|| vec![1_000_000])
+    } else {
+        from_arguments
+    };
     for records in sizes {
         run(records);
     }
+}
+
+/// The mean cost of answering every name of the middle shard from the shard (compact) and from
+/// the whole catalog (decoded): (shard, ns compact, ns decoded).
+fn answer_cost(catalog: &edgedns::zone::Catalog, index: &snapshot::Index, built: &snapshot::Built, names: &[Name]) -> (usize, f64, f64) {
+    let n = built.shards.len() / 2;
+    let shard = index.manifest().decode_shard(n, &built.shards[n]).unwrap();
+    let in_range: Vec<Query> = names.iter().filter(|name| index.shard_for(name) == n).map(|name| Query::query(name.clone(), RecordType::A)).collect();
+    let client = ClientView::default();
+    let mut random = SplitMix::new(7);
+    let mut time = |from: &edgedns::zone::Catalog| {
+        let started = Instant::now();
+        let mut sections = 0usize;
+        for _ in 0..20 {
+            for question in &in_range {
+                let mut inputs = Inputs { client: &client, health: &NoHealthData, random: &mut random, trace: None };
+                let resolution = resolve(from, question, &mut inputs);
+                sections += resolution.answers.len() + resolution.authority.len();
+            }
+        }
+        assert!(sections >= 20 * in_range.len());
+        started.elapsed().as_secs_f64() * 1e9 / (20 * in_range.len()) as f64
+    };
+    let compact = time(&shard);
+    let decoded = time(catalog);
+    (n, compact, decoded)
 }
 
 fn run(records: usize) {
@@ -96,6 +136,8 @@ fn run(records: usize) {
     let mut names: Vec<Name> =
         catalog.zones().iter().flat_map(|zone| zone.nodes().map(|(name, _)| Name::from(name.into_owned())).collect::<Vec<_>>()).collect();
     names.sort();
+    let index = snapshot::Index::decode(&built.manifest_bytes).unwrap();
+    let answering = answer_cost(&catalog, &index, &built, &names);
     drop(catalog);
     let encoded: usize = built.shards.iter().map(Vec::len).sum();
     println!(
@@ -107,8 +149,8 @@ fn run(records: usize) {
     );
 
     // 1. Every shard decoded, alone: heap held and time.
-    let index = snapshot::Index::decode(&built.manifest_bytes).unwrap();
     let (mut held, mut slowest, mut total_time) = (0usize, 0f64, 0f64);
+    let cpu_before = cpu_ns();
     for (n, bytes) in built.shards.iter().enumerate() {
         let before = live();
         let started = Instant::now();
@@ -119,18 +161,22 @@ fn run(records: usize) {
         slowest = slowest.max(seconds);
         total_time += seconds;
     }
+    let cpu = cpu_ns().saturating_sub(cpu_before) as f64 / 1e9;
     let shards = built.shards.len();
-    println!("| shards | encoded bytes | decoded, heap held | held / encoded | held per record | decode, mean per shard | slowest |");
+    println!("| shards | encoded bytes | held in memory | held / encoded | held per record | decode, mean per shard (on CPU) | slowest |");
     println!("|---:|---:|---:|---:|---:|---:|---:|");
     println!(
-        "| {shards} | {} | {} | {:.2}× | {:.0} B | {:.3} ms | {:.3} ms |\n",
+        "| {shards} | {} | {} | {:.2}× | {:.0} B | {:.3} ms ({:.3} ms) | {:.3} ms |\n",
         thousands(encoded),
         thousands(held),
         held as f64 / encoded as f64,
         held as f64 / records as f64,
         total_time * 1e3 / shards as f64,
+        cpu * 1e3 / shards as f64,
         slowest * 1e3
     );
+
+    println!("Answering (`answer::resolve`, type A, every name of shard {} of {shards}, 20 rounds): {:.0} ns per query from the shard held compact, {:.0} ns from the whole catalog decoded (what `compile` builds: one hash map of every name).\n", answering.0, answering.1, answering.2);
 
     // 2. The sweep through an isolate with the default settings.
     let mut kv: HashMap<String, Vec<u8>> = HashMap::new();

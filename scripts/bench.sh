@@ -8,16 +8,18 @@
 #   3. the same cases inside workerd (the `bench-loop` build's /__bench route);
 #   4. the Worker bundle: raw and gzipped size, and what makes it big;
 #   5. end to end: dnsperf DoH against wrangler dev, workerd directly and BIND (scripts/bench-e2e.sh);
-#   6. cold start versus zone size: the first query of a fresh workerd (the default build), per size.
+#   6. cold start versus zone size: the first query of a fresh workerd (the default build), per size;
+#   7. shard memory: a shard held compact against its encoded size, indexing time, and an isolate
+#      asked every name of the 1M zone twice (benches/memory.rs, natively).
 #
-# Settings (environment): BENCH_PARTS="engine wasi workerd bundle e2e cold" (which to run; the
+# Settings (environment): BENCH_PARTS="engine wasi workerd bundle e2e cold memory" (which to run; the
 # report keeps the last results of the others when present), BENCH_SIZES="1000 100000 1000000",
 # BENCHMARKS_FILE=BENCHMARKS.md, and the BENCH_* settings of scripts/bench-e2e.sh.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$EDGEDNS_ROOT"
 
-parts=" ${BENCH_PARTS:-engine wasi workerd bundle e2e cold} "
+parts=" ${BENCH_PARTS:-engine wasi workerd bundle e2e cold memory} "
 sizes="${BENCH_SIZES:-1000 100000 1000000}"
 file="${BENCHMARKS_FILE:-BENCHMARKS.md}"
 dir="$RUN_DIR/bench"
@@ -211,6 +213,12 @@ if wants cold; then
     done <"$dir/cold.txt"
   } >"$dir/cold.md"
   cat "$dir/cold.md"
+fi
+
+# ------------------------------------------------------------------ 7. shard memory, the 1M sweep
+if wants memory; then
+  log "7. shard memory and indexing time; an isolate asked every name of the 1M zone twice"
+  cargo bench --quiet --bench memory 2>"$dir/memory.log" | tee "$dir/memory.md" || log "warning: the memory bench failed (see $dir/memory.log)"
 fi
 
 # ------------------------------------------------------------------ BENCHMARKS.md

@@ -190,23 +190,25 @@ impl CompactNodes {
         let mut previous: Option<&[u8]> = None;
         for owner in &owners {
             let key = slice(owner.key);
-            let mut ends = vec![0];
+            // The prefixes ending where a label ends (the apex's, empty, first), short of the key.
+            let mut end = Some(0);
             let mut position = 0;
-            while let Some(&byte) = key.get(position) {
-                // `00 00` ends a label; `00 01` is a zero byte; anything else is one byte.
-                if byte == 0 {
-                    if key.get(position + 1) == Some(&0) && position + 2 < key.len() {
-                        ends.push(position + 2);
-                    }
-                    position += 2;
-                } else {
-                    position += 1;
-                }
-            }
-            for end in ends.into_iter().filter(|end| *end < key.len()) {
-                let prefix = key.get(..end).unwrap_or_default();
+            while let Some(prefix_end) = end.take().filter(|prefix_end| *prefix_end < key.len()) {
+                let prefix = key.get(..prefix_end).unwrap_or_default();
                 if !previous.is_some_and(|previous| previous.starts_with(prefix)) {
-                    ancestors.push(Owner { key: (owner.key.0, owner.key.0 + offset_of(end)?), what: Item::Name });
+                    ancestors.push(Owner { key: (owner.key.0, owner.key.0 + offset_of(prefix_end)?), what: Item::Name });
+                }
+                // The next label's end: `00 00` ends a label, `00 01` is a zero byte.
+                while let Some(&byte) = key.get(position) {
+                    if byte == 0 {
+                        position += 2;
+                        if key.get(position - 1) == Some(&0) {
+                            end = Some(position);
+                            break;
+                        }
+                    } else {
+                        position += 1;
+                    }
                 }
             }
             previous = Some(key);
