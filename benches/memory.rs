@@ -141,7 +141,7 @@ fn run(records: usize) {
     drop(catalog);
     let encoded: usize = built.shards.iter().map(Vec::len).sum();
     println!(
-        "## {} records ({hosts} hosts): {} shards, {} bytes of shards, manifest {} bytes\n",
+        "{} records ({hosts} hosts): {} shards, {} bytes of shards, manifest {} bytes.\n",
         thousands(records),
         built.shards.len(),
         thousands(encoded),

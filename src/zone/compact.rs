@@ -1,9 +1,9 @@
 //! The compact form of a zone's nodes, for the zones an isolate holds from snapshot shards.
 //!
-//! Decoded into hickory `Record`s, a shard's records take 20–30 times their encoded size
-//! (BENCHMARKS.md §7). Here they stay as they came: the shard's wire-format chunks (names
-//! compressed, as published), with a sorted index of the names they hold (lower-cased, below
-//! the apex, in wire form) and, per name, the offsets and types of its records. A query decodes
+//! Decoded into hickory `Record`s, a shard's records take about 25 times their encoded size
+//! (BENCHMARKS.md §7). Here they stay as they came, about 1.7 times: the shard's wire-format
+//! chunks (names compressed, as published), with a sorted index of the names they hold and, per
+//! name, the offsets and types of its records. A query decodes
 //! only the records of the names it touches ([`CompactNodes::node`]); routed sets, few and
 //! already small, stay decoded. Every record is decoded once when the shard is indexed, so a
 //! corrupt shard is refused then, not found out by a query.
@@ -24,6 +24,7 @@ use super::{group_rrsets, label_count, AssembleError, Node, RrSet};
 
 /// The longest key: a name takes at most 255 bytes in wire form, and a key at most twice that.
 const MAX_KEY: usize = 512;
+
 /// The nodes of one zone: its records as wire-format chunks and a sorted index of its names.
 #[derive(Clone)]
 pub(super) struct CompactNodes {
