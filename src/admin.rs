@@ -527,13 +527,17 @@ pub fn zone_listing(current: Option<&str>, catalog: &Catalog, history: Vec<Publi
         .zones()
         .iter()
         .map(|zone| {
-            let nodes = || zone.nodes().map(|(_, node)| node);
-            let mut routed: Vec<RoutedSummary> = nodes()
-                .flat_map(|node| node.routed_sets())
-                .map(|set| RoutedSummary { name: set.name.clone(), record_type: RecordType::from(set.record_type).to_string() })
+            let mut routed: Vec<RoutedSummary> = zone
+                .nodes()
+                .flat_map(|(_, node)| {
+                    node.routed_sets()
+                        .iter()
+                        .map(|set| RoutedSummary { name: set.name.clone(), record_type: RecordType::from(set.record_type).to_string() })
+                        .collect::<Vec<_>>()
+                })
                 .collect();
             routed.sort_by(|a, b| (&a.name, &a.record_type).cmp(&(&b.name, &b.record_type)));
-            ZoneSummary { apex: zone.apex().to_ascii(), records: nodes().flat_map(|node| node.rrsets()).map(|set| set.records.len()).sum(), routed }
+            ZoneSummary { apex: zone.apex().to_ascii(), records: zone.record_count(), routed }
         })
         .collect();
     ZoneListing { current: current.map(str::to_owned), zones, history }

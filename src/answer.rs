@@ -174,7 +174,7 @@ pub fn resolve_visible(catalog: &Visible<'_>, question: &Question, inputs: &mut 
                     resolution.authoritative = false;
                 }
                 resolution.authority.extend(name_servers.records.iter().cloned());
-                resolution.additional = glue(zone, name_servers);
+                resolution.additional = glue(zone, &name_servers);
                 return resolution;
             }
             Lookup::NxDomain => {
@@ -183,7 +183,7 @@ pub fn resolve_visible(catalog: &Visible<'_>, question: &Question, inputs: &mut 
                 return resolution;
             }
             Lookup::Found { node, .. } => {
-                let target = match select(catalog, node, query_type, &name, inputs, &mut resolution) {
+                let target = match select(catalog, &node, query_type, &name, inputs, &mut resolution) {
                     Selection::Records(records) => {
                         if query_type == RecordType::ANY {
                             resolution.extended_error = Some(ExtendedError::NotSupported);

@@ -40,7 +40,7 @@ use crate::health::spec::HealthCheckSpec;
 use crate::policy::{Action, Rule};
 use crate::zone::compile::SourceFile;
 use crate::zone::routes::RoutedSet;
-use crate::zone::{Access, Catalog, Node, View, Zone};
+use crate::zone::{Access, Catalog, CompactError, Node, View, Zone};
 
 /// The KV key holding the current manifest.
 pub const CURRENT_KEY: &str = "snapshot:current";
@@ -173,6 +173,36 @@ struct RecordChunk {
     records: Vec<u8>,
 }
 
+/// [`ShardImage`] read in place: the record chunks borrowed from the value read (postcard writes
+/// a byte vector and a byte slice alike), for [`Manifest::decode_shard`], which copies them once.
+#[derive(Deserialize)]
+struct ShardView<'a> {
+    #[serde(borrow)]
+    parts: Vec<ZonePartView<'a>>,
+}
+
+/// [`ZonePart`] read in place (the same fields in the same order).
+#[derive(Deserialize)]
+struct ZonePartView<'a> {
+    catalog: u32,
+    apex: String,
+    #[serde(borrow)]
+    owned: Vec<ChunkView<'a>>,
+    owned_routed: Vec<RoutedSet>,
+    #[serde(borrow)]
+    carried: Vec<ChunkView<'a>>,
+    carried_routed: Vec<RoutedSet>,
+    #[serde(borrow)]
+    empty: Vec<&'a [u8]>,
+}
+
+/// [`RecordChunk`] read in place.
+#[derive(Deserialize)]
+struct ChunkView<'a> {
+    count: u32,
+    records: &'a [u8],
+}
+
 #[derive(Serialize, Deserialize)]
 struct Bundle {
     manifest: Vec<u8>,
@@ -264,9 +294,9 @@ pub fn build(catalog: &Catalog, shard_bytes: usize, unix_seconds: u64) -> Result
         for (z, zone) in part.zones().iter().enumerate() {
             let mut records = 0u64;
             for (name, node) in zone.nodes() {
-                let weight = node_weight(name, node);
+                let weight = node_weight(&name, &node);
                 records += node.rrsets().iter().map(|set| set.records.len() as u64).sum::<u64>() + node.routed_sets().len() as u64;
-                entries.push(Entry { name: name.clone(), catalog: c, zone: z, weight });
+                entries.push(Entry { name: name.into_owned(), catalog: c, zone: z, weight });
             }
             zones.push(ZoneEntry { catalog: c as u32, apex: zone.apex().to_ascii(), records });
         }
@@ -428,7 +458,7 @@ impl Closure<'_> {
                 }
             }
             if depth < REFERENCE_DEPTH {
-                for target in references(node) {
+                for target in references(&node) {
                     self.lookup_path(&target, depth + 1, &mut pending);
                 }
             }
@@ -477,8 +507,8 @@ impl Closure<'_> {
                     empty.push(name_to_wire(&Name::from(name))?);
                     continue;
                 }
-                let records = node.rrsets().iter().flat_map(|set| set.records.iter());
-                let routed = node.routed_sets().iter().cloned();
+                let records = node.rrsets().iter().flat_map(|set| set.records.iter()).cloned();
+                let routed = node.routed_sets().iter().map(|set| RoutedSet::clone(set));
                 routed_any |= !node.routed_sets().is_empty();
                 if in_range {
                     owned.extend(records);
@@ -551,7 +581,7 @@ fn rule_references(rule: &Rule, targets: &mut Vec<Name>) {
 
 /// Records into chunks that each fit hickory's 65,535-byte encoder: a record that does not fit
 /// in the current chunk starts the next one (one that fits in no chunk is an error).
-fn encode_chunks(records: &[&Record]) -> Result<Vec<RecordChunk>, EncodeError> {
+fn encode_chunks(records: &[Record]) -> Result<Vec<RecordChunk>, EncodeError> {
     let mut chunks = Vec::new();
     let mut remaining = records;
     while !remaining.is_empty() {
@@ -683,20 +713,22 @@ impl Manifest {
     /// Decodes shard `n` into the part of the catalog it holds: exact for every name of its
     /// range ([`Index::shard_for`]) and nothing else.
     pub fn decode_shard(&self, n: usize, bytes: &[u8]) -> Result<Catalog, SnapshotError> {
-        let image = shard_image(bytes, n)?;
+        let body = bytes.strip_prefix(SHARD_MAGIC.as_slice()).ok_or(SnapshotError::Shard(n))?;
+        let image: ShardView<'_> = postcard::from_bytes(body).map_err(|_| SnapshotError::Container)?;
         let mut zones = Vec::with_capacity(image.parts.len());
         for part in image.parts {
-            let mut records = Vec::new();
-            decode_chunks(&part.owned, &mut records, &part.apex)?;
-            decode_chunks(&part.carried, &mut records, &part.apex)?;
+            let corrupt = || SnapshotError::Records { apex: part.apex.clone() };
+            let apex = Name::from_ascii(&part.apex).map_err(|_| corrupt())?;
+            let chunks: Vec<(u32, &[u8])> = part.owned.iter().chain(&part.carried).map(|chunk| (chunk.count, chunk.records)).collect();
+            let empty = part.empty.iter().map(|name| name_from_wire(name).ok_or_else(corrupt)).collect::<Result<Vec<_>, _>>()?;
             let mut routed = part.owned_routed;
             routed.extend(part.carried_routed);
-            let empty = part
-                .empty
-                .iter()
-                .map(|name| name_from_wire(name).ok_or_else(|| SnapshotError::Records { apex: part.apex.clone() }))
-                .collect::<Result<Vec<_>, _>>()?;
-            zones.push((part.catalog, assemble(&part.apex, records, routed, empty)?));
+            // Held compact: the records stay in wire form, decoded per query (src/zone/compact.rs).
+            let zone = Zone::compact(&apex, &chunks, routed, empty).map_err(|error| match error {
+                CompactError::Corrupt => corrupt(),
+                CompactError::Zone(_) => SnapshotError::Zone { apex: part.apex.clone() },
+            })?;
+            zones.push((part.catalog, zone));
         }
         self.catalog(zones)
     }
@@ -876,6 +908,7 @@ pub fn version_id(image: &[u8], unix_seconds: u64) -> String {
 mod tests {
     use super::*;
     use crate::zone::compile::compile_all;
+    use crate::zone::Lookup;
     use hickory_proto::rr::RecordType;
     use std::str::FromStr;
 
@@ -970,6 +1003,66 @@ mod tests {
             assert_eq!(decoded.find(&name).unwrap().node(&name), original.find(&name).unwrap().node(&name));
         }
         assert_eq!(encode(&decoded).unwrap(), image);
+    }
+
+    /// A shard is held compact (records in wire form, decoded per lookup): every node it holds
+    /// decodes to the node the whole catalog has, and lookups of its names find the same.
+    #[test]
+    fn compact_shards_hold_the_nodes_of_the_catalog() {
+        let original = catalog();
+        let whole = original.zones().first().unwrap();
+        for shard_bytes in [1, DEFAULT_SHARD_BYTES] {
+            let built = build(&original, shard_bytes, 0).unwrap();
+            let mut seen = 0;
+            for (n, bytes) in built.shards.iter().enumerate() {
+                let shard = built.manifest.decode_shard(n, bytes).unwrap();
+                let zone = shard.zones().first().unwrap();
+                for (name, node) in zone.nodes() {
+                    let name = Name::from(name.into_owned());
+                    assert_eq!(Some(&*node), whole.node(&name).as_deref(), "{name}");
+                    assert_eq!(zone.node(&Name::from_ascii(name.to_ascii().to_uppercase()).unwrap()).as_deref(), Some(&*node), "{name}: any case");
+                    seen += 1;
+                }
+                assert_eq!(zone.soa(), whole.soa());
+            }
+            assert!(seen >= whole.node_count());
+        }
+        let built = build(&original, DEFAULT_SHARD_BYTES, 0).unwrap();
+        let zone = built.manifest.decode_shard(0, &built.shards[0]).unwrap().zones()[0].clone();
+        for (name, _) in whole.nodes() {
+            let name = Name::from(name.into_owned());
+            for record_type in [RecordType::A, RecordType::NS, RecordType::DS, RecordType::TXT] {
+                assert_eq!(zone.lookup(&name, record_type), whole.lookup(&name, record_type), "{name} {record_type}");
+                let below = name.prepend_label("zz").unwrap();
+                assert_eq!(zone.lookup(&below, record_type), whole.lookup(&below, record_type), "{below} {record_type}");
+            }
+        }
+        assert_eq!(zone.lookup(&Name::from_str("www.example.net.").unwrap(), RecordType::A), Lookup::NxDomain);
+        assert!(zone.node(&Name::from_str("www.example.com").unwrap()).is_none(), "names are fully qualified, as in a decoded zone");
+    }
+
+    #[test]
+    fn corrupt_shards_are_refused_without_panicking() {
+        let built = build(&catalog(), DEFAULT_SHARD_BYTES, 0).unwrap();
+        let shard = &built.shards[0];
+        assert!(built.manifest.decode_shard(0, &shard[..shard.len() - 3]).is_err());
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..5_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let mut corrupt = shard.clone();
+            let position = 8 + (state % (corrupt.len() as u64 - 8)) as usize;
+            corrupt[position] ^= (state >> 40) as u8 | 1;
+            // Whatever decodes answers lookups without panicking.
+            if let Ok(catalog) = built.manifest.decode_shard(0, &corrupt) {
+                for zone in catalog.zones() {
+                    for (name, _) in zone.nodes() {
+                        let _ = zone.lookup(&Name::from(name.into_owned()), RecordType::A);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

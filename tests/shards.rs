@@ -98,7 +98,7 @@ fn names(catalog: &Catalog) -> Vec<Name> {
     let zones = catalog.zones().iter().chain(catalog.views().iter().flat_map(|view| view.zones.zones()));
     for zone in zones {
         for (name, _) in zone.nodes() {
-            let name = Name::from(name.clone());
+            let name = Name::from(name.into_owned());
             names.push(name.clone());
             for label in ["zz-missing", "a", "!b", "-", "0"] {
                 if let Ok(below) = name.prepend_label(label) {

@@ -297,7 +297,7 @@ pub fn check_http(response: &HttpResponse) {
 pub fn catalog_names(catalog: &Catalog, limit: usize) -> Vec<Name> {
     let mut names = Vec::new();
     for zone in catalog.zones().iter().take(8) {
-        let mut nodes: Vec<_> = zone.nodes().map(|(name, _)| Name::from(name.clone())).collect();
+        let mut nodes: Vec<_> = zone.nodes().map(|(name, _)| Name::from(name.into_owned())).collect();
         nodes.sort();
         for name in nodes.into_iter().take(limit) {
             if let Ok(below) = Name::from_ascii("zz").and_then(|label| label.append_domain(&name)) {

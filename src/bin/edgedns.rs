@@ -515,7 +515,7 @@ mod cli {
     }
 
     fn count_records(zone: &edgedns::zone::Zone) -> usize {
-        zone.nodes().flat_map(|(_, node)| node.rrsets()).map(|set| set.records.len()).sum()
+        zone.record_count()
     }
 
     fn zone_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {

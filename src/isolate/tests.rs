@@ -333,6 +333,52 @@ fn a_refresh_reads_the_new_versions_shards_before_switching() {
     assert!(catalog.zones().iter().any(|zone| zone.node(&a).is_some_and(|node| node.rrset(RecordType::TXT).is_some())), "the new version answers");
 }
 
+/// A warm isolate may hold a whole large zone (the default budget holds a 1M-record one); a
+/// refresh reads only the most recently used of the new version's shards, up to
+/// `SWITCH_READ_BYTES`, before switching, and the rest when queries need them.
+#[test]
+fn a_refresh_reads_a_bounded_part_of_a_large_zone_before_switching() {
+    let hosts = |serial: u32| {
+        let mut text = format!("$TTL 300\n@ SOA ns1 hostmaster {serial} 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.53\n");
+        for index in 0..60_000u32 {
+            text.push_str(&format!("h{index} A 10.{}.{}.{}\n", index >> 16, (index >> 8) & 255, index & 255));
+        }
+        let catalog = compile_all(&[SourceFile { path: "big.test.zone".into(), text }]).unwrap_or_else(|errors| panic!("{errors:?}"));
+        snapshot::build(&catalog, snapshot::DEFAULT_SHARD_BYTES, u64::from(serial)).unwrap()
+    };
+    let first = hosts(1);
+    let shards = first.shards.len();
+    assert!(first.shards.iter().map(Vec::len).sum::<usize>() > SWITCH_READ_BYTES, "{shards} shards");
+    let mut world = World::new(Settings::default());
+    world.publish(&first);
+    let index = Index::decode(&first.manifest_bytes).unwrap();
+    let names: Vec<Name> = (0..shards).map(|n| index.first(n).unwrap()).filter(|name| !name.is_root()).collect();
+    for name in &names {
+        world.answer(&name.to_ascii()).unwrap();
+    }
+    world.answer("h0.big.test.").unwrap();
+    assert_eq!(world.isolate.status().held.len(), shards, "the default budget holds them all");
+    let next = hosts(2);
+    world.publish(&next);
+    world.now += DEFAULT_REFRESH_MS;
+    world.background();
+    let manifest = world.in_flight.values().find(|read| read.key == snapshot::CURRENT_KEY).unwrap().id;
+    world.finish(manifest);
+    let prefix = format!("{}.", snapshot::version_key(&next.manifest.version));
+    let prefetched: Vec<usize> = world.in_flight.values().filter_map(|read| read.key.strip_prefix(&prefix)?.parse().ok()).collect();
+    let bytes: usize = prefetched.iter().map(|&n| next.shards[n].len()).sum();
+    assert!(!prefetched.is_empty() && prefetched.len() < shards && bytes <= SWITCH_READ_BYTES, "{prefetched:?}: {bytes} bytes");
+    assert!(prefetched.contains(&index.shard_for(&Name::from_str("h0.big.test.").unwrap())), "the most recently used first");
+    world.settle();
+    assert_eq!(world.isolate.version().as_deref(), Some(next.manifest.version.as_str()));
+    let missing = (0..shards).find(|n| !prefetched.contains(n)).unwrap();
+    let reads = world.reads.len();
+    let name = Index::decode(&next.manifest_bytes).unwrap().first(missing).unwrap();
+    let name = if name.is_root() { Name::from_str("big.test.").unwrap() } else { name };
+    world.answer(&name.to_ascii()).unwrap();
+    assert_eq!(world.reads.len(), reads + 1, "a shard not read before the switch is read when needed");
+}
+
 #[test]
 fn a_new_version_with_a_missing_shard_is_not_switched_to() {
     let mut world = World::published();

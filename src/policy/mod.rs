@@ -292,8 +292,8 @@ impl HealthView for NoHealthData {
 pub enum Target<'a> {
     /// Plain values with one TTL.
     Static {
-        /// The values.
-        values: Vec<&'a RData>,
+        /// The values (decoded for the lookup: a compact zone holds them in wire form).
+        values: Vec<RData>,
         /// Their TTL.
         ttl: u32,
     },
@@ -601,7 +601,7 @@ fn decide(rule: &Rule, record_type: RecordType, context: &mut Context<'_>, decis
         Action::Alias { target, .. } => match context.targets.target(target, record_type) {
             Some(Target::Static { values, ttl }) => {
                 context.note(|| format!("{}: alias to {target} ({} value(s), TTL {ttl})", name_of(rule), values.len()));
-                decision.values.extend(values.into_iter().cloned());
+                decision.values.extend(values);
                 decision.ttl = Some(ttl);
             }
             Some(Target::Routed { rule: target_rule, ttl }) => {

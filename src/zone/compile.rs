@@ -958,7 +958,7 @@ mod tests {
     fn apex_records(catalog: &Catalog, apex: &str, record_type: RecordType) -> Vec<String> {
         let apex = Name::from_ascii(apex).unwrap();
         let zone = catalog.find(&apex).unwrap();
-        zone.node(&apex).and_then(|node| node.rrset(record_type)).map_or_else(Vec::new, |set| set.records.iter().map(ToString::to_string).collect())
+        zone.node(&apex).and_then(|node| node.rrset(record_type).map(|set| set.records.iter().map(ToString::to_string).collect())).unwrap_or_default()
     }
 
     fn soa_of(catalog: &Catalog, apex: &str) -> hickory_proto::rr::rdata::SOA {

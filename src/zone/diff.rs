@@ -124,7 +124,7 @@ pub fn diff(old: &Catalog, new: &Catalog) -> CatalogDiff {
         match (zone_of(old, apex), zone_of(new, apex)) {
             (None, Some(zone)) => zones.push(ZoneChange::Added {
                 apex: apex.clone(),
-                records: zone.nodes().flat_map(|(_, node)| node.rrsets()).map(|set| set.records.len()).sum(),
+                records: zone.record_count(),
                 routed_sets: zone.nodes().map(|(_, node)| node.routed_sets().len()).sum(),
             }),
             (Some(_), None) => zones.push(ZoneChange::Removed { apex: apex.clone() }),
@@ -151,14 +151,14 @@ fn zone_of<'c>(catalog: &'c Catalog, apex: &Name) -> Option<&'c Zone> {
 
 /// The differences between two versions of one zone.
 fn zone_changes(old: &Zone, new: &Zone) -> Vec<RecordChange> {
-    let owners: BTreeSet<&LowerName> = old.nodes().chain(new.nodes()).filter(|(_, node)| !node.is_empty()).map(|(owner, _)| owner).collect();
+    let owners: BTreeSet<LowerName> = old.nodes().chain(new.nodes()).filter(|(_, node)| !node.is_empty()).map(|(owner, _)| owner.into_owned()).collect();
     let empty = Node::default();
     let mut changes = Vec::new();
     for owner in owners {
-        let name = Name::from(owner.clone());
-        let old_node = old.node(&name).unwrap_or(&empty);
-        let new_node = new.node(&name).unwrap_or(&empty);
-        node_changes(&name, old_node, new_node, &mut changes);
+        let name = Name::from(owner);
+        let old_node = old.node(&name);
+        let new_node = new.node(&name);
+        node_changes(&name, old_node.as_deref().unwrap_or(&empty), new_node.as_deref().unwrap_or(&empty), &mut changes);
     }
     changes
 }

@@ -5,13 +5,16 @@
 //! KV) and then only read. Building it inserts the empty non-terminals (RFC 4592 §2.2.2) and
 //! groups records into RRsets, so lookups are a few hash probes.
 
+mod compact;
 pub mod compile;
 pub mod delegation;
 pub mod diff;
 pub mod master;
 pub mod routes;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 
@@ -35,8 +38,9 @@ pub struct RrSet {
 pub struct Node {
     /// RRsets sorted by type code.
     rrsets: Vec<RrSet>,
-    /// Routed record sets (policy trees), at most one per type.
-    routed: Vec<RoutedSet>,
+    /// Routed record sets (policy trees), at most one per type; shared, so that a node decoded
+    /// from a compact zone for one query does not copy them.
+    routed: Vec<Arc<RoutedSet>>,
 }
 
 impl Node {
@@ -52,11 +56,11 @@ impl Node {
 
     /// The routed record set of a type.
     pub fn routed(&self, record_type: RecordType) -> Option<&RoutedSet> {
-        self.routed.iter().find(|set| set.record_type() == record_type)
+        self.routed.iter().map(|set| &**set).find(|set| set.record_type() == record_type)
     }
 
     /// Every routed record set of the node.
-    pub fn routed_sets(&self) -> &[RoutedSet] {
+    pub fn routed_sets(&self) -> &[Arc<RoutedSet>] {
         &self.routed
     }
 
@@ -66,20 +70,21 @@ impl Node {
     }
 }
 
-/// What a zone knows about a name, before the type is looked at.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// What a zone knows about a name, before the type is looked at. Nodes and RRsets are borrowed
+/// from a decoded zone and decoded for the lookup from a compact one.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Lookup<'z> {
     /// The name exists (or a wildcard covers it, RFC 4592 §3.3.1).
     Found {
         /// The node holding the data.
-        node: &'z Node,
+        node: Cow<'z, Node>,
         /// Whether the node is the wildcard `*.<closest encloser>` rather than the name itself.
         wildcard: bool,
     },
     /// The name is at or below a zone cut: the NS RRset of the cut (RFC 1034 §4.3.2 3b).
     Delegation {
         /// The NS RRset at the cut.
-        name_servers: &'z RrSet,
+        name_servers: Cow<'z, RrSet>,
     },
     /// Neither the name nor a wildcard for it exists.
     NxDomain,
@@ -91,8 +96,19 @@ pub struct Zone {
     apex: Name,
     apex_labels: usize,
     soa: Record,
-    nodes: HashMap<LowerName, Node>,
+    nodes: Nodes,
 }
+
+/// How a zone holds its names.
+#[derive(Debug, Clone)]
+enum Nodes {
+    /// Decoded, by name: what the compiler builds and the tools read.
+    Decoded(HashMap<LowerName, Node>),
+    /// As a snapshot shard publishes them, decoded per query ([`compact`]): what an isolate holds.
+    Compact(compact::CompactNodes),
+}
+
+pub use compact::CompactError;
 
 /// Why records could not be assembled into a zone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,7 +170,7 @@ impl Zone {
             }
             let node = nodes.entry(owner).or_default();
             node.rrsets = group_rrsets(records);
-            node.routed = routed;
+            node.routed = routed.into_iter().map(Arc::new).collect();
         }
         let soa = nodes
             .get(&LowerName::new(&apex))
@@ -162,7 +178,19 @@ impl Zone {
             .and_then(|set| set.records.first())
             .cloned()
             .ok_or(AssembleError::MissingSoa)?;
-        Ok(Self { apex, apex_labels, soa, nodes })
+        Ok(Self { apex, apex_labels, soa, nodes: Nodes::Decoded(nodes) })
+    }
+
+    /// Builds a zone in the compact form from a snapshot shard's part of it: its records as
+    /// wire-format chunks of (record count, bytes), its routed sets and its empty non-terminals.
+    /// Lookups answer exactly as from [`Zone::assemble_with_empty`] of the same records, decoding
+    /// only the records of the names they touch; every record is decoded once here, so corrupt
+    /// data is refused now.
+    pub fn compact(apex: &Name, chunks: &[(u32, &[u8])], routed: Vec<RoutedSet>, empty: Vec<Name>) -> Result<Self, CompactError> {
+        let apex = apex.to_lowercase();
+        let apex_labels = label_count(&apex);
+        let (nodes, soa) = compact::CompactNodes::build(&apex, chunks, routed, empty)?;
+        Ok(Self { apex, apex_labels, soa, nodes: Nodes::Compact(nodes) })
     }
 
     /// The apex name, lower-cased.
@@ -185,18 +213,49 @@ impl Zone {
     }
 
     /// The node of an exact name, ignoring zone cuts (for glue and tooling).
-    pub fn node(&self, name: &Name) -> Option<&Node> {
-        self.nodes.get(&LowerName::new(name))
+    pub fn node(&self, name: &Name) -> Option<Cow<'_, Node>> {
+        match &self.nodes {
+            Nodes::Decoded(nodes) => nodes.get(&LowerName::new(name)).map(Cow::Borrowed),
+            Nodes::Compact(nodes) => nodes.position(&self.apex, name).map(|node| Cow::Owned(nodes.node(node))),
+        }
     }
 
     /// The node of a lower-cased name, ignoring zone cuts.
-    pub fn nodes_get(&self, name: &LowerName) -> Option<&Node> {
-        self.nodes.get(name)
+    pub fn nodes_get(&self, name: &LowerName) -> Option<Cow<'_, Node>> {
+        match &self.nodes {
+            Nodes::Decoded(nodes) => nodes.get(name).map(Cow::Borrowed),
+            Nodes::Compact(_) => self.node(&Name::from(name)),
+        }
     }
 
-    /// Every name of the zone with its node (empty non-terminals included), in no order.
-    pub fn nodes(&self) -> impl Iterator<Item = (&LowerName, &Node)> {
-        self.nodes.iter()
+    /// The routed set of a type at an exact name, borrowed from the zone in either form.
+    pub fn routed(&self, name: &Name, record_type: RecordType) -> Option<&RoutedSet> {
+        match &self.nodes {
+            Nodes::Decoded(nodes) => nodes.get(&LowerName::new(name))?.routed(record_type),
+            Nodes::Compact(nodes) => nodes.routed(nodes.position(&self.apex, name)?, record_type),
+        }
+    }
+
+    /// How many records the zone holds (routed sets not counted).
+    pub fn record_count(&self) -> usize {
+        self.nodes().map(|(_, node)| node.rrsets().iter().map(|set| set.records.len()).sum::<usize>()).sum()
+    }
+
+    /// How many names the zone holds (empty non-terminals included).
+    pub fn node_count(&self) -> usize {
+        match &self.nodes {
+            Nodes::Decoded(nodes) => nodes.len(),
+            Nodes::Compact(nodes) => nodes.len(),
+        }
+    }
+
+    /// Every name of the zone with its node (empty non-terminals included), in no order; a
+    /// compact zone's nodes are decoded one by one.
+    pub fn nodes(&self) -> Box<dyn Iterator<Item = (Cow<'_, LowerName>, Cow<'_, Node>)> + '_> {
+        match &self.nodes {
+            Nodes::Decoded(nodes) => Box::new(nodes.iter().map(|(name, node)| (Cow::Borrowed(name), Cow::Borrowed(node)))),
+            Nodes::Compact(nodes) => Box::new(nodes.iter(&self.apex).map(|(name, node)| (Cow::Owned(name), Cow::Owned(node)))),
+        }
     }
 
     /// Finds what the zone holds for `name` (which must be at or below the apex), following
@@ -206,29 +265,67 @@ impl Zone {
     /// `record_type` only matters for DS, which the parent side of a cut answers
     /// (RFC 4035 §3.1.4.1).
     pub fn lookup(&self, name: &Name, record_type: RecordType) -> Lookup<'_> {
+        let nodes = match &self.nodes {
+            Nodes::Decoded(nodes) => nodes,
+            Nodes::Compact(nodes) => return self.lookup_compact(nodes, name, record_type),
+        };
         let labels = label_count(name);
         let mut closest_encloser: Option<(&Node, usize)> = None;
         for depth in self.apex_labels..=labels {
             let candidate = LowerName::new(&name.trim_to(depth));
-            let Some(node) = self.nodes.get(&candidate) else {
+            let Some(node) = nodes.get(&candidate) else {
                 break;
             };
             if depth > self.apex_labels {
                 if let Some(name_servers) = node.rrset(RecordType::NS) {
                     let parent_side = depth == labels && record_type == RecordType::DS;
                     if !parent_side {
-                        return Lookup::Delegation { name_servers };
+                        return Lookup::Delegation { name_servers: Cow::Borrowed(name_servers) };
                     }
                 }
             }
             closest_encloser = Some((node, depth));
         }
         match closest_encloser {
-            Some((node, depth)) if depth == labels => Lookup::Found { node, wildcard: false },
+            Some((node, depth)) if depth == labels => Lookup::Found { node: Cow::Borrowed(node), wildcard: false },
             Some((_, depth)) => {
                 let wildcard = name.trim_to(depth).prepend_label("*").ok().map(|w| LowerName::new(&w));
-                match wildcard.as_ref().and_then(|w| self.nodes.get(w)) {
-                    Some(node) => Lookup::Found { node, wildcard: true },
+                match wildcard.as_ref().and_then(|w| nodes.get(w)) {
+                    Some(node) => Lookup::Found { node: Cow::Borrowed(node), wildcard: true },
+                    None => Lookup::NxDomain,
+                }
+            }
+            None => Lookup::NxDomain,
+        }
+    }
+
+    /// [`Zone::lookup`] over the compact form: the same walk, on positions in the name index,
+    /// decoding only the node found (or the NS RRset of the cut).
+    fn lookup_compact(&self, nodes: &compact::CompactNodes, name: &Name, record_type: RecordType) -> Lookup<'_> {
+        // A name outside the zone matches no node (as in the decoded form, whose keys are full names).
+        if !self.apex.zone_of(name) {
+            return Lookup::NxDomain;
+        }
+        let labels = label_count(name);
+        let mut closest_encloser: Option<(usize, usize)> = None;
+        for depth in self.apex_labels..=labels {
+            let Some(node) = nodes.at_depth(name, labels, depth, self.apex_labels) else {
+                break;
+            };
+            if depth > self.apex_labels && nodes.has(node, RecordType::NS) {
+                let parent_side = depth == labels && record_type == RecordType::DS;
+                if !parent_side {
+                    return Lookup::Delegation { name_servers: Cow::Owned(nodes.rrset(node, RecordType::NS)) };
+                }
+            }
+            closest_encloser = Some((node, depth));
+        }
+        match closest_encloser {
+            Some((node, depth)) if depth == labels => Lookup::Found { node: Cow::Owned(nodes.node(node)), wildcard: false },
+            Some((_, depth)) => {
+                let wildcard = name.trim_to(depth).prepend_label("*").ok();
+                match wildcard.and_then(|w| nodes.at_depth(&w, depth + 1, depth + 1, self.apex_labels)) {
+                    Some(node) => Lookup::Found { node: Cow::Owned(nodes.node(node)), wildcard: true },
                     None => Lookup::NxDomain,
                 }
             }
@@ -379,11 +476,12 @@ impl<'a> Visible<'a> {
 /// The record set an alias at `name` points to, in the zone found for it.
 fn alias_target<'a>(find: impl FnOnce(&Name) -> Option<&'a Zone>, name: &str, record_type: RecordType) -> Option<Target<'a>> {
     let name = Name::from_ascii(name).ok()?;
-    let node = find(&name)?.node(&name)?;
+    let zone = find(&name)?;
+    let node = zone.node(&name)?;
     if let Some(set) = node.rrset(record_type) {
-        return Some(Target::Static { values: set.records.iter().map(|r| &r.data).collect(), ttl: set.ttl });
+        return Some(Target::Static { values: set.records.iter().map(|r| r.data.clone()).collect(), ttl: set.ttl });
     }
-    node.routed(record_type).map(|set| Target::Routed { rule: &set.rule, ttl: set.ttl })
+    zone.routed(&name, record_type).map(|set| Target::Routed { rule: &set.rule, ttl: set.ttl })
 }
 
 impl Targets for Visible<'_> {
@@ -507,7 +605,8 @@ mod tests {
     #[test]
     fn rrsets_take_the_smallest_ttl_and_drop_duplicates() {
         let zone = zone();
-        let set = zone.node(&name("www.example.")).unwrap().rrset(RecordType::A).unwrap();
+        let node = zone.node(&name("www.example.")).unwrap();
+        let set = node.rrset(RecordType::A).unwrap();
         assert_eq!(set.ttl, 60);
         assert_eq!(set.records.len(), 1);
     }

@@ -119,7 +119,8 @@ fn a_cold_isolate_answers_a_burst_and_reads_each_key_once() {
     let mut sources = public_sources();
     sources.push(SourceFile { path: zone.display().to_string(), text });
     let catalog = compile_all(&sources).unwrap_or_else(|errors| panic!("{errors:?}"));
-    let mut names: Vec<Name> = catalog.zones().iter().flat_map(|zone| zone.nodes().map(|(name, _)| Name::from(name.clone())).collect::<Vec<_>>()).collect();
+    let mut names: Vec<Name> =
+        catalog.zones().iter().flat_map(|zone| zone.nodes().map(|(name, _)| Name::from(name.into_owned())).collect::<Vec<_>>()).collect();
     names.sort();
     names.dedup();
     // Half as many names as queries, spread over the whole list (so over many shards).

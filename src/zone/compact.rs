@@ -1,0 +1,381 @@
+//! The compact form of a zone's nodes, for the zones an isolate holds from snapshot shards.
+//!
+//! Decoded into hickory `Record`s, a shard's records take about 25 times their encoded size
+//! (BENCHMARKS.md §7). Here they stay as they came, about 1.7 times: the shard's wire-format
+//! chunks (names compressed, as published), with a sorted index of the names they hold and, per
+//! name, the offsets and types of its records. A query decodes
+//! only the records of the names it touches ([`CompactNodes::node`]); routed sets, few and
+//! already small, stay decoded. Every record is decoded once when the shard is indexed, so a
+//! corrupt shard is refused then, not found out by a query.
+//!
+//! A name's key is its labels below the apex, from the apex down, lower-cased, each ended by
+//! `00 00` (a zero byte in a label is written `00 01`): compared as bytes, keys sort in the
+//! canonical order of their names (RFC 4034 §6.1), the order a shard publishes its records in,
+//! so indexing a shard sorts data that is already sorted; a name's ancestors' keys are prefixes
+//! of its own. A name's node is found by binary search.
+
+use std::sync::Arc;
+
+use hickory_proto::rr::{LowerName, Name, Record, RecordType};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
+
+use super::routes::RoutedSet;
+use super::{group_rrsets, label_count, AssembleError, Node, RrSet};
+
+/// The longest key: a name takes at most 255 bytes in wire form, and a key at most twice that.
+const MAX_KEY: usize = 512;
+
+/// The nodes of one zone: its records as wire-format chunks and a sorted index of its names.
+#[derive(Clone)]
+pub(super) struct CompactNodes {
+    /// The records in wire form, chunk after chunk; each chunk is its own compression context.
+    data: Box<[u8]>,
+    /// Where each chunk ends in `data`.
+    chunk_ends: Box<[u32]>,
+    /// Every node's key, in node order.
+    keys: Box<[u8]>,
+    /// Per node (sorted by key), where its key and records start; one more entry closes the last.
+    nodes: Box<[NodeEntry]>,
+    /// Where each record starts in `data`, node after node (a node's in the order published).
+    record_offsets: Box<[u32]>,
+    /// Each record's type code, beside `record_offsets`.
+    record_types: Box<[u16]>,
+    /// Routed sets with the position of their node, sorted by it.
+    routed: Box<[(u32, Arc<RoutedSet>)]>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct NodeEntry {
+    key: u32,
+    records: u32,
+}
+
+impl std::fmt::Debug for CompactNodes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompactNodes").field("nodes", &self.len()).field("records", &self.record_offsets.len()).field("bytes", &self.data.len()).finish()
+    }
+}
+
+/// Why a shard's part of a zone could not be indexed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompactError {
+    /// The records do not decode.
+    Corrupt,
+    /// They decode but do not form a zone.
+    Zone(AssembleError),
+}
+
+/// Appends the key of `labels` (below the apex, from the apex down) to `out`.
+fn push_key<'n>(out: &mut Vec<u8>, labels: impl Iterator<Item = &'n [u8]>) {
+    for label in labels {
+        for byte in label {
+            match byte.to_ascii_lowercase() {
+                0 => out.extend_from_slice(&[0, 1]),
+                other => out.push(other),
+            }
+        }
+        out.extend_from_slice(&[0, 0]);
+    }
+}
+
+/// A probe's key, built on the stack.
+struct Key {
+    bytes: [u8; MAX_KEY],
+    len: usize,
+}
+
+impl Key {
+    /// The key of the first `depth` labels from the root of `name` (which has `labels`
+    /// labels), below an apex of `apex_labels` labels.
+    fn of(name: &Name, labels: usize, depth: usize, apex_labels: usize) -> Option<Self> {
+        let mut key = Self { bytes: [0; MAX_KEY], len: 0 };
+        let below = depth.checked_sub(apex_labels)?;
+        labels.checked_sub(depth)?;
+        for label in name.iter().rev().skip(apex_labels).take(below) {
+            for byte in label {
+                match byte.to_ascii_lowercase() {
+                    0 => key.push(&[0, 1])?,
+                    other => key.push(&[other])?,
+                }
+            }
+            key.push(&[0, 0])?;
+        }
+        Some(key)
+    }
+
+    fn push(&mut self, bytes: &[u8]) -> Option<()> {
+        let end = self.len.checked_add(bytes.len())?;
+        self.bytes.get_mut(self.len..end)?.copy_from_slice(bytes);
+        self.len = end;
+        Some(())
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// What an input item of the index is, before sorting.
+struct Owner {
+    /// Where its key is in the builder's key buffer.
+    key: (u32, u32),
+    what: Item,
+}
+
+#[derive(Clone, Copy)]
+enum Item {
+    Record { offset: u32, record_type: u16 },
+    Routed(usize),
+    Name,
+}
+
+impl CompactNodes {
+    /// Indexes a zone's records, given as wire-format chunks of (count, bytes), with its routed
+    /// sets and the empty non-terminals the records alone do not imply. Returns the index and the
+    /// zone's SOA. The same checks as [`super::Zone::assemble_with_empty`]: every owner inside the
+    /// zone, an SOA at the apex; and every record must decode.
+    pub(super) fn build(apex: &Name, chunks: &[(u32, &[u8])], routed: Vec<RoutedSet>, empty: Vec<Name>) -> Result<(Self, Record), CompactError> {
+        let apex_labels = label_count(apex);
+        let total: usize = chunks.iter().map(|(_, bytes)| bytes.len()).sum();
+        let offset_of = |value: usize| u32::try_from(value).map_err(|_| CompactError::Corrupt);
+        let mut data = Vec::with_capacity(total);
+        let mut chunk_ends = Vec::with_capacity(chunks.len());
+        let mut key_bytes: Vec<u8> = Vec::new();
+        let mut owners: Vec<Owner> = Vec::new();
+        let add_key = |key_bytes: &mut Vec<u8>, name: &Name| -> Result<(u32, u32), CompactError> {
+            // Inside the zone: the labels from the root match the apex's (as `zone_of` checks).
+            let inside = name.is_fqdn()
+                && label_count(name) >= apex_labels
+                && name.iter().rev().zip(apex.iter().rev()).take(apex_labels).all(|(label, apex_label)| label.eq_ignore_ascii_case(apex_label));
+            if !inside {
+                return Err(CompactError::Zone(AssembleError::OutOfZone(name.clone())));
+            }
+            let start = offset_of(key_bytes.len())?;
+            push_key(key_bytes, name.iter().rev().skip(apex_labels));
+            Ok((start, offset_of(key_bytes.len())?))
+        };
+        for &(count, bytes) in chunks {
+            let base = data.len();
+            data.extend_from_slice(bytes);
+            chunk_ends.push(offset_of(data.len())?);
+            let mut decoder = BinDecoder::new(bytes);
+            // Every record takes at least 11 bytes, which bounds a corrupt count.
+            owners.reserve((count as usize).min(bytes.len() / 11));
+            for _ in 0..count {
+                let offset = offset_of(base + decoder.index())?;
+                let record = Record::read(&mut decoder).map_err(|_| CompactError::Corrupt)?;
+                let key = add_key(&mut key_bytes, &record.name)?;
+                owners.push(Owner { key, what: Item::Record { offset, record_type: u16::from(record.record_type()) } });
+            }
+            if !decoder.is_empty() {
+                return Err(CompactError::Corrupt);
+            }
+        }
+        let mut routed_owners = Vec::with_capacity(routed.len());
+        for (position, set) in routed.iter().enumerate() {
+            let owner = Name::from_ascii(&set.name).map_err(|_| CompactError::Zone(AssembleError::OutOfZone(apex.clone())))?;
+            let key = add_key(&mut key_bytes, &owner)?;
+            routed_owners.push(Owner { key, what: Item::Routed(position) });
+        }
+        owners.extend(routed_owners);
+        for name in &empty {
+            let key = add_key(&mut key_bytes, name)?;
+            owners.push(Owner { key, what: Item::Name });
+        }
+        // Every name between the apex and an owner exists, as an empty non-terminal if it holds
+        // nothing itself (RFC 4592 §2.2.2): its key is a prefix of the owner's, ending at a
+        // label's end. A prefix of the previous owner's key is one of its ancestors (or itself),
+        // already there: owners come sorted, so that skips nearly every repeat.
+        let slice = |key: (u32, u32)| key_bytes.get(key.0 as usize..key.1 as usize).unwrap_or_default();
+        let mut ancestors = Vec::new();
+        let mut previous: Option<&[u8]> = None;
+        for owner in &owners {
+            let key = slice(owner.key);
+            // The prefixes ending where a label ends (the apex's, empty, first), short of the key.
+            let mut end = Some(0);
+            let mut position = 0;
+            while let Some(prefix_end) = end.take().filter(|prefix_end| *prefix_end < key.len()) {
+                let prefix = key.get(..prefix_end).unwrap_or_default();
+                if !previous.is_some_and(|previous| previous.starts_with(prefix)) {
+                    ancestors.push(Owner { key: (owner.key.0, owner.key.0 + offset_of(prefix_end)?), what: Item::Name });
+                }
+                // The next label's end: `00 00` ends a label, `00 01` is a zero byte.
+                while let Some(&byte) = key.get(position) {
+                    if byte == 0 {
+                        position += 2;
+                        if key.get(position - 1) == Some(&0) {
+                            end = Some(position);
+                            break;
+                        }
+                    } else {
+                        position += 1;
+                    }
+                }
+            }
+            previous = Some(key);
+        }
+        owners.extend(ancestors);
+        // Stable: a node's records keep their published order, as assembling keeps it.
+        owners.sort_by(|a, b| slice(a.key).cmp(slice(b.key)));
+
+        let mut keys = Vec::new();
+        let mut nodes = Vec::new();
+        let mut record_offsets = Vec::with_capacity(owners.len());
+        let mut record_types = Vec::with_capacity(owners.len());
+        let mut routed_sets: Vec<Option<RoutedSet>> = routed.into_iter().map(Some).collect();
+        let mut routed_index = Vec::new();
+        let mut previous: Option<&[u8]> = None;
+        for owner in &owners {
+            let key = slice(owner.key);
+            if previous != Some(key) {
+                nodes.push(NodeEntry { key: offset_of(keys.len())?, records: offset_of(record_offsets.len())? });
+                keys.extend_from_slice(key);
+                previous = Some(key);
+            }
+            let node = offset_of(nodes.len().saturating_sub(1))?;
+            match owner.what {
+                Item::Record { offset, record_type } => {
+                    record_offsets.push(offset);
+                    record_types.push(record_type);
+                }
+                Item::Routed(position) => {
+                    if let Some(set) = routed_sets.get_mut(position).and_then(Option::take) {
+                        routed_index.push((node, Arc::new(set)));
+                    }
+                }
+                Item::Name => {}
+            }
+        }
+        nodes.push(NodeEntry { key: offset_of(keys.len())?, records: offset_of(record_offsets.len())? });
+        let compact = Self {
+            data: data.into_boxed_slice(),
+            chunk_ends: chunk_ends.into_boxed_slice(),
+            keys: keys.into_boxed_slice(),
+            nodes: nodes.into_boxed_slice(),
+            record_offsets: record_offsets.into_boxed_slice(),
+            record_types: record_types.into_boxed_slice(),
+            routed: routed_index.into_boxed_slice(),
+        };
+        let soa = compact
+            .find(&[])
+            .map(|apex_node| compact.rrset(apex_node, RecordType::SOA))
+            .and_then(|set| set.records.into_iter().next())
+            .ok_or(CompactError::Zone(AssembleError::MissingSoa))?;
+        Ok((compact, soa))
+    }
+
+    /// How many nodes.
+    pub(super) fn len(&self) -> usize {
+        self.nodes.len().saturating_sub(1)
+    }
+
+    fn key(&self, node: usize) -> &[u8] {
+        let (Some(start), Some(end)) = (self.nodes.get(node), self.nodes.get(node + 1)) else { return &[] };
+        self.keys.get(start.key as usize..end.key as usize).unwrap_or_default()
+    }
+
+    fn records(&self, node: usize) -> std::ops::Range<usize> {
+        let (Some(start), Some(end)) = (self.nodes.get(node), self.nodes.get(node + 1)) else { return 0..0 };
+        start.records as usize..end.records as usize
+    }
+
+    /// The node with this key.
+    fn find(&self, key: &[u8]) -> Option<usize> {
+        let (mut low, mut high) = (0, self.len());
+        while low < high {
+            let middle = low + (high - low) / 2;
+            match self.key(middle).cmp(key) {
+                std::cmp::Ordering::Less => low = middle + 1,
+                std::cmp::Ordering::Greater => high = middle,
+                std::cmp::Ordering::Equal => return Some(middle),
+            }
+        }
+        None
+    }
+
+    /// The node of the first `depth` labels (from the root) of `name`, which has `labels` labels
+    /// and is at or below the apex.
+    pub(super) fn at_depth(&self, name: &Name, labels: usize, depth: usize, apex_labels: usize) -> Option<usize> {
+        self.find(Key::of(name, labels, depth, apex_labels)?.bytes())
+    }
+
+    /// The node of `name` exactly (which must be at or below `apex`).
+    pub(super) fn position(&self, apex: &Name, name: &Name) -> Option<usize> {
+        if !name.is_fqdn() || !apex.zone_of(name) {
+            return None;
+        }
+        let labels = label_count(name);
+        self.at_depth(name, labels, labels, label_count(apex))
+    }
+
+    /// Whether the node holds a record of this type.
+    pub(super) fn has(&self, node: usize, record_type: RecordType) -> bool {
+        let code = u16::from(record_type);
+        self.record_types.get(self.records(node)).unwrap_or_default().contains(&code)
+    }
+
+    fn record(&self, offset: u32) -> Option<Record> {
+        let chunk = self.chunk_ends.partition_point(|end| *end <= offset);
+        let start = match chunk.checked_sub(1) {
+            Some(previous) => *self.chunk_ends.get(previous)?,
+            None => 0,
+        };
+        let end = *self.chunk_ends.get(chunk)?;
+        let mut decoder = BinDecoder::new(self.data.get(start as usize..end as usize)?);
+        decoder.read_slice(offset.checked_sub(start)? as usize).ok()?;
+        Record::read(&mut decoder).ok()
+    }
+
+    /// The records of a node, of one type or all, decoded (each decoded once when indexed, so
+    /// none fails here).
+    fn decode(&self, node: usize, only: Option<RecordType>) -> Vec<Record> {
+        let range = self.records(node);
+        let offsets = self.record_offsets.get(range.clone()).unwrap_or_default();
+        let types = self.record_types.get(range).unwrap_or_default();
+        let only = only.map(u16::from);
+        offsets.iter().zip(types).filter(|(_, code)| only.is_none_or(|only| only == **code)).filter_map(|(offset, _)| self.record(*offset)).collect()
+    }
+
+    /// The RRset of one type at a node (empty if none), grouped as a decoded zone groups it.
+    pub(super) fn rrset(&self, node: usize, record_type: RecordType) -> RrSet {
+        group_rrsets(self.decode(node, Some(record_type))).into_iter().next().unwrap_or(RrSet { record_type, ttl: 0, records: Vec::new() })
+    }
+
+    /// The routed set of a type at a node.
+    pub(super) fn routed(&self, node: usize, record_type: RecordType) -> Option<&RoutedSet> {
+        let node = u32::try_from(node).ok()?;
+        let start = self.routed.partition_point(|(held, _)| *held < node);
+        self.routed.get(start..)?.iter().take_while(|(held, _)| *held == node).map(|(_, set)| &**set).find(|set| set.record_type() == record_type)
+    }
+
+    /// A node, decoded.
+    pub(super) fn node(&self, node: usize) -> Node {
+        let routed = match u32::try_from(node) {
+            Ok(position) => {
+                let start = self.routed.partition_point(|(held, _)| *held < position);
+                self.routed.get(start..).unwrap_or_default().iter().take_while(|(held, _)| *held == position).map(|(_, set)| Arc::clone(set)).collect()
+            }
+            Err(_) => Vec::new(),
+        };
+        Node { rrsets: group_rrsets(self.decode(node, None)), routed }
+    }
+
+    /// Every node's name under `apex`, with the node decoded.
+    pub(super) fn iter<'a>(&'a self, apex: &'a Name) -> impl Iterator<Item = (LowerName, Node)> + 'a {
+        (0..self.len()).filter_map(move |node| {
+            let mut labels: Vec<Vec<u8>> = Vec::new();
+            let mut label = Vec::new();
+            let mut bytes = self.key(node).iter();
+            while let Some(&byte) = bytes.next() {
+                match (byte, byte == 0 && bytes.next() == Some(&0)) {
+                    (0, true) => labels.push(std::mem::take(&mut label)),
+                    (0, false) => label.push(0),
+                    (other, _) => label.push(other),
+                }
+            }
+            labels.reverse();
+            let name = Name::from_labels(labels.iter().map(Vec::as_slice).chain(apex.iter())).ok()?;
+            Some((LowerName::new(&name), self.node(node)))
+        })
+    }
+}
