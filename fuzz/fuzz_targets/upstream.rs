@@ -1,5 +1,6 @@
 //! `edgedns::resolver::forward::accept` on an upstream resolver's answer (bytes from the
-//! network), then `server::complete` turning it into the client's response.
+//! network), then `server::complete` turning it into the client's response, screened by a
+//! firewall with name and address rules (the answer's chain and addresses are untrusted too).
 //!
 //! Asserts: no panic; an accepted answer is NOERROR or NXDOMAIN, carries no OPT record among
 //! the records passed on, and becomes a 200 response under the client's ID, with RA set, AA
@@ -10,6 +11,7 @@
 use edgedns::client::Client;
 use edgedns::doh::HttpRequest;
 use edgedns::policy::{NoHealthData, SplitMix};
+use edgedns::resolver::firewall::Firewall;
 use edgedns::resolver::forward::{accept, Freshness};
 use edgedns::resolver::ResolverConfig;
 use edgedns::server::{complete, serve, Environment, Forwarded, Outcome, Recursion, Zones};
@@ -39,8 +41,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(answer) = accept(data, &forward.upstream) else { return };
     assert!(matches!(answer.rcode, ResponseCode::NoError | ResponseCode::NXDomain));
     assert!(answer.additional.iter().all(|record| record.record_type() != RecordType::OPT));
+    let firewall = Firewall::parse("block *.tracker.example nxdomain\nblock 198.51.100.0/24 nodata\nalert 2001:db8::/32\n").expect("valid rules");
     for freshness in [Freshness::Aged(0), Freshness::Aged(u32::MAX), Freshness::Stale] {
-        let response = complete(&forward, Forwarded::Answer(&answer, freshness));
+        let (response, _) = complete(&forward, Forwarded::Answer(&answer, freshness), Some(&firewall));
         assert_eq!(response.status, 200);
         // Records the encoder refuses become SERVFAIL; either way a DNS message goes out.
         if let Ok(message) = Message::from_vec(&response.body) {
