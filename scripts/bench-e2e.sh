@@ -24,7 +24,7 @@
 #   BENCH_TARGETS="wrangler noop workerd bind"  which of (a) (n) (b) (c) to run (add `ref`
 #                          for (r), with BENCH_REF_BUILD=DIR and BENCH_REF_NAME="what it is")
 #   BENCH_OUT=.run/bench/e2e.md            the Markdown table written (also printed)
-#   BENCH_PROFILE=0        1: workerd runs with its inspector on 127.0.0.1:19229, and after the
+#   BENCH_PROFILE=0        1: workerd runs with its inspector on BENCH_INSPECTOR (127.0.0.1:19298), and after the
 #                          measured runs each workerd target gets one more run of BENCH_SECONDS
 #                          under V8's CPU profiler (benches/profile-workerd.mjs): the profile is
 #                          .run/bench/profile-<target>.cpuprofile, its summary profile-<target>.md
@@ -46,7 +46,7 @@ outstanding="${BENCH_OUTSTANDING:-64}"
 latency_seconds="${BENCH_LATENCY_SECONDS:-5}"
 light_qps="${BENCH_LIGHT_QPS:-100}"
 repeat="${BENCH_REPEAT:-3}"
-profile="${BENCH_PROFILE:-0}" inspector=127.0.0.1:19229
+profile="${BENCH_PROFILE:-0}" inspector="${BENCH_INSPECTOR:-127.0.0.1:19298}"
 targets="${BENCH_TARGETS:-wrangler noop workerd bind}"
 ref_build="${BENCH_REF_BUILD:-}"
 ref_name="${BENCH_REF_NAME:-another build}"

@@ -244,7 +244,7 @@ fn client(request: &web_sys::Request, connecting_ip: Option<&str>) -> Client {
 /// request answered without waiting gets its response back at once rather than a promise of
 /// it ([`runtime::now_or_later`]). An error is logged and answered 500, as `worker` does.
 #[wasm_bindgen(js_name = fetch)]
-pub fn fetch_entry(request: web_sys::Request, env: Env, context: worker::worker_sys::Context) -> JsValue {
+pub fn fetch_entry(request: web_sys::Request, env: Env, context: worker_sys::Context) -> JsValue {
     let context = Context::new(context);
     runtime::now_or_later(async move {
         match fetch(request, env, context).await {
