@@ -7,19 +7,22 @@
 #   2. the same loop compiled to wasm32-wasip1, on V8 under Node's WASI;
 #   3. the same cases inside workerd (the `bench-loop` build's /__bench route);
 #   4. the Worker bundle: raw and gzipped size, and what makes it big;
-#   5. end to end: dnsperf DoH against wrangler dev, workerd directly and BIND (scripts/bench-e2e.sh);
+#   5. end to end: dnsperf DoH against wrangler dev, a no-op JavaScript Worker (the runtime's own
+#      cost, the baseline), workerd directly and BIND (scripts/bench-e2e.sh);
 #   6. cold start versus zone size: the first query of a fresh workerd (the default build), per size;
 #   7. shard memory: a shard held compact against its encoded size, indexing time, and an isolate
-#      asked every name of the 1M zone twice (benches/memory.rs, natively).
+#      asked every name of the 1M zone twice (benches/memory.rs, natively);
+#   8. where a query's CPU goes inside workerd: V8's CPU profile of the no-op Worker and of the
+#      Worker under the e2e load (scripts/profile-e2e.sh).
 #
-# Settings (environment): BENCH_PARTS="engine wasi workerd bundle e2e cold memory" (which to run; the
+# Settings (environment): BENCH_PARTS="engine wasi workerd bundle e2e cold memory profile" (which to run; the
 # report keeps the last results of the others when present), BENCH_SIZES="1000 100000 1000000",
 # BENCHMARKS_FILE=BENCHMARKS.md, and the BENCH_* settings of scripts/bench-e2e.sh.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$EDGEDNS_ROOT"
 
-parts=" ${BENCH_PARTS:-engine wasi workerd bundle e2e cold memory} "
+parts=" ${BENCH_PARTS:-engine wasi workerd bundle e2e cold memory profile} "
 sizes="${BENCH_SIZES:-1000 100000 1000000}"
 file="${BENCHMARKS_FILE:-BENCHMARKS.md}"
 dir="$RUN_DIR/bench"
@@ -121,6 +124,16 @@ if wants e2e; then
   log "5. end to end (scripts/bench-e2e.sh)"
   make -s worker
   BENCH_OUT="$dir/e2e.md" scripts/bench-e2e.sh
+fi
+
+# ------------------------------------------------------------------ 7. the CPU profile (run before 6's
+# report is written; its own workerd and front, one target at a time like part 5)
+if wants profile; then
+  log "7. where a query's CPU goes inside workerd (scripts/profile-e2e.sh)"
+  rm -f "$dir/profile"/profile-*.md
+  BENCH_SECONDS=10 scripts/profile-e2e.sh "$dir/profile" || log "warning: the profile failed"
+  echo "$(awk '/Queries completed:/ {print $3}' "$dir/dnsperf-noop-profile.txt" 2>/dev/null)" \
+    "$(awk '/Queries completed:/ {print $3}' "$dir/dnsperf-ref-profile.txt" 2>/dev/null)" >"$dir/profile/queries.txt"
 fi
 
 # ------------------------------------------------------------------ 6. cold start versus zone size
@@ -326,6 +339,13 @@ miss costs is part 6). (b) reads KV from a
 read-only workerd disk service holding the same image; the workers see no \`request.cf\` there,
 which this query mix does not use.
 
+The baseline is (n), a no-op JavaScript Worker (\`benches/noop-worker/index.js\`: it decodes the
+\`dns\` parameter and answers the question with no records) in the same workerd, behind the same
+front, with the same query mix: what the runtime and the front cost a DoH query before any
+Worker code runs. The machine is shared, so only multiples of the baseline measured in the same
+run compare across runs (the last table). (r), when present, is another build of the Worker
+served like (b) (\`BENCH_REF_BUILD\`): here the Worker before issue 14's changes (part 8).
+
 EOF
   section "$dir/e2e.md"
   cat <<EOF
@@ -407,6 +427,81 @@ query still reads two keys (the manifest and one shard; \`src/isolate/tests.rs\`
 remains: answers are still built as hickory \`Record\`s (decoded from the wire for the node
 found, then encoded again into the response); copying pre-encoded RRsets into the response
 would save both steps.
+EOF
+  cat <<EOF
+
+## 8. Where a query's CPU goes inside workerd
+
+\`BENCH_PARTS=profile scripts/bench.sh\` (part \`profile\`, \`scripts/profile-e2e.sh\`): the Worker is
+built keeping its function names (\`CARGO_PROFILE_RELEASE_STRIP=false\`, \`wasm-opt -O -g\`), and part
+5's load (same zone, front and query mix; one run of 10 s) runs against the no-op Worker and
+that build in a workerd started with \`--inspector-addr\`, then once more under V8's CPU profiler
+(sampling every 100 µs, \`benches/profile-workerd.mjs record\`). The profiles are
+\`.run/bench/profile/profile-{noop,ref}.cpuprofile\` (DevTools' Performance panel or speedscope open
+them). Each busy sample is given to one step of the request by what is on its stack
+(\`benches/profile-workerd.mjs breakdown\`), in µs per query answered during the profile:
+
+EOF
+  if [[ -s "$dir/profile/profile-ref.cpuprofile" && -s "$dir/profile/queries.txt" ]]; then
+    read -r noop_queries ref_queries <"$dir/profile/queries.txt"
+    node benches/profile-workerd.mjs breakdown "no-op Worker=$dir/profile/profile-noop.cpuprofile:$noop_queries" \
+      "Worker=$dir/profile/profile-ref.cpuprofile:$ref_queries"
+    echo
+    echo "The run itself (inspector attached, before the profiled run) and the Worker's largest functions"
+    echo "by total time (callees included):"
+    echo
+    sed -n '/^| target | queries/,/^$/p' "$dir/profile/e2e.md"
+    echo
+    sed -n '/^| function (total time/,/^$/p' "$dir/profile/profile-ref.md" | head -n 18
+  else echo "_(not run: \`BENCH_PARTS\` left it out, or it failed)_"; fi
+  cat <<EOF
+
+How to read it. A profile costs the isolate a lot (its busy time per query is well above what
+/proc says the same load costs without it, part 5), and it costs wasm most: with the inspector
+attached V8 keeps wasm in its baseline tier, so wasm steps read several times what they cost
+(part 3 measures the whole DNS work of a query, parse to encode, at 3–4 µs in workerd). The
+JavaScript steps and the runtime's are in scale with each other; \`(program)\` is native code
+outside JavaScript (workerd's HTTP handling under the isolate lock, V8 itself).
+
+Issue 14, before and after (profiles of named builds of commit 0ec4e87 and of the change under
+the same load, minutes apart on the same shared machine; the baseline's column from the run
+of the change):
+
+$(sed -n '1,$p' benches/profile-before-after.md 2>/dev/null)
+
+(\`benches/profile-before-after.md\`, kept from that session. In the build before, LTO inlined part
+of the handler into \`wasm-bindgen-futures\`' closure, so some of its own work counts in the async
+row; the measured runs: before 2,866 queries/s at 166 µs per query with the inspector attached,
+after 5,261 at 135, the baseline 6,436 at 103.)
+
+Before, a query paid for: \`worker::Request\` reading the method, URL, headers object and \`cf\`
+when made; \`request.url()\` parsing the URL in full (the \`url\` crate); one call per header; the
+whole \`request.cf\` stringified to JSON and re-parsed (not in these runs: workerd off the edge
+gives no \`cf\`, so at the edge the old path cost more than measured here); a \`Headers\` built
+one call per header, then copied into a \`ResponseInit\` and a \`Response\` by a few more; and a
+promise per request (\`#[event(fetch)]\` is an async export: \`future_to_promise\` queues the first
+poll as a microtask). After (\`src/worker/runtime.rs\`, \`src/worker/runtime.js\`): one call reads
+the method, the URL and the three headers an answer reads; the path and query are split off
+the already serialized URL (\`doh::split_target\`; parsed in full only when the split cannot
+vouch for the result); the location fields of \`request.cf\` are read only when a routed set
+asks for the client's view (\`ClientViewSource\`, \`LocationSource\`: the engine decides); one call
+builds the response, its headers as a record (workerd takes \`{name: value}\` in about 7.5 µs and
+the same three fields as \`[[name, value]]\` in about 17.5 µs, 20,000 constructions measured in
+the isolate); and the fetch export polls the handler at once, returning the response itself
+when nothing had to be waited for and a promise otherwise.
+
+The tail (p99 under load, part 5): at the same offered load a Worker that costs more per query
+runs its single isolate thread closer to saturation, and queueing grows much faster than the
+cost; the old path also allocated a promise, closures and a \`Headers\` per query for the
+garbage collector. Refresh work (a manifest check every \`SNAPSHOT_REFRESH_SECONDS\`, 30 s here,
+off the query's path) and shard decoding (all in the warm-up: the shard budget holds the zone)
+are not on it.
+
+What is left between the Worker and the baseline: the DNS work itself (a few µs, part 3);
+\`worker-build\`'s entry module, which per request wraps the entrypoint in a \`Proxy\` and its
+\`fetch\` in another (for its recovery after a wasm trap; \`CUSTOM_SHIM\` would replace it, at the
+price of that recovery); and the crossings and copies of the request and the response (two
+calls, a string each way, the body copied once).
 EOF
 } >"$file.tmp"
 # A part this run left out keeps its section of the previous report (marked as such), so a

@@ -12,14 +12,15 @@
 use hickory_proto::op::{Query as Question, ResponseCode};
 use hickory_proto::rr::{DNSClass, LowerName, Name, RData, Record, RecordType};
 
-use crate::policy::{self, Budget, ClientView, Context, HealthView, Random};
+use crate::policy::{self, Budget, ClientViewSource, Context, HealthView, Random};
 use crate::zone::{Catalog, Lookup, Node, RrSet, Viewer, Visible, Zone};
 
 /// What answering depends on besides the zones: where the client is, the health snapshot,
 /// the random source, and optionally an explain trace.
 pub struct Inputs<'a> {
-    /// Where the client is.
-    pub client: &'a ClientView,
+    /// Where the client is, asked for only by routed sets (a [`policy::ClientView`], or one
+    /// made on first use).
+    pub client: &'a dyn ClientViewSource,
     /// The health snapshot.
     pub health: &'a dyn HealthView,
     /// The random source (weighted picks, multivalue, shuffling).
@@ -314,7 +315,7 @@ fn routed_records(
 ) -> Result<Vec<Record>, policy::Failure> {
     let mut budget = Budget::default();
     let mut context = Context {
-        client: inputs.client,
+        client: inputs.client.client_view(),
         health: inputs.health,
         targets: catalog,
         random: &mut *inputs.random,

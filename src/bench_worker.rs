@@ -72,6 +72,7 @@ fn client() -> Client {
             asn: Some(64501),
             ..EdgeLocation::default()
         },
+        location_source: None,
     }
 }
 

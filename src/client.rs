@@ -5,13 +5,15 @@
 //! ([`ClientSubnet::decode`]); the edge location is read field by field, and any missing or
 //! malformed field is simply absent.
 
+use std::cell::OnceCell;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::rc::Rc;
 
 use ipnet::IpNet;
 use serde::{Deserialize, Deserializer};
 
 use crate::geo::places::{self, Coordinates};
-use crate::policy::ClientView;
+use crate::policy::{ClientView, ClientViewSource};
 
 /// EDNS option code of Client Subnet (RFC 7871 §6).
 pub const CLIENT_SUBNET_OPTION: u16 = 8;
@@ -184,16 +186,53 @@ impl EdgeLocation {
     }
 }
 
+/// Reads the edge's location data for a connection when an answer first needs it. Most
+/// answers need none of it (only routed sets look at where the client is), and in the Worker
+/// reading it costs calls into the runtime, so the Worker hands the engine this instead of
+/// the data ([`Client::location_source`]).
+pub trait LocationSource {
+    /// The location data, read once and kept; anything unreadable is absent.
+    fn location(&self) -> &EdgeLocation;
+}
+
 /// Everything known about the client that asked.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Clone, Default)]
 pub struct Client {
     /// The connecting address, if the runtime gave one.
     pub address: Option<IpAddr>,
-    /// The edge's location data for the connection.
+    /// The edge's location data for the connection (unused when `location_source` is set).
     pub location: EdgeLocation,
+    /// Where to read the edge's location data from, on first use, instead of `location`.
+    pub location_source: Option<Rc<dyn LocationSource>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("address", &self.address).field("location", self.edge_location()).finish()
+    }
+}
+
+impl PartialEq for Client {
+    fn eq(&self, other: &Self) -> bool {
+        self.address == other.address && self.edge_location() == other.edge_location()
+    }
 }
 
 impl Client {
+    /// The edge's location data: read from the source (the first time) when there is one.
+    pub fn edge_location(&self) -> &EdgeLocation {
+        match &self.location_source {
+            Some(source) => source.location(),
+            None => &self.location,
+        }
+    }
+
+    /// The client's view for answering a query with `subnet`, worked out when a routed set
+    /// first asks for it ([`ClientViewSource`]): an answer that needs no location reads none.
+    pub fn deferred_view<'a>(&'a self, subnet: Option<&'a ClientSubnet>, locator: Option<&'a dyn SubnetLocator>) -> DeferredView<'a> {
+        DeferredView { client: self, subnet, locator, view: OnceCell::new() }
+    }
+
     /// Where the client is, as routing policies see it (ROUTING.md "Where the client is"):
     /// the query's Client Subnet when it is usable, otherwise the connection. Location fields
     /// come from the edge's data (country, continent, region, coordinates — or the edge
@@ -207,7 +246,7 @@ impl Client {
     /// (with the continent and the country's centroid) and ASN then replace the edge's data,
     /// with the matched network's prefix as their scope.
     pub fn view_with(&self, subnet: Option<&ClientSubnet>, locator: Option<&dyn SubnetLocator>) -> ClientView {
-        let location = &self.location;
+        let location = self.edge_location();
         let upper = |value: &Option<String>| value.as_ref().map(|v| v.trim().to_ascii_uppercase()).filter(|v| !v.is_empty());
         let coordinates = match (location.latitude, location.longitude) {
             (Some(latitude), Some(longitude)) if latitude.abs() <= 90.0 && longitude.abs() <= 180.0 => Some(Coordinates { latitude, longitude }),
@@ -252,6 +291,20 @@ impl Client {
             }
         }
         view
+    }
+}
+
+/// A client's view, made on first use ([`Client::deferred_view`]).
+pub struct DeferredView<'a> {
+    client: &'a Client,
+    subnet: Option<&'a ClientSubnet>,
+    locator: Option<&'a dyn SubnetLocator>,
+    view: OnceCell<ClientView>,
+}
+
+impl ClientViewSource for DeferredView<'_> {
+    fn client_view(&self) -> &ClientView {
+        self.view.get_or_init(|| self.client.view_with(self.subnet, self.locator))
     }
 }
 

@@ -265,9 +265,72 @@ pub fn percent_decode(value: &str) -> Option<String> {
     String::from_utf8(decoded).ok()
 }
 
+/// The path and the raw query of an absolute URL (`https://host/path?query`), taken by
+/// splitting the string, when the URL is already in the form a WHATWG parser would give it
+/// (the runtime's `request.url` is): the path and query hold only characters the parser keeps
+/// as they are, and the path no dot segment. `None` otherwise: then the caller parses the URL
+/// in full. An absent query is `""`, like the parser's; a fragment is dropped.
+///
+/// ```
+/// use edgedns::doh::split_target;
+/// assert_eq!(split_target("https://dns.example/dns-query?dns=AAAB"), Some(("/dns-query", "dns=AAAB")));
+/// assert_eq!(split_target("https://dns.example:8443/resolve?name=a.example&type=A#x"), Some(("/resolve", "name=a.example&type=A")));
+/// assert_eq!(split_target("http://127.0.0.1/"), Some(("/", "")));
+/// assert_eq!(split_target("https://dns.example/a/../dns-query"), None);
+/// assert_eq!(split_target("https://dns.example/dns-query?q=\"x\""), None);
+/// ```
+pub fn split_target(url: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    if !matches!(scheme, "http" | "https") {
+        return None;
+    }
+    // The authority ends at the first `/`; a URL of a special scheme always has a path.
+    let target = rest.get(rest.find('/')?..)?;
+    let target = target.split_once('#').map_or(target, |(before, _)| before);
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    // Characters a WHATWG parser leaves alone in a path and in a special URL's query: the
+    // unreserved ones, the sub-delimiters but `'` (percent-encoded in a query), `:`, `@`,
+    // `/`, `?` and `%` (an escape is kept as it is, its case too).
+    let kept = |byte: u8| byte.is_ascii_alphanumeric() || b"-._~!$&()*+,;=:@/?%".contains(&byte);
+    let dot_segment = path.split('/').any(|segment| matches!(segment.to_ascii_lowercase().as_str(), "." | ".." | "%2e" | ".%2e" | "%2e." | "%2e%2e"));
+    (path.bytes().all(kept) && query.bytes().all(kept) && !dot_segment).then_some((path, query))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_target_agrees_with_the_url_parser() {
+        for url in [
+            "https://dns.example/dns-query?dns=AAABAAABAAAAAAAAA3d3dwdleGFtcGxlA2NvbQAAAQAB",
+            "https://dns.example:8443/dns-query/view-token?dns=AA-_",
+            "http://127.0.0.1:19788/resolve?name=a.example.&type=AAAA&do=1&cd=0",
+            "https://dns.example/explain?name=x&country=US&lat=1.5&lon=-2&address=2001:db8::1",
+            "https://dns.example/",
+            "https://dns.example/dns-query?",
+            "https://dns.example/dns-query?dns=AAAB%3D%3d#frag",
+            "https://dns.example/%41b/c;d?e=f@g:h/i?j",
+        ] {
+            let parsed = url::Url::parse(url).unwrap();
+            assert_eq!(split_target(url), Some((parsed.path(), parsed.query().unwrap_or(""))), "{url}");
+        }
+        // What the parser would rewrite is left to it.
+        for url in [
+            "https://dns.example/a/./b",
+            "https://dns.example/a/%2E%2e/b",
+            "https://dns.example/a b",
+            "https://dns.example/q?it's",
+            "https://dns.example/q?<x>",
+            "https://dns.example/caf\u{e9}",
+            "https://dns.example/a\\b",
+            "ftp://dns.example/a",
+            "https://dns.example",
+            "not a url",
+        ] {
+            assert_eq!(split_target(url), None, "{url}");
+        }
+    }
 
     #[test]
     fn decodes_base64url_with_and_without_padding() {

@@ -168,7 +168,8 @@ pub fn render(query: &Query, resolution: &Resolution) -> String {
 /// The client as `/explain` should see it: the real one, with any location fields the
 /// parameters give (`country`, `continent`, `region`, `lat`, `lon`, `asn`, `colo`, `address`).
 pub fn client_overrides(query_string: &str, client: &Client) -> Result<Client, HttpError> {
-    let mut client = client.clone();
+    // The real client's location, read now, with the overrides applied over it.
+    let mut client = Client { address: client.address, location: client.edge_location().clone(), location_source: None };
     let text = |key: &str| parameter(query_string, key).and_then(percent_decode).filter(|v| !v.is_empty());
     let number = |key: &str| -> Result<Option<f64>, HttpError> {
         text(key).map(|v| v.parse::<f64>().map_err(|_| HttpError::BadRequest("lat, lon and asn are numbers"))).transpose()

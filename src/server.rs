@@ -545,7 +545,8 @@ pub fn resolve(query: &Query, zones: Zones<'_>, environment: &mut Environment<'_
 
 fn resolve_in(query: &Query, visible: &Visible<'_>, environment: &mut Environment<'_>, trace: Option<&mut Vec<String>>) -> Resolution {
     let subnet = query.edns.as_ref().and_then(|edns| edns.client_subnet.as_ref());
-    let view = environment.client.view_with(subnet, environment.locator);
+    // Made only if a routed set asks: most answers never read where the client is.
+    let view = environment.client.deferred_view(subnet, environment.locator);
     let mut inputs = Inputs { client: &view, health: environment.health, random: &mut *environment.random, trace };
     answer::resolve_visible(visible, &query.question, &mut inputs)
 }

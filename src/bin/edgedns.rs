@@ -1075,6 +1075,7 @@ mod cli {
                 asn: location.asn,
                 colo: location.colo,
             },
+            location_source: None,
         };
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         let mut random = edgedns::policy::SplitMix::new(now.as_nanos() as u64);

@@ -251,6 +251,20 @@ pub struct ClientView {
     pub asn_scope: u8,
 }
 
+/// Where the client is, as the policies see it, worked out when first asked: only a routed
+/// set asks, so an answer from plain records never reads the client's location.
+/// A [`ClientView`] is its own source.
+pub trait ClientViewSource {
+    /// The client's view.
+    fn client_view(&self) -> &ClientView;
+}
+
+impl ClientViewSource for ClientView {
+    fn client_view(&self) -> &ClientView {
+        self
+    }
+}
+
 /// The health snapshot, as answering sees it.
 pub trait HealthView {
     /// Whether a check is healthy; `None` when the check is unknown to the snapshot.

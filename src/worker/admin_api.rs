@@ -18,7 +18,7 @@ pub(super) async fn admin(request: &Request, method: &str, url: &worker::Url, en
     }
     let body = if matches!(method, "POST" | "PUT") {
         let limit = admin::body_limit(method, url.path());
-        match body::request_body(request, limit).await {
+        match body::request_body(request.inner(), limit).await {
             Ok(body) => body,
             Err(body::BodyError::TooLarge) => return AdminError::PayloadTooLarge(limit).response(),
             Err(error) => return AdminError::BadRequest(error.to_string()).response(),

@@ -10,8 +10,8 @@
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use worker::web_sys::{ReadableStream, ReadableStreamDefaultReader};
-use worker::{Request, Response, ResponseBody};
+use worker::web_sys::{self, ReadableStream, ReadableStreamDefaultReader};
+use worker::{Response, ResponseBody};
 
 /// Why a body was not read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,12 +42,12 @@ enum PastCap {
 
 /// A request's whole body, or [`BodyError::TooLarge`] when it declares or sends more than
 /// `cap` bytes (the rest is never read).
-pub(crate) async fn request_body(request: &Request, cap: usize) -> Result<Vec<u8>, BodyError> {
+pub(crate) async fn request_body(request: &web_sys::Request, cap: usize) -> Result<Vec<u8>, BodyError> {
     let declared = request.headers().get("content-length").ok().flatten().and_then(|value| value.trim().parse::<usize>().ok());
     if declared.is_some_and(|length| length > cap) {
         return Err(BodyError::TooLarge);
     }
-    read(request.inner().body(), cap, PastCap::Refuse, declared.unwrap_or(0)).await
+    read(request.body(), cap, PastCap::Refuse, declared.unwrap_or(0)).await
 }
 
 /// A fetched response's whole body, or [`BodyError::TooLarge`] past `cap` bytes.

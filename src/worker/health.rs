@@ -9,6 +9,7 @@ use crate::health::checker::{self, Checker, WriteReason};
 use crate::health::spec::{HealthCheckSpec, Probe};
 use crate::health::Overrides;
 use crate::health::{Stored, DEFAULT_HEARTBEAT_S};
+use worker::Headers;
 
 thread_local! {
     /// This isolate's checker: its latest state (written or not) and counts, kept between runs.

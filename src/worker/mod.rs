@@ -11,12 +11,12 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
-use worker::{console_error, console_log, event, Context, Env, Headers, Request, Response, Result};
-use worker_sys::ext::RequestExt;
+use worker::{console_error, console_log, event, web_sys, Context, Env, Request, Result, Url};
 
 use crate::admin::{self, AdminError, AdminRequest};
-use crate::client::{Client, EdgeLocation};
+use crate::client::Client;
 use crate::doh::{HttpError, HttpRequest, MAX_MESSAGE};
 use crate::geo::ipdb::IpTable;
 use crate::geo::{geoip_key, GeoIp, GEOIP_CURRENT_KEY};
@@ -36,10 +36,12 @@ mod health;
 mod kv;
 pub(crate) mod poll;
 mod rate_limit;
+mod runtime;
 mod tables;
 
 use admin_api::*;
 use kv::*;
+use runtime::{to_response, CfLocation, RequestHead};
 use tables::*;
 
 /// The KV namespace binding holding the snapshots.
@@ -231,72 +233,79 @@ fn resolver_config(env: &Env) -> Option<Rc<ResolverConfig>> {
     config
 }
 
-fn client(request: &Request) -> Client {
-    let address = request.headers().get("cf-connecting-ip").ok().flatten().and_then(|value| value.parse().ok());
-    let location = request
-        .inner()
-        .cf()
-        .and_then(|cf| js_sys::JSON::stringify(&JsValue::from(cf)).ok())
-        .and_then(|json| json.as_string())
-        .map(|json| EdgeLocation::from_json(&json))
-        .unwrap_or_default();
-    Client { address, location }
+/// Who asked: the connecting address (`CF-Connecting-IP`), and where the edge says they are,
+/// read from `request.cf` only if an answer asks ([`CfLocation`]).
+fn client(request: &web_sys::Request, connecting_ip: Option<&str>) -> Client {
+    let address = connecting_ip.and_then(|value| value.parse().ok());
+    Client { address, location: Default::default(), location_source: Some(Rc::new(CfLocation::new(Clone::clone(request)))) }
 }
 
-fn to_worker_response(response: crate::doh::HttpResponse) -> Result<Response> {
-    let headers = Headers::new();
-    for (name, value) in &response.headers {
-        headers.append(name, value)?;
-    }
-    Ok(Response::from_bytes(response.body)?.with_status(response.status).with_headers(headers))
+/// The fetch handler as the runtime calls it: what `#[event(fetch)]` would export, except that a
+/// request answered without waiting gets its response back at once rather than a promise of
+/// it ([`runtime::now_or_later`]). An error is logged and answered 500, as `worker` does.
+#[wasm_bindgen(js_name = fetch)]
+pub fn fetch_entry(request: web_sys::Request, env: Env, context: worker_sys::Context) -> JsValue {
+    let context = Context::new(context);
+    runtime::now_or_later(async move {
+        match fetch(request, env, context).await {
+            Ok(response) => response.into(),
+            Err(error) => {
+                console_error!("{error}");
+                worker::Response::error("INTERNAL SERVER ERROR", 500).map(web_sys::Response::from).map_or(JsValue::UNDEFINED, JsValue::from)
+            }
+        }
+    })
 }
 
-#[event(fetch)]
-async fn fetch(request: Request, env: Env, context: Context) -> Result<Response> {
+async fn fetch(request: web_sys::Request, env: Env, context: Context) -> Result<web_sys::Response> {
     COUNTS.with(|counts| counts.borrow_mut().requests += 1);
     #[cfg(feature = "bench-loop")]
-    if let Some(response) = crate::bench_worker::intercept(&request).await {
-        return response;
+    if let Some(response) = crate::bench_worker::intercept(&Request::from(Clone::clone(&request))).await {
+        return response.map(web_sys::Response::from);
     }
-    let method = request.method().to_string();
-    let url = request.url()?;
-    if url.path().starts_with(admin::ADMIN_PREFIX) {
-        return to_worker_response(admin(&request, &method, &url, &env, &context).await);
+    // One call for the method, the URL and the headers an answer reads.
+    let head = RequestHead::read(&request)?;
+    let Some(head) = head.fields() else { return to_response(&crate::doh::HttpResponse::error(400, "unreadable request")) };
+    let method = head.method;
+    // The runtime's URL is already serialized: path and query are split off it, and parsed
+    // in full only when the split cannot be trusted to agree with a parser.
+    let parsed;
+    let (path, query) = match crate::doh::split_target(head.url) {
+        Some(target) => target,
+        None => {
+            parsed = Url::parse(head.url)?;
+            (parsed.path(), parsed.query().unwrap_or(""))
+        }
+    };
+    if path.starts_with(admin::ADMIN_PREFIX) {
+        let url = Url::parse(head.url)?;
+        return to_response(&admin(&Request::from(Clone::clone(&request)), method, &url, &env, &context).await);
     }
-    let header = |name: &str| request.headers().get(name).ok().flatten();
-    let content_type = header("content-type");
-    let accept = header("accept");
     // Only a DoH POST carries a body; any other request's is never read (RFC 8484 §4.1).
-    let body = if server::takes_body(&method, url.path()) {
+    let body = if server::takes_body(method, path) {
         match body::request_body(&request, MAX_MESSAGE).await {
             Ok(body) => body,
-            Err(body::BodyError::TooLarge) => return to_worker_response(HttpError::PayloadTooLarge.response()),
-            Err(error) => return to_worker_response(crate::doh::HttpResponse::error(400, &error.to_string())),
+            Err(body::BodyError::TooLarge) => return to_response(&HttpError::PayloadTooLarge.response()),
+            Err(error) => return to_response(&crate::doh::HttpResponse::error(400, &error.to_string())),
         }
     } else {
         Vec::new()
     };
-    let client = client(&request);
-    let http = HttpRequest {
-        method: &method,
-        path: url.path(),
-        query: url.query().unwrap_or(""),
-        content_type: content_type.as_deref(),
-        accept: accept.as_deref(),
-        body: &body,
-    };
+    let client = client(&request, head.connecting_ip);
+    let http = HttpRequest { method, path, query, content_type: head.content_type, accept: head.accept, body: &body };
     // Parsed once: the name picks the shard, then the same parsed request is answered.
     let prepared = server::prepare(&http);
     let now = js_sys::Date::now().max(0.0) as u64;
     if prepared.requires_admin_token(explain_access(&env)) {
-        if let Err(error) = rate_limit::authorize_admin(&env, client.address, header("authorization").as_deref(), now).await {
-            return to_worker_response(error.response());
+        let authorization = request.headers().get("authorization").ok().flatten();
+        if let Err(error) = rate_limit::authorize_admin(&env, client.address, authorization.as_deref(), now).await {
+            return to_response(&error.response());
         }
     }
     let resolver = resolver_config(&env);
     // A public resolver counts every query against the client's network, before any work.
     if resolver.is_some() && prepared.is_query() && !rate_limit::query_allowed(&env, client.address).await {
-        return to_worker_response(prepared.rate_limited());
+        return to_response(&prepared.rate_limited());
     }
     let catalog = zones_for(&env, &context, prepared.question_name()).await;
     let zones = match &catalog {
@@ -321,7 +330,7 @@ async fn fetch(request: Request, env: Env, context: Context) -> Result<Response>
         // `serve` forwards only with a configuration.
         (Outcome::Forward(_), None) => crate::doh::HttpResponse::error(500, "forwarding without a resolver configuration"),
     };
-    to_worker_response(response)
+    to_response(&response)
 }
 
 /// 64 bits from the platform's cryptographic randomness (falling back to the clock).
