@@ -19,11 +19,13 @@
 #[path = "support/zonegen.rs"]
 mod zonegen;
 
-use edgedns::client::{Client, EdgeLocation};
+#[path = "support/client.rs"]
+mod bench_client;
+
+use bench_client::{cases, client, post};
+use edgedns::client::Client;
 use edgedns::doh::HttpRequest;
-use edgedns::policy::{NoHealthData, SplitMix};
-use edgedns::server::{handle, Environment, Zones};
-use edgedns::zone::compile::{compile_all, SourceFile};
+use edgedns::policy::SplitMix;
 use edgedns::zone::Catalog;
 
 /// Zone sizes (records in the master file) measured unless `EDGEDNS_BENCH_SIZES` (or the wasm
@@ -32,44 +34,14 @@ const SIZES: [usize; 3] = [1_000, 100_000, 1_000_000];
 
 /// The generated zone of `records` records, compiled; and how many hosts it has.
 fn catalog(records: usize) -> (Catalog, usize) {
-    let zone = zonegen::generate(records);
-    let sources = [SourceFile { path: "bench.test.zone".into(), text: zone.master }, SourceFile { path: "bench.test.routes.toml".into(), text: zone.routes }];
-    (compile_all(&sources).unwrap_or_else(|errors| panic!("{errors:?}")), zone.hosts)
-}
-
-/// The client every case asks as: an edge in Seattle, US-WA.
-fn client() -> Client {
-    Client {
-        address: Some("198.51.100.7".parse().unwrap()),
-        location: EdgeLocation {
-            country: Some("US".into()),
-            continent: Some("NA".into()),
-            region_code: Some("WA".into()),
-            latitude: Some(47.61),
-            longitude: Some(-122.33),
-            colo: Some("SEA".into()),
-            asn: Some(64501),
-            ..EdgeLocation::default()
-        },
-        location_source: None,
-    }
-}
-
-/// (case id, DoH POST body) for a zone with `hosts` hosts.
-fn cases(hosts: usize) -> Vec<(&'static str, Vec<u8>)> {
-    zonegen::cases(hosts).into_iter().map(|case| (case.id, case.body().unwrap())).collect()
-}
-
-fn post(body: &[u8]) -> HttpRequest<'_> {
-    HttpRequest { method: "POST", path: "/dns-query", content_type: Some("application/dns-message"), body, ..HttpRequest::default() }
+    bench_client::catalog(records).unwrap_or_else(|errors| panic!("{errors}"))
 }
 
 /// One query through the whole handler; the response body length (so nothing is optimised out).
 fn answer(request: &HttpRequest<'_>, catalog: &Catalog, client: &Client, random: &mut SplitMix) -> usize {
-    let mut environment = Environment { client, health: &NoHealthData, random, locator: None };
-    let response = handle(request, Zones::Loaded(catalog), &mut environment);
-    assert_eq!(response.status, 200);
-    response.body.len()
+    let (status, length) = bench_client::answer(request, catalog, client, random);
+    assert_eq!(status, 200);
+    length
 }
 
 fn label(records: usize) -> String {

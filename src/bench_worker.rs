@@ -1,7 +1,8 @@
 //! Benchmark route inside the isolate (feature `bench-loop`, off by default, wasm32 only):
 //! `GET /__bench?records=1000&n=20000&rounds=5[&case=plain]` answers each case of the
 //! benchmark zone (`benches/support/zonegen.rs`, the zones and queries of `cargo bench`)
-//! `n` times through `server::handle` and returns the time per query as JSON.
+//! `n` times through `server::handle` with the benchmark client (`benches/support/client.rs`,
+//! shared with `benches/engine.rs`) and returns the time per query as JSON.
 //!
 //! Timing: workerd freezes `Date.now()` (and `performance.now()`) while JavaScript or wasm
 //! runs, and moves it forward only when the isolate comes back from I/O (a Spectre
@@ -16,6 +17,9 @@
 #[path = "../benches/support/zonegen.rs"]
 mod zonegen;
 
+#[path = "../benches/support/client.rs"]
+mod bench_client;
+
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -23,11 +27,7 @@ use std::time::Duration;
 
 use worker::{Request, Response, Result};
 
-use crate::client::{Client, EdgeLocation};
-use crate::doh::HttpRequest;
-use crate::policy::{NoHealthData, SplitMix};
-use crate::server::{handle, Environment, Zones};
-use crate::zone::compile::{compile_all, SourceFile};
+use crate::policy::SplitMix;
 use crate::zone::Catalog;
 
 /// The route.
@@ -58,32 +58,12 @@ async fn tick() -> f64 {
     js_sys::Date::now()
 }
 
-/// The client every case asks as (the same as `benches/engine.rs`): an edge in Seattle.
-fn client() -> Client {
-    Client {
-        address: "198.51.100.7".parse().ok(),
-        location: EdgeLocation {
-            country: Some("US".into()),
-            continent: Some("NA".into()),
-            region_code: Some("WA".into()),
-            latitude: Some(47.61),
-            longitude: Some(-122.33),
-            colo: Some("SEA".into()),
-            asn: Some(64501),
-            ..EdgeLocation::default()
-        },
-        location_source: None,
-    }
-}
-
 fn catalog(records: usize) -> std::result::Result<(Rc<Catalog>, usize), String> {
     if let Some(found) = CATALOGS.with(|catalogs| catalogs.borrow().get(&records).cloned()) {
         return Ok(found);
     }
-    let zone = zonegen::generate(records);
-    let sources = [SourceFile { path: "bench.test.zone".into(), text: zone.master }, SourceFile { path: "bench.test.routes.toml".into(), text: zone.routes }];
-    let catalog = compile_all(&sources).map_err(|errors| format!("{errors:?}"))?;
-    let entry = (Rc::new(catalog), zone.hosts);
+    let (catalog, hosts) = bench_client::catalog(records)?;
+    let entry = (Rc::new(catalog), hosts);
     CATALOGS.with(|catalogs| catalogs.borrow_mut().insert(records, entry.clone()));
     Ok(entry)
 }
@@ -92,7 +72,7 @@ async fn run(records: usize, n: usize, rounds: usize, only: Option<&str>) -> Res
     let compile_start = tick().await;
     let (catalog, hosts) = catalog(records).map_err(worker::Error::RustError)?;
     let compile_ms = tick().await - compile_start;
-    let client = client();
+    let client = bench_client::client();
     let mut random = SplitMix::new(1);
     // One empty round trip through the timer: what each measured round also contains.
     let mut empty = Vec::new();
@@ -102,13 +82,9 @@ async fn run(records: usize, n: usize, rounds: usize, only: Option<&str>) -> Res
     }
     let empty_ms = median(&mut empty);
     let mut results = Vec::new();
-    for case in zonegen::cases(hosts).into_iter().filter(|case| only.is_none_or(|id| id == case.id)) {
-        let Some(body) = case.body() else { continue };
-        let request = HttpRequest { method: "POST", path: "/dns-query", content_type: Some("application/dns-message"), body: &body, ..HttpRequest::default() };
-        let mut answer = || {
-            let mut environment = Environment { client: &client, health: &NoHealthData, random: &mut random, locator: None };
-            handle(&request, Zones::Loaded(&catalog), &mut environment).body.len()
-        };
+    for (id, body) in bench_client::cases(hosts).into_iter().filter(|(id, _)| only.is_none_or(|only| only == *id)) {
+        let request = bench_client::post(&body);
+        let mut answer = || bench_client::answer(&request, &catalog, &client, &mut random).1;
         // Warm-up (JIT tiers), then the rounds.
         let mut sink = 0usize;
         for _ in 0..n.min(2_000) {
@@ -127,7 +103,7 @@ async fn run(records: usize, n: usize, rounds: usize, only: Option<&str>) -> Res
         let middle = median(&mut per_query_ns);
         results.push(format!(
             "{{\"case\":\"{}\",\"median_ns\":{middle:.0},\"min_ns\":{fastest:.0},\"response_bytes\":{}}}",
-            case.id,
+            id,
             sink / (n * rounds + n.min(2_000)).max(1)
         ));
     }

@@ -62,3 +62,7 @@ mod worker;
 
 #[cfg(all(feature = "bench-loop", target_arch = "wasm32"))]
 mod bench_worker;
+// The benchmark client (benches/support/client.rs) names the crate `edgedns` in both the
+// benches and the bench-loop build.
+#[cfg(all(feature = "bench-loop", target_arch = "wasm32"))]
+extern crate self as edgedns;
