@@ -631,22 +631,14 @@ mod cli {
         command
     }
 
-    /// Reads a key through wrangler; `None` when it is missing.
+    /// Reads a key through wrangler (`kv bulk get`, as [`get_many`]); `None` when it is
+    /// missing. Not `kv key get`: remotely, wrangler 4.86 reports a missing key as an error (the
+    /// API's 404, "Failed to fetch ... 404: Not Found"), locally as "Value not found", so a
+    /// first deploy could not even read the missing `snapshot:current`. Every value read this
+    /// way is text (the pointer and manifests as [`snapshot::storable`] makes them, JSON).
     fn get(target: &Target, key: &str) -> Result<Option<Vec<u8>>, String> {
-        let mut command = wrangler_command(target, "get");
-        command.arg(key);
-        let output = command.output().map_err(|e| format!("cannot run wrangler: {e}"))?;
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        // wrangler says "Value not found" (on stdout or stderr, by version) for a missing key.
-        let missing = |text: &str| text.trim_end().ends_with("Value not found");
-        if missing(&stderr) || missing(&String::from_utf8_lossy(&output.stdout)) {
-            return Ok(None);
-        }
-        if output.status.success() {
-            Ok(Some(snapshot::from_text(output.stdout)))
-        } else {
-            Err(format!("wrangler failed reading {key}:\n{}{stderr}", String::from_utf8_lossy(&output.stdout)))
-        }
+        let value = get_many(target, &[key.to_owned()])?.pop().flatten();
+        Ok(value.map(|text| snapshot::from_text(text.into_bytes())))
     }
 
     /// Writes a key's value through wrangler (from a temporary file: values may be binary).
