@@ -746,7 +746,7 @@ mod cli {
         if output.status.success() {
             Ok(output.stdout)
         } else {
-            Err(format!("wrangler failed {what}:\n{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)))
+            Err(wrangler_failed(what, &output))
         }
     }
 
@@ -757,8 +757,24 @@ mod cli {
         if output.status.success() {
             Ok(())
         } else {
-            Err(format!("wrangler failed writing {key}:\n{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)))
+            Err(wrangler_failed(&format!("writing {key}"), &output))
         }
+    }
+
+    /// A failed wrangler call in words: what it was doing, what wrangler said, and what to do
+    /// about the API's answers that have a remedy.
+    fn wrangler_failed(what: &str, output: &std::process::Output) -> String {
+        let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        let mut message = format!("wrangler failed {what}:\n{said}");
+        // The API's authentication error (an expired, revoked or mistyped token, or one
+        // without the permission): wrangler names neither the variable nor the permission.
+        if said.contains("[code: 10000]") {
+            message.push_str(
+                "the Cloudflare API refused the API token: check CLOUDFLARE_API_TOKEN (expired or revoked?) and that it has the \
+                 Workers KV Storage Edit permission on the account CLOUDFLARE_ACCOUNT_ID names",
+            );
+        }
+        message
     }
 
     /// The manifest the Worker serves (`snapshot:current`); `None` when nothing was published.
@@ -943,7 +959,15 @@ mod cli {
     fn publish(catalog: &Catalog, files: &[SourceFile], target: &Target, shard_bytes: usize) -> Result<(), String> {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         let built = build(catalog, shard_bytes, now)?;
-        let report = publish::block_on(publish::publish(&Wrangler(target), &built, files, now, &publish::Retention::DEFAULT)).map_err(|e| e.to_string())?;
+        let report = publish::block_on(publish::publish(&Wrangler(target), &built, files, now, &publish::Retention::DEFAULT)).map_err(|error| match error {
+            // Some of the version's keys may be written, but not the pointer readers follow.
+            publish::PublishError::Store(error) => format!(
+                "{error}\npublish stopped before {} named {}: the Worker serves the version it served before (`edgedns versions`); publish again",
+                snapshot::CURRENT_KEY,
+                built.manifest.version
+            ),
+            other => other.to_string(),
+        })?;
         println!(
             "published {}: {} zones, {} shard(s), {} bytes, to {} KV binding {}",
             report.version,

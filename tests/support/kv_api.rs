@@ -8,7 +8,8 @@
 //! * `DELETE /bulk` and `POST /bulk/delete`: delete up to 10,000 keys (`["key", ...]`);
 //! * `POST /bulk/get`: read up to 100 keys (`{"keys": [...]}` → `{"values": {key: value|null}}`);
 //! * `GET`/`PUT`/`DELETE /values/:key` (the key percent-encoded; the value the raw body);
-//! * `GET /keys?prefix=&cursor=&limit=`: list keys (1,000 a page, a cursor after).
+//! * `GET /keys?prefix=&cursor=&limit=`: list keys (1,000 a page, a cursor after);
+//! * `GET /user/tokens/verify` (wrangler asks after an authentication error).
 //!
 //! Limits, as Cloudflare documents them for Workers KV: 100 MB a request, 25 MiB a value, 512
 //! bytes a key, 10,000 pairs a bulk write or delete, 100 keys a bulk read. A request over one of
@@ -82,13 +83,8 @@ impl KvApi {
         std::fs::create_dir_all(root).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let shared = Arc::new(Shared {
-            token: token.to_owned(),
-            account: account.to_owned(),
-            root: root.to_owned(),
-            faults: Mutex::default(),
-            log: Mutex::default(),
-        });
+        let shared =
+            Arc::new(Shared { token: token.to_owned(), account: account.to_owned(), root: root.to_owned(), faults: Mutex::default(), log: Mutex::default() });
         let accepting = Arc::clone(&shared);
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
@@ -152,7 +148,7 @@ fn file_of_key(key: &str) -> String {
 }
 
 fn key_of_file(name: &str) -> Option<String> {
-    if name.len() % 2 != 0 {
+    if !name.len().is_multiple_of(2) {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..name.len()).step_by(2).map(|i| u8::from_str_radix(name.get(i..i + 2)?, 16).ok()).collect();
@@ -303,6 +299,10 @@ fn answer(shared: &Shared, request: &Request, path: &str, number: usize) -> Repl
         return error(413, 10011, &format!("request body exceeds the limit of {REQUEST_LIMIT} bytes"));
     }
     let (route, query) = path.split_once('?').unwrap_or((path, ""));
+    // wrangler asks whether its token is valid after an authentication error.
+    if route == "/user/tokens/verify" {
+        return success(serde_json::json!({"id": "0", "status": "active"}));
+    }
     let Some(rest) = route.strip_prefix(&format!("/accounts/{}/storage/kv/namespaces/", shared.account)) else {
         return error(404, 7003, "Could not route to the requested path: no such account or endpoint");
     };
@@ -342,9 +342,7 @@ fn percent_decode(text: &str) -> Option<String> {
 }
 
 fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|byte| if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) { (byte as char).to_string() } else { format!("%{byte:02X}") })
-        .collect()
+    text.bytes().map(|byte| if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) { (byte as char).to_string() } else { format!("%{byte:02X}") }).collect()
 }
 
 struct Namespace<'a> {
@@ -439,7 +437,8 @@ impl Namespace<'_> {
 
     /// `POST /bulk/get`: text values (the default `type`), `null` for missing keys.
     fn bulk_read(&self, body: &[u8]) -> Reply {
-        let keys = serde_json::from_slice::<serde_json::Value>(body).ok().and_then(|body| serde_json::from_value::<Vec<String>>(body.get("keys")?.clone()).ok());
+        let keys =
+            serde_json::from_slice::<serde_json::Value>(body).ok().and_then(|body| serde_json::from_value::<Vec<String>>(body.get("keys")?.clone()).ok());
         let Some(keys) = keys else {
             return error(400, 10026, "the request body must be {\"keys\": [...]}");
         };
