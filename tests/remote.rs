@@ -206,3 +206,157 @@ fn a_second_publish_then_rollback_serve_the_versions_in_turn() {
     assert!(ok, "{text}");
     assert_eq!(account.current().as_deref(), Some(second.as_str()));
 }
+
+#[test]
+fn a_rate_limited_publish_leaves_the_previous_version_serving() {
+    let account = Account::new("rate-limited");
+    let (ok, text) = account.edgedns(&["publish", &account.zone(1)]);
+    assert!(ok, "{text}");
+    let first = published(&text);
+    // A publish's requests: 1 the pointer and history, 2 the version's keys, 3 the pointer.
+    // A 429 on the version's keys, then on the pointer: each time nothing readers see changed.
+    for step in [2, 3] {
+        let before = account.api.requests();
+        account.api.rate_limit_request(before + step);
+        let (ok, text) = account.edgedns(&["publish", &account.zone(2)]);
+        assert!(!ok, "{text}");
+        assert!(text.contains("[code: 971]") || text.contains("429"), "{text}");
+        assert!(text.contains("publish stopped before snapshot:current named"), "{text}");
+        assert_eq!(account.current().as_deref(), Some(first.as_str()), "{text}");
+        assert_eq!(account.api.requests(), before + step, "nothing after the refused request: {:?}", account.api.log());
+    }
+    // Publishing again completes it.
+    let (ok, text) = account.edgedns(&["publish", &account.zone(2)]);
+    assert!(ok, "{text}");
+    assert_eq!(account.current(), Some(published(&text)));
+}
+
+#[test]
+fn an_expired_token_is_a_clear_error_and_nothing_is_written() {
+    let account = Account::new("expired");
+    let (ok, text) = account.edgedns(&["publish", &account.zone(1)]);
+    assert!(ok, "{text}");
+    let before = account.contents();
+    account.api.expire_token();
+    let (ok, text) = account.edgedns(&["publish", &account.zone(2)]);
+    assert!(!ok, "{text}");
+    assert!(text.contains("Authentication error [code: 10000]"), "{text}");
+    assert!(text.contains("CLOUDFLARE_API_TOKEN"), "the error says which token: {text}");
+    assert_eq!(account.contents(), before);
+    // A token the API does not know: the same.
+    let (ok, text) = account.edgedns_with_token(&["rollback"], "not-a-token");
+    assert!(!ok && text.contains("Authentication error"), "{text}");
+    assert_eq!(account.contents(), before);
+}
+
+#[test]
+fn a_shard_over_the_value_limit_is_refused_before_anything_is_written() {
+    let account = Account::new("oversize");
+    // About 28 MB of TXT records (1 KB each, at distinct names), in shards of up to 20 MiB:
+    // a 20 MiB shard is over 25 MiB once stored as text (base64).
+    let mut zone = String::from("$TTL 60\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\nns1 A 192.0.2.1\n");
+    let strings = format!("\"{}\" ", "x".repeat(250)).repeat(4);
+    for n in 0..28_000 {
+        zone.push_str(&format!("h{n} TXT {strings}\n"));
+    }
+    let path = account.file("big/big.test.zone", zone.as_bytes());
+    let (ok, text) = account.edgedns(&["publish", path.to_str().unwrap(), "--shard-kib", "20480"]);
+    assert!(!ok, "{text}");
+    assert!(text.contains("over KV's 25 MiB value limit") && text.contains("nothing was written"), "{text}");
+    assert!(account.contents().is_empty(), "{:?}", account.contents().keys());
+}
+
+#[test]
+fn health_overrides_firewall_lists_and_geoip_tables_publish_remotely() {
+    let account = Account::new("others");
+    let (ok, text) = account.edgedns(&["publish", "zones"]);
+    assert!(ok, "{text}");
+
+    // Health: nothing measured or overridden yet (both keys missing), then one override.
+    let (ok, text) = account.edgedns(&["health", "override", "site-a", "down", "--reason", "maintenance"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("overrides now:") && text.contains("site-a"), "{text}");
+    let overrides = String::from_utf8(account.value(edgedns::health::OVERRIDES_KEY).expect("health:overrides written")).unwrap();
+    assert!(overrides.contains("site-a") && overrides.contains("maintenance"), "{overrides}");
+    let measured = String::from_utf8(account.value(edgedns::health::HEALTH_KEY).expect("health:current carries the overrides")).unwrap();
+    assert!(measured.contains("maintenance"), "{measured}");
+    let (ok, text) = account.edgedns(&["health", "status"]);
+    assert!(ok && text.contains("maintenance"), "{text}");
+    let (ok, text) = account.edgedns(&["health", "clear", "site-a"]);
+    assert!(ok, "{text}");
+    let overrides = String::from_utf8(account.value(edgedns::health::OVERRIDES_KEY).unwrap()).unwrap();
+    assert!(!overrides.contains("site-a"), "{overrides}");
+
+    // A firewall list: the list under its version, then the pointer.
+    let rules = account.file("firewall.txt", b"block ads.example nxdomain\nallow *.good.example\n");
+    let (ok, text) = account.edgedns(&["firewall", "publish", rules.to_str().unwrap()]);
+    assert!(ok, "{text}");
+    let version = String::from_utf8(account.value(edgedns::resolver::firewall::CURRENT_KEY).expect("firewall:current")).unwrap();
+    assert!(text.contains(&format!("published firewall {version}: 2 rules")), "{text}");
+    assert_eq!(account.value(&edgedns::resolver::firewall::version_key(&version)).as_deref(), Some(&std::fs::read(&rules).unwrap()[..]));
+
+    // GeoIP tables (binary, through `kv key put`): stored byte for byte.
+    let fixture = |name: &str| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ipdb").join(name).display().to_string();
+    let (country, asn) = (account.dir.join("country.bin"), account.dir.join("asn.bin"));
+    let output = Command::new(env!("CARGO_BIN_EXE_edgedns"))
+        .args(["geoip", "build", "--country-v4", &fixture("country-ipv4.csv"), "--country-v6", &fixture("country-ipv6.csv")])
+        .args(["--asn-v4", &fixture("asn-ipv4.csv"), "--asn-v6", &fixture("asn-ipv6.csv"), "-o"])
+        .arg(&country)
+        .arg("--asn-output")
+        .arg(&asn)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let (ok, text) = account.edgedns(&["geoip", "publish", "--country", country.to_str().unwrap(), "--asn", asn.to_str().unwrap()]);
+    assert!(ok, "{text}");
+    let version = String::from_utf8(account.value(edgedns::geo::GEOIP_CURRENT_KEY).expect("geoip:current")).unwrap();
+    assert!(text.contains(&format!("published GeoIP {version} (2 table(s))")), "{text}");
+    assert_eq!(account.api.value(NAMESPACE, &edgedns::geo::geoip_key("country", &version)), Some(std::fs::read(&country).unwrap()));
+    assert_eq!(account.api.value(NAMESPACE, &edgedns::geo::geoip_key("asn", &version)), Some(std::fs::read(&asn).unwrap()));
+}
+
+/// Every key the manifest `version` names is in the namespace (a reader following the pointer
+/// finds all of it).
+fn complete(account: &Account, version: &str) -> bool {
+    let Some(manifest) = account.value(&snapshot::version_key(version)) else { return false };
+    let manifest = Manifest::decode(&manifest).unwrap();
+    (0..manifest.shards().len()).all(|n| account.api.value(NAMESPACE, &snapshot::shard_key(version, n)).is_some())
+}
+
+#[test]
+fn a_publish_interrupted_at_any_request_leaves_a_complete_version_serving() {
+    let account = Account::new("interrupted");
+    // About 1,200 shards of one name each: wrangler writes them 1,000 a request.
+    let zone = |serial: u32| {
+        let mut text = format!("$TTL 60\n@ SOA ns1 hostmaster {serial} 7200 900 1209600 300\n@ NS ns1\nns1 A 192.0.2.1\n");
+        for n in 0..1_200 {
+            text.push_str(&format!("h{n} TXT \"{serial}\" {}\n", format!("\"{}\" ", "y".repeat(250)).repeat(4)));
+        }
+        account.file(&format!("many-{serial}/many.test.zone"), text.as_bytes()).display().to_string()
+    };
+    let publish = |serial: u32| account.edgedns(&["publish", &zone(serial), "--shard-kib", "1"]);
+    let start = account.api.requests();
+    let (ok, text) = publish(1);
+    assert!(ok, "{text}");
+    let mut serving = published(&text);
+    let requests: Vec<_> = account.api.log().split_off(start);
+    // The pointer and history; two requests of the version's keys; the pointer; the history.
+    let writes: Vec<&str> = requests.iter().map(|logged| logged.method.as_str()).collect();
+    assert_eq!(writes, ["POST", "PUT", "PUT", "PUT", "PUT"], "{requests:?}");
+    let pointer = 4;
+    for (serial, refused) in (2..).zip(1..=requests.len()) {
+        account.api.rate_limit_request(account.api.requests() + refused);
+        let (ok, text) = publish(serial);
+        if refused <= pointer {
+            assert!(!ok, "request {refused} refused: {text}");
+            assert!(text.contains("publish stopped before snapshot:current named"), "{text}");
+        } else {
+            // Published; the history could not be written (a warning).
+            assert!(ok, "request {refused} refused: {text}");
+            assert!(text.contains("warning:"), "{text}");
+            serving = published(&text);
+        }
+        assert_eq!(account.current().as_deref(), Some(serving.as_str()), "request {refused} refused");
+        assert!(complete(&account, &serving), "request {refused} refused: {serving} incomplete");
+    }
+}
