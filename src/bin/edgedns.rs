@@ -774,6 +774,14 @@ mod cli {
                  Workers KV Storage Edit permission on the account CLOUDFLARE_ACCOUNT_ID names",
             );
         }
+        // The API's rate limit (1,200 requests in five minutes for a user, all of their
+        // tokens together; past it, every call is refused for a while): wrangler does not retry.
+        if said.contains("[code: 971]") {
+            message.push_str(
+                "the Cloudflare API is rate limiting this account's calls (1,200 requests in five minutes): wait a few minutes, \
+                 then run the command again",
+            );
+        }
         message
     }
 
