@@ -220,7 +220,8 @@ fn a_rate_limited_publish_leaves_the_previous_version_serving() {
         account.api.rate_limit_request(before + step);
         let (ok, text) = account.edgedns(&["publish", &account.zone(2)]);
         assert!(!ok, "{text}");
-        assert!(text.contains("[code: 971]") || text.contains("429"), "{text}");
+        assert!(text.contains("[code: 971]"), "{text}");
+        assert!(text.contains("the Cloudflare API is rate limiting"), "{text}");
         assert!(text.contains("publish stopped before snapshot:current named"), "{text}");
         assert_eq!(account.current().as_deref(), Some(first.as_str()), "{text}");
         assert_eq!(account.api.requests(), before + step, "nothing after the refused request: {:?}", account.api.log());
@@ -359,4 +360,54 @@ fn a_publish_interrupted_at_any_request_leaves_a_complete_version_serving() {
         assert_eq!(account.current().as_deref(), Some(serving.as_str()), "request {refused} refused");
         assert!(complete(&account, &serving), "request {refused} refused: {serving} incomplete");
     }
+}
+
+#[test]
+fn retention_deletes_old_versions_through_the_remote_bulk_delete() {
+    use edgedns::publish::{history, Published, HISTORY_KEY};
+    let account = Account::new("retention");
+    let (ok, text) = account.edgedns(&["publish", &account.zone(1)]);
+    assert!(ok, "{text}");
+    let first = published(&text);
+    // Eleven versions published and replaced long ago (the first's zone, built then), as a
+    // year of publishing leaves them.
+    let keys_of = |version: &str| {
+        let prefixes = [format!("snapshot:{version}"), snapshot::sources_key(version)];
+        account.contents().into_keys().filter(|key| prefixes.iter().any(|prefix| key.starts_with(prefix.as_str()))).collect::<Vec<_>>()
+    };
+    let originals = keys_of(&first);
+    assert!(originals.len() >= 3, "{originals:?}");
+    let path = Path::new(&account.zone(1)).join("example.test.zone");
+    let sources = [edgedns::zone::compile::SourceFile { path: path.display().to_string(), text: std::fs::read_to_string(&path).unwrap() }];
+    let catalog = edgedns::zone::compile::compile_all(&sources).unwrap();
+    let mut recorded = history::history_from_json(&String::from_utf8(account.value(HISTORY_KEY).unwrap()).unwrap()).unwrap();
+    let mut old = Vec::new();
+    for n in (0..11u64).rev() {
+        let at = 1_000_000 + n * 60;
+        let built = snapshot::build(&catalog, snapshot::DEFAULT_SHARD_BYTES, at).unwrap();
+        for (key, value) in edgedns::publish::sequence::writes(&built, &sources).0 {
+            account.api.put(NAMESPACE, &key, value.as_bytes());
+        }
+        recorded.push(Published { version: built.manifest.version.clone(), published_at: at, zones: 1, current_since: Some(at), replaced_at: Some(at + 60) });
+        old.insert(0, built.manifest.version);
+    }
+    account.api.put(NAMESPACE, HISTORY_KEY, history::history_to_json(&recorded).as_bytes());
+
+    // The next publish keeps the last ten published and lets the three oldest go.
+    let before = account.api.requests();
+    let (ok, text) = account.edgedns(&["publish", &account.zone(2)]);
+    assert!(ok, "{text}");
+    assert!(text.contains("deleted 3 version(s) past retention"), "{text}");
+    assert!(account.api.log()[before..].iter().any(|logged| logged.method == "DELETE" && logged.path.ends_with("/bulk")), "{:?}", account.api.log());
+    for (n, version) in old.iter().enumerate() {
+        let held = keys_of(version);
+        if n < 3 {
+            assert!(held.is_empty(), "{version}: {held:?}");
+        } else {
+            assert_eq!(held.len(), originals.len(), "{version}: {held:?}");
+        }
+    }
+    let kept = history::history_from_json(&String::from_utf8(account.value(HISTORY_KEY).unwrap()).unwrap()).unwrap();
+    assert_eq!(kept.len(), 10, "{kept:?}");
+    assert!(keys_of(&first).len() == originals.len());
 }

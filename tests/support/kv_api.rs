@@ -136,6 +136,11 @@ impl KvApi {
         contents
     }
 
+    /// Writes a value straight into `namespace`, as another writer of the account would.
+    pub fn put(&self, namespace: &str, key: &str, value: &[u8]) {
+        Namespace { dir: &self.shared.root.join(namespace) }.write(key, value);
+    }
+
     /// One value of `namespace`.
     pub fn value(&self, namespace: &str, key: &str) -> Option<Vec<u8>> {
         std::fs::read(self.shared.root.join(namespace).join(file_of_key(key))).ok()
