@@ -74,8 +74,9 @@ impl Account {
             .env("WRANGLER_LOG_PATH", home.join("logs"))
             .env("HOME", &home)
             .env("XDG_CONFIG_HOME", home.join("config"))
-            // wrangler's update check (on errors) asks the npm registry: the stand-in answers.
-            .env("npm_config_registry", format!("{}/npm/", self.api.base_url()))
+            // wrangler's update check (after an error) asks the npm registry rc("npm") finds
+            // (`npm_registry`, not `npm_config_registry`): the stand-in answers, not npmjs.org.
+            .env("npm_registry", format!("{}/npm/", self.api.base_url()))
             .env("TMPDIR", &home)
             .env("CI", "true")
             .env("EDGEDNS_QUIET", "1");

@@ -628,6 +628,8 @@ mod cli {
             command.arg("--config").arg(config);
         }
         command.env("WRANGLER_SEND_METRICS", "false");
+        // No banner: printing it asks the npm registry for a newer wrangler on every call.
+        command.env("WRANGLER_HIDE_BANNER", "true");
         command
     }
 
