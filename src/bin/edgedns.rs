@@ -628,25 +628,19 @@ mod cli {
             command.arg("--config").arg(config);
         }
         command.env("WRANGLER_SEND_METRICS", "false");
+        // No banner: printing it asks the npm registry for a newer wrangler on every call.
+        command.env("WRANGLER_HIDE_BANNER", "true");
         command
     }
 
-    /// Reads a key through wrangler; `None` when it is missing.
+    /// Reads a key through wrangler (`kv bulk get`, as [`get_many`]); `None` when it is
+    /// missing. Not `kv key get`: remotely, wrangler 4.86 reports a missing key as an error (the
+    /// API's 404, "Failed to fetch ... 404: Not Found"), locally as "Value not found", so a
+    /// first deploy could not even read the missing `snapshot:current`. Every value read this
+    /// way is text (the pointer and manifests as [`snapshot::storable`] makes them, JSON).
     fn get(target: &Target, key: &str) -> Result<Option<Vec<u8>>, String> {
-        let mut command = wrangler_command(target, "get");
-        command.arg(key);
-        let output = command.output().map_err(|e| format!("cannot run wrangler: {e}"))?;
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        // wrangler says "Value not found" (on stdout or stderr, by version) for a missing key.
-        let missing = |text: &str| text.trim_end().ends_with("Value not found");
-        if missing(&stderr) || missing(&String::from_utf8_lossy(&output.stdout)) {
-            return Ok(None);
-        }
-        if output.status.success() {
-            Ok(Some(snapshot::from_text(output.stdout)))
-        } else {
-            Err(format!("wrangler failed reading {key}:\n{}{stderr}", String::from_utf8_lossy(&output.stdout)))
-        }
+        let value = get_many(target, &[key.to_owned()])?.pop().flatten();
+        Ok(value.map(|text| snapshot::from_text(text.into_bytes())))
     }
 
     /// Writes a key's value through wrangler (from a temporary file: values may be binary).
@@ -754,7 +748,7 @@ mod cli {
         if output.status.success() {
             Ok(output.stdout)
         } else {
-            Err(format!("wrangler failed {what}:\n{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)))
+            Err(wrangler_failed(what, &output))
         }
     }
 
@@ -765,8 +759,32 @@ mod cli {
         if output.status.success() {
             Ok(())
         } else {
-            Err(format!("wrangler failed writing {key}:\n{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)))
+            Err(wrangler_failed(&format!("writing {key}"), &output))
         }
+    }
+
+    /// A failed wrangler call in words: what it was doing, what wrangler said, and what to do
+    /// about the API's answers that have a remedy.
+    fn wrangler_failed(what: &str, output: &std::process::Output) -> String {
+        let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        let mut message = format!("wrangler failed {what}:\n{said}");
+        // The API's authentication error (an expired, revoked or mistyped token, or one
+        // without the permission): wrangler names neither the variable nor the permission.
+        if said.contains("[code: 10000]") {
+            message.push_str(
+                "the Cloudflare API refused the API token: check CLOUDFLARE_API_TOKEN (expired or revoked?) and that it has the \
+                 Workers KV Storage Edit permission on the account CLOUDFLARE_ACCOUNT_ID names",
+            );
+        }
+        // The API's rate limit (1,200 requests in five minutes for a user, all of their
+        // tokens together; past it, every call is refused for a while): wrangler does not retry.
+        if said.contains("[code: 971]") {
+            message.push_str(
+                "the Cloudflare API is rate limiting this account's calls (1,200 requests in five minutes): wait a few minutes, \
+                 then run the command again",
+            );
+        }
+        message
     }
 
     /// The manifest the Worker serves (`snapshot:current`); `None` when nothing was published.
@@ -951,7 +969,15 @@ mod cli {
     fn publish(catalog: &Catalog, files: &[SourceFile], target: &Target, shard_bytes: usize) -> Result<(), String> {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         let built = build(catalog, shard_bytes, now)?;
-        let report = publish::block_on(publish::publish(&Wrangler(target), &built, files, now, &publish::Retention::DEFAULT)).map_err(|e| e.to_string())?;
+        let report = publish::block_on(publish::publish(&Wrangler(target), &built, files, now, &publish::Retention::DEFAULT)).map_err(|error| match error {
+            // Some of the version's keys may be written, but not the pointer readers follow.
+            publish::PublishError::Store(error) => format!(
+                "{error}\npublish stopped before {} named {}: the Worker serves the version it served before (`edgedns versions`); publish again",
+                snapshot::CURRENT_KEY,
+                built.manifest.version
+            ),
+            other => other.to_string(),
+        })?;
         println!(
             "published {}: {} zones, {} shard(s), {} bytes, to {} KV binding {}",
             report.version,

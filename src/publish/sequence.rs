@@ -38,6 +38,13 @@ pub enum PublishError {
     },
     /// The version is over the caller's limit for reading it whole.
     TooLarge(CatalogTooLarge),
+    /// A value of the version is over KV's value limit once stored (nothing was written).
+    ValueTooLarge {
+        /// Its key.
+        key: String,
+        /// Its stored bytes.
+        bytes: usize,
+    },
 }
 
 impl std::fmt::Display for PublishError {
@@ -51,6 +58,12 @@ impl std::fmt::Display for PublishError {
             Self::UnknownVersion(version) => write!(f, "snapshot {version} is missing from KV"),
             Self::Unusable { version, reason } => write!(f, "snapshot {version} is unusable: {reason}"),
             Self::TooLarge(error) => write!(f, "{error}"),
+            Self::ValueTooLarge { key, bytes } => write!(
+                f,
+                "{key} would be {bytes} bytes stored, over KV's 25 MiB value limit ({} bytes): nothing was written; \
+                 publish with smaller shards (--shard-kib)",
+                snapshot::KV_VALUE_LIMIT
+            ),
         }
     }
 }
@@ -168,6 +181,11 @@ pub async fn publish<S: Store>(store: &S, built: &Built, sources: &[SourceFile],
         }
     };
     let (entries, unstored) = writes(built, sources);
+    // KV refuses a value over 25 MiB (a shard near the largest size, stored as base64, is
+    // one), and a bulk write of several batches may be refused part way: check them all first.
+    if let Some((key, value)) = entries.iter().find(|(_, value)| value.len() > snapshot::KV_VALUE_LIMIT) {
+        return Err(PublishError::ValueTooLarge { key: key.clone(), bytes: value.len() });
+    }
     warnings.extend(unstored);
     let bytes = entries.iter().map(|(_, value)| value.len()).sum();
     store.progress(&format!("writing {} keys of {version} ({bytes} bytes)", entries.len()));
@@ -625,6 +643,22 @@ mod tests {
         assert_eq!(plan.keys, ["sources:1-a", "sources:2-b"]);
         assert_eq!(plan.manifests, ["snapshot:1-a", "snapshot:2-b"]);
         assert_eq!(deletion(&["1-a".to_owned()], vec![None], 1), Deletion::default());
+    }
+
+    #[test]
+    fn a_value_over_the_limit_once_stored_is_refused_before_anything_is_written() {
+        let store = MemoryStore::default();
+        let first = publish_at(&store, 1, 1_000);
+        let (mut built, files) = built(2, 1_010);
+        // Binary, so stored as base64: 3/4 of the limit and a little is over it.
+        built.shards[0] = vec![0xff; snapshot::KV_VALUE_LIMIT / 4 * 3 + 3];
+        store.calls.borrow_mut().clear();
+        let error = block_on(publish(&store, &built, &files, 1_010, &R)).unwrap_err();
+        let key = snapshot::shard_key(&built.manifest.version, 0);
+        assert!(matches!(&error, PublishError::ValueTooLarge { key: refused, bytes } if *refused == key && *bytes > snapshot::KV_VALUE_LIMIT), "{error:?}");
+        assert!(error.to_string().ends_with("nothing was written; publish with smaller shards (--shard-kib)"), "{error}");
+        assert!(store.calls.borrow().iter().all(|call| matches!(call, Call::Get(_))), "{:?}", store.calls.borrow());
+        assert_eq!(current(&store), first.version);
     }
 
     #[test]
