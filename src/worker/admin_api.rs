@@ -9,9 +9,15 @@ use crate::publish::{self, PublishError, Retention, StoreError, WholeCatalog, WO
 /// is said, not even 413), then its body read within the endpoint's limit (413 as soon as
 /// `Content-Length` or the bytes arriving pass it: [`body::request_body`]), parsed, and served
 /// from fresh KV reads.
-pub(super) async fn admin(request: &Request, method: &str, url: &worker::Url, env: &Env, context: &Context) -> crate::doh::HttpResponse {
+pub(super) async fn admin(
+    request: &Request,
+    method: &str,
+    url: &worker::Url,
+    address: Option<std::net::IpAddr>,
+    env: &Env,
+    context: &Context,
+) -> crate::doh::HttpResponse {
     let authorization = request.headers().get("authorization").ok().flatten();
-    let address = request.headers().get("cf-connecting-ip").ok().flatten().and_then(|value| value.parse().ok());
     let now = js_sys::Date::now().max(0.0) as u64;
     if let Err(error) = super::rate_limit::authorize_admin(env, address, authorization.as_deref(), now).await {
         return error.response();

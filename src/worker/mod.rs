@@ -279,7 +279,8 @@ async fn fetch(request: web_sys::Request, env: Env, context: Context) -> Result<
     };
     if path.starts_with(admin::ADMIN_PREFIX) {
         let url = Url::parse(head.url)?;
-        return to_response(&admin(&Request::from(Clone::clone(&request)), method, &url, &env, &context).await);
+        let address = head.connecting_ip.and_then(|value| value.parse().ok());
+        return to_response(&admin(&Request::from(Clone::clone(&request)), method, &url, address, &env, &context).await);
     }
     // Only a DoH POST carries a body; any other request's is never read (RFC 8484 §4.1).
     let body = if server::takes_body(method, path) {

@@ -34,7 +34,7 @@ export function edgeLocation(request) {
 // A response in one step: `headers` is names and values on alternate lines, `body` a view of
 // wasm memory (copied here: the memory is reused once this returns). The headers go to the
 // runtime as an object (a record): it takes one in about half the time it takes the same
-// fields as a list of pairs (BENCHMARKS.md part 7); a name given twice needs the list.
+// fields as a list of pairs (BENCHMARKS.md part 8); a name given twice needs the list.
 export function respond(status, headers, body) {
   const fields = headers.split("\n");
   const record = {};
