@@ -1,0 +1,50 @@
+//! Arguments several commands share: the zone files, the KV namespace, the shard size.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use edgedns::snapshot;
+
+#[derive(Args)]
+pub(super) struct Sources {
+    /// Zone files, or directories whose `*.zone`, `*.routes.toml` and `delegation-sets.toml`
+    /// files are read.
+    #[arg(required = true)]
+    pub(crate) paths: Vec<PathBuf>,
+}
+
+/// How the snapshot is split into KV values.
+#[derive(Args)]
+pub(super) struct Split {
+    /// About how many KiB of records each shard holds (a cold isolate reads one).
+    #[arg(long, default_value_t = (snapshot::DEFAULT_SHARD_BYTES / 1024) as u64, value_parser = clap::value_parser!(u64).range(1..=20_480))]
+    pub(crate) shard_kib: u64,
+}
+
+impl Split {
+    pub(crate) fn bytes(&self) -> usize {
+        self.shard_kib as usize * 1024
+    }
+}
+
+#[derive(Args)]
+pub(super) struct Target {
+    /// Use the local dev KV (wrangler dev's state).
+    #[arg(long, conflicts_with = "remote", required_unless_present = "remote")]
+    pub(crate) local: bool,
+    /// Use the real namespace of the deployed Worker.
+    #[arg(long)]
+    pub(crate) remote: bool,
+    /// The KV binding name in wrangler.toml.
+    #[arg(long, default_value = "ZONES")]
+    pub(crate) binding: String,
+    /// Local state directory (wrangler's --persist-to), for --local.
+    #[arg(long)]
+    pub(crate) persist_to: Option<PathBuf>,
+    /// wrangler configuration file.
+    #[arg(long)]
+    pub(crate) config: Option<PathBuf>,
+    /// The wrangler executable (default: ./node_modules/.bin/wrangler, else npx wrangler).
+    #[arg(long)]
+    pub(crate) wrangler: Option<PathBuf>,
+}
