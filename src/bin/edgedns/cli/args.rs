@@ -47,4 +47,16 @@ pub(super) struct Target {
     /// The wrangler executable (default: ./node_modules/.bin/wrangler, else npx wrangler).
     #[arg(long)]
     pub(crate) wrangler: Option<PathBuf>,
+    /// The wrangler environment (`[env.NAME]` in wrangler.toml, with its own KV namespace):
+    /// `staging`, `production`. Without it, the top-level configuration.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) env: Option<String>,
+}
+
+impl Target {
+    /// Where this is, in words: `remote KV binding ZONES (env staging)`.
+    pub(crate) fn place(&self) -> String {
+        let env = self.env.as_ref().map(|env| format!(" (env {env})")).unwrap_or_default();
+        format!("{} KV binding {}{env}", if self.local { "local" } else { "remote" }, self.binding)
+    }
 }

@@ -11,7 +11,8 @@ use edgedns::zone::Catalog;
 use super::args::Target;
 use super::sources::progress;
 
-pub(super) fn wrangler_command(target: &Target, verb: &str) -> Command {
+/// The pinned wrangler, with the target's configuration file and environment, telemetry off.
+pub(super) fn wrangler(target: &Target) -> Command {
     let local = Path::new("node_modules/.bin/wrangler");
     let mut command = match &target.wrangler {
         Some(path) => Command::new(path),
@@ -22,6 +23,25 @@ pub(super) fn wrangler_command(target: &Target, verb: &str) -> Command {
             npx
         }
     };
+    command.env("WRANGLER_SEND_METRICS", "false");
+    // No banner: printing it asks the npm registry for a newer wrangler on every call.
+    command.env("WRANGLER_HIDE_BANNER", "true");
+    command
+}
+
+/// Appends the target's configuration file and environment to a wrangler command line.
+pub(super) fn configured(command: &mut Command, target: &Target) {
+    if let Some(config) = &target.config {
+        command.arg("--config").arg(config);
+    }
+    if let Some(env) = &target.env {
+        command.arg("--env").arg(env);
+    }
+}
+
+/// `wrangler kv key VERB` or (`bulk VERB`) `wrangler kv bulk VERB` on the target's namespace.
+pub(super) fn wrangler_command(target: &Target, verb: &str) -> Command {
+    let mut command = wrangler(target);
     match verb.strip_prefix("bulk ") {
         Some(bulk) => command.args(["kv", "bulk", bulk, "--binding", &target.binding]),
         None => command.args(["kv", "key", verb, "--binding", &target.binding]),
@@ -30,12 +50,7 @@ pub(super) fn wrangler_command(target: &Target, verb: &str) -> Command {
     if let Some(dir) = &target.persist_to {
         command.arg("--persist-to").arg(dir);
     }
-    if let Some(config) = &target.config {
-        command.arg("--config").arg(config);
-    }
-    command.env("WRANGLER_SEND_METRICS", "false");
-    // No banner: printing it asks the npm registry for a newer wrangler on every call.
-    command.env("WRANGLER_HIDE_BANNER", "true");
+    configured(&mut command, target);
     command
 }
 

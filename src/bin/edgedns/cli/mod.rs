@@ -1,6 +1,7 @@
 //! The command line: the commands, their arguments, and where each is carried out.
 
 mod args;
+mod deploy;
 mod firewall;
 mod geoip;
 mod health;
@@ -8,6 +9,7 @@ mod import;
 mod kv;
 mod publish;
 mod query;
+mod remote;
 mod sources;
 
 use std::process::ExitCode;
@@ -18,6 +20,7 @@ use std::path::PathBuf;
 
 use args::{Sources, Split, Target};
 use edgedns::snapshot;
+use edgedns::zone::diff::Format;
 use firewall::FirewallCommand;
 use health::HealthCommand;
 use import::ImportCommand;
@@ -78,6 +81,9 @@ enum Commands {
         sources: Sources,
         #[command(flatten)]
         target: Target,
+        /// text (a terminal), markdown (a pull request's change summary), json (tools).
+        #[arg(long, value_parser = Format::NAMES, default_value = "text")]
+        format: String,
     },
     /// The versions published last (newest first), marking the one the Worker serves.
     Versions {
@@ -115,7 +121,24 @@ enum Commands {
         /// Print the decision trace (what /explain shows).
         #[arg(long)]
         explain: bool,
+        /// Ask a deployed Worker instead, over DNS over HTTPS (its URL, `https://dns.example.com`
+        /// or the full `.../dns-query` path); only --subnet applies then.
+        #[arg(long, value_name = "URL", conflicts_with_all = ["health", "explain", "LocationArgs"])]
+        remote_url: Option<String>,
     },
+    /// Ask a deployed Worker every question of a probes file (`[[probe]]` tables: name, type,
+    /// subnet, and answers, answers_within or rcode) and check the answers; exit 1 when one
+    /// differs. For after a deploy, in CI.
+    Probe {
+        /// The Worker's URL (`https://dns.example.com`, or the full DoH path).
+        #[arg(long, value_name = "URL")]
+        remote_url: String,
+        /// The probes file (TOML).
+        file: PathBuf,
+    },
+    /// Release to a wrangler environment: check, diff, confirm, publish, `wrangler deploy`, and
+    /// probe (with --probe), stopping at the first step that fails.
+    Deploy(deploy::DeployArgs),
     /// Health checks as the Worker sees them: list their states, force one up or down.
     #[command(subcommand)]
     Health(HealthCommand),
@@ -194,12 +217,13 @@ fn run(command: Commands) -> Result<(), String> {
         }
         Commands::Publish { sources, target, split } => {
             let files = read_sources(&sources)?;
-            publish::publish(&compile_files(&files)?, &files, &target, split.bytes())
+            publish::publish(&compile_files(&files)?, &files, &target, split.bytes()).map(drop)
         }
-        Commands::Diff { sources, target } => publish::diff(&compile(&sources)?, &target),
+        Commands::Diff { sources, target, format } => publish::diff(&compile(&sources)?, &target, Format::parse(&format).unwrap_or_default()),
         Commands::Versions { target } => publish::versions(&target),
         Commands::Rollback { to, target } => publish::rollback(to.as_deref(), &target),
-        Commands::Query { zones, name, record_type, subnet, location, health, explain } => {
+        Commands::Query { name, record_type, subnet, remote_url: Some(url), .. } => query::query_remote(&url, &name, &record_type, subnet.as_deref()),
+        Commands::Query { zones, name, record_type, subnet, location, health, explain, remote_url: None } => {
             let health = match health {
                 Some(path) => {
                     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -210,6 +234,11 @@ fn run(command: Commands) -> Result<(), String> {
             let options = QueryOptions { subnet: subnet.as_deref(), location, health, explain };
             query::query(&compile(&Sources { paths: zones })?, &name, &record_type, options)
         }
+        Commands::Probe { remote_url, file } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            remote::run_probes(&remote::endpoint(&remote_url)?, &remote::probes(&file, &text)?)
+        }
+        Commands::Deploy(args) => deploy::run(args),
         Commands::Geoip(command) => geoip::run(command),
         Commands::Health(command) => health::run(command),
         Commands::Firewall(command) => firewall::run(command),

@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use edgedns::publish;
 use edgedns::snapshot;
 use edgedns::zone::compile::SourceFile;
+use edgedns::zone::diff::{Against, CatalogDiff, Format};
 use edgedns::zone::Catalog;
 
 use super::args::Target;
@@ -13,26 +14,26 @@ use super::kv::{current_version, published_version, Wrangler};
 use super::sources::build;
 
 /// `edgedns diff`: the comparison is `edgedns::zone::diff`; this only fetches and prints.
-pub(super) fn diff(catalog: &Catalog, target: &Target) -> Result<(), String> {
-    let place = if target.local { "local" } else { "remote" };
-    let served = match current_version(target)? {
-        Some(version) => {
-            println!("against snapshot {version} ({place} KV binding {})", target.binding);
-            published_version(target, &version)?
-        }
-        None => {
-            println!("nothing published yet ({place} KV binding {}): every zone is new", target.binding);
-            Catalog::default()
-        }
-    };
-    println!("{}", edgedns::zone::diff::diff(&served, catalog));
+pub(super) fn diff(catalog: &Catalog, target: &Target, format: Format) -> Result<(), String> {
+    let (changes, against) = compare(catalog, target)?;
+    print!("{}", changes.render(&against, format));
     Ok(())
+}
+
+/// What publishing `catalog` to `target` would change, and what it was compared with.
+pub(super) fn compare(catalog: &Catalog, target: &Target) -> Result<(CatalogDiff, Against), String> {
+    let version = current_version(target)?;
+    let served = match &version {
+        Some(version) => published_version(target, version)?,
+        None => Catalog::default(),
+    };
+    Ok((edgedns::zone::diff::diff(&served, catalog), Against { version, place: target.place() }))
 }
 
 /// Publishes through [`edgedns::publish::publish`]: the shards, manifest and sources (one
 /// bulk write), then `snapshot:current`, which readers follow, then the history and the
-/// deletion of versions past retention.
-pub(super) fn publish(catalog: &Catalog, files: &[SourceFile], target: &Target, shard_bytes: usize) -> Result<(), String> {
+/// deletion of versions past retention. The version published.
+pub(super) fn publish(catalog: &Catalog, files: &[SourceFile], target: &Target, shard_bytes: usize) -> Result<String, String> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let built = build(catalog, shard_bytes, now)?;
     let report = publish::block_on(publish::publish(&Wrangler(target), &built, files, now, &publish::Retention::DEFAULT)).map_err(|error| match error {
@@ -44,17 +45,9 @@ pub(super) fn publish(catalog: &Catalog, files: &[SourceFile], target: &Target, 
         ),
         other => other.to_string(),
     })?;
-    println!(
-        "published {}: {} zones, {} shard(s), {} bytes, to {} KV binding {}",
-        report.version,
-        catalog.zones().len(),
-        built.shards.len(),
-        built.bytes(),
-        if target.local { "local" } else { "remote" },
-        target.binding
-    );
+    println!("published {}: {} zones, {} shard(s), {} bytes, to {}", report.version, catalog.zones().len(), built.shards.len(), built.bytes(), target.place());
     print_settled(&report.deleted, &report.warnings);
-    Ok(())
+    Ok(report.version)
 }
 
 /// What a publish or rollback deleted (retention), and its warnings (on stderr).

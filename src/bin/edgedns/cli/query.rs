@@ -46,15 +46,34 @@ pub(super) struct QueryOptions<'a> {
     pub(crate) explain: bool,
 }
 
+/// A type from the command line or a probes file: a mnemonic (any case) or a number.
+pub(super) fn record_type(text: &str) -> Result<RecordType, String> {
+    text.parse::<u16>().map(RecordType::from).or_else(|_| RecordType::from_str(&text.to_ascii_uppercase())).map_err(|_| format!("unknown type {text:?}"))
+}
+
+/// A name from the command line, absolute.
+pub(super) fn name(text: &str) -> Result<Name, String> {
+    let mut name = Name::from_utf8(text).map_err(|e| format!("bad name {text:?}: {e}"))?;
+    name.set_fqdn(true);
+    Ok(name)
+}
+
+/// `edgedns query --remote-url`: the question asked of a deployed Worker over DoH.
+pub(super) fn query_remote(url: &str, name: &str, record_type: &str, subnet: Option<&str>) -> Result<(), String> {
+    let subnet = match subnet {
+        Some(text) => Some(text.parse::<ipnet::IpNet>().map_err(|_| format!("bad subnet {text:?}"))?.trunc()),
+        None => None,
+    };
+    let url = super::remote::endpoint(url)?;
+    let answer = super::remote::ask(&url, &super::remote::question(&self::name(name)?, self::record_type(record_type)?, subnet))?;
+    super::remote::print(&answer);
+    Ok(())
+}
+
 pub(super) fn query(catalog: &Catalog, name: &str, record_type: &str, options: QueryOptions<'_>) -> Result<(), String> {
     let subnet = options.subnet;
-    let mut name = Name::from_utf8(name).map_err(|e| format!("bad name {name:?}: {e}"))?;
-    name.set_fqdn(true);
-    let record_type = record_type
-        .parse::<u16>()
-        .map(RecordType::from)
-        .or_else(|_| RecordType::from_str(&record_type.to_ascii_uppercase()))
-        .map_err(|_| format!("unknown type {record_type:?}"))?;
+    let name = self::name(name)?;
+    let record_type = self::record_type(record_type)?;
     let client_subnet = match subnet {
         Some(text) => Some(ClientSubnet::new(text.parse().map_err(|_| format!("bad subnet {text:?}"))?)),
         None => None,

@@ -7,9 +7,12 @@
 //! no useful record-level difference to show.
 
 use std::collections::BTreeSet;
-use std::fmt;
 
 use hickory_proto::rr::{LowerName, Name, Record, RecordType};
+
+mod render;
+
+pub use render::{Against, Format};
 
 use super::{Catalog, Node, Zone};
 use crate::health::spec::HealthCheckSpec;
@@ -210,70 +213,6 @@ fn health_check_changes(
         .collect()
 }
 
-impl fmt::Display for RecordChange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Added(record) => write!(f, "+ {record}"),
-            Self::Removed(record) => write!(f, "- {record}"),
-            Self::TtlChanged { owner, record_type, old, new } => write!(f, "~ {owner} {record_type} TTL {old} -> {new}"),
-            Self::RoutedAdded { owner, record_type, ttl } => write!(f, "+ {owner} {ttl} {record_type} routed set"),
-            Self::RoutedRemoved { owner, record_type } => write!(f, "- {owner} {record_type} routed set"),
-            Self::RoutedChanged { owner, record_type, old_ttl, new_ttl } => {
-                write!(f, "~ {owner} {record_type} routed set changed")?;
-                if old_ttl != new_ttl {
-                    write!(f, " (TTL {old_ttl} -> {new_ttl})")?;
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
-impl fmt::Display for ZoneChange {
-    /// One line for an added or removed zone; a heading and one indented line per change
-    /// for a changed one.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Added { apex, records, routed_sets } => {
-                write!(f, "zone {apex}: added ({records} records, {routed_sets} routed record sets)")
-            }
-            Self::Removed { apex } => write!(f, "zone {apex}: removed"),
-            Self::Changed { apex, changes } => {
-                write!(f, "zone {apex}: {} change(s)", changes.len())?;
-                for change in changes {
-                    write!(f, "\n  {change}")?;
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
-impl fmt::Display for HealthCheckChange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Added(id) => write!(f, "health check {id}: added"),
-            Self::Removed(id) => write!(f, "health check {id}: removed"),
-            Self::Changed(id) => write!(f, "health check {id}: changed"),
-        }
-    }
-}
-
-impl fmt::Display for CatalogDiff {
-    /// Every change, one zone or health check per paragraph; "no changes" when there is none.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_empty() {
-            return f.write_str("no changes");
-        }
-        let mut lines: Vec<String> = self.zones.iter().map(ToString::to_string).collect();
-        lines.extend(self.health_checks.iter().map(ToString::to_string));
-        if self.latency_matrix_changed {
-            lines.push("latency matrix: changed".to_owned());
-        }
-        f.write_str(&lines.join("\n"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,5 +320,63 @@ mod tests {
         let compiled = catalog(&[("example.com.zone", ZONE), ("example.com.routes.toml", ROUTES)]);
         let decoded = crate::snapshot::decode(&crate::snapshot::encode(&compiled).unwrap()).unwrap();
         assert!(diff(&decoded, &compiled).is_empty());
+    }
+
+    fn against() -> Against {
+        Against { version: Some("v1".to_owned()), place: "remote KV binding ZONES".to_owned() }
+    }
+
+    #[test]
+    fn markdown_summarises_and_fences_every_change_so_no_value_can_break_out() {
+        let old = catalog(&[("example.com.zone", ZONE)]);
+        // A TXT value holding a fence of its own, and a changed TTL.
+        let changed = ZONE.replace("www A 192.0.2.2", "www A 192.0.2.3\nnote TXT \"```|x|\"").replace("mail MX", "mail 60 MX");
+        let new = catalog(&[("example.com.zone", &changed), ("example.net.zone", &ZONE.replace("example.com", "example.net"))]);
+        let text = diff(&old, &new).render(&against(), Format::Markdown);
+        assert!(text.contains("Compared with the served snapshot `v1`."), "{text}");
+        assert!(text.contains("**1 zone(s) added, 0 removed, 1 changed**: 2 record(s) added, 1 removed, 1 TTL change(s)"), "{text}");
+        assert!(text.contains("| `example.net.` | added (7 records, 0 routed record sets) |"), "{text}");
+        assert!(text.contains("| `example.com.` | 4 change(s) |"), "{text}");
+        // The value's triple backtick sits inside a four-backtick fence.
+        let open = text.find("````diff\n").expect(&text);
+        let close = text[open + 8..].find("\n````\n").expect(&text) + open + 8;
+        let block = &text[open..close];
+        assert!(block.contains("+ www.example.com. 300 IN A 192.0.2.3") && block.contains("- www.example.com. 300 IN A 192.0.2.2"), "{block}");
+        assert!(block.contains("```") && block.contains("~ mail.example.com. MX TTL 300 -> 60"), "{block}");
+    }
+
+    #[test]
+    fn markdown_and_json_say_when_nothing_changes_or_nothing_was_published() {
+        let same = catalog(&[("example.com.zone", ZONE)]);
+        let empty = diff(&same, &same);
+        assert!(empty.render(&against(), Format::Markdown).contains("**No changes**"));
+        assert_eq!(empty.json(&against())["changed"], false);
+        let first = diff(&Catalog::default(), &same);
+        let nothing = Against { version: None, place: "remote KV binding ZONES".to_owned() };
+        assert!(first.render(&nothing, Format::Markdown).contains("Nothing is published there yet"));
+        assert!(first
+            .render(&nothing, Format::Text)
+            .starts_with("nothing published yet (remote KV binding ZONES): every zone is new\nzone example.com.: added"));
+        assert_eq!(first.json(&nothing)["against"]["version"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn json_lists_every_change_with_its_fields() {
+        let old = catalog(&[("example.com.zone", ZONE), ("example.com.routes.toml", ROUTES)]);
+        let new = catalog(&[
+            ("example.com.zone", &ZONE.replace("www A 192.0.2.2", "www A 192.0.2.3")),
+            ("example.com.routes.toml", &ROUTES.replace("weight = 80", "weight = 70").replace("port = 443", "port = 8443")),
+        ]);
+        let report = diff(&old, &new).json(&against());
+        assert_eq!(report["changed"], true);
+        assert_eq!(report["summary"]["records_added"], 1);
+        assert_eq!(report["summary"]["routed_sets_changed"], 1);
+        assert_eq!(report["health_checks"], serde_json::json!([{"id": "a", "change": "changed"}]));
+        let changes = report["zones"][0]["changes"].as_array().unwrap();
+        assert!(changes.contains(&serde_json::json!({"op": "add", "owner": "www.example.com.", "ttl": 300, "type": "A", "data": "192.0.2.3"})), "{changes:?}");
+        assert!(
+            changes.contains(&serde_json::json!({"op": "change_routed", "owner": "api.example.com.", "type": "A", "old_ttl": 60, "new_ttl": 60})),
+            "{changes:?}"
+        );
     }
 }
