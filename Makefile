@@ -5,6 +5,7 @@
 #   make zones-local  publish zones/ into local KV (.wrangler/state)
 #   make dev          setup + worker + zones-local, then nginx :8443 (HTTP/2) -> wrangler dev :8787
 #   make test         setup + worker, native tests, then e2e against a throwaway local stack
+#   make deploy ENV=staging   edgedns deploy: check, diff, confirm, publish zones/, wrangler deploy
 #   make bench        every benchmark (engine, wasm, workerd, bundle, DoH vs BIND) -> BENCHMARKS.md
 #   make front / stop-front   only the HTTP/2 front for the dev server (8443 -> 8787)
 #   make stack-start / stack-stop / stop   the e2e stack by hand (18787 / 18443)
@@ -38,7 +39,7 @@ DEV_H2_PORT ?= 8443
 WORKER_INPUTS := Cargo.toml Cargo.lock $(wildcard build.rs) \
   $(shell find src -type f -not -path 'src/bin/*' 2>/dev/null)
 
-.PHONY: setup worker zones-local dev test bench front stop-front stack-start stack-stop stop clean distclean
+.PHONY: setup worker zones-local dev test deploy bench front stop-front stack-start stack-stop stop clean distclean
 
 setup:
 	@scripts/setup.sh
@@ -61,6 +62,17 @@ dev: setup worker zones-local
 
 test: setup worker
 	@scripts/test.sh
+
+# A release to one wrangler environment ([env.NAME] in wrangler.toml; README "Deploying"):
+# `edgedns deploy` checks zones/, shows the diff against that environment's KV, asks, publishes,
+# then runs `wrangler deploy --env NAME`, stopping at the first step that fails.
+# DEPLOY_FLAGS: --yes (no question, for CI), --probe probes.toml --url https://... (check the answers after).
+ENV ?=
+DEPLOY_FLAGS ?=
+ZONES ?= zones
+deploy: setup
+	@[[ -n "$(ENV)" ]] || { echo "error: name the environment: make deploy ENV=staging (or ENV=production)" >&2; exit 1; }
+	cargo run --release --bin edgedns -- deploy --env $(ENV) $(DEPLOY_FLAGS) $(ZONES)
 
 # Every benchmark, written to BENCHMARKS.md: the engine natively (criterion) and in wasm (V8 under
 # WASI, and inside workerd), the bundle size, and DoH end to end against wrangler dev, workerd and

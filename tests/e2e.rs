@@ -363,6 +363,48 @@ fn dig_badvers_and_ede() {
     assert!(refused.text.contains("EDE: 20"), "{}", refused.text);
 }
 
+// ---- the CLI asking the running Worker (`query --remote-url`, `probe`) ----
+
+fn cli(args: &[&str]) -> (bool, String) {
+    let output = Command::new(env("EDGEDNS_CLI")).args(args).env("EDGEDNS_QUIET", "1").output().expect("the CLI runs");
+    (output.status.success(), format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)))
+}
+
+#[test]
+fn cli_query_remote_url_asks_the_worker_over_doh() {
+    let (ok, text) = cli(&["query", "--remote-url", &http_base(), "blog.example.com", "A"]);
+    assert!(ok, "{text}");
+    assert!(text.contains(";; status: NoError, aa: true"), "{text}");
+    assert!(text.contains("blog.example.com. 3600 IN CNAME www.example.com."), "{text}");
+    assert!(text.contains("www.example.com. 300 IN A 192.0.2.10"), "{text}");
+    // Something that is not a DoH endpoint is named as such.
+    let (ok, text) = cli(&["query", "--remote-url", &format!("{}/no-such-path", http_base()), "www.example.com"]);
+    assert!(!ok, "{text}");
+    assert!(text.contains("HTTP 404"), "{text}");
+}
+
+#[test]
+fn cli_probe_checks_the_example_zones_expected_answers_and_names_each_difference() {
+    let (ok, text) = cli(&["probe", "--remote-url", &http_base(), "probes.toml"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("8 probe(s) answered as expected"), "{text}");
+    let wrong = scratch("probes.toml");
+    std::fs::write(
+        &wrong,
+        "[[probe]]\nname = \"www.example.com\"\nanswers = [\"192.0.2.99\"]\n\n\
+         [[probe]]\nname = \"no-such-name.example.com\"\n\n\
+         [[probe]]\nname = \"www.example.org\"\nanswers_within = [\"192.0.2.10\", \"192.0.2.20\"]\n",
+    )
+    .unwrap();
+    let (ok, text) = cli(&["probe", "--remote-url", &http_base(), &wrong.display().to_string()]);
+    let _ = std::fs::remove_file(&wrong);
+    assert!(!ok, "{text}");
+    assert!(text.contains("FAIL  www.example.com. A: expected 192.0.2.99, got 192.0.2.10"), "{text}");
+    assert!(text.contains("FAIL  no-such-name.example.com. A: expected NoError, got NXDomain (no records)"), "{text}");
+    assert!(text.contains("ok    www.example.org. A"), "{text}");
+    assert!(text.contains("2 of 3 probe(s) failed against"), "{text}");
+}
+
 // ---- publishing and reloading ----
 
 fn publish(zones: &std::path::Path) {
