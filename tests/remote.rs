@@ -9,6 +9,9 @@
 #[path = "support/kv_api.rs"]
 mod kv_api;
 
+#[path = "remote/deploy.rs"]
+mod deploy;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,6 +21,9 @@ use kv_api::KvApi;
 
 const ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
 const NAMESPACE: &str = "5e1ec7ab1e0000000000000000000001";
+/// The namespaces of the configuration's `[env.staging]` and `[env.production]`.
+const STAGING_NAMESPACE: &str = "5e1ec7ab1e0000000000000000000002";
+const PRODUCTION_NAMESPACE: &str = "5e1ec7ab1e0000000000000000000003";
 const TOKEN: &str = "test-token-remote";
 
 /// One user's account: the stand-in, a wrangler configuration naming the namespace, and a
@@ -38,9 +44,18 @@ impl Account {
         let dir = std::env::temp_dir().join(format!("edgedns-remote-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("home")).unwrap();
+        // The Worker `make worker` built (wrangler deploy uploads it; nothing rebuilds it).
+        let main = Path::new(env!("CARGO_MANIFEST_DIR")).join("build/index.js");
         let config = format!(
-            "name = \"edgedns\"\nmain = \"build/index.js\"\ncompatibility_date = \"2026-05-01\"\n\n\
-             [[kv_namespaces]]\nbinding = \"ZONES\"\nid = \"{NAMESPACE}\"\n"
+            "name = \"edgedns\"\nmain = \"{}\"\ncompatibility_date = \"2026-05-01\"\n\n\
+             [[kv_namespaces]]\nbinding = \"ZONES\"\nid = \"{NAMESPACE}\"\n\n\
+             [triggers]\ncrons = [\"* * * * *\"]\n\n\
+             [env.staging]\nname = \"edgedns-staging\"\n\n\
+             [[env.staging.kv_namespaces]]\nbinding = \"ZONES\"\nid = \"{STAGING_NAMESPACE}\"\n\n\
+             [[env.staging.ratelimits]]\nname = \"QUERY_RATE_LIMITER\"\nnamespace_id = \"53011\"\nsimple = {{ limit = 1000, period = 10 }}\n\n\
+             [env.production]\nname = \"edgedns-production\"\n\n\
+             [[env.production.kv_namespaces]]\nbinding = \"ZONES\"\nid = \"{PRODUCTION_NAMESPACE}\"\n",
+            main.display()
         );
         std::fs::write(dir.join("wrangler.toml"), config).unwrap();
         let api = KvApi::start(&dir.join("kv"), ACCOUNT, TOKEN);
@@ -53,11 +68,16 @@ impl Account {
     }
 
     fn edgedns_with_token(&self, args: &[&str], token: &str) -> (bool, String) {
-        let wrangler = Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/.bin/wrangler");
-        assert!(wrangler.exists(), "{} is missing: run `npm ci` (make setup)", wrangler.display());
+        let mut command = self.command(token);
+        command.args(args).args(["--remote", "--config"]).arg(self.dir.join("wrangler.toml")).arg("--wrangler").arg(wrangler());
+        run(command)
+    }
+
+    /// The CLI with the account's environment (the stand-in's URL, `token`, a scratch home), no
+    /// arguments yet.
+    fn command(&self, token: &str) -> Command {
         let home = self.dir.join("home");
         let mut command = Command::new(env!("CARGO_BIN_EXE_edgedns"));
-        command.args(args).args(["--remote", "--config"]).arg(self.dir.join("wrangler.toml")).arg("--wrangler").arg(&wrangler);
         // Nothing from the environment that would send wrangler elsewhere.
         for proxy in ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL", "CF_API_TOKEN", "CF_ACCOUNT_ID"] {
             command.env_remove(proxy);
@@ -80,9 +100,7 @@ impl Account {
             .env("TMPDIR", &home)
             .env("CI", "true")
             .env("EDGEDNS_QUIET", "1");
-        let output = command.output().expect("the CLI runs");
-        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-        (output.status.success(), text)
+        command
     }
 
     /// What the namespace holds.
@@ -113,6 +131,25 @@ impl Account {
         let text = format!("$TTL 60\n@ SOA ns1 hostmaster {serial} 7200 900 1209600 300\n@ NS ns1\nns1 A 192.0.2.{serial}\nwww A 198.51.100.{serial}\n");
         self.file(&format!("zones-{serial}/example.test.zone"), text.as_bytes()).parent().unwrap().display().to_string()
     }
+}
+
+/// A file of the repository, as a path argument.
+fn repository_file(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(name).display().to_string()
+}
+
+/// The pinned wrangler.
+fn wrangler() -> PathBuf {
+    let wrangler = Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/.bin/wrangler");
+    assert!(wrangler.exists(), "{} is missing: run `npm ci` (make setup)", wrangler.display());
+    wrangler
+}
+
+/// Runs a command to its end: success, and stdout then stderr.
+fn run(mut command: Command) -> (bool, String) {
+    let output = command.output().expect("the CLI runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
 }
 
 /// The version a publish printed (`published <version>: ...`).

@@ -151,7 +151,9 @@ impl Shared {
 }
 
 /// The running stand-in: a thread accepting on 127.0.0.1 (a free port), one thread per
-/// connection. It stops with the test process.
+/// connection. It stops with the test process. Clones share it (a test's other servers read
+/// what it holds).
+#[derive(Clone)]
 pub struct KvApi {
     shared: Arc<Shared>,
     port: u16,
