@@ -27,6 +27,21 @@ impl Split {
     }
 }
 
+/// Which wrangler runs, with which configuration, on which KV binding: what every command that
+/// reaches a namespace shares (`deploy` too).
+#[derive(Args, Clone)]
+pub(super) struct WranglerArgs {
+    /// The KV binding name in wrangler.toml.
+    #[arg(long, default_value = "ZONES")]
+    pub(crate) binding: String,
+    /// wrangler configuration file.
+    #[arg(long)]
+    pub(crate) config: Option<PathBuf>,
+    /// The wrangler executable (default: ./node_modules/.bin/wrangler, else npx wrangler).
+    #[arg(long = "wrangler", value_name = "WRANGLER")]
+    pub(crate) executable: Option<PathBuf>,
+}
+
 #[derive(Args)]
 pub(super) struct Target {
     /// Use the local dev KV (wrangler dev's state).
@@ -35,18 +50,11 @@ pub(super) struct Target {
     /// Use the real namespace of the deployed Worker.
     #[arg(long)]
     pub(crate) remote: bool,
-    /// The KV binding name in wrangler.toml.
-    #[arg(long, default_value = "ZONES")]
-    pub(crate) binding: String,
     /// Local state directory (wrangler's --persist-to), for --local.
     #[arg(long)]
     pub(crate) persist_to: Option<PathBuf>,
-    /// wrangler configuration file.
-    #[arg(long)]
-    pub(crate) config: Option<PathBuf>,
-    /// The wrangler executable (default: ./node_modules/.bin/wrangler, else npx wrangler).
-    #[arg(long)]
-    pub(crate) wrangler: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) wrangler: WranglerArgs,
     /// The wrangler environment (`[env.NAME]` in wrangler.toml, with its own KV namespace):
     /// `staging`, `production`. Without it, the top-level configuration.
     #[arg(long, value_name = "NAME")]
@@ -57,6 +65,6 @@ impl Target {
     /// Where this is, in words: `remote KV binding ZONES (env staging)`.
     pub(crate) fn place(&self) -> String {
         let env = self.env.as_ref().map(|env| format!(" (env {env})")).unwrap_or_default();
-        format!("{} KV binding {}{env}", if self.local { "local" } else { "remote" }, self.binding)
+        format!("{} KV binding {}{env}", if self.local { "local" } else { "remote" }, self.wrangler.binding)
     }
 }

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::args::{Sources, Split, Target};
+use super::args::{Sources, Split, Target, WranglerArgs};
 use super::kv::{configured, wrangler};
 use super::sources::{compile_files, read_sources};
 use super::{publish, remote};
@@ -40,15 +40,8 @@ pub(super) struct DeployArgs {
     /// The deployed Worker's DoH URL, for --probe (`https://dns.example.com/dns-query`).
     #[arg(long, value_name = "URL", requires = "probe")]
     url: Option<String>,
-    /// The KV binding name in wrangler.toml.
-    #[arg(long, default_value = "ZONES")]
-    binding: String,
-    /// wrangler configuration file.
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// The wrangler executable (default: ./node_modules/.bin/wrangler, else npx wrangler).
-    #[arg(long)]
-    wrangler: Option<PathBuf>,
+    #[command(flatten)]
+    wrangler: WranglerArgs,
     #[command(flatten)]
     split: Split,
 }
@@ -67,15 +60,7 @@ fn stopped(n: usize, error: &str, served: &str) -> String {
 
 pub(super) fn run(args: DeployArgs) -> Result<(), String> {
     let env = args.env.clone();
-    let target = Target {
-        local: false,
-        remote: true,
-        binding: args.binding.clone(),
-        persist_to: None,
-        config: args.config.clone(),
-        wrangler: args.wrangler.clone(),
-        env: Some(env.clone()),
-    };
+    let target = Target { local: false, remote: true, persist_to: None, wrangler: args.wrangler.clone(), env: Some(env.clone()) };
     let untouched = format!("nothing was published or deployed to {env}");
     // The probes file is read first: a typo in it should not surface after the deploy.
     let probes = match &args.probe {

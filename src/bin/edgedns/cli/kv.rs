@@ -14,7 +14,7 @@ use super::sources::progress;
 /// The pinned wrangler, with the target's configuration file and environment, telemetry off.
 pub(super) fn wrangler(target: &Target) -> Command {
     let local = Path::new("node_modules/.bin/wrangler");
-    let mut command = match &target.wrangler {
+    let mut command = match &target.wrangler.executable {
         Some(path) => Command::new(path),
         None if local.exists() => Command::new(local),
         None => {
@@ -31,7 +31,7 @@ pub(super) fn wrangler(target: &Target) -> Command {
 
 /// Appends the target's configuration file and environment to a wrangler command line.
 pub(super) fn configured(command: &mut Command, target: &Target) {
-    if let Some(config) = &target.config {
+    if let Some(config) = &target.wrangler.config {
         command.arg("--config").arg(config);
     }
     if let Some(env) = &target.env {
@@ -43,8 +43,8 @@ pub(super) fn configured(command: &mut Command, target: &Target) {
 pub(super) fn wrangler_command(target: &Target, verb: &str) -> Command {
     let mut command = wrangler(target);
     match verb.strip_prefix("bulk ") {
-        Some(bulk) => command.args(["kv", "bulk", bulk, "--binding", &target.binding]),
-        None => command.args(["kv", "key", verb, "--binding", &target.binding]),
+        Some(bulk) => command.args(["kv", "bulk", bulk, "--binding", &target.wrangler.binding]),
+        None => command.args(["kv", "key", verb, "--binding", &target.wrangler.binding]),
     };
     command.arg(if target.local { "--local" } else { "--remote" });
     if let Some(dir) = &target.persist_to {
