@@ -38,6 +38,7 @@
 
 pub mod admin;
 pub mod answer;
+pub mod calendar;
 pub mod client;
 pub mod doh;
 pub mod geo;

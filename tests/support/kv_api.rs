@@ -1270,17 +1270,5 @@ fn write_atomically(path: &Path, bytes: &[u8]) {
 /// Now, as the API writes times (RFC 3339, UTC, microseconds).
 fn timestamp() -> String {
     let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_secs());
-    let (days, time) = ((seconds / 86_400) as i64, seconds % 86_400);
-    // Days since 1970-01-01 to a proleptic Gregorian date, counting eras of 400 years from
-    // 0000-03-01 so that a leap day ends each year.
-    let shifted = days + 719_468;
-    let era = shifted.div_euclid(146_097);
-    let day_of_era = shifted - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.000000Z", time / 3_600, time / 60 % 60, time % 60)
+    edgedns::calendar::Utc::from_unix(seconds).rfc3339_micros()
 }

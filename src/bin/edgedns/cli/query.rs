@@ -9,7 +9,7 @@ use edgedns::query::{EdnsRequest, HeaderEcho, Query};
 use edgedns::server::{self, Zones};
 use edgedns::zone::Catalog;
 use hickory_proto::op::Query as Question;
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::rr::{Name, Record, RecordType};
 
 #[derive(Args, Default)]
 pub(super) struct LocationArgs {
@@ -114,7 +114,14 @@ pub(super) fn query(catalog: &Catalog, name: &str, record_type: &str, options: Q
         println!(";; explain: {line}");
     }
     println!(";; status: {:?}, aa: {}, scope: {}", resolution.rcode, resolution.authoritative, resolution.scope);
-    for (section, records) in [("ANSWER", &resolution.answers), ("AUTHORITY", &resolution.authority), ("ADDITIONAL", &resolution.additional)] {
+    print_sections(&resolution.answers, &resolution.authority, &resolution.additional);
+    Ok(())
+}
+
+/// The answer, authority and additional records, each non-empty section under its heading: one
+/// layout for the offline query and the remote one.
+pub(super) fn print_sections(answers: &[Record], authority: &[Record], additional: &[Record]) {
+    for (section, records) in [("ANSWER", answers), ("AUTHORITY", authority), ("ADDITIONAL", additional)] {
         if !records.is_empty() {
             println!(";; {section}");
             for record in records {
@@ -122,5 +129,4 @@ pub(super) fn query(catalog: &Catalog, name: &str, record_type: &str, options: Q
             }
         }
     }
-    Ok(())
 }

@@ -57,8 +57,8 @@ pub(super) fn ask(url: &str, message: &Message) -> Result<Message, String> {
         .map_err(|e| format!("{url}: {e}"))?;
     let status = response.status();
     let content_type = response.headers().get("content-type").and_then(|value| value.to_str().ok()).unwrap_or("").to_owned();
-    // One byte past the limit tells an oversized body from one exactly at it.
-    let bytes = response.body_mut().with_config().limit(MAX_MESSAGE + 1).read_to_vec().map_err(|e| format!("{url}: reading the answer: {e}"))?;
+    // ureq refuses a body over the limit with an error, so the limit is the largest DNS message.
+    let bytes = response.body_mut().with_config().limit(MAX_MESSAGE).read_to_vec().map_err(|e| format!("{url}: reading the answer: {e}"))?;
     if status != 200 {
         let said: String = String::from_utf8_lossy(&bytes).chars().take(200).filter(|c| !c.is_control()).collect();
         return Err(format!("{url}: HTTP {}: {said}", status.as_u16()));
@@ -73,14 +73,7 @@ pub(super) fn ask(url: &str, message: &Message) -> Result<Message, String> {
 pub(super) fn print(message: &Message) {
     let metadata = &message.metadata;
     println!(";; status: {:?}, aa: {}, ra: {}", metadata.response_code, metadata.authoritative, metadata.recursion_available);
-    for (section, records) in [("ANSWER", &message.answers), ("AUTHORITY", &message.authorities), ("ADDITIONAL", &message.additionals)] {
-        if !records.is_empty() {
-            println!(";; {section}");
-            for record in records {
-                println!("{record}");
-            }
-        }
-    }
+    super::query::print_sections(&message.answers, &message.authorities, &message.additionals);
 }
 
 /// A probes file: `[[probe]]` tables, each one question and what must come back.
