@@ -8,6 +8,8 @@
 //! bytes, keys sort in the canonical order of their names (RFC 4034 §6.1), which the compact
 //! form's sorted index relies on ([`super::compact`]); the decoded form and the catalog hash them.
 
+use std::hash::{BuildHasherDefault, Hasher};
+
 use hickory_proto::rr::Name;
 
 /// The longest key: a name takes at most 255 bytes in wire form, and a key at most twice that.
@@ -86,11 +88,18 @@ impl NameKey {
     }
 
     fn push_label(&mut self, label: &[u8]) -> Option<()> {
-        for &byte in label {
-            match byte.to_ascii_lowercase() {
-                0 => self.push(&[0, 1])?,
-                other => self.push(&[other])?,
+        if label.contains(&0) {
+            for &byte in label {
+                match byte.to_ascii_lowercase() {
+                    0 => self.push(&[0, 1])?,
+                    other => self.push(&[other])?,
+                }
             }
+        } else {
+            // The common case, a label without zero bytes: copied, then lower-cased in place.
+            let start = self.len;
+            self.push(label)?;
+            self.bytes.get_mut(start..self.len)?.make_ascii_lowercase();
         }
         self.push(&[0, 0])?;
         *self.ends.get_mut(self.labels)? = u16::try_from(self.len).ok()?;
@@ -103,6 +112,51 @@ impl NameKey {
         self.bytes.get_mut(self.len..end)?.copy_from_slice(bytes);
         self.len = end;
         Some(())
+    }
+}
+
+/// Hashes keys for the decoded form's and the catalog's tables: a multiply-rotate step per
+/// 8 bytes (the FxHash step, as rustc's tables use it) and a final avalanche (MurmurHash3's
+/// `fmix64`), so the high bits the table groups by depend on every byte. Not keyed, unlike
+/// std's SipHash: the tables are built from the operator's zones and only looked up with the
+/// names queries ask, so a query cannot grow a collision chain, only walk one the zones have.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct KeyHasher(u64);
+
+/// The [`KeyHasher`] for `HashMap`s.
+pub(super) type KeyHashing = BuildHasherDefault<KeyHasher>;
+
+impl KeyHasher {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            self.mix(u64::from_le_bytes(word.try_into().unwrap_or_default()));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last.iter_mut().zip(rest).for_each(|(slot, byte)| *slot = *byte);
+            self.mix(u64::from_le_bytes(last));
+        }
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        self.mix(value as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        let mut hash = self.0;
+        hash ^= hash >> 33;
+        hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        hash ^= hash >> 33;
+        hash = hash.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        hash ^ (hash >> 33)
     }
 }
 
@@ -139,5 +193,19 @@ mod tests {
         let zero = Name::from_labels([&b"a\0"[..], b"b"]).unwrap();
         assert_eq!(NameKey::from_root(&zero).unwrap().bytes(), b"b\0\0a\0\x01\0\0");
         assert_eq!(NameKey::from_root(&Name::root()).unwrap().bytes(), b"");
+    }
+
+    #[test]
+    fn hashes_depend_on_every_byte_and_the_length() {
+        let hash = |bytes: &[u8]| {
+            let mut hasher = KeyHasher::default();
+            std::hash::Hash::hash(bytes, &mut hasher);
+            hasher.finish()
+        };
+        let base = hash(b"h1000\0\0");
+        assert_ne!(base, hash(b"h1001\0\0"));
+        assert_ne!(base, hash(b"h1000\0\0\0"));
+        assert_ne!(hash(b""), hash(b"\0"));
+        assert_ne!(hash(b"abcdefgh1"), hash(b"abcdefgh2"));
     }
 }

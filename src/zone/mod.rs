@@ -21,7 +21,7 @@ use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 
 use crate::health::spec::HealthCheckSpec;
 use crate::policy::{Target, Targets};
-use key::NameKey;
+use key::{KeyHashing, NameKey};
 use routes::RoutedSet;
 
 /// Records of one owner name and type (RFC 2181 §5), with one TTL.
@@ -105,7 +105,7 @@ pub struct Zone {
 enum Nodes {
     /// Decoded, by the name's key below the apex ([`key`]), each with its name: what the
     /// compiler builds and the tools read.
-    Decoded(HashMap<Box<[u8]>, (LowerName, Node)>),
+    Decoded(HashMap<Box<[u8]>, (LowerName, Node), KeyHashing>),
     /// As a snapshot shard publishes them, decoded per query ([`compact`]): what an isolate holds.
     Compact(compact::CompactNodes),
 }
@@ -180,7 +180,7 @@ impl Zone {
             .and_then(|set| set.records.first())
             .cloned()
             .ok_or(AssembleError::MissingSoa)?;
-        let mut keyed = HashMap::with_capacity(nodes.len());
+        let mut keyed = HashMap::with_capacity_and_hasher(nodes.len(), KeyHashing::default());
         for (name, node) in nodes {
             // Every name here is at or below the apex (checked above, or an ancestor of one).
             let key = NameKey::below(&name, &apex).ok_or_else(|| AssembleError::OutOfZone(Name::from(&name)))?;
@@ -229,7 +229,7 @@ impl Zone {
 
     /// The node of an exact name in the decoded form. Names are fully qualified, as the
     /// owners are: a relative name has no node (as in the compact form).
-    fn decoded_node<'z>(&self, nodes: &'z HashMap<Box<[u8]>, (LowerName, Node)>, name: &Name) -> Option<&'z Node> {
+    fn decoded_node<'z>(&self, nodes: &'z HashMap<Box<[u8]>, (LowerName, Node), KeyHashing>, name: &Name) -> Option<&'z Node> {
         if !name.is_fqdn() {
             return None;
         }
@@ -375,7 +375,7 @@ pub fn label_count(name: &Name) -> usize {
 pub struct Catalog {
     zones: Vec<Zone>,
     /// Each zone's position by the key of its apex ([`NameKey::from_root`]).
-    index: HashMap<Box<[u8]>, usize>,
+    index: HashMap<Box<[u8]>, usize, KeyHashing>,
     health_checks: BTreeMap<String, HealthCheckSpec>,
     latency_matrix: BTreeMap<String, BTreeMap<String, u32>>,
     views: Vec<View>,
@@ -498,7 +498,7 @@ impl Catalog {
     /// Builds a catalog; a later zone with the same apex replaces an earlier one (the
     /// compiler rejects duplicates before this point).
     pub fn new(zones: Vec<Zone>) -> Self {
-        let mut index = HashMap::with_capacity(zones.len());
+        let mut index = HashMap::with_capacity_and_hasher(zones.len(), KeyHashing::default());
         for (position, zone) in zones.iter().enumerate() {
             // An apex has a key: it is a name, at most 255 bytes long.
             if let Some(key) = NameKey::from_root(zone.apex()) {
