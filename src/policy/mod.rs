@@ -641,10 +641,10 @@ fn decide(rule: &Rule, record_type: RecordType, context: &mut Context<'_>, decis
         }
         Action::Geolocation(choices) => {
             let client = context.client;
-            let mut matching: Vec<&LocatedChoice> = choices.iter().filter(|c| c.location.matches(&client)).collect();
+            let mut matching: Vec<&LocatedChoice> = choices.iter().filter(|c| c.location.matches(client)).collect();
             matching.sort_by_key(|c| std::cmp::Reverse(c.location.specificity()));
             decision.depends_on(client.geo_scope);
-            for skipped in choices.iter().filter(|c| !c.location.matches(&client)) {
+            for skipped in choices.iter().filter(|c| !c.location.matches(client)) {
                 context.note(|| format!("geolocation: {} does not match the client", skipped.location));
             }
             let picked = prefer_healthy(&matching, |c| is_healthy(&c.rule, record_type, context, depth));
