@@ -8,6 +8,9 @@
 //! * wasm32-wasip1 (criterion does not build there): `cargo build --release --bench engine
 //!   --target wasm32-wasip1`, then `node benches/run-wasi.mjs FILE.wasm [sizes...]` runs a plain
 //!   timed loop and prints one line per case.
+//! * wasm32-unknown-unknown, the target the Worker is built for: the same loop, with
+//!   `--target wasm32-unknown-unknown`; `run-wasi.mjs` gives it a clock and an output (the
+//!   `bench` import module, [`host`]) in place of WASI.
 //!
 //! The `budget` group measures the policy engine alone on trees at the evaluation budget
 //! (`EDGEDNS_BENCH_SIZES=1000 cargo bench --bench engine -- budget`): the dearest trees the
@@ -158,34 +161,107 @@ criterion::criterion_group! { name = benches; config = native::config(); targets
 #[cfg(not(target_arch = "wasm32"))]
 criterion::criterion_main!(benches);
 
-/// wasm32-wasip1: a plain timed loop (warm-up, then the mean of `ITERATIONS`), one line per
-/// case: `<size> <case> <ns/query>`. Zone sizes come from the arguments (default: all).
+/// What the wasm loop needs from its host: a clock, its zone sizes and an output. Under WASI
+/// the standard library has them; on wasm32-unknown-unknown, which has no system interface,
+/// `benches/run-wasi.mjs` passes them in as the `bench` import module.
+#[cfg(target_arch = "wasm32")]
+mod host {
+    #[cfg(target_os = "wasi")]
+    mod system {
+        use std::sync::OnceLock;
+        use std::time::Instant;
+
+        /// Milliseconds since the first call.
+        pub fn millis() -> f64 {
+            static START: OnceLock<Instant> = OnceLock::new();
+            START.get_or_init(Instant::now).elapsed().as_secs_f64() * 1e3
+        }
+
+        /// The zone sizes asked for on the command line.
+        pub fn sizes() -> Vec<usize> {
+            std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect()
+        }
+
+        /// A line of the results (standard output).
+        pub fn print(line: &str) {
+            println!("{line}");
+        }
+
+        /// A line of progress (standard error).
+        pub fn log(line: &str) {
+            eprintln!("{line}");
+        }
+    }
+
+    #[cfg(not(target_os = "wasi"))]
+    mod system {
+        #[link(wasm_import_module = "bench")]
+        extern "C" {
+            /// `performance.now()`.
+            fn now_ms() -> f64;
+            /// The `index`th zone size asked for, 0 after the last.
+            fn size(index: u32) -> f64;
+            /// Writes `length` bytes of UTF-8 at `text` as a line to standard output (stream 1)
+            /// or standard error (2).
+            fn write_line(stream: u32, text: *const u8, length: usize);
+        }
+
+        pub fn millis() -> f64 {
+            // SAFETY: a host function of no arguments that returns a number.
+            unsafe { now_ms() }
+        }
+
+        pub fn sizes() -> Vec<usize> {
+            // SAFETY: a host function that takes and returns numbers.
+            (0..).map(|index| unsafe { size(index) } as usize).take_while(|size| *size > 0).collect()
+        }
+
+        fn write(stream: u32, line: &str) {
+            // SAFETY: the host reads `line.len()` bytes at `line.as_ptr()` from this module's
+            // memory during the call, while `line` is borrowed.
+            unsafe { write_line(stream, line.as_ptr(), line.len()) }
+        }
+
+        pub fn print(line: &str) {
+            write(1, line);
+        }
+
+        pub fn log(line: &str) {
+            write(2, line);
+        }
+    }
+
+    pub use system::*;
+}
+
+/// wasm32 (wasip1 or unknown-unknown): a plain timed loop (warm-up, then the mean of
+/// `ITERATIONS`), one line per case: `<size> <case> <ns/query>`. Zone sizes come from the
+/// arguments (default: all).
 #[cfg(target_arch = "wasm32")]
 fn main() {
     use std::hint::black_box;
-    use std::time::Instant;
 
     const ITERATIONS: u32 = 100_000;
-    let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let sizes = host::sizes();
     let sizes = if sizes.is_empty() { SIZES.to_vec() } else { sizes };
     let client = client();
     let mut random = SplitMix::new(1);
-    println!("{:<6} {:<14} {:>10}", "zone", "case", "ns/query");
+    host::print(&format!("{:<6} {:<14} {:>10}", "zone", "case", "ns/query"));
     for records in sizes {
-        let start = Instant::now();
+        let start = host::millis();
         let (catalog, hosts) = catalog(records);
-        eprintln!("zone of {records} records compiled in {:.1} s", start.elapsed().as_secs_f64());
+        host::log(&format!("zone of {records} records compiled in {:.1} s", (host::millis() - start) / 1e3));
         for (case, body) in cases(hosts) {
             let request = post(&body);
             for _ in 0..ITERATIONS / 10 {
                 black_box(answer(black_box(&request), &catalog, &client, &mut random));
             }
-            let start = Instant::now();
+            let start = host::millis();
             for _ in 0..ITERATIONS {
                 black_box(answer(black_box(&request), &catalog, &client, &mut random));
             }
-            let nanos = start.elapsed().as_nanos() as f64 / f64::from(ITERATIONS);
-            println!("{:<6} {case:<14} {nanos:>10.0}", label(records));
+            let nanos = (host::millis() - start) * 1e6 / f64::from(ITERATIONS);
+            host::print(&format!("{:<6} {case:<14} {nanos:>10.0}", label(records)));
         }
     }
 }

@@ -165,7 +165,8 @@ pub fn resolve_visible(catalog: &Visible<'_>, question: &Question, inputs: &mut 
     let mut resolution = Resolution::new(ResponseCode::NoError);
     resolution.authoritative = true;
     let mut name = question.name.clone();
-    let mut visited: Vec<LowerName> = vec![LowerName::new(&name)];
+    // The owners of the chain so far, kept once a CNAME is followed (most answers follow none).
+    let mut visited: Vec<LowerName> = Vec::new();
     loop {
         match zone.lookup(&name, query_type) {
             Lookup::Delegation { name_servers } => {
@@ -189,7 +190,11 @@ pub fn resolve_visible(catalog: &Visible<'_>, question: &Question, inputs: &mut 
                         if query_type == RecordType::ANY {
                             resolution.extended_error = Some(ExtendedError::NotSupported);
                         }
-                        resolution.answers.extend(records);
+                        if resolution.answers.is_empty() {
+                            resolution.answers = records;
+                        } else {
+                            resolution.answers.extend(records);
+                        }
                         return resolution;
                     }
                     Selection::NoData => {
@@ -212,6 +217,9 @@ pub fn resolve_visible(catalog: &Visible<'_>, question: &Question, inputs: &mut 
                     }
                 };
                 // RFC 1034 §4.3.2 3a: restart at the canonical name, while it is ours.
+                if visited.is_empty() {
+                    visited.push(LowerName::new(&question.name));
+                }
                 let key = LowerName::new(&target);
                 if visited.contains(&key) || visited.len() > MAX_CHAIN {
                     return resolution;
@@ -289,9 +297,10 @@ fn static_records(set: &RrSet, owner: &Name, inputs: &mut Inputs<'_>) -> Vec<Rec
         .records
         .iter()
         .map(|record| {
-            let mut record = record.clone();
-            record.name = owner.clone();
-            record
+            // The zone's owner name is not copied only to be replaced.
+            let mut answer = Record::from_rdata(owner.clone(), record.ttl, record.data.clone());
+            answer.dns_class = record.dns_class;
+            answer
         })
         .collect();
     for index in (1..records.len()).rev() {

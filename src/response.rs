@@ -2,8 +2,9 @@
 //! question, and an OPT record exactly when the query had one (RFC 6891 §7), carrying the
 //! client subnet with its scope (RFC 7871 §7.2.1) and any Extended DNS Error (RFC 8914).
 
-use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query as Question, ResponseCode};
+use hickory_proto::op::{emit_message_parts, Edns, MessageType, Metadata, OpCode, Query as Question, ResponseCode};
 use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
+use hickory_proto::serialize::binary::BinEncoder;
 
 use crate::answer::{ExtendedError, Resolution};
 use crate::client::CLIENT_SUBNET_OPTION;
@@ -33,40 +34,52 @@ pub struct Encoded {
 #[derive(Debug)]
 pub struct EncodeError(pub hickory_proto::ProtoError);
 
-/// Encodes a resolution as the response to a query.
+/// A response's first bytes: the header, a question and a few records fit in most.
+const RESPONSE_CAPACITY: usize = 512;
+
+/// Encodes a resolution as the response to a query. The sections are written straight from
+/// the resolution (as `Message::to_vec` writes a message's, without copying the records into
+/// a `Message` first).
 pub fn encode(header: &HeaderEcho, question: Option<&Question>, edns: Option<&EdnsRequest>, resolution: &Resolution) -> Result<Encoded, EncodeError> {
-    let mut message = Message::new(header.id, MessageType::Response, OpCode::from_u8(header.opcode));
-    let metadata = &mut message.metadata;
+    let mut metadata = Metadata::new(header.id, MessageType::Response, OpCode::from_u8(header.opcode));
     metadata.authoritative = resolution.authoritative;
     metadata.recursion_desired = header.recursion_desired;
     metadata.checking_disabled = header.checking_disabled;
     metadata.recursion_available = resolution.recursion_available;
     metadata.authentic_data = resolution.authentic_data;
     metadata.response_code = resolution.rcode;
-    if let Some(question) = question {
-        message.queries.push(question.clone());
-    }
-    message.answers.clone_from(&resolution.answers);
-    message.authorities.clone_from(&resolution.authority);
-    message.additionals.clone_from(&resolution.additional);
-
-    if let Some(request) = edns {
-        let mut reply = Edns::new();
-        reply.set_max_payload(ADVERTISED_PAYLOAD);
-        reply.set_version(0);
-        reply.set_dnssec_ok(request.dnssec_ok);
-        let options = &mut reply.options_mut().options;
-        if let Some(subnet) = &request.client_subnet {
-            let data = subnet.encode_response(resolution.scope);
-            options.push((EdnsCode::from(CLIENT_SUBNET_OPTION), EdnsOption::Unknown(CLIENT_SUBNET_OPTION, data)));
-        }
-        if let Some(extended) = resolution.extended_error {
-            options.push((EdnsCode::from(EXTENDED_ERROR_OPTION), EdnsOption::Unknown(EXTENDED_ERROR_OPTION, extended_error_data(extended))));
-        }
-        message.edns = Some(reply);
-    }
-    let bytes = message.to_vec().map_err(EncodeError)?;
+    let reply = edns.map(|request| reply_edns(request, resolution));
+    let mut bytes = Vec::with_capacity(RESPONSE_CAPACITY);
+    emit_message_parts(
+        &metadata,
+        &mut question.into_iter(),
+        &mut resolution.answers.iter(),
+        &mut resolution.authority.iter(),
+        &mut resolution.additional.iter(),
+        reply.as_ref(),
+        None,
+        &mut BinEncoder::new(&mut bytes),
+    )
+    .map_err(EncodeError)?;
     Ok(Encoded { bytes, rcode: resolution.rcode, max_age: max_age(resolution) })
+}
+
+/// The response's OPT record (RFC 6891 §7): the client subnet with its scope (RFC 7871
+/// §7.2.1) and any Extended DNS Error (RFC 8914).
+fn reply_edns(request: &EdnsRequest, resolution: &Resolution) -> Edns {
+    let mut reply = Edns::new();
+    reply.set_max_payload(ADVERTISED_PAYLOAD);
+    reply.set_version(0);
+    reply.set_dnssec_ok(request.dnssec_ok);
+    let options = &mut reply.options_mut().options;
+    if let Some(subnet) = &request.client_subnet {
+        let data = subnet.encode_response(resolution.scope);
+        options.push((EdnsCode::from(CLIENT_SUBNET_OPTION), EdnsOption::Unknown(CLIENT_SUBNET_OPTION, data)));
+    }
+    if let Some(extended) = resolution.extended_error {
+        options.push((EdnsCode::from(EXTENDED_ERROR_OPTION), EdnsOption::Unknown(EXTENDED_ERROR_OPTION, extended_error_data(extended))));
+    }
+    reply
 }
 
 fn extended_error_data(error: ExtendedError) -> Vec<u8> {

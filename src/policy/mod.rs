@@ -640,11 +640,11 @@ fn decide(rule: &Rule, record_type: RecordType, context: &mut Context<'_>, decis
             decide(chosen, record_type, context, decision, depth + 1);
         }
         Action::Geolocation(choices) => {
-            let client = context.client.clone();
-            let mut matching: Vec<&LocatedChoice> = choices.iter().filter(|c| c.location.matches(&client)).collect();
+            let client = context.client;
+            let mut matching: Vec<&LocatedChoice> = choices.iter().filter(|c| c.location.matches(client)).collect();
             matching.sort_by_key(|c| std::cmp::Reverse(c.location.specificity()));
             decision.depends_on(client.geo_scope);
-            for skipped in choices.iter().filter(|c| !c.location.matches(&client)) {
+            for skipped in choices.iter().filter(|c| !c.location.matches(client)) {
                 context.note(|| format!("geolocation: {} does not match the client", skipped.location));
             }
             let picked = prefer_healthy(&matching, |c| is_healthy(&c.rule, record_type, context, depth));
@@ -658,12 +658,12 @@ fn decide(rule: &Rule, record_type: RecordType, context: &mut Context<'_>, decis
         }
         Action::Latency(choices) => {
             // An operator's latency matrix for the client's edge location wins over distance.
-            let edge = context.client.edge_location.clone();
+            let edge = context.client.edge_location.as_deref();
             let measured: Option<Vec<(u32, &RegionalChoice)>> =
-                edge.as_deref().and_then(|edge| choices.iter().map(|c| context.targets.measured_latency(edge, &c.region).map(|ms| (ms, c))).collect());
+                edge.and_then(|edge| choices.iter().map(|c| context.targets.measured_latency(edge, &c.region).map(|ms| (ms, c))).collect());
             let ordered: Vec<&RegionalChoice> = if let Some(mut measured) = measured {
                 measured.sort_by_key(|(ms, _)| *ms);
-                context.note(|| format!("latency: measured latencies from {}", edge.as_deref().unwrap_or("?")));
+                context.note(|| format!("latency: measured latencies from {}", edge.unwrap_or("?")));
                 decision.tailored = true;
                 measured.into_iter().map(|(_, c)| c).collect()
             } else if let Some(origin) = context.client.coordinates {

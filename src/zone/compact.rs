@@ -8,7 +8,7 @@
 //! already small, stay decoded. Every record is decoded once when the shard is indexed, so a
 //! corrupt shard is refused then, not found out by a query.
 //!
-//! A name's key is its labels below the apex, from the apex down, lower-cased, each ended by
+//! A name's key ([`super::key`]) is its labels below the apex, from the apex down, lower-cased, each ended by
 //! `00 00` (a zero byte in a label is written `00 01`): compared as bytes, keys sort in the
 //! canonical order of their names (RFC 4034 §6.1), the order a shard publishes its records in,
 //! so indexing a shard sorts data that is already sorted; a name's ancestors' keys are prefixes
@@ -19,11 +19,9 @@ use std::sync::Arc;
 use hickory_proto::rr::{LowerName, Name, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 
+use super::key::NameKey;
 use super::routes::RoutedSet;
 use super::{group_rrsets, label_count, AssembleError, Node, RrSet};
-
-/// The longest key: a name takes at most 255 bytes in wire form, and a key at most twice that.
-const MAX_KEY: usize = 512;
 
 /// The nodes of one zone: its records as wire-format chunks and a sorted index of its names.
 #[derive(Clone)]
@@ -75,43 +73,6 @@ fn push_key<'n>(out: &mut Vec<u8>, labels: impl Iterator<Item = &'n [u8]>) {
             }
         }
         out.extend_from_slice(&[0, 0]);
-    }
-}
-
-/// A probe's key, built on the stack.
-struct Key {
-    bytes: [u8; MAX_KEY],
-    len: usize,
-}
-
-impl Key {
-    /// The key of the first `depth` labels from the root of `name` (which has `labels`
-    /// labels), below an apex of `apex_labels` labels.
-    fn of(name: &Name, labels: usize, depth: usize, apex_labels: usize) -> Option<Self> {
-        let mut key = Self { bytes: [0; MAX_KEY], len: 0 };
-        let below = depth.checked_sub(apex_labels)?;
-        labels.checked_sub(depth)?;
-        for label in name.iter().rev().skip(apex_labels).take(below) {
-            for byte in label {
-                match byte.to_ascii_lowercase() {
-                    0 => key.push(&[0, 1])?,
-                    other => key.push(&[other])?,
-                }
-            }
-            key.push(&[0, 0])?;
-        }
-        Some(key)
-    }
-
-    fn push(&mut self, bytes: &[u8]) -> Option<()> {
-        let end = self.len.checked_add(bytes.len())?;
-        self.bytes.get_mut(self.len..end)?.copy_from_slice(bytes);
-        self.len = end;
-        Some(())
-    }
-
-    fn bytes(&self) -> &[u8] {
-        self.bytes.get(..self.len).unwrap_or_default()
     }
 }
 
@@ -279,8 +240,8 @@ impl CompactNodes {
         start.records as usize..end.records as usize
     }
 
-    /// The node with this key.
-    fn find(&self, key: &[u8]) -> Option<usize> {
+    /// The node with this key ([`NameKey`]).
+    pub(super) fn find(&self, key: &[u8]) -> Option<usize> {
         let (mut low, mut high) = (0, self.len());
         while low < high {
             let middle = low + (high - low) / 2;
@@ -293,19 +254,12 @@ impl CompactNodes {
         None
     }
 
-    /// The node of the first `depth` labels (from the root) of `name`, which has `labels` labels
-    /// and is at or below the apex.
-    pub(super) fn at_depth(&self, name: &Name, labels: usize, depth: usize, apex_labels: usize) -> Option<usize> {
-        self.find(Key::of(name, labels, depth, apex_labels)?.bytes())
-    }
-
     /// The node of `name` exactly (which must be at or below `apex`).
     pub(super) fn position(&self, apex: &Name, name: &Name) -> Option<usize> {
-        if !name.is_fqdn() || !apex.zone_of(name) {
+        if !name.is_fqdn() {
             return None;
         }
-        let labels = label_count(name);
-        self.at_depth(name, labels, labels, label_count(apex))
+        self.find(NameKey::below(name, apex)?.bytes())
     }
 
     /// Whether the node holds a record of this type.

@@ -9,6 +9,7 @@ mod compact;
 pub mod compile;
 pub mod delegation;
 pub mod diff;
+mod key;
 pub mod master;
 pub mod routes;
 
@@ -20,6 +21,7 @@ use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 
 use crate::health::spec::HealthCheckSpec;
 use crate::policy::{Target, Targets};
+use key::{KeyHashing, NameKey};
 use routes::RoutedSet;
 
 /// Records of one owner name and type (RFC 2181 §5), with one TTL.
@@ -94,7 +96,6 @@ pub enum Lookup<'z> {
 #[derive(Debug, Clone)]
 pub struct Zone {
     apex: Name,
-    apex_labels: usize,
     soa: Record,
     nodes: Nodes,
 }
@@ -102,8 +103,9 @@ pub struct Zone {
 /// How a zone holds its names.
 #[derive(Debug, Clone)]
 enum Nodes {
-    /// Decoded, by name: what the compiler builds and the tools read.
-    Decoded(HashMap<LowerName, Node>),
+    /// Decoded, by the name's key below the apex ([`key`]), each with its name: what the
+    /// compiler builds and the tools read.
+    Decoded(HashMap<Box<[u8]>, (LowerName, Node), KeyHashing>),
     /// As a snapshot shard publishes them, decoded per query ([`compact`]): what an isolate holds.
     Compact(compact::CompactNodes),
 }
@@ -178,7 +180,13 @@ impl Zone {
             .and_then(|set| set.records.first())
             .cloned()
             .ok_or(AssembleError::MissingSoa)?;
-        Ok(Self { apex, apex_labels, soa, nodes: Nodes::Decoded(nodes) })
+        let mut keyed = HashMap::with_capacity_and_hasher(nodes.len(), KeyHashing::default());
+        for (name, node) in nodes {
+            // Every name here is at or below the apex (checked above, or an ancestor of one).
+            let key = NameKey::below(&name, &apex).ok_or_else(|| AssembleError::OutOfZone(Name::from(&name)))?;
+            keyed.insert(Box::from(key.bytes()), (name, node));
+        }
+        Ok(Self { apex, soa, nodes: Nodes::Decoded(keyed) })
     }
 
     /// Builds a zone in the compact form from a snapshot shard's part of it: its records as
@@ -188,9 +196,8 @@ impl Zone {
     /// data is refused now.
     pub fn compact(apex: &Name, chunks: &[(u32, &[u8])], routed: Vec<RoutedSet>, empty: Vec<Name>) -> Result<Self, CompactError> {
         let apex = apex.to_lowercase();
-        let apex_labels = label_count(&apex);
         let (nodes, soa) = compact::CompactNodes::build(&apex, chunks, routed, empty)?;
-        Ok(Self { apex, apex_labels, soa, nodes: Nodes::Compact(nodes) })
+        Ok(Self { apex, soa, nodes: Nodes::Compact(nodes) })
     }
 
     /// The apex name, lower-cased.
@@ -215,23 +222,29 @@ impl Zone {
     /// The node of an exact name, ignoring zone cuts (for glue and tooling).
     pub fn node(&self, name: &Name) -> Option<Cow<'_, Node>> {
         match &self.nodes {
-            Nodes::Decoded(nodes) => nodes.get(&LowerName::new(name)).map(Cow::Borrowed),
+            Nodes::Decoded(nodes) => self.decoded_node(nodes, name).map(Cow::Borrowed),
             Nodes::Compact(nodes) => nodes.position(&self.apex, name).map(|node| Cow::Owned(nodes.node(node))),
         }
     }
 
+    /// The node of an exact name in the decoded form. Names are fully qualified, as the
+    /// owners are: a relative name has no node (as in the compact form).
+    fn decoded_node<'z>(&self, nodes: &'z HashMap<Box<[u8]>, (LowerName, Node), KeyHashing>, name: &Name) -> Option<&'z Node> {
+        if !name.is_fqdn() {
+            return None;
+        }
+        nodes.get(NameKey::below(name, &self.apex)?.bytes()).map(|(_, node)| node)
+    }
+
     /// The node of a lower-cased name, ignoring zone cuts.
     pub fn nodes_get(&self, name: &LowerName) -> Option<Cow<'_, Node>> {
-        match &self.nodes {
-            Nodes::Decoded(nodes) => nodes.get(name).map(Cow::Borrowed),
-            Nodes::Compact(_) => self.node(&Name::from(name)),
-        }
+        self.node(name)
     }
 
     /// The routed set of a type at an exact name, borrowed from the zone in either form.
     pub fn routed(&self, name: &Name, record_type: RecordType) -> Option<&RoutedSet> {
         match &self.nodes {
-            Nodes::Decoded(nodes) => nodes.get(&LowerName::new(name))?.routed(record_type),
+            Nodes::Decoded(nodes) => self.decoded_node(nodes, name)?.routed(record_type),
             Nodes::Compact(nodes) => nodes.routed(nodes.position(&self.apex, name)?, record_type),
         }
     }
@@ -253,7 +266,7 @@ impl Zone {
     /// compact zone's nodes are decoded one by one.
     pub fn nodes(&self) -> Box<dyn Iterator<Item = (Cow<'_, LowerName>, Cow<'_, Node>)> + '_> {
         match &self.nodes {
-            Nodes::Decoded(nodes) => Box::new(nodes.iter().map(|(name, node)| (Cow::Borrowed(name), Cow::Borrowed(node)))),
+            Nodes::Decoded(nodes) => Box::new(nodes.values().map(|(name, node)| (Cow::Borrowed(name), Cow::Borrowed(node)))),
             Nodes::Compact(nodes) => Box::new(nodes.iter(&self.apex).map(|(name, node)| (Cow::Owned(name), Cow::Owned(node)))),
         }
     }
@@ -265,18 +278,21 @@ impl Zone {
     /// `record_type` only matters for DS, which the parent side of a cut answers
     /// (RFC 4035 §3.1.4.1).
     pub fn lookup(&self, name: &Name, record_type: RecordType) -> Lookup<'_> {
+        // A name outside the zone matches no node (its key would be the apex's).
+        let Some(key) = NameKey::below(name, &self.apex) else {
+            return Lookup::NxDomain;
+        };
         let nodes = match &self.nodes {
             Nodes::Decoded(nodes) => nodes,
-            Nodes::Compact(nodes) => return self.lookup_compact(nodes, name, record_type),
+            Nodes::Compact(nodes) => return self.lookup_compact(nodes, &key, record_type),
         };
-        let labels = label_count(name);
+        let labels = key.labels();
         let mut closest_encloser: Option<(&Node, usize)> = None;
-        for depth in self.apex_labels..=labels {
-            let candidate = LowerName::new(&name.trim_to(depth));
-            let Some(node) = nodes.get(&candidate) else {
+        for depth in 0..=labels {
+            let Some((_, node)) = key.prefix(depth).and_then(|prefix| nodes.get(prefix)) else {
                 break;
             };
-            if depth > self.apex_labels {
+            if depth > 0 {
                 if let Some(name_servers) = node.rrset(RecordType::NS) {
                     let parent_side = depth == labels && record_type == RecordType::DS;
                     if !parent_side {
@@ -288,31 +304,24 @@ impl Zone {
         }
         match closest_encloser {
             Some((node, depth)) if depth == labels => Lookup::Found { node: Cow::Borrowed(node), wildcard: false },
-            Some((_, depth)) => {
-                let wildcard = name.trim_to(depth).prepend_label("*").ok().map(|w| LowerName::new(&w));
-                match wildcard.as_ref().and_then(|w| nodes.get(w)) {
-                    Some(node) => Lookup::Found { node: Cow::Borrowed(node), wildcard: true },
-                    None => Lookup::NxDomain,
-                }
-            }
+            Some((_, depth)) => match key.child_of_prefix(depth, b"*").and_then(|wildcard| nodes.get(wildcard.bytes())) {
+                Some((_, node)) => Lookup::Found { node: Cow::Borrowed(node), wildcard: true },
+                None => Lookup::NxDomain,
+            },
             None => Lookup::NxDomain,
         }
     }
 
     /// [`Zone::lookup`] over the compact form: the same walk, on positions in the name index,
     /// decoding only the node found (or the NS RRset of the cut).
-    fn lookup_compact(&self, nodes: &compact::CompactNodes, name: &Name, record_type: RecordType) -> Lookup<'_> {
-        // A name outside the zone matches no node (as in the decoded form, whose keys are full names).
-        if !self.apex.zone_of(name) {
-            return Lookup::NxDomain;
-        }
-        let labels = label_count(name);
+    fn lookup_compact(&self, nodes: &compact::CompactNodes, key: &NameKey, record_type: RecordType) -> Lookup<'_> {
+        let labels = key.labels();
         let mut closest_encloser: Option<(usize, usize)> = None;
-        for depth in self.apex_labels..=labels {
-            let Some(node) = nodes.at_depth(name, labels, depth, self.apex_labels) else {
+        for depth in 0..=labels {
+            let Some(node) = key.prefix(depth).and_then(|prefix| nodes.find(prefix)) else {
                 break;
             };
-            if depth > self.apex_labels && nodes.has(node, RecordType::NS) {
+            if depth > 0 && nodes.has(node, RecordType::NS) {
                 let parent_side = depth == labels && record_type == RecordType::DS;
                 if !parent_side {
                     return Lookup::Delegation { name_servers: Cow::Owned(nodes.rrset(node, RecordType::NS)) };
@@ -322,13 +331,10 @@ impl Zone {
         }
         match closest_encloser {
             Some((node, depth)) if depth == labels => Lookup::Found { node: Cow::Owned(nodes.node(node)), wildcard: false },
-            Some((_, depth)) => {
-                let wildcard = name.trim_to(depth).prepend_label("*").ok();
-                match wildcard.and_then(|w| nodes.at_depth(&w, depth + 1, depth + 1, self.apex_labels)) {
-                    Some(node) => Lookup::Found { node: Cow::Owned(nodes.node(node)), wildcard: true },
-                    None => Lookup::NxDomain,
-                }
-            }
+            Some((_, depth)) => match key.child_of_prefix(depth, b"*").and_then(|wildcard| nodes.find(wildcard.bytes())) {
+                Some(node) => Lookup::Found { node: Cow::Owned(nodes.node(node)), wildcard: true },
+                None => Lookup::NxDomain,
+            },
             None => Lookup::NxDomain,
         }
     }
@@ -368,7 +374,8 @@ pub fn label_count(name: &Name) -> usize {
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     zones: Vec<Zone>,
-    index: HashMap<LowerName, usize>,
+    /// Each zone's position by the key of its apex ([`NameKey::from_root`]).
+    index: HashMap<Box<[u8]>, usize, KeyHashing>,
     health_checks: BTreeMap<String, HealthCheckSpec>,
     latency_matrix: BTreeMap<String, BTreeMap<String, u32>>,
     views: Vec<View>,
@@ -443,22 +450,15 @@ impl<'a> Visible<'a> {
     /// The most specific zone containing `name` that this request may see; at the same apex a
     /// private view's zone wins over the public one.
     pub fn find(&self, name: &Name) -> Option<&'a Zone> {
-        let mut candidate = LowerName::new(name);
-        loop {
+        most_specific(name, |apex| {
             for view in &self.views {
-                if let Some(zone) = view.index.get(&candidate).and_then(|&i| view.zones.get(i)) {
+                if let Some(zone) = view.zone_at(apex) {
                     self.used_view.set(true);
                     return Some(zone);
                 }
             }
-            if let Some(zone) = self.catalog.index.get(&candidate).and_then(|&i| self.catalog.zones.get(i)) {
-                return Some(zone);
-            }
-            if candidate.is_root() {
-                return None;
-            }
-            candidate = candidate.base_name();
-        }
+            self.catalog.zone_at(apex)
+        })
     }
 
     /// The whole catalog (health checks, latency matrix).
@@ -498,9 +498,12 @@ impl Catalog {
     /// Builds a catalog; a later zone with the same apex replaces an earlier one (the
     /// compiler rejects duplicates before this point).
     pub fn new(zones: Vec<Zone>) -> Self {
-        let mut index = HashMap::with_capacity(zones.len());
+        let mut index = HashMap::with_capacity_and_hasher(zones.len(), KeyHashing::default());
         for (position, zone) in zones.iter().enumerate() {
-            index.insert(LowerName::new(zone.apex()), position);
+            // An apex has a key: it is a name, at most 255 bytes long.
+            if let Some(key) = NameKey::from_root(zone.apex()) {
+                index.insert(Box::from(key.bytes()), position);
+            }
         }
         Self { zones, index, health_checks: BTreeMap::new(), latency_matrix: BTreeMap::new(), views: Vec::new() }
     }
@@ -551,17 +554,23 @@ impl Catalog {
 
     /// The most specific hosted zone containing `name`.
     pub fn find(&self, name: &Name) -> Option<&Zone> {
-        let mut candidate = LowerName::new(name);
-        loop {
-            if let Some(zone) = self.index.get(&candidate).and_then(|&i| self.zones.get(i)) {
-                return Some(zone);
-            }
-            if candidate.is_root() {
-                return None;
-            }
-            candidate = candidate.base_name();
-        }
+        most_specific(name, |apex| self.zone_at(apex))
     }
+
+    /// The zone whose apex has this key.
+    fn zone_at(&self, key: &[u8]) -> Option<&Zone> {
+        self.index.get(key).and_then(|&position| self.zones.get(position))
+    }
+}
+
+/// The first zone `zone_at` finds at the keys of the apexes a zone holding `name` can have,
+/// the most specific first: the name and each of its ancestors up to the root. A relative name
+/// is no apex (apexes are fully qualified), but its ancestors are looked up as absolute names.
+fn most_specific<'z>(name: &Name, mut zone_at: impl FnMut(&[u8]) -> Option<&'z Zone>) -> Option<&'z Zone> {
+    let key = NameKey::from_root(name)?;
+    let labels = key.labels();
+    let longest = if name.is_fqdn() { labels } else { labels.checked_sub(1)? };
+    (0..=longest).rev().find_map(|depth| key.prefix(depth).and_then(&mut zone_at))
 }
 
 impl Targets for Catalog {
