@@ -1,0 +1,139 @@
+// What a DoH request costs inside the isolate, without HTTP, TLS or the front: the built Worker
+// (`./index.js`, build/) and the no-op Worker (`./noop.js`, benches/noop-worker) are called
+// here, in one workerd isolate, the way workerd calls them, on the same prebuilt requests; the
+// difference is what the Worker's own code costs a query. `scripts/bench-glue.sh` serves this
+// module and asks `GET /__glue?rounds=R`. A benchmark: it measures, it asserts nothing.
+//
+// Each case is run in rounds over every query of `./queries.txt` (the part 5 mix), the cases
+// taking turns round by round, the first round a warm-up (the Worker reads its shards from KV
+// then). A round's time is read between two awaited zero-length timers, as
+// src/bench_worker.rs does (workerd at the edge moves the clock only across I/O); the median
+// round is reported, in ns per request.
+//
+// The cases:
+//   empty       no Worker: a bare `new Response(null)` per request (the harness's own cost)
+//   construct   the entrypoint workerd makes per request and its `fetch` looked up, not
+//               called (then a bare response, as `empty`)
+//   head        the Worker's one call that reads the request (src/worker/runtime.js
+//               `requestHead`), then a bare response
+//   respond     the Worker's one call that builds a response (`respond`), with a DoH answer's
+//               headers and a body of its size, and nothing else
+//   noop        the no-op Worker's `fetch` (an object export: nothing is constructed)
+//   worker      the Worker as workerd calls its default export: a new entrypoint per request
+//               (`new Entrypoint(ctx, env)`), then its `fetch`
+//   worker-404  the same for a path the Worker does not serve: reading the request head and
+//               building a response, no DNS work
+//   ref, ref-404  `worker` and `worker-404` for a reference build (`./ref.js`, BENCH_GLUE_REF;
+//               the same build when none is given): two builds side by side in one isolate
+
+import Worker from "./index.js";
+import Reference from "./ref.js";
+import noop from "./noop.js";
+import queryText from "./queries.txt";
+import { requestHead, respond } from "./runtime.js";
+
+const TYPES = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, HTTPS: 65, CAA: 257 };
+
+// A query message for `name` and `type`: id 0, RD, one question, no EDNS (as dnsperf sends
+// with -D off), base64url without padding (RFC 8484 §4.1).
+function dnsParameter(name, type) {
+  const bytes = [0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+  for (const label of name.replace(/\.$/, "").split(".")) {
+    bytes.push(label.length, ...new TextEncoder().encode(label));
+  }
+  const code = TYPES[type] ?? 1;
+  bytes.push(0, code >> 8, code & 255, 0, 1);
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+const urls = queryText
+  .split("\n")
+  .map((line) => line.trim().split(/\s+/))
+  .filter((fields) => fields.length >= 2)
+  .map(([name, type]) => `https://dns.bench.test/dns-query?dns=${dnsParameter(name, type)}`);
+
+const HEADERS = { accept: "application/dns-message" };
+
+function requests(path) {
+  return urls.map((url) => new Request(path === null ? url : url.replace("/dns-query", path), { headers: HEADERS }));
+}
+
+// What the Worker answers a plain A query with: its headers, and a body of that size.
+const RESPONSE_HEADERS = "content-type\napplication/dns-message\naccess-control-allow-origin\n*\ncache-control\nmax-age=300";
+const ANSWER = new Uint8Array(62);
+
+const pause = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+// One round: every request once through `call`, each response's body read (the runtime reads
+// it to send it). ns per request, and how many answered 200.
+async function round(call, list) {
+  await pause();
+  const start = Date.now();
+  let ok = 0;
+  for (const request of list) {
+    let response = call(request);
+    if (response instanceof Promise) response = await response;
+    if (response.status === 200) ok++;
+    await response.arrayBuffer();
+  }
+  const elapsed = Date.now() - start;
+  await pause();
+  return { ns: (elapsed * 1e6) / list.length, ok };
+}
+
+// Every case in turn, round after round (so that the machine's drift falls on all of them
+// alike): the first round of each a warm-up, then `rounds` timed ones. Per case, the median
+// round and the range, in ns per request.
+async function measure(cases, rounds) {
+  const times = new Map(cases.map(([name]) => [name, []]));
+  const ok = new Map();
+  for (let r = 0; r <= rounds; r++) {
+    for (const [name, call, path] of cases) {
+      // Fresh requests per round: a body or a `cf` read once stays read.
+      const result = await round(call, requests(path));
+      if (r > 0) times.get(name).push(result.ns);
+      ok.set(name, result.ok);
+    }
+  }
+  const results = {};
+  for (const [name, list] of times) {
+    list.sort((a, b) => a - b);
+    results[name] = { median_ns: Math.round(list[list.length >> 1]), min_ns: Math.round(list[0]), max_ns: Math.round(list[list.length - 1]), requests: urls.length, ok: ok.get(name) };
+  }
+  return results;
+}
+
+export default {
+  async fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    if (url.pathname !== "/__glue") return new Response("not found", { status: 404 });
+    const rounds = Number(url.searchParams.get("rounds") ?? "7");
+    const only = url.searchParams.get("cases")?.split(",") ?? ["empty", "construct", "head", "respond", "noop", "worker", "worker-404", "ref", "ref-404"];
+    const cases = {
+      empty: [() => new Response(null), null],
+      construct: [
+        () => {
+          if (typeof new Worker(ctx, env).fetch !== "function") throw new Error("no fetch");
+          return new Response(null);
+        },
+        null,
+      ],
+      head: [
+        (r) => {
+          if (requestHead(r).length === 0) throw new Error("no head");
+          return new Response(null);
+        },
+        null,
+      ],
+      respond: [() => respond(200, RESPONSE_HEADERS, ANSWER), null],
+      noop: [(r) => noop.fetch(r, env, ctx), null],
+      worker: [(r) => new Worker(ctx, env).fetch(r), null],
+      "worker-404": [(r) => new Worker(ctx, env).fetch(r), "/nothing-here"],
+      ref: [(r) => new Reference(ctx, env).fetch(r), null],
+      "ref-404": [(r) => new Reference(ctx, env).fetch(r), "/nothing-here"],
+    };
+    const unknown = only.filter((name) => !(name in cases));
+    if (unknown.length) return new Response(`unknown cases: ${unknown.join(", ")}`, { status: 400 });
+    return Response.json(await measure(only.map((name) => [name, ...cases[name]]), rounds));
+  },
+};
