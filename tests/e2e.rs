@@ -188,6 +188,31 @@ fn curl_http_errors_through_the_runtime() {
     assert_eq!(long.status, 414);
 }
 
+/// The runtime keeps each distinct header set of the responses it builds and is then told only
+/// which one (src/doh/header_sets.rs): responses with different sets, taken in turn and again,
+/// each carry their own.
+#[test]
+fn curl_header_sets_kept_by_the_runtime_stay_apart() {
+    let base = http_base();
+    let get = |name: &str| format!("{base}/dns-query?dns={}", b64(&query_bytes(name, RecordType::A, false)));
+    let dns = Some("application/dns-message");
+    let cases: Vec<(String, u16, Option<&str>, Option<&str>)> = vec![
+        (get("www.conformance.test."), 200, dns, Some("max-age=300")),
+        (get("lowttl.conformance.test."), 200, dns, Some("max-age=5")),
+        (format!("{base}/dns-query"), 400, Some("text/plain; charset=utf-8"), Some("no-store")),
+        (get("chain1.conformance.test."), 200, dns, Some("max-age=60")),
+        (get("example.net."), 200, dns, Some("no-store")),
+        (format!("{base}/resolve?name=www.conformance.test&type=A"), 200, Some("application/dns-json"), Some("max-age=300")),
+    ];
+    for round in 0..3 {
+        for (url, status, content_type, cache_control) in &cases {
+            let exchange = curl(&[url]);
+            let seen = (exchange.status, exchange.header("content-type"), exchange.header("cache-control"), exchange.header("access-control-allow-origin"));
+            assert_eq!(seen, (*status, *content_type, *cache_control, Some("*")), "round {round}: {url}");
+        }
+    }
+}
+
 #[test]
 fn curl_json_api() {
     let exchange = curl(&[&format!("{}/resolve?name=www.conformance.test&type=AAAA", http_base())]);

@@ -9,7 +9,7 @@
 //! query those calls cost more than answering it ([BENCHMARKS.md](../../BENCHMARKS.md) part 5).
 //! Everything else (KV, the admin API, bodies, timers, `waitUntil`) stays with `worker`.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -21,6 +21,7 @@ use wasm_bindgen::prelude::*;
 use worker::web_sys;
 
 use crate::client::{EdgeLocation, LocationSource};
+use crate::doh::header_sets::{HeaderSets, Slot};
 use crate::doh::HttpResponse;
 
 #[wasm_bindgen(module = "/src/worker/runtime.js")]
@@ -30,7 +31,9 @@ extern "C" {
     #[wasm_bindgen(catch, js_name = edgeLocation)]
     fn edge_location(request: &web_sys::Request) -> Result<Option<String>, JsValue>;
     #[wasm_bindgen(catch)]
-    fn respond(status: u16, headers: &str, body: &[u8]) -> Result<web_sys::Response, JsValue>;
+    fn respond(status: u16, slot: u8, headers: &str, body: &[u8]) -> Result<web_sys::Response, JsValue>;
+    #[wasm_bindgen(catch, js_name = respondKept)]
+    fn respond_kept(status: u16, slot: u8, body: &[u8]) -> Result<web_sys::Response, JsValue>;
 }
 
 /// The request line and the headers an answer reads, as one string from the runtime.
@@ -94,23 +97,23 @@ impl LocationSource for CfLocation {
     }
 }
 
-/// The runtime's response for `response`, made in one call (status, headers and body).
+thread_local! {
+    /// The header sets runtime.js keeps a `Headers` object for.
+    static HEADER_SETS: RefCell<HeaderSets> = RefCell::new(HeaderSets::default());
+}
+
+/// The runtime's response for `response`, made in one call (status, headers and body); its
+/// headers are sent as text only the first time ([`HeaderSets`]).
 pub(super) fn to_response(response: &HttpResponse) -> worker::Result<web_sys::Response> {
-    let mut headers = String::with_capacity(response.headers.iter().map(|(name, value)| name.len() + value.len() + 2).sum());
-    for (name, value) in &response.headers {
-        // A line feed would split a field in two: no valid header holds one (the runtime
-        // refuses it as `Headers.append` would).
-        if name.contains('\n') || value.contains('\n') {
-            return Err(worker::Error::RustError(format!("header {name} holds a line feed")));
-        }
-        if !headers.is_empty() {
-            headers.push('\n');
-        }
-        headers.push_str(name);
-        headers.push('\n');
-        headers.push_str(value);
-    }
-    respond(response.status, &headers, &response.body).map_err(worker::Error::from)
+    let Some(headers) = response.header_lines() else {
+        // The runtime refuses such a field as `Headers.append` would.
+        return Err(worker::Error::RustError("a header holds a line feed".to_owned()));
+    };
+    let made = match HEADER_SETS.with(|sets| sets.borrow_mut().slot(&headers)) {
+        Slot::Kept(slot) => respond_kept(response.status, slot, &response.body),
+        Slot::Keep(slot) => respond(response.status, slot, &headers, &response.body),
+    };
+    made.map_err(worker::Error::from)
 }
 
 /// Runs the request handler `future` at once: its response when it finishes without waiting

@@ -4,6 +4,8 @@
 
 use base64::Engine;
 
+pub mod header_sets;
+
 /// The DNS wire-format media type (RFC 8484 §6).
 pub const DNS_MESSAGE: &str = "application/dns-message";
 /// The JSON API media type, as public resolvers use it.
@@ -52,6 +54,25 @@ impl HttpResponse {
         headers.push(("content-type", content_type.to_owned()));
         headers.push(("access-control-allow-origin", "*".to_owned()));
         Self { status, headers, body }
+    }
+
+    /// The headers as one text, names and values on alternate lines, as the runtime takes them
+    /// (src/worker/runtime.js `respond`); `None` if a name or value holds a line feed, which
+    /// would split a field in two (no valid field holds one: RFC 9110 §5.5).
+    pub fn header_lines(&self) -> Option<String> {
+        let mut text = String::with_capacity(self.headers.iter().map(|(name, value)| name.len() + value.len() + 2).sum());
+        for (name, value) in &self.headers {
+            if name.contains('\n') || value.contains('\n') {
+                return None;
+            }
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(name);
+            text.push('\n');
+            text.push_str(value);
+        }
+        Some(text)
     }
 
     /// A plain-text error response that no cache keeps.
