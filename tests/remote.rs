@@ -1,13 +1,13 @@
 //! The CLI's remote commands (`--remote`) as a user runs them against their Cloudflare account:
 //! through the real pinned wrangler (node_modules/.bin/wrangler), whose API base URL
 //! (`CLOUDFLARE_API_BASE_URL`) points at a local stand-in of the Workers KV API backed by files
-//! (tests/support/kv_api.rs). After each command the tests read what the namespace holds, as
+//! (tests/support/cloudflare_api.rs). After each command the tests read what the namespace holds, as
 //! the deployed Worker would. Failures too: a 429 in the middle of a publish, an expired token,
 //! a value over KV's 25 MiB limit; a publish cut short anywhere leaves the previous version
 //! serving.
 
-#[path = "support/kv_api.rs"]
-mod kv_api;
+#[path = "support/cloudflare_api.rs"]
+mod cloudflare_api;
 
 #[path = "remote/deploy.rs"]
 mod deploy;
@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use cloudflare_api::CloudflareApi;
 use edgedns::snapshot::{self, Manifest};
-use kv_api::KvApi;
 
 const ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
 const NAMESPACE: &str = "5e1ec7ab1e0000000000000000000001";
@@ -29,7 +29,7 @@ const TOKEN: &str = "test-token-remote";
 /// One user's account: the stand-in, a wrangler configuration naming the namespace, and a
 /// scratch directory (wrangler's home and cache, the tests' files).
 struct Account {
-    api: KvApi,
+    api: CloudflareApi,
     dir: PathBuf,
 }
 
@@ -58,7 +58,7 @@ impl Account {
             main.display()
         );
         std::fs::write(dir.join("wrangler.toml"), config).unwrap();
-        let api = KvApi::start(&dir.join("kv"), ACCOUNT, TOKEN);
+        let api = CloudflareApi::start(&dir.join("kv"), ACCOUNT, TOKEN);
         Account { api, dir }
     }
 

@@ -1,7 +1,7 @@
 //! `wrangler deploy` of this project's Worker as a user runs it against their account: the
 //! pinned wrangler (node_modules/.bin/wrangler) uploads the build `make worker` made
 //! (build/index.js importing build/index_bg.wasm) to a local stand-in of the Cloudflare API
-//! (tests/support/kv_api.rs, through `CLOUDFLARE_API_BASE_URL`), which keeps on disk what was
+//! (tests/support/cloudflare_api.rs, through `CLOUDFLARE_API_BASE_URL`), which keeps on disk what was
 //! deployed. The tests then read what the account would serve: the environment's script, its
 //! modules, bindings, cron trigger and workers.dev route; and that a refused upload deploys
 //! nothing and leaves the previous version serving.
@@ -13,13 +13,13 @@
 //! The build is read from `build/`, or from `EDGEDNS_BUILD_DIR` (a worktree can use another
 //! checkout's build); without it the tests fail and say to run `make worker`.
 
-#[path = "support/kv_api.rs"]
-mod kv_api;
+#[path = "support/cloudflare_api.rs"]
+mod cloudflare_api;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use kv_api::{KvApi, SCRIPT_VALIDATION_ERROR, WORKERS_DEV_SUBDOMAIN};
+use cloudflare_api::{CloudflareApi, SCRIPT_VALIDATION_ERROR, WORKERS_DEV_SUBDOMAIN};
 
 const ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
 const TOKEN: &str = "test-token-deploy";
@@ -94,7 +94,7 @@ simple = {{ limit = 20, period = 60 }}
 /// One user's account (the stand-in) and project directory (the configuration, wrangler's
 /// home, cache and scratch files).
 struct Account {
-    api: KvApi,
+    api: CloudflareApi,
     dir: PathBuf,
 }
 
@@ -110,7 +110,7 @@ impl Account {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("home")).unwrap();
         std::fs::write(dir.join("wrangler.toml"), config).unwrap();
-        let api = KvApi::start(&dir.join("api"), ACCOUNT, TOKEN);
+        let api = CloudflareApi::start(&dir.join("api"), ACCOUNT, TOKEN);
         Account { api, dir }
     }
 

@@ -210,7 +210,7 @@ impl Edge {
         format!("http://127.0.0.1:{}/dns-query", self.port)
     }
 
-    fn answer(api: &super::kv_api::KvApi, namespace: &str, path: &str, body: &[u8]) -> edgedns::doh::HttpResponse {
+    fn answer(api: &super::cloudflare_api::CloudflareApi, namespace: &str, path: &str, body: &[u8]) -> edgedns::doh::HttpResponse {
         use edgedns::server::{handle, Environment, Zones};
         let value = |key: &str| api.value(namespace, key).map(snapshot::from_text);
         let catalog = value(snapshot::CURRENT_KEY).map(|bytes| {

@@ -41,8 +41,8 @@
 //! 10021), so that tests can interrupt a publish or a deploy anywhere.
 //!
 //! It also answers as an HTTP proxy (give wrangler `HTTPS_PROXY`/`HTTP_PROXY` pointing at
-//! [`KvApi::proxy_url`]; wrangler sends everything but 127.0.0.1 through it): every request that
-//! would have left the machine is refused and recorded ([`KvApi::outside_requests`]).
+//! [`CloudflareApi::proxy_url`]; wrangler sends everything but 127.0.0.1 through it): every request that
+//! would have left the machine is refused and recorded ([`CloudflareApi::outside_requests`]).
 
 #![allow(dead_code)] // Each test binary uses a different part of it.
 
@@ -66,7 +66,7 @@ pub const BULK_READ_LIMIT: usize = 100;
 const LIST_PAGE: usize = 1_000;
 /// The account's workers.dev subdomain: a script is served at `<script>.<this>.workers.dev`.
 pub const WORKERS_DEV_SUBDOMAIN: &str = "edgedns-tests";
-/// What [`KvApi::fail_script_upload`] makes the API answer, with code 10021 (the code of a
+/// What [`CloudflareApi::fail_script_upload`] makes the API answer, with code 10021 (the code of a
 /// Worker the runtime refused when it validated the upload). No stack location, which wrangler
 /// would rewrite through its source map, and no "startup", which would send wrangler profiling.
 pub const SCRIPT_VALIDATION_ERROR: &str = "Uncaught Error: script validation failed (a refusal the stand-in was told to give)";
@@ -154,7 +154,7 @@ impl Shared {
 /// connection. It stops with the test process. Clones share it (a test's other servers read
 /// what it holds).
 #[derive(Clone)]
-pub struct KvApi {
+pub struct CloudflareApi {
     shared: Arc<Shared>,
     port: u16,
 }
@@ -162,10 +162,10 @@ pub struct KvApi {
 /// A reply: status, content type, body.
 type Reply = (u16, &'static str, Vec<u8>);
 
-impl KvApi {
+impl CloudflareApi {
     /// Starts a stand-in for `account`, accepting `token`, storing what it holds under `root`
     /// (`namespaces/<id>/`, one file per key; `scripts/<name>/`, versions and triggers).
-    pub fn start(root: &Path, account: &str, token: &str) -> KvApi {
+    pub fn start(root: &Path, account: &str, token: &str) -> CloudflareApi {
         std::fs::create_dir_all(root).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -186,7 +186,7 @@ impl KvApi {
                 });
             }
         });
-        KvApi { shared, port }
+        CloudflareApi { shared, port }
     }
 
     /// The base URL to give wrangler (`CLOUDFLARE_API_BASE_URL`).
