@@ -13,16 +13,18 @@
 #   7. shard memory: a shard held compact against its encoded size, indexing time, and an isolate
 #      asked every name of the 1M zone twice (benches/memory.rs, natively);
 #   8. where a query's CPU goes inside workerd: V8's CPU profile of the no-op Worker and of the
-#      Worker under the e2e load (scripts/profile-e2e.sh).
+#      Worker under the e2e load (scripts/profile-e2e.sh);
+#   9. inside one isolate: the Worker's glue against the no-op Worker's, on the same prebuilt
+#      requests, with no HTTP, TLS or front (scripts/bench-glue.sh).
 #
-# Settings (environment): BENCH_PARTS="engine wasi workerd bundle e2e cold memory profile" (which to run; the
+# Settings (environment): BENCH_PARTS="engine wasi workerd bundle e2e cold memory profile glue" (which to run; the
 # report keeps the last results of the others when present), BENCH_SIZES="1000 100000 1000000",
 # BENCHMARKS_FILE=BENCHMARKS.md, and the BENCH_* settings of scripts/bench-e2e.sh.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$EDGEDNS_ROOT"
 
-parts=" ${BENCH_PARTS:-engine wasi workerd bundle e2e cold memory profile} "
+parts=" ${BENCH_PARTS:-engine wasi workerd bundle e2e cold memory profile glue} "
 sizes="${BENCH_SIZES:-1000 100000 1000000}"
 file="${BENCHMARKS_FILE:-BENCHMARKS.md}"
 dir="$RUN_DIR/bench"
@@ -134,6 +136,14 @@ if wants profile; then
   BENCH_SECONDS=10 scripts/profile-e2e.sh "$dir/profile" || log "warning: the profile failed"
   echo "$(awk '/Queries completed:/ {print $3}' "$dir/dnsperf-noop-profile.txt" 2>/dev/null)" \
     "$(awk '/Queries completed:/ {print $3}' "$dir/dnsperf-ref-profile.txt" 2>/dev/null)" >"$dir/profile/queries.txt"
+fi
+
+# ------------------------------------------------------------------ 9. the glue inside one isolate
+if wants glue; then
+  log "9. the glue inside one isolate (scripts/bench-glue.sh)"
+  make -s worker
+  rm -f "$dir/glue.md"
+  BENCH_OUT="$dir/glue.md" scripts/bench-glue.sh || log "warning: the glue run failed"
 fi
 
 # ------------------------------------------------------------------ 6. cold start versus zone size
@@ -502,7 +512,23 @@ What is left between the Worker and the baseline: the DNS work itself (a few µs
 \`fetch\` in another (for its recovery after a wasm trap; \`CUSTOM_SHIM\` would replace it, at the
 price of that recovery); and the crossings and copies of the request and the response (two
 calls, a string each way, the body copied once).
+
+## 9. Inside the isolate: the Worker's glue against the no-op Worker's
+
+\`BENCH_PARTS=glue scripts/bench.sh\` (part \`glue\`, \`scripts/bench-glue.sh\`, \`benches/glue/driver.js\`;
+15 rounds): one workerd isolate holds the Worker (build/), a reference build (\`BENCH_GLUE_REF\`; here
+the same build again, so its line is the noise) and the no-op Worker, and calls each the way
+workerd does on the same 10,000 prebuilt GET requests (part 5's query mix, 100k-record zone),
+the cases taking turns round by round; µs per request, median round, and the differences taken
+round by round. No HTTP, TLS or front: what is left is each Worker's own code and the runtime
+calls it makes. The harness reads every response's body, which costs a body-carrying response
+about 7–9 µs here that the runtime's own sending does not pay the same way: it is the same for
+both Workers.
+
 EOF
+  section "$dir/glue.md"
+  echo
+  cat benches/glue/findings.md
 } >"$file.tmp"
 # A part this run left out keeps its section of the previous report (marked as such), so a
 # partial run (BENCH_PARTS=cold) on a fresh clone does not blank the other tables.
