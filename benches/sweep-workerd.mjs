@@ -7,13 +7,17 @@
 // After the first query and after each pass it reads the isolate's own counters and memory
 // (`GET /admin/isolate`) and workerd's RSS (/proc/PID/status), and writes them as JSON.
 //
-//   node benches/sweep-workerd.mjs PORT ADMIN_TOKEN WORKERD_PID ZONE_DIR OUT.json [CONCURRENCY]
+//   node benches/sweep-workerd.mjs PORT ADMIN_TOKEN WORKERD_PID ZONE_DIR OUT.json [CONCURRENCY [INSPECTOR]]
+//
+// With INSPECTOR (workerd's --inspector-addr, HOST:PORT), once the passes are over it also reads
+// V8's JavaScript heap (the isolate's other memory, beside the wasm memory). Not before: a
+// debugger session could change how the isolate runs.
 //
 // Called by scripts/bench-sweep.sh. A benchmark: it asserts answers, not times.
 import { readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 
-const [port, token, pid, zoneDir, out, concurrencyArg] = process.argv.slice(2);
+const [port, token, pid, zoneDir, out, concurrencyArg, inspector] = process.argv.slice(2);
 if (!out) {
   console.error("usage: node benches/sweep-workerd.mjs PORT ADMIN_TOKEN WORKERD_PID ZONE_DIR OUT.json [CONCURRENCY]");
   process.exit(2);
@@ -166,6 +170,34 @@ for (const n of [1, 2]) {
   result.steps.push({ step: `pass ${n}`, names: names.length, seconds, ...(await isolate()) });
   console.error(`pass ${n}: ${JSON.stringify(result.steps.at(-1))}`);
   if (failures.length) break;
+}
+// V8's JavaScript heap, through the inspector (the `ws` client wrangler brings along).
+async function jsHeap(address) {
+  const { default: WebSocket } = await import("ws");
+  const targets = await (await fetch(`http://${address}/json/list`)).json();
+  if (!targets.length) throw new Error(`no inspector target at ${address}`);
+  const socket = new WebSocket(targets[0].webSocketDebuggerUrl ?? `ws://${address}/${targets[0].id}`);
+  await new Promise((resolve, reject) => { socket.once("open", resolve); socket.once("error", reject); });
+  let id = 0;
+  const pending = new Map();
+  socket.on("message", (data) => {
+    const message = JSON.parse(data);
+    pending.get(message.id)?.(message);
+    pending.delete(message.id);
+  });
+  const call = (method) => new Promise((resolve, reject) => {
+    const n = ++id;
+    pending.set(n, (message) => (message.error ? reject(new Error(`${method}: ${message.error.message}`)) : resolve(message.result)));
+    socket.send(JSON.stringify({ id: n, method }));
+  });
+  // (workerd's inspector leaves HeapProfiler.collectGarbage unanswered: no forced collection.)
+  const usage = await Promise.race([call("Runtime.getHeapUsage"), new Promise((_, reject) => setTimeout(() => reject(new Error("Runtime.getHeapUsage: no answer in 10 s")), 10_000))]);
+  socket.close();
+  return { used_bytes: usage.usedSize, total_bytes: usage.totalSize, embedder_used_bytes: usage.embedderHeapUsedSize, backing_storage_bytes: usage.backingStorageSize };
+}
+if (inspector && !failures.length) {
+  result.js_heap = await jsHeap(inspector);
+  console.error(`JavaScript heap after pass 2: ${JSON.stringify(result.js_heap)}`);
 }
 result.failures = failures;
 writeFileSync(out, JSON.stringify(result, null, 2));

@@ -13,7 +13,7 @@
 #   BENCH_SWEEP_RECORDS=1000000   records of the generated zone
 #   BENCH_SWEEP_CONCURRENCY=32    requests the client keeps in flight
 #   BENCH_OUT=.run/bench/sweep.md the table (the raw figures: .run/bench/sweep/result.json)
-# Port 19792 (127.0.0.1).
+# Ports 19792 (HTTP) and 19793 (workerd's inspector, read once the passes are over), 127.0.0.1.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$EDGEDNS_ROOT"
@@ -22,7 +22,7 @@ records="${BENCH_SWEEP_RECORDS:-1000000}"
 concurrency="${BENCH_SWEEP_CONCURRENCY:-32}"
 dir="$RUN_DIR/bench/sweep"
 out="${BENCH_OUT:-$RUN_DIR/bench/sweep.md}"
-port=19792
+port=19792 inspector=127.0.0.1:19793
 target_dir="${CARGO_TARGET_DIR:-$EDGEDNS_ROOT/target}"
 WORKERD="${WORKERD:-$NODE_BIN/workerd}"
 [[ -x "$WORKERD" ]] || die "workerd missing (npm ci)"
@@ -46,7 +46,7 @@ token="sweep-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 workerd_config "$dir" "$port" "ADMIN_TOKEN=$token"
 # One workerd process serving one Worker runs it in one isolate: the counters read after each
 # pass are that isolate's, cumulative (the client checks the request count adds up).
-(cd "$dir" && exec setsid "$WORKERD" serve workerd.capnp </dev/null >"$dir/workerd.log" 2>&1) &
+(cd "$dir" && exec setsid "$WORKERD" serve --inspector-addr="$inspector" workerd.capnp </dev/null >"$dir/workerd.log" 2>&1) &
 workerd_pid=$!
 # Wait for the socket without sending the Worker a request: the first one is measured.
 for _ in $(seq 200); do ss -Hltn "sport = :$port" | grep -q . && break; sleep 0.1; done
@@ -54,7 +54,7 @@ ss -Hltn "sport = :$port" | grep -q . || { tail -n 20 "$dir/workerd.log" >&2; di
 [[ "$(cat "/proc/$workerd_pid/comm")" == workerd ]] || die "pid $workerd_pid is not workerd"
 
 log "sweep: every name, twice, $concurrency in flight (workerd pid $workerd_pid)"
-node benches/sweep-workerd.mjs "$port" "$token" "$workerd_pid" "$dir/data/zone" "$dir/result.json" "$concurrency" \
+node benches/sweep-workerd.mjs "$port" "$token" "$workerd_pid" "$dir/data/zone" "$dir/result.json" "$concurrency" "$inspector" \
   || { tail -n 20 "$dir/workerd.log" >&2; die "the sweep failed (see above; log: $dir/workerd.log)"; }
 alive=yes; kill -0 "$workerd_pid" 2>/dev/null || alive=no
 [[ $alive == yes ]] || die "workerd died during the sweep (log: $dir/workerd.log)"
@@ -76,6 +76,10 @@ for (const s of r.steps) {
   const c = s.counts;
   lines.push(`| ${s.step} | ${n(s.names)} | ${n(c.kv_reads_request - before.kv_reads_request)} (${n(c.kv_bytes_request - before.kv_bytes_request)}) | ${n(c.kv_reads_background - before.kv_reads_background)} | ${n(c.requests - before.requests)} | ${s.shards_held} of ${s.shards_total} | ${n(s.held_bytes)} | ${n(s.memory_bytes)} (${mb(s.memory_bytes)} MB) | ${mb(s.vm_rss_kib * 1024)} MB (${mb(s.vm_hwm_kib * 1024)} MB) | ${s.names > 1 ? `${s.seconds.toFixed(1)} s | ${(s.seconds * 1e6 / s.names).toFixed(1)}` : `${(s.seconds * 1e3).toFixed(1)} ms | –`} |`);
   before = c;
+}
+if (r.js_heap) {
+  const h = r.js_heap;
+  lines.push("", `V8's JavaScript heap after pass 2 (inspector, \`Runtime.getHeapUsage\`): ${mb(h.used_bytes)} MB used of ${mb(h.total_bytes)} MB reserved (not collected first: workerd's inspector does not answer \`HeapProfiler.collectGarbage\`).`);
 }
 console.log(lines.join("\n"));
 JS
