@@ -10,8 +10,8 @@
 //   node benches/sweep-workerd.mjs PORT ADMIN_TOKEN WORKERD_PID ZONE_DIR OUT.json [CONCURRENCY [INSPECTOR]]
 //
 // With INSPECTOR (workerd's --inspector-addr, HOST:PORT), once the passes are over it also reads
-// V8's JavaScript heap (the isolate's other memory, beside the wasm memory). Not before: a
-// debugger session could change how the isolate runs.
+// V8's JavaScript heap (the isolate's other memory, beside the wasm memory), as found and after
+// a forced collection. Not before: a debugger session could change how the isolate runs.
 //
 // Called by scripts/bench-sweep.sh. A benchmark: it asserts answers, not times.
 import { readFileSync, writeFileSync } from "node:fs";
@@ -185,15 +185,31 @@ async function jsHeap(address) {
     pending.get(message.id)?.(message);
     pending.delete(message.id);
   });
-  const call = (method) => new Promise((resolve, reject) => {
+  const call = (method, params = {}) => new Promise((resolve, reject) => {
     const n = ++id;
-    pending.set(n, (message) => (message.error ? reject(new Error(`${method}: ${message.error.message}`)) : resolve(message.result)));
-    socket.send(JSON.stringify({ id: n, method }));
+    const timer = setTimeout(() => reject(new Error(`${method}: no answer in 10 s`)), 10_000);
+    pending.set(n, (message) => {
+      clearTimeout(timer);
+      message.error ? reject(new Error(`${method}: ${message.error.message}`)) : resolve(message.result);
+    });
+    socket.send(JSON.stringify({ id: n, method, params }));
   });
-  // (workerd's inspector leaves HeapProfiler.collectGarbage unanswered: no forced collection.)
-  const usage = await Promise.race([call("Runtime.getHeapUsage"), new Promise((_, reject) => setTimeout(() => reject(new Error("Runtime.getHeapUsage: no answer in 10 s")), 10_000))]);
+  // Runtime.enable announces the isolate's context, in which `gc()` (workerd started with
+  // --expose-gc) forces a full collection: the heap's live part, not its uncollected garbage.
+  // (workerd's inspector leaves HeapProfiler.collectGarbage unanswered.)
+  let context;
+  socket.on("message", (data) => {
+    const message = JSON.parse(data);
+    if (message.method === "Runtime.executionContextCreated") context ??= message.params.context.id;
+  });
+  await call("Runtime.enable");
+  const used = await call("Runtime.getHeapUsage");
+  const collected = await call("Runtime.evaluate", { expression: "typeof gc === 'function' ? (gc(), 'collected') : 'no gc'", contextId: context });
+  if (collected.result?.value !== "collected") throw new Error(`no forced collection: ${JSON.stringify(collected)}`);
+  const live = await call("Runtime.getHeapUsage");
+  await call("Runtime.disable");
   socket.close();
-  return { used_bytes: usage.usedSize, total_bytes: usage.totalSize, embedder_used_bytes: usage.embedderHeapUsedSize, backing_storage_bytes: usage.backingStorageSize };
+  return { used_bytes: used.usedSize, total_bytes: used.totalSize, after_gc_used_bytes: live.usedSize, after_gc_total_bytes: live.totalSize };
 }
 if (inspector && !failures.length) {
   result.js_heap = await jsHeap(inspector);
