@@ -4,8 +4,9 @@
 # 1M-record zone from a read-only disk KV directory, as a publish would have written it. One name
 # first, alone (the first query of a cold isolate), then every name of the zone asked twice by
 # benches/sweep-workerd.mjs (plain HTTP DoH GETs on 127.0.0.1, every answer checked); after each
-# step the isolate's counters and wasm memory (/admin/isolate) and workerd's RSS. A wrong answer
-# fails the run. A benchmark: prints numbers, asserts nothing about time or memory.
+# step the isolate's counters and wasm memory (/admin/isolate) and workerd's RSS; after the last,
+# V8's JavaScript heap (inspector) before and after a forced collection. A wrong answer fails
+# the run. A benchmark: prints numbers, asserts nothing about time or memory.
 #
 #   scripts/bench-sweep.sh                (needs build/index.js: make worker)
 #
