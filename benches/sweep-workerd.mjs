@@ -11,7 +11,8 @@
 //
 // With INSPECTOR (workerd's --inspector-addr, HOST:PORT), once the passes are over it also reads
 // V8's JavaScript heap (the isolate's other memory, beside the wasm memory), as found and after
-// a forced collection. Not before: a debugger session could change how the isolate runs.
+// a forced collection (`gc()`: workerd started with --expose-gc). Not before: a debugger
+// session could change how the isolate runs.
 //
 // Called by scripts/bench-sweep.sh. A benchmark: it asserts answers, not times.
 import { readFileSync, writeFileSync } from "node:fs";
