@@ -141,12 +141,13 @@ CAPNP
     # The published layout of KV, one file per key, served by a read-only disk service: the
     # KV binding's GET /<key> reads the file (absent keys are 404, i.e. null).
     "$cli" compile --kv-dir "$wdir/kv" "$zone_dir" >/dev/null
-    # capnp embeds paths relative to the config file.
-    workerd_config "$wdir" "$workerd_port" SNAPSHOT_REFRESH_SECONDS=30 "SHARD_CACHE_KIB=$shard_kib"
+    local build=()
     if [[ $kind == ref ]]; then
       [[ -f "$ref_build/index.js" && -f "$ref_build/index_bg.wasm" ]] || die "BENCH_REF_BUILD=$ref_build holds no index.js + index_bg.wasm"
-      cp "$ref_build/index.js" "$ref_build/index_bg.wasm" "$wdir/"
+      build=(--build "$ref_build")
     fi
+    # capnp embeds paths relative to the config file.
+    workerd_config "$wdir" "$workerd_port" "${build[@]}" SNAPSHOT_REFRESH_SECONDS=30 "SHARD_CACHE_KIB=$shard_kib"
   fi
   local inspect=()
   [[ $profile == 1 ]] && inspect=(--inspector-addr="$inspector")
