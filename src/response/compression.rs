@@ -1,126 +1,92 @@
-//! Name compression (RFC 1035 §4.1.4) with a fixed table: where the names already written
-//! start, compared label by label, ignoring ASCII case (RFC 1035 §2.3.3), against the message
-//! bytes themselves, so writing a name allocates nothing.
+//! Name compression (RFC 1035 §4.1.4) with a fixed table: the labels already written, each with
+//! the entry of the label after it, a tree of suffixes read from the root down. A name is
+//! matched label by label from its end, ignoring ASCII case (RFC 1035 §2.3.3), against the
+//! message bytes themselves, so writing a name allocates nothing.
 
 use hickory_proto::rr::Name;
 
-/// How many names the table remembers. Each entry stands for every suffix of its name, so it
-/// holds at least as many suffixes as hickory's encoder keeps (64 label positions); when it is
-/// full, later names are still written, just not remembered.
-const ENTRIES: usize = 64;
+/// How many labels the table remembers: every label of the longest name (127 labels, RFC 1035
+/// §2.3.4) fits, and more than hickory's encoder keeps (64 suffixes); when it is full, later
+/// names are still written, just not remembered.
+const ENTRIES: usize = 128;
 
 /// A compression pointer can only reach offsets below 2^14 (RFC 1035 §4.1.4).
 const POINTER_LIMIT: usize = 0x4000;
 
-/// The most steps a walk over written names takes: more than any name's labels and pointers
-/// (a name holds at most 127 labels), so a damaged buffer cannot make it loop.
-const WALK_LIMIT: usize = 256;
+/// The parent of a name's last label: the root.
+const ROOT: u8 = u8::MAX;
 
-/// Where names were written, and how many labels each has (its suffixes' labels included, as
-/// read through its pointer).
+/// Labels written in the message: where each starts, and the entry of the suffix after it.
 pub(super) struct Compression {
-    starts: [u16; ENTRIES],
-    labels: [u8; ENTRIES],
+    offsets: [u16; ENTRIES],
+    parents: [u8; ENTRIES],
     len: usize,
 }
 
-/// The longest suffix of a name already in the message: how many labels, and where it starts.
+/// The longest suffix of a name already in the message: how many labels, where it starts, and
+/// its entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Suffix {
     pub(super) labels: usize,
     pub(super) offset: u16,
+    entry: u8,
 }
 
 impl Compression {
     pub(super) fn new() -> Self {
-        Self { starts: [0; ENTRIES], labels: [0; ENTRIES], len: 0 }
+        Self { offsets: [0; ENTRIES], parents: [ROOT; ENTRIES], len: 0 }
     }
 
-    /// Remembers a name written at `start` with `labels` labels; ignored past the pointer limit
-    /// or when the table is full.
-    pub(super) fn remember(&mut self, start: usize, labels: usize) {
-        let (Ok(start @ 0..0x4000), Ok(labels)) = (u16::try_from(start), u8::try_from(labels)) else { return };
-        if let (Some(slot), Some(count)) = (self.starts.get_mut(self.len), self.labels.get_mut(self.len)) {
-            *slot = start;
-            *count = labels;
-            self.len += 1;
+    /// The longest suffix of `name` already written in `message`.
+    pub(super) fn find(&self, message: &[u8], name: &Name) -> Option<Suffix> {
+        let mut found: Option<Suffix> = None;
+        for label in name.iter().rev() {
+            let parent = found.map_or(ROOT, |suffix| suffix.entry);
+            let Some((entry, offset)) = self.child(message, parent, label) else { break };
+            found = Some(Suffix { labels: found.map_or(1, |suffix| suffix.labels + 1), offset, entry });
         }
+        found
     }
 
-    /// The longest suffix of `name` (of `count` labels) already written in `message`, the
-    /// earliest name holding it on a tie.
-    pub(super) fn find(&self, message: &[u8], name: &Name, count: usize) -> Option<Suffix> {
-        let mut best: Option<Suffix> = None;
-        let starts = self.starts.get(..self.len).unwrap_or_default();
-        for (&start, &labels) in starts.iter().zip(&self.labels) {
-            if let Some(found) = common_suffix(message, usize::from(start), usize::from(labels), name, count) {
-                if best.is_none_or(|best| found.labels > best.labels) {
-                    best = Some(found);
-                    if found.labels == count {
-                        break;
-                    }
-                }
+    /// The entry for `label` under `parent`.
+    fn child(&self, message: &[u8], parent: u8, label: &[u8]) -> Option<(u8, u16)> {
+        let offsets = self.offsets.get(..self.len).unwrap_or_default();
+        let parents = self.parents.get(..self.len).unwrap_or_default();
+        for (index, (&offset, &entry_parent)) in offsets.iter().zip(parents).enumerate() {
+            if entry_parent == parent && written_label(message, usize::from(offset)).is_some_and(|written| written.eq_ignore_ascii_case(label)) {
+                return Some((u8::try_from(index).ok()?, offset));
             }
         }
-        best
+        None
     }
-}
 
-/// The labels written at `position` in `message` one after another, pointers followed: each
-/// label's offset and bytes.
-struct Walk<'m> {
-    message: &'m [u8],
-    position: usize,
-    steps: usize,
-}
-
-impl<'m> Iterator for Walk<'m> {
-    type Item = (usize, &'m [u8]);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            self.steps += 1;
-            if self.steps > WALK_LIMIT {
-                return None;
+    /// Remembers the `count` labels just written literally from `start` in `message`, ahead of
+    /// the suffix `after` (`None`: the root). Nothing is remembered past the pointer limit; when
+    /// the table has too little room, only the labels nearest the root are.
+    pub(super) fn remember(&mut self, message: &[u8], start: usize, count: usize, after: Option<Suffix>) {
+        let room = ENTRIES - self.len;
+        if message.len() > POINTER_LIMIT || room == 0 {
+            return;
+        }
+        let mut offset = start;
+        for skipped in 0..count {
+            let Some(&length) = message.get(offset) else { return };
+            if skipped + room >= count {
+                let next = if skipped + 1 == count { after.map_or(ROOT, |suffix| suffix.entry) } else { u8::try_from(self.len + 1).unwrap_or(ROOT) };
+                let (Some(slot), Some(parent), Ok(at)) = (self.offsets.get_mut(self.len), self.parents.get_mut(self.len), u16::try_from(offset)) else {
+                    return;
+                };
+                *slot = at;
+                *parent = next;
+                self.len += 1;
             }
-            let length = *self.message.get(self.position)?;
-            match length {
-                0 => return None,
-                // A pointer: the next two bytes' low 14 bits (RFC 1035 §4.1.4).
-                0xC0..=0xFF => {
-                    let low = *self.message.get(self.position + 1)?;
-                    self.position = usize::from(u16::from_be_bytes([length & 0x3F, low]));
-                }
-                1..=63 => {
-                    let start = self.position;
-                    let label = self.message.get(start + 1..start + 1 + usize::from(length))?;
-                    self.position = start + 1 + usize::from(length);
-                    return Some((start, label));
-                }
-                _ => return None,
-            }
+            offset += 1 + usize::from(length);
         }
     }
 }
 
-/// The suffix `name` (of `count` labels) shares with the name of `labels` labels written at
-/// `start`, if any, and where that suffix starts in the message.
-fn common_suffix(message: &[u8], start: usize, labels: usize, name: &Name, count: usize) -> Option<Suffix> {
-    let aligned = labels.min(count);
-    let mut written = Walk { message, position: start, steps: 0 }.skip(labels - aligned);
-    // The labels after the last mismatch match: that run is the common suffix.
-    let mut run: Option<(usize, usize)> = None;
-    for label in name.iter().skip(count - aligned) {
-        let (offset, other) = written.next()?;
-        if label.eq_ignore_ascii_case(other) {
-            run = Some(run.map_or((offset, 1), |(first, length)| (first, length + 1)));
-        } else {
-            run = None;
-        }
-    }
-    let (offset, labels) = run?;
-    if offset >= POINTER_LIMIT {
-        return None;
-    }
-    Some(Suffix { labels, offset: u16::try_from(offset).ok()? })
+/// The label written at `offset` (a length byte, then the label).
+fn written_label(message: &[u8], offset: usize) -> Option<&[u8]> {
+    let length = usize::from(*message.get(offset)?);
+    message.get(offset + 1..offset + 1 + length)
 }

@@ -7,7 +7,7 @@ use hickory_proto::op::{Query as Question, ResponseCode};
 use hickory_proto::rr::rdata::{A, CNAME};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-use super::compression::{Compression, Suffix};
+use super::compression::Compression;
 use super::*;
 
 fn name(text: &str) -> Name {
@@ -47,10 +47,13 @@ fn suffixes_match_ignoring_case_and_through_pointers() {
     let target = 12 + 17 + 4 + 2 + 10;
     assert_eq!(bytes.get(12 + 17 + 4..12 + 17 + 6), Some(&[0xC0, 12][..]));
     assert_eq!(bytes.get(target..), Some(&[3, b'w', b'e', b'b', 0xC0, 16][..]));
-    // What the table finds for a name sharing only "com", through the target's pointer.
+    // What a table holding the question's labels finds.
     let mut table = Compression::new();
-    table.remember(target, 3);
-    assert_eq!(table.find(&bytes, &name("mail.other.com."), 3), Some(Suffix { labels: 1, offset: 24 }));
+    table.remember(&bytes, 12, 3, None);
+    let found = table.find(&bytes, &name("mail.other.com.")).unwrap();
+    assert_eq!((found.labels, found.offset), (1, 24));
+    let found = table.find(&bytes, &name("EXAMPLE.com.")).unwrap();
+    assert_eq!((found.labels, found.offset), (2, 16));
 }
 
 #[test]
@@ -58,8 +61,8 @@ fn names_past_the_pointer_limit_are_not_remembered() {
     let mut table = Compression::new();
     let mut bytes = vec![0; 0x4000];
     bytes.extend_from_slice(&[3, b'c', b'o', b'm', 0]);
-    table.remember(0x4000, 1);
-    assert_eq!(table.find(&bytes, &name("com."), 1), None);
+    table.remember(&bytes, 0x4000, 1, None);
+    assert_eq!(table.find(&bytes, &name("com.")), None);
 }
 
 #[test]

@@ -81,11 +81,11 @@ impl<'b> Writer<'b> {
     fn name(&mut self, name: &Name, compress: Compress) -> Result<(), EncodeError> {
         let start = self.bytes.len();
         let count = name.iter().len();
-        let suffix = match compress {
-            Compress::Yes => self.names.find(self.bytes, name, count),
-            Compress::No => None,
-        };
-        let shared = suffix.map_or(0, |suffix| suffix.labels);
+        // Found even when not used, so that a name written whole adds only what is new.
+        let suffix = self.names.find(self.bytes, name);
+        let known = suffix.map_or(0, |suffix| suffix.labels);
+        let pointer = suffix.filter(|_| compress == Compress::Yes);
+        let shared = pointer.map_or(0, |suffix| suffix.labels);
         let mut length = 1;
         for label in name.iter().take(count - shared) {
             if label.len() > MAX_LABEL {
@@ -95,16 +95,14 @@ impl<'b> Writer<'b> {
             self.u8(label.len() as u8);
             self.slice(label);
         }
-        match suffix {
+        match pointer {
             Some(suffix) => self.u16(0xC000 | suffix.offset),
             None => self.u8(0),
         }
         if length > MAX_NAME {
             return Err(EncodeError::NameTooLong(length));
         }
-        if shared < count {
-            self.names.remember(start, count);
-        }
+        self.names.remember(self.bytes, start, count - known, suffix);
         Ok(())
     }
 
