@@ -30,7 +30,15 @@
 #                          .run/bench/profile-<target>.cpuprofile, its summary profile-<target>.md
 #                          (scripts/profile-e2e.sh builds a Worker that keeps its function names)
 # Ports (all 127.0.0.1): 19787 wrangler dev, 19443 its front; 19788 workerd, 19444 its front;
-# 19453 BIND DoH (19053 BIND UDP/TCP). (n) and (r) take (b)'s ports, one target at a time. Logs and state under .run/bench/.
+# 19453 BIND DoH (19053 BIND UDP/TCP); (n) 19794 behind 19445, (r) 19795 behind 19446. Logs and state under .run/bench/.
+#
+# The workerd targets (n), (b) and (r) run side by side, each in its own workerd behind its own
+# front, and take turns run by run (n b r n b r ...; idle, a server costs nothing measurable), so
+# that the machine's drift over the minutes of a run falls on all of them alike: on this shared
+# machine the same build's CPU per query moved by a fifth between runs minutes apart, which is
+# more than the differences measured. Their ratios are also given round by round (each run
+# against the no-op Worker's run of the same round), with the median. With BENCH_PROFILE=1
+# (one inspector port) they run one at a time, as (a) and (c) always do.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$EDGEDNS_ROOT"
@@ -55,7 +63,10 @@ out="${BENCH_OUT:-$dir/e2e.md}"
 target_dir="${CARGO_TARGET_DIR:-$EDGEDNS_ROOT/target}"
 
 wrangler_port=19787 wrangler_front=19443
-workerd_port=19788 workerd_front=19444
+declare -A wport wfront wpid
+wport[workerd]=19788 wfront[workerd]=19444
+wport[noop]=19794 wfront[noop]=19445
+wport[ref]=19795 wfront[ref]=19446
 bind_doh=19453 bind_dns=19053
 
 WORKERD="${WORKERD:-$NODE_BIN/workerd}"
@@ -71,17 +82,18 @@ done
 mkdir -p "$dir"
 
 # ------------------------------------------------------------------ cleanup of all we start
-workerd_pid="" named_pid=""
+named_pid=""
 cleanup() {
   set +e
-  if [[ -n "$workerd_pid" ]]; then
-    kill -TERM -- "-$workerd_pid" 2>/dev/null || kill -TERM "$workerd_pid" 2>/dev/null
-  fi
+  local target
+  for target in "${!wpid[@]}"; do
+    kill -TERM -- "-${wpid[$target]}" 2>/dev/null || kill -TERM "${wpid[$target]}" 2>/dev/null
+    "$EDGEDNS_ROOT/scripts/front.sh" stop "${wfront[$target]}" "${wport[$target]}" "$dir/front-$target" 2>/dev/null
+  done
   if [[ -n "$named_pid" ]]; then kill -TERM "$named_pid" 2>/dev/null; fi
-  "$EDGEDNS_ROOT/scripts/front.sh" stop "$workerd_front" "$workerd_port" "$dir/front-workerd" 2>/dev/null
   STACK_NAME=bench STACK_HTTP_PORT=$wrangler_port STACK_H2_PORT=$wrangler_front \
     "$EDGEDNS_ROOT/scripts/stack.sh" stop 2>/dev/null
-  for pid in "$workerd_pid" "$named_pid"; do
+  for pid in "${wpid[@]}" "$named_pid"; do
     [[ -n "$pid" ]] || continue
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null
@@ -118,8 +130,8 @@ start_wrangler() {
 }
 
 # ------------------------------------------------------------------ (n) (b) (r) workerd + front
-start_workerd() { # KIND: worker (build/), ref (BENCH_REF_BUILD), noop (benches/noop-worker)
-  local kind=$1 wdir="$dir/workerd"
+start_workerd() { # TARGET: workerd (build/), ref (BENCH_REF_BUILD), noop (benches/noop-worker)
+  local kind=$1 wdir="$dir/workerd-$1" workerd_port=${wport[$1]} workerd_front=${wfront[$1]}
   log "(${kind}) workerd :$workerd_port behind the front :$workerd_front"
   rm -rf "$wdir"
   mkdir -p "$wdir/kv"
@@ -152,13 +164,14 @@ CAPNP
   local inspect=()
   [[ $profile == 1 ]] && inspect=(--inspector-addr="$inspector")
   (cd "$wdir" && exec setsid "$WORKERD" serve "${inspect[@]}" workerd.capnp </dev/null >"$wdir/workerd.log" 2>&1) &
-  workerd_pid=$!
+  wpid[$kind]=$!
   wait_http "$workerd_port" workerd "$wdir/workerd.log"
-  "$EDGEDNS_ROOT/scripts/front.sh" start "$workerd_front" "$workerd_port" "$dir/front-workerd"
+  "$EDGEDNS_ROOT/scripts/front.sh" start "$workerd_front" "$workerd_port" "$dir/front-$kind"
 }
-stop_workerd() {
-  scripts/front.sh stop "$workerd_front" "$workerd_port" "$dir/front-workerd"
-  kill -TERM -- "-$workerd_pid" 2>/dev/null || true; wait "$workerd_pid" 2>/dev/null || true; workerd_pid=""
+stop_workerd() { # TARGET
+  local pid=${wpid[$1]}
+  scripts/front.sh stop "${wfront[$1]}" "${wport[$1]}" "$dir/front-$1"
+  kill -TERM -- "-$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; unset "wpid[$1]"
 }
 
 # ------------------------------------------------------------------ (c) BIND 9.18 DoH
@@ -240,8 +253,8 @@ component_ticks() { # TARGET -> "server front"
       server="$(ticks_of_pids $(group_pids "$(pidfile_value "$RUN_DIR/bench-wrangler.pid")"))"
       front="$(ticks_of_pids $(group_pids "$(pidfile_value "$RUN_DIR/front-bench/nginx.pid")"))" ;;
     workerd|noop|ref)
-      server="$(ticks_of_pids $(group_pids "$workerd_pid"))"
-      front="$(ticks_of_pids $(group_pids "$(pidfile_value "$dir/front-workerd/nginx.pid")"))" ;;
+      server="$(ticks_of_pids $(group_pids "${wpid[$1]}"))"
+      front="$(ticks_of_pids $(group_pids "$(pidfile_value "$dir/front-$1/nginx.pid")"))" ;;
     bind) server="$(ticks_of_pids "$named_pid")" ;;
   esac
   echo "$server $front"
@@ -289,20 +302,28 @@ run_dnsperf() { # LABEL PORT MODE(throughput|latency)
   results[$label.$mode]="$qps $lost $stats"
 }
 
-measure() { # LABEL PORT
-  log "$1: warm-up, then $repeat × $seconds s at -c $clients -q $outstanding, then $latency_seconds s at $light_qps q/s"
+# A target's answers checked, and a short warm-up.
+prepare() { # LABEL PORT
+  log "$1: answers checked, warm-up"
   check_answers "$1" "$2"
   dnsperf -m doh -s 127.0.0.1 -p "$2" -d "$queries" -l 2 -c "$clients" -q "$outstanding" >/dev/null 2>&1 || true
-  # The run under load `repeat` times; the table keeps the one with the median queries/s (the
-  # machine is shared, and one run can be hit by another job).
-  local runs=() run
-  for run in $(seq "$repeat"); do
-    run_dnsperf "$1" "$2" throughput
-    runs+=("${results[$1.throughput]}|${cpu[$1.throughput]}")
-  done
-  run="$(printf '%s\n' "${runs[@]}" | sort -n -k1,1 | sed -n "$(( (${#runs[@]} + 1) / 2 ))p")"
+}
+
+# One run under load, kept in the target's list of runs ("queries/s ... | server µs ...").
+load_run() { # LABEL PORT
+  log "$1: $seconds s at -c $clients -q $outstanding"
+  run_dnsperf "$1" "$2" throughput
+  load_runs[$1]+="${results[$1.throughput]}|${cpu[$1.throughput]}"$'\n'
+}
+
+# The run with the median queries/s of the target's runs under load (the machine is shared, and
+# one run can be hit by another job), then the light-load run.
+finish() { # LABEL PORT
+  local run
+  run="$(printf '%s' "${load_runs[$1]}" | sort -n -k1,1 | sed -n "$(( (repeat + 1) / 2 ))p")"
   results[$1.throughput]="${run%%|*}" cpu[$1.throughput]="${run#*|}"
-  all_qps[$1]="$(printf '%s\n' "${runs[@]}" | awk '{print $1}' | paste -sd/ -)"
+  all_qps[$1]="$(printf '%s' "${load_runs[$1]}" | awk '{print $1}' | paste -sd/ -)"
+  log "$1: $latency_seconds s at $light_qps q/s"
   run_dnsperf "$1" "$2" latency
   if [[ $profile == 1 && $1 != bind && $1 != wrangler ]]; then
     log "$1: $seconds s more under V8's CPU profiler"
@@ -318,26 +339,52 @@ measure() { # LABEL PORT
   fi
 }
 
-declare -A results cpu all_qps names ports
+measure() { # LABEL PORT: one target alone
+  prepare "$1" "$2"
+  local run
+  for run in $(seq "$repeat"); do load_run "$1" "$2"; done
+  finish "$1" "$2"
+}
+
+declare -A results cpu all_qps names ports load_runs
 names[wrangler]="(a) Worker, wrangler dev 4.86 ← nginx h2"
 workerd_version="$("$WORKERD" --version | awk '{print $2}')"
 names[noop]="(n) no-op JS Worker, workerd $workerd_version ← nginx h2"
 names[workerd]="(b) Worker, workerd $workerd_version directly ← nginx h2"
 names[ref]="(r) Worker ($ref_name), workerd $workerd_version ← nginx h2"
 names[bind]="(c) BIND $("$NAMED" -v | awk '{print $2}') native DoH"
-ports[wrangler]=$wrangler_front ports[workerd]=$workerd_front ports[noop]=$workerd_front ports[ref]=$workerd_front ports[bind]=$bind_doh
+ports[wrangler]=$wrangler_front ports[workerd]=${wfront[workerd]} ports[noop]=${wfront[noop]} ports[ref]=${wfront[ref]} ports[bind]=$bind_doh
 
-# One target at a time, the others stopped, so the 2 cores are not shared with idle servers.
+# The workerd targets asked for, in the order given.
+side_by_side=()
+for target in $targets; do
+  case "$target" in
+    wrangler|bind) ;;
+    workerd|noop|ref) side_by_side+=("$target") ;;
+    *) die "unknown target $target (wrangler, noop, workerd, ref, bind)" ;;
+  esac
+done
+interleaved=0
+[[ $profile != 1 && ${#side_by_side[@]} -gt 1 ]] && interleaved=1
+if [[ $interleaved == 1 ]]; then
+  for target in "${side_by_side[@]}"; do start_workerd "$target"; prepare "$target" "${ports[$target]}"; done
+  for run in $(seq "$repeat"); do
+    for target in "${side_by_side[@]}"; do load_run "$target" "${ports[$target]}"; done
+  done
+  for target in "${side_by_side[@]}"; do finish "$target" "${ports[$target]}"; done
+  for target in "${side_by_side[@]}"; do stop_workerd "$target"; done
+fi
+
+# (a), (c), and the workerd targets when not side by side: one at a time, the others stopped.
 for target in $targets; do
   case "$target" in
     wrangler) start_wrangler; measure wrangler "${ports[wrangler]}"
               STACK_NAME=bench STACK_HTTP_PORT=$wrangler_port STACK_H2_PORT=$wrangler_front scripts/stack.sh stop ;;
-    workerd)  start_workerd worker; measure workerd "${ports[workerd]}"; stop_workerd ;;
-    ref)      start_workerd ref; measure ref "${ports[ref]}"; stop_workerd ;;
-    noop)     start_workerd noop; measure noop "${ports[noop]}"; stop_workerd ;;
+    workerd|ref|noop)
+              [[ $interleaved == 1 ]] && continue
+              start_workerd "$target"; measure "$target" "${ports[$target]}"; stop_workerd "$target" ;;
     bind)     start_bind; measure bind "${ports[bind]}"
               kill -TERM "$named_pid" 2>/dev/null || true; wait "$named_pid" 2>/dev/null || true; named_pid="" ;;
-    *) die "unknown target $target (wrangler, noop, workerd, ref, bind)" ;;
   esac
 done
 
@@ -356,7 +403,11 @@ done
 {
   echo "Zone: \`bench.test.\`, $records records; query mix: \`${queries#"$EDGEDNS_ROOT"/}\` (10,000 lines: 70% hosts A/AAAA,"
   echo "15% NXDOMAIN, 10% wildcard, 5% a 4-link CNAME chain). dnsperf $(dnsperf -h 2>&1 | awk '/^Version/ {print $2}'), DoH GET over HTTP/2 + TLS,"
-  echo "one target running at a time. Under load: \`-l $seconds -c $clients -q $outstanding\`, $repeat runs, the median one shown"
+  if [[ $interleaved == 1 ]]; then
+    echo "${side_by_side[*]} side by side, taking turns run by run, the others one at a time. Under load: \`-l $seconds -c $clients -q $outstanding\`, $repeat runs, the median one shown"
+  else
+    echo "one target running at a time. Under load: \`-l $seconds -c $clients -q $outstanding\`, $repeat runs, the median one shown"
+  fi
   echo "(all runs' queries/s in the last column); light load: \`-l $latency_seconds -c 1 -q 10 -Q $light_qps\`."
   echo
   echo "| target | load | queries/s | lost | latency avg ms | p50 | p90 | p99 | max | runs (q/s) |"
@@ -396,6 +447,25 @@ done
       -v nq="$noop_qps" -v nc="$noop_cpu" -v np="$noop_p99" 'function ratio(x, y) { return (x + 0 > 0 && y + 0 > 0) ? sprintf("%.2f×", x / y) : "-" }
       BEGIN { printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", n, q, c, a, b, p, ratio(q, nq), ratio(c, nc), ratio(p, np) }'
   done
+  if [[ $interleaved == 1 && -n "${load_runs[noop]:-}" ]]; then
+    echo
+    echo "Round by round (each run against the no-op Worker's run of the same round; the median of the rounds):"
+    echo
+    echo "| target | q/s ÷ no-op, each round | median | CPU ÷ no-op, each round | median |"
+    echo "|---|---|---:|---|---:|"
+    for target in "${side_by_side[@]}"; do
+      [[ $target == noop ]] && continue
+      paste -d'|' <(printf '%s' "${load_runs[$target]}") <(printf '%s' "${load_runs[noop]}") | awk -v n="${names[$target]}" -F'|' '
+        function median(list, count,  sorted, i, j, t) {
+          for (i = 1; i <= count; i++) sorted[i] = list[i]
+          for (i = 1; i <= count; i++) for (j = i + 1; j <= count; j++) if (sorted[j] < sorted[i]) { t = sorted[i]; sorted[i] = sorted[j]; sorted[j] = t }
+          return count % 2 ? sorted[(count + 1) / 2] : (sorted[count / 2] + sorted[count / 2 + 1]) / 2 }
+        { split($1, a, " "); split($2, b, " "); split($3, c, " "); split($4, d, " ")
+          if (c[1] > 0 && d[1] > 0) { q[++k] = a[1] / c[1]; u[k] = b[1] / d[1]
+            qs = qs (k > 1 ? ", " : "") sprintf("%.2f", q[k]); us = us (k > 1 ? ", " : "") sprintf("%.2f", u[k]) } }
+        END { if (k) printf "| %s | %s | %.2f× | %s | %.2f× |\n", n, qs, median(q, k), us, median(u, k) }'
+    done
+  fi
   if [[ -n "${results[bind.throughput]:-}" ]]; then
     echo
     read -r bind_qps _ _ _ <<<"${results[bind.throughput]}"
