@@ -362,8 +362,10 @@ The baseline is (n), a no-op JavaScript Worker (\`benches/noop-worker/index.js\`
 \`dns\` parameter and answers the question with no records) in the same workerd, behind the same
 front, with the same query mix: what the runtime and the front cost a DoH query before any
 Worker code runs. The machine is shared, so only multiples of the baseline measured in the same
-run compare across runs (the last table). (r), when present, is another build of the Worker
-served like (b) (\`BENCH_REF_BUILD\`): here the Worker before issue 14's changes (part 8).
+run compare across runs. (r), when present, is another build of the Worker served like (b)
+(\`BENCH_REF_BUILD\`; its name in the tables says which). The workerd targets run side by side and
+take turns run by run, so the machine's drift falls on them alike; the last table gives their
+ratios round by round.
 
 EOF
   section "$dir/e2e.md"
