@@ -451,8 +451,8 @@ done
     echo
     echo "Round by round (each run against the no-op Worker's run of the same round; the median of the rounds):"
     echo
-    echo "| target | q/s ÷ no-op, each round | median | CPU ÷ no-op, each round | median |"
-    echo "|---|---|---:|---|---:|"
+    echo "| target | q/s ÷ no-op, each round | median | CPU ÷ no-op, each round | median | p99 ÷ no-op, each round | median |"
+    echo "|---|---|---:|---|---:|---|---:|"
     for target in "${side_by_side[@]}"; do
       [[ $target == noop ]] && continue
       paste -d'|' <(printf '%s' "${load_runs[$target]}") <(printf '%s' "${load_runs[noop]}") | awk -v n="${names[$target]}" -F'|' '
@@ -461,9 +461,11 @@ done
           for (i = 1; i <= count; i++) for (j = i + 1; j <= count; j++) if (sorted[j] < sorted[i]) { t = sorted[i]; sorted[i] = sorted[j]; sorted[j] = t }
           return count % 2 ? sorted[(count + 1) / 2] : (sorted[count / 2] + sorted[count / 2 + 1]) / 2 }
         { split($1, a, " "); split($2, b, " "); split($3, c, " "); split($4, d, " ")
-          if (c[1] > 0 && d[1] > 0) { q[++k] = a[1] / c[1]; u[k] = b[1] / d[1]
-            qs = qs (k > 1 ? ", " : "") sprintf("%.2f", q[k]); us = us (k > 1 ? ", " : "") sprintf("%.2f", u[k]) } }
-        END { if (k) printf "| %s | %s | %.2f× | %s | %.2f× |\n", n, qs, median(q, k), us, median(u, k) }'
+          # results: queries/s lost avg p50 p90 p99 max; cpu: server front ...
+          if (c[1] > 0 && d[1] > 0 && c[6] > 0) { q[++k] = a[1] / c[1]; u[k] = b[1] / d[1]; t[k] = a[6] / c[6]
+            qs = qs (k > 1 ? ", " : "") sprintf("%.2f", q[k]); us = us (k > 1 ? ", " : "") sprintf("%.2f", u[k])
+            ts = ts (k > 1 ? ", " : "") sprintf("%.2f", t[k]) } }
+        END { if (k) printf "| %s | %s | %.2f× | %s | %.2f× | %s | %.2f× |\n", n, qs, median(q, k), us, median(u, k), ts, median(t, k) }'
     done
   fi
   if [[ -n "${results[bind.throughput]:-}" ]]; then
