@@ -26,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(number.is_none_or(f64::is_finite), "a non-finite coordinate: {location:?}");
     }
 
-    let client = Client { address: Some("192.0.2.1".parse().unwrap()), location };
+    let client = Client { address: Some("192.0.2.1".parse().unwrap()), location, location_source: None };
     let view = client.view(None);
     if let Some(coordinates) = view.coordinates {
         assert!(coordinates.latitude.abs() <= 90.0 && coordinates.longitude.abs() <= 180.0, "{view:?}");

@@ -271,7 +271,7 @@ fuzz_target!(|input: Input| {
         body: &body,
     };
 
-    let client = Client { address: input.address, location: location(&input.location) };
+    let client = Client { address: input.address, location: location(&input.location), location_source: None };
     let snapshot = health(&input.health);
     let view = snapshot.as_ref().map(|snapshot| snapshot.view(NOW_MS));
     let health: &dyn HealthView = match &view {
