@@ -36,7 +36,7 @@ DEV_H2_PORT ?= 8443
 
 # Everything that can change the worker bundle.
 # (src/bin/ is the native CLI: not part of the wasm build.)
-WORKER_INPUTS := Cargo.toml Cargo.lock $(wildcard build.rs) \
+WORKER_INPUTS := Cargo.toml Cargo.lock $(wildcard build.rs) scripts/object-entry.mjs \
   $(shell find src -type f -not -path 'src/bin/*' 2>/dev/null)
 
 .PHONY: setup worker zones-local dev test deploy bench front stop-front stack-start stack-stop stop clean distclean
@@ -52,6 +52,8 @@ build/index.js: $(WORKER_INPUTS)
 	  [[ -x "$$t" ]] || { echo "error: $$t missing: run 'make setup'" >&2; exit 1; }; done
 	@command -v worker-build >/dev/null || { echo "error: worker-build missing: run 'make setup'" >&2; exit 1; }
 	worker-build --release
+	@# An object as the default export, worker-build's recovery kept (see the script).
+	node scripts/object-entry.mjs build/index.js
 	@touch $@
 
 zones-local:

@@ -12,8 +12,9 @@
 //
 // The cases:
 //   empty       no Worker: a bare `new Response(null)` per request (the harness's own cost)
-//   construct   the entrypoint workerd makes per request and its `fetch` looked up, not
-//               called (then a bare response, as `empty`)
+//   construct   what workerd makes per request of the Worker's default export and its `fetch`
+//               looked up, not called: an entrypoint for a class export (worker-build's), nothing
+//               for an object export (scripts/object-entry.mjs); then a bare response, as `empty`
 //   head        the Worker's one call that reads the request (src/worker/runtime.js
 //               `requestHead`), then a bare response
 //   respond     the Worker's one call that builds a response, with a DoH answer's headers
@@ -21,8 +22,9 @@
 //               and nothing else
 //   respond-text  the same with the headers sent as text every time (`respond`)
 //   noop        the no-op Worker's `fetch` (an object export: nothing is constructed)
-//   worker      the Worker as workerd calls its default export: a new entrypoint per request
-//               (`new Entrypoint(ctx, env)`), then its `fetch`
+//   worker      the Worker as workerd calls its default export: for a class, a new entrypoint
+//               per request (`new Entrypoint(ctx, env)`) then its `fetch`; for an object, its
+//               `fetch(request, env, ctx)`
 //   worker-404  the same for a path the Worker does not serve: reading the request head and
 //               building a response, no DNS work
 //   ref, ref-404  `worker` and `worker-404` for a reference build (`./ref.js`, BENCH_GLUE_REF;
@@ -112,11 +114,14 @@ export default {
     if (url.pathname !== "/__glue") return new Response("not found", { status: 404 });
     const rounds = Number(url.searchParams.get("rounds") ?? "7");
     const only = url.searchParams.get("cases")?.split(",") ?? ["empty", "construct", "head", "respond", "respond-text", "noop", "worker", "worker-404", "ref", "ref-404"];
+    // As workerd calls a default export: a class is constructed per request, an object is not.
+    const entry = (exported) => (typeof exported === "function" ? new exported(ctx, env) : exported);
+    const call = (exported, r) => (typeof exported === "function" ? new exported(ctx, env).fetch(r) : exported.fetch(r, env, ctx));
     const cases = {
       empty: [() => new Response(null), null],
       construct: [
         () => {
-          if (typeof new Worker(ctx, env).fetch !== "function") throw new Error("no fetch");
+          if (typeof entry(Worker).fetch !== "function") throw new Error("no fetch");
           return new Response(null);
         },
         null,
@@ -133,10 +138,10 @@ export default {
       respond: [() => respondKept(200, 63, ANSWER), null],
       "respond-text": [() => respond(200, 63, RESPONSE_HEADERS, ANSWER), null],
       noop: [(r) => noop.fetch(r, env, ctx), null],
-      worker: [(r) => new Worker(ctx, env).fetch(r), null],
-      "worker-404": [(r) => new Worker(ctx, env).fetch(r), "/nothing-here"],
-      ref: [(r) => new Reference(ctx, env).fetch(r), null],
-      "ref-404": [(r) => new Reference(ctx, env).fetch(r), "/nothing-here"],
+      worker: [(r) => call(Worker, r), null],
+      "worker-404": [(r) => call(Worker, r), "/nothing-here"],
+      ref: [(r) => call(Reference, r), null],
+      "ref-404": [(r) => call(Reference, r), "/nothing-here"],
     };
     respond(200, 63, RESPONSE_HEADERS, ANSWER);
     const unknown = only.filter((name) => !(name in cases));
