@@ -581,9 +581,9 @@ off the query's path) and shard decoding (all in the warm-up: the shard budget h
 are not on it.
 
 What is left between the Worker and the baseline: the DNS work itself (a few µs, part 3);
-\`worker-build\`'s entry module, which per request wraps the entrypoint in a \`Proxy\` and its
-\`fetch\` in another (for its recovery after a wasm trap; \`CUSTOM_SHIM\` would replace it, at the
-price of that recovery); and the crossings and copies of the request and the response (two
+\`worker-build\`'s entry module, which per request wrapped the entrypoint in a \`Proxy\` and its
+\`fetch\` in another (for its recovery after a wasm trap; the build now exports an object that keeps
+that recovery, \`scripts/object-entry.mjs\`, part 9); and the crossings and copies of the request and the response (two
 calls, a string each way, the body copied once).
 
 ## 9. Inside the isolate: the Worker's glue against the no-op Worker's
