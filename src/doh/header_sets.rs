@@ -22,23 +22,31 @@ pub enum Slot {
     Keep(u8),
 }
 
-/// The header texts the runtime keeps, by slot.
+/// The header texts the runtime keeps, by slot (`None`: a slot the runtime may not hold).
 #[derive(Debug, Default)]
 pub struct HeaderSets {
-    texts: Vec<Box<str>>,
+    texts: Vec<Option<Box<str>>>,
 }
 
 impl HeaderSets {
     /// The slot for the header set `text`.
     pub fn slot(&mut self, text: &str) -> Slot {
-        if let Some(slot) = self.texts.iter().position(|kept| **kept == *text) {
+        if let Some(slot) = self.texts.iter().position(|kept| kept.as_deref() == Some(text)) {
             return Slot::Kept(slot as u8);
         }
         if self.texts.len() == SLOTS {
             self.texts.clear();
         }
-        self.texts.push(text.into());
+        self.texts.push(Some(text.into()));
         Slot::Keep((self.texts.len() - 1) as u8)
+    }
+
+    /// Forgets what `slot` was to hold, when the runtime could not keep it (the response
+    /// failed): the set is sent again at its next use.
+    pub fn forget(&mut self, slot: u8) {
+        if let Some(text) = self.texts.get_mut(usize::from(slot)) {
+            *text = None;
+        }
     }
 }
 
@@ -67,5 +75,16 @@ mod tests {
         assert_eq!(sets.slot("cache-control\nmax-age=9999"), Slot::Keep(0));
         assert_eq!(sets.slot("cache-control\nmax-age=0"), Slot::Keep(1));
         assert_eq!(sets.slot("cache-control\nmax-age=9999"), Slot::Kept(0));
+    }
+
+    #[test]
+    fn a_set_the_runtime_could_not_keep_is_sent_again() {
+        let mut sets = HeaderSets::default();
+        assert_eq!(sets.slot("a\n1"), Slot::Keep(0));
+        assert_eq!(sets.slot("b\n2"), Slot::Keep(1));
+        sets.forget(0);
+        assert_eq!(sets.slot("b\n2"), Slot::Kept(1));
+        assert_eq!(sets.slot("a\n1"), Slot::Keep(2));
+        assert_eq!(sets.slot("a\n1"), Slot::Kept(2));
     }
 }

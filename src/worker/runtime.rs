@@ -111,7 +111,14 @@ pub(super) fn to_response(response: &HttpResponse) -> worker::Result<web_sys::Re
     };
     let made = match HEADER_SETS.with(|sets| sets.borrow_mut().slot(&headers)) {
         Slot::Kept(slot) => respond_kept(response.status, slot, &response.body),
-        Slot::Keep(slot) => respond(response.status, slot, &headers, &response.body),
+        Slot::Keep(slot) => {
+            let made = respond(response.status, slot, &headers, &response.body);
+            if made.is_err() {
+                // The runtime refused the headers: its slot holds nothing of this set.
+                HEADER_SETS.with(|sets| sets.borrow_mut().forget(slot));
+            }
+            made
+        }
     };
     made.map_err(worker::Error::from)
 }
