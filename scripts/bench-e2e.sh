@@ -35,8 +35,8 @@
 # The workerd targets (n), (b) and (r) run side by side, each in its own workerd behind its own
 # front, and take turns run by run (n b r n b r ...; idle, a server costs nothing measurable), so
 # that the machine's drift over the minutes of a run falls on all of them alike: on this shared
-# machine the same build's CPU per query moved by a fifth between runs minutes apart, which is
-# more than the differences measured. Their ratios are also given round by round (each run
+# machine the no-op Worker's CPU per query read 70 and 92 µs in two runs ten minutes apart, more
+# than the differences measured. Their ratios are also given round by round (each run
 # against the no-op Worker's run of the same round), with the median. With BENCH_PROFILE=1
 # (one inspector port) they run one at a time, as (a) and (c) always do.
 set -euo pipefail

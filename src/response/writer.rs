@@ -8,7 +8,7 @@
 //! names uncompressed (always valid).
 
 use hickory_proto::op::Query as Question;
-use hickory_proto::rr::{DNSClass, Name, RData, Record};
+use hickory_proto::rr::{Name, RData, Record};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder, NameEncoding};
 
 use super::compression::Compression;
@@ -134,7 +134,7 @@ impl<'b> Writer<'b> {
     pub(super) fn record(&mut self, record: &Record) -> Result<(), EncodeError> {
         self.name(&record.name, Compress::Yes)?;
         self.u16(record.record_type().into());
-        self.u16(class_code(record.dns_class));
+        self.u16(record.dns_class.into());
         self.u32(record.ttl);
         let length_at = self.bytes.len();
         self.u16(0);
@@ -225,10 +225,4 @@ impl<'b> Writer<'b> {
             other => EncodeError::Rdata(other.to_string()),
         })
     }
-}
-
-/// The CLASS field's value; OPT's class carries the payload size instead (RFC 6891 §6.1.2),
-/// which hickory keeps in the class.
-fn class_code(class: DNSClass) -> u16 {
-    class.into()
 }
