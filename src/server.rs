@@ -408,7 +408,7 @@ fn decide(
     let audience = visible.as_ref().map_or(Audience::Public, Audience::of);
     // The hosted answer's chain and addresses meet the rules too (a hosted CNAME into a
     // blocked domain is blocked as an upstream's would be).
-    if let Some(rule) = recursion.firewall.filter(|_| screen).and_then(|firewall| firewall.screen(&resolution.answers)) {
+    if let Some(rule) = recursion.firewall.filter(|_| screen).and_then(|firewall| firewall.screen(&resolution.answers.records())) {
         if let Some(trace) = trace.as_deref_mut() {
             trace.push(format!("firewall: rule {rule} matched in the answer"));
         }
@@ -511,7 +511,7 @@ pub fn complete<'f>(forwarded: &Forward, answer: Forwarded<'_>, firewall: Option
         // The hosted chain first; the answer as a whole is not authoritative (RFC 1035
         // §6.2.4: AA describes the final answer's owner), and tailored if either part is.
         let mut answers = hosted.answers.clone();
-        answers.append(&mut resolution.answers);
+        answers.extend(std::mem::take(&mut resolution.answers).into_records());
         resolution.answers = answers;
         resolution.scope = resolution.scope.max(hosted.scope);
         resolution.tailored |= hosted.tailored;
@@ -519,7 +519,7 @@ pub fn complete<'f>(forwarded: &Forward, answer: Forwarded<'_>, firewall: Option
             resolution.answers.clear();
         }
     }
-    let rule = firewall.filter(|_| forwarded.screen).and_then(|firewall| firewall.screen(&resolution.answers));
+    let rule = firewall.filter(|_| forwarded.screen).and_then(|firewall| firewall.screen(&resolution.answers.records()));
     if let Some(firewall::Action::Block(block)) = rule.map(|rule| &rule.action) {
         resolution = blocked(&forwarded.query, block, true);
     }

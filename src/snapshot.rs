@@ -1041,6 +1041,49 @@ mod tests {
         assert!(zone.node(&Name::from_str("www.example.com").unwrap()).is_none(), "names are fully qualified, as in a decoded zone");
     }
 
+    /// A compact shard's plain A, AAAA and TXT sets, read in wire form, are the decoded sets:
+    /// the same RDATA once each, in the same order, with the set's TTL; other types are not
+    /// offered in wire form.
+    #[test]
+    fn wire_sets_of_a_compact_shard_are_its_decoded_sets() {
+        let original = catalog();
+        let built = build(&original, DEFAULT_SHARD_BYTES, 0).unwrap();
+        let zone = built.manifest.decode_shard(0, &built.shards[0]).unwrap().zones()[0].clone();
+        let mut compared = 0;
+        for (name, _) in zone.nodes() {
+            let name = Name::from(name.into_owned());
+            for record_type in [RecordType::A, RecordType::AAAA, RecordType::TXT, RecordType::MX, RecordType::NS, RecordType::SOA] {
+                let Lookup::Found { node, .. } = zone.lookup(&name, record_type) else { continue };
+                let (Some(wire), Some(decoded)) = (node.wire_rrset(record_type), node.rrset(record_type)) else {
+                    assert!(node.wire_rrset(record_type).is_none() || node.rrset(record_type).is_some(), "{name} {record_type}");
+                    continue;
+                };
+                assert!(matches!(record_type, RecordType::A | RecordType::AAAA | RecordType::TXT), "{record_type} in wire form");
+                let set = crate::answer::WireRrSet::new(name.clone(), record_type, wire.class, wire.ttl, wire.rdatas);
+                let records: Vec<_> = set.records().collect();
+                assert_eq!(records, decoded.records, "{name} {record_type}");
+                compared += 1;
+            }
+        }
+        assert_eq!(compared, 4, "ns1 A, www A and AAAA, txt TXT");
+    }
+
+    /// Records of one type and name published twice or with different TTLs read as one set
+    /// with the smallest TTL (RFC 2181 §5), in wire form as decoded.
+    #[test]
+    fn wire_sets_merge_repeats_and_take_the_smallest_ttl() {
+        let text = "$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.53\nx 300 A 192.0.2.1\nx 60 A 192.0.2.2\nx TXT \"a\" \"b\"\n";
+        let original = crate::zone::compile::compile_all(&[crate::zone::compile::SourceFile { path: "dup.test.zone".into(), text: text.into() }]).unwrap();
+        let built = build(&original, DEFAULT_SHARD_BYTES, 0).unwrap();
+        let zone = built.manifest.decode_shard(0, &built.shards[0]).unwrap().zones()[0].clone();
+        let name = Name::from_str("x.dup.test.").unwrap();
+        let Lookup::Found { node, .. } = zone.lookup(&name, RecordType::A) else { panic!("x.dup.test. exists") };
+        let wire = node.wire_rrset(RecordType::A).unwrap();
+        assert_eq!((wire.ttl, wire.rdatas.clone()), (60, vec![&[192, 0, 2, 1][..], &[192, 0, 2, 2][..]]));
+        assert_eq!(node.wire_rrset(RecordType::TXT).unwrap().rdatas, vec![&b"\x01a\x01b"[..]]);
+        assert_eq!(node.wire_rrset(RecordType::AAAA), None, "no records of the type");
+    }
+
     #[test]
     fn corrupt_shards_are_refused_without_panicking() {
         let built = build(&catalog(), DEFAULT_SHARD_BYTES, 0).unwrap();
@@ -1058,7 +1101,10 @@ mod tests {
             if let Ok(catalog) = built.manifest.decode_shard(0, &corrupt) {
                 for zone in catalog.zones() {
                     for (name, _) in zone.nodes() {
-                        let _ = zone.lookup(&Name::from(name.into_owned()), RecordType::A);
+                        let name = Name::from(name.into_owned());
+                        if let Lookup::Found { node, .. } = zone.lookup(&name, RecordType::A) {
+                            let _ = (node.wire_rrset(RecordType::A), node.wire_rrset(RecordType::TXT), node.lowest_type());
+                        }
                     }
                 }
             }

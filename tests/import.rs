@@ -177,7 +177,8 @@ fn apex_alias_evaluates_its_target() {
     let mut inputs = Inputs { client: &client, health: &Down(vec![SITE_A]), random: &mut random, trace: None };
     let resolution = resolve(&catalog, &question, &mut inputs);
     assert_eq!(resolution.answers.len(), 1);
-    let record = &resolution.answers[0];
+    let records = resolution.answers.records();
+    let record = &records[0];
     assert_eq!(record.data.to_string(), "192.0.2.20");
     assert_eq!(record.ttl, 60, "an alias answers with its target's TTL");
     // The CloudFront AAAA alias at the apex is not imported: NODATA, and reported.
@@ -403,7 +404,7 @@ fn traffic_policy_failover_geo_weighted() {
         let mut random = SplitMix::new(1);
         let mut inputs = Inputs { client: &client, health: &NoHealthData, random: &mut random, trace: None };
         let resolution = resolve(&catalog, &question, &mut inputs);
-        (resolution.rcode, resolution.answers)
+        (resolution.rcode, resolution.answers.into_records())
     };
     assert_eq!(records[0].ttl, 60, "--policy-ttl");
 }

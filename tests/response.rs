@@ -17,6 +17,7 @@ use edgedns::geo::places::Coordinates;
 use edgedns::policy::{ClientView, NoHealthData, SplitMix};
 use edgedns::query::{EdnsRequest, HeaderEcho};
 use edgedns::response::{encode, EncodeError};
+use edgedns::snapshot::{self, Index};
 use edgedns::zone::compile::{compile_all, SourceFile};
 use edgedns::zone::Catalog;
 use hickory_proto::op::{emit_message_parts, Edns, Message, MessageType, Metadata, OpCode, Query as Question, ResponseCode};
@@ -54,7 +55,7 @@ fn reference(header: &HeaderEcho, question: Option<&Question>, edns: Option<&Edn
     emit_message_parts(
         &metadata,
         &mut question.into_iter(),
-        &mut resolution.answers.iter(),
+        &mut resolution.answers.records().iter(),
         &mut resolution.authority.iter(),
         &mut resolution.additional.iter(),
         reply.as_ref(),
@@ -70,6 +71,8 @@ struct Tally {
     cases: usize,
     same_bytes: usize,
     shorter: usize,
+    /// Responses whose answer ended with a set copied in wire form from a compact zone.
+    wire: usize,
 }
 
 /// Encodes both ways and checks the writer's output: it decodes to what hickory's does and is
@@ -86,6 +89,7 @@ fn check(header: &HeaderEcho, question: Option<&Question>, edns: Option<&EdnsReq
     }
     assert!(ours.bytes.len() <= theirs.len(), "{} > {} bytes for {resolution:?}", ours.bytes.len(), theirs.len());
     tally.cases += 1;
+    tally.wire += usize::from(resolution.answers.parts().1.is_some());
     let same = ours.bytes == theirs;
     tally.same_bytes += usize::from(same);
     tally.shorter += usize::from(ours.bytes.len() < theirs.len());
@@ -208,6 +212,23 @@ fn zones_answer_as_hickory_encodes_them() {
     assert!(tally.cases > 10_000);
 }
 
+/// The same zones as an isolate holds them: compact, from snapshot shards, plain sets of
+/// A, AAAA and TXT answered from the shard's bytes.
+#[test]
+fn zones_held_compact_answer_as_hickory_encodes_them() {
+    let whole = compile_all(&sources(&["zones", "tests/zones"])).unwrap_or_else(|errors| panic!("{errors:?}"));
+    let built = snapshot::build(&whole, 2048, 1).unwrap();
+    let index = Index::decode(&built.manifest_bytes).unwrap();
+    assert!(built.shards.len() > 3, "several shards: {}", built.shards.len());
+    let mut tally = Tally::default();
+    for (n, bytes) in built.shards.iter().enumerate() {
+        sweep(&index.manifest().decode_shard(n, bytes).unwrap(), &mut tally);
+    }
+    eprintln!("compact: {} responses, {} the same bytes, {} shorter, {} with a wire set", tally.cases, tally.same_bytes, tally.shorter, tally.wire);
+    assert!(tally.cases > 10_000);
+    assert!(tally.wire > 1_000, "the wire path answered {} responses", tally.wire);
+}
+
 #[test]
 fn a_generated_zone_answers_as_hickory_encodes_it() {
     let zone = zonegen::generate(300);
@@ -231,7 +252,7 @@ fn soa(apex: &str) -> RData {
 }
 
 fn positive(answers: Vec<Record>) -> Resolution {
-    Resolution { answers, authoritative: true, ..Resolution::new(ResponseCode::NoError) }
+    Resolution { answers: answers.into(), authoritative: true, ..Resolution::new(ResponseCode::NoError) }
 }
 
 /// Hand-made resolutions: what zones give that the sweep may miss, and what resolver mode
@@ -280,7 +301,7 @@ fn handmade() -> Vec<(Question, Resolution)> {
     cases.push((
         q("c1.example.test.", RecordType::A),
         Resolution {
-            answers: vec![record("c1.example.test.", 60, RData::CNAME(CNAME(name("gone.other.example."))))],
+            answers: vec![record("c1.example.test.", 60, RData::CNAME(CNAME(name("gone.other.example."))))].into(),
             authority: vec![record("other.example.", 300, soa("other.example."))],
             ..Resolution::new(ResponseCode::NXDomain)
         },

@@ -21,6 +21,16 @@ pub fn catalog(records: usize) -> Result<(Catalog, usize), String> {
     Ok((catalog, zone.hosts))
 }
 
+/// `catalog` as an isolate holds it: published as a snapshot in one shard and read back
+/// compact (`src/zone/compact.rs`), so plain sets are answered from the shard's bytes.
+// The workerd loop (`src/bench_worker.rs`) answers from the catalog it compiles only.
+#[cfg_attr(feature = "bench-loop", allow(dead_code))]
+pub fn held_compact(catalog: &Catalog) -> Result<Catalog, String> {
+    let built = edgedns::snapshot::build(catalog, usize::MAX / 2, 1).map_err(|error| format!("{error:?}"))?;
+    let shard = built.shards.first().ok_or("no shard")?;
+    built.manifest.decode_shard(0, shard).map_err(|error| format!("{error:?}"))
+}
+
 /// The client every case asks as: an edge in Seattle, US-WA.
 pub fn client() -> Client {
     Client {

@@ -198,7 +198,7 @@ pub fn resolution(upstreamed: &Upstreamed, query: &Query, freshness: Freshness, 
     };
     let asked_for_validation = query.header.authentic_data || query.edns.as_ref().is_some_and(|edns| edns.dnssec_ok);
     let mut resolution = Resolution::new(upstreamed.rcode);
-    resolution.answers = age(&upstreamed.answers);
+    resolution.answers = age(&upstreamed.answers).into();
     resolution.authority = age(&upstreamed.authority);
     resolution.additional = age(&upstreamed.additional);
     resolution.recursion_available = true;
@@ -310,15 +310,15 @@ mod tests {
         let upstreamed = accept(&upstream_answer("www.example.net.", 300, true), &query("www.example.net.", false, false)).unwrap();
         let bounds = config().ttl_bounds();
         let plain = resolution(&upstreamed, &query("www.example.net.", false, false), Freshness::Aged(40), None, bounds);
-        assert_eq!(plain.answers[0].ttl, 260);
+        assert_eq!(plain.answers.records()[0].ttl, 260);
         assert!(plain.recursion_available && !plain.authoritative);
         assert!(!plain.authentic_data, "AD only for clients that asked with AD or DO");
         assert!(resolution(&upstreamed, &query("www.example.net.", true, false), Freshness::Aged(0), None, bounds).authentic_data);
         assert!(resolution(&upstreamed, &query("www.example.net.", false, true), Freshness::Aged(0), None, bounds).authentic_data);
         let expired = resolution(&upstreamed, &query("www.example.net.", false, false), Freshness::Aged(400), None, bounds);
-        assert_eq!(expired.answers[0].ttl, 0);
+        assert_eq!(expired.answers.records()[0].ttl, 0);
         let stale = resolution(&upstreamed, &query("www.example.net.", false, false), Freshness::Stale, None, bounds);
-        assert_eq!((stale.answers[0].ttl, stale.extended_error), (30, Some(ExtendedError::StaleAnswer)));
+        assert_eq!((stale.answers.records()[0].ttl, stale.extended_error), (30, Some(ExtendedError::StaleAnswer)));
     }
 
     #[test]
@@ -329,10 +329,10 @@ mod tests {
         let bounds = TtlBounds { min: 30, max: 86_400 };
         let long = accept(&upstream_answer("www.example.net.", 2_147_483_647, false), &asked).unwrap();
         let capped = resolution(&long, &asked, Freshness::Aged(100), None, bounds);
-        assert_eq!(capped.answers[0].ttl, 86_300, "capped, then aged");
+        assert_eq!(capped.answers.records()[0].ttl, 86_300, "capped, then aged");
         assert_eq!(crate::response::max_age(&capped), Some(86_300));
         let short = accept(&upstream_answer("www.example.net.", 5, false), &asked).unwrap();
-        assert_eq!(resolution(&short, &asked, Freshness::Aged(10), None, bounds).answers[0].ttl, 20, "raised to the floor, then aged");
+        assert_eq!(resolution(&short, &asked, Freshness::Aged(10), None, bounds).answers.records()[0].ttl, 20, "raised to the floor, then aged");
         assert_eq!(super::super::cache::cache_ttl(&long, &ResolverConfig { min_ttl: 30, max_ttl: 86_400, ..config() }), Some(86_400));
     }
 

@@ -68,7 +68,17 @@ pub fn encode(header: &HeaderEcho, question: Option<&Question>, edns: Option<&Ed
     if let Some(question) = question {
         writer.question(question)?;
     }
-    for record in resolution.answers.iter().chain(&resolution.authority).chain(&resolution.additional) {
+    let (answers, wire) = resolution.answers.parts();
+    for record in answers {
+        writer.record(record)?;
+    }
+    if let Some(set) = wire {
+        writer.wire_rrset(set)?;
+    }
+    if writer.len() > MAX_MESSAGE {
+        return Err(EncodeError::MessageTooLong(writer.len()));
+    }
+    for record in resolution.authority.iter().chain(&resolution.additional) {
         writer.record(record)?;
         if writer.len() > MAX_MESSAGE {
             return Err(EncodeError::MessageTooLong(writer.len()));
@@ -151,5 +161,5 @@ pub fn max_age(resolution: &Resolution) -> Option<u32> {
         ResponseCode::NoError | ResponseCode::NXDomain => {}
         _ => return None,
     }
-    resolution.answers.iter().chain(&resolution.authority).map(|record| record.ttl).min()
+    resolution.authority.iter().map(|record| record.ttl).chain(resolution.answers.min_ttl()).min()
 }

@@ -22,7 +22,7 @@ fn header() -> HeaderEcho {
 fn a_plain_answer_points_its_owner_at_the_question() {
     let question = Question::query(name("h5.bench.test."), RecordType::A);
     let resolution = Resolution {
-        answers: vec![Record::from_rdata(name("h5.bench.test."), 300, RData::A(A::new(192, 0, 2, 5)))],
+        answers: vec![Record::from_rdata(name("h5.bench.test."), 300, RData::A(A::new(192, 0, 2, 5)))].into(),
         authoritative: true,
         ..Resolution::new(ResponseCode::NoError)
     };

@@ -13,6 +13,7 @@ use hickory_proto::serialize::binary::{BinEncodable, BinEncoder, NameEncoding};
 
 use super::compression::Compression;
 use super::EncodeError;
+use crate::answer::WireRrSet;
 
 /// The largest DNS message (its length is 16 bits: RFC 1035 §4.2.2, RFC 8484 §6).
 pub(super) const MAX_MESSAGE: usize = u16::MAX as usize;
@@ -141,6 +142,35 @@ impl<'b> Writer<'b> {
         self.rdata(&record.data)?;
         let length = self.bytes.len() - length_at - 2;
         self.patch_u16(length_at, u16::try_from(length).map_err(|_| EncodeError::RdataTooLong(length))?);
+        Ok(())
+    }
+
+    /// An RRset in wire form: the owner written once, each later record's owner a pointer to
+    /// it (RFC 1035 §4.1.4), the RDATA copied as the zone holds it.
+    pub(super) fn wire_rrset(&mut self, set: &WireRrSet) -> Result<(), EncodeError> {
+        // What the later owners are: the pointer the first one was written as (the name was
+        // written before, as the question or a CNAME's target: nearly always), else a pointer
+        // to where it was written in full, when that is within a pointer's reach.
+        let mut owner: Option<[u8; 2]> = None;
+        for rdata in set.rdatas() {
+            match owner {
+                Some(pointer) => self.slice(&pointer),
+                None => {
+                    let start = self.bytes.len();
+                    self.name(&set.owner, Compress::Yes)?;
+                    owner = match self.bytes.get(start..) {
+                        Some(&[high, low]) => Some([high, low]),
+                        _ => u16::try_from(start).ok().filter(|offset| *offset < 0x4000).map(|offset| (0xC000 | offset).to_be_bytes()),
+                    };
+                }
+            }
+            self.u16(set.record_type.into());
+            self.u16(set.class.into());
+            self.u32(set.ttl);
+            let length = u16::try_from(rdata.len()).map_err(|_| EncodeError::RdataTooLong(rdata.len()))?;
+            self.u16(length);
+            self.slice(rdata);
+        }
         Ok(())
     }
 

@@ -3,8 +3,9 @@
 //! Decoded into hickory `Record`s, a shard's records take about 25 times their encoded size
 //! (BENCHMARKS.md §7). Here they stay as they came, about 1.7 times: the shard's wire-format
 //! chunks (names compressed, as published), with a sorted index of the names they hold and, per
-//! name, the offsets and types of its records. A query decodes
-//! only the records of the names it touches ([`CompactNodes::node`]); routed sets, few and
+//! name, the offsets and types of its records. A plain set of a type whose RDATA holds no name
+//! (A, AAAA, TXT: [`WIRE_TYPES`]) is answered from those bytes ([`CompactNodes::wire_rrset`]);
+//! any other set decodes only the records of the name and type asked; routed sets, few and
 //! already small, stay decoded. Every record is decoded once when the shard is indexed, so a
 //! corrupt shard is refused then, not found out by a query.
 //!
@@ -16,7 +17,7 @@
 
 use std::sync::Arc;
 
-use hickory_proto::rr::{LowerName, Name, Record, RecordType};
+use hickory_proto::rr::{DNSClass, LowerName, Name, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 
 use super::key::NameKey;
@@ -25,7 +26,7 @@ use super::{group_rrsets, label_count, AssembleError, Node, RrSet};
 
 /// The nodes of one zone: its records as wire-format chunks and a sorted index of its names.
 #[derive(Clone)]
-pub(super) struct CompactNodes {
+pub struct CompactNodes {
     /// The records in wire form, chunk after chunk; each chunk is its own compression context.
     data: Box<[u8]>,
     /// Where each chunk ends in `data`.
@@ -52,6 +53,22 @@ impl std::fmt::Debug for CompactNodes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CompactNodes").field("nodes", &self.len()).field("records", &self.record_offsets.len()).field("bytes", &self.data.len()).finish()
     }
+}
+
+/// The types whose RDATA holds no domain name, so a shard's bytes for it stand alone (no
+/// compression pointer into the chunk, RFC 1035 §4.1.4; RFC 3597 §4 forbids them in the RDATA
+/// of types defined since): an answer copies them as they are.
+pub(super) const WIRE_TYPES: [RecordType; 3] = [RecordType::A, RecordType::AAAA, RecordType::TXT];
+
+/// An RRset of a compact zone in wire form, borrowed from the shard's bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireSet<'a> {
+    /// The class of every record.
+    pub class: DNSClass,
+    /// The set's TTL: the smallest of its records' (RFC 2181 §5.2).
+    pub ttl: u32,
+    /// Each distinct RDATA, in the order published.
+    pub rdatas: Vec<&'a [u8]>,
 }
 
 /// Why a shard's part of a zone could not be indexed.
@@ -280,6 +297,76 @@ impl CompactNodes {
         Record::read(&mut decoder).ok()
     }
 
+    /// The class, TTL and RDATA of the record at `offset`, read past its owner name, which is
+    /// skipped, not decoded (RFC 1035 §4.1.3, §4.1.4: labels up to a zero byte or a pointer).
+    fn wire_record(&self, offset: u32) -> Option<(u16, u32, &[u8])> {
+        let record = self.data.get(offset as usize..)?;
+        let mut at = 0;
+        loop {
+            let length = *record.get(at)?;
+            match length {
+                0 => {
+                    at += 1;
+                    break;
+                }
+                pointer if pointer & 0xC0 == 0xC0 => {
+                    at += 2;
+                    break;
+                }
+                label if label < 0x40 => at += 1 + usize::from(label),
+                _ => return None,
+            }
+        }
+        let fixed: [u8; 10] = record.get(at..at + 10)?.try_into().ok()?;
+        let [_, _, class_high, class_low, ttl_0, ttl_1, ttl_2, ttl_3, length_high, length_low] = fixed;
+        let length = usize::from(u16::from_be_bytes([length_high, length_low]));
+        let rdata = record.get(at + 10..at + 10 + length)?;
+        Some((u16::from_be_bytes([class_high, class_low]), u32::from_be_bytes([ttl_0, ttl_1, ttl_2, ttl_3]), rdata))
+    }
+
+    /// The RRset of a type at a node in wire form, when the type's RDATA holds no name (so
+    /// no compression pointer into the shard: [`WIRE_TYPES`]) and the node has records of it:
+    /// each distinct RDATA once, in the order published, with the set's TTL the smallest of
+    /// its records' (as [`super::group_rrsets`] groups them). `None` sends the caller to the
+    /// decoded form: another type, no such records, or records of more than one class.
+    pub(super) fn wire_rrset(&self, node: usize, record_type: RecordType) -> Option<WireSet<'_>> {
+        if !WIRE_TYPES.contains(&record_type) {
+            return None;
+        }
+        let code = u16::from(record_type);
+        let range = self.records(node);
+        let offsets = self.record_offsets.get(range.clone())?;
+        let types = self.record_types.get(range)?;
+        let mut set: Option<WireSet<'_>> = None;
+        for (offset, _) in offsets.iter().zip(types).filter(|(_, held)| **held == code) {
+            let (class, ttl, rdata) = self.wire_record(*offset)?;
+            match &mut set {
+                None => set = Some(WireSet { class: DNSClass::from(class), ttl, rdatas: vec![rdata] }),
+                Some(set) if u16::from(set.class) == class => {
+                    set.ttl = set.ttl.min(ttl);
+                    if !set.rdatas.contains(&rdata) {
+                        set.rdatas.push(rdata);
+                    }
+                }
+                Some(_) => return None,
+            }
+        }
+        set
+    }
+
+    /// The lowest type code the node holds a record of, routed sets included.
+    pub(super) fn lowest_type(&self, node: usize) -> Option<RecordType> {
+        let held = self.record_types.get(self.records(node)).unwrap_or_default().iter().copied().min();
+        let routed = self.routed_at(node).map(|set| u16::from(set.record_type())).min();
+        held.into_iter().chain(routed).min().map(RecordType::from)
+    }
+
+    fn routed_at(&self, node: usize) -> impl Iterator<Item = &Arc<RoutedSet>> {
+        let position = u32::try_from(node).unwrap_or(u32::MAX);
+        let start = self.routed.partition_point(|(held, _)| *held < position);
+        self.routed.get(start..).unwrap_or_default().iter().take_while(move |(held, _)| *held == position).map(|(_, set)| set)
+    }
+
     /// The records of a node, of one type or all, decoded (each decoded once when indexed, so
     /// none fails here).
     fn decode(&self, node: usize, only: Option<RecordType>) -> Vec<Record> {
@@ -297,21 +384,12 @@ impl CompactNodes {
 
     /// The routed set of a type at a node.
     pub(super) fn routed(&self, node: usize, record_type: RecordType) -> Option<&RoutedSet> {
-        let node = u32::try_from(node).ok()?;
-        let start = self.routed.partition_point(|(held, _)| *held < node);
-        self.routed.get(start..)?.iter().take_while(|(held, _)| *held == node).map(|(_, set)| &**set).find(|set| set.record_type() == record_type)
+        self.routed_at(node).map(|set| &**set).find(|set| set.record_type() == record_type)
     }
 
     /// A node, decoded.
     pub(super) fn node(&self, node: usize) -> Node {
-        let routed = match u32::try_from(node) {
-            Ok(position) => {
-                let start = self.routed.partition_point(|(held, _)| *held < position);
-                self.routed.get(start..).unwrap_or_default().iter().take_while(|(held, _)| *held == position).map(|(_, set)| Arc::clone(set)).collect()
-            }
-            Err(_) => Vec::new(),
-        };
-        Node { rrsets: group_rrsets(self.decode(node, None)), routed }
+        Node { rrsets: group_rrsets(self.decode(node, None)), routed: self.routed_at(node).cloned().collect() }
     }
 
     /// Every node's name under `apex`, with the node decoded.

@@ -79,7 +79,7 @@ pub enum Lookup<'z> {
     /// The name exists (or a wildcard covers it, RFC 4592 §3.3.1).
     Found {
         /// The node holding the data.
-        node: Cow<'z, Node>,
+        node: NodeRef<'z>,
         /// Whether the node is the wildcard `*.<closest encloser>` rather than the name itself.
         wildcard: bool,
     },
@@ -90,6 +90,77 @@ pub enum Lookup<'z> {
     },
     /// Neither the name nor a wildcard for it exists.
     NxDomain,
+}
+
+/// A node found by a lookup: borrowed from a decoded zone, or a position in a compact one,
+/// whose records are read only as a query asks for them.
+#[derive(Clone, Copy)]
+pub enum NodeRef<'z> {
+    /// A node of a decoded zone.
+    Decoded(&'z Node),
+    /// A node of a compact zone, by its position in the name index.
+    Compact(&'z compact::CompactNodes, usize),
+}
+
+impl<'z> NodeRef<'z> {
+    /// The RRset of a type, decoded from a compact zone (only that type's records).
+    pub fn rrset(&self, record_type: RecordType) -> Option<Cow<'z, RrSet>> {
+        match *self {
+            Self::Decoded(node) => node.rrset(record_type).map(Cow::Borrowed),
+            Self::Compact(nodes, node) => nodes.has(node, record_type).then(|| Cow::Owned(nodes.rrset(node, record_type))),
+        }
+    }
+
+    /// The RRset of a type as the shard holds it, when the zone is compact and the type's
+    /// RDATA holds no name ([`compact::WIRE_TYPES`]); otherwise `None`, and [`NodeRef::rrset`]
+    /// answers.
+    pub fn wire_rrset(&self, record_type: RecordType) -> Option<WireSet<'z>> {
+        match *self {
+            Self::Decoded(_) => None,
+            Self::Compact(nodes, node) => nodes.wire_rrset(node, record_type),
+        }
+    }
+
+    /// The routed record set of a type.
+    pub fn routed(&self, record_type: RecordType) -> Option<&'z RoutedSet> {
+        match *self {
+            Self::Decoded(node) => node.routed(record_type),
+            Self::Compact(nodes, node) => nodes.routed(node, record_type),
+        }
+    }
+
+    /// The lowest type code the node holds, plain or routed (what ANY answers, RFC 8482 §4.1).
+    pub fn lowest_type(&self) -> Option<RecordType> {
+        match *self {
+            Self::Decoded(node) => {
+                let plain = node.rrsets().first().map(|set| u16::from(set.record_type));
+                let routed = node.routed_sets().iter().map(|set| u16::from(set.record_type())).min();
+                plain.into_iter().chain(routed).min().map(RecordType::from)
+            }
+            Self::Compact(nodes, node) => nodes.lowest_type(node),
+        }
+    }
+
+    /// The whole node, decoded from a compact zone.
+    pub fn to_node(&self) -> Cow<'z, Node> {
+        match *self {
+            Self::Decoded(node) => Cow::Borrowed(node),
+            Self::Compact(nodes, node) => Cow::Owned(nodes.node(node)),
+        }
+    }
+}
+
+impl std::fmt::Debug for NodeRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.to_node().fmt(f)
+    }
+}
+
+/// Nodes are equal when they hold the same data, whichever form holds it.
+impl PartialEq for NodeRef<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_node() == other.to_node()
+    }
 }
 
 /// One hosted zone.
@@ -110,7 +181,7 @@ enum Nodes {
     Compact(compact::CompactNodes),
 }
 
-pub use compact::CompactError;
+pub use compact::{CompactError, WireSet};
 
 /// Why records could not be assembled into a zone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -303,9 +374,9 @@ impl Zone {
             closest_encloser = Some((node, depth));
         }
         match closest_encloser {
-            Some((node, depth)) if depth == labels => Lookup::Found { node: Cow::Borrowed(node), wildcard: false },
+            Some((node, depth)) if depth == labels => Lookup::Found { node: NodeRef::Decoded(node), wildcard: false },
             Some((_, depth)) => match key.child_of_prefix(depth, b"*").and_then(|wildcard| nodes.get(wildcard.bytes())) {
-                Some((_, node)) => Lookup::Found { node: Cow::Borrowed(node), wildcard: true },
+                Some((_, node)) => Lookup::Found { node: NodeRef::Decoded(node), wildcard: true },
                 None => Lookup::NxDomain,
             },
             None => Lookup::NxDomain,
@@ -313,8 +384,8 @@ impl Zone {
     }
 
     /// [`Zone::lookup`] over the compact form: the same walk, on positions in the name index,
-    /// decoding only the node found (or the NS RRset of the cut).
-    fn lookup_compact(&self, nodes: &compact::CompactNodes, key: &NameKey, record_type: RecordType) -> Lookup<'_> {
+    /// decoding nothing but the NS RRset of a cut (a node found is read as the query asks).
+    fn lookup_compact<'z>(&self, nodes: &'z compact::CompactNodes, key: &NameKey, record_type: RecordType) -> Lookup<'z> {
         let labels = key.labels();
         let mut closest_encloser: Option<(usize, usize)> = None;
         for depth in 0..=labels {
@@ -330,9 +401,9 @@ impl Zone {
             closest_encloser = Some((node, depth));
         }
         match closest_encloser {
-            Some((node, depth)) if depth == labels => Lookup::Found { node: Cow::Owned(nodes.node(node)), wildcard: false },
+            Some((node, depth)) if depth == labels => Lookup::Found { node: NodeRef::Compact(nodes, node), wildcard: false },
             Some((_, depth)) => match key.child_of_prefix(depth, b"*").and_then(|wildcard| nodes.find(wildcard.bytes())) {
-                Some(node) => Lookup::Found { node: Cow::Owned(nodes.node(node)), wildcard: true },
+                Some(node) => Lookup::Found { node: NodeRef::Compact(nodes, node), wildcard: true },
                 None => Lookup::NxDomain,
             },
             None => Lookup::NxDomain,

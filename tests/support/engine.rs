@@ -30,5 +30,5 @@ pub fn ask(
     let question = Query::query(Name::from_str(owner).unwrap(), record_type);
     let mut inputs = Inputs { client, health, random, trace: None };
     let resolution = resolve(catalog, &question, &mut inputs);
-    (resolution.rcode, resolution.answers.iter().map(|r| r.data.to_string()).collect())
+    (resolution.rcode, resolution.answers.records().iter().map(|r| r.data.to_string()).collect())
 }

@@ -114,7 +114,7 @@ pub(super) fn query(catalog: &Catalog, name: &str, record_type: &str, options: Q
         println!(";; explain: {line}");
     }
     println!(";; status: {:?}, aa: {}, scope: {}", resolution.rcode, resolution.authoritative, resolution.scope);
-    print_sections(&resolution.answers, &resolution.authority, &resolution.additional);
+    print_sections(&resolution.answers.records(), &resolution.authority, &resolution.additional);
     Ok(())
 }
 

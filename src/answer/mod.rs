@@ -9,11 +9,15 @@
 //!   RCODE is the last link's).
 //! * ANY gets one RRset (RFC 8482 §4.1), the one with the lowest type code.
 
+mod section;
+
 use hickory_proto::op::{Query as Question, ResponseCode};
 use hickory_proto::rr::{DNSClass, LowerName, Name, RData, Record, RecordType};
 
 use crate::policy::{self, Budget, ClientViewSource, Context, HealthView, Random};
-use crate::zone::{Catalog, Lookup, Node, RrSet, Viewer, Visible, Zone};
+use crate::zone::{Catalog, Lookup, NodeRef, RrSet, Viewer, Visible, WireSet, Zone};
+
+pub use section::{Answers, WireRrSet};
 
 /// What answering depends on besides the zones: where the client is, the health snapshot,
 /// the random source, and optionally an explain trace.
@@ -101,7 +105,7 @@ pub struct Resolution {
     /// AA flag: set when the answer comes from a hosted zone's authoritative data.
     pub authoritative: bool,
     /// Answer section.
-    pub answers: Vec<Record>,
+    pub answers: Answers,
     /// Authority section.
     pub authority: Vec<Record>,
     /// Additional section (OPT is added by the encoder).
@@ -126,7 +130,7 @@ impl Resolution {
         Self {
             rcode,
             authoritative: false,
-            answers: Vec::new(),
+            answers: Answers::new(),
             authority: Vec::new(),
             additional: Vec::new(),
             extended_error: None,
@@ -185,16 +189,23 @@ pub fn resolve_visible(catalog: &Visible<'_>, question: &Question, inputs: &mut 
                 return resolution;
             }
             Lookup::Found { node, .. } => {
-                let target = match select(catalog, &node, query_type, &name, inputs, &mut resolution) {
+                let target = match select(catalog, node, query_type, &name, inputs, &mut resolution) {
                     Selection::Records(records) => {
                         if query_type == RecordType::ANY {
                             resolution.extended_error = Some(ExtendedError::NotSupported);
                         }
                         if resolution.answers.is_empty() {
-                            resolution.answers = records;
+                            resolution.answers = records.into();
                         } else {
                             resolution.answers.extend(records);
                         }
+                        return resolution;
+                    }
+                    Selection::Wire(set) => {
+                        if query_type == RecordType::ANY {
+                            resolution.extended_error = Some(ExtendedError::NotSupported);
+                        }
+                        resolution.answers.push_wire(set);
                         return resolution;
                     }
                     Selection::NoData => {
@@ -238,15 +249,17 @@ pub fn resolve_visible(catalog: &Visible<'_>, question: &Question, inputs: &mut 
 /// What a node offers for a query type, with owners set to the name asked.
 enum Selection {
     Records(Vec<Record>),
+    /// A plain RRset of a compact zone, copied as the shard holds it.
+    Wire(WireRrSet),
     Cname(Box<Record>),
     NoData,
     Failed(policy::Failure),
 }
 
-fn select(catalog: &Visible<'_>, node: &Node, query_type: RecordType, owner: &Name, inputs: &mut Inputs<'_>, resolution: &mut Resolution) -> Selection {
+fn select(catalog: &Visible<'_>, node: NodeRef<'_>, query_type: RecordType, owner: &Name, inputs: &mut Inputs<'_>, resolution: &mut Resolution) -> Selection {
     // A CNAME answers every type (RFC 1034 §3.6.2); asked for directly, it is the answer.
     let cname = match (node.rrset(RecordType::CNAME), node.routed(RecordType::CNAME)) {
-        (Some(set), _) => Some(static_records(set, owner, inputs)),
+        (Some(set), _) => Some(static_records(&set, owner, inputs)),
         (None, Some(set)) => match routed_records(catalog, set, owner, inputs, resolution) {
             Ok(records) => Some(records),
             Err(failure) => return Selection::Failed(failure),
@@ -262,18 +275,18 @@ fn select(catalog: &Visible<'_>, node: &Node, query_type: RecordType, owner: &Na
     }
     // ANY: one RRset, the lowest type code (RFC 8482 §4.1).
     let record_type = if query_type == RecordType::ANY {
-        let first_static = node.rrsets().first().map(|set| set.record_type);
-        let first_routed = node.routed_sets().first().map(|set| set.record_type());
-        match (first_static, first_routed) {
-            (Some(a), Some(b)) => std::cmp::min_by_key(a, b, |t| u16::from(*t)),
-            (Some(only), None) | (None, Some(only)) => only,
-            (None, None) => return Selection::NoData,
+        match node.lowest_type() {
+            Some(lowest) => lowest,
+            None => return Selection::NoData,
         }
     } else {
         query_type
     };
+    if let Some(set) = node.wire_rrset(record_type) {
+        return Selection::Wire(wire_records(set, record_type, owner, inputs));
+    }
     let records = if let Some(set) = node.rrset(record_type) {
-        static_records(set, owner, inputs)
+        static_records(&set, owner, inputs)
     } else if let Some(set) = node.routed(record_type) {
         match routed_records(catalog, set, owner, inputs, resolution) {
             Ok(records) => records,
@@ -303,11 +316,23 @@ fn static_records(set: &RrSet, owner: &Name, inputs: &mut Inputs<'_>) -> Vec<Rec
             answer
         })
         .collect();
-    for index in (1..records.len()).rev() {
-        let bound = u32::try_from(index + 1).unwrap_or(u32::MAX);
-        records.swap(index, inputs.random.below(bound) as usize);
-    }
+    shuffle(&mut records, inputs.random);
     records
+}
+
+/// [`static_records`] for a set in wire form: the same order from the same random draws.
+fn wire_records(set: WireSet<'_>, record_type: RecordType, owner: &Name, inputs: &mut Inputs<'_>) -> WireRrSet {
+    let WireSet { class, ttl, mut rdatas } = set;
+    shuffle(&mut rdatas, inputs.random);
+    WireRrSet::new(owner.clone(), record_type, class, ttl, rdatas)
+}
+
+/// A fresh random order (Fisher-Yates, from the last position down).
+fn shuffle<T>(items: &mut [T], random: &mut dyn Random) {
+    for index in (1..items.len()).rev() {
+        let bound = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        items.swap(index, random.below(bound) as usize);
+    }
 }
 
 /// A routed set: the policy engine decides the values; the scope and whether the answer is
