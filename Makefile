@@ -4,7 +4,8 @@
 #   make worker       build/index.js + build/index_bg.wasm (worker-build --release, offline)
 #   make zones-local  publish zones/ into local KV (.wrangler/state)
 #   make dev          setup + worker + zones-local, then nginx :8443 (HTTP/2) -> wrangler dev :8787
-#   make test         setup + worker, native tests, then e2e against a throwaway local stack
+#   make test         setup + worker + trap-worker, native tests, then e2e against a throwaway local stack
+#   make trap-worker  .run/trap-build: the Worker with routes that trap on purpose (recovery test only)
 #   make deploy ENV=staging   edgedns deploy: check, diff, confirm, publish zones/, wrangler deploy
 #   make bench        every benchmark (engine, wasm, workerd, bundle, DoH vs BIND) -> BENCHMARKS.md
 #   make front / stop-front   only the HTTP/2 front for the dev server (8443 -> 8787)
@@ -39,7 +40,7 @@ DEV_H2_PORT ?= 8443
 WORKER_INPUTS := Cargo.toml Cargo.lock $(wildcard build.rs) scripts/object-entry.mjs \
   $(shell find src -type f -not -path 'src/bin/*' 2>/dev/null)
 
-.PHONY: setup worker zones-local dev test deploy bench front stop-front stack-start stack-stop stop clean distclean
+.PHONY: setup worker trap-worker zones-local dev test deploy bench front stop-front stack-start stack-stop stop clean distclean
 
 setup:
 	@scripts/setup.sh
@@ -62,8 +63,16 @@ zones-local:
 dev: setup worker zones-local
 	@DEV_HTTP_PORT=$(DEV_HTTP_PORT) DEV_H2_PORT=$(DEV_H2_PORT) scripts/dev.sh
 
-test: setup worker
+test: setup worker trap-worker
 	@scripts/test.sh
+
+# The Worker with routes that trap on purpose, for the recovery test only (never deployed).
+trap-worker: .run/trap-build/index.js
+
+.run/trap-build/index.js: $(WORKER_INPUTS)
+	worker-build --release -d .run/trap-build --features test-trap
+	node scripts/object-entry.mjs .run/trap-build/index.js
+	@touch $@
 
 # A release to one wrangler environment ([env.NAME] in wrangler.toml; README "Deploying"):
 # `edgedns deploy` checks zones/, shows the diff against that environment's KV, asks, publishes,

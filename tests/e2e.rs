@@ -667,6 +667,10 @@ mod coalesce;
 #[path = "e2e/rate_limits.rs"]
 mod rate_limits;
 
+/// After a panic or a trap the isolate starts its wasm instance anew and answers, in a workerd of its own (tests/e2e/recovery.rs).
+#[path = "e2e/recovery.rs"]
+mod recovery;
+
 // ---- a browser: the lookup page at `/`, in headless Chromium ----
 
 /// Loads `url` in headless Chromium (a fresh profile each time) and returns the DOM as it is

@@ -38,6 +38,8 @@ pub(crate) mod poll;
 mod rate_limit;
 mod runtime;
 mod tables;
+#[cfg(feature = "test-trap")]
+mod test_trap;
 
 use admin_api::*;
 use kv::*;
@@ -259,6 +261,8 @@ pub fn fetch_entry(request: web_sys::Request, env: Env, context: worker_sys::Con
 
 async fn fetch(request: web_sys::Request, env: Env, context: Context) -> Result<web_sys::Response> {
     COUNTS.with(|counts| counts.borrow_mut().requests += 1);
+    #[cfg(feature = "test-trap")]
+    test_trap::intercept(&request).await;
     #[cfg(feature = "bench-loop")]
     if let Some(response) = crate::bench_worker::intercept(&Request::from(Clone::clone(&request))).await {
         return response.map(web_sys::Response::from);

@@ -39,16 +39,23 @@ pub(super) struct Launch {
     network: bool,
     scheduler: Option<u16>,
     clean_up: bool,
+    build: Option<PathBuf>,
 }
 
 impl Launch {
     /// The built Worker on `127.0.0.1:port`, its config and log in `dir`, its KV the
     /// read-only directory `dir/kv`, no variables, `fetch` to public addresses only.
     pub(super) fn new(dir: &Path, port: u16) -> Self {
-        Self { dir: dir.to_owned(), port, kv: dir.join("kv"), writable: false, vars: Vec::new(), network: false, scheduler: None, clean_up: false }
+        Self { dir: dir.to_owned(), port, kv: dir.join("kv"), writable: false, vars: Vec::new(), network: false, scheduler: None, clean_up: false, build: None }
     }
 
     /// Another directory as the KV namespace (one several workerds share, say).
+    /// Another build of the Worker than `build/` (or `EDGEDNS_WORKER_BUILD`).
+    pub(super) fn build(mut self, build: &Path) -> Self {
+        self.build = Some(build.to_owned());
+        self
+    }
+
     pub(super) fn kv(mut self, kv: &Path) -> Self {
         self.kv = kv.to_owned();
         self
@@ -97,7 +104,7 @@ impl Launch {
     /// Writes the config, starts workerd and waits (up to 10 s) until it listens on the port.
     pub(super) fn start(self) -> Workerd {
         std::fs::create_dir_all(&self.dir).unwrap();
-        let build = PathBuf::from(std::env::var("EDGEDNS_WORKER_BUILD").unwrap_or_else(|_| "build".into()));
+        let build = self.build.clone().unwrap_or_else(|| PathBuf::from(std::env::var("EDGEDNS_WORKER_BUILD").unwrap_or_else(|_| "build".into())));
         for file in ["index.js", "index_bg.wasm"] {
             std::fs::copy(build.join(file), self.dir.join(file)).unwrap_or_else(|e| panic!("{}: {e} (make worker)", build.join(file).display()));
         }
