@@ -29,6 +29,18 @@ pub const SECRET_PREFIX: &str = "edgedns-dnssec-v1";
 /// The longest secret read (a pair of keys takes about 200 octets).
 pub const MAX_SECRET_BYTES: usize = 4096;
 
+/// The name of the Worker secret (and `.dev.vars` entry) holding a zone's keys:
+/// `DNSSEC_KEY_` and the zone's labels upper-cased, every character that is not a letter or
+/// digit as `_` (`example.com.` → `DNSSEC_KEY_EXAMPLE_COM`).
+pub fn secret_name(zone: &Name) -> String {
+    let mut name = String::from("DNSSEC_KEY");
+    for label in zone.iter() {
+        name.push('_');
+        name.extend(label.iter().map(|octet| if octet.is_ascii_alphanumeric() { char::from(octet.to_ascii_uppercase()) } else { '_' }));
+    }
+    name
+}
+
 /// DNSKEY flags of a zone key with the Secure Entry Point bit: a combined signing key or the
 /// key-signing key of a pair (RFC 4034 §2.1.1, RFC 3757).
 pub const FLAGS_KEY_SIGNING: u16 = 257;
@@ -435,6 +447,12 @@ mod tests {
         assert_eq!(KeySet::parse(&"x".repeat(5000), &zone()).unwrap_err(), KeyError::TooLong { bytes: 5000 });
         // A ZSK alone has no key to sign the DNSKEY RRset.
         assert_eq!(KeySet::parse(&secret.replace(" 257 ", " 256 "), &zone()).unwrap_err(), KeyError::Roles);
+    }
+
+    #[test]
+    fn the_secret_is_named_after_the_zone() {
+        assert_eq!(secret_name(&zone()), "DNSSEC_KEY_EXAMPLE_COM");
+        assert_eq!(secret_name(&Name::from_str("2.0.192.in-addr.arpa.").unwrap()), "DNSSEC_KEY_2_0_192_IN_ADDR_ARPA");
     }
 
     #[test]
