@@ -72,7 +72,8 @@ fn now() -> u64 {
 /// Every master file of zones/ that is a whole zone (shared.example.zone is completed by its
 /// routes file, whose routed sets the engine decides per client), compiled and signed.
 fn signed_zones(now: u64) -> Vec<Signed> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir("zones").unwrap().map(|entry| entry.unwrap().path()).filter(|path| path.extension().is_some_and(|ext| ext == "zone")).collect();
+    let mut paths: Vec<PathBuf> =
+        std::fs::read_dir("zones").unwrap().map(|entry| entry.unwrap().path()).filter(|path| path.extension().is_some_and(|ext| ext == "zone")).collect();
     paths.sort();
     let zones: Vec<Signed> = paths.iter().enumerate().filter_map(|(index, path)| sign_zone(path, index, now)).collect();
     assert!(zones.len() >= 3, "the example zones are in zones/");
@@ -253,7 +254,9 @@ fn every_signed_rrset_validates_in_delv_from_the_zones_ds() {
 #[test]
 fn dnspython_validates_every_signed_rrset_and_a_wildcard_expansion() {
     let have_dnspython = Command::new("python3")
-        .args(["-c", "import sys, dns.dnssec, dns._features; sys.exit(0 if dns._features.have('dnssec') else 1)"]).status().is_ok_and(|status| status.success());
+        .args(["-c", "import sys, dns.dnssec, dns._features; sys.exit(0 if dns._features.have('dnssec') else 1)"])
+        .status()
+        .is_ok_and(|status| status.success());
     if !have_dnspython {
         eprintln!("SKIPPED: dnspython with its DNSSEC support is not installed (python3-dnspython; dnspython 2.7 works with cryptography 48)");
         return;

@@ -149,10 +149,7 @@ impl fmt::Display for KeyError {
             Self::WrongZone { line, expected, found } => write!(f, "DNSSEC key {line} is for zone {found}, not {expected}"),
             Self::Flags { line, flags } => write!(f, "DNSSEC key {line}: flags {flags} are neither 257 (KSK or combined) nor 256 (ZSK)"),
             Self::InvalidKey { line } => write!(f, "DNSSEC key {line}: the private key is not a valid key of its algorithm"),
-            Self::Roles => write!(
-                f,
-                "DNSSEC keys: expected one key with flags 257, or a pair of 257 (KSK) and 256 (ZSK) of one algorithm"
-            ),
+            Self::Roles => write!(f, "DNSSEC keys: expected one key with flags 257, or a pair of 257 (KSK) and 256 (ZSK) of one algorithm"),
         }
     }
 }
@@ -465,5 +462,4 @@ mod tests {
         assert_eq!(set.for_type(hickory_proto::rr::RecordType::A).key_tag(), zsk.key_tag());
         assert_eq!(KeySet::parse(&set.secret(), &zone()).unwrap().keys().count(), 2);
     }
-
 }

@@ -127,9 +127,14 @@ fn read_keys(zone: &Name, source: &KeySource) -> Result<KeySet, String> {
         Ok(value) => (value, format!("${name}")),
         Err(_) => {
             let text = std::fs::read_to_string(&source.dev_vars).map_err(|e| {
-                format!("{name} is not in the environment and {} cannot be read ({e}); make a key with `edgedns dnssec keygen {zone}`", source.dev_vars.display())
+                format!(
+                    "{name} is not in the environment and {} cannot be read ({e}); make a key with `edgedns dnssec keygen {zone}`",
+                    source.dev_vars.display()
+                )
             })?;
-            let value = dev_var(&text, &name).ok_or_else(|| format!("{}: no {name}; make a key with `edgedns dnssec keygen {zone} --dev-vars {}`", source.dev_vars.display(), source.dev_vars.display()))?;
+            let value = dev_var(&text, &name).ok_or_else(|| {
+                format!("{}: no {name}; make a key with `edgedns dnssec keygen {zone} --dev-vars {}`", source.dev_vars.display(), source.dev_vars.display())
+            })?;
             (value, format!("{} {name}", source.dev_vars.display()))
         }
     };
