@@ -335,3 +335,46 @@ fn bad_secrets_are_typed_errors() {
     assert!(matches!(KeySet::parse(&pair, &zone), Err(KeyError::InvalidKey { line: 2 })));
     assert_eq!(Algorithm::from_number(8), None);
 }
+
+#[test]
+fn the_cli_makes_keys_whose_ds_bind_computes_the_same() {
+    if !have("dnssec-dsfromkey", "-h") {
+        eprintln!("SKIPPED: dnssec-dsfromkey is not installed (Debian: bind9-utils)");
+        return;
+    }
+    let dir = scratch("cli");
+    let dev_vars = dir.join("dev.vars");
+    let edgedns = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_edgedns")).args(args).env_remove("DNSSEC_KEY_EXAMPLE_COM").output().unwrap();
+    let dev_vars_arg = dev_vars.display().to_string();
+    for (algorithm, pair) in [("13", false), ("15", true)] {
+        let mut args = vec!["dnssec", "keygen", "example.com", "--algorithm", algorithm, "--dev-vars", &dev_vars_arg, "--force"];
+        if pair {
+            args.push("--ksk-zsk");
+        }
+        let keygen = edgedns(&args);
+        assert!(keygen.status.success(), "{}", String::from_utf8_lossy(&keygen.stderr));
+        let printed = String::from_utf8_lossy(&keygen.stdout).into_owned();
+        assert!(printed.contains("wrangler secret put DNSSEC_KEY_EXAMPLE_COM"), "{printed}");
+        let stored = std::fs::read_to_string(&dev_vars).unwrap();
+        assert_eq!(stored.lines().filter(|line| line.starts_with("DNSSEC_KEY_EXAMPLE_COM=")).count(), 1, "{stored}");
+
+        let status = edgedns(&["dnssec", "status", "example.com", "--dev-vars", &dev_vars_arg]);
+        let status = String::from_utf8_lossy(&status.stdout).into_owned();
+        assert_eq!(status.lines().filter(|line| line.contains(" DNSKEY ")).count(), if pair { 2 } else { 1 }, "{status}");
+        let dnskeys: String = status.lines().filter(|line| line.contains(" DNSKEY 257 ")).map(|line| format!("{line}\n")).collect();
+        std::fs::write(dir.join("dnskey"), dnskeys).unwrap();
+        let bind = Command::new("dnssec-dsfromkey").args(["-2", "-f"]).arg(dir.join("dnskey")).arg("example.com").output().unwrap();
+        let ds = edgedns(&["dnssec", "ds", "example.com", "--dev-vars", &dev_vars_arg]);
+        assert_eq!(String::from_utf8_lossy(&ds.stdout).trim(), String::from_utf8_lossy(&bind.stdout).trim(), "algorithm {algorithm}");
+    }
+    // A second key without --force is refused; another zone's key is not read as this one's.
+    let again = edgedns(&["dnssec", "keygen", "example.com", "--dev-vars", &dev_vars_arg]);
+    assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("--force"));
+    let wrong = Command::new(env!("CARGO_BIN_EXE_edgedns"))
+        .args(["dnssec", "ds", "example.com"])
+        .env("DNSSEC_KEY_EXAMPLE_COM", secret(&Name::from_str("example.org.").unwrap(), 0))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("is for zone example.org., not example.com."), "{}", String::from_utf8_lossy(&wrong.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}
