@@ -9,6 +9,11 @@
 //!   types that do, plus RRSIG and NSEC (RFC 9824 §3.2). An empty non-terminal has RRSIG and
 //!   NSEC only.
 //!
+//! * A wildcard expansion must also prove that no closer name exists (RFC 4035 §5.3.4): an NSEC
+//!   whose range holds only the next closer name and the names below it, from its immediate
+//!   predecessor (RFC 4471 §3.2) to the first name after its subtree, in the manner of RFC
+//!   4470's minimally covering NSEC ([`wildcard_nsec`]).
+//!
 //! The NSEC's TTL is the smaller of the SOA's TTL and its MINIMUM (RFC 9077 §3); the engine
 //! picks it. The NSEC is signed like any RRset ([`super::sign::rrsig`]).
 
@@ -40,6 +45,89 @@ pub fn nodata_nsec(qname: &Name, existing: &[RecordType]) -> Result<Vec<u8>, Nam
     nsec(qname, &types)
 }
 
+/// The owner and RDATA of the NSEC that proves a wildcard expansion had no closer match
+/// (RFC 4035 §5.3.4). `next_closer` is the name one label below the closest encloser on the
+/// way to the query name (RFC 5155 §1.3's term; the query name itself when the wildcard's
+/// parent is its parent). The range runs from the immediate predecessor of `next_closer` to
+/// the first name after it and all the names below it ([`sibling_successor`]), so it holds
+/// exactly `next_closer` and its descendants, none of which exists when the wildcard applies
+/// (RFC 4592 §2.2.2); the names both ends share with the query name are the closest encloser,
+/// which is how a validator finds the wildcard the answer came from. The bitmap is RRSIG and
+/// NSEC (RFC 4470 §3).
+pub fn wildcard_nsec(next_closer: &Name) -> Result<(Name, Vec<u8>), NameTooLong> {
+    let owner = predecessor(next_closer)?;
+    let mut rdata = Vec::with_capacity(next_closer.len() + 16);
+    sibling_successor(next_closer, &mut rdata)?;
+    type_bitmap(&[RRSIG, NSEC], &mut rdata);
+    Ok((owner, rdata))
+}
+
+/// The immediate predecessor of `name` in canonical order (RFC 4471 §3.2.1, absolute method):
+/// `\000.parent` is preceded by `parent`; otherwise the first label's last octet is
+/// decremented (past the upper-case letters, which sort as lower case) and the label filled
+/// with `\255`, or a trailing `\000` removed; then `\255` labels are added in front up to
+/// the longest name. The root and names at the top of a zone are the caller's to avoid.
+pub fn predecessor(name: &Name) -> Result<Name, NameTooLong> {
+    let mut wire = Vec::with_capacity(256);
+    canonical::name(name, &mut wire);
+    let first_length = usize::from(*wire.first().ok_or(NameTooLong)?);
+    let mut first: Vec<u8> = wire.get(1..=first_length).ok_or(NameTooLong)?.to_vec();
+    let parent = wire.get(first_length + 1..).ok_or(NameTooLong)?;
+    let Some(&last) = first.last() else {
+        // The root has no predecessor here.
+        return Err(NameTooLong);
+    };
+    if first == [0] {
+        return from_wire(parent);
+    }
+    // The wire length of the name being built, root octet included.
+    let mut length = wire.len();
+    if last == 0 {
+        first.pop();
+        length -= 1;
+    } else {
+        // An upper-case letter would sort as its lower-case form, after the original octet.
+        // `last` is not 0 here (that case is above).
+        let decremented = if (last - 1).is_ascii_uppercase() { b'A' - 1 } else { last - 1 };
+        first.pop();
+        first.push(decremented);
+        while first.len() < 63 && length < 255 {
+            first.push(0xff);
+            length += 1;
+        }
+    }
+    let mut labels: Vec<Vec<u8>> = Vec::new();
+    // Room for a label of at least one octet (its length octet and one).
+    while length + 2 <= 255 {
+        let size = (255 - length - 1).min(63);
+        labels.push(vec![0xff; size]);
+        length += 1 + size;
+    }
+    let mut out = Vec::with_capacity(255);
+    for label in labels.iter().chain(std::iter::once(&first)) {
+        // Every label is at most 63 octets.
+        out.push(label.len() as u8);
+        out.extend_from_slice(label);
+    }
+    out.extend_from_slice(parent);
+    from_wire(&out)
+}
+
+/// A name from canonical wire form.
+fn from_wire(wire: &[u8]) -> Result<Name, NameTooLong> {
+    let mut labels = Vec::new();
+    let mut rest = wire;
+    while let Some((&length, after)) = rest.split_first() {
+        if length == 0 {
+            break;
+        }
+        let (label, after) = after.split_at_checked(usize::from(length)).ok_or(NameTooLong)?;
+        labels.push(label);
+        rest = after;
+    }
+    Name::from_labels(labels).map_err(|_| NameTooLong)
+}
+
 /// NSEC RDATA (RFC 4034 §4.1): the successor of `qname` and the bitmap of `types`.
 fn nsec(qname: &Name, types: &[u16]) -> Result<Vec<u8>, NameTooLong> {
     let mut out = Vec::with_capacity(qname.len() + 16);
@@ -68,6 +156,36 @@ pub fn successor(name: &Name, out: &mut Vec<u8>) -> Result<(), NameTooLong> {
     out.extend_from_slice(wire.get(1..=first).ok_or(NameTooLong)?);
     out.push(0);
     out.extend_from_slice(wire.get(first + 1..).ok_or(NameTooLong)?);
+    Ok(())
+}
+
+/// Appends the first name after `name` and all the names below it, lower-cased: the first
+/// label with a zero octet added, or when it cannot grow, its last octet incremented (past
+/// the upper-case letters, which sort as lower case). `None` for a first label of 63 `\255`.
+pub fn sibling_successor(name: &Name, out: &mut Vec<u8>) -> Result<(), NameTooLong> {
+    let mut wire = Vec::with_capacity(256);
+    canonical::name(name, &mut wire);
+    let first = usize::from(*wire.first().ok_or(NameTooLong)?);
+    let label = wire.get(1..=first).ok_or(NameTooLong)?;
+    let parent = wire.get(first + 1..).ok_or(NameTooLong)?;
+    if first == 0 {
+        return Err(NameTooLong);
+    }
+    if first < 63 && wire.len() < 255 {
+        out.push(first as u8 + 1);
+        out.extend_from_slice(label);
+        out.push(0);
+    } else {
+        // The longest prefix whose last octet can be incremented; what follows it is dropped.
+        let keep = label.iter().rposition(|octet| *octet != 0xff).ok_or(NameTooLong)?;
+        let (head, last) = (label.get(..keep).ok_or(NameTooLong)?, *label.get(keep).ok_or(NameTooLong)?);
+        // `last` is not 255: `keep` is the last octet that is not.
+        let incremented = if (last + 1).is_ascii_uppercase() { b'Z' + 1 } else { last + 1 };
+        out.push(keep as u8 + 1);
+        out.extend_from_slice(head);
+        out.push(incremented);
+    }
+    out.extend_from_slice(parent);
     Ok(())
 }
 
@@ -125,6 +243,58 @@ mod tests {
         let bitmap = nsec.get(b"\x01\x00\x03www\x07example\x03com\x00".len()..).unwrap();
         // A (1) and RRSIG, NSEC in window 0; CAA (257) in window 1.
         assert_eq!(bitmap, [0, 6, 0x40, 0, 0, 0, 0, 0x03, 1, 1, 0x40]);
+    }
+
+    #[test]
+    fn the_predecessor_sorts_just_before_the_name() {
+        let name = |text: &str| Name::from_str(text).unwrap();
+        let before = predecessor(&name("b.example.")).unwrap();
+        assert!(before < name("b.example.") && before > name("a.example.") && before > name("zzz.a.example."));
+        let mut wire = Vec::new();
+        canonical::name(&before, &mut wire);
+        assert_eq!(wire.len(), 255, "{before}");
+        // Upper case sorts as lower case: before `[` comes `@`, not `Z`.
+        let bracket = predecessor(&Name::from_labels([&b"["[..], b"example"]).unwrap()).unwrap();
+        let first = bracket.iter().nth(bracket.num_labels() as usize - 2).unwrap();
+        assert_eq!(first.get(..2), Some(&[b'@', 0xff][..]));
+        let raw = |first: &[u8]| Name::from_labels([first, b"example"]).unwrap();
+        assert_eq!(predecessor(&raw(b"\0")).unwrap(), name("example."));
+        let trailing = predecessor(&raw(b"a\0")).unwrap();
+        assert!(trailing < raw(b"a\0") && trailing > name("a.example.") && trailing > name("zz.a.example."));
+        assert!(trailing.iter().nth(trailing.num_labels() as usize - 2).is_some_and(|label| label == b"a"));
+    }
+
+    #[test]
+    fn the_wildcard_proof_covers_the_next_closer_name_and_the_query_name() {
+        let name = |text: &str| Name::from_str(text).unwrap();
+        let (owner, rdata) = wildcard_nsec(&name("y.apps.example.")).unwrap();
+        assert!(owner < name("y.apps.example.") && owner > name("apps.example."));
+        let next = b"\x02y\x00\x04apps\x07example\x00";
+        assert_eq!(rdata.get(..next.len()), Some(&next[..]));
+        assert_eq!(rdata.get(next.len()..), Some(&[0, 6, 0, 0, 0, 0, 0, 0x03][..]));
+        assert_eq!(wildcard_nsec(&Name::root()), Err(NameTooLong));
+    }
+
+    #[test]
+    fn the_sibling_successor_sorts_after_the_name_and_its_descendants() {
+        let name = |text: &str| Name::from_str(text).unwrap();
+        let mut out = Vec::new();
+        sibling_successor(&name("b.example."), &mut out).unwrap();
+        assert_eq!(out, b"\x02b\x00\x07example\x00");
+        out.clear();
+        let long = Name::from_labels([&[b'a'; 63][..], b"example"]).unwrap();
+        sibling_successor(&long, &mut out).unwrap();
+        let mut expected = vec![63];
+        expected.extend_from_slice(&[b'a'; 62]);
+        expected.push(b'b');
+        expected.extend_from_slice(b"\x07example\x00");
+        assert_eq!(out, expected);
+        out.clear();
+        // `@` + 1 is `A`, which sorts as `a`: the next octet is `[`.
+        let mut at = [b'a'; 63];
+        at[62] = b'@';
+        sibling_successor(&Name::from_labels([&at[..], b"example"]).unwrap(), &mut out).unwrap();
+        assert_eq!(out.get(63), Some(&b'['));
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub mod rrset;
 pub mod sign;
 
 pub use cache::{CacheLimits, SignatureCache};
-pub use denial::{nodata_nsec, nxdomain_nsec, NXNAME};
+pub use denial::{nodata_nsec, nxdomain_nsec, wildcard_nsec, NXNAME};
 pub use key::{Algorithm, KeyError, KeySet, SigningKey};
 pub use rrset::{OwnedRrSet, RrSet};
 pub use sign::{rrsig, SignError, Validity};
