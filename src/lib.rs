@@ -26,6 +26,8 @@
 //! * [`rate_limit`]: what the Workers Rate Limiting binding counts (queries per client
 //!   network in resolver mode, failed admin authentications) and what a client over a limit
 //!   is told.
+//! * [`dnssec`]: online DNSSEC signing: keys, RRSIGs over wire-form RRsets, the signature
+//!   cache and compact denial of existence (RFC 9824).
 //! * [`admin`]: the operators' API (bearer token): health status and overrides, zone uploads,
 //!   deletions and rollbacks.
 //! * `worker` (wasm32 only): the thin Cloudflare Workers adapter (KV, request.cf, HTTP).
@@ -40,6 +42,7 @@ pub mod admin;
 pub mod answer;
 pub mod calendar;
 pub mod client;
+pub mod dnssec;
 pub mod doh;
 pub mod geo;
 pub mod health;

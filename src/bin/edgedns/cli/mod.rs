@@ -2,6 +2,7 @@
 
 mod args;
 mod deploy;
+mod dnssec;
 mod firewall;
 mod geoip;
 mod health;
@@ -153,6 +154,10 @@ enum Commands {
     /// imported with a difference (non-zero exit only when an input is unusable).
     #[command(subcommand)]
     Import(ImportCommand),
+    /// DNSSEC keys: make a zone's key (a Worker secret), print its DS for the registrar, show
+    /// its state.
+    #[command(subcommand)]
+    Dnssec(dnssec::DnssecCommand),
 }
 
 pub(super) fn main() -> ExitCode {
@@ -243,5 +248,6 @@ fn run(command: Commands) -> Result<(), String> {
         Commands::Health(command) => health::run(command),
         Commands::Firewall(command) => firewall::run(command),
         Commands::Import(command) => import::run(command),
+        Commands::Dnssec(command) => dnssec::run(command),
     }
 }
