@@ -26,6 +26,11 @@ apt_setup() {
   # the upstream resolver of the resolver-mode tests: BIND behind dnsdist's DoH listener
   command -v named   >/dev/null 2>&1 || [[ -x /usr/sbin/named ]] || missing+=(bind9)
   command -v dnsdist >/dev/null 2>&1 || [[ -x /usr/bin/dnsdist ]] || missing+=(dnsdist)
+  # DNSSEC: the validators of tests/dnssec.rs (named + delv from above, dnssec-dsfromkey, dnspython)
+  command -v delv >/dev/null 2>&1 || missing+=(bind9-dnsutils)
+  command -v dnssec-dsfromkey >/dev/null 2>&1 || missing+=(bind9-utils)
+  # (Debian's own Python, as the test runs it: /usr/bin/python3 without the user's site)
+  PYTHONNOUSERSITE=1 /usr/bin/python3 -c "import dns.dnssec, cryptography" >/dev/null 2>&1 || missing+=(python3-dnspython python3-cryptography)
   ((${#missing[@]})) || return 0
 
   log "installing Debian packages: ${missing[*]}"
