@@ -142,3 +142,23 @@ fn check_prints_file_line_why_for_what_it_cannot_express() {
     let _ = std::fs::remove_file(&bad);
     assert!(!ok && stderr.contains(&format!("{}:2: cannot read the answer", bad.display())), "{stderr}");
 }
+
+/// A million-domain list (the aggregated blocklists' size) in the compact store: its bytes
+/// against the names' bytes and KV's 25 MiB value limit, and every name found (no timing:
+/// benches/firewall.rs measures that).
+#[test]
+fn a_million_domains_fit_the_compact_store() {
+    use edgedns::resolver::firewall::store::NameStore;
+    let names: Vec<String> = (0..1_000_000u32)
+        .map(|n| format!("h{:x}{}.site{}.{}", n.wrapping_mul(2_654_435_761), n % 7, n % 50_000, ["com", "net", "org"][n as usize % 3]))
+        .collect();
+    let bytes: usize = names.iter().map(String::len).sum();
+    let store = NameStore::build(names.iter().cloned().zip(0..)).unwrap();
+    assert_eq!(store.len(), 1_000_000);
+    assert!(store.bytes() < bytes, "{} bytes held for {bytes} bytes of names", store.bytes());
+    assert!(store.bytes() < 25 * 1024 * 1024, "{} bytes", store.bytes());
+    for (value, name) in names.iter().enumerate().step_by(997) {
+        assert_eq!(store.get(name), Some(value as u32), "{name}");
+        assert_eq!(store.get(&format!("x.{name}")), None);
+    }
+}

@@ -45,7 +45,9 @@ use ipnet::IpNet;
 
 pub mod bundle;
 pub mod formats;
+mod matching;
 mod rules;
+pub mod store;
 
 pub use formats::{Format, Reading, Skipped, Target};
 pub use rules::{Action, BlockAnswer, Rank, Rule, DEFAULT_OVERRIDE_TTL};
@@ -141,12 +143,10 @@ pub struct ListReport {
 /// A loaded rule list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Firewall {
-    /// Every rule, indexed by the maps below.
+    /// Every rule, numbered by the index below.
     rules: Vec<Rule>,
-    /// Rules for exact names (lower case, no trailing dot), by index in `rules`.
-    exact: HashMap<String, Vec<u32>>,
-    /// Rules for every name below a domain (the domain, lower case, no trailing dot).
-    below: HashMap<String, Vec<u32>>,
+    /// The rules for names: each name once, in a compact store ([`matching`]).
+    names: matching::NameIndex,
     /// Rules for answer addresses, by network (its host bits zero).
     networks: HashMap<IpNet, Vec<u32>>,
     /// The prefix lengths `networks` holds, longest first, IPv4 and IPv6 apart: an address is
@@ -154,6 +154,42 @@ pub struct Firewall {
     v4_lengths: Vec<u8>,
     v6_lengths: Vec<u8>,
 }
+
+/// A rule's pattern, for grouping rules by it: a name or a network.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Key {
+    Name(String),
+    Network(IpNet),
+}
+
+/// The rule deciding among the rules of the slots offered, most specific first: the highest
+/// rank, then the most specific slot, then (in one slot) an allow over a block over an alert.
+struct Decision<'a> {
+    firewall: &'a Firewall,
+    best: Option<&'a Rule>,
+}
+
+impl<'a> Decision<'a> {
+    /// Offers the rules of the next slot (less specific than the ones before).
+    fn offer(&mut self, slot: &mut dyn Iterator<Item = u32>) {
+        if self.best.is_some_and(|best| best.rank == Rank::ImportantException) {
+            return;
+        }
+        let in_slot = slot.filter_map(|index| self.firewall.rules.get(index as usize)).max_by(|a, b| {
+            // Ties keep the first (earlier list): max_by keeps the last of equals.
+            (a.rank, a.action.precedence()).cmp(&(b.rank, b.action.precedence())).then(std::cmp::Ordering::Greater)
+        });
+        if let Some(rule) = in_slot {
+            if self.best.is_none_or(|best| rule.rank > best.rank) {
+                self.best = Some(rule);
+            }
+        }
+    }
+}
+
+/// What a pattern covers of its name, while duplicates are found: the name, the names below.
+const COVERS_NAME: u8 = 1;
+const COVERS_BELOW: u8 = 2;
 
 /// Lower case, no trailing dot: the form rules are keyed by.
 fn key(name: &str) -> String {
@@ -215,59 +251,98 @@ impl Firewall {
         if total > MAX_RULES {
             return Err(ListError::TooManyRules { rules: total });
         }
+        // Every rule's pattern, grouped by it (a stable sort keeps the lists' order): a rule
+        // that another of its list and rank already gives, for all it covers, is a duplicate.
+        let mut patterns: Vec<(Key, u8, usize, usize)> = Vec::with_capacity(total);
+        for (list_index, list) in lists.iter().enumerate() {
+            for (entry_index, entry) in list.reading.entries.iter().enumerate() {
+                let (key, covers) = match &entry.target {
+                    Target::Name(name) => (Key::Name(name.clone()), COVERS_NAME),
+                    Target::Below(domain) => (Key::Name(domain.clone()), COVERS_BELOW),
+                    Target::Domain(domain) => (Key::Name(domain.clone()), COVERS_NAME | COVERS_BELOW),
+                    Target::Network(network) => (Key::Network(*network), COVERS_NAME),
+                };
+                patterns.push((key, covers, list_index, entry_index));
+            }
+        }
+        patterns.sort_by(|a, b| a.0.cmp(&b.0));
+        // Per list, per entry: what it still covers once its list's earlier rules of its rank
+        // are taken out, and the first line that took the rest. Per pattern, what each list
+        // and rank took so far, and on which lines (the name, the names below): linear in
+        // the rules, however often a list repeats one.
+        let mut kept: Vec<Vec<(u8, usize)>> = lists.iter().map(|list| vec![(0, 0); list.reading.entries.len()]).collect();
+        let mut taken: Vec<(usize, Rank, u8, [usize; 2])> = Vec::new();
+        let mut previous: Option<&Key> = None;
+        for (key, covers, list_index, entry_index) in &patterns {
+            if previous != Some(key) {
+                taken.clear();
+                previous = Some(key);
+            }
+            let Some(entry) = lists.get(*list_index).and_then(|list| list.reading.entries.get(*entry_index)) else { continue };
+            let line_of = |covers: u8| [if covers & COVERS_NAME != 0 { entry.line } else { 0 }, if covers & COVERS_BELOW != 0 { entry.line } else { 0 }];
+            let outcome = match taken.iter_mut().find(|(list, rank, _, _)| list == list_index && *rank == entry.rank) {
+                Some((_, _, already, lines)) => {
+                    let left = *covers & !*already;
+                    let first = if *covers & *already & COVERS_NAME != 0 { lines[0] } else { lines[1] };
+                    for (bit, line) in [COVERS_NAME, COVERS_BELOW].into_iter().zip(lines.iter_mut()) {
+                        if left & bit != 0 {
+                            *line = entry.line;
+                        }
+                    }
+                    *already |= left;
+                    (left, first)
+                }
+                None => {
+                    taken.push((*list_index, entry.rank, *covers, line_of(*covers)));
+                    (*covers, 0)
+                }
+            };
+            if let Some(slot) = kept.get_mut(*list_index).and_then(|list| list.get_mut(*entry_index)) {
+                *slot = outcome;
+            }
+        }
         let mut firewall = Self { rules: Vec::with_capacity(total), ..Self::default() };
-        let mut owners: Vec<usize> = Vec::with_capacity(total);
+        let mut names = Vec::with_capacity(total);
         let mut errors = Vec::new();
         let mut reports = Vec::with_capacity(lists.len());
-        for (list_index, list) in lists.iter().enumerate() {
+        for (list, kept) in lists.iter().zip(&kept) {
             let name: Option<Arc<str>> = list.name.as_deref().map(Arc::from);
             let mut report = ListReport { skipped: list.reading.skipped.clone(), ignored: list.reading.ignored, ..ListReport::default() };
             errors.extend(list.reading.errors.iter().map(|error| (error.line, error.reason.clone())));
-            for entry in &list.reading.entries {
-                let Ok(index) = u32::try_from(firewall.rules.len()) else {
-                    return Err(ListError::TooManyRules { rules: total });
-                };
-                let rule = Rule { action: entry.action.clone(), pattern: entry.text.clone(), line: entry.line, list: name.clone(), rank: entry.rank };
-                let mut inserted = false;
-                let mut first = None;
-                let mut place = |slot: &mut Vec<u32>| match slot
-                    .iter()
-                    .find(|&&other| owners.get(other as usize) == Some(&list_index) && firewall_rank(&firewall.rules, other) == Some(entry.rank))
-                {
-                    Some(&other) => first = first.or(Some(other)),
-                    None => {
-                        slot.push(index);
-                        inserted = true;
-                    }
-                };
-                match &entry.target {
-                    Target::Name(name) => place(firewall.exact.entry(name.clone()).or_default()),
-                    Target::Below(domain) => place(firewall.below.entry(domain.clone()).or_default()),
-                    Target::Domain(domain) => {
-                        place(firewall.exact.entry(domain.clone()).or_default());
-                        place(firewall.below.entry(domain.clone()).or_default());
-                    }
-                    Target::Network(network) => place(firewall.networks.entry(*network).or_default()),
-                }
-                if inserted {
-                    firewall.rules.push(rule);
-                    owners.push(list_index);
-                    report.rules += 1;
-                } else {
-                    let first_line = first.and_then(|other| firewall.rules.get(other as usize)).map_or(0, |other| other.line);
+            for (entry, &(covers, first_line)) in list.reading.entries.iter().zip(kept) {
+                if covers == 0 {
                     if list.format == Format::Native {
                         errors.push((entry.line, format!("{} is already ruled on line {first_line}", entry.text)));
                     } else {
                         report.duplicates.push((entry.line, first_line));
                     }
+                    continue;
                 }
+                let Ok(index) = u32::try_from(firewall.rules.len()) else {
+                    return Err(ListError::TooManyRules { rules: total });
+                };
+                match &entry.target {
+                    Target::Network(network) => firewall.networks.entry(*network).or_default().push(index),
+                    Target::Name(domain) | Target::Below(domain) | Target::Domain(domain) => {
+                        let covers = match covers {
+                            COVERS_NAME => matching::Covers::Name,
+                            COVERS_BELOW => matching::Covers::Below,
+                            _ => matching::Covers::Both,
+                        };
+                        names.push((domain.clone(), index, covers));
+                    }
+                }
+                firewall.rules.push(Rule { action: entry.action.clone(), pattern: entry.text.clone(), line: entry.line, list: name.clone(), rank: entry.rank });
+                report.rules += 1;
             }
             reports.push(report);
         }
+        drop(patterns);
         if !errors.is_empty() {
             errors.sort_by_key(|(line, _)| *line);
             return Err(ListError::Lines(FirewallError(errors)));
         }
+        firewall.names = matching::NameIndex::build(names).map_err(|_| ListError::TooManyRules { rules: total })?;
         let lengths = |v4: bool| {
             let mut lengths: Vec<u8> = firewall.networks.keys().filter(|network| matches!(network, IpNet::V4(_)) == v4).map(IpNet::prefix_len).collect();
             lengths.sort_unstable_by(|a, b| b.cmp(a));
@@ -289,36 +364,13 @@ impl Firewall {
         self.len() == 0
     }
 
-    /// The rule deciding among the rules of `slots`, most specific first: the highest rank,
-    /// then the most specific slot, then (in one slot) an allow over a block over an alert.
-    fn decide<'a>(&'a self, slots: impl Iterator<Item = &'a Vec<u32>>) -> Option<&'a Rule> {
-        let mut best: Option<&Rule> = None;
-        for slot in slots {
-            let in_slot = slot.iter().filter_map(|&index| self.rules.get(index as usize)).max_by(|a, b| {
-                // Ties keep the first (earlier list): max_by keeps the last of equals.
-                (a.rank, a.action.precedence()).cmp(&(b.rank, b.action.precedence())).then(std::cmp::Ordering::Greater)
-            });
-            if let Some(rule) = in_slot {
-                if best.is_none_or(|best| rule.rank > best.rank) {
-                    best = Some(rule);
-                }
-            }
-            if best.is_some_and(|best| best.rank == Rank::ImportantException) {
-                break;
-            }
-        }
-        best
-    }
-
     /// The rule deciding `name`, if any: the exact name's, else the closest parent's wildcard
     /// (a higher [`Rank`] first).
     pub fn check(&self, name: &Name) -> Option<&Rule> {
         let name = key(&name.to_ascii());
-        let exact = self.exact.get(&name);
-        let parents = std::iter::successors(name.split_once('.').map(|(_, parent)| parent), |rest| rest.split_once('.').map(|(_, parent)| parent));
-        // Every name is below the root: `*.` (a rule for everything) is keyed "".
-        let root = (!name.is_empty()).then_some("");
-        self.decide(exact.into_iter().chain(parents.chain(root).filter_map(|parent| self.below.get(parent))))
+        let mut decision = Decision { firewall: self, best: None };
+        self.names.each_slot(&name, |slot| decision.offer(slot));
+        decision.best
     }
 
     /// The rule deciding an answer address, if any: the longest matching network's.
@@ -327,7 +379,13 @@ impl Firewall {
             IpAddr::V4(_) => &self.v4_lengths,
             IpAddr::V6(_) => &self.v6_lengths,
         };
-        self.decide(lengths.iter().filter_map(|&length| IpNet::new(address, length).ok().and_then(|network| self.networks.get(&network.trunc()))))
+        let mut decision = Decision { firewall: self, best: None };
+        for network in lengths.iter().filter_map(|&length| IpNet::new(address, length).ok()) {
+            if let Some(slot) = self.networks.get(&network.trunc()) {
+                decision.offer(&mut slot.iter().copied());
+            }
+        }
+        decision.best
     }
 
     /// Screens an answer section (see the module doc): the first `block` rule any owner, CNAME
@@ -353,10 +411,6 @@ impl Firewall {
         }
         alert
     }
-}
-
-fn firewall_rank(rules: &[Rule], index: u32) -> Option<Rank> {
-    rules.get(index as usize).map(|rule| rule.rank)
 }
 
 #[cfg(test)]
