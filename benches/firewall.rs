@@ -5,8 +5,8 @@
 //!    (a counting global allocator, as benches/memory.rs counts) against the bytes of the
 //!    names, and a lookup of the name and every parent domain, for names on the list (a hit
 //!    on the name itself) and names off it (a miss: every parent looked up).
-//! 2. **The firewall as it loads lists today** (hash maps of owned names, `Firewall::compile`
-//!    of a domain list): the same figures, up to its [`MAX_RULES`] cap.
+//! 2. **The firewall** (`Firewall::compile` of a domain list: the store, and one `Rule` a
+//!    line with its text), and `Firewall::check`: the same figures, up to its [`MAX_RULES`] cap.
 //!
 //! `cargo bench --bench firewall` prints one Markdown table per part. A benchmark, not a test:
 //! it asserts nothing about time or memory.
@@ -150,7 +150,7 @@ fn main() {
         drop(store);
     }
 
-    println!("\n### The firewall's hash maps (`Firewall::compile` of a domain list, `Firewall::check`)\n");
+    println!("\n### The firewall (`Firewall::compile` of a domain list, `Firewall::check`: the store, and one `Rule` a line)\n");
     println!("| domains | build | heap held | bytes per domain | check, hit | check, miss |");
     println!("|---:|---:|---:|---:|---:|---:|");
     for (size, names) in lists.iter().filter(|(size, _)| *size <= MAX_RULES) {
@@ -180,5 +180,5 @@ fn main() {
         println!("| {size} | {:.0} ms | {} | {:.0} | {hit:.0} ns | {miss:.0} ns |", build.as_secs_f64() * 1000.0, mib(held), held as f64 / *size as f64);
         drop(firewall);
     }
-    println!("\n(over {MAX_RULES} domains the hash maps are refused by the cap)");
+    println!("\n(over {MAX_RULES} domains the firewall refuses the list: its cap)");
 }

@@ -2,9 +2,11 @@
 //! the names reversed by label (`ads.example.com` → `com.example.ads`, so a domain's names sit
 //! together), sorted, and front-coded in blocks of [`BLOCK`] names (each name after a block's
 //! first is the length of the prefix it shares with the one before, then the rest), with an
-//! index of where each block starts. A lookup is a binary search over the blocks' first names
-//! and a scan of one block: no hashing, no allocation, and about a byte of bookkeeping per name
-//! on top of what front coding leaves of the names (benches/firewall.rs measures it).
+//! index of where each block starts, and a table of the names' fingerprints in front. A name
+//! whose fingerprint is missing is known absent after a probe or two (most lookups: a query's
+//! name and parents are on no list); otherwise a binary search over the blocks' first names
+//! and a scan of one block find it. No allocation; at 1M domains about 26 bytes a domain, the
+//! size of the names themselves (benches/firewall.rs, BENCHMARKS.md part 10).
 
 use std::cmp::Ordering;
 
@@ -19,6 +21,11 @@ pub struct NameStore {
     data: Vec<u8>,
     /// Where each block starts in `data`.
     blocks: Vec<u32>,
+    /// A fingerprint of every name (open addressing, linear probing, at most three quarters
+    /// full; 0 is an empty slot): a name whose fingerprint is missing is not held, and is
+    /// known so after one probe or two, without a binary search. Most queries' names and
+    /// parents are on no list.
+    fingerprints: Vec<u32>,
     /// How many names the store holds.
     len: usize,
 }
@@ -46,6 +53,17 @@ pub fn reverse_into(name: &str, out: &mut Vec<u8>) {
         }
         out.extend_from_slice(label.as_bytes());
     }
+}
+
+/// FNV-1a (64 bits) of a reversed name: its low bits pick a slot, its high bits are the
+/// fingerprint (never 0).
+fn hash(reversed: &[u8]) -> (usize, u32) {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &byte in reversed {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (hash as usize, ((hash >> 32) as u32) | 1)
 }
 
 fn push_varint(out: &mut Vec<u8>, mut value: u32) {
@@ -94,7 +112,24 @@ impl NameStore {
             .collect();
         reversed.sort_unstable_by(|a, b| order(&a.0, &b.0).then(a.2.cmp(&b.2)));
         reversed.dedup_by(|later, earlier| later.0 == earlier.0);
-        let mut store = Self { data: Vec::new(), blocks: Vec::with_capacity(reversed.len().div_ceil(BLOCK)), len: reversed.len() };
+        let capacity = (reversed.len() + reversed.len() / 3 + 1).next_power_of_two();
+        let mut store =
+            Self { data: Vec::new(), blocks: Vec::with_capacity(reversed.len().div_ceil(BLOCK)), fingerprints: vec![0; capacity], len: reversed.len() };
+        for (key, _, _) in &reversed {
+            let (mut slot, fingerprint) = hash(key);
+            // The table is never full (a quarter of it at least stays empty): the probe ends.
+            loop {
+                slot &= capacity - 1;
+                match store.fingerprints.get_mut(slot) {
+                    Some(free @ 0) => {
+                        *free = fingerprint;
+                        break;
+                    }
+                    Some(_) => slot += 1,
+                    None => break,
+                }
+            }
+        }
         let mut previous: &[u8] = &[];
         for (index, (key, value, _)) in reversed.iter().enumerate() {
             let shared = if index % BLOCK == 0 {
@@ -126,7 +161,30 @@ impl NameStore {
 
     /// The bytes it holds (its data and its block index).
     pub fn bytes(&self) -> usize {
+        self.data.len() + (self.blocks.len() + self.fingerprints.len()) * 4
+    }
+
+    /// The bytes of its front-coded names and block index: what a compiled list would carry
+    /// (the fingerprints are rebuilt from the names).
+    pub fn front_coded_bytes(&self) -> usize {
         self.data.len() + self.blocks.len() * 4
+    }
+
+    /// Whether a name given reversed may be held: `false` is certain, `true` asks the blocks.
+    fn may_hold(&self, reversed: &[u8]) -> bool {
+        let capacity = self.fingerprints.len();
+        if capacity == 0 {
+            return false;
+        }
+        let (mut slot, fingerprint) = hash(reversed);
+        loop {
+            slot &= capacity - 1;
+            match self.fingerprints.get(slot) {
+                Some(&found) if found == fingerprint => return true,
+                Some(0) | None => return false,
+                Some(_) => slot += 1,
+            }
+        }
     }
 
     /// The first name of block `block`, reversed.
@@ -141,6 +199,9 @@ impl NameStore {
     /// holds the block's names as they are rebuilt (reused between lookups: no allocation once
     /// it has grown).
     pub fn get_reversed(&self, reversed: &[u8], scratch: &mut Vec<u8>) -> Option<u32> {
+        if !self.may_hold(reversed) {
+            return None;
+        }
         // The last block whose first name is not after the name.
         let (mut low, mut high) = (0, self.blocks.len());
         while low < high {
