@@ -199,6 +199,54 @@ fn firewall_blocks_overrides_allows_and_explains() {
     assert!(text.contains("firewall: rule block phish.upstream.test (line 4) matched"), "{text}");
 }
 
+/// The lists people have, published together: an AdBlock-style list (CRLF line ends, an
+/// exception, a cosmetic rule the CLI reports) and a hosts file; explain names the list, the
+/// line and the rule as written.
+#[test]
+fn adblock_and_hosts_lists_block_except_and_explain_their_lines() {
+    let _guard = UPSTREAM.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = scratch("lists");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("ads.txt"), "! e2e list\r\n||filter-ads.upstream.test^\r\n@@||ok.filter-ads.upstream.test^\r\nexample.com##.banner\r\n").unwrap();
+    std::fs::write(dir.join("hosts"), "127.0.0.1 localhost\n0.0.0.0 filter-hosts.upstream.test\n").unwrap();
+    let output = Command::new(env("EDGEDNS_CLI"))
+        .args(["firewall", "publish"])
+        .args([dir.join("ads.txt"), dir.join("hosts")])
+        .args(["--local", "--persist-to", &env("EDGEDNS_RESOLVER_STATE")])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stdout.contains("3 rules from ads.txt (adblock), hosts (hosts); 1 lines not expressible"), "{stdout}");
+    assert!(stderr.contains("ads.txt:4: a cosmetic rule"), "publish reports what it leaves out: {stderr}");
+    let explain = |name: &str| {
+        let exchange = curl(&["-H", &admin_authorization(), &format!("{}/explain?name={name}", resolver_base())]);
+        String::from_utf8_lossy(&exchange.body).into_owned()
+    };
+    // The lists load in the background after a refresh (every second on this stack).
+    let mut text = explain("filter-ads.upstream.test");
+    for _ in 0..40 {
+        if text.contains("(ads.txt line 2)") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+        text = explain("filter-ads.upstream.test");
+    }
+    assert!(text.contains("firewall: rule block ||filter-ads.upstream.test^ (ads.txt line 2) matched"), "{text}");
+    let blocked = ask("filter-ads.upstream.test.", RecordType::A, 11);
+    assert_eq!((blocked.metadata.response_code, extended_error(&blocked)), (ResponseCode::NXDomain, Some(15)));
+    let below = ask("x.filter-ads.upstream.test.", RecordType::A, 12);
+    assert_eq!((below.metadata.response_code, extended_error(&below)), (ResponseCode::NXDomain, Some(15)), "||domain^ covers its subdomains");
+    let allowed = ask("ok.filter-ads.upstream.test.", RecordType::A, 13);
+    assert_eq!((data(&allowed), extended_error(&allowed)), (vec!["192.0.2.213".to_owned()], None), "the exception is forwarded");
+    assert!(explain("ok.filter-ads.upstream.test").contains("firewall: rule allow @@||ok.filter-ads.upstream.test^ (ads.txt line 3) matched"));
+    let hosts = ask("filter-hosts.upstream.test.", RecordType::A, 14);
+    assert_eq!((hosts.metadata.response_code, extended_error(&hosts)), (ResponseCode::NXDomain, Some(15)));
+    let text = explain("filter-hosts.upstream.test");
+    assert!(text.contains("firewall: rule block 0.0.0.0 filter-hosts.upstream.test (hosts line 2) matched"), "{text}");
+}
+
 /// A resolver's log of names is its users' browsing history: without `LOG_QUERIES` the Worker
 /// logs no forwarded name, and upstream URLs without their path.
 #[test]

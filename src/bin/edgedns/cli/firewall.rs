@@ -1,48 +1,145 @@
-//! `edgedns firewall`: the resolver's rule list, checked and published.
+//! `edgedns firewall`: the resolver's rule lists, in the formats people have, checked and
+//! published.
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use clap::Subcommand;
+use clap::{Subcommand, ValueEnum};
+use edgedns::resolver::firewall::{self, bundle, formats, Firewall, Format, NamedReading};
 use edgedns::snapshot;
 
 use super::args::Target;
 use super::kv::put_bytes;
 
+/// A list's format on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(super) enum FormatArg {
+    /// Detected from the first lines that tell.
+    Auto,
+    /// `allow|alert|block <name|*.domain|network> [answer]`.
+    Native,
+    /// `0.0.0.0 ads.example`.
+    Hosts,
+    /// One domain a line (the domain and its subdomains).
+    Domains,
+    /// `||ads.example^`, `@@||good.example^`, `$important`, `$dnsrewrite`.
+    Adblock,
+    /// An RPZ zone file.
+    Rpz,
+}
+
+impl FormatArg {
+    fn format(self, text: &str) -> Format {
+        match self {
+            Self::Auto => Format::detect(text),
+            Self::Native => Format::Native,
+            Self::Hosts => Format::Hosts,
+            Self::Domains => Format::Domains,
+            Self::Adblock => Format::Adblock,
+            Self::Rpz => Format::Rpz,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 pub(super) enum FirewallCommand {
-    /// Check a rule list; errors are printed as file:line: message.
+    /// Check rule lists; errors and the lines that cannot be expressed are printed as
+    /// file:line: why.
     Check {
-        /// The rule list (one `allow|alert|block <name|*.domain> [answer]` per line).
-        file: PathBuf,
+        /// The lists' format (`auto`: detected per list).
+        #[arg(long, value_enum, default_value = "auto")]
+        format: FormatArg,
+        /// The rule lists.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
-    /// Check a rule list and publish it: `firewall:<version>`, then `firewall:current`.
+    /// Check rule lists and publish what they express, as one version: `firewall:<version>`,
+    /// then `firewall:current`. The lines that cannot be expressed are printed as file:line.
     Publish {
-        /// The rule list.
-        file: PathBuf,
+        /// The lists' format (`auto`: detected per list).
+        #[arg(long, value_enum, default_value = "auto")]
+        format: FormatArg,
+        /// The rule lists.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
         #[command(flatten)]
         target: Target,
     },
 }
 
+/// A list as given: its path, name (file name), format and text.
+struct Source {
+    path: PathBuf,
+    name: String,
+    format: Format,
+    text: String,
+}
+
 pub(super) fn run(command: FirewallCommand) -> Result<(), String> {
-    use edgedns::resolver::firewall::{self, Firewall};
-    let (FirewallCommand::Check { file } | FirewallCommand::Publish { file, .. }) = &command;
-    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let rules = Firewall::load(&text).map_err(|error| match error {
-        firewall::ListError::Lines(error) => {
-            error.0.iter().map(|(line, message)| format!("{}:{line}: {message}", file.display())).collect::<Vec<_>>().join("\n")
+    let (FirewallCommand::Check { format, files } | FirewallCommand::Publish { format, files, .. }) = &command;
+    let mut sources = Vec::with_capacity(files.len());
+    for path in files {
+        // Bounded before it is buffered: a list over the limit is refused unread.
+        let bytes = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?.len();
+        if bytes > firewall::MAX_LIST_BYTES as u64 {
+            return Err(format!("{}: {}", path.display(), firewall::ListError::TooLarge { bytes: usize::try_from(bytes).unwrap_or(usize::MAX) }));
         }
-        too_large => format!("{}: {too_large}", file.display()),
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let name = path.file_name().map_or_else(|| path.display().to_string(), |name| name.to_string_lossy().into_owned());
+        sources.push(Source { path: path.clone(), name, format: format.format(&text), text });
+    }
+    // Each list on its own first, so every report line names its file.
+    let mut errors = Vec::new();
+    let (mut skipped, mut duplicates) = (0, 0);
+    for source in &sources {
+        let reading = NamedReading { name: Some(source.name.clone()), format: source.format, reading: formats::read(source.format, &source.text) };
+        match Firewall::compile(&[reading]) {
+            Ok((_, reports)) => {
+                for report in reports {
+                    for line in &report.skipped {
+                        eprintln!("{}:{}: {} (skipped)", source.path.display(), line.line, line.reason);
+                    }
+                    for (line, first) in &report.duplicates {
+                        eprintln!("{}:{line}: the same rule as line {first} (the first is kept)", source.path.display());
+                    }
+                    skipped += report.skipped.len();
+                    duplicates += report.duplicates.len();
+                }
+            }
+            Err(firewall::ListError::Lines(error)) => {
+                errors.extend(error.0.iter().map(|(line, message)| format!("{}:{line}: {message}", source.path.display())));
+            }
+            Err(other) => errors.push(format!("{}: {other}", source.path.display())),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors.join("\n"));
+    }
+    // What is published: one native list as written, else a bundle of the named lists. It is
+    // loaded here as the Worker will load it, limits and all.
+    let value = match sources.as_slice() {
+        [only] if only.format == Format::Native => only.text.clone(),
+        _ => bundle::encode(
+            &sources.iter().map(|source| bundle::List { name: Some(&source.name), format: source.format, text: &source.text }).collect::<Vec<_>>(),
+        ),
+    };
+    let loaded = Firewall::load(&value).map_err(|error| match sources.as_slice() {
+        [only] => format!("{}: {error}", only.path.display()),
+        _ => format!("the lists together: {error}"),
     })?;
+    let formats: Vec<String> = sources.iter().map(|source| format!("{} ({})", source.name, source.format.name())).collect();
+    let notes = match (skipped, duplicates) {
+        (0, 0) => String::new(),
+        _ => format!("; {skipped} lines not expressible, {duplicates} duplicates: see above"),
+    };
     match command {
-        FirewallCommand::Check { .. } => println!("ok: {} rules", rules.len()),
+        FirewallCommand::Check { .. } => println!("ok: {} rules from {}{notes}", loaded.len(), formats.join(", ")),
         FirewallCommand::Publish { target, .. } => {
             let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-            let version = snapshot::version_id(text.as_bytes(), now);
-            put_bytes(&target, &firewall::version_key(&version), text.as_bytes())?;
+            let version = snapshot::version_id(value.as_bytes(), now);
+            put_bytes(&target, &firewall::version_key(&version), value.as_bytes())?;
             put_bytes(&target, firewall::CURRENT_KEY, version.as_bytes())?;
-            println!("published firewall {version}: {} rules", rules.len());
+            println!("published firewall {version}: {} rules from {}{notes}", loaded.len(), formats.join(", "));
         }
     }
     Ok(())

@@ -1,8 +1,9 @@
-//! The DNS firewall: the operator's rule lists, matched by hash lookups (one for the exact
-//! name, one per parent domain for wildcards), never by a scan, so 100k-rule lists cost the
-//! same per query as ten-rule ones.
+//! The DNS firewall: rule lists in the formats people have ([`formats`]: the firewall's own
+//! syntax below, hosts files, domain lists, AdBlock-style DNS rules, RPZ zones), compiled into
+//! one index matched by hash lookups (one for the exact name, one per parent domain for
+//! wildcards), never by a scan, so 100k-rule lists cost the same per query as ten-rule ones.
 //!
-//! A rule list is text, one rule per line (`#` starts a comment):
+//! The firewall's own rule list is text, one rule per line (`#` starts a comment):
 //!
 //! ```text
 //! block  ads.example.com              nxdomain
@@ -20,86 +21,53 @@
 //! NXDOMAIN, NODATA or the override record (A, AAAA or CNAME; TTL 60 s unless `ttl=`), each
 //! with Extended DNS Error 15 (Blocked).
 //!
+//! Rules rank before they are compared by specificity ([`Rank`]): an AdBlock-style exception
+//! (`@@`) beats a block wherever it matches, unless the block is `$important`. Between two
+//! lists' rules of one rank for one pattern, an allow beats a block, which beats an alert.
+//!
 //! Rules apply to the answer as well as to the question ([`Firewall::screen`]): every owner
 //! and CNAME target in the answer's chain is checked like the question name (a blocked domain
 //! reached through a CNAME, "CNAME cloaking", is blocked), and a network pattern
 //! (`block 198.51.100.0/24 nxdomain`, RPZ's `rpz-ip` trigger) matches answers whose A or AAAA
 //! records point into it, the longest prefix deciding. A question an `allow` rule matched is
 //! not screened: the exception covers its answer.
+//!
+//! What is published to KV ([`bundle`]): one native list as it is written, or a bundle of
+//! named lists, each with its format and text, read again by the Worker (explain and the log
+//! name the list, the line and the rule as written: `block ||ads.example^ (ads.txt line 3)`).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::str::FromStr;
+use std::sync::Arc;
 
-use hickory_proto::rr::rdata::{A, AAAA, CNAME};
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::rr::{Name, RData, Record};
 use ipnet::IpNet;
 
-/// The TTL of an override record when the rule gives none.
-pub const DEFAULT_OVERRIDE_TTL: u32 = 60;
+pub mod bundle;
+pub mod formats;
+mod matching;
+mod rules;
+pub mod store;
+
+pub use formats::{Format, Reading, Skipped, Target};
+pub use rules::{Action, BlockAnswer, Rank, Rule, DEFAULT_OVERRIDE_TTL};
+
 /// The KV key naming the published rule list's version.
 pub const CURRENT_KEY: &str = "firewall:current";
 
-/// The largest rule list accepted, in bytes: checked by `edgedns firewall check|publish` and
-/// again by the Worker before it parses a list it reads. 100,000 rules of 40 characters fit.
+/// The largest published value accepted, in bytes: checked by `edgedns firewall
+/// check|publish` and again by the Worker before it parses a value it reads. 100,000 rules of
+/// 40 characters fit.
 pub const MAX_LIST_BYTES: usize = 4 * 1024 * 1024;
-/// The most rules a list may hold (lines with a rule on them), checked with [`MAX_LIST_BYTES`].
-/// An isolate holds the parsed rules in its 128 MB: 100,000 wildcard rules grew the Worker's
-/// wasm memory by 35 MB in workerd (`/admin/isolate` `memory_bytes`; 50,000: 17 MB).
+/// The most rules a published value may hold (lines with a rule on them, counted before
+/// anything is parsed, and rules read), checked with [`MAX_LIST_BYTES`]. An isolate holds the
+/// parsed rules in its 128 MB: 100,000 wildcard rules grew the Worker's wasm memory by 35 MB
+/// in workerd (`/admin/isolate` `memory_bytes`; 50,000: 17 MB).
 pub const MAX_RULES: usize = 100_000;
 
 /// The KV key of a rule list version.
 pub fn version_key(version: &str) -> String {
     format!("firewall:{version}")
-}
-
-/// What a block answers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BlockAnswer {
-    /// NXDOMAIN.
-    NxDomain,
-    /// NOERROR with no records.
-    NoData,
-    /// This record instead (for its type; NODATA for other types).
-    Override {
-        /// The record data.
-        data: RData,
-        /// Its TTL.
-        ttl: u32,
-    },
-}
-
-/// What a rule does.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    /// Answer normally; no less specific rule applies.
-    Allow,
-    /// Answer normally and log.
-    Alert,
-    /// Answer as given, with EDE 15.
-    Block(BlockAnswer),
-}
-
-/// One rule, with where it came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rule {
-    /// What it does.
-    pub action: Action,
-    /// The pattern as written (`ads.example.com`, `*.tracker.example`).
-    pub pattern: String,
-    /// Its line in the list.
-    pub line: usize,
-}
-
-impl std::fmt::Display for Rule {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let action = match &self.action {
-            Action::Allow => "allow",
-            Action::Alert => "alert",
-            Action::Block(_) => "block",
-        };
-        write!(f, "{action} {} (line {})", self.pattern, self.line)
-    }
 }
 
 /// A rule list that could not be read: every bad line, with its number.
@@ -126,12 +94,14 @@ pub enum ListError {
         /// The list's size.
         bytes: usize,
     },
-    /// Over [`MAX_RULES`] rules (counted before anything is parsed).
+    /// Over [`MAX_RULES`] rules (lines counted before anything is parsed, then rules read).
     TooManyRules {
-        /// How many lines hold a rule.
+        /// How many lines hold a rule, or how many rules were read.
         rules: usize,
     },
-    /// Lines that do not read.
+    /// A published bundle that does not read ([`bundle`]).
+    Bundle(String),
+    /// Lines of a native list that do not read.
     Lines(FirewallError),
 }
 
@@ -140,95 +110,239 @@ impl std::fmt::Display for ListError {
         match self {
             Self::TooLarge { bytes } => write!(f, "the list is {bytes} bytes, over the limit of {MAX_LIST_BYTES}"),
             Self::TooManyRules { rules } => write!(f, "the list has {rules} rules, over the limit of {MAX_RULES}"),
+            Self::Bundle(message) => write!(f, "the published lists do not read: {message}"),
             Self::Lines(error) => error.fmt(f),
         }
     }
 }
 
+/// One list, read, ready to compile: its name (explain and the log name it) and its rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedReading {
+    /// The list's name, if it has one (a published list's file name).
+    pub name: Option<String>,
+    /// Its format.
+    pub format: Format,
+    /// What was read.
+    pub reading: Reading,
+}
+
+/// What compiling a list found besides its rules, for `edgedns firewall check|publish`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListReport {
+    /// Rules taken.
+    pub rules: usize,
+    /// Lines whose rule cannot be expressed here.
+    pub skipped: Vec<Skipped>,
+    /// Rules another line of the same list already gave: (line, the first line).
+    pub duplicates: Vec<(usize, usize)>,
+    /// Lines ignored by design (`localhost` in a hosts file).
+    pub ignored: usize,
+}
+
 /// A loaded rule list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Firewall {
-    /// Rules for exact names (lower case, no trailing dot).
-    exact: HashMap<String, Rule>,
-    /// Rules for every name below a domain (the domain, lower case, no trailing dot).
-    below: HashMap<String, Rule>,
+    /// Every rule, numbered by the index below.
+    rules: Vec<Rule>,
+    /// The rules for names: each name once, in a compact store ([`matching`]).
+    names: matching::NameIndex,
     /// Rules for answer addresses, by network (its host bits zero).
-    networks: HashMap<IpNet, Rule>,
+    networks: HashMap<IpNet, Vec<u32>>,
     /// The prefix lengths `networks` holds, longest first, IPv4 and IPv6 apart: an address is
     /// looked up once per length in use, never by a scan of the rules.
     v4_lengths: Vec<u8>,
     v6_lengths: Vec<u8>,
 }
 
-/// What a rule pattern matches.
-enum Pattern {
-    /// One name.
-    Exact(String),
-    /// Every name below a domain.
-    Below(String),
-    /// Answer addresses in a network.
+/// A rule's pattern, for grouping rules by it: a name or a network.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Key {
+    Name(String),
     Network(IpNet),
 }
+
+/// The rule deciding among the rules of the slots offered, most specific first: the highest
+/// rank, then the most specific slot, then (in one slot) an allow over a block over an alert.
+struct Decision<'a> {
+    firewall: &'a Firewall,
+    best: Option<&'a Rule>,
+}
+
+impl<'a> Decision<'a> {
+    /// Offers the rules of the next slot (less specific than the ones before).
+    fn offer(&mut self, slot: &mut dyn Iterator<Item = u32>) {
+        if self.best.is_some_and(|best| best.rank == Rank::ImportantException) {
+            return;
+        }
+        let in_slot = slot.filter_map(|index| self.firewall.rules.get(index as usize)).max_by(|a, b| {
+            // Ties keep the first (earlier list): max_by keeps the last of equals.
+            (a.rank, a.action.precedence()).cmp(&(b.rank, b.action.precedence())).then(std::cmp::Ordering::Greater)
+        });
+        if let Some(rule) = in_slot {
+            if self.best.is_none_or(|best| rule.rank > best.rank) {
+                self.best = Some(rule);
+            }
+        }
+    }
+}
+
+/// What a pattern covers of its name, while duplicates are found: the name, the names below.
+const COVERS_NAME: u8 = 1;
+const COVERS_BELOW: u8 = 2;
 
 /// Lower case, no trailing dot: the form rules are keyed by.
 fn key(name: &str) -> String {
     name.trim_end_matches('.').to_ascii_lowercase()
 }
 
+/// Lines that may hold a rule, counted before a list is parsed: not blank, not a comment.
+fn rule_lines(format: Format, text: &str) -> usize {
+    text.lines()
+        .filter(|line| match format {
+            Format::Native => formats::native::holds_rule(line),
+            _ => {
+                let line = line.trim();
+                !(line.is_empty() || line.starts_with(['#', '!', ';']))
+            }
+        })
+        .count()
+}
+
 impl Firewall {
-    /// Reads a rule list within the size limits ([`MAX_LIST_BYTES`], [`MAX_RULES`], checked
-    /// first); every bad line is reported, nothing is half-loaded. What the CLI checks and
-    /// publishes and what the Worker loads.
+    /// Reads a published value within the size limits ([`MAX_LIST_BYTES`], [`MAX_RULES`],
+    /// checked first): a [`bundle`] of named lists, or one native list as written. Every bad
+    /// line of a native list is reported, nothing is half-loaded; lines another format cannot
+    /// express are left out (`edgedns firewall publish` reported them). What the Worker loads.
     pub fn load(text: &str) -> Result<Self, ListError> {
         if text.len() > MAX_LIST_BYTES {
             return Err(ListError::TooLarge { bytes: text.len() });
         }
-        // Counted first, by kind: the maps are sized once (growing one holds the old and the
-        // new table at the same time, and an isolate's memory never shrinks back).
-        let (mut exact, mut below, mut networks) = (0, 0, 0);
-        for raw in text.lines() {
-            match raw.split('#').next().unwrap_or("").split_whitespace().nth(1) {
-                Some(pattern) if pattern.starts_with('*') => below += 1,
-                Some(pattern) if pattern.contains('/') => networks += 1,
-                Some(_) => exact += 1,
-                None => {}
-            }
+        let lists = match bundle::decode(text) {
+            Some(lists) => lists.map_err(ListError::Bundle)?,
+            None => vec![bundle::List { name: None, format: Format::Native, text }],
+        };
+        let lines: usize = lists.iter().map(|list| rule_lines(list.format, list.text)).sum();
+        if lines > MAX_RULES {
+            return Err(ListError::TooManyRules { rules: lines });
         }
-        if exact + below + networks > MAX_RULES {
-            return Err(ListError::TooManyRules { rules: exact + below + networks });
-        }
-        let sized =
-            Self { exact: HashMap::with_capacity(exact), below: HashMap::with_capacity(below), networks: HashMap::with_capacity(networks), ..Self::default() };
-        Self::parse_into(sized, text).map_err(ListError::Lines)
+        let readings: Vec<NamedReading> = lists
+            .iter()
+            .map(|list| NamedReading { name: list.name.map(str::to_owned), format: list.format, reading: formats::read(list.format, list.text) })
+            .collect();
+        Self::compile(&readings).map(|(firewall, _)| firewall)
     }
 
-    /// Reads a rule list, whatever its size; every bad line is reported, nothing is
+    /// Reads a native rule list, whatever its size; every bad line is reported, nothing is
     /// half-loaded.
     pub fn parse(text: &str) -> Result<Self, FirewallError> {
-        Self::parse_into(Self::default(), text)
+        let reading = NamedReading { name: None, format: Format::Native, reading: formats::native::read(text) };
+        Self::compile(&[reading]).map(|(firewall, _)| firewall).map_err(|error| match error {
+            ListError::Lines(error) => error,
+            other => FirewallError(vec![(0, other.to_string())]),
+        })
     }
 
-    fn parse_into(mut firewall: Self, text: &str) -> Result<Self, FirewallError> {
-        let mut errors = Vec::new();
-        for (index, raw) in text.lines().enumerate() {
-            let line = index + 1;
-            let content = raw.split('#').next().unwrap_or("").trim();
-            if content.is_empty() {
-                continue;
-            }
-            let first = match parse_rule(content, line) {
-                Ok((Pattern::Exact(domain), rule)) => firewall.exact.try_insert_rule(domain, rule),
-                Ok((Pattern::Below(domain), rule)) => firewall.below.try_insert_rule(domain, rule),
-                Ok((Pattern::Network(network), rule)) => firewall.networks.try_insert_rule(network, rule),
-                Err(message) => {
-                    errors.push((line, message));
-                    continue;
-                }
-            };
-            if let Err((pattern, first)) = first {
-                errors.push((line, format!("{pattern} is already ruled on line {first}")));
+    /// Compiles lists read ([`formats::read`]) into one firewall, with a report per list.
+    /// A native list's bad lines and duplicate patterns refuse the whole (they are the
+    /// operator's own); another list's duplicates are reported and the first line kept.
+    pub fn compile(lists: &[NamedReading]) -> Result<(Self, Vec<ListReport>), ListError> {
+        let total: usize = lists.iter().map(|list| list.reading.entries.len()).sum();
+        if total > MAX_RULES {
+            return Err(ListError::TooManyRules { rules: total });
+        }
+        // Every rule's pattern, grouped by it (a stable sort keeps the lists' order): a rule
+        // that another of its list and rank already gives, for all it covers, is a duplicate.
+        let mut patterns: Vec<(Key, u8, usize, usize)> = Vec::with_capacity(total);
+        for (list_index, list) in lists.iter().enumerate() {
+            for (entry_index, entry) in list.reading.entries.iter().enumerate() {
+                let (key, covers) = match &entry.target {
+                    Target::Name(name) => (Key::Name(name.clone()), COVERS_NAME),
+                    Target::Below(domain) => (Key::Name(domain.clone()), COVERS_BELOW),
+                    Target::Domain(domain) => (Key::Name(domain.clone()), COVERS_NAME | COVERS_BELOW),
+                    Target::Network(network) => (Key::Network(*network), COVERS_NAME),
+                };
+                patterns.push((key, covers, list_index, entry_index));
             }
         }
+        patterns.sort_by(|a, b| a.0.cmp(&b.0));
+        // Per list, per entry: what it still covers once its list's earlier rules of its rank
+        // are taken out, and the first line that took the rest. Per pattern, what each list
+        // and rank took so far, and on which lines (the name, the names below): linear in
+        // the rules, however often a list repeats one.
+        let mut kept: Vec<Vec<(u8, usize)>> = lists.iter().map(|list| vec![(0, 0); list.reading.entries.len()]).collect();
+        let mut taken: Vec<(usize, Rank, u8, [usize; 2])> = Vec::new();
+        let mut previous: Option<&Key> = None;
+        for (key, covers, list_index, entry_index) in &patterns {
+            if previous != Some(key) {
+                taken.clear();
+                previous = Some(key);
+            }
+            let Some(entry) = lists.get(*list_index).and_then(|list| list.reading.entries.get(*entry_index)) else { continue };
+            let line_of = |covers: u8| [if covers & COVERS_NAME != 0 { entry.line } else { 0 }, if covers & COVERS_BELOW != 0 { entry.line } else { 0 }];
+            let outcome = match taken.iter_mut().find(|(list, rank, _, _)| list == list_index && *rank == entry.rank) {
+                Some((_, _, already, lines)) => {
+                    let left = *covers & !*already;
+                    let first = if *covers & *already & COVERS_NAME != 0 { lines[0] } else { lines[1] };
+                    for (bit, line) in [COVERS_NAME, COVERS_BELOW].into_iter().zip(lines.iter_mut()) {
+                        if left & bit != 0 {
+                            *line = entry.line;
+                        }
+                    }
+                    *already |= left;
+                    (left, first)
+                }
+                None => {
+                    taken.push((*list_index, entry.rank, *covers, line_of(*covers)));
+                    (*covers, 0)
+                }
+            };
+            if let Some(slot) = kept.get_mut(*list_index).and_then(|list| list.get_mut(*entry_index)) {
+                *slot = outcome;
+            }
+        }
+        let mut firewall = Self { rules: Vec::with_capacity(total), ..Self::default() };
+        let mut names = Vec::with_capacity(total);
+        let mut errors = Vec::new();
+        let mut reports = Vec::with_capacity(lists.len());
+        for (list, kept) in lists.iter().zip(&kept) {
+            let name: Option<Arc<str>> = list.name.as_deref().map(Arc::from);
+            let mut report = ListReport { skipped: list.reading.skipped.clone(), ignored: list.reading.ignored, ..ListReport::default() };
+            errors.extend(list.reading.errors.iter().map(|error| (error.line, error.reason.clone())));
+            for (entry, &(covers, first_line)) in list.reading.entries.iter().zip(kept) {
+                if covers == 0 {
+                    if list.format == Format::Native {
+                        errors.push((entry.line, format!("{} is already ruled on line {first_line}", entry.text)));
+                    } else {
+                        report.duplicates.push((entry.line, first_line));
+                    }
+                    continue;
+                }
+                let Ok(index) = u32::try_from(firewall.rules.len()) else {
+                    return Err(ListError::TooManyRules { rules: total });
+                };
+                match &entry.target {
+                    Target::Network(network) => firewall.networks.entry(*network).or_default().push(index),
+                    Target::Name(domain) | Target::Below(domain) | Target::Domain(domain) => {
+                        let covers = match covers {
+                            COVERS_NAME => matching::Covers::Name,
+                            COVERS_BELOW => matching::Covers::Below,
+                            _ => matching::Covers::Both,
+                        };
+                        names.push((domain.clone(), index, covers));
+                    }
+                }
+                firewall.rules.push(Rule { action: entry.action.clone(), pattern: entry.text.clone(), line: entry.line, list: name.clone(), rank: entry.rank });
+                report.rules += 1;
+            }
+            reports.push(report);
+        }
+        drop(patterns);
+        if !errors.is_empty() {
+            errors.sort_by_key(|(line, _)| *line);
+            return Err(ListError::Lines(FirewallError(errors)));
+        }
+        firewall.names = matching::NameIndex::build(names).map_err(|_| ListError::TooManyRules { rules: total })?;
         let lengths = |v4: bool| {
             let mut lengths: Vec<u8> = firewall.networks.keys().filter(|network| matches!(network, IpNet::V4(_)) == v4).map(IpNet::prefix_len).collect();
             lengths.sort_unstable_by(|a, b| b.cmp(a));
@@ -237,16 +351,12 @@ impl Firewall {
         };
         firewall.v4_lengths = lengths(true);
         firewall.v6_lengths = lengths(false);
-        if errors.is_empty() {
-            Ok(firewall)
-        } else {
-            Err(FirewallError(errors))
-        }
+        Ok((firewall, reports))
     }
 
     /// How many rules are loaded.
     pub fn len(&self) -> usize {
-        self.exact.len() + self.below.len() + self.networks.len()
+        self.rules.len()
     }
 
     /// Whether no rule is loaded.
@@ -254,24 +364,13 @@ impl Firewall {
         self.len() == 0
     }
 
-    /// The rule deciding `name`, if any: the exact name's, else the closest parent's wildcard.
+    /// The rule deciding `name`, if any: the exact name's, else the closest parent's wildcard
+    /// (a higher [`Rank`] first).
     pub fn check(&self, name: &Name) -> Option<&Rule> {
         let name = key(&name.to_ascii());
-        if let Some(rule) = self.exact.get(&name) {
-            return Some(rule);
-        }
-        let mut rest = name.as_str();
-        while let Some((_, parent)) = rest.split_once('.') {
-            if let Some(rule) = self.below.get(parent) {
-                return Some(rule);
-            }
-            rest = parent;
-        }
-        // Every name is below the root: `*.` (a rule for everything) is keyed "".
-        if !name.is_empty() {
-            return self.below.get("");
-        }
-        None
+        let mut decision = Decision { firewall: self, best: None };
+        self.names.each_slot(&name, |slot| decision.offer(slot));
+        decision.best
     }
 
     /// The rule deciding an answer address, if any: the longest matching network's.
@@ -280,7 +379,13 @@ impl Firewall {
             IpAddr::V4(_) => &self.v4_lengths,
             IpAddr::V6(_) => &self.v6_lengths,
         };
-        lengths.iter().find_map(|&length| IpNet::new(address, length).ok().and_then(|network| self.networks.get(&network.trunc())))
+        let mut decision = Decision { firewall: self, best: None };
+        for network in lengths.iter().filter_map(|&length| IpNet::new(address, length).ok()) {
+            if let Some(slot) = self.networks.get(&network.trunc()) {
+                decision.offer(&mut slot.iter().copied());
+            }
+        }
+        decision.best
     }
 
     /// Screens an answer section (see the module doc): the first `block` rule any owner, CNAME
@@ -308,118 +413,11 @@ impl Firewall {
     }
 }
 
-/// Inserting a rule for a pattern no earlier line ruled.
-trait RuleMap<K> {
-    /// Inserts `rule` under `key`, or names the pattern and the line that already rules it.
-    fn try_insert_rule(&mut self, key: K, rule: Rule) -> Result<(), (String, usize)>;
-}
-
-impl<K: std::hash::Hash + Eq> RuleMap<K> for HashMap<K, Rule> {
-    fn try_insert_rule(&mut self, key: K, rule: Rule) -> Result<(), (String, usize)> {
-        match self.get(&key) {
-            Some(first) => Err((rule.pattern, first.line)),
-            None => {
-                self.insert(key, rule);
-                Ok(())
-            }
-        }
-    }
-}
-
-fn parse_rule(content: &str, line: usize) -> Result<(Pattern, Rule), String> {
-    let mut fields = content.split_whitespace();
-    let action_word = fields.next().unwrap_or("");
-    let pattern = fields.next().ok_or("a rule is `<allow|alert|block> <name, *.domain or network> [answer]`")?;
-    let rest: Vec<&str> = fields.collect();
-    let action = rule_action(action_word, &rest)?;
-    let rule = |action| Rule { action, pattern: pattern.to_owned(), line };
-    if pattern.contains('/') {
-        let network: IpNet = pattern.parse().map_err(|_| format!("{pattern:?} is not a network (192.0.2.0/24, 2001:db8::/32)"))?;
-        if network.trunc() != network {
-            return Err(format!("{pattern:?} has host bits set: the network is {}", network.trunc()));
-        }
-        return Ok((Pattern::Network(network), rule(action)));
-    }
-    let (wildcard, domain) = match pattern.strip_prefix("*.") {
-        Some(domain) => (true, domain),
-        None if pattern == "*" => (true, ""),
-        None => (false, pattern),
-    };
-    if domain.contains('*') {
-        return Err(format!("{pattern:?}: a wildcard is only allowed as the first label (*.domain)"));
-    }
-    // Keyed by the name as parsed and printed again, the form `check` looks names up by
-    // (escapes such as `\065` read the same whichever way they were written).
-    let domain = if domain.is_empty() {
-        String::new()
-    } else {
-        Name::from_str(domain).map_err(|error| format!("{pattern:?} is not a domain name: {error}"))?.to_ascii()
-    };
-    let domain = key(&domain);
-    Ok((if wildcard { Pattern::Below(domain) } else { Pattern::Exact(domain) }, rule(action)))
-}
-
-fn rule_action(action_word: &str, rest: &[&str]) -> Result<Action, String> {
-    Ok(match (action_word.to_ascii_lowercase().as_str(), rest) {
-        ("allow", []) => Action::Allow,
-        ("alert", []) => Action::Alert,
-        ("allow" | "alert", _) => return Err(format!("{action_word} takes no answer")),
-        ("block", answer) => Action::Block(block_answer(answer)?),
-        (other, _) => return Err(format!("unknown action {other:?} (allow, alert, block)")),
-    })
-}
-
-fn block_answer(fields: &[&str]) -> Result<BlockAnswer, String> {
-    let (fields, ttl) = match fields.split_last() {
-        Some((last, before)) if last.starts_with("ttl=") => {
-            let ttl = last
-                .trim_start_matches("ttl=")
-                .parse::<u32>()
-                .ok()
-                .filter(|ttl| *ttl <= 604_800)
-                .ok_or_else(|| format!("{last:?}: a TTL is seconds, at most 604800"))?;
-            (before, Some(ttl))
-        }
-        _ => (fields, None),
-    };
-    let answer = match fields {
-        [] => return Err("block needs an answer: nxdomain, nodata, or A/AAAA/CNAME <data>".into()),
-        [word] if word.eq_ignore_ascii_case("nxdomain") => BlockAnswer::NxDomain,
-        [word] if word.eq_ignore_ascii_case("nodata") => BlockAnswer::NoData,
-        [kind, value] => {
-            let data = match kind.to_ascii_uppercase().as_str() {
-                "A" => value.parse().map(|ip| RData::A(A(ip))).map_err(|_| format!("{value:?} is not an IPv4 address"))?,
-                "AAAA" => value.parse().map(|ip| RData::AAAA(AAAA(ip))).map_err(|_| format!("{value:?} is not an IPv6 address"))?,
-                "CNAME" => {
-                    let mut target = Name::from_str(value).map_err(|error| format!("{value:?} is not a domain name: {error}"))?;
-                    target.set_fqdn(true);
-                    RData::CNAME(CNAME(target))
-                }
-                other => return Err(format!("an override is A, AAAA or CNAME, not {other:?}")),
-            };
-            BlockAnswer::Override { data, ttl: ttl.unwrap_or(DEFAULT_OVERRIDE_TTL) }
-        }
-        other => return Err(format!("cannot read the answer {:?}", other.join(" "))),
-    };
-    if ttl.is_some() && !matches!(answer, BlockAnswer::Override { .. }) {
-        return Err("ttl= goes with an override record only".into());
-    }
-    Ok(answer)
-}
-
-impl BlockAnswer {
-    /// The override record's type, if it has one.
-    pub fn record_type(&self) -> Option<RecordType> {
-        match self {
-            Self::Override { data, .. } => Some(data.record_type()),
-            _ => None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hickory_proto::rr::rdata::{A, CNAME};
+    use std::str::FromStr;
 
     const RULES: &str = "\
 # operator list

@@ -1,0 +1,294 @@
+//! A compact, read-only map from domain names to small numbers, for lists of a million names:
+//! the names reversed by label (`ads.example.com` → `com.example.ads`, so a domain's names sit
+//! together), sorted, and front-coded in blocks of [`BLOCK`] names (each name after a block's
+//! first is the length of the prefix it shares with the one before, then the rest), with an
+//! index of where each block starts, and a table of the names' fingerprints in front. A name
+//! whose fingerprint is missing is known absent after a probe or two (most lookups: a query's
+//! name and parents are on no list); otherwise a binary search over the blocks' first names
+//! and a scan of one block find it. No allocation; at 1M domains about 26 bytes a domain, the
+//! size of the names themselves (benches/firewall.rs, BENCHMARKS.md part 10).
+
+use std::cmp::Ordering;
+
+/// Names per block: the scan after the binary search reads at most this many.
+pub const BLOCK: usize = 16;
+
+/// The map (see the module doc).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NameStore {
+    /// The blocks, one after the other: per name `shared` (varint), `length` (varint), that
+    /// many bytes, then its value (varint); a block's first name shares nothing.
+    data: Vec<u8>,
+    /// Where each block starts in `data`.
+    blocks: Vec<u32>,
+    /// A fingerprint of every name (open addressing, linear probing, at most three quarters
+    /// full; 0 is an empty slot): a name whose fingerprint is missing is not held, and is
+    /// known so after one probe or two, without a binary search. Most queries' names and
+    /// parents are on no list.
+    fingerprints: Vec<u32>,
+    /// How many names the store holds.
+    len: usize,
+}
+
+/// Why a store was not built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// Over 4 GiB of names.
+    TooLarge,
+}
+
+/// What separates the labels of a reversed name: a byte below any a key's label holds (keys
+/// are names in their printable form, `\DDD` escapes for the rest), so that plain byte order
+/// puts a domain before its longer siblings and its names together: `com.example` before
+/// `com.example-2` and before `com.example.ads`, and comparing is `memcmp`.
+pub const SEPARATOR: u8 = 1;
+
+/// A name reversed by label, into `out` (cleared first): `ads.example.com` → `com`, `example`,
+/// `ads` joined by [`SEPARATOR`].
+pub fn reverse_into(name: &str, out: &mut Vec<u8>) {
+    out.clear();
+    for (index, label) in name.rsplit('.').enumerate() {
+        if index > 0 {
+            out.push(SEPARATOR);
+        }
+        out.extend_from_slice(label.as_bytes());
+    }
+}
+
+/// FNV-1a (64 bits) of a reversed name: its low bits pick a slot, its high bits are the
+/// fingerprint (never 0).
+fn hash(reversed: &[u8]) -> (usize, u32) {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &byte in reversed {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (hash as usize, ((hash >> 32) as u32) | 1)
+}
+
+fn push_varint(out: &mut Vec<u8>, mut value: u32) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// A varint at `*at`, moving `*at` past it; `None` past the end or over 32 bits.
+fn read_varint(data: &[u8], at: &mut usize) -> Option<u32> {
+    let mut value: u32 = 0;
+    for shift in (0..35).step_by(7) {
+        let byte = *data.get(*at)?;
+        *at += 1;
+        value |= u32::from(byte & 0x7f).checked_shl(shift)?;
+        if byte & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    None
+}
+
+/// The order of reversed names ([`SEPARATOR`]).
+fn order(a: &[u8], b: &[u8]) -> Ordering {
+    a.cmp(b)
+}
+
+impl NameStore {
+    /// Builds a store of `(name, value)` pairs (names as rules key them: lower case, no
+    /// trailing dot). A name given twice keeps its first value.
+    pub fn build(entries: impl IntoIterator<Item = (String, u32)>) -> Result<Self, StoreError> {
+        let mut reversed: Vec<(Vec<u8>, u32, usize)> = entries
+            .into_iter()
+            .enumerate()
+            .map(|(position, (name, value))| {
+                let mut key = Vec::with_capacity(name.len());
+                reverse_into(&name, &mut key);
+                (key, value, position)
+            })
+            .collect();
+        reversed.sort_unstable_by(|a, b| order(&a.0, &b.0).then(a.2.cmp(&b.2)));
+        reversed.dedup_by(|later, earlier| later.0 == earlier.0);
+        let capacity = (reversed.len() + reversed.len() / 3 + 1).next_power_of_two();
+        let mut store =
+            Self { data: Vec::new(), blocks: Vec::with_capacity(reversed.len().div_ceil(BLOCK)), fingerprints: vec![0; capacity], len: reversed.len() };
+        for (key, _, _) in &reversed {
+            let (mut slot, fingerprint) = hash(key);
+            // The table is never full (a quarter of it at least stays empty): the probe ends.
+            loop {
+                slot &= capacity - 1;
+                match store.fingerprints.get_mut(slot) {
+                    Some(free @ 0) => {
+                        *free = fingerprint;
+                        break;
+                    }
+                    Some(_) => slot += 1,
+                    None => break,
+                }
+            }
+        }
+        let mut previous: &[u8] = &[];
+        for (index, (key, value, _)) in reversed.iter().enumerate() {
+            let shared = if index % BLOCK == 0 {
+                store.blocks.push(u32::try_from(store.data.len()).map_err(|_| StoreError::TooLarge)?);
+                0
+            } else {
+                previous.iter().zip(key.iter()).take_while(|(a, b)| a == b).count()
+            };
+            let rest = key.get(shared..).unwrap_or_default();
+            push_varint(&mut store.data, u32::try_from(shared).map_err(|_| StoreError::TooLarge)?);
+            push_varint(&mut store.data, u32::try_from(rest.len()).map_err(|_| StoreError::TooLarge)?);
+            store.data.extend_from_slice(rest);
+            push_varint(&mut store.data, *value);
+            previous = key;
+        }
+        store.data.shrink_to_fit();
+        Ok(store)
+    }
+
+    /// How many names it holds.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The bytes it holds (its data and its block index).
+    pub fn bytes(&self) -> usize {
+        self.data.len() + (self.blocks.len() + self.fingerprints.len()) * 4
+    }
+
+    /// The bytes of its front-coded names and block index: what a compiled list would carry
+    /// (the fingerprints are rebuilt from the names).
+    pub fn front_coded_bytes(&self) -> usize {
+        self.data.len() + self.blocks.len() * 4
+    }
+
+    /// Whether a name given reversed may be held: `false` is certain, `true` asks the blocks.
+    fn may_hold(&self, reversed: &[u8]) -> bool {
+        let capacity = self.fingerprints.len();
+        if capacity == 0 {
+            return false;
+        }
+        let (mut slot, fingerprint) = hash(reversed);
+        loop {
+            slot &= capacity - 1;
+            match self.fingerprints.get(slot) {
+                Some(&found) if found == fingerprint => return true,
+                Some(0) | None => return false,
+                Some(_) => slot += 1,
+            }
+        }
+    }
+
+    /// The first name of block `block`, reversed.
+    fn first_name(&self, block: usize) -> Option<&[u8]> {
+        let mut at = *self.blocks.get(block)? as usize;
+        let _shared = read_varint(&self.data, &mut at)?;
+        let length = read_varint(&self.data, &mut at)? as usize;
+        self.data.get(at..at.checked_add(length)?)
+    }
+
+    /// The value of a name given reversed ([`reverse_into`]), if the store holds it. `scratch`
+    /// holds the block's names as they are rebuilt (reused between lookups: no allocation once
+    /// it has grown).
+    pub fn get_reversed(&self, reversed: &[u8], scratch: &mut Vec<u8>) -> Option<u32> {
+        if !self.may_hold(reversed) {
+            return None;
+        }
+        // The last block whose first name is not after the name.
+        let (mut low, mut high) = (0, self.blocks.len());
+        while low < high {
+            let middle = low + (high - low) / 2;
+            match order(self.first_name(middle)?, reversed) {
+                Ordering::Greater => high = middle,
+                _ => low = middle + 1,
+            }
+        }
+        let block = low.checked_sub(1)?;
+        let mut at = *self.blocks.get(block)? as usize;
+        let end = self.blocks.get(block + 1).map_or(self.data.len(), |&end| end as usize);
+        scratch.clear();
+        while at < end {
+            let shared = read_varint(&self.data, &mut at)? as usize;
+            let length = read_varint(&self.data, &mut at)? as usize;
+            scratch.truncate(shared);
+            scratch.extend_from_slice(self.data.get(at..at.checked_add(length)?)?);
+            at += length;
+            let value = read_varint(&self.data, &mut at)?;
+            match order(scratch, reversed) {
+                Ordering::Equal => return Some(value),
+                Ordering::Greater => return None,
+                Ordering::Less => {}
+            }
+        }
+        None
+    }
+
+    /// Calls `found` with each value held for the name given reversed and for each of its
+    /// parent domains, the name first, then from the closest parent to the root's label
+    /// (`com.example.ads`: itself, `com.example`, `com`); the flag says whether it is the name.
+    /// One binary search each, no allocation once `scratch` has grown.
+    pub fn each_match(&self, reversed: &[u8], scratch: &mut Vec<u8>, mut found: impl FnMut(bool, u32)) {
+        if let Some(value) = self.get_reversed(reversed, scratch) {
+            found(true, value);
+        }
+        let mut end = reversed.len();
+        while let Some(dot) = reversed.get(..end).and_then(|head| head.iter().rposition(|&byte| byte == SEPARATOR)) {
+            if let Some(value) = reversed.get(..dot).and_then(|parent| self.get_reversed(parent, scratch)) {
+                found(false, value);
+            }
+            end = dot;
+        }
+    }
+
+    /// The value of `name` (lower case, no trailing dot), if the store holds it.
+    pub fn get(&self, name: &str) -> Option<u32> {
+        let mut reversed = Vec::with_capacity(name.len());
+        reverse_into(name, &mut reversed);
+        self.get_reversed(&reversed, &mut Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_found_with_their_values_and_others_are_not() {
+        let names = ["ads.example.com", "example.com", "a.b.c.example.com", "example-2.com", "com", "x.org", "tracker.example"];
+        let store = NameStore::build(names.iter().enumerate().map(|(value, name)| (name.to_string(), value as u32))).unwrap();
+        assert_eq!(store.len(), names.len());
+        for (value, name) in names.iter().enumerate() {
+            assert_eq!(store.get(name), Some(value as u32), "{name}");
+        }
+        for absent in ["example", "b.c.example.com", "org", "y.x.org", "", "zzz", "example.co", "ads.example.comm"] {
+            assert_eq!(store.get(absent), None, "{absent}");
+        }
+        assert_eq!(NameStore::build([("a.example".to_owned(), 1), ("a.example".to_owned(), 2)]).unwrap().get("a.example"), Some(1), "the first value is kept");
+        assert_eq!(NameStore::default().get("a.example"), None);
+        let mut found = Vec::new();
+        let mut reversed = Vec::new();
+        reverse_into("x.a.b.c.example.com", &mut reversed);
+        store.each_match(&reversed, &mut Vec::new(), |exact, value| found.push((exact, value)));
+        assert_eq!(found, vec![(false, 2), (false, 1), (false, 4)], "a.b.c.example.com, example.com, com");
+    }
+
+    #[test]
+    fn many_names_over_many_blocks() {
+        let store = NameStore::build((0..10_000u32).map(|n| (format!("d{n}.list{}.example", n % 7), n))).unwrap();
+        for n in (0..10_000u32).step_by(37) {
+            assert_eq!(store.get(&format!("d{n}.list{}.example", n % 7)), Some(n));
+            assert_eq!(store.get(&format!("d{n}.list{}.example", (n + 1) % 7)), None);
+        }
+        // Front coding: reversed names share their domains, so the store is smaller than the names.
+        let names: usize = (0..10_000u32).map(|n| format!("d{n}.list{}.example", n % 7).len()).sum();
+        assert!(store.bytes() < names, "{} bytes for {names} bytes of names", store.bytes());
+    }
+}
