@@ -337,14 +337,7 @@ fn dnspython_validates_every_signed_rrset_and_a_wildcard_expansion() {
             args.push(answers_file.display().to_string());
         }
 
-        let output = python()
-            .arg("tests/dnssec/verify.py")
-            .arg(zone.apex.to_string())
-            .arg(&args[0])
-            .arg(now.to_string())
-            .args(args.get(1))
-            .output()
-            .unwrap();
+        let output = python().arg("tests/dnssec/verify.py").arg(zone.apex.to_string()).arg(&args[0]).arg(now.to_string()).args(args.get(1)).output().unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(output.status.success(), "verify.py: {}", String::from_utf8_lossy(&output.stderr));
         for (owner, record_type) in &zone.signed {
