@@ -39,6 +39,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use crate::health::spec::HealthCheckSpec;
 use crate::policy::{Action, Rule};
 use crate::zone::compile::SourceFile;
+use crate::zone::key::{KeyHashing, NameKey};
 use crate::zone::routes::RoutedSet;
 use crate::zone::{Access, Catalog, CompactError, Node, View, Zone};
 
@@ -818,7 +819,13 @@ fn assemble(apex: &str, records: Vec<Record>, routed: Vec<RoutedSet>, empty: Vec
 pub struct Index {
     manifest: Manifest,
     firsts: Vec<LowerName>,
-    apexes: HashSet<LowerName>,
+    /// The key from the root ([`NameKey::from_root`]) of each shard's first name: compared as
+    /// bytes, keys sort as `firsts` do (canonical order, RFC 4034 §6.1), and a query's name
+    /// is keyed once on the stack, where a `LowerName` of it allocates.
+    first_keys: Vec<Box<[u8]>>,
+    /// The key from the root of every apex: a name's ancestors' keys are prefixes of its own,
+    /// so the name and each ancestor are probed without building a name for any of them.
+    apexes: HashSet<Box<[u8]>, KeyHashing>,
 }
 
 impl Index {
@@ -832,8 +839,13 @@ impl Index {
         if firsts.windows(2).any(|pair| matches!(pair, [a, b] if a >= b)) {
             return Err(SnapshotError::Container);
         }
-        let apexes = manifest.zones.iter().filter_map(|zone| Name::from_ascii(&zone.apex).ok()).map(|name| LowerName::new(&name)).collect();
-        Ok(Self { manifest, firsts, apexes })
+        let key = |name: &Name| NameKey::from_root(name).map(|key| Box::from(key.bytes())).ok_or(SnapshotError::Container);
+        let first_keys = firsts.iter().map(|first| key(&Name::from(first.clone()))).collect::<Result<Vec<_>, _>>()?;
+        if first_keys.windows(2).any(|pair| matches!(pair, [a, b] if a >= b)) {
+            return Err(SnapshotError::Container);
+        }
+        let apexes = manifest.zones.iter().filter_map(|zone| Name::from_ascii(&zone.apex).ok()).filter_map(|name| key(&name).ok()).collect();
+        Ok(Self { manifest, firsts, first_keys, apexes })
     }
 
     /// Decodes and indexes a manifest (the value of `snapshot:current` or `snapshot:<version>`).
@@ -849,16 +861,8 @@ impl Index {
     /// Whether some zone (public or in a view) is at or above `name`: if not, no shard can
     /// answer it and none need be read.
     pub fn hosts(&self, name: &Name) -> bool {
-        let mut candidate = LowerName::new(name);
-        loop {
-            if self.apexes.contains(&candidate) {
-                return true;
-            }
-            if candidate.is_root() {
-                return false;
-            }
-            candidate = candidate.base_name();
-        }
+        let Some(key) = NameKey::from_root(name) else { return false };
+        (0..=key.labels()).any(|depth| key.prefix(depth).is_some_and(|prefix| self.apexes.contains(prefix)))
     }
 
     /// The first name of shard `n`'s range.
@@ -868,8 +872,9 @@ impl Index {
 
     /// The shard whose range holds `name`.
     pub fn shard_for(&self, name: &Name) -> usize {
-        let name = LowerName::new(name);
-        self.firsts.partition_point(|first| *first <= name).saturating_sub(1)
+        let Some(key) = NameKey::from_root(name) else { return 0 };
+        let key = key.bytes();
+        self.first_keys.partition_point(|first| **first <= *key).saturating_sub(1)
     }
 }
 
@@ -1066,6 +1071,46 @@ mod tests {
             }
         }
         assert_eq!(compared, 4, "ns1 A, www A and AAAA, txt TXT");
+    }
+
+    /// The index finds a name's shard and its zone by keys as it did by `LowerName`s (the
+    /// canonical order and `base_name` walk they replace), for every name of a catalog split
+    /// into one-name shards, in any case, below them and outside every zone.
+    #[test]
+    fn shards_and_zones_are_found_by_key_as_by_name() {
+        let mut sources = vec![SourceFile {
+            path: "example.com.zone".into(),
+            text: "$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.53\n".into(),
+        }];
+        let mut text = String::from("$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.53\n");
+        for label in ["a", "ab", "abc", "b", "a-b", "a0", "z", "*", "_x", "sub.a", "deep.sub.a", "ZZ"] {
+            text.push_str(&format!("{label} A 192.0.2.1\n"));
+        }
+        sources.push(SourceFile { path: "k.test.zone".into(), text });
+        let catalog = crate::zone::compile::compile_all(&sources).unwrap();
+        let built = build(&catalog, 1, 0).unwrap();
+        let index = Index::new(built.manifest.clone()).unwrap();
+        assert!(index.first_keys.len() > 10, "{} shards", index.first_keys.len());
+        let by_name = |name: &Name| {
+            let lower = LowerName::new(name);
+            index.firsts.partition_point(|first| *first <= lower).saturating_sub(1)
+        };
+        let mut names = Vec::new();
+        for zone in catalog.zones() {
+            for (owner, _) in zone.nodes() {
+                let owner = Name::from(owner.into_owned());
+                names.push(Name::from_ascii(owner.to_ascii().to_uppercase()).unwrap());
+                names.push(owner.prepend_label("zz").unwrap());
+                names.push(owner.prepend_label("0").unwrap());
+                names.push(owner);
+            }
+        }
+        names.extend(["example.net.", "com.", ".", "a.k.test.example.com.", "j.test."].map(|name| Name::from_str(name).unwrap()));
+        for name in &names {
+            assert_eq!(index.shard_for(name), by_name(name), "{name}");
+            let zone_above = catalog.zones().iter().any(|zone| zone.apex().zone_of(name));
+            assert_eq!(index.hosts(name), zone_above, "{name}");
+        }
     }
 
     /// Records of one type and name published twice or with different TTLs read as one set

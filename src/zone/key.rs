@@ -19,7 +19,7 @@ pub(super) const MAX_KEY: usize = 512;
 const MAX_LABELS: usize = 128;
 
 /// The key of a name below an apex ([module docs](self)).
-pub(super) struct NameKey {
+pub(crate) struct NameKey {
     bytes: [u8; MAX_KEY],
     len: usize,
     /// Where the key of the first `n + 1` labels below the apex ends.
@@ -45,7 +45,7 @@ impl NameKey {
     }
 
     /// The key of every label of `name`, below the root.
-    pub(super) fn from_root(name: &Name) -> Option<Self> {
+    pub(crate) fn from_root(name: &Name) -> Option<Self> {
         let mut key = Self { bytes: [0; MAX_KEY], len: 0, ends: [0; MAX_LABELS], labels: 0 };
         for label in name.iter().rev() {
             key.push_label(label)?;
@@ -67,13 +67,13 @@ impl NameKey {
     }
 
     /// How many labels the name has below the apex.
-    pub(super) fn labels(&self) -> usize {
+    pub(crate) fn labels(&self) -> usize {
         self.labels
     }
 
     /// The key of the name's first `depth` labels below the apex (0: the apex, whose key is
     /// empty); `None` past the name's own labels.
-    pub(super) fn prefix(&self, depth: usize) -> Option<&[u8]> {
+    pub(crate) fn prefix(&self, depth: usize) -> Option<&[u8]> {
         let end = match depth.checked_sub(1) {
             None => 0,
             Some(last) if last < self.labels => usize::from(*self.ends.get(last)?),
@@ -83,7 +83,7 @@ impl NameKey {
     }
 
     /// The whole key.
-    pub(super) fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         self.bytes.get(..self.len).unwrap_or_default()
     }
 
@@ -121,10 +121,10 @@ impl NameKey {
 /// std's SipHash: the tables are built from the operator's zones and only looked up with the
 /// names queries ask, so a query cannot grow a collision chain, only walk one the zones have.
 #[derive(Debug, Clone, Copy, Default)]
-pub(super) struct KeyHasher(u64);
+pub(crate) struct KeyHasher(u64);
 
 /// The [`KeyHasher`] for `HashMap`s.
-pub(super) type KeyHashing = BuildHasherDefault<KeyHasher>;
+pub(crate) type KeyHashing = BuildHasherDefault<KeyHasher>;
 
 impl KeyHasher {
     fn mix(&mut self, word: u64) {

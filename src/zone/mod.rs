@@ -9,7 +9,7 @@ mod compact;
 pub mod compile;
 pub mod delegation;
 pub mod diff;
-mod key;
+pub(crate) mod key;
 pub mod master;
 pub mod routes;
 
