@@ -291,7 +291,7 @@ response), asked by a fixed client (an edge in Seattle, US-WA); \`cidr\` carries
 the zone sizes). Estimates: \`target/criterion/engine-<size>/<case>/new/estimates.json\`.
 
 EOF
-  if [[ -d "$target_dir/criterion/engine-1k" ]]; then node benches/report.mjs criterion "$target_dir/criterion"
+  if compgen -G "$target_dir/criterion/engine-*[0-9kM]" >/dev/null; then node benches/report.mjs criterion "$target_dir/criterion"
   else echo "_(not run)_"; fi
   cat <<EOF
 
@@ -465,9 +465,11 @@ the health state, each shard once). A cold isolate's first query still reads two
 manifest and one shard; \`src/isolate/tests.rs\`, and through workerd below). A refresh that finds a new version reads at most
 1 MiB of its shards (the most recently used) before switching, and the rest on demand.
 
-What remains: answers are still built as hickory \`Record\`s (decoded from the wire for the node
-found, then encoded again into the response); copying pre-encoded RRsets into the response would
-save both steps. Not measured here: the same in wasm (\`cargo build --release --bench memory
+Since the end of issue 14 (2026-12-07): a plain A, AAAA or TXT set of a shard held compact is
+no longer built as hickory \`Record\`s: its RDATA is read past each owner name in the shard's
+bytes and copied into the response as it is (\`src/zone/compact.rs\` \`wire_rrset\`,
+\`src/answer/section.rs\`); other types decode only the records of the name and type asked, not
+the whole node (part 2 has the engine on the 100k zone held compact, natively and in wasm). Not measured here: the same in wasm (\`cargo build --release --bench memory
 --target wasm32-wasip1\`, then \`node benches/run-wasi.mjs target/wasm32-wasip1/release/deps/memory-*.wasm
 100000\`); the sweep in wasm is the one through workerd below.
 
@@ -596,6 +598,17 @@ What is left between the Worker and the baseline: the DNS work itself (a few µs
 \`fetch\` in another (for its recovery after a wasm trap; the build now exports an object that keeps
 that recovery, \`scripts/object-entry.mjs\`, part 9); and the crossings and copies of the request and the response (two
 calls, a string each way, the body copied once).
+
+The profile at the top of this part is of the build as shipped at the end of issue 14 (object
+export, header slots, response writer, plain sets from the shard's bytes; the profiled build now
+gets the object export as \`make worker\` gives it, which it had not before). The no-op Worker's
+JavaScript and the Worker's glue are about even; what stood out in the wasm was
+\`snapshot::Index::hosts\` (whether some zone is at or above the question, before its shard is
+looked for), which built a \`LowerName\` of the question and one more per ancestor
+(\`Name::base_name\`), each hashed: 9.8 µs of the 29.9 profiled in wasm (the profile inflates wasm
+several times, above). It and \`shard_for\` (a \`LowerName\` and a binary search comparing names label
+by label) now key the name once on the stack (\`zone::key::NameKey\`, as the zone lookup does) and
+probe the apexes' keys, and search the shards' first keys, as bytes.
 
 ## 9. Inside the isolate: the Worker's glue against the no-op Worker's
 

@@ -25,6 +25,8 @@ log "building the Worker with its names into $out/build"
 CARGO_TARGET_DIR="${PROFILE_TARGET_DIR:-${CARGO_TARGET_DIR:-$EDGEDNS_ROOT/target}-names}" CARGO_PROFILE_RELEASE_STRIP=false \
   WASM_OPT_BIN="$wrapper" worker-build --release -d "${out#"$EDGEDNS_ROOT"/}/build" >"$out/build.log" 2>&1 \
   || { tail -n 30 "$out/build.log" >&2; die "the named build failed"; }
+# The export the shipped bundle has (make worker does the same).
+node scripts/object-entry.mjs "$out/build/index.js"
 BENCH_TARGETS="${BENCH_TARGETS:-noop ref}" BENCH_REF_BUILD="$out/build" BENCH_REF_NAME="${BENCH_REF_NAME:-named build, profiled}" \
   BENCH_PROFILE=1 BENCH_REPEAT="${BENCH_REPEAT:-1}" BENCH_OUT="$out/e2e.md" scripts/bench-e2e.sh
 for target in noop ref; do
