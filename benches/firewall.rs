@@ -11,46 +11,18 @@
 //! `cargo bench --bench firewall` prints one Markdown table per part. A benchmark, not a test:
 //! it asserts nothing about time or memory.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+#[path = "support/counting.rs"]
+mod counting;
+
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use edgedns::resolver::firewall::store::{reverse_into, NameStore};
 use edgedns::resolver::firewall::{formats, Firewall, Format, NamedReading, MAX_RULES};
 use hickory_proto::rr::Name;
 
-/// The system allocator, counting the bytes it has handed out and not taken back.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is forwarded to `System` with the same arguments; only a counter is added.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size, Ordering::Relaxed);
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: counting::Counting = counting::Counting;
 
 /// A list of `count` names shaped like the aggregated blocklists': a random host label (4 to
 /// 14 letters and digits), sometimes a second one, below one of `count / 20` registrable
@@ -123,12 +95,12 @@ fn main() {
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (size, names) in &lists {
         let bytes: usize = names.iter().map(String::len).sum();
-        let before = LIVE.load(Ordering::Relaxed);
+        let before = counting::live();
         let start = Instant::now();
         let input: Vec<(String, u32)> = names.iter().cloned().zip(0..).collect();
         let store = NameStore::build(input).expect("the store builds");
         let build = start.elapsed();
-        let held = LIVE.load(Ordering::Relaxed) - before;
+        let held = counting::live() - before;
         let (hits, misses) = probes(names);
         let (mut reversed, mut scratch) = (Vec::new(), Vec::new());
         let mut lookup = |name: &str| {
@@ -155,12 +127,12 @@ fn main() {
     println!("|---:|---:|---:|---:|---:|---:|");
     for (size, names) in lists.iter().filter(|(size, _)| *size <= MAX_RULES) {
         let text: String = names.iter().map(|name| format!("{name}\n")).collect();
-        let before = LIVE.load(Ordering::Relaxed);
+        let before = counting::live();
         let start = Instant::now();
         let reading = NamedReading { name: Some("bench".into()), format: Format::Domains, reading: formats::read(Format::Domains, &text) };
         let (firewall, _) = Firewall::compile(&[reading]).expect("the list compiles");
         let build = start.elapsed();
-        let held = LIVE.load(Ordering::Relaxed) - before;
+        let held = counting::live() - before;
         let (hits, misses) = probes(names);
         let to_names = |probes: &[String]| -> Vec<Name> { probes.iter().map(|probe| Name::from_ascii(probe).expect("a name")).collect() };
         let (hits, misses) = (to_names(&hits), to_names(&misses));
