@@ -66,13 +66,21 @@ impl WireRrSet {
     /// The records, decoded (the zone's data decoded when its shard was indexed, so none fails;
     /// one that would is left out).
     pub fn records(&self) -> impl Iterator<Item = Record> + '_ {
-        self.rdatas().filter_map(|rdata| {
-            let length = u16::try_from(rdata.len()).ok()?;
-            let data = RData::read(&mut BinDecoder::new(rdata), self.record_type, Restrict::new(length)).ok()?;
-            let mut record = Record::from_rdata(self.owner.clone(), self.ttl, data);
-            record.dns_class = self.class;
-            Some(record)
-        })
+        self.rdatas().filter_map(|rdata| self.record(rdata))
+    }
+
+    /// The last record, decoded (the others are not).
+    pub fn last_record(&self) -> Option<Record> {
+        self.rdatas().last().and_then(|rdata| self.record(rdata))
+    }
+
+    /// The record of one of the set's RDATA.
+    fn record(&self, rdata: &[u8]) -> Option<Record> {
+        let length = u16::try_from(rdata.len()).ok()?;
+        let data = RData::read(&mut BinDecoder::new(rdata), self.record_type, Restrict::new(length)).ok()?;
+        let mut record = Record::from_rdata(self.owner.clone(), self.ttl, data);
+        record.dns_class = self.class;
+        Some(record)
     }
 }
 
@@ -130,7 +138,7 @@ impl Answers {
     /// The last record, decoded.
     pub fn last(&self) -> Option<Cow<'_, Record>> {
         match &self.wire {
-            Some(wire) if !wire.is_empty() => wire.records().last().map(Cow::Owned),
+            Some(wire) if !wire.is_empty() => wire.last_record().map(Cow::Owned),
             _ => self.records.last().map(Cow::Borrowed),
         }
     }
