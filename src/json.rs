@@ -37,7 +37,7 @@ pub fn parse(query_string: &str) -> Result<Query, HttpError> {
     Ok(Query {
         header: HeaderEcho { id: 0, opcode: 0, recursion_desired: true, checking_disabled: flag("cd"), authentic_data: flag("do") },
         question: Question::query(name, query_type),
-        edns: Some(EdnsRequest { dnssec_ok, client_subnet }),
+        edns: Some(EdnsRequest { dnssec_ok, compact_ok: false, client_subnet }),
     })
 }
 

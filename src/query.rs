@@ -34,6 +34,9 @@ pub struct HeaderEcho {
 pub struct EdnsRequest {
     /// The DO bit, copied into the response's OPT (RFC 3225 §3).
     pub dnssec_ok: bool,
+    /// The CO bit, Compact Answers OK (RFC 9824 §4): the client reads NXNAME, so a signed
+    /// nonexistent name may keep its NXDOMAIN RCODE.
+    pub compact_ok: bool,
     /// A well-formed Client Subnet option, if one was sent.
     pub client_subnet: Option<ClientSubnet>,
 }
@@ -193,7 +196,8 @@ fn read_additional(decoder: &mut BinDecoder<'_>, count: u16) -> Result<Option<Ed
         let _ = frame.class; // the requestor's UDP payload size is ignored over HTTPS (RFC 8484 §6)
         let version = ((frame.ttl >> 16) & 0xff) as u8;
         let dnssec_ok = frame.ttl & 0x8000 != 0;
-        let mut request = EdnsRequest { dnssec_ok, client_subnet: None };
+        let compact_ok = frame.ttl & 0x4000 != 0;
+        let mut request = EdnsRequest { dnssec_ok, compact_ok, client_subnet: None };
         if !frame.owner_is_root {
             problem.get_or_insert(Problem::BadOpt);
         } else if version > 0 {
@@ -330,7 +334,7 @@ mod tests {
     #[test]
     fn edns_rules() {
         let query = parse(&message(0x0110, 1, &[opt(0, true, &[0, 10, 0, 2, 1, 2])])).unwrap().unwrap();
-        assert_eq!(query.edns, Some(EdnsRequest { dnssec_ok: true, client_subnet: None }));
+        assert_eq!(query.edns, Some(EdnsRequest { dnssec_ok: true, compact_ok: false, client_subnet: None }));
         assert!(query.header.checking_disabled);
 
         let reply = parse(&message(0x0100, 1, &[opt(1, false, &[])])).unwrap().unwrap_err();

@@ -8,6 +8,7 @@ use ipnet::IpNet;
 
 use crate::answer::{self, ExtendedError, Inputs, Resolution};
 use crate::client::{Client, SubnetLocator};
+use crate::dnssec::{self, Signer};
 use crate::doh::{self, Format, HttpError, HttpRequest, HttpResponse, DNS_JSON, DNS_MESSAGE, MAX_TARGET};
 use crate::json;
 use crate::policy::{HealthView, Random};
@@ -49,6 +50,11 @@ pub struct Environment<'a> {
     pub random: &'a mut dyn Random,
     /// Locates ECS subnets (the GeoIP tables), when loaded.
     pub locator: Option<&'a dyn SubnetLocator>,
+    /// The zones' signing keys and the signature cache, when any zone has keys (README,
+    /// "DNSSEC").
+    pub signer: Option<Signer<'a>>,
+    /// Why an answer went out unsigned, for the adapter to log.
+    pub signing_errors: Vec<String>,
 }
 
 /// Resolver mode's inputs: upstreams (none: authoritative only) and the DNS firewall.
@@ -427,7 +433,35 @@ fn decide(
             return Decision::Forward { alert, chain: Some((target, resolution)), screen, audience: Audience::of(visible) };
         }
     }
+    if let Some(visible) = &visible {
+        sign(&mut resolution, query, visible, environment, trace);
+    }
     Decision::Answered(resolution, audience)
+}
+
+/// DNSKEY at a signed zone's apex, then, for a query with DO=1, the answer signed
+/// ([`dnssec::online`]); a signing failure leaves it unsigned and is noted for the log.
+fn sign(resolution: &mut Resolution, query: &Query, visible: &Visible<'_>, environment: &mut Environment<'_>, trace: Option<&mut Vec<String>>) {
+    let Some(signer) = environment.signer.as_mut() else { return };
+    dnssec::online::dnskey_answer(resolution, &query.question, visible, signer.keys);
+    let Some(edns) = query.edns.as_ref().filter(|edns| edns.dnssec_ok) else { return };
+    match dnssec::online::sign(resolution, &query.question, edns.compact_ok, visible, signer) {
+        Ok(signed) => {
+            if let Some(trace) = trace {
+                if !signed.key_tags.is_empty() {
+                    let tags: Vec<String> = signed.key_tags.iter().map(u16::to_string).collect();
+                    trace.push(format!("dnssec: signed with key tag {}", tags.join(", ")));
+                }
+            }
+        }
+        Err(error) => {
+            let message = format!("{} {}: answered unsigned: {error}", query.question.name, query.question.query_type);
+            if let Some(trace) = trace {
+                trace.push(format!("dnssec: {message}"));
+            }
+            environment.signing_errors.push(message);
+        }
+    }
 }
 
 /// The target a hosted answer's CNAME chain ends at, when it is outside every hosted zone
@@ -562,7 +596,14 @@ fn explain(query: Query, query_string: &str, zones: Zones<'_>, environment: &mut
     };
     let view = client.view_with(query.edns.as_ref().and_then(|edns| edns.client_subnet.as_ref()), environment.locator);
     let mut trace = Vec::new();
-    let mut explained = Environment { client: &client, health: environment.health, random: &mut *environment.random, locator: environment.locator };
+    let mut explained = Environment {
+        client: &client,
+        health: environment.health,
+        random: &mut *environment.random,
+        locator: environment.locator,
+        signer: environment.signer.as_mut().map(Signer::reborrow),
+        signing_errors: Vec::new(),
+    };
     let resolution = match decide(&query, zones, &mut explained, recursion, viewer, Some(&mut trace)) {
         Decision::Answered(resolution, _) => resolution,
         // Explain does not ask upstreams: the trace says the name would be forwarded.

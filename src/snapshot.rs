@@ -46,7 +46,10 @@ use crate::zone::{Access, Catalog, CompactError, Node, View, Zone};
 /// The KV key holding the current manifest.
 pub const CURRENT_KEY: &str = "snapshot:current";
 /// First bytes of every manifest; the digit is the format version.
-pub const MAGIC: &[u8; 8] = b"EDGEDNS6";
+pub const MAGIC: &[u8; 8] = b"EDGEDNS7";
+/// The manifest format before zones said whether they are signed: still read, so a version
+/// published before an upgrade keeps answering after it (its zones unsigned).
+const MAGIC_V6: &[u8; 8] = b"EDGEDNS6";
 /// First bytes of every shard.
 const SHARD_MAGIC: &[u8; 8] = b"EDGESHD6";
 /// First bytes of a bundle (manifest and shards in one file).
@@ -128,6 +131,36 @@ pub struct ZoneEntry {
     pub apex: String,
     /// How many records it holds (routed sets count one each).
     pub records: u64,
+    /// Whether its answers are signed (`dnssec = true` in its routes file).
+    pub dnssec: bool,
+}
+
+/// [`Manifest`] as format 6 wrote it (zones without `dnssec`).
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+struct ManifestV6 {
+    version: String,
+    health_checks: BTreeMap<String, HealthCheckSpec>,
+    latency_matrix: BTreeMap<String, BTreeMap<String, u32>>,
+    views: Vec<ViewEntry>,
+    zones: Vec<ZoneEntryV6>,
+    shards: Vec<ShardEntry>,
+}
+
+/// [`ZoneEntry`] as format 6 wrote it.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+struct ZoneEntryV6 {
+    catalog: u32,
+    apex: String,
+    records: u64,
+}
+
+impl From<ManifestV6> for Manifest {
+    fn from(old: ManifestV6) -> Self {
+        let zones = old.zones.into_iter().map(|zone| ZoneEntry { catalog: zone.catalog, apex: zone.apex, records: zone.records, dnssec: false }).collect();
+        Self { version: old.version, health_checks: old.health_checks, latency_matrix: old.latency_matrix, views: old.views, zones, shards: old.shards }
+    }
 }
 
 /// A shard of the version.
@@ -299,7 +332,7 @@ pub fn build(catalog: &Catalog, shard_bytes: usize, unix_seconds: u64) -> Result
                 records += node.rrsets().iter().map(|set| set.records.len() as u64).sum::<u64>() + node.routed_sets().len() as u64;
                 entries.push(Entry { name: name.into_owned(), catalog: c, zone: z, weight });
             }
-            zones.push(ZoneEntry { catalog: c as u32, apex: zone.apex().to_ascii(), records });
+            zones.push(ZoneEntry { catalog: c as u32, apex: zone.apex().to_ascii(), records, dnssec: zone.signed() });
         }
     }
     entries.sort_by(|a, b| (&a.name, a.catalog, a.zone).cmp(&(&b.name, b.catalog, b.zone)));
@@ -632,8 +665,11 @@ fn decode_chunks(chunks: &[RecordChunk], records: &mut Vec<Record>, apex: &str) 
 impl Manifest {
     /// Decodes a manifest (the value of `snapshot:current` or `snapshot:<version>`).
     pub fn decode(bytes: &[u8]) -> Result<Self, SnapshotError> {
-        let body = bytes.strip_prefix(MAGIC.as_slice()).ok_or(SnapshotError::BadMagic)?;
-        let manifest: Self = postcard::from_bytes(body).map_err(|_| SnapshotError::Container)?;
+        let manifest: Self = match (bytes.strip_prefix(MAGIC.as_slice()), bytes.strip_prefix(MAGIC_V6.as_slice())) {
+            (Some(body), _) => postcard::from_bytes(body).map_err(|_| SnapshotError::Container)?,
+            (None, Some(body)) => postcard::from_bytes::<ManifestV6>(body).map_err(|_| SnapshotError::Container)?.into(),
+            (None, None) => return Err(SnapshotError::BadMagic),
+        };
         if manifest.shards.is_empty() || manifest.version.is_empty() {
             return Err(SnapshotError::Container);
         }
@@ -688,7 +724,15 @@ impl Manifest {
         let mut views = self.views()?;
         let mut by_view: Vec<Vec<Zone>> = views.iter().map(|_| Vec::new()).collect();
         let mut public = Vec::new();
-        for (catalog, zone) in parts.drain(..) {
+        let any_signed = self.zones.iter().any(|entry| entry.dnssec);
+        for (catalog, mut zone) in parts.drain(..) {
+            if any_signed {
+                let signed = self
+                    .zones
+                    .iter()
+                    .any(|entry| entry.dnssec && entry.catalog == catalog && Name::from_ascii(&entry.apex).is_ok_and(|apex| &apex == zone.apex()));
+                zone = zone.with_signing(signed);
+            }
             match catalog {
                 0 => public.push(zone),
                 n => by_view.get_mut(n as usize - 1).ok_or(SnapshotError::Container)?.push(zone),
@@ -925,6 +969,42 @@ mod tests {
         compile_all(&[SourceFile { path: "example.com.zone".into(), text: text.into() }]).unwrap()
     }
 
+    /// `dnssec = true` travels from the routes file through the manifest to the zones a shard
+    /// decodes into, and a manifest of format 6 (before the flag) still reads, unsigned.
+    #[test]
+    fn the_signing_opt_in_survives_publishing_and_format_6_still_reads() {
+        let zone = "$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.53\n";
+        let catalog = compile_all(&[
+            SourceFile { path: "signed.test.zone".into(), text: zone.into() },
+            SourceFile { path: "signed.test.routes.toml".into(), text: "dnssec = true\n".into() },
+            SourceFile { path: "plain.test.zone".into(), text: zone.into() },
+        ])
+        .unwrap();
+        let built = build(&catalog, DEFAULT_SHARD_BYTES, 0).unwrap();
+        let manifest = Manifest::decode(&built.manifest_bytes).unwrap();
+        let flags: Vec<(&str, bool)> = manifest.zones().iter().map(|zone| (zone.apex.as_str(), zone.dnssec)).collect();
+        assert!(flags.contains(&("signed.test.", true)) && flags.contains(&("plain.test.", false)), "{flags:?}");
+        let decoded = manifest.decode_shard(0, &built.shards[0]).unwrap();
+        let signed = |catalog: &Catalog, apex: &str| catalog.find(&Name::from_str(apex).unwrap()).unwrap().signed();
+        assert!(signed(&decoded, "signed.test.") && !signed(&decoded, "plain.test."));
+        assert!(signed(&manifest.assemble(&built.shards).unwrap(), "signed.test."));
+
+        let old = ManifestV6 {
+            version: manifest.version.clone(),
+            health_checks: manifest.health_checks.clone(),
+            latency_matrix: manifest.latency_matrix.clone(),
+            views: manifest.views.clone(),
+            zones: manifest.zones.iter().map(|zone| ZoneEntryV6 { catalog: zone.catalog, apex: zone.apex.clone(), records: zone.records }).collect(),
+            shards: manifest.shards.clone(),
+        };
+        let mut bytes = MAGIC_V6.to_vec();
+        bytes.extend(postcard::to_allocvec(&old).unwrap());
+        let read = Manifest::decode(&bytes).unwrap();
+        assert_eq!(read.zones().len(), 2);
+        assert!(read.zones().iter().all(|zone| !zone.dnssec));
+        assert!(!signed(&read.decode_shard(0, &built.shards[0]).unwrap(), "signed.test."));
+    }
+
     /// A bundle the compiler wrote before health-check definitions were typed (issue 13), from
     /// `tests/fixtures/snapshot/compat.example.*`: published snapshots keep loading, field for
     /// field, and the check whose path the old compiler let through is unusable, not a URL.
@@ -952,7 +1032,8 @@ mod tests {
         // address is written without its brackets, which read back the same).
         assert_eq!(Manifest::decode(&manifest_bytes(&manifest).unwrap()).unwrap(), manifest);
         let bundle: Bundle = postcard::from_bytes(image.strip_prefix(BUNDLE_MAGIC.as_slice()).unwrap()).unwrap();
-        let unbracketed = bundle.manifest.len() - 2;
+        // Format 7 adds one byte per zone (its `dnssec` flag).
+        let unbracketed = bundle.manifest.len() - 2 + manifest.zones().len();
         assert_eq!(manifest_bytes(&manifest).unwrap().len(), unbracketed);
         // The rest of the version answers, and the listing says what is wrong.
         let catalog = decode(image).unwrap();

@@ -34,7 +34,8 @@ fn catalog() -> &'static Catalog {
 
 fn respond(request: &HttpRequest<'_>, zones: Zones<'_>) -> HttpResponse {
     let mut random = SplitMix::new(7);
-    let mut environment = Environment { client: &Client::default(), health: &NoHealthData, random: &mut random, locator: None };
+    let mut environment =
+        Environment { client: &Client::default(), health: &NoHealthData, random: &mut random, locator: None, signer: None, signing_errors: Vec::new() };
     handle(request, zones, &mut environment)
 }
 

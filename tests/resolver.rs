@@ -54,7 +54,7 @@ fn query_bytes(name: &str, record_type: RecordType, dnssec_ok: bool) -> Vec<u8> 
 fn run(request: &HttpRequest<'_>, recursion: Recursion<'_>) -> Outcome {
     let mut random = SplitMix::new(7);
     let client = Client { address: Some("203.0.113.77".parse().unwrap()), ..Client::default() };
-    let mut environment = Environment { client: &client, health: &NoHealthData, random: &mut random, locator: None };
+    let mut environment = Environment { client: &client, health: &NoHealthData, random: &mut random, locator: None, signer: None, signing_errors: Vec::new() };
     serve(request, Zones::Loaded(catalog()), &mut environment, recursion)
 }
 

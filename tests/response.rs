@@ -145,9 +145,9 @@ fn clients() -> Vec<ClientView> {
 fn edns_variants() -> Vec<Option<EdnsRequest>> {
     vec![
         None,
-        Some(EdnsRequest { dnssec_ok: false, client_subnet: None }),
-        Some(EdnsRequest { dnssec_ok: true, client_subnet: Some(subnet(&[0, 1, 24, 0, 203, 0, 113])) }),
-        Some(EdnsRequest { dnssec_ok: false, client_subnet: Some(subnet(&[0, 2, 56, 0, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0])) }),
+        Some(EdnsRequest { dnssec_ok: false, compact_ok: false, client_subnet: None }),
+        Some(EdnsRequest { dnssec_ok: true, compact_ok: false, client_subnet: Some(subnet(&[0, 1, 24, 0, 203, 0, 113])) }),
+        Some(EdnsRequest { dnssec_ok: false, compact_ok: false, client_subnet: Some(subnet(&[0, 2, 56, 0, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0])) }),
     ]
 }
 

@@ -38,7 +38,7 @@ fn catalog() -> &'static Catalog {
 fn request(catalog: &Catalog, address: &str, path: &str, query: &str, body: &[u8], recursion: Recursion<'_>) -> Outcome {
     let mut random = SplitMix::new(3);
     let client = Client { address: Some(address.parse().unwrap()), ..Client::default() };
-    let mut environment = Environment { client: &client, health: &NoHealthData, random: &mut random, locator: None };
+    let mut environment = Environment { client: &client, health: &NoHealthData, random: &mut random, locator: None, signer: None, signing_errors: Vec::new() };
     let method = if body.is_empty() { "GET" } else { "POST" };
     let request = HttpRequest { method, path, query, content_type: Some("application/dns-message"), body, ..HttpRequest::default() };
     serve(&request, Zones::Loaded(catalog), &mut environment, recursion)
@@ -165,7 +165,8 @@ fn explain_takes_the_admin_token_unless_made_public() {
     let explain = |access: ExplainAccess, authorization: Option<&str>| -> HttpResponse {
         let mut random = SplitMix::new(3);
         let client = Client { address: Some(OUTSIDE.parse().unwrap()), ..Client::default() };
-        let mut environment = Environment { client: &client, health: &NoHealthData, random: &mut random, locator: None };
+        let mut environment =
+            Environment { client: &client, health: &NoHealthData, random: &mut random, locator: None, signer: None, signing_errors: Vec::new() };
         let http = HttpRequest { method: "GET", path: "/explain", query: "name=www.example.com", ..HttpRequest::default() };
         let prepared = prepare(&http);
         // What the Worker does before answering (src/worker/rate_limit.rs adds the counting).

@@ -62,7 +62,7 @@ pub fn post(body: &[u8]) -> HttpRequest<'_> {
 /// One query through the whole handler (parse, answer, encode, HTTP headers): the HTTP status
 /// and the response body's length (so nothing is optimised out).
 pub fn answer(request: &HttpRequest<'_>, catalog: &Catalog, client: &Client, random: &mut SplitMix) -> (u16, usize) {
-    let mut environment = Environment { client, health: &NoHealthData, random, locator: None };
+    let mut environment = Environment { client, health: &NoHealthData, random, locator: None, signer: None, signing_errors: Vec::new() };
     let response = handle(request, Zones::Loaded(catalog), &mut environment);
     (response.status, response.body.len())
 }

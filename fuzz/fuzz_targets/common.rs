@@ -169,7 +169,7 @@ pub fn client(address: Option<IpAddr>, country: &str, colo: &str) -> Client {
 pub fn handle(request: &HttpRequest<'_>, zones: Zones<'_>, client: &Client, health: &dyn HealthView, seed: u64, geo: bool) -> HttpResponse {
     let mut random = SplitMix::new(seed);
     let locator: Option<&dyn edgedns::client::SubnetLocator> = if geo { Some(geoip()) } else { None };
-    let mut environment = Environment { client, health, random: &mut random, locator };
+    let mut environment = Environment { client, health, random: &mut random, locator, signer: None, signing_errors: Vec::new() };
     server::handle(request, zones, &mut environment)
 }
 
@@ -361,11 +361,11 @@ pub fn check_encodable(catalog: &Catalog, names: &[Name], types: &[RecordType]) 
             let query = edgedns::query::Query {
                 header: edgedns::query::HeaderEcho { id: 1, opcode: 0, recursion_desired: false, checking_disabled: false, authentic_data: false },
                 question: Question::query(name.clone(), *record_type),
-                edns: Some(edgedns::query::EdnsRequest { dnssec_ok: false, client_subnet: subnet.map(edgedns::client::ClientSubnet::new) }),
+                edns: Some(edgedns::query::EdnsRequest { dnssec_ok: false, compact_ok: false, client_subnet: subnet.map(edgedns::client::ClientSubnet::new) }),
             };
             let mut random = SplitMix::new(index as u64);
             let mut environment =
-                Environment { client, health: &edgedns::policy::NoHealthData, random: &mut random, locator: Some(geoip()) };
+                Environment { client, health: &edgedns::policy::NoHealthData, random: &mut random, locator: Some(geoip()), signer: None, signing_errors: Vec::new() };
             let resolution = server::resolve(&query, Zones::Loaded(catalog), &mut environment, None);
             if let Err(error) = edgedns::response::encode(&query.header, Some(&query.question), query.edns.as_ref(), &resolution) {
                 panic!("a checked catalog's answer to {name} {record_type} does not encode ({error:?}): {resolution:?}");

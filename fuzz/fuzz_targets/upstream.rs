@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
     let request = HttpRequest { method: "POST", path: "/dns-query", content_type: Some("application/dns-message"), body: &bytes, ..HttpRequest::default() };
     let mut random = SplitMix::new(1);
     let client = Client::default();
-    let mut environment = Environment { client: &client, health: &NoHealthData, random: &mut random, locator: None };
+    let mut environment = Environment { client: &client, health: &NoHealthData, random: &mut random, locator: None, signer: None, signing_errors: Vec::new() };
     let recursion = Recursion { config: Some(&config), firewall: None };
     let Outcome::Forward(forward) = serve(&request, Zones::Loaded(common::catalog()), &mut environment, recursion) else {
         panic!("a name outside the hosted zones is forwarded");

@@ -114,6 +114,16 @@ impl Answers {
         records
     }
 
+    /// The decoded records and the wire set after them, owned.
+    pub fn into_parts(self) -> (Vec<Record>, Option<WireRrSet>) {
+        (self.records, self.wire)
+    }
+
+    /// A section of decoded records, then a wire set.
+    pub fn from_parts(records: Vec<Record>, wire: Option<WireRrSet>) -> Self {
+        Self { records, wire }
+    }
+
     /// The decoded records and the wire set after them, as the encoder writes them.
     pub fn parts(&self) -> (&[Record], Option<&WireRrSet>) {
         (&self.records, self.wire.as_ref())

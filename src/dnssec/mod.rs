@@ -10,6 +10,9 @@
 //!   passed, bounded in entries and bytes.
 //! * [`denial`]: compact denial of existence (RFC 9824): the NSEC records for NXDOMAIN and
 //!   NODATA that name no other name of the zone.
+//! * [`online`]: the engine's answers signed as they go out (DNSKEY at the apex, RRSIGs,
+//!   compact denial, wildcard proofs, referrals), with the keys and cache a [`online::Signer`]
+//!   brings.
 //! * [`rrset`]: RRsets as owner, type, class, TTL and wire-form RDATA, and their conversion
 //!   from hickory records.
 //!
@@ -20,11 +23,13 @@ pub mod cache;
 pub mod canonical;
 pub mod denial;
 pub mod key;
+pub mod online;
 pub mod rrset;
 pub mod sign;
 
 pub use cache::{CacheLimits, SignatureCache};
 pub use denial::{nodata_nsec, nxdomain_nsec, wildcard_nsec, NXNAME};
 pub use key::{Algorithm, KeyError, KeySet, SigningKey};
+pub use online::{Keyring, Signed, Signer};
 pub use rrset::{OwnedRrSet, RrSet};
 pub use sign::{rrsig, SignError, Validity};

@@ -240,7 +240,7 @@ mod tests {
         Query {
             header: HeaderEcho { id: 4711, opcode: 0, recursion_desired: true, checking_disabled: false, authentic_data },
             question: Question::query(Name::from_str(name).unwrap(), RecordType::A),
-            edns: Some(EdnsRequest { dnssec_ok, client_subnet: None }),
+            edns: Some(EdnsRequest { dnssec_ok, compact_ok: false, client_subnet: None }),
         }
     }
 

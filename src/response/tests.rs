@@ -68,7 +68,7 @@ fn names_past_the_pointer_limit_are_not_remembered() {
 #[test]
 fn extended_rcodes_put_their_high_bits_in_opt() {
     let question = Question::query(name("x.test."), RecordType::A);
-    let edns = EdnsRequest { dnssec_ok: true, client_subnet: None };
+    let edns = EdnsRequest { dnssec_ok: true, compact_ok: false, client_subnet: None };
     let encoded = encode(&header(), Some(&question), Some(&edns), &Resolution::error(ResponseCode::BADVERS, None)).unwrap();
     // OPT: root, type 41, payload 1232, extended RCODE 1, version 0, DO, no options.
     assert_eq!(encoded.bytes.get(encoded.bytes.len() - 11..), Some(&[0, 0, 41, 0x04, 0xD0, 1, 0, 0x80, 0, 0, 0][..]));

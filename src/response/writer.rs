@@ -239,6 +239,9 @@ impl<'b> Writer<'b> {
                     })?;
                 }
             }
+            // What the signer makes (RRSIG, NSEC, DNSKEY): written as it was built, uncompressed
+            // (RFC 4034 §3.1.7, §4.1.1, RFC 3597 §4).
+            RData::Unknown { rdata, .. } => self.slice(&rdata.anything),
             other => self.hickory(|encoder| other.emit(encoder))?,
         }
         Ok(())

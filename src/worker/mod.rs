@@ -325,7 +325,7 @@ async fn fetch(request: web_sys::Request, env: Env, context: Context) -> Result<
     });
     let health_view = health.view(now);
     let locator = geoip.as_deref().map(|tables| tables as &dyn crate::client::SubnetLocator);
-    let mut environment = Environment { client: &client, health: &health_view, random: &mut random, locator };
+    let mut environment = Environment { client: &client, health: &health_view, random: &mut random, locator, signer: None, signing_errors: Vec::new() };
     let recursion = Recursion { config: resolver.as_deref(), firewall: firewall.as_deref() };
     let outcome = server::serve_prepared(prepared, zones, &mut environment, recursion);
     STATE.with(|state| state.borrow_mut().random = Some(random));

@@ -498,6 +498,7 @@ fn compile_catalog(sources: &[SourceFile]) -> Result<Catalog, Vec<CompileError>>
 
     // Routes files, each merged into its zone.
     let mut routed: HashMap<LowerName, Vec<RoutedSet>> = HashMap::new();
+    let mut signed: std::collections::HashSet<LowerName> = std::collections::HashSet::new();
     let mut all_routes: Vec<(String, Routes)> = Vec::new();
     for (source, origin, parsed) in read_routes {
         let problem = |line: usize, message: String| CompileError { file: source.path.clone(), line, kind: CompileErrorKind::Routes(message) };
@@ -519,6 +520,9 @@ fn compile_catalog(sources: &[SourceFile]) -> Result<Catalog, Vec<CompileError>>
                     }
                 }
                 routed.entry(LowerName::new(&zone.apex)).or_default().extend(parsed.sets.iter().map(|(_, set)| set.clone()));
+                if matches!(parsed.dnssec, Some((_, true))) {
+                    signed.insert(LowerName::new(&zone.apex));
+                }
                 all_routes.push((source.path.clone(), parsed));
             }
             Err(file_errors) => errors.extend(file_errors.into_iter().map(|e| problem(e.line, e.message))),
@@ -582,8 +586,9 @@ fn compile_catalog(sources: &[SourceFile]) -> Result<Catalog, Vec<CompileError>>
     let mut assembled = Vec::with_capacity(zones.len());
     for zone in zones {
         let sets = routed.remove(&LowerName::new(&zone.apex)).unwrap_or_default();
+        let sign = signed.contains(&LowerName::new(&zone.apex));
         match assemble(zone, sets) {
-            Ok(zone) => assembled.push(zone),
+            Ok(zone) => assembled.push(zone.with_signing(sign)),
             Err(mut zone_errors) => errors.append(&mut zone_errors),
         }
     }

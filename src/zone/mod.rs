@@ -169,6 +169,8 @@ pub struct Zone {
     apex: Name,
     soa: Record,
     nodes: Nodes,
+    /// Whether its answers are signed (`dnssec = true` in its routes file).
+    signed: bool,
 }
 
 /// How a zone holds its names.
@@ -257,7 +259,7 @@ impl Zone {
             let key = NameKey::below(&name, &apex).ok_or_else(|| AssembleError::OutOfZone(Name::from(&name)))?;
             keyed.insert(Box::from(key.bytes()), (name, node));
         }
-        Ok(Self { apex, soa, nodes: Nodes::Decoded(keyed) })
+        Ok(Self { apex, soa, nodes: Nodes::Decoded(keyed), signed: false })
     }
 
     /// Builds a zone in the compact form from a snapshot shard's part of it: its records as
@@ -268,7 +270,18 @@ impl Zone {
     pub fn compact(apex: &Name, chunks: &[(u32, &[u8])], routed: Vec<RoutedSet>, empty: Vec<Name>) -> Result<Self, CompactError> {
         let apex = apex.to_lowercase();
         let (nodes, soa) = compact::CompactNodes::build(&apex, chunks, routed, empty)?;
-        Ok(Self { apex, soa, nodes: Nodes::Compact(nodes) })
+        Ok(Self { apex, soa, nodes: Nodes::Compact(nodes), signed: false })
+    }
+
+    /// The zone, its answers signed or not (README, "DNSSEC").
+    pub fn with_signing(mut self, signed: bool) -> Self {
+        self.signed = signed;
+        self
+    }
+
+    /// Whether its answers are signed when a query asks (DO=1) and its key is there.
+    pub fn signed(&self) -> bool {
+        self.signed
     }
 
     /// The apex name, lower-cased.

@@ -27,7 +27,8 @@
 //! Two top-level keys concern the whole zone: `delegation_set = "<name>"` takes the apex NS
 //! and the SOA from a set of `delegation-sets.toml` (see [`super::delegation`]), and
 //! `soa_negative_ttl = <seconds>` sets the SOA MINIMUM, the negative-caching TTL (RFC 2308 §4),
-//! whichever SOA the zone has.
+//! whichever SOA the zone has. `dnssec = true` signs the zone's answers at the edge (README,
+//! "DNSSEC"; the key is the Worker secret [`crate::dnssec::key::secret_name`] names).
 //!
 //! Every node of a record's tree has exactly one action: `values`, `alias`, `weighted`,
 //! `failover`, `geolocation`, `latency`, `geoproximity`, `cidr`, `asn` or `multivalue`; the
@@ -103,6 +104,8 @@ pub struct Routes {
     pub delegation_set: Option<(usize, String)>,
     /// The SOA MINIMUM (negative-caching TTL) the zone's SOA is given, with its line.
     pub soa_negative_ttl: Option<(usize, u32)>,
+    /// Whether the zone's answers are signed (`dnssec = true`), with its line.
+    pub dnssec: Option<(usize, bool)>,
 }
 
 #[derive(Deserialize)]
@@ -112,6 +115,8 @@ struct FileSource {
     delegation_set: Option<Spanned<String>>,
     #[serde(default)]
     soa_negative_ttl: Option<Spanned<i64>>,
+    #[serde(default)]
+    dnssec: Option<Spanned<bool>>,
     #[serde(default)]
     health_checks: BTreeMap<String, Spanned<CheckSource>>,
     #[serde(default)]
@@ -290,6 +295,9 @@ impl Compiler<'_> {
                 }
                 _ => self.error(ttl.span(), format!("soa_negative_ttl {} is outside 0..=2147483647 seconds", ttl.get_ref())),
             }
+        }
+        if let Some(dnssec) = &source.dnssec {
+            self.routes.dnssec = Some((line_of(self.text, dnssec.span().start), *dnssec.get_ref()));
         }
     }
 
@@ -897,9 +905,12 @@ values = ["192.0.2.99"]
 
     #[test]
     fn zone_settings_are_read_with_their_lines() {
-        let routes = parse("# zone-wide\ndelegation_set = \"main\"\nsoa_negative_ttl = 60\n", &apex()).unwrap();
+        let routes = parse("# zone-wide\ndelegation_set = \"main\"\nsoa_negative_ttl = 60\ndnssec = true\n", &apex()).unwrap();
         assert_eq!(routes.delegation_set, Some((2, "main".to_owned())));
         assert_eq!(routes.soa_negative_ttl, Some((3, 60)));
+        assert_eq!(routes.dnssec, Some((4, true)));
+        assert_eq!(parse("", &apex()).unwrap().dnssec, None);
+        assert!(errors("dnssec = \"yes\"\n")[0].contains("invalid type"), "{:?}", errors("dnssec = \"yes\"\n"));
         assert!(routes.sets.is_empty());
         let bad = errors("delegation_set = \"\"\nsoa_negative_ttl = -5\n");
         assert!(bad[0].starts_with("1: delegation_set names a set"), "{bad:?}");

@@ -222,7 +222,14 @@ impl Edge {
         let request = edgedns::doh::HttpRequest { method: "POST", path, content_type: Some("application/dns-message"), body, ..Default::default() };
         let mut random = edgedns::policy::SplitMix::new(7);
         let client = edgedns::client::Client::default();
-        let mut environment = Environment { client: &client, health: &edgedns::policy::NoHealthData, random: &mut random, locator: None };
+        let mut environment = Environment {
+            client: &client,
+            health: &edgedns::policy::NoHealthData,
+            random: &mut random,
+            locator: None,
+            signer: None,
+            signing_errors: Vec::new(),
+        };
         handle(&request, Zones::Loaded(&catalog), &mut environment)
     }
 }

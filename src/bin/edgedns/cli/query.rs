@@ -81,7 +81,7 @@ pub(super) fn query(catalog: &Catalog, name: &str, record_type: &str, options: Q
     let query = Query {
         header: HeaderEcho { id: 0, opcode: 0, recursion_desired: false, checking_disabled: false, authentic_data: false },
         question: Question::query(name, record_type),
-        edns: Some(EdnsRequest { dnssec_ok: false, client_subnet }),
+        edns: Some(EdnsRequest { dnssec_ok: false, compact_ok: false, client_subnet }),
     };
     let explain = options.explain;
     let location = options.location;
@@ -107,7 +107,8 @@ pub(super) fn query(catalog: &Catalog, name: &str, record_type: &str, options: Q
     if given && health.stale {
         println!(";; health snapshot is stale (older than two heartbeats): every check counts as healthy");
     }
-    let mut environment = server::Environment { client: &client, health: &health, random: &mut random, locator: None };
+    let mut environment =
+        server::Environment { client: &client, health: &health, random: &mut random, locator: None, signer: None, signing_errors: Vec::new() };
     let mut trace = Vec::new();
     let resolution = server::resolve(&query, Zones::Loaded(catalog), &mut environment, explain.then_some(&mut trace));
     for line in &trace {
