@@ -33,6 +33,9 @@ if ! grep -qs '^ADMIN_TOKEN=' .dev.vars; then
   chmod 600 .dev.vars
   log "made an admin token in .dev.vars"
 fi
+# A development DNSSEC key for each zone that opts in (`dnssec = true`), made once.
+"$EDGEDNS_ROOT/scripts/dnssec-keys.sh" .dev.vars "${EDGEDNS_CLI:-$EDGEDNS_ROOT/target/release/edgedns}" zones
+log "signed answers: kdig @127.0.0.1 -p $h2_port +https +dnssec example.com; DS for a validator: target/release/edgedns dnssec ds example.com"
 log "admin API: curl -H \"authorization: Bearer \$(sed -n 's/^ADMIN_TOKEN=//p' .dev.vars)\" http://127.0.0.1:$http_port/admin/health"
 
 "$EDGEDNS_ROOT/scripts/front.sh" start "$h2_port" "$http_port" "$frontdir"

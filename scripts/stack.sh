@@ -17,6 +17,7 @@
 #   STACK_VARS="KEY:VALUE ..." (more worker vars, e.g. the resolver's UPSTREAMS; values without spaces)
 #   STACK_INSPECTOR_PORT (wrangler's devtools port; set one per stack when several run)
 #   STACK_ADMIN_TOKEN=<token> (worker var ADMIN_TOKEN: opens the admin API; unset: closed)
+#   STACK_SECRETS=<dotenv file> (NAME="value" lines passed as variables: the DNSSEC keys)
 #   EDGEDNS_CLI=path of a built edgedns binary (default: cargo run --release --bin edgedns)
 # Logs: .run/$STACK_NAME-wrangler.log, .run/$STACK_NAME-publish.log, .run/front-$STACK_NAME/*.log
 set -euo pipefail
@@ -92,6 +93,14 @@ start_all() {
   admin_var=()
   [[ -n "${STACK_ADMIN_TOKEN:-}" ]] && admin_var=(--var "ADMIN_TOKEN:$STACK_ADMIN_TOKEN")
   for pair in ${STACK_VARS:-}; do admin_var+=(--var "$pair"); done
+  # Secrets from a dotenv file (NAME="value" lines; values may hold spaces): the DNSSEC keys.
+  if [[ -n "${STACK_SECRETS:-}" && -f "$STACK_SECRETS" ]]; then
+    while IFS='=' read -r key value; do
+      [[ "$key" =~ ^[A-Z][A-Z0-9_]*$ ]] || continue
+      value="${value%\"}"; value="${value#\"}"
+      admin_var+=(--var "$key:$value")
+    done <"$STACK_SECRETS"
+  fi
   [[ -n "${STACK_INSPECTOR_PORT:-}" ]] && admin_var+=(--inspector-port "$STACK_INSPECTOR_PORT")
   log "starting wrangler dev on 127.0.0.1:$http_port (state $state, log $wlog)"
   # Own process group (setsid) so stop can take down wrangler + workerd together. The nested

@@ -82,6 +82,12 @@ if [[ "${TEST_SKIP_E2E:-0}" != 1 ]]; then
                     }
                   });')" && [[ -x "$cli" ]]; then
       export EDGEDNS_CLI="$cli"
+      # Fresh DNSSEC keys for the zones that opt in, passed to both stacks as secrets; the
+      # tests read the DS from them (tests/e2e/dnssec.rs).
+      export EDGEDNS_DNSSEC_VARS="$(realpath -m "$RUN_DIR/test-dnssec.vars")"
+      rm -f "$EDGEDNS_DNSSEC_VARS"
+      scripts/dnssec-keys.sh "$EDGEDNS_DNSSEC_VARS" "$cli" zones tests/zones
+      export STACK_SECRETS="$EDGEDNS_DNSSEC_VARS"
       # The resolver-mode stack: the same Worker and zones with upstreams configured, in front
       # of the loopback upstream (scripts/upstream.sh): the first one dead (every miss fails
       # over), the second hanging (every miss hedges past it after 300 ms), the third dnsdist.

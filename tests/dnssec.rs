@@ -410,6 +410,15 @@ fn the_cli_makes_keys_whose_ds_bind_computes_the_same() {
     // A second key without --force is refused; another zone's key is not read as this one's.
     let again = edgedns(&["dnssec", "keygen", "example.com", "--dev-vars", &dev_vars_arg]);
     assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("--force"));
+    // --if-missing (what `make dev` runs) keeps the key there and makes one where there is none.
+    let before = std::fs::read_to_string(&dev_vars).unwrap();
+    let kept = edgedns(&["dnssec", "keygen", "example.com", "--dev-vars", &dev_vars_arg, "--if-missing"]);
+    assert!(kept.status.success() && kept.stdout.is_empty(), "{}", String::from_utf8_lossy(&kept.stderr));
+    assert_eq!(std::fs::read_to_string(&dev_vars).unwrap(), before);
+    let made = edgedns(&["dnssec", "keygen", "example.net", "--dev-vars", &dev_vars_arg, "--if-missing"]);
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let after = std::fs::read_to_string(&dev_vars).unwrap();
+    assert!(after.starts_with(&before) && after.contains("DNSSEC_KEY_EXAMPLE_NET=\"edgedns-dnssec-v1 example.net. 257 13 "), "{after}");
     let wrong = Command::new(env!("CARGO_BIN_EXE_edgedns"))
         .args(["dnssec", "ds", "example.com"])
         .env("DNSSEC_KEY_EXAMPLE_COM", secret(&Name::from_str("example.org.").unwrap(), 0))

@@ -816,3 +816,6 @@ fn browser_page_explains_with_the_admin_token() {
     assert!(open.contains(r#"data-status="locked: "#), "{section}");
     assert!(section.contains("needs the admin token") && !section.contains("picked"), "{section}");
 }
+
+#[path = "e2e/dnssec.rs"]
+mod dnssec;

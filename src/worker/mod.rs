@@ -37,6 +37,7 @@ mod kv;
 pub(crate) mod poll;
 mod rate_limit;
 mod runtime;
+mod signing;
 mod tables;
 #[cfg(feature = "test-trap")]
 mod test_trap;
@@ -198,6 +199,8 @@ struct State {
     firewall_version: Option<String>,
     /// Who may ask `/explain`, read from the variables once per isolate.
     explain: Option<ExplainAccess>,
+    /// The zones' signing keys and the signatures made ([`signing::Signing`]).
+    signing: Option<signing::Signing>,
 }
 
 thread_local! {
@@ -325,10 +328,24 @@ async fn fetch(request: web_sys::Request, env: Env, context: Context) -> Result<
     });
     let health_view = health.view(now);
     let locator = geoip.as_deref().map(|tables| tables as &dyn crate::client::SubnetLocator);
-    let mut environment = Environment { client: &client, health: &health_view, random: &mut random, locator, signer: None, signing_errors: Vec::new() };
+    // Taken out of the state while the (synchronous) engine answers, and put back after.
+    let mut signing = STATE.with(|state| state.borrow_mut().signing.take()).unwrap_or_default();
+    if let Some(catalog) = &catalog {
+        signing.load_keys(&env, catalog);
+    }
+    let signer = signing.signer(now / 1000);
+    let mut environment = Environment { client: &client, health: &health_view, random: &mut random, locator, signer, signing_errors: Vec::new() };
     let recursion = Recursion { config: resolver.as_deref(), firewall: firewall.as_deref() };
     let outcome = server::serve_prepared(prepared, zones, &mut environment, recursion);
-    STATE.with(|state| state.borrow_mut().random = Some(random));
+    for error in environment.signing_errors.drain(..) {
+        console_error!("edgedns: dnssec: {error}");
+    }
+    drop(environment);
+    STATE.with(|state| {
+        let mut state = state.borrow_mut();
+        state.random = Some(random);
+        state.signing = Some(signing);
+    });
     let response = match (outcome, &resolver) {
         (Outcome::Respond(response), _) => response,
         (Outcome::Forward(forwarded), Some(config)) => crate::upstream::answer(&forwarded, config, firewall.as_deref(), &context).await,

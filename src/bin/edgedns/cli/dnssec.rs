@@ -34,6 +34,10 @@ pub(super) enum DnssecCommand {
         /// then no longer matches).
         #[arg(long)]
         force: bool,
+        /// Make no key when the dotenv file already has one for the zone (what `make dev`
+        /// runs, so a development key stays the same from one run to the next).
+        #[arg(long, requires = "dev_vars", conflicts_with = "force")]
+        if_missing: bool,
     },
     /// Print the DS records (SHA-256, RFC 4509) of a zone's key-signing key, for the registrar.
     Ds {
@@ -62,8 +66,16 @@ pub(super) struct KeySource {
 
 pub(super) fn run(command: DnssecCommand) -> Result<(), String> {
     match command {
-        DnssecCommand::Keygen { zone, algorithm, ksk_zsk, dev_vars, force } => {
+        DnssecCommand::Keygen { zone, algorithm, ksk_zsk, dev_vars, force, if_missing } => {
             let zone = zone_name(&zone)?;
+            if let (true, Some(path)) = (if_missing, &dev_vars) {
+                let name = secret_name(&zone);
+                let text = std::fs::read_to_string(path).unwrap_or_default();
+                if dev_var(&text, &name).is_some() {
+                    eprintln!("{}: {name} is already set; kept", path.display());
+                    return Ok(());
+                }
+            }
             let algorithm = Algorithm::from_number(algorithm.parse().unwrap_or(13)).unwrap_or(Algorithm::EcdsaP256Sha256);
             let keys = if ksk_zsk {
                 vec![generate(&zone, FLAGS_KEY_SIGNING, algorithm)?, generate(&zone, FLAGS_ZONE_SIGNING, algorithm)?]

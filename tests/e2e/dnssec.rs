@@ -1,0 +1,287 @@
+//! Signed answers through the runtime: the test stack signs example.com and example.org (their
+//! routes files say `dnssec = true`) with keys `scripts/test.sh` made into
+//! `EDGEDNS_DNSSEC_VARS` and passed as secrets. Every answer asked with DO=1 (plain, CNAME chain,
+//! wildcard, every routing policy for several clients, NODATA, a nonexistent name, referrals) is
+//! validated from the zones' DS by two validators: dnspython over the DoH responses
+//! (tests/e2e/dnssec_check.py), and BIND's `delv` through a DNS-over-TCP bridge to the Worker.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+
+use super::*;
+use hickory_proto::rr::RData;
+
+/// The zones the stack signs.
+const SIGNED: [&str; 2] = ["example.com.", "example.org."];
+
+/// The DS records of the signed zones, as the CLI prints them for the registrar.
+fn ds_lines() -> String {
+    let vars = env("EDGEDNS_DNSSEC_VARS");
+    SIGNED
+        .iter()
+        .map(|zone| {
+            let output = Command::new(env("EDGEDNS_CLI")).args(["dnssec", "ds", zone, "--dev-vars", &vars]).env_remove(ds_variable(zone)).output().unwrap();
+            assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+            String::from_utf8(output.stdout).unwrap()
+        })
+        .collect()
+}
+
+fn ds_variable(zone: &str) -> String {
+    format!("DNSSEC_KEY_{}", zone.trim_end_matches('.').replace(['.', '-'], "_").to_ascii_uppercase())
+}
+
+/// A query with EDNS, DO and CO as given, and an optional client subnet.
+fn signed_query(name: &str, record_type: RecordType, dnssec_ok: bool, compact_ok: bool, subnet: Option<(&str, u8)>) -> Vec<u8> {
+    let mut message = Message::new(0x5ec, MessageType::Query, OpCode::Query);
+    message.add_query(Query::query(Name::from_str(name).unwrap(), record_type));
+    let mut edns = Edns::new();
+    edns.set_dnssec_ok(dnssec_ok);
+    if let Some((address, source)) = subnet {
+        edns.options_mut().insert(hickory_proto::rr::rdata::opt::EdnsOption::Subnet(hickory_proto::rr::rdata::opt::ClientSubnet::new(
+            address.parse().unwrap(),
+            source,
+            0,
+        )));
+    }
+    message.edns = Some(edns);
+    let mut bare = message.clone();
+    bare.edns = None;
+    let question_end = bare.to_vec().unwrap().len();
+    let mut bytes = message.to_vec().unwrap();
+    if compact_ok {
+        // The OPT record follows the question: root name (1), type (2), class (2), extended
+        // RCODE (1), version (1), then the flags, whose first octet holds DO (0x80) and CO
+        // (0x40, RFC 9824 §4).
+        bytes[question_end + 7] |= 0x40;
+    }
+    bytes
+}
+
+fn ask_signed(name: &str, record_type: RecordType, cf: Option<serde_json::Value>, subnet: Option<(&str, u8)>) -> Exchange {
+    let mut extra = Vec::new();
+    let blob;
+    if let Some(mut cf) = cf {
+        cf["clientAcceptEncoding"] = serde_json::json!("");
+        blob = format!("mf-cf-blob: {cf}");
+        extra = vec!["-H", blob.as_str()];
+    }
+    curl_post(&format!("{}/dns-query", http_base()), &signed_query(name, record_type, true, false, subnet), &extra)
+}
+
+fn types(records: &[hickory_proto::rr::Record]) -> Vec<RecordType> {
+    records.iter().map(|record| record.record_type()).collect()
+}
+
+/// A question, and who asks it: the edge's location data (`request.cf`) or a client subnet.
+type Asked = (String, RecordType, Option<serde_json::Value>, Option<(&'static str, u8)>);
+
+#[test]
+fn signed_answers_of_every_kind_and_policy_validate_with_dnspython_from_the_ds() {
+    let dir = scratch("dnssec");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("ds"), ds_lines()).unwrap();
+    let us =
+        serde_json::json!({ "country": "US", "continent": "NA", "regionCode": "WA", "latitude": "47.6", "longitude": "-122.3", "colo": "SEA", "asn": 7922 });
+    let eu = serde_json::json!({ "country": "DE", "continent": "EU", "latitude": "50.1", "longitude": "8.7", "colo": "FRA", "asn": 3320 });
+    let jp = serde_json::json!({ "country": "JP", "continent": "AS", "latitude": "35.7", "longitude": "139.7", "colo": "NRT", "asn": 2516 });
+    let mut asked: Vec<Asked> = Vec::new();
+    for zone in SIGNED {
+        asked.push((zone.to_owned(), RecordType::DNSKEY, None, None));
+        asked.push((zone.to_owned(), RecordType::SOA, None, None));
+        asked.push((zone.to_owned(), RecordType::NS, None, None));
+        asked.push((format!("nope.{zone}"), RecordType::A, None, None));
+        asked.push((zone.to_owned(), RecordType::SRV, None, None));
+    }
+    for (name, record_type) in [
+        ("example.com.", RecordType::MX),
+        ("example.com.", RecordType::TXT),
+        ("example.com.", RecordType::CAA),
+        ("www.example.com.", RecordType::A),
+        ("WWW.Example.Com.", RecordType::AAAA),
+        ("www.example.com.", RecordType::HTTPS),
+        ("www.example.com.", RecordType::TXT),
+        ("blog.example.com.", RecordType::A),
+        ("x.y.apps.example.com.", RecordType::A),
+        ("x.apps.example.com.", RecordType::AAAA),
+        ("_imaps._tcp.example.com.", RecordType::SRV),
+        ("www.shop.example.com.", RecordType::A),
+        ("shop.example.com.", RecordType::DS),
+    ] {
+        asked.push((name.to_owned(), record_type, None, None));
+    }
+    for name in ["www", "app", "geo.app", "api", "pool", "a.cdn", "portal", "edge", "isp", "sticky", "example.org."] {
+        let name = if name.ends_with('.') { name.to_owned() } else { format!("{name}.example.org.") };
+        for cf in [&us, &eu, &jp] {
+            asked.push((name.clone(), RecordType::A, Some(cf.clone()), None));
+        }
+        asked.push((name.clone(), RecordType::A, None, Some(("203.0.113.9", 24))));
+    }
+    let mut files = Vec::new();
+    let mut routed_answers = std::collections::BTreeSet::new();
+    for (n, (name, record_type, cf, subnet)) in asked.iter().enumerate() {
+        let exchange = ask_signed(name, *record_type, cf.clone(), *subnet);
+        let message = exchange.message();
+        assert!(message.edns.as_ref().is_some_and(|edns| edns.flags().dnssec_ok), "{name} {record_type}: DO echoed");
+        assert!(!message.metadata.authentic_data, "{name} {record_type}: an authoritative signer leaves AD clear");
+        let answer_types = types(&message.answers);
+        if message.answers.iter().any(|record| record.record_type() != RecordType::RRSIG) {
+            assert!(answer_types.contains(&RecordType::RRSIG), "{name} {record_type}: {answer_types:?}");
+        } else if !message.authorities.iter().any(|record| record.record_type() == RecordType::NS) {
+            let authority = types(&message.authorities);
+            assert_eq!(authority, [RecordType::SOA, RecordType::RRSIG, RecordType::NSEC, RecordType::RRSIG], "{name} {record_type}: compact denial");
+        }
+        if name.ends_with("example.org.") {
+            routed_answers.insert(answers(&message).into_iter().filter(|line| !line.contains("RRSIG")).collect::<Vec<_>>().join(","));
+        }
+        let path = dir.join(format!("{n:03}.bin"));
+        std::fs::write(&path, &exchange.body).unwrap();
+        files.push(path);
+    }
+    assert!(routed_answers.len() >= 8, "the clients got different routed answers, each signed: {routed_answers:?}");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let output = dnssec_python().arg("tests/e2e/dnssec_check.py").arg(dir.join("ds")).arg(now.to_string()).args(&files).output().unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "dnspython: {printed}\n{}", String::from_utf8_lossy(&output.stderr));
+    let validated = printed.lines().filter(|line| line.starts_with("ok ")).count();
+    assert!(validated >= asked.len(), "{validated} RRsets validated: {printed}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn nonexistent_names_are_compact_nodata_with_nxname_and_nxdomain_for_co_clients() {
+    let url = format!("{}/dns-query", http_base());
+    let message = curl_post(&url, &signed_query("nope.example.com.", RecordType::A, true, false, None), &[]).message();
+    assert_eq!(message.metadata.response_code, ResponseCode::NoError);
+    let nsec = message.authorities.iter().find(|record| record.record_type() == RecordType::NSEC).expect("an NSEC");
+    assert_eq!(nsec.name, Name::from_str("nope.example.com.").unwrap());
+    let RData::Unknown { rdata, .. } = &nsec.data else { panic!("{:?}", nsec.data) };
+    // Next name \000.nope.example.com., then the bitmap: window 0 (RRSIG, NSEC) and NXNAME (128).
+    let next = b"\x01\x00\x04nope\x07example\x03com\x00";
+    assert_eq!(&rdata.anything[..next.len()], next);
+    let mut bitmap = vec![0u8, 17, 0, 0, 0, 0, 0, 0x03];
+    bitmap.extend([0; 10]);
+    bitmap.push(0x80);
+    assert_eq!(&rdata.anything[next.len()..], bitmap.as_slice(), "RRSIG, NSEC and NXNAME");
+    let with_co = curl_post(&url, &signed_query("nope.example.com.", RecordType::A, true, true, None), &[]).message();
+    assert_eq!(with_co.metadata.response_code, ResponseCode::NXDomain, "CO restores NXDOMAIN (RFC 9824 §4)");
+    assert!(with_co.authorities.iter().any(|record| record.record_type() == RecordType::NSEC));
+    // Without DO: NXDOMAIN as before, nothing signed.
+    let plain = curl_post(&url, &signed_query("nope.example.com.", RecordType::A, false, false, None), &[]).message();
+    assert_eq!(plain.metadata.response_code, ResponseCode::NXDomain);
+    assert_eq!(types(&plain.authorities), [RecordType::SOA]);
+    let www = curl_post(&url, &signed_query("www.example.com.", RecordType::A, false, false, None), &[]).message();
+    assert_eq!(types(&www.answers), [RecordType::A]);
+    // DNSKEY is answered without DO too (a person asking with dig); unsigned then.
+    let dnskey = curl_post(&url, &signed_query("example.com.", RecordType::DNSKEY, false, false, None), &[]).message();
+    assert_eq!(types(&dnskey.answers), [RecordType::DNSKEY]);
+}
+
+/// Serves DNS on 127.0.0.1 over TCP (RFC 7766 framing) and UDP (delv fetches keys over UDP
+/// whatever `+tcp` says), on one port, each message posted to the Worker.
+fn bridge() -> u16 {
+    let (listener, socket) = loop {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        if let Ok(socket) = UdpSocket::bind(("127.0.0.1", port)) {
+            break (listener, socket);
+        }
+    };
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || relay(stream));
+        }
+    });
+    std::thread::spawn(move || {
+        let url = format!("{}/dns-query", http_base());
+        let mut buffer = [0u8; 4096];
+        while let Ok((length, peer)) = socket.recv_from(&mut buffer) {
+            let query = buffer[..length].to_vec();
+            let mut answer = curl_post(&url, &query, &[]).body;
+            if answer.len() > 1232 {
+                // Too long for UDP: the header and question with TC set, and the client asks
+                // again over TCP (RFC 7766 §5).
+                let query = Message::from_vec(&query).unwrap();
+                let mut truncated = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
+                truncated.metadata.truncation = true;
+                truncated.add_queries(query.queries.clone());
+                answer = truncated.to_vec().unwrap();
+            }
+            let _ = socket.send_to(&answer, peer);
+        }
+    });
+    port
+}
+
+fn relay(mut stream: TcpStream) {
+    let url = format!("{}/dns-query", http_base());
+    loop {
+        let mut length = [0u8; 2];
+        if stream.read_exact(&mut length).is_err() {
+            return;
+        }
+        let mut query = vec![0u8; usize::from(u16::from_be_bytes(length))];
+        if stream.read_exact(&mut query).is_err() {
+            return;
+        }
+        let exchange = curl_post(&url, &query, &[]);
+        let Ok(length) = u16::try_from(exchange.body.len()) else { return };
+        if stream.write_all(&length.to_be_bytes()).and_then(|()| stream.write_all(&exchange.body)).is_err() {
+            return;
+        }
+    }
+}
+
+#[test]
+fn delv_validates_signed_answers_from_the_ds_through_the_worker() {
+    let dir = scratch("delv");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut anchors = String::from("trust-anchors {\n");
+    for line in ds_lines().lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [zone, "IN", "DS", tag, algorithm, digest_type, digest] = fields.as_slice() else { panic!("{line}") };
+        anchors.push_str(&format!("  \"{zone}\" static-ds {tag} {algorithm} {digest_type} \"{digest}\";\n"));
+    }
+    anchors.push_str("};\n");
+    let anchors_path = dir.join("anchors.conf");
+    std::fs::write(&anchors_path, anchors).unwrap();
+    let port = bridge();
+    let delv = |name: &str, record_type: &str, root: &str| {
+        let output = Command::new("delv")
+            .args(["@127.0.0.1", "-p", &port.to_string(), "-a"])
+            .arg(&anchors_path)
+            .arg(format!("+root={root}"))
+            .args(["+tcp", "+nomtrace", "+norrcomments", name, record_type])
+            .output()
+            .expect("delv runs (Debian: bind9-dnsutils; `make setup` installs it)");
+        String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
+    };
+    for (name, record_type, root) in [
+        ("example.com.", "DNSKEY", "example.com."),
+        ("www.example.com.", "A", "example.com."),
+        ("blog.example.com.", "A", "example.com."),
+        ("x.y.apps.example.com.", "A", "example.com."),
+        ("www.example.com.", "HTTPS", "example.com."),
+        ("example.com.", "MX", "example.com."),
+        ("www.example.com.", "TXT", "example.com."),
+        ("nope.example.com.", "A", "example.com."),
+        ("shop.example.com.", "DS", "example.com."),
+        ("www.example.org.", "A", "example.org."),
+        ("edge.example.org.", "A", "example.org."),
+        ("a.cdn.example.org.", "A", "example.org."),
+        ("pool.example.org.", "A", "example.org."),
+        ("nope.example.org.", "AAAA", "example.org."),
+    ] {
+        let output = delv(name, record_type, root);
+        assert!(output.contains("fully validated"), "delv {name} {record_type}: {output}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Debian's python3 with its dnspython, whatever else is first on the PATH (as tests/dnssec.rs).
+fn dnssec_python() -> Command {
+    let mut command = Command::new("/usr/bin/python3");
+    command.env("PYTHONNOUSERSITE", "1");
+    command
+}
