@@ -14,6 +14,9 @@
 #   BENCH_GLUE_ROUNDS=15      timed rounds of the 10,000 queries per case (after a warm-up round)
 #   BENCH_GLUE_CASES=a,b      only these cases (default: all)
 #   BENCH_RECORDS=100000      records of the generated zone
+#   BENCH_GLUE_DNSSEC=off     13 or 15: the zone signs (`dnssec = true`, a fresh key of that
+#                             algorithm as its secret), for the cases worker-do, worker-nx-do;
+#                             a reference build from before signing cannot read it (format 7)
 #   BENCH_OUT=.run/bench/glue.md
 # Port 19791 (127.0.0.1).
 set -euo pipefail
@@ -25,6 +28,7 @@ ref_name="${BENCH_GLUE_REF_NAME:-the same build again}"
 rounds="${BENCH_GLUE_ROUNDS:-15}"
 cases="${BENCH_GLUE_CASES:-}"
 records="${BENCH_RECORDS:-100000}"
+dnssec="${BENCH_GLUE_DNSSEC:-off}"
 dir="$RUN_DIR/bench/glue"
 out="${BENCH_OUT:-$RUN_DIR/bench/glue.md}"
 port=19791
@@ -43,6 +47,13 @@ log "glue: generating bench.test. with $records records"
 cargo build --quiet --release --example bench_zone --bin edgedns
 rm -rf "$dir" && mkdir -p "$dir/kv" "$dir/run"
 "$target_dir/release/examples/bench_zone" "$records" "$dir/data" 10000 >/dev/null
+key_vars=()
+if [[ "$dnssec" != off ]]; then
+  routes="$dir/data/zone/bench.test.routes.toml"
+  { echo "dnssec = true"; cat "$routes"; } >"$routes.new" && mv "$routes.new" "$routes"
+  "$target_dir/release/edgedns" dnssec keygen bench.test --algorithm "$dnssec" --dev-vars "$dir/keys.vars" >/dev/null
+  key_vars=("DNSSEC_KEY_BENCH_TEST=$(sed -n 's/^DNSSEC_KEY_BENCH_TEST="\(.*\)"$/\1/p' "$dir/keys.vars")")
+fi
 "$target_dir/release/edgedns" compile --kv-dir "$dir/kv" "$dir/data/zone" >/dev/null
 
 wdir="$dir/run"
@@ -58,7 +69,7 @@ cp "$dir/data/queries.txt" "$wdir/queries.txt"
 # the reference and the no-op Worker, and reads the queries as text.
 workerd_config "$wdir" "$port" --kv "$dir/kv" --main driver.js \
   --module ref.js --module ref_bg.wasm --module noop.js --module runtime.js --module queries.txt \
-  SNAPSHOT_REFRESH_SECONDS=30 SHARD_CACHE_KIB=8192
+  SNAPSHOT_REFRESH_SECONDS=30 SHARD_CACHE_KIB=8192 "${key_vars[@]}"
 (cd "$wdir" && exec setsid "$WORKERD" serve workerd.capnp </dev/null >"$wdir/workerd.log" 2>&1) &
 workerd_pid=$!
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
@@ -81,6 +92,9 @@ const what = {
   "worker-404": "the Worker, a path it does not serve (404)",
   ref: `(r) the reference build (${refName})`,
   "ref-404": "the reference build, a path it does not serve (404)",
+  "worker-do": "the Worker, every query with DO=1 (signed, warm cache)",
+  "worker-nx": "the Worker, 1,000 new nonexistent names a round",
+  "worker-nx-do": "the same with DO=1 (an NSEC signed per query: cold)",
 };
 const us = (ns) => (ns / 1000).toFixed(1);
 const lines = ["| case | µs per request (median round) | rounds' range | answered 200 |", "|---|---:|---:|---:|"];
@@ -93,5 +107,12 @@ const difference = (a, b) => {
 };
 if (r.noop && r.worker) lines.push(`| **the Worker − the no-op Worker** (round by round) | ${difference(r.worker, r.noop)} | |`);
 if (r.ref && r.worker) lines.push(`| **the Worker − the reference** (round by round) | ${difference(r.worker, r.ref)} | |`);
+// Signed against unsigned, round by round, as a ratio.
+const ratio = (a, b) => {
+  const each = a.rounds_ns.map((ns, i) => ns / b.rounds_ns[i]).sort((x, y) => x - y);
+  return `**${each[each.length >> 1].toFixed(2)}×** | ${each[0].toFixed(2)}–${each[each.length - 1].toFixed(2)}×`;
+};
+if (r["worker-do"] && r.worker) lines.push(`| **signed (warm) ÷ unsigned** (round by round) | ${ratio(r["worker-do"], r.worker)} | |`);
+if (r["worker-nx-do"] && r["worker-nx"]) lines.push(`| **signed (cold) − unsigned, nonexistent names** (round by round) | ${difference(r["worker-nx-do"], r["worker-nx"])} | |`);
 console.log(lines.join("\n"));
 JS

@@ -124,6 +124,10 @@ pub fn presentation(data: &RData) -> String {
     let svcb = match data {
         RData::SVCB(svcb) => svcb,
         RData::HTTPS(https) => &https.0,
+        // What the signer makes (RRSIG, NSEC, DNSKEY), in their RFCs' form; else RFC 3597's.
+        RData::Unknown { code, rdata } => {
+            return crate::dnssec::text::presentation(*code, &rdata.anything).unwrap_or_else(|| crate::dnssec::text::generic(&rdata.anything));
+        }
         other => return other.to_string(),
     };
     let mut text = format!("{} {}", svcb.svc_priority, svcb.target_name);

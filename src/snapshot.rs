@@ -136,8 +136,7 @@ pub struct ZoneEntry {
 }
 
 /// [`Manifest`] as format 6 wrote it (zones without `dnssec`).
-#[derive(Deserialize)]
-#[cfg_attr(test, derive(Serialize))]
+#[derive(Serialize, Deserialize)]
 struct ManifestV6 {
     version: String,
     health_checks: BTreeMap<String, HealthCheckSpec>,
@@ -148,12 +147,25 @@ struct ManifestV6 {
 }
 
 /// [`ZoneEntry`] as format 6 wrote it.
-#[derive(Deserialize)]
-#[cfg_attr(test, derive(Serialize))]
+#[derive(Serialize, Deserialize)]
 struct ZoneEntryV6 {
     catalog: u32,
     apex: String,
     records: u64,
+}
+
+impl From<&Manifest> for ManifestV6 {
+    fn from(manifest: &Manifest) -> Self {
+        let zones = manifest.zones.iter().map(|zone| ZoneEntryV6 { catalog: zone.catalog, apex: zone.apex.clone(), records: zone.records }).collect();
+        Self {
+            version: manifest.version.clone(),
+            health_checks: manifest.health_checks.clone(),
+            latency_matrix: manifest.latency_matrix.clone(),
+            views: manifest.views.clone(),
+            zones,
+            shards: manifest.shards.clone(),
+        }
+    }
 }
 
 impl From<ManifestV6> for Manifest {
@@ -397,10 +409,20 @@ pub fn build(catalog: &Catalog, shard_bytes: usize, unix_seconds: u64) -> Result
     Ok(Built { manifest, manifest_bytes, shards })
 }
 
+/// A manifest in format 7 when some zone is signed, else in format 6, which says the same
+/// without the flag: a Worker from before signing (one rolled back to, a reference in a
+/// benchmark) reads every version that signs nothing.
 fn manifest_bytes(manifest: &Manifest) -> Result<Vec<u8>, EncodeError> {
-    let mut bytes = MAGIC.to_vec();
-    bytes.extend(postcard::to_allocvec(manifest).map_err(|e| EncodeError(e.to_string()))?);
-    Ok(bytes)
+    let error = |e: postcard::Error| EncodeError(e.to_string());
+    if manifest.zones.iter().any(|zone| zone.dnssec) {
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend(postcard::to_allocvec(manifest).map_err(error)?);
+        Ok(bytes)
+    } else {
+        let mut bytes = MAGIC_V6.to_vec();
+        bytes.extend(postcard::to_allocvec(&ManifestV6::from(manifest)).map_err(error)?);
+        Ok(bytes)
+    }
 }
 
 /// A node of the catalog, placed in canonical order.
@@ -989,20 +1011,19 @@ mod tests {
         assert!(signed(&decoded, "signed.test.") && !signed(&decoded, "plain.test."));
         assert!(signed(&manifest.assemble(&built.shards).unwrap(), "signed.test."));
 
-        let old = ManifestV6 {
-            version: manifest.version.clone(),
-            health_checks: manifest.health_checks.clone(),
-            latency_matrix: manifest.latency_matrix.clone(),
-            views: manifest.views.clone(),
-            zones: manifest.zones.iter().map(|zone| ZoneEntryV6 { catalog: zone.catalog, apex: zone.apex.clone(), records: zone.records }).collect(),
-            shards: manifest.shards.clone(),
-        };
+        assert!(built.manifest_bytes.starts_with(MAGIC), "a signed zone needs format 7");
+        let old = ManifestV6::from(&manifest);
         let mut bytes = MAGIC_V6.to_vec();
         bytes.extend(postcard::to_allocvec(&old).unwrap());
         let read = Manifest::decode(&bytes).unwrap();
         assert_eq!(read.zones().len(), 2);
         assert!(read.zones().iter().all(|zone| !zone.dnssec));
         assert!(!signed(&read.decode_shard(0, &built.shards[0]).unwrap(), "signed.test."));
+        // Nothing signed: written as format 6, which a Worker from before signing reads.
+        let plain = compile_all(&[SourceFile { path: "plain.test.zone".into(), text: zone.into() }]).unwrap();
+        let built = build(&plain, DEFAULT_SHARD_BYTES, 0).unwrap();
+        assert!(built.manifest_bytes.starts_with(MAGIC_V6));
+        assert_eq!(Manifest::decode(&built.manifest_bytes).unwrap(), built.manifest);
     }
 
     /// A bundle the compiler wrote before health-check definitions were typed (issue 13), from
@@ -1032,8 +1053,7 @@ mod tests {
         // address is written without its brackets, which read back the same).
         assert_eq!(Manifest::decode(&manifest_bytes(&manifest).unwrap()).unwrap(), manifest);
         let bundle: Bundle = postcard::from_bytes(image.strip_prefix(BUNDLE_MAGIC.as_slice()).unwrap()).unwrap();
-        // Format 7 adds one byte per zone (its `dnssec` flag).
-        let unbracketed = bundle.manifest.len() - 2 + manifest.zones().len();
+        let unbracketed = bundle.manifest.len() - 2;
         assert_eq!(manifest_bytes(&manifest).unwrap().len(), unbracketed);
         // The rest of the version answers, and the listing says what is wrong.
         let catalog = decode(image).unwrap();

@@ -29,6 +29,11 @@
 //               building a response, no DNS work
 //   ref, ref-404  `worker` and `worker-404` for a reference build (`./ref.js`, BENCH_GLUE_REF;
 //               the same build when none is given): two builds side by side in one isolate
+//   worker-do   `worker` with EDNS and DO=1 on every query: signed answers when the zone signs
+//               (BENCH_GLUE_DNSSEC); after the warm-up round every signature is in the cache
+//   worker-nx, worker-nx-do  1,000 names that do not exist, new ones every round, without and
+//               with DO: with DO each answer's NSEC is signed anew (a cold cache), the SOA's
+//               signature comes from the cache
 
 import Worker from "./index.js";
 import Reference from "./ref.js";
@@ -39,27 +44,39 @@ import { requestHead, respond, respondKept } from "./runtime.js";
 const TYPES = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, HTTPS: 65, CAA: 257 };
 
 // A query message for `name` and `type`: id 0, RD, one question, no EDNS (as dnsperf sends
-// with -D off), base64url without padding (RFC 8484 §4.1).
-function dnsParameter(name, type) {
+// with -D off) or an OPT record with DO=1, base64url without padding (RFC 8484 §4.1).
+function dnsParameter(name, type, dnssecOk = false) {
   const bytes = [0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
   for (const label of name.replace(/\.$/, "").split(".")) {
     bytes.push(label.length, ...new TextEncoder().encode(label));
   }
   const code = TYPES[type] ?? 1;
   bytes.push(0, code >> 8, code & 255, 0, 1);
+  if (dnssecOk) {
+    bytes[11] = 1;
+    // OPT: root, type 41, payload 1232, extended RCODE 0, version 0, flags DO, no options.
+    bytes.push(0, 0, 41, 4, 208, 0, 0, 0x80, 0, 0, 0);
+  }
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-const urls = queryText
+const questions = queryText
   .split("\n")
   .map((line) => line.trim().split(/\s+/))
-  .filter((fields) => fields.length >= 2)
-  .map(([name, type]) => `https://dns.bench.test/dns-query?dns=${dnsParameter(name, type)}`);
+  .filter((fields) => fields.length >= 2);
+const urls = questions.map(([name, type]) => `https://dns.bench.test/dns-query?dns=${dnsParameter(name, type)}`);
+const signedUrls = questions.map(([name, type]) => `https://dns.bench.test/dns-query?dns=${dnsParameter(name, type, true)}`);
 
 const HEADERS = { accept: "application/dns-message" };
 
-function requests(path) {
-  return urls.map((url) => new Request(path === null ? url : url.replace("/dns-query", path), { headers: HEADERS }));
+function requests(path, list = urls) {
+  return list.map((url) => new Request(path === null ? url : url.replace("/dns-query", path), { headers: HEADERS }));
+}
+
+// 1,000 names no zone holds, new in every round `r` (so no signature of theirs is cached).
+function nonexistent(r, dnssecOk) {
+  const names = Array.from({ length: 1000 }, (_, i) => `nx${r}-${i}.bench.test`);
+  return requests(null, names.map((name) => `https://dns.bench.test/dns-query?dns=${dnsParameter(name, "A", dnssecOk)}`));
 }
 
 // What the Worker answers a plain A query with: its headers, and a body of that size.
@@ -92,10 +109,13 @@ async function round(call, list) {
 async function measure(cases, rounds) {
   const times = new Map(cases.map(([name]) => [name, []]));
   const ok = new Map();
+  const counts = new Map();
   for (let r = 0; r <= rounds; r++) {
     for (const [name, call, path] of cases) {
       // Fresh requests per round: a body or a `cf` read once stays read.
-      const result = await round(call, requests(path));
+      const list = typeof path === "function" ? path(r) : requests(path);
+      const result = await round(call, list);
+      counts.set(name, list.length);
       if (r > 0) times.get(name).push(result.ns);
       ok.set(name, result.ok);
     }
@@ -103,7 +123,7 @@ async function measure(cases, rounds) {
   const results = {};
   for (const [name, rounds_ns] of times) {
     const list = [...rounds_ns].sort((a, b) => a - b);
-    results[name] = { median_ns: Math.round(list[list.length >> 1]), min_ns: Math.round(list[0]), max_ns: Math.round(list[list.length - 1]), rounds_ns: rounds_ns.map(Math.round), requests: urls.length, ok: ok.get(name) };
+    results[name] = { median_ns: Math.round(list[list.length >> 1]), min_ns: Math.round(list[0]), max_ns: Math.round(list[list.length - 1]), rounds_ns: rounds_ns.map(Math.round), requests: counts.get(name), ok: ok.get(name) };
   }
   return results;
 }
@@ -142,6 +162,9 @@ export default {
       "worker-404": [(r) => call(Worker, r), "/nothing-here"],
       ref: [(r) => call(Reference, r), null],
       "ref-404": [(r) => call(Reference, r), "/nothing-here"],
+      "worker-do": [(r) => call(Worker, r), () => requests(null, signedUrls)],
+      "worker-nx": [(r) => call(Worker, r), (round) => nonexistent(round, false)],
+      "worker-nx-do": [(r) => call(Worker, r), (round) => nonexistent(round, true)],
     };
     respond(200, 63, RESPONSE_HEADERS, ANSWER);
     const unknown = only.filter((name) => !(name in cases));

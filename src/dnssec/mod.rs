@@ -13,6 +13,7 @@
 //! * [`online`]: the engine's answers signed as they go out (DNSKEY at the apex, RRSIGs,
 //!   compact denial, wildcard proofs, referrals), with the keys and cache a [`online::Signer`]
 //!   brings.
+//! * [`text`]: the presentation form of RRSIG, NSEC and DNSKEY, for people and the JSON API.
 //! * [`rrset`]: RRsets as owner, type, class, TTL and wire-form RDATA, and their conversion
 //!   from hickory records.
 //!
@@ -26,6 +27,7 @@ pub mod key;
 pub mod online;
 pub mod rrset;
 pub mod sign;
+pub mod text;
 
 pub use cache::{CacheLimits, SignatureCache};
 pub use denial::{nodata_nsec, nxdomain_nsec, wildcard_nsec, NXNAME};

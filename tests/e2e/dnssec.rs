@@ -285,3 +285,31 @@ fn dnssec_python() -> Command {
     command.env("PYTHONNOUSERSITE", "1");
     command
 }
+
+/// A zone that opts in but whose secret is unusable, and one whose secret holds another zone's
+/// key: both answer unsigned with the error logged, and the isolate keeps answering.
+#[test]
+fn unusable_secrets_leave_answers_unsigned_with_a_logged_error_never_a_failure() {
+    const PORT: u16 = 18861;
+    let dir = scratch("dnssec-secrets");
+    let _ = std::fs::remove_dir_all(&dir);
+    let output = Command::new(env("EDGEDNS_CLI")).args(["compile", "--kv-dir"]).arg(dir.join("kv")).arg("zones").output().expect("the CLI runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let workerd = super::workerd::Launch::new(&dir, PORT)
+        .var("DNSSEC_KEY_EXAMPLE_COM", "edgedns-dnssec-v1 example.com. 257 13 not-base64!")
+        .var("DNSSEC_KEY_EXAMPLE_ORG", "edgedns-dnssec-v1 example.net. 257 13 AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=")
+        .start();
+    let url = format!("http://127.0.0.1:{PORT}/dns-query");
+    for _ in 0..2 {
+        for name in ["www.example.com.", "www.example.org.", "nope.example.com."] {
+            let message = curl_post(&url, &signed_query(name, RecordType::A, true, false, None), &[]).message();
+            let all: Vec<RecordType> = types(&message.answers).into_iter().chain(types(&message.authorities)).collect();
+            assert!(!all.contains(&RecordType::RRSIG) && !all.contains(&RecordType::NSEC), "{name}: {all:?}");
+            assert!(!message.answers.is_empty() || message.metadata.response_code == ResponseCode::NXDomain, "{name}: answered as unsigned");
+        }
+    }
+    let log = workerd.log();
+    assert!(log.contains("DNSSEC_KEY_EXAMPLE_COM is unusable"), "{log}");
+    assert!(log.contains("DNSSEC_KEY_EXAMPLE_ORG is unusable") && log.contains("example.net."), "{log}");
+    assert_eq!(log.matches("DNSSEC_KEY_EXAMPLE_COM is unusable").count(), 1, "logged once per isolate: {log}");
+}
