@@ -313,3 +313,23 @@ fn unusable_secrets_leave_answers_unsigned_with_a_logged_error_never_a_failure()
     assert!(log.contains("DNSSEC_KEY_EXAMPLE_ORG is unusable") && log.contains("example.net."), "{log}");
     assert_eq!(log.matches("DNSSEC_KEY_EXAMPLE_COM is unusable").count(), 1, "logged once per isolate: {log}");
 }
+
+/// The JSON API signs with `do=1`, the DNSSEC records in presentation form, AD clear; without
+/// it, nothing changes.
+#[test]
+fn the_json_api_signs_with_do_and_shows_the_records_as_their_rfcs_write_them() {
+    let value = |query: &str| -> serde_json::Value { serde_json::from_slice(&curl(&[&format!("{}/resolve?{query}", http_base())]).body).unwrap() };
+    let signed = value("name=www.example.com&type=A&do=1");
+    assert_eq!(signed["AD"], false);
+    let answer = signed["Answer"].as_array().unwrap();
+    let rrsig = answer.iter().find(|record| record["type"] == 46).unwrap_or_else(|| panic!("{signed}"));
+    let data = rrsig["data"].as_str().unwrap();
+    assert!(data.starts_with("A 13 3 300 ") && data.contains(" example.com. "), "{data}");
+    let keys = value("name=example.com&type=DNSKEY");
+    assert!(keys["Answer"][0]["data"].as_str().unwrap().starts_with("257 3 13 "), "{keys}");
+    let denied = value("name=nope.example.com&type=A&do=1");
+    let nsec = denied["Authority"].as_array().unwrap().iter().find(|record| record["type"] == 47).unwrap_or_else(|| panic!("{denied}")).clone();
+    assert_eq!(nsec["data"], "\\000.nope.example.com. RRSIG NSEC NXNAME");
+    let plain = value("name=www.example.com&type=A");
+    assert_eq!(plain["Answer"].as_array().unwrap().len(), 1, "{plain}");
+}
