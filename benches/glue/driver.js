@@ -29,10 +29,12 @@
 //               building a response, no DNS work
 //   ref, ref-404  `worker` and `worker-404` for a reference build (`./ref.js`, BENCH_GLUE_REF;
 //               the same build when none is given): two builds side by side in one isolate
+//   worker-edns `worker` with an OPT record and DO=0 on every query (the unsigned baseline of
+//               worker-do: the same response but for the signatures)
 //   worker-do   `worker` with EDNS and DO=1 on every query: signed answers when the zone signs
 //               (BENCH_GLUE_DNSSEC); after the warm-up round every signature is in the cache
-//   worker-nx, worker-nx-do  1,000 names that do not exist, new ones every round, without and
-//               with DO: with DO each answer's NSEC is signed anew (a cold cache), the SOA's
+//   worker-nx, worker-nx-do  1,000 names that do not exist, new ones every round, with an OPT
+//               record, DO=0 and DO=1: with DO each answer's NSEC is signed anew (a cold cache), the SOA's
 //               signature comes from the cache
 
 import Worker from "./index.js";
@@ -44,18 +46,19 @@ import { requestHead, respond, respondKept } from "./runtime.js";
 const TYPES = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, HTTPS: 65, CAA: 257 };
 
 // A query message for `name` and `type`: id 0, RD, one question, no EDNS (as dnsperf sends
-// with -D off) or an OPT record with DO=1, base64url without padding (RFC 8484 §4.1).
-function dnsParameter(name, type, dnssecOk = false) {
+// with -D off) or an OPT record (`optFlags`: 0, or 0x80 for DO=1), base64url without padding
+// (RFC 8484 §4.1).
+function dnsParameter(name, type, optFlags = null) {
   const bytes = [0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
   for (const label of name.replace(/\.$/, "").split(".")) {
     bytes.push(label.length, ...new TextEncoder().encode(label));
   }
   const code = TYPES[type] ?? 1;
   bytes.push(0, code >> 8, code & 255, 0, 1);
-  if (dnssecOk) {
+  if (optFlags !== null) {
     bytes[11] = 1;
-    // OPT: root, type 41, payload 1232, extended RCODE 0, version 0, flags DO, no options.
-    bytes.push(0, 0, 41, 4, 208, 0, 0, 0x80, 0, 0, 0);
+    // OPT: root, type 41, payload 1232, extended RCODE 0, version 0, flags, no options.
+    bytes.push(0, 0, 41, 4, 208, 0, 0, optFlags, 0, 0, 0);
   }
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
@@ -65,7 +68,8 @@ const questions = queryText
   .map((line) => line.trim().split(/\s+/))
   .filter((fields) => fields.length >= 2);
 const urls = questions.map(([name, type]) => `https://dns.bench.test/dns-query?dns=${dnsParameter(name, type)}`);
-const signedUrls = questions.map(([name, type]) => `https://dns.bench.test/dns-query?dns=${dnsParameter(name, type, true)}`);
+const ednsUrls = questions.map(([name, type]) => `https://dns.bench.test/dns-query?dns=${dnsParameter(name, type, 0)}`);
+const signedUrls = questions.map(([name, type]) => `https://dns.bench.test/dns-query?dns=${dnsParameter(name, type, 0x80)}`);
 
 const HEADERS = { accept: "application/dns-message" };
 
@@ -76,7 +80,7 @@ function requests(path, list = urls) {
 // 1,000 names no zone holds, new in every round `r` (so no signature of theirs is cached).
 function nonexistent(r, dnssecOk) {
   const names = Array.from({ length: 1000 }, (_, i) => `nx${r}-${i}.bench.test`);
-  return requests(null, names.map((name) => `https://dns.bench.test/dns-query?dns=${dnsParameter(name, "A", dnssecOk)}`));
+  return requests(null, names.map((name) => `https://dns.bench.test/dns-query?dns=${dnsParameter(name, "A", dnssecOk ? 0x80 : 0)}`));
 }
 
 // What the Worker answers a plain A query with: its headers, and a body of that size.
@@ -162,6 +166,7 @@ export default {
       "worker-404": [(r) => call(Worker, r), "/nothing-here"],
       ref: [(r) => call(Reference, r), null],
       "ref-404": [(r) => call(Reference, r), "/nothing-here"],
+      "worker-edns": [(r) => call(Worker, r), () => requests(null, ednsUrls)],
       "worker-do": [(r) => call(Worker, r), () => requests(null, signedUrls)],
       "worker-nx": [(r) => call(Worker, r), (round) => nonexistent(round, false)],
       "worker-nx-do": [(r) => call(Worker, r), (round) => nonexistent(round, true)],

@@ -38,7 +38,8 @@ pub const DNSKEY_TTL: u32 = 3_600;
 /// The signing keys this isolate has, by zone apex.
 #[derive(Debug, Default)]
 pub struct Keyring {
-    zones: HashMap<LowerName, KeySet>,
+    /// By apex, lower-cased (zone apexes are).
+    zones: HashMap<Name, KeySet>,
 }
 
 impl Keyring {
@@ -49,12 +50,16 @@ impl Keyring {
 
     /// Adds a zone's keys (the zone is the keys' own), replacing any it had.
     pub fn insert(&mut self, keys: KeySet) {
-        self.zones.insert(LowerName::new(keys.key_signing().zone()), keys);
+        self.zones.insert(keys.key_signing().zone().to_lowercase(), keys);
     }
 
     /// The keys of the zone at `apex`.
     pub fn get(&self, apex: &Name) -> Option<&KeySet> {
-        self.zones.get(&LowerName::new(apex))
+        if self.zones.is_empty() {
+            return None;
+        }
+        // hickory's Name compares and hashes ignoring case.
+        self.zones.get(apex)
     }
 
     /// How many zones have keys.
@@ -172,7 +177,8 @@ fn sign_answers(
     proofs: &mut Vec<Record>,
 ) -> Result<Vec<Record>, SignError> {
     let mut answers = Vec::with_capacity(records.len() * 2 + 1);
-    for set in records.chunk_by(|a, b| a.record_type() == b.record_type() && a.dns_class == b.dns_class && LowerName::new(&a.name) == LowerName::new(&b.name)) {
+    // Names compare ignoring case.
+    for set in records.chunk_by(|a, b| a.record_type() == b.record_type() && a.dns_class == b.dns_class && a.name == b.name) {
         answers.extend_from_slice(set);
         let Some(first) = set.first() else { continue };
         let rdata = set
