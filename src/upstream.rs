@@ -306,8 +306,9 @@ fn finish(
     cache: &str,
     upstream: Option<(&str, u32)>,
 ) -> crate::doh::HttpResponse {
-    let (response, rule) = server::complete(forwarded, answer, firewall);
-    let rule = rule.map(ToString::to_string).or_else(|| forwarded.alert.clone());
+    let rules = crate::resolver::profile::Screen { lists: firewall, profile: forwarded.profile(&config.profiles) };
+    let (response, rule) = server::complete_in(forwarded, answer, rules);
+    let rule = rule.map(|reason| reason.to_string()).or_else(|| forwarded.alert.clone());
     console_log!("{}", log::forward_line(&forwarded.upstream.question, cache, upstream, rule.as_deref(), config.log_query_names));
     response
 }
