@@ -316,6 +316,19 @@ fn not_found() -> HttpResponse {
 
 /// Answers a prepared request.
 pub fn serve_prepared(prepared: Prepared<'_>, zones: Zones<'_>, environment: &mut Environment<'_>, recursion: Recursion<'_>) -> Outcome {
+    serve_noting(prepared, zones, environment, recursion, &mut None)
+}
+
+/// [`serve_prepared`], setting `blocked` to the reason when the firewall blocked the query
+/// before any upstream was asked (the Worker counts it, [`crate::resolver::blocks`]; a block
+/// of a forwarded answer is [`complete_in`]'s). Explain blocks nothing.
+pub fn serve_noting<'a>(
+    prepared: Prepared<'_>,
+    zones: Zones<'_>,
+    environment: &mut Environment<'_>,
+    recursion: Recursion<'a>,
+    blocked: &mut Option<profile::Reason<'a>>,
+) -> Outcome {
     // Private views are chosen by the connecting address or the path's token: never by
     // anything else the request says (ECS, explain's `address=`).
     let viewer = Viewer::new(environment.client.address, prepared.token);
@@ -332,7 +345,7 @@ pub fn serve_prepared(prepared: Prepared<'_>, zones: Zones<'_>, environment: &mu
     match prepared.route {
         Route::Respond(response) => Outcome::Respond(response),
         Route::ErrorReply(reply) => Outcome::Respond(error_reply(&reply, recursion.config.is_some())),
-        Route::Answer(query, format) => answer(query, format, zones, environment, recursion, screen, &viewer),
+        Route::Answer(query, format) => answer(query, format, zones, environment, recursion, screen, &viewer, blocked),
         Route::Explain(query, query_string) => Outcome::Respond(explain(query, query_string, zones, environment, recursion, screen, &viewer)),
     }
 }
@@ -402,14 +415,16 @@ enum Decision {
     },
 }
 
-fn decide(
+#[allow(clippy::too_many_arguments)] // one call per route: answer, explain
+fn decide<'a>(
     query: &Query,
     zones: Zones<'_>,
     environment: &mut Environment<'_>,
     recursion: Recursion<'_>,
-    rules: Screen<'_>,
+    rules: Screen<'a>,
     viewer: &Viewer,
     mut trace: Option<&mut Vec<String>>,
+    blocked: &mut Option<profile::Reason<'a>>,
 ) -> Decision {
     // What the wire format refuses before looking at any zone is refused the same way whatever
     // the format asked in (the JSON API takes any type by name or number), and never forwarded:
@@ -429,7 +444,10 @@ fn decide(
         trace.push(line);
     }
     match verdict {
-        Verdict::Block(_, block) => return Decision::Answered(blocked(query, &block, recursion.config.is_some()), Audience::Public),
+        Verdict::Block(reason, block) => {
+            *blocked = Some(reason);
+            return Decision::Answered(block_answer(query, &block, recursion.config.is_some()), Audience::Public);
+        }
         Verdict::Alert(reason) => alert = Some(reason.to_string()),
         Verdict::Allow(_) => screen = false,
         // A search engine's name under safe search: its CNAME, the target asked upstream
@@ -472,7 +490,10 @@ fn decide(
         trace.push(format!("{line} in the answer"));
     }
     match verdict {
-        Verdict::Block(_, block) => return Decision::Answered(blocked(query, &block, recursion.config.is_some()), audience),
+        Verdict::Block(reason, block) => {
+            *blocked = Some(reason);
+            return Decision::Answered(block_answer(query, &block, recursion.config.is_some()), audience);
+        }
         Verdict::Alert(reason) => alert = alert.or_else(|| Some(reason.to_string())),
         Verdict::Allow(_) | Verdict::Rewrite { .. } | Verdict::Pass => {}
     }
@@ -500,7 +521,7 @@ fn chain_exit(resolution: &Resolution, query_type: RecordType, catalog: &Visible
 }
 
 /// A firewall block's answer: NXDOMAIN, NODATA or the override record, with EDE 15.
-fn blocked(query: &Query, block: &firewall::BlockAnswer, recursion_available: bool) -> Resolution {
+fn block_answer(query: &Query, block: &firewall::BlockAnswer, recursion_available: bool) -> Resolution {
     let mut resolution = match block {
         firewall::BlockAnswer::NxDomain => Resolution::new(ResponseCode::NXDomain),
         firewall::BlockAnswer::NoData => Resolution::new(ResponseCode::NoError),
@@ -518,16 +539,18 @@ fn blocked(query: &Query, block: &firewall::BlockAnswer, recursion_available: bo
     resolution
 }
 
-fn answer(
+#[allow(clippy::too_many_arguments)] // the request, what answers it, and where a block is noted
+fn answer<'a>(
     query: Query,
     format: Format,
     zones: Zones<'_>,
     environment: &mut Environment<'_>,
     recursion: Recursion<'_>,
-    rules: Screen<'_>,
+    rules: Screen<'a>,
     viewer: &Viewer,
+    blocked: &mut Option<profile::Reason<'a>>,
 ) -> Outcome {
-    match decide(&query, zones, environment, recursion, rules, viewer, None) {
+    match decide(&query, zones, environment, recursion, rules, viewer, None, blocked) {
         Decision::Answered(resolution, audience) => Outcome::Respond(audience.restrict(respond(&query, format, &resolution))),
         Decision::Forward { alert, chain, screen, audience } => {
             let Some(config) = recursion.config else {
@@ -596,7 +619,7 @@ pub fn complete_in<'f>(forwarded: &Forward, answer: Forwarded<'_>, rules: Screen
     let verdict = if forwarded.screen { rules.answer(&resolution.answers.records(), forwarded.query.question.query_type) } else { Verdict::Pass };
     let reason = match verdict {
         Verdict::Block(reason, block) => {
-            resolution = blocked(&forwarded.query, &block, true);
+            resolution = block_answer(&forwarded.query, &block, true);
             Some(reason)
         }
         Verdict::Alert(reason) => Some(reason),
@@ -654,7 +677,7 @@ fn explain(
         trace.push(format!("profile {} ({lists})", profile.name));
     }
     let mut explained = Environment { client: &client, health: environment.health, random: &mut *environment.random, locator: environment.locator };
-    let resolution = match decide(&query, zones, &mut explained, recursion, rules, viewer, Some(&mut trace)) {
+    let resolution = match decide(&query, zones, &mut explained, recursion, rules, viewer, Some(&mut trace), &mut None) {
         Decision::Answered(resolution, _) => resolution,
         // Explain does not ask upstreams: the trace says the name would be forwarded.
         Decision::Forward { chain, .. } => match chain {

@@ -10,6 +10,7 @@
 //! `UPSTREAMS` the endpoint stays authoritative-only: names outside the hosted zones are
 //! REFUSED, as before.
 
+pub mod blocks;
 pub mod cache;
 pub mod coalesce;
 pub mod firewall;

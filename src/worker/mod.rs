@@ -337,7 +337,11 @@ async fn fetch(request: web_sys::Request, env: Env, context: Context) -> Result<
     let locator = geoip.as_deref().map(|tables| tables as &dyn crate::client::SubnetLocator);
     let mut environment = Environment { client: &client, health: &health_view, random: &mut random, locator };
     let recursion = Recursion { config: resolver.as_deref(), firewall: firewall.as_deref() };
-    let outcome = server::serve_prepared(prepared, zones, &mut environment, recursion);
+    let mut blocked = None;
+    let outcome = server::serve_noting(prepared, zones, &mut environment, recursion, &mut blocked);
+    if let Some(reason) = &blocked {
+        crate::upstream::record_block(reason);
+    }
     STATE.with(|state| state.borrow_mut().random = Some(random));
     let response = match (outcome, &resolver) {
         (Outcome::Respond(response), _) => response,

@@ -320,6 +320,20 @@ fn profiles_answer_the_same_name_differently_by_path() {
     let text = String::from_utf8_lossy(&explained.body);
     assert!(text.contains("profile strict (lists: profiled.txt)"), "{text}");
     assert!(text.contains("firewall: profile strict: rule block ||profiled.upstream.test^ (profiled.txt line 1) matched"), "{text}");
+    // The blocks are counted per profile, list and rule (explain counts none).
+    let stats = curl(&["-H", &admin_authorization(), &format!("{}/admin/firewall/stats", resolver_base())]);
+    assert_eq!(stats.status, 200);
+    let stats: serde_json::Value = serde_json::from_slice(&stats.body).unwrap();
+    let rule = stats["rules"].as_array().unwrap().iter().find(|rule| rule["profile"] == "strict" && rule["list"] == "profiled.txt").cloned();
+    let rule = rule.unwrap_or_else(|| panic!("no count for strict's profiled.txt rule: {stats}"));
+    assert_eq!((rule["line"].as_u64(), rule["rule"].as_str()), (Some(1), Some("||profiled.upstream.test^")), "{stats}");
+    assert_eq!(rule["blocked"].as_u64(), Some(2), "the POST and the GET blocks, not the polling before the list loaded: {stats}");
+    let own = stats["rules"].as_array().unwrap().iter().find(|rule| rule["list"] == "PROFILES.strict.deny").cloned();
+    assert_eq!(own.map(|rule| rule["blocked"].clone()), Some(1.into()), "{stats}");
+    let profiles = stats["profiles"].as_array().unwrap();
+    assert!(profiles.contains(&serde_json::json!(["strict", 3])), "{stats}");
+    let nothing = curl(&["-X", "POST", "-H", &admin_authorization(), &format!("{}/admin/firewall/stats", resolver_base())]);
+    assert_eq!(nothing.status, 405, "read only");
 }
 
 /// A resolver's log of names is its users' browsing history: without `LOG_QUERIES` the Worker
