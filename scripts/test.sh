@@ -102,6 +102,21 @@ if [[ "${TEST_SKIP_E2E:-0}" != 1 ]]; then
       sed -e '/^name = "QUERY_RATE_LIMITER"/,/^simple/ s/^simple = .*/simple = { limit = 300, period = 10 }/' \
         wrangler.toml >wrangler.e2e.toml
       grep -q 'limit = 300, period = 10' wrangler.e2e.toml || { log "wrangler.e2e.toml: the query limit was not rewritten"; exit 1; }
+      # And two firewall profiles (tests/e2e/resolver.rs), as an operator writes them: a TOML
+      # table in [vars], which the Worker reads as JSON. No `default`: /dns-query keeps every list.
+      cat >>wrangler.e2e.toml <<'TOML'
+
+[vars.PROFILES.strict]
+id = "p7Xk2Qm9LwR4tZ8vN3bH6yJ1"
+lists = ["profiled.txt"]
+deny = ["denied.upstream.test"]
+block = "null"
+
+[vars.PROFILES.open]
+id = "open-c5Vd8Rk1"
+lists = []
+safe_search = ["bing"]
+TOML
       RESOLVER_HTTP_PORT="${RESOLVER_HTTP_PORT:-18788}"
       RESOLVER_H2_PORT="${RESOLVER_H2_PORT:-18444}"
       RESOLVER_STATE="$(realpath -m "$RUN_DIR/resolver-state")"

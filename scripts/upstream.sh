@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The upstream resolver for resolver-mode tests, on loopback only:
-#   BIND (named, authoritative for tests/upstream/upstream.test.zone) on 127.0.0.1:$UPSTREAM_DNS_PORT
+#   BIND (named, authoritative for tests/upstream/upstream.test.zone and bing.com.zone) on 127.0.0.1:$UPSTREAM_DNS_PORT
 #   dnsdist in front of it serving DoH over plain HTTP/1.1 on 127.0.0.1:$UPSTREAM_DOH_PORT/dns-query
 #   (workerd's fetch speaks HTTP/1.1 and will not trust a self-signed certificate, and BIND's own
 #   DoH listener is HTTP/2-only), with its statistics on http://127.0.0.1:$UPSTREAM_WEB_PORT
@@ -66,6 +66,8 @@ options {
 // No rndc channel: it would want port 953, which a system named may hold.
 controls { };
 zone "upstream.test" { type primary; file "$zone"; };
+// A search engine's zone, for the profiles' safe-search test (tests/e2e/resolver.rs).
+zone "bing.com" { type primary; file "$EDGEDNS_ROOT/tests/upstream/bing.com.zone"; };
 CONF
   "$named_bin" -g -c "$dir/named.conf" >"$dir/named.log" 2>&1 &
   echo $! >"$dir/named.pid"

@@ -58,6 +58,8 @@ pub enum AdminRequest {
     ResolverStatus,
     /// This isolate: the snapshot it serves, requests served, KV reads by path.
     IsolateStatus,
+    /// Resolver mode: this isolate's counts of blocked queries per profile, list and rule.
+    FirewallStats,
     /// Force a check or a value up or down.
     SetOverride {
         /// A check id, or `value:<rdata>` (canonical form).
@@ -307,6 +309,7 @@ pub fn parse(request: &HttpRequest<'_>, now_ms: u64) -> Result<AdminRequest, Adm
     let status = match path {
         "resolver" => Some(AdminRequest::ResolverStatus),
         "isolate" => Some(AdminRequest::IsolateStatus),
+        "firewall/stats" => Some(AdminRequest::FirewallStats),
         _ => None,
     };
     if let Some(status) = status {
@@ -551,6 +554,13 @@ mod tests {
 
     fn request<'a>(method: &'a str, path: &'a str, body: &'a [u8]) -> HttpRequest<'a> {
         HttpRequest { method, path, body, ..HttpRequest::default() }
+    }
+
+    #[test]
+    fn firewall_stats_are_read_only() {
+        assert!(matches!(parse(&request("GET", "/admin/firewall/stats", b""), 0), Ok(AdminRequest::FirewallStats)));
+        assert!(matches!(parse(&request("GET", "/admin/firewall/stats/", b""), 0), Ok(AdminRequest::FirewallStats)));
+        assert!(matches!(parse(&request("POST", "/admin/firewall/stats", b""), 0), Err(AdminError::MethodNotAllowed("GET"))));
     }
 
     #[test]

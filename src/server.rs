@@ -3,7 +3,8 @@
 //! calls it with the zones it holds; tests call it directly.
 
 use hickory_proto::op::ResponseCode;
-use hickory_proto::rr::{DNSClass, Record, RecordType};
+use hickory_proto::rr::rdata::CNAME;
+use hickory_proto::rr::{DNSClass, RData, Record, RecordType};
 use ipnet::IpNet;
 
 use crate::answer::{self, ExtendedError, Inputs, Resolution};
@@ -15,6 +16,7 @@ use crate::policy::{HealthView, Random};
 use crate::query::{self, ErrorReply, Problem, Query};
 use crate::resolver::firewall::{self, Firewall};
 use crate::resolver::forward::{self, Freshness};
+use crate::resolver::profile::{self, Profile, Screen, Verdict};
 use crate::resolver::{ResolverConfig, TtlBounds};
 use crate::response::{self, Encoded};
 use crate::zone::{Catalog, Viewer, Visible};
@@ -96,6 +98,9 @@ pub struct Forward {
     pub upstream_query: Vec<u8>,
     /// The firewall rule that said `alert` for this name, for the log.
     pub alert: Option<String>,
+    /// The profile the query was asked under ([`Forward::profile`]), by its place among
+    /// the configuration's profiles.
+    profile: Option<usize>,
     /// Whether the answer is screened by the firewall ([`Firewall::screen`]): not when an
     /// `allow` rule matched the question.
     screen: bool,
@@ -103,6 +108,14 @@ pub struct Forward {
     ttl_bounds: TtlBounds,
     /// Who may read the response (a hosted part from a private view makes it the client's).
     audience: Audience,
+}
+
+impl Forward {
+    /// The profile the query was asked under, among `profiles` (the configuration's): its
+    /// answer is screened through it ([`complete_in`]).
+    pub fn profile<'p>(&self, profiles: &'p profile::Profiles) -> Option<&'p Profile> {
+        self.profile.and_then(|index| profiles.get(index))
+    }
 }
 
 /// Who may read a response. An answer whose content came from a private view the client was
@@ -172,6 +185,8 @@ pub fn serve(request: &HttpRequest<'_>, zones: Zones<'_>, environment: &mut Envi
 pub struct Prepared<'r> {
     /// The view token in the path, if any.
     token: Option<&'r str>,
+    /// The profile id in the path (`/dns-query/p/<id>`), if any.
+    profile: Option<&'r str>,
     route: Route<'r>,
 }
 
@@ -262,9 +277,9 @@ impl Prepared<'_> {
 /// Parses and routes a request (no zones, no environment needed).
 pub fn prepare<'r>(request: &'r HttpRequest<'r>) -> Prepared<'r> {
     if request.path.len() + request.query.len() + 1 > MAX_TARGET {
-        return Prepared { token: None, route: Route::Respond(HttpError::UriTooLong.response()) };
+        return Prepared { token: None, profile: None, route: Route::Respond(HttpError::UriTooLong.response()) };
     }
-    let (path, token) = view_token(request.path.trim_end_matches('/'));
+    let (path, token, profile) = split_path(request.path.trim_end_matches('/'));
     let route = match (path, request.method) {
         ("", "GET" | "HEAD") => Route::Respond(HttpResponse::new(200, "text/html; charset=utf-8", PAGE.as_bytes().to_vec())),
         (DOH_PATH | JSON_PATH, "OPTIONS") => Route::Respond(HttpResponse::preflight()),
@@ -279,9 +294,9 @@ pub fn prepare<'r>(request: &'r HttpRequest<'r>) -> Prepared<'r> {
             Err(error) => Route::Respond(error.response()),
         },
         (EXPLAIN_PATH, _) => Route::Respond(HttpError::MethodNotAllowed.response()),
-        _ => Route::Respond(HttpResponse::error(404, "not found: DNS queries go to /dns-query (RFC 8484) or /resolve (JSON)")),
+        _ => Route::Respond(not_found()),
     };
-    Prepared { token, route }
+    Prepared { token, profile, route }
 }
 
 /// Whether the request's body is read: only a DoH POST carries its message there (RFC 8484
@@ -293,22 +308,66 @@ pub fn prepare<'r>(request: &'r HttpRequest<'r>) -> Prepared<'r> {
 /// assert!(takes_body("POST", "/dns-query") && takes_body("POST", "/dns-query/") && takes_body("POST", "/dns-query/view-token"));
 /// assert!(!takes_body("GET", "/dns-query") && !takes_body("POST", "/") && !takes_body("POST", "/resolve") && !takes_body("POST", "/nowhere"));
 /// assert!(!takes_body("POST", "/dns-query/a/b") && !takes_body("POST", "/dns-queryx") && !takes_body("PUT", "/dns-query"));
+/// assert!(takes_body("POST", "/dns-query/p/k7Qe3m9x") && !takes_body("POST", "/dns-query/p/a/b") && !takes_body("POST", "/resolve/p/k7"));
 /// ```
 pub fn takes_body(method: &str, path: &str) -> bool {
-    method == "POST" && view_token(path.trim_end_matches('/')).0 == DOH_PATH
+    method == "POST" && split_path(path.trim_end_matches('/')).0 == DOH_PATH
+}
+
+/// The 404 of every path that leads nowhere, an unknown profile id's included: the same
+/// whatever the id, so no answer tells which ids exist.
+fn not_found() -> HttpResponse {
+    HttpResponse::error(404, "not found: DNS queries go to /dns-query (RFC 8484) or /resolve (JSON)")
 }
 
 /// Answers a prepared request.
 pub fn serve_prepared(prepared: Prepared<'_>, zones: Zones<'_>, environment: &mut Environment<'_>, recursion: Recursion<'_>) -> Outcome {
+    serve_noting(prepared, zones, environment, recursion, &mut None)
+}
+
+/// [`serve_prepared`], setting `blocked` to the reason when the firewall blocked the query
+/// before any upstream was asked (the Worker counts it, [`crate::resolver::blocks`]; a block
+/// of a forwarded answer is [`complete_in`]'s). Explain blocks nothing.
+pub fn serve_noting<'a>(
+    prepared: Prepared<'_>,
+    zones: Zones<'_>,
+    environment: &mut Environment<'_>,
+    recursion: Recursion<'a>,
+    blocked: &mut Option<profile::Reason<'a>>,
+) -> Outcome {
     // Private views are chosen by the connecting address or the path's token: never by
     // anything else the request says (ECS, explain's `address=`).
     let viewer = Viewer::new(environment.client.address, prepared.token);
+    // The path's profile, else the default one; an id no profile has is a plain 404.
+    let profiles = recursion.config.map(|config| &config.profiles);
+    let profile = match prepared.profile {
+        None => profiles.and_then(profile::Profiles::default_profile),
+        Some(id) => match profiles.and_then(|profiles| profiles.by_id(id)) {
+            Some(profile) => Some(profile),
+            None => return Outcome::Respond(not_found()),
+        },
+    };
+    let screen = Screen { lists: recursion.firewall, profile };
     match prepared.route {
         Route::Respond(response) => Outcome::Respond(response),
         Route::ErrorReply(reply) => Outcome::Respond(error_reply(&reply, recursion.config.is_some())),
-        Route::Answer(query, format) => answer(query, format, zones, environment, recursion, &viewer),
-        Route::Explain(query, query_string) => Outcome::Respond(explain(query, query_string, zones, environment, recursion, &viewer)),
+        Route::Answer(query, format) => answer(query, format, zones, environment, recursion, screen, &viewer, blocked),
+        Route::Explain(query, query_string) => Outcome::Respond(explain(query, query_string, zones, environment, recursion, screen, &viewer)),
     }
+}
+
+/// Splits `/dns-query/p/<profile-id>` (and `/resolve/p/`, `/explain/p/`) into the path and
+/// the profile id, or a private view's token off `/dns-query/<token>` (and the others).
+fn split_path(path: &str) -> (&str, Option<&str>, Option<&str>) {
+    for base in [DOH_PATH, JSON_PATH, EXPLAIN_PATH] {
+        if let Some(id) = path.strip_prefix(base).and_then(|rest| rest.strip_prefix("/p/")) {
+            if !id.is_empty() && !id.contains('/') {
+                return (base, None, Some(id));
+            }
+        }
+    }
+    let (path, token) = view_token(path);
+    (path, token, None)
 }
 
 /// Splits a private view's token off `/dns-query/<token>`, `/resolve/<token>` and
@@ -362,13 +421,16 @@ enum Decision {
     },
 }
 
-fn decide(
+#[allow(clippy::too_many_arguments)] // one call per route: answer, explain
+fn decide<'a>(
     query: &Query,
     zones: Zones<'_>,
     environment: &mut Environment<'_>,
     recursion: Recursion<'_>,
+    rules: Screen<'a>,
     viewer: &Viewer,
     mut trace: Option<&mut Vec<String>>,
+    blocked: &mut Option<profile::Reason<'a>>,
 ) -> Decision {
     // What the wire format refuses before looking at any zone is refused the same way whatever
     // the format asked in (the JSON API takes any type by name or number), and never forwarded:
@@ -383,15 +445,30 @@ fn decide(
     let mut alert = None;
     // An `allow` for the question covers its answer too: nothing in it is screened.
     let mut screen = true;
-    if let Some(rule) = recursion.firewall.and_then(|firewall| firewall.check(&query.question.name)) {
-        if let Some(trace) = trace.as_deref_mut() {
-            trace.push(format!("firewall: rule {rule} matched"));
+    let verdict = rules.question(&query.question.name, query.question.query_type);
+    if let (Some(trace), Some(line)) = (trace.as_deref_mut(), verdict.explain(&query.question.name)) {
+        trace.push(line);
+    }
+    match verdict {
+        Verdict::Block(reason, block) => {
+            *blocked = Some(reason);
+            return Decision::Answered(block_answer(query, &block, recursion.config.is_some()), Audience::Public);
         }
-        match &rule.action {
-            firewall::Action::Block(block) => return Decision::Answered(blocked(query, block, recursion.config.is_some()), Audience::Public),
-            firewall::Action::Alert => alert = Some(rule.to_string()),
-            firewall::Action::Allow => screen = false,
+        Verdict::Alert(reason) => alert = Some(reason.to_string()),
+        Verdict::Allow(_) => screen = false,
+        // A search engine's name under safe search: its CNAME, the target asked upstream
+        // as a hosted chain's exit is (profiles exist in resolver mode only).
+        Verdict::Rewrite { target, .. } => {
+            let mut cname = Resolution::new(ResponseCode::NoError);
+            cname.recursion_available = true;
+            let record = Record::from_rdata(query.question.name.clone(), profile::SAFE_SEARCH_TTL, RData::CNAME(CNAME(target.clone())));
+            cname.answers.push(record);
+            if matches!(query.question.query_type, RecordType::CNAME | RecordType::ANY) || recursion.config.is_none() {
+                return Decision::Answered(cname, Audience::Public);
+            }
+            return Decision::Forward { alert, chain: Some((target.clone(), cname)), screen, audience: Audience::Public };
         }
+        Verdict::Pass => {}
     }
     let question = &query.question;
     let visible = match zones {
@@ -414,15 +491,17 @@ fn decide(
     let audience = visible.as_ref().map_or(Audience::Public, Audience::of);
     // The hosted answer's chain and addresses meet the rules too (a hosted CNAME into a
     // blocked domain is blocked as an upstream's would be).
-    if let Some(rule) = recursion.firewall.filter(|_| screen).and_then(|firewall| firewall.screen(&resolution.answers.records())) {
-        if let Some(trace) = trace.as_deref_mut() {
-            trace.push(format!("firewall: rule {rule} matched in the answer"));
+    let verdict = if screen { rules.answer(&resolution.answers.records(), question.query_type) } else { Verdict::Pass };
+    if let (Some(trace), Some(line)) = (trace.as_deref_mut(), verdict.explain(&question.name)) {
+        trace.push(format!("{line} in the answer"));
+    }
+    match verdict {
+        Verdict::Block(reason, block) => {
+            *blocked = Some(reason);
+            return Decision::Answered(block_answer(query, &block, recursion.config.is_some()), audience);
         }
-        match &rule.action {
-            firewall::Action::Block(block) => return Decision::Answered(blocked(query, block, recursion.config.is_some()), audience),
-            firewall::Action::Alert => alert = alert.or_else(|| Some(rule.to_string())),
-            firewall::Action::Allow => {}
-        }
+        Verdict::Alert(reason) => alert = alert.or_else(|| Some(reason.to_string())),
+        Verdict::Allow(_) | Verdict::Rewrite { .. } | Verdict::Pass => {}
     }
     // A resolver finishes a hosted CNAME chain that leaves the hosted zones (a CDN name).
     if let (Some(_), Some(visible)) = (recursion.config, &visible) {
@@ -476,7 +555,7 @@ fn chain_exit(resolution: &Resolution, query_type: RecordType, catalog: &Visible
 }
 
 /// A firewall block's answer: NXDOMAIN, NODATA or the override record, with EDE 15.
-fn blocked(query: &Query, block: &firewall::BlockAnswer, recursion_available: bool) -> Resolution {
+fn block_answer(query: &Query, block: &firewall::BlockAnswer, recursion_available: bool) -> Resolution {
     let mut resolution = match block {
         firewall::BlockAnswer::NxDomain => Resolution::new(ResponseCode::NXDomain),
         firewall::BlockAnswer::NoData => Resolution::new(ResponseCode::NoError),
@@ -494,8 +573,18 @@ fn blocked(query: &Query, block: &firewall::BlockAnswer, recursion_available: bo
     resolution
 }
 
-fn answer(query: Query, format: Format, zones: Zones<'_>, environment: &mut Environment<'_>, recursion: Recursion<'_>, viewer: &Viewer) -> Outcome {
-    match decide(&query, zones, environment, recursion, viewer, None) {
+#[allow(clippy::too_many_arguments)] // the request, what answers it, and where a block is noted
+fn answer<'a>(
+    query: Query,
+    format: Format,
+    zones: Zones<'_>,
+    environment: &mut Environment<'_>,
+    recursion: Recursion<'_>,
+    rules: Screen<'a>,
+    viewer: &Viewer,
+    blocked: &mut Option<profile::Reason<'a>>,
+) -> Outcome {
+    match decide(&query, zones, environment, recursion, rules, viewer, None, blocked) {
         Decision::Answered(resolution, audience) => Outcome::Respond(audience.restrict(respond(&query, format, &resolution))),
         Decision::Forward { alert, chain, screen, audience } => {
             let Some(config) = recursion.config else {
@@ -523,6 +612,7 @@ fn answer(query: Query, format: Format, zones: Zones<'_>, environment: &mut Envi
                         subnet,
                         upstream_query,
                         alert,
+                        profile: rules.profile.map(|profile| profile.index),
                         screen,
                         ttl_bounds: config.ttl_bounds(),
                         audience,
@@ -537,6 +627,13 @@ fn answer(query: Query, format: Format, zones: Zones<'_>, environment: &mut Envi
 /// The client's response to a forwarded query, screened by `firewall` (the chain the upstream
 /// answered with, its addresses), with the rule that blocked or flagged it (for the log).
 pub fn complete<'f>(forwarded: &Forward, answer: Forwarded<'_>, firewall: Option<&'f Firewall>) -> (HttpResponse, Option<&'f firewall::Rule>) {
+    let (response, reason) = complete_in(forwarded, answer, Screen { lists: firewall, profile: None });
+    (response, reason.map(|reason| reason.rule))
+}
+
+/// [`complete`] through a profile's rules ([`Forward::profile`]): the reason names the
+/// profile, the list, the line and the rule.
+pub fn complete_in<'f>(forwarded: &Forward, answer: Forwarded<'_>, rules: Screen<'f>) -> (HttpResponse, Option<profile::Reason<'f>>) {
     let mut resolution = match answer {
         Forwarded::Answer(upstreamed, freshness) => forward::resolution(upstreamed, &forwarded.query, freshness, forwarded.subnet, forwarded.ttl_bounds),
         Forwarded::Failed(failures) => forward::failure(failures),
@@ -553,11 +650,16 @@ pub fn complete<'f>(forwarded: &Forward, answer: Forwarded<'_>, firewall: Option
             resolution.answers.clear();
         }
     }
-    let rule = firewall.filter(|_| forwarded.screen).and_then(|firewall| firewall.screen(&resolution.answers.records()));
-    if let Some(firewall::Action::Block(block)) = rule.map(|rule| &rule.action) {
-        resolution = blocked(&forwarded.query, block, true);
-    }
-    (forwarded.audience.restrict(respond(&forwarded.query, forwarded.format, &resolution)), rule)
+    let verdict = if forwarded.screen { rules.answer(&resolution.answers.records(), forwarded.query.question.query_type) } else { Verdict::Pass };
+    let reason = match verdict {
+        Verdict::Block(reason, block) => {
+            resolution = block_answer(&forwarded.query, &block, true);
+            Some(reason)
+        }
+        Verdict::Alert(reason) => Some(reason),
+        Verdict::Allow(_) | Verdict::Rewrite { .. } | Verdict::Pass => None,
+    };
+    (forwarded.audience.restrict(respond(&forwarded.query, forwarded.format, &resolution)), reason)
 }
 
 fn respond(query: &Query, format: Format, resolution: &Resolution) -> HttpResponse {
@@ -589,13 +691,25 @@ fn resolve_in(query: &Query, visible: &Visible<'_>, environment: &mut Environmen
 /// (`country`, `continent`, `region`, `lat`, `lon`, `asn`, `colo`, `address`): the answer and
 /// the trace of every policy decision behind it. Access is checked first
 /// ([`Prepared::authorize`]).
-fn explain(query: Query, query_string: &str, zones: Zones<'_>, environment: &mut Environment<'_>, recursion: Recursion<'_>, viewer: &Viewer) -> HttpResponse {
+fn explain(
+    query: Query,
+    query_string: &str,
+    zones: Zones<'_>,
+    environment: &mut Environment<'_>,
+    recursion: Recursion<'_>,
+    rules: Screen<'_>,
+    viewer: &Viewer,
+) -> HttpResponse {
     let client = match json::client_overrides(query_string, environment.client) {
         Ok(client) => client,
         Err(error) => return error.response(),
     };
     let view = client.view_with(query.edns.as_ref().and_then(|edns| edns.client_subnet.as_ref()), environment.locator);
     let mut trace = Vec::new();
+    if let Some(profile) = rules.profile {
+        let lists = profile.list_names().map_or_else(|| "every list".to_owned(), |names| format!("lists: {}", names.join(", ")));
+        trace.push(format!("profile {} ({lists})", profile.name));
+    }
     let mut explained = Environment {
         client: &client,
         health: environment.health,
@@ -604,7 +718,7 @@ fn explain(query: Query, query_string: &str, zones: Zones<'_>, environment: &mut
         signer: environment.signer.as_mut().map(Signer::reborrow),
         signing_errors: Vec::new(),
     };
-    let resolution = match decide(&query, zones, &mut explained, recursion, viewer, Some(&mut trace)) {
+    let resolution = match decide(&query, zones, &mut explained, recursion, rules, viewer, Some(&mut trace), &mut None) {
         Decision::Answered(resolution, _) => resolution,
         // Explain does not ask upstreams: the trace says the name would be forwarded.
         Decision::Forward { chain, .. } => match chain {

@@ -87,6 +87,21 @@ thread_local! {
     });
 }
 
+thread_local! {
+    /// This isolate's counts of blocked queries (bounded: [`crate::resolver::blocks`]).
+    static BLOCKS: RefCell<crate::resolver::blocks::BlockCounts> = RefCell::new(crate::resolver::blocks::BlockCounts::default());
+}
+
+/// Counts a block (of a question, or of a forwarded answer) in this isolate's counts.
+pub fn record_block(reason: &crate::resolver::profile::Reason<'_>) {
+    BLOCKS.with(|blocks| blocks.borrow_mut().record(reason));
+}
+
+/// This isolate's counts of blocked queries (`GET /admin/firewall/stats`).
+pub fn block_report() -> crate::resolver::blocks::BlockReport {
+    BLOCKS.with(|blocks| blocks.borrow().report())
+}
+
 /// At most this many rounds of following flights that are lost (abandoned by age, or their
 /// leader went away) before a query looks its question up alone.
 const MAX_ROUNDS: usize = 3;
@@ -306,8 +321,12 @@ fn finish(
     cache: &str,
     upstream: Option<(&str, u32)>,
 ) -> crate::doh::HttpResponse {
-    let (response, rule) = server::complete(forwarded, answer, firewall);
-    let rule = rule.map(ToString::to_string).or_else(|| forwarded.alert.clone());
+    let rules = crate::resolver::profile::Screen { lists: firewall, profile: forwarded.profile(&config.profiles) };
+    let (response, rule) = server::complete_in(forwarded, answer, rules);
+    if let Some(reason) = &rule {
+        record_block(reason);
+    }
+    let rule = rule.map(|reason| reason.to_string()).or_else(|| forwarded.alert.clone());
     console_log!("{}", log::forward_line(&forwarded.upstream.question, cache, upstream, rule.as_deref(), config.log_query_names));
     response
 }

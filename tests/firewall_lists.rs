@@ -143,6 +143,32 @@ fn check_prints_file_line_why_for_what_it_cannot_express() {
     assert!(!ok && stderr.contains(&format!("{}:2: cannot read the answer", bad.display())), "{stderr}");
 }
 
+/// `--profiles` checks the resolver's profiles against the lists given: a wrangler.toml's
+/// `[vars.PROFILES]` table (or a JSON file) must read, and name only lists that are there.
+#[test]
+fn check_reads_the_profiles_and_the_lists_they_name() {
+    let dir = format!("{}/tests/fixtures/lists", env!("CARGO_MANIFEST_DIR"));
+    let scratch = std::env::temp_dir().join(format!("edgedns-profiles-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let toml = scratch.join("wrangler.toml");
+    std::fs::write(
+        &toml,
+        "name = \"x\"\n[vars]\nUPSTREAMS = \"https://dns.example/q\"\n[vars.PROFILES.kids]\nid = \"k7Qe3m9x\"\nlists = [\"adblock.txt\"]\nblock = \"null\"\n",
+    )
+    .unwrap();
+    let (adblock, hosts) = (format!("{dir}/adblock.txt"), format!("{dir}/hosts.txt"));
+    let (ok, stdout, stderr) = cli(&["firewall", "check", "--profiles", toml.to_str().unwrap(), &adblock, &hosts]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("ok: 1 profiles (kids)"), "{stdout}");
+    let (ok, _, stderr) = cli(&["firewall", "check", "--profiles", toml.to_str().unwrap(), &hosts]);
+    assert!(!ok && stderr.contains("profile kids names the list \"adblock.txt\", which is not among the lists given"), "{stderr}");
+    let json = scratch.join("profiles.json");
+    std::fs::write(&json, r#"{"kids": {"block": "sometimes"}}"#).unwrap();
+    let (ok, _, stderr) = cli(&["firewall", "check", "--profiles", json.to_str().unwrap(), &hosts]);
+    assert!(!ok && stderr.contains("PROFILES: kids: block: \"sometimes\""), "{stderr}");
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
 /// A million-domain list (the aggregated blocklists' size) in the compact store: its bytes
 /// against the names' bytes and KV's 25 MiB value limit, and every name found (no timing:
 /// benches/firewall.rs measures that).

@@ -11,8 +11,9 @@ use edgedns::doh::{HttpRequest, HttpResponse};
 use edgedns::policy::{NoHealthData, SplitMix};
 use edgedns::resolver::firewall::Firewall;
 use edgedns::resolver::forward::{self, Freshness, UpstreamFailure};
+use edgedns::resolver::profile::Screen;
 use edgedns::resolver::ResolverConfig;
-use edgedns::server::{complete, serve, Environment, Forward, Forwarded, Outcome, Recursion, Zones};
+use edgedns::server::{complete, complete_in, serve, Environment, Forward, Forwarded, Outcome, Recursion, Zones};
 use edgedns::zone::compile::{compile_all, SourceFile};
 use edgedns::zone::Catalog;
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
@@ -233,6 +234,107 @@ fn the_firewall_sees_through_cname_chains_and_checks_answer_addresses() {
         responded(run(&HttpRequest { method: "GET", path: "/explain", query: "name=chain1.conformance.test", ..HttpRequest::default() }, recursion));
     let text = String::from_utf8(explained.body).unwrap();
     assert!(text.contains("firewall: rule block www.conformance.test (line 2) matched in the answer"), "{text}");
+}
+
+/// Two published lists and three profiles over them (src/resolver/profile.rs has the rules
+/// in detail): the path picks the profile; an unknown id is the same 404 as any other path.
+#[test]
+fn profiles_chosen_by_path_answer_the_same_name_differently() {
+    let profiles = r#"{"default": {"lists": ["ads.txt"]},
+        "kids": {"id": "k7Qe3m9xV2pLr8TzW4nY", "lists": ["ads.txt", "adult.txt"], "deny": ["games.example.net"], "block": "nodata",
+                 "safe_search": ["bing"]},
+        "open": {"lists": []}}"#;
+    let config = ResolverConfig::from_vars(|name| match name {
+        "UPSTREAMS" => Some("https://dns.example/dns-query".to_owned()),
+        "PROFILES" => Some(profiles.to_owned()),
+        _ => None,
+    })
+    .unwrap()
+    .unwrap();
+    let bundle = edgedns::resolver::firewall::bundle::encode(&[
+        edgedns::resolver::firewall::bundle::List { name: Some("ads.txt"), format: edgedns::resolver::firewall::Format::Adblock, text: "||ads.example.net^\n" },
+        edgedns::resolver::firewall::bundle::List {
+            name: Some("adult.txt"),
+            format: edgedns::resolver::firewall::Format::Domains,
+            text: "adult.example.net\n",
+        },
+    ]);
+    let firewall = Firewall::load(&bundle).unwrap();
+    let recursion = Recursion { config: Some(&config), firewall: Some(&firewall) };
+    let ask = |path: &str, name: &str, record_type| {
+        let bytes = query_bytes(name, record_type, false);
+        run(&HttpRequest { method: "POST", path, content_type: Some("application/dns-message"), body: &bytes, ..HttpRequest::default() }, recursion)
+    };
+    let message = |outcome| Message::from_vec(&responded(outcome).body).unwrap();
+    let kids = "/dns-query/p/k7Qe3m9xV2pLr8TzW4nY";
+    // adult.example.net: the default profile forwards it, kids blocks it with its NODATA.
+    assert_eq!(forwarded(ask("/dns-query", "adult.example.net.", RecordType::A)).upstream.question.name.to_string(), "adult.example.net.");
+    let blocked = message(ask(kids, "adult.example.net.", RecordType::A));
+    assert_eq!((blocked.metadata.response_code, blocked.answers.len(), extended_error(&blocked)), (ResponseCode::NoError, 0, Some(15)));
+    let blocked = message(ask(&format!("{kids}/"), "www.adult.example.net.", RecordType::A));
+    assert_eq!(extended_error(&blocked), Some(15), "a trailing slash is the same path");
+    // ads.example.net: NXDOMAIN by default, passed by the profile with no lists.
+    assert_eq!(message(ask("/dns-query", "ads.example.net.", RecordType::A)).metadata.response_code, ResponseCode::NXDomain);
+    forwarded(ask("/dns-query/p/open", "ads.example.net.", RecordType::A));
+    assert_eq!(message(ask(kids, "games.example.net.", RecordType::A)).metadata.response_code, ResponseCode::NoError, "own deny, kids' NODATA");
+    // Safe search: the CNAME, then the target is what goes upstream, screened through kids.
+    let rewritten = forwarded(ask(kids, "www.bing.com.", RecordType::A));
+    assert_eq!(rewritten.upstream.question.name.to_string(), "strict.bing.com.");
+    let answer = forward::accept(&upstream_answer(&rewritten, 300, false), &rewritten.upstream).unwrap();
+    let (response, reason) = complete_in(
+        &rewritten,
+        Forwarded::Answer(&answer, Freshness::Aged(0)),
+        Screen { lists: Some(&firewall), profile: rewritten.profile(&config.profiles) },
+    );
+    let completed = Message::from_vec(&response.body).unwrap();
+    assert_eq!(data(&completed), vec!["strict.bing.com.", "192.0.2.77"]);
+    assert_eq!(completed.answers[0].name.to_string(), "www.bing.com.");
+    assert!(reason.is_none());
+    assert_eq!(forwarded(ask("/dns-query", "www.bing.com.", RecordType::A)).upstream.question.name.to_string(), "www.bing.com.", "no safe search by default");
+    let cname = message(ask(kids, "www.bing.com.", RecordType::CNAME));
+    assert_eq!(data(&cname), vec!["strict.bing.com."], "a CNAME question gets the CNAME alone");
+    // A forwarded answer is screened through the query's profile: the kids' lists.
+    let cloaking = forwarded(ask(kids, "x.site.example.", RecordType::A));
+    let answer = forward::accept(&cloaked_answer(&cloaking, "cdn.adult.example.net.", A::new(192, 0, 2, 9)), &cloaking.upstream).unwrap();
+    let (response, reason) =
+        complete_in(&cloaking, Forwarded::Answer(&answer, Freshness::Aged(0)), Screen { lists: Some(&firewall), profile: cloaking.profile(&config.profiles) });
+    assert_eq!(extended_error(&Message::from_vec(&response.body).unwrap()), Some(15));
+    assert_eq!(reason.map(|reason| reason.to_string()).as_deref(), Some("profile kids: block adult.example.net (adult.txt line 1)"));
+    let plain = forwarded(ask("/dns-query", "x.site.example.", RecordType::A));
+    let answer = forward::accept(&cloaked_answer(&plain, "cdn.adult.example.net.", A::new(192, 0, 2, 9)), &plain.upstream).unwrap();
+    let (response, _) =
+        complete_in(&plain, Forwarded::Answer(&answer, Freshness::Aged(0)), Screen { lists: Some(&firewall), profile: plain.profile(&config.profiles) });
+    assert_eq!(Message::from_vec(&response.body).unwrap().answers.len(), 2, "the default profile has no adult.txt");
+    // Unknown ids, GET and JSON alike: the 404 of a path that leads nowhere, whatever the id.
+    let nowhere = responded(run(&HttpRequest { method: "GET", path: "/nowhere", ..HttpRequest::default() }, recursion));
+    for path in ["/dns-query/p/kids", "/dns-query/p/k7Qe3m9xV2pLr8TzW4nX", "/resolve/p/guess", "/explain/p/guess"] {
+        let response = responded(run(
+            &HttpRequest { method: "GET", path, query: "name=a.example.net&dns=AAABAAABAAAAAAAAAWEHZXhhbXBsZQNuZXQAAAEAAQ", ..HttpRequest::default() },
+            recursion,
+        ));
+        assert_eq!((response.status, &response.body), (404, &nowhere.body), "{path}");
+    }
+    let json = forwarded(run(&HttpRequest { method: "GET", path: "/resolve/p/open", query: "name=ads.example.net", ..HttpRequest::default() }, recursion));
+    assert_eq!(json.upstream.question.name.to_string(), "ads.example.net.", "the JSON API takes the profile path too");
+    // Explain names the profile, its lists and the rule.
+    let explained = responded(run(
+        &HttpRequest { method: "GET", path: "/explain/p/k7Qe3m9xV2pLr8TzW4nY", query: "name=adult.example.net", ..HttpRequest::default() },
+        recursion,
+    ));
+    let text = String::from_utf8(explained.body).unwrap();
+    assert!(text.contains("profile kids (lists: ads.txt, adult.txt)"), "{text}");
+    assert!(text.contains("firewall: profile kids: rule block adult.example.net (adult.txt line 1) matched"), "{text}");
+    // Without PROFILES a profile path leads nowhere either.
+    let plain_config = crate::config();
+    let response = responded(run(
+        &HttpRequest { method: "GET", path: "/resolve/p/open", query: "name=ads.example.net", ..HttpRequest::default() },
+        Recursion { config: Some(&plain_config), firewall: Some(&firewall) },
+    ));
+    assert_eq!(response.status, 404);
+}
+
+fn data(message: &Message) -> Vec<String> {
+    message.answers.iter().map(|record| record.data.to_string()).collect()
 }
 
 #[test]

@@ -10,11 +10,13 @@
 //! `UPSTREAMS` the endpoint stays authoritative-only: names outside the hosted zones are
 //! REFUSED, as before.
 
+pub mod blocks;
 pub mod cache;
 pub mod coalesce;
 pub mod firewall;
 pub mod forward;
 pub mod log;
+pub mod profile;
 
 use std::net::IpAddr;
 
@@ -92,6 +94,9 @@ pub struct ResolverConfig {
     /// Whether forwarded names are logged (`LOG_QUERIES`; off by default: a resolver's log of
     /// names is its users' browsing history).
     pub log_query_names: bool,
+    /// The firewall profiles clients choose by path (`PROFILES`; none: every list for
+    /// everyone, as before profiles).
+    pub profiles: profile::Profiles,
 }
 
 /// A variable with an unusable value.
@@ -154,6 +159,10 @@ impl ResolverConfig {
             upstream_subnet,
             forward_client_subnet: flag("FORWARD_CLIENT_ECS")?,
             log_query_names: flag("LOG_QUERIES")?,
+            profiles: match var("PROFILES").filter(|text| !text.trim().is_empty()) {
+                Some(text) => profile::Profiles::parse(&text)?,
+                None => profile::Profiles::default(),
+            },
         };
         if config.min_ttl > config.max_ttl {
             return Err(ConfigError(format!("CACHE_MIN_TTL ({}) is above CACHE_MAX_TTL ({})", config.min_ttl, config.max_ttl)));
@@ -215,6 +224,9 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!((tuned.upstream_subnet, tuned.forward_client_subnet, tuned.min_ttl), (UpstreamSubnet::Truncated, true, 30));
+        assert!(config.profiles.is_empty());
+        let profiled = read(&[("UPSTREAMS", "https://a.example/q"), ("PROFILES", r#"{"kids": {"id": "k1"}}"#)]).unwrap().unwrap();
+        assert_eq!(profiled.profiles.by_id("k1").map(|profile| profile.name.as_str()), Some("kids"));
     }
 
     #[test]
@@ -230,6 +242,7 @@ mod tests {
             (vec![("UPSTREAMS", "https://a.example/q"), ("FORWARD_CLIENT_ECS", "yes")], "FORWARD_CLIENT_ECS"),
             (vec![("UPSTREAMS", "https://a.example/q"), ("LOG_QUERIES", "verbose")], "LOG_QUERIES"),
             (vec![("UPSTREAMS", "https://a.example/q"), ("CACHE_MIN_TTL", "600"), ("CACHE_MAX_TTL", "60")], "above"),
+            (vec![("UPSTREAMS", "https://a.example/q"), ("PROFILES", r#"{"kids": {"block": "maybe"}}"#)], "PROFILES: kids: block"),
         ] {
             let error = read(&vars).expect_err(expected);
             assert!(error.0.contains(expected), "{error}");

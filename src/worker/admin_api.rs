@@ -72,6 +72,7 @@ pub(super) async fn serve_admin(request: AdminRequest, env: &Env, _context: &Con
             });
             Ok(admin::json(200, &status))
         }
+        AdminRequest::FirewallStats => Ok(admin::json(200, &crate::upstream::block_report())),
         AdminRequest::IsolateStatus => {
             let isolate = with_isolate(env, |isolate| isolate.status());
             let counts = COUNTS.with(|counts| *counts.borrow());

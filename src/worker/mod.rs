@@ -227,7 +227,7 @@ fn resolver_config(env: &Env) -> Option<Rc<ResolverConfig>> {
     if let Some(config) = STATE.with(|state| state.borrow().resolver.clone()) {
         return config;
     }
-    let config = match ResolverConfig::from_vars(|name| env.var(name).ok().map(|value| value.to_string())) {
+    let config = match ResolverConfig::from_vars(|name| variable_text(env, name)) {
         Ok(config) => config.map(Rc::new),
         Err(error) => {
             console_error!("edgedns: resolver mode off, the settings are unusable: {error}");
@@ -236,6 +236,16 @@ fn resolver_config(env: &Env) -> Option<Rc<ResolverConfig>> {
     };
     STATE.with(|state| state.borrow_mut().resolver = Some(config.clone()));
     config
+}
+
+/// A variable's value as text: a string as it is; a JSON value from wrangler.toml's
+/// `[vars]` (a TOML table, such as `[vars.PROFILES]`) as its JSON.
+fn variable_text(env: &Env, name: &str) -> Option<String> {
+    if let Ok(value) = env.var(name) {
+        return Some(value.to_string());
+    }
+    let value = js_sys::Reflect::get(env, &JsValue::from_str(name)).ok().filter(|value| value.is_object())?;
+    js_sys::JSON::stringify(&value).ok().and_then(|text| text.as_string())
 }
 
 /// Who asked: the connecting address (`CF-Connecting-IP`), and where the edge says they are,
@@ -336,7 +346,11 @@ async fn fetch(request: web_sys::Request, env: Env, context: Context) -> Result<
     let signer = signing.signer(now / 1000);
     let mut environment = Environment { client: &client, health: &health_view, random: &mut random, locator, signer, signing_errors: Vec::new() };
     let recursion = Recursion { config: resolver.as_deref(), firewall: firewall.as_deref() };
-    let outcome = server::serve_prepared(prepared, zones, &mut environment, recursion);
+    let mut blocked = None;
+    let outcome = server::serve_noting(prepared, zones, &mut environment, recursion, &mut blocked);
+    if let Some(reason) = &blocked {
+        crate::upstream::record_block(reason);
+    }
     for error in environment.signing_errors.drain(..) {
         console_error!("edgedns: dnssec: {error}");
     }

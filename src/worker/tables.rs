@@ -76,6 +76,13 @@ pub(super) async fn load_firewall(kv: &Kv) {
         }
     };
     console_log!("edgedns: firewall {} loaded ({} rules)", if version.is_empty() { "(none)" } else { &version }, rules.as_ref().map_or(0, |r| r.len()));
+    // A profile naming a list this version lacks uses the lists it finds: said once a load.
+    if let Some(config) = STATE.with(|state| state.borrow().resolver.clone().flatten()) {
+        let published: Vec<&str> = rules.as_deref().map(|rules| rules.list_names().collect()).unwrap_or_default();
+        for (profile, list) in config.profiles.missing_lists(&published) {
+            console_error!("edgedns: profile {profile} names the list {list:?}, which firewall {version:?} does not hold");
+        }
+    }
     STATE.with(|state| {
         let mut state = state.borrow_mut();
         state.firewall_version = Some(version);

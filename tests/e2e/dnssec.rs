@@ -290,7 +290,7 @@ fn dnssec_python() -> Command {
 /// key: both answer unsigned with the error logged, and the isolate keeps answering.
 #[test]
 fn unusable_secrets_leave_answers_unsigned_with_a_logged_error_never_a_failure() {
-    const PORT: u16 = 18861;
+    const PORT: u16 = 18865;
     let dir = scratch("dnssec-secrets");
     let _ = std::fs::remove_dir_all(&dir);
     let output = Command::new(env("EDGEDNS_CLI")).args(["compile", "--kv-dir"]).arg(dir.join("kv")).arg("zones").output().expect("the CLI runs");

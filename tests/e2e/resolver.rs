@@ -247,6 +247,95 @@ fn adblock_and_hosts_lists_block_except_and_explain_their_lines() {
     assert!(text.contains("firewall: rule block 0.0.0.0 filter-hosts.upstream.test (hosts line 2) matched"), "{text}");
 }
 
+fn ask_at(path: &str, name: &str, record_type: RecordType, id: u16, get: bool) -> Message {
+    let mut message = Message::new(id, MessageType::Query, OpCode::Query);
+    message.metadata.recursion_desired = true;
+    message.add_query(Query::query(Name::from_str(name).unwrap(), record_type));
+    message.edns = Some(Edns::new());
+    let url = format!("{}{path}", resolver_base());
+    if get {
+        curl(&[&format!("{url}?dns={}", b64(&message.to_vec().unwrap()))]).message()
+    } else {
+        curl_post(&url, &message.to_vec().unwrap(), &[]).message()
+    }
+}
+
+/// Two profiles (scripts/test.sh writes them into the stack's wrangler.e2e.toml as a TOML
+/// table): `strict` uses profiled.txt and answers blocks with 0.0.0.0, `open` uses no list
+/// and holds Bing to safe search. The same name gets three answers by path; an unknown id
+/// is the 404 of any path.
+#[test]
+fn profiles_answer_the_same_name_differently_by_path() {
+    let _guard = UPSTREAM.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = scratch("profiles");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("profiled.txt"), "||profiled.upstream.test^\n").unwrap();
+    let output = Command::new(env("EDGEDNS_CLI"))
+        .args(["firewall", "publish"])
+        .arg(dir.join("profiled.txt"))
+        .args(["--format", "adblock", "--local", "--persist-to", &env("EDGEDNS_RESOLVER_STATE")])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let (strict, open) = ("/dns-query/p/p7Xk2Qm9LwR4tZ8vN3bH6yJ1", "/dns-query/p/open-c5Vd8Rk1");
+    // The list loads in the background after a refresh (every second on this stack).
+    let mut blocked = ask_at(strict, "profiled.upstream.test.", RecordType::A, 21, false);
+    for _ in 0..40 {
+        if extended_error(&blocked) == Some(15) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+        blocked = ask_at(strict, "profiled.upstream.test.", RecordType::A, 21, false);
+    }
+    assert_eq!(
+        (blocked.metadata.response_code, data(&blocked), extended_error(&blocked)),
+        (ResponseCode::NoError, vec!["0.0.0.0".to_owned()], Some(15)),
+        "strict: its null answer"
+    );
+    let by_get = ask_at(strict, "profiled.upstream.test.", RecordType::AAAA, 22, true);
+    assert_eq!((data(&by_get), extended_error(&by_get)), (vec!["::".to_owned()], Some(15)), "GET ?dns= takes the profile path too");
+    let passed = ask_at(open, "profiled.upstream.test.", RecordType::A, 23, false);
+    assert_eq!((data(&passed), extended_error(&passed)), (vec!["192.0.2.215".to_owned()], None), "open: no list, the upstream's answer");
+    let default = ask("profiled.upstream.test.", RecordType::A, 24);
+    assert_eq!((default.metadata.response_code, extended_error(&default)), (ResponseCode::NXDomain, Some(15)), "/dns-query: every list, as before profiles");
+    let denied = ask_at(strict, "denied.upstream.test.", RecordType::A, 25, false);
+    assert_eq!((data(&denied), extended_error(&denied)), (vec!["0.0.0.0".to_owned()], Some(15)), "strict's own deny entry");
+    assert_eq!(data(&ask("denied.upstream.test.", RecordType::A, 26)), vec!["192.0.2.216"], "another profile's entries do not apply");
+    // Safe search: open answers www.bing.com with Bing's strict.bing.com CNAME, then the
+    // upstream's address for it; the default path gets the upstream's own answer.
+    let safe = ask_at(open, "www.bing.com.", RecordType::A, 27, false);
+    assert_eq!((safe.metadata.response_code, data(&safe)), (ResponseCode::NoError, vec!["strict.bing.com.".to_owned(), "192.0.2.222".to_owned()]), "{safe:?}");
+    assert_eq!(safe.answers[0].name.to_string(), "www.bing.com.");
+    assert_eq!(data(&ask("www.bing.com.", RecordType::A, 28)), vec!["192.0.2.221"]);
+    // Unknown ids (a guess, a name, one character off) get the 404 any path gets.
+    let nowhere = curl(&[&format!("{}/nowhere", resolver_base())]);
+    assert_eq!(nowhere.status, 404);
+    for id in ["guess", "strict", "open", "p7Xk2Qm9LwR4tZ8vN3bH6yJ2"] {
+        let exchange = curl(&[&format!("{}/dns-query/p/{id}?dns=AAABAAABAAAAAAAAAWEHZXhhbXBsZQNuZXQAAAEAAQ", resolver_base())]);
+        assert_eq!((exchange.status, &exchange.body), (404, &nowhere.body), "{id}");
+    }
+    // Explain names the profile and the rule.
+    let explained = curl(&["-H", &admin_authorization(), &format!("{}/explain/p/p7Xk2Qm9LwR4tZ8vN3bH6yJ1?name=profiled.upstream.test", resolver_base())]);
+    let text = String::from_utf8_lossy(&explained.body);
+    assert!(text.contains("profile strict (lists: profiled.txt)"), "{text}");
+    assert!(text.contains("firewall: profile strict: rule block ||profiled.upstream.test^ (profiled.txt line 1) matched"), "{text}");
+    // The blocks are counted per profile, list and rule (explain counts none).
+    let stats = curl(&["-H", &admin_authorization(), &format!("{}/admin/firewall/stats", resolver_base())]);
+    assert_eq!(stats.status, 200);
+    let stats: serde_json::Value = serde_json::from_slice(&stats.body).unwrap();
+    let rule = stats["rules"].as_array().unwrap().iter().find(|rule| rule["profile"] == "strict" && rule["list"] == "profiled.txt").cloned();
+    let rule = rule.unwrap_or_else(|| panic!("no count for strict's profiled.txt rule: {stats}"));
+    assert_eq!((rule["line"].as_u64(), rule["rule"].as_str()), (Some(1), Some("||profiled.upstream.test^")), "{stats}");
+    assert_eq!(rule["blocked"].as_u64(), Some(2), "the POST and the GET blocks, not the polling before the list loaded: {stats}");
+    let own = stats["rules"].as_array().unwrap().iter().find(|rule| rule["list"] == "PROFILES.strict.deny").cloned();
+    assert_eq!(own.map(|rule| rule["blocked"].clone()), Some(1.into()), "{stats}");
+    let profiles = stats["profiles"].as_array().unwrap();
+    assert!(profiles.contains(&serde_json::json!(["strict", 3])), "{stats}");
+    let nothing = curl(&["-X", "POST", "-H", &admin_authorization(), &format!("{}/admin/firewall/stats", resolver_base())]);
+    assert_eq!(nothing.status, 405, "read only");
+}
+
 /// A resolver's log of names is its users' browsing history: without `LOG_QUERIES` the Worker
 /// logs no forwarded name, and upstream URLs without their path.
 #[test]

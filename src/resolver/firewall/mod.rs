@@ -153,6 +153,8 @@ pub struct Firewall {
     /// looked up once per length in use, never by a scan of the rules.
     v4_lengths: Vec<u8>,
     v6_lengths: Vec<u8>,
+    /// The names of the lists compiled (the unnamed ones left out), in their order.
+    list_names: Vec<Arc<str>>,
 }
 
 /// A rule's pattern, for grouping rules by it: a name or a network.
@@ -166,7 +168,28 @@ enum Key {
 /// rank, then the most specific slot, then (in one slot) an allow over a block over an alert.
 struct Decision<'a> {
     firewall: &'a Firewall,
+    lists: Lists<'a>,
     best: Option<&'a Rule>,
+}
+
+/// Which of the published lists a check uses: a profile's selection
+/// ([`crate::resolver::profile`]), or all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lists<'a> {
+    /// Every list (what `/dns-query` uses when no profile names its lists).
+    All,
+    /// The lists of these names only (a rule of an unnamed list is in none).
+    Named(&'a [String]),
+}
+
+impl Lists<'_> {
+    /// Whether `rule`'s list is selected.
+    pub fn holds(&self, rule: &Rule) -> bool {
+        match self {
+            Self::All => true,
+            Self::Named(names) => rule.list.as_deref().is_some_and(|list| names.iter().any(|name| name == list)),
+        }
+    }
 }
 
 impl<'a> Decision<'a> {
@@ -175,7 +198,8 @@ impl<'a> Decision<'a> {
         if self.best.is_some_and(|best| best.rank == Rank::ImportantException) {
             return;
         }
-        let in_slot = slot.filter_map(|index| self.firewall.rules.get(index as usize)).max_by(|a, b| {
+        let lists = self.lists;
+        let in_slot = slot.filter_map(|index| self.firewall.rules.get(index as usize)).filter(|rule| lists.holds(rule)).max_by(|a, b| {
             // Ties keep the first (earlier list): max_by keeps the last of equals.
             (a.rank, a.action.precedence()).cmp(&(b.rank, b.action.precedence())).then(std::cmp::Ordering::Greater)
         });
@@ -307,6 +331,7 @@ impl Firewall {
         let mut reports = Vec::with_capacity(lists.len());
         for (list, kept) in lists.iter().zip(&kept) {
             let name: Option<Arc<str>> = list.name.as_deref().map(Arc::from);
+            firewall.list_names.extend(name.clone());
             let mut report = ListReport { skipped: list.reading.skipped.clone(), ignored: list.reading.ignored, ..ListReport::default() };
             errors.extend(list.reading.errors.iter().map(|error| (error.line, error.reason.clone())));
             for (entry, &(covers, first_line)) in list.reading.entries.iter().zip(kept) {
@@ -354,6 +379,11 @@ impl Firewall {
         Ok((firewall, reports))
     }
 
+    /// The names of the lists it was compiled from (what a profile's `lists` select).
+    pub fn list_names(&self) -> impl Iterator<Item = &str> {
+        self.list_names.iter().map(|name| &**name)
+    }
+
     /// How many rules are loaded.
     pub fn len(&self) -> usize {
         self.rules.len()
@@ -367,19 +397,30 @@ impl Firewall {
     /// The rule deciding `name`, if any: the exact name's, else the closest parent's wildcard
     /// (a higher [`Rank`] first).
     pub fn check(&self, name: &Name) -> Option<&Rule> {
+        self.check_in(name, Lists::All)
+    }
+
+    /// [`Firewall::check`] with the rules of `lists` only: what compiling those lists alone
+    /// would decide (duplicates are told apart per list, so no list's rule hides another's).
+    pub fn check_in<'a>(&'a self, name: &Name, lists: Lists<'a>) -> Option<&'a Rule> {
         let name = key(&name.to_ascii());
-        let mut decision = Decision { firewall: self, best: None };
+        let mut decision = Decision { firewall: self, lists, best: None };
         self.names.each_slot(&name, |slot| decision.offer(slot));
         decision.best
     }
 
     /// The rule deciding an answer address, if any: the longest matching network's.
     pub fn check_address(&self, address: IpAddr) -> Option<&Rule> {
+        self.check_address_in(address, Lists::All)
+    }
+
+    /// [`Firewall::check_address`] with the rules of `lists` only.
+    pub fn check_address_in<'a>(&'a self, address: IpAddr, lists: Lists<'a>) -> Option<&'a Rule> {
         let lengths = match address {
             IpAddr::V4(_) => &self.v4_lengths,
             IpAddr::V6(_) => &self.v6_lengths,
         };
-        let mut decision = Decision { firewall: self, best: None };
+        let mut decision = Decision { firewall: self, lists, best: None };
         for network in lengths.iter().filter_map(|&length| IpNet::new(address, length).ok()) {
             if let Some(slot) = self.networks.get(&network.trunc()) {
                 decision.offer(&mut slot.iter().copied());
@@ -392,13 +433,18 @@ impl Firewall {
     /// target or address in `records` meets, else the first `alert` rule, else `None`.
     /// Owners and targets that an `allow` rule matches pass, as the question would.
     pub fn screen(&self, records: &[Record]) -> Option<&Rule> {
+        self.screen_in(records, Lists::All)
+    }
+
+    /// [`Firewall::screen`] with the rules of `lists` only.
+    pub fn screen_in<'a>(&'a self, records: &[Record], lists: Lists<'a>) -> Option<&'a Rule> {
         let mut alert = None;
         for record in records {
-            let owner = self.check(&record.name);
+            let owner = self.check_in(&record.name, lists);
             let data = match &record.data {
-                RData::CNAME(target) => self.check(&target.0),
-                RData::A(address) => self.check_address(IpAddr::V4(address.0)),
-                RData::AAAA(address) => self.check_address(IpAddr::V6(address.0)),
+                RData::CNAME(target) => self.check_in(&target.0, lists),
+                RData::A(address) => self.check_address_in(IpAddr::V4(address.0), lists),
+                RData::AAAA(address) => self.check_address_in(IpAddr::V6(address.0), lists),
                 _ => None,
             };
             for rule in [owner, data].into_iter().flatten() {

@@ -1,11 +1,12 @@
 //! `edgedns firewall`: the resolver's rule lists, in the formats people have, checked and
 //! published.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Subcommand, ValueEnum};
 use edgedns::resolver::firewall::{self, bundle, formats, Firewall, Format, NamedReading};
+use edgedns::resolver::profile::Profiles;
 use edgedns::snapshot;
 
 use super::args::Target;
@@ -49,6 +50,10 @@ pub(super) enum FirewallCommand {
         /// The lists' format (`auto`: detected per list).
         #[arg(long, value_enum, default_value = "auto")]
         format: FormatArg,
+        /// Also check the resolver's profiles (`PROFILES` in a wrangler.toml's `[vars]`, or a
+        /// JSON file): they must read, and every list they name must be among these.
+        #[arg(long)]
+        profiles: Option<PathBuf>,
         /// The rule lists.
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -59,6 +64,9 @@ pub(super) enum FirewallCommand {
         /// The lists' format (`auto`: detected per list).
         #[arg(long, value_enum, default_value = "auto")]
         format: FormatArg,
+        /// Also check the resolver's profiles (as `check --profiles`) before publishing.
+        #[arg(long)]
+        profiles: Option<PathBuf>,
         /// The rule lists.
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -76,7 +84,8 @@ struct Source {
 }
 
 pub(super) fn run(command: FirewallCommand) -> Result<(), String> {
-    let (FirewallCommand::Check { format, files } | FirewallCommand::Publish { format, files, .. }) = &command;
+    let (FirewallCommand::Check { format, files, profiles } | FirewallCommand::Publish { format, files, profiles, .. }) = &command;
+    let profiles = profiles.as_deref().map(read_profiles).transpose()?;
     let mut sources = Vec::with_capacity(files.len());
     for path in files {
         // Bounded before it is buffered: a list over the limit is refused unread.
@@ -123,6 +132,22 @@ pub(super) fn run(command: FirewallCommand) -> Result<(), String> {
             &sources.iter().map(|source| bundle::List { name: Some(&source.name), format: source.format, text: &source.text }).collect::<Vec<_>>(),
         ),
     };
+    if let Some(profiles) = &profiles {
+        // A native list published alone is stored as written, without its name.
+        let names: Vec<&str> = match sources.as_slice() {
+            [only] if only.format == Format::Native => Vec::new(),
+            _ => sources.iter().map(|source| source.name.as_str()).collect(),
+        };
+        let missing: Vec<String> = profiles
+            .missing_lists(&names)
+            .into_iter()
+            .map(|(profile, list)| format!("profile {profile} names the list {list:?}, which is not among the lists given"))
+            .collect();
+        if !missing.is_empty() {
+            let hint = if names.is_empty() { " (a native list published alone keeps no name: publish it with another list)" } else { "" };
+            return Err(format!("{}{hint}", missing.join("\n")));
+        }
+    }
     let loaded = Firewall::load(&value).map_err(|error| match sources.as_slice() {
         [only] => format!("{}: {error}", only.path.display()),
         _ => format!("the lists together: {error}"),
@@ -133,7 +158,13 @@ pub(super) fn run(command: FirewallCommand) -> Result<(), String> {
         _ => format!("; {skipped} lines not expressible, {duplicates} duplicates: see above"),
     };
     match command {
-        FirewallCommand::Check { .. } => println!("ok: {} rules from {}{notes}", loaded.len(), formats.join(", ")),
+        FirewallCommand::Check { .. } => {
+            println!("ok: {} rules from {}{notes}", loaded.len(), formats.join(", "));
+            if let Some(profiles) = &profiles {
+                let names: Vec<&str> = profiles.iter().map(|profile| profile.name.as_str()).collect();
+                println!("ok: {} profiles ({})", profiles.len(), names.join(", "));
+            }
+        }
         FirewallCommand::Publish { target, .. } => {
             let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
             let version = snapshot::version_id(value.as_bytes(), now);
@@ -143,4 +174,28 @@ pub(super) fn run(command: FirewallCommand) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The largest profiles file read (a wrangler.toml, or JSON).
+const MAX_PROFILES_FILE: u64 = 1024 * 1024;
+
+/// `PROFILES` from a wrangler.toml's `[vars]` (a table, or a string holding JSON), or a JSON
+/// file (by its `.json` name), read and checked as the Worker reads it.
+fn read_profiles(path: &Path) -> Result<Profiles, String> {
+    let bytes = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?.len();
+    if bytes > MAX_PROFILES_FILE {
+        return Err(format!("{}: {bytes} bytes, over the limit of {MAX_PROFILES_FILE}", path.display()));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let json = if path.extension().is_some_and(|extension| extension == "json") {
+        text
+    } else {
+        let value: toml::Value = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        match value.get("vars").and_then(|vars| vars.get("PROFILES")) {
+            Some(toml::Value::String(json)) => json.clone(),
+            Some(table) => serde_json::to_string(table).map_err(|e| format!("{}: {e}", path.display()))?,
+            None => return Err(format!("{}: no PROFILES in [vars]", path.display())),
+        }
+    };
+    Profiles::parse(&json).map_err(|error| format!("{}: {error}", path.display()))
 }
