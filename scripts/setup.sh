@@ -22,7 +22,7 @@ apt_setup() {
   command -v curl    >/dev/null 2>&1 || missing+=(curl)
   command -v make    >/dev/null 2>&1 || missing+=(make)
   command -v setsid  >/dev/null 2>&1 || missing+=(util-linux)
-  command -v chromium >/dev/null 2>&1 || missing+=(chromium)  # the browser test of the page at /
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)  # the browser tests: the page at /, the console (tests/e2e/console.rs)
   # the upstream resolver of the resolver-mode tests: BIND behind dnsdist's DoH listener
   command -v named   >/dev/null 2>&1 || [[ -x /usr/sbin/named ]] || missing+=(bind9)
   command -v dnsdist >/dev/null 2>&1 || [[ -x /usr/bin/dnsdist ]] || missing+=(dnsdist)
@@ -112,6 +112,8 @@ node_setup() {
   local v
   v="$("$WRANGLER" --version 2>/dev/null | tail -n1)" || die "wrangler does not run"
   [[ -x "$WASM_OPT_BIN" && -x "$ESBUILD_BIN" ]] || die "wasm-opt/esbuild missing from node_modules"
+  # The console's browser test drives chromium with it (tests/e2e/console.mjs).
+  [[ -f node_modules/playwright-core/package.json ]] || die "playwright-core missing from node_modules: rm node_modules/.package-lock.json and run make setup"
 }
 
 apt_setup

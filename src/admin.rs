@@ -17,6 +17,8 @@
 //! | `PUT /admin/zones/<apex>[?dry_run=1]` `{"zone": "<master file>", "routes": "<routes TOML>"}` | replaces (or adds) a zone's sources, compiles every zone and publishes; with `dry_run`, only validates and shows the changes |
 //! | `DELETE /admin/zones/<apex>[?dry_run=1]` | removes a zone, the same way |
 //! | `POST /admin/rollback` `{"to": "<version>"}` (optional) | points `snapshot:current` back, as `edgedns rollback` does |
+//! | `GET /admin/diff?from=<version>&to=<version>` | what changes from one version to the other, `edgedns diff`'s lines |
+//! | `GET /admin/policy?name=<owner>&type=<type>` | a routed record set's policy tree, node by node, as the console draws it |
 //!
 //! A zone edit is [`edit_zone`]: a pure function of the current version's sources
 //! (`sources:<version>` in KV) and the upload, returning the new sources and the catalog
@@ -95,6 +97,20 @@ pub enum AdminRequest {
         /// The version to serve; the one published before the current one when `None`.
         to: Option<String>,
     },
+    /// What changes between two versions.
+    Diff {
+        /// The version compared from.
+        from: String,
+        /// The version compared to.
+        to: String,
+    },
+    /// A routed record set's policy tree.
+    Policy {
+        /// The owner, lower case, absolute.
+        name: Name,
+        /// The record type.
+        record_type: RecordType,
+    },
 }
 
 /// A zone's sources as uploaded: the master file, and its routes file when it has one.
@@ -129,6 +145,8 @@ pub enum AdminError {
     UnknownZone(String),
     /// 404: no manifest of this version is in KV.
     UnknownVersion(String),
+    /// 404: no zone routes this record set (`<name> <type>`).
+    UnknownRecordSet(String),
     /// 409: the request cannot apply to what is published (nothing to roll back to, no
     /// sources stored for the current version, a corrupt shard).
     Conflict(String),
@@ -143,7 +161,7 @@ impl AdminError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Unauthorized => 401,
-            Self::NotFound | Self::UnknownCheck(_) | Self::UnknownZone(_) | Self::UnknownVersion(_) => 404,
+            Self::NotFound | Self::UnknownCheck(_) | Self::UnknownZone(_) | Self::UnknownVersion(_) | Self::UnknownRecordSet(_) => 404,
             Self::MethodNotAllowed(_) => 405,
             Self::PayloadTooLarge(_) => 413,
             Self::BadRequest(_) | Self::InvalidZones(_) => 400,
@@ -165,6 +183,7 @@ impl AdminError {
             Self::UnknownCheck(id) => format!("no health check {id:?} in the published zones"),
             Self::UnknownZone(apex) => format!("no zone {apex} is published"),
             Self::UnknownVersion(version) => format!("snapshot {version} is missing from KV"),
+            Self::UnknownRecordSet(set) => format!("no routed record set {set} is served"),
             Self::TooManyFailures(seconds) => format!("too many failed authentications from this address: try again in {seconds} s"),
         }
     }
@@ -297,14 +316,24 @@ pub fn parse(request: &HttpRequest<'_>, now_ms: u64) -> Result<AdminRequest, Adm
         }
         let body: RollbackBody =
             object(request.body).map_err(|error| AdminError::BadRequest(format!("rollback body: {error} (expected {{\"to\": \"<version>\"}} or nothing)")))?;
-        let to = body.to.map(|version| version.trim().to_owned());
-        if let Some(version) = &to {
-            let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
-            if version.is_empty() || version.len() > MAX_VERSION || !version.chars().all(allowed) {
-                return Err(AdminError::BadRequest(format!("to: a version id (letters, digits, '-', '_', '.'; at most {MAX_VERSION})")));
-            }
-        }
+        let to = body.to.map(|version| version_id("to", version.trim())).transpose()?;
         return Ok(AdminRequest::Rollback { to });
+    }
+    if path == "diff" {
+        if !matches!(request.method, "GET" | "HEAD") {
+            return Err(AdminError::MethodNotAllowed("GET"));
+        }
+        let version = |key: &'static str| {
+            let text = parameter(request.query, key).and_then(percent_decode).unwrap_or_default();
+            version_id(key, text.trim())
+        };
+        return Ok(AdminRequest::Diff { from: version("from")?, to: version("to")? });
+    }
+    if path == "policy" {
+        if !matches!(request.method, "GET" | "HEAD") {
+            return Err(AdminError::MethodNotAllowed("GET"));
+        }
+        return policy_request(request.query);
     }
     let status = match path {
         "resolver" => Some(AdminRequest::ResolverStatus),
@@ -345,6 +374,33 @@ pub fn parse(request: &HttpRequest<'_>, now_ms: u64) -> Result<AdminRequest, Adm
         "DELETE" => Ok(AdminRequest::ClearOverride { target }),
         _ => Err(AdminError::MethodNotAllowed("PUT, DELETE")),
     }
+}
+
+/// A version id as given: letters, digits, '-', '_', '.', at most [`MAX_VERSION`].
+fn version_id(key: &str, version: &str) -> Result<String, AdminError> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if version.is_empty() || version.len() > MAX_VERSION || !version.chars().all(allowed) {
+        return Err(AdminError::BadRequest(format!("{key}: a version id (letters, digits, '-', '_', '.'; at most {MAX_VERSION})")));
+    }
+    Ok(version.to_owned())
+}
+
+/// `name=<owner>&type=<type>` (type A when absent) of `GET /admin/policy`.
+fn policy_request(query: &str) -> Result<AdminRequest, AdminError> {
+    let name = parameter(query, "name").and_then(percent_decode).unwrap_or_default();
+    let name = name.trim();
+    if name.is_empty() || name.len() > 255 {
+        return Err(AdminError::BadRequest("name: the owner of a routed record set, such as www.example.org".into()));
+    }
+    let absolute = if name.ends_with('.') { name.to_owned() } else { format!("{name}.") };
+    let name = Name::from_utf8(&absolute).map_err(|_| AdminError::BadRequest(format!("name: {name:?} is not a domain name")))?.to_lowercase();
+    let type_text = parameter(query, "type").and_then(percent_decode).unwrap_or_else(|| "A".to_owned());
+    let record_type = type_text
+        .trim()
+        .to_ascii_uppercase()
+        .parse::<RecordType>()
+        .map_err(|_| AdminError::BadRequest(format!("type: {type_text:?} is not a record type mnemonic such as A or AAAA")))?;
+    Ok(AdminRequest::Policy { name, record_type })
 }
 
 /// Applies an override change to the set read from KV: a check id must be declared by the
@@ -544,6 +600,134 @@ pub fn zone_listing(current: Option<&str>, catalog: &Catalog, history: Vec<Publi
         })
         .collect();
     ZoneListing { current: current.map(str::to_owned), zones, history }
+}
+
+/// The deepest a drawn policy tree goes; a deeper branch (only a snapshot this compiler did
+/// not make can hold one: [`crate::policy::EVALUATION_BUDGET`]) is drawn as cut off.
+pub const MAX_DRAWN_DEPTH: usize = 32;
+
+/// `GET /admin/policy`: a routed record set's tree, as the console draws it.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct PolicyTree {
+    /// The owner, absolute.
+    pub name: String,
+    /// The record type.
+    #[serde(rename = "type")]
+    pub record_type: String,
+    /// The answers' TTL.
+    pub ttl: u32,
+    /// The root node.
+    pub root: PolicyNode,
+}
+
+/// One node of a drawn tree.
+#[derive(Debug, Serialize, PartialEq, Default)]
+pub struct PolicyNode {
+    /// What it does: `values`, `alias`, `weighted`, `failover`, `geolocation`, `latency`,
+    /// `geoproximity`, `cidr`, `asn`, `multivalue`, or `cut` (past [`MAX_DRAWN_DEPTH`]).
+    pub kind: &'static str,
+    /// The set identifier explain names it by.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The health check it follows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<String>,
+    /// A state forced in the routes file (`true` up, `false` down).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub force: Option<bool>,
+    /// The values a `values` node answers, in presentation form.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+    /// An alias's target, or how a weighted node picks (`sticky`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The children, each with what leads to it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<PolicyBranch>,
+}
+
+/// An edge of a drawn tree: the condition or share that leads to a child.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct PolicyBranch {
+    /// `weight 80`, `primary`, a location (`US`, `US-WA`, `*`), a region, a network
+    /// collection's location, `AS64500`...
+    pub edge: String,
+    /// The child.
+    pub node: PolicyNode,
+}
+
+/// The tree of the routed set `record_type` at `name` in `catalog`, or
+/// [`AdminError::UnknownRecordSet`] when no zone there routes it.
+pub fn policy_tree(catalog: &Catalog, name: &Name, record_type: RecordType) -> Result<PolicyTree, AdminError> {
+    let unknown = || AdminError::UnknownRecordSet(format!("{name} {record_type}"));
+    let zone = catalog.find(name).ok_or_else(unknown)?;
+    let node = zone.node(name).ok_or_else(unknown)?;
+    let set = node.routed(record_type).ok_or_else(unknown)?;
+    Ok(PolicyTree { name: set.name.clone(), record_type: record_type.to_string(), ttl: set.ttl, root: drawn(&set.rule, 0) })
+}
+
+/// One node and, within [`MAX_DRAWN_DEPTH`], its children.
+fn drawn(rule: &crate::policy::Rule, depth: usize) -> PolicyNode {
+    use crate::policy::Action;
+    let mut node = PolicyNode { kind: "cut", label: rule.label.clone(), health_check: rule.health_check.clone(), force: rule.force, ..PolicyNode::default() };
+    if depth >= MAX_DRAWN_DEPTH {
+        return node;
+    }
+    let branch = |edge: String, child: &crate::policy::Rule| PolicyBranch { edge, node: drawn(child, depth + 1) };
+    let (kind, children): (&'static str, Vec<PolicyBranch>) = match &rule.action {
+        Action::Values(values) => {
+            node.values = values.iter().map(|value| value.0.to_string()).collect();
+            ("values", Vec::new())
+        }
+        Action::Alias { target, evaluate_target_health } => {
+            node.detail = Some(format!("alias to {target}{}", if *evaluate_target_health { ", evaluating its health" } else { "" }));
+            ("alias", Vec::new())
+        }
+        Action::Weighted { choices, sticky } => {
+            node.detail = sticky.then(|| "sticky: by the client's network".to_owned());
+            ("weighted", choices.iter().map(|choice| branch(format!("weight {}", choice.weight), &choice.rule)).collect())
+        }
+        Action::Failover { primary, secondary } => ("failover", vec![branch("primary".into(), primary), branch("secondary".into(), secondary)]),
+        Action::Geolocation(choices) => ("geolocation", choices.iter().map(|choice| branch(choice.location.to_string(), &choice.rule)).collect()),
+        Action::Latency(choices) => ("latency", choices.iter().map(|choice| branch(choice.region.clone(), &choice.rule)).collect()),
+        Action::Geoproximity(choices) => (
+            "geoproximity",
+            choices
+                .iter()
+                .map(|choice| {
+                    let at = format!("{:.2}, {:.2}", choice.coordinates.latitude, choice.coordinates.longitude);
+                    branch(if choice.bias == 0 { at } else { format!("{at} bias {}", choice.bias) }, &choice.rule)
+                })
+                .collect(),
+        ),
+        Action::Cidr(choices) => ("cidr", choices.iter().map(|choice| branch(choice.location.clone(), &choice.rule)).collect()),
+        Action::Asn(choices) => (
+            "asn",
+            choices
+                .iter()
+                .map(|choice| {
+                    let edge =
+                        if choice.asns.is_empty() { "*".to_owned() } else { choice.asns.iter().map(|asn| format!("AS{asn}")).collect::<Vec<_>>().join(" ") };
+                    branch(edge, &choice.rule)
+                })
+                .collect(),
+        ),
+        Action::Multivalue(rules) => ("multivalue", rules.iter().map(|child| branch("value".into(), child)).collect()),
+    };
+    node.kind = kind;
+    node.children = children;
+    node
+}
+
+/// `GET /admin/diff`: what changes from `from` to `to`.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct VersionDiff {
+    /// The version compared from.
+    pub from: String,
+    /// The version compared to.
+    pub to: String,
+    /// `edgedns diff`'s lines ([`changes`]); empty when both serve the same.
+    pub changes: Vec<String>,
 }
 
 #[cfg(test)]
@@ -831,5 +1015,75 @@ mod tests {
         assert_eq!(listing["history"][1], serde_json::json!({"version": "1-a", "published_at": 1, "zones": 1}));
         let empty = serde_json::to_value(zone_listing(None, &Catalog::default(), Vec::new())).unwrap();
         assert_eq!(empty, serde_json::json!({"current": null, "zones": [], "history": []}));
+    }
+
+    #[test]
+    fn parses_diff_and_policy_requests() {
+        let get = |path: &'static str, query: &'static str| parse(&HttpRequest { method: "GET", path, query, ..HttpRequest::default() }, 0);
+        assert_eq!(get("/admin/diff", "from=1-a&to=2-b"), Ok(AdminRequest::Diff { from: "1-a".into(), to: "2-b".into() }));
+        for bad in ["from=1-a", "to=2-b", "from=1-a&to=x/y", "from=&to=2-b"] {
+            assert!(matches!(get("/admin/diff", bad), Err(AdminError::BadRequest(_))), "{bad}");
+        }
+        assert_eq!(parse(&request("POST", "/admin/diff", b""), 0), Err(AdminError::MethodNotAllowed("GET")));
+        assert_eq!(
+            get("/admin/policy", "name=Geo.App.example.org&type=aaaa"),
+            Ok(AdminRequest::Policy { name: name("geo.app.example.org."), record_type: RecordType::AAAA })
+        );
+        assert_eq!(get("/admin/policy", "name=www.example.org."), Ok(AdminRequest::Policy { name: name("www.example.org."), record_type: RecordType::A }));
+        for bad in ["", "type=A", "name=www.example.org&type=NOPE", "name=a..b"] {
+            assert!(matches!(get("/admin/policy", bad), Err(AdminError::BadRequest(_))), "{bad}");
+        }
+        assert_eq!(parse(&request("PUT", "/admin/policy", b""), 0), Err(AdminError::MethodNotAllowed("GET")));
+    }
+
+    #[test]
+    fn draws_a_policy_tree_node_by_node_with_its_edges() {
+        let routes = "[health_checks.us]\ntype = \"tcp\"\nhost = \"192.0.2.30\"\nport = 443\n\n\
+                      [[records]]\nname = \"app\"\ntype = \"A\"\nttl = 60\n\n\
+                      [records.failover.primary]\nlabel = \"geo\"\nalias = \"geo.app\"\nevaluate_target_health = true\n\n\
+                      [records.failover.secondary]\nlabel = \"sorry\"\nvalues = [\"192.0.2.99\"]\n\n\
+                      [[records]]\nname = \"geo.app\"\ntype = \"A\"\nttl = 30\ngeolocation = [\n\
+                      { label = \"usa\", location = \"US\", health_check = \"us\", values = [\"192.0.2.30\"] },\n\
+                      { label = \"washington\", location = \"US-WA\", values = [\"192.0.2.31\"] },\n\
+                      { label = \"rest\", location = \"*\", values = [\"192.0.2.40\", \"192.0.2.41\"] },\n]\n";
+        let catalog = compile_all(&[file("example.com.zone", ZONE), file("example.com.routes.toml", routes)]).unwrap();
+        let tree = policy_tree(&catalog, &name("geo.app.example.com."), RecordType::A).unwrap();
+        assert_eq!((tree.name.as_str(), tree.record_type.as_str(), tree.ttl), ("geo.app.example.com.", "A", 30));
+        assert_eq!(tree.root.kind, "geolocation");
+        let edges: Vec<&str> = tree.root.children.iter().map(|branch| branch.edge.as_str()).collect();
+        assert_eq!(edges, ["US", "US-WA", "*"]);
+        let usa = &tree.root.children[0].node;
+        assert_eq!((usa.kind, usa.label.as_deref(), usa.health_check.as_deref()), ("values", Some("usa"), Some("us")));
+        assert_eq!(tree.root.children[2].node.values, ["192.0.2.40", "192.0.2.41"]);
+
+        let app = serde_json::to_value(policy_tree(&catalog, &name("app.example.com."), RecordType::A).unwrap()).unwrap();
+        assert_eq!(app["root"]["kind"], "failover");
+        assert_eq!(
+            app["root"]["children"][0],
+            serde_json::json!({"edge": "primary", "node": {"kind": "alias", "label": "geo", "detail": "alias to geo.app.example.com., evaluating its health"}})
+        );
+        assert_eq!(app["root"]["children"][1]["edge"], "secondary");
+
+        let missing = policy_tree(&catalog, &name("www.example.com."), RecordType::A).unwrap_err();
+        assert_eq!((missing.status(), missing.message()), (404, "no routed record set www.example.com. A is served".to_owned()));
+        assert!(policy_tree(&catalog, &name("app.example.com."), RecordType::AAAA).is_err());
+        assert!(policy_tree(&catalog, &name("nowhere.test."), RecordType::A).is_err());
+    }
+
+    #[test]
+    fn a_tree_deeper_than_drawn_is_cut_off() {
+        use crate::policy::{Action, Rule, WeightedChoice};
+        let mut rule = Rule { label: Some("leaf".into()), health_check: None, force: None, action: Action::Values(Vec::new()) };
+        for level in 0..(MAX_DRAWN_DEPTH + 5) {
+            let choices = vec![WeightedChoice { weight: 1, rule }];
+            rule = Rule { label: Some(format!("level {level}")), health_check: None, force: None, action: Action::Weighted { choices, sticky: false } };
+        }
+        let mut node = &drawn(&rule, 0);
+        let mut depth = 0;
+        while let Some(branch) = node.children.first() {
+            node = &branch.node;
+            depth += 1;
+        }
+        assert_eq!((depth, node.kind), (MAX_DRAWN_DEPTH, "cut"));
     }
 }

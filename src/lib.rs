@@ -42,6 +42,7 @@ pub mod admin;
 pub mod answer;
 pub mod calendar;
 pub mod client;
+pub mod console;
 pub mod dnssec;
 pub mod doh;
 pub mod geo;

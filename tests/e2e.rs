@@ -671,6 +671,10 @@ mod rate_limits;
 #[path = "e2e/recovery.rs"]
 mod recovery;
 
+/// The operator console in headless Chromium, driven by playwright-core (tests/e2e/console.rs).
+#[path = "e2e/console.rs"]
+mod console;
+
 // ---- a browser: the lookup page at `/`, in headless Chromium ----
 
 /// Loads `url` in headless Chromium (a fresh profile each time) and returns the DOM as it is

@@ -29,6 +29,8 @@ pub enum WholeCatalog {
     Edit,
     /// `POST /admin/rollback` (every shard of the target, checked before the pointer moves).
     Rollback,
+    /// `GET /admin/diff` (each of the two versions compared).
+    Diff,
 }
 
 /// A version over the limit.
@@ -52,6 +54,7 @@ impl std::fmt::Display for CatalogTooLarge {
             WholeCatalog::List => ("list its zones", "list the versions with `edgedns versions` and compare zone files with `edgedns diff`"),
             WholeCatalog::Edit => ("edit a zone of it", "edit the zone files and use `edgedns diff`, then `edgedns publish`"),
             WholeCatalog::Rollback => ("check it for a rollback", "use `edgedns rollback`"),
+            WholeCatalog::Diff => ("compare it with another version", "compare zone files with `edgedns diff`"),
         };
         write!(
             f,

@@ -43,13 +43,20 @@ pub(super) async fn admin(
     }
 }
 
-pub(super) async fn serve_admin(request: AdminRequest, env: &Env, _context: &Context, now: u64) -> std::result::Result<crate::doh::HttpResponse, AdminError> {
+pub(super) async fn serve_admin(request: AdminRequest, env: &Env, context: &Context, now: u64) -> std::result::Result<crate::doh::HttpResponse, AdminError> {
     let kv = Kv::open(env, ReadPath::Operator).map_err(|e| AdminError::Unavailable(format!("KV binding {ZONES_BINDING}: {e}")))?;
     match request {
         AdminRequest::Zones => return list_zones(&kv).await,
         AdminRequest::PutZone { apex, upload, dry_run } => return edit_zones(&kv, &apex, Some(&upload), dry_run, now).await,
         AdminRequest::DeleteZone { apex, dry_run } => return edit_zones(&kv, &apex, None, dry_run, now).await,
         AdminRequest::Rollback { to } => return rollback(&kv, to.as_deref(), now).await,
+        AdminRequest::Diff { from, to } => return diff_versions(&kv, &from, &to).await,
+        AdminRequest::Policy { name, record_type } => {
+            // The zone holding the name, from the version this isolate serves (the shard a
+            // query for it would read), as `/explain` sees it.
+            let catalog = zones_for(env, context, Some(&name)).await.ok_or_else(|| AdminError::Unavailable("no zone data published".into()))?;
+            return Ok(admin::json(200, &admin::policy_tree(&catalog, &name, record_type)?));
+        }
         _ => {}
     }
     let index = current_index(env).await.ok_or_else(|| AdminError::Unavailable("no zone data published".into()))?;
@@ -251,6 +258,27 @@ pub(super) async fn edit_zones(
     let report =
         admin::Publication { dry_run, version: Some(published.version), previous, zones, changes, deleted: published.deleted, warnings: published.warnings };
     Ok(admin::json(200, &report))
+}
+
+/// `GET /admin/diff?from=&to=`: both versions read whole (each within [`WORKER_LIMIT`]) and
+/// compared as `edgedns diff` compares them ([`admin::changes`]).
+pub(super) async fn diff_versions(kv: &Kv, from: &str, to: &str) -> std::result::Result<crate::doh::HttpResponse, AdminError> {
+    let mut catalogs = Vec::with_capacity(2);
+    for version in [from, to] {
+        let unreadable = |error: LoadError| match error {
+            LoadError::MissingImage(_) => AdminError::UnknownVersion(version.to_owned()),
+            other => AdminError::Unavailable(other.to_string()),
+        };
+        let (index, _) = read_manifest(kv, version).await.map_err(unreadable)?;
+        WORKER_LIMIT.check(index.manifest(), WholeCatalog::Diff).map_err(|e| AdminError::Conflict(e.to_string()))?;
+        drop(index);
+        catalogs.push(read_version(kv, version).await.map_err(unreadable)?.2);
+    }
+    let (Some(before), Some(after)) = (catalogs.first(), catalogs.get(1)) else {
+        return Err(AdminError::Unavailable("comparing versions: not both read".into()));
+    };
+    let diff = admin::VersionDiff { from: from.to_owned(), to: to.to_owned(), changes: admin::changes(before, after) };
+    Ok(admin::json(200, &diff))
 }
 
 /// `POST /admin/rollback`: as `edgedns rollback` ([`publish::rollback`]): the manifest and

@@ -294,6 +294,9 @@ async fn fetch(request: web_sys::Request, env: Env, context: Context) -> Result<
             (parsed.path(), parsed.query().unwrap_or(""))
         }
     };
+    if crate::console::is_console(path) {
+        return to_response(&crate::console::serve(method, path));
+    }
     if path.starts_with(admin::ADMIN_PREFIX) {
         let url = Url::parse(head.url)?;
         let address = head.connecting_ip.and_then(|value| value.parse().ok());

@@ -1,0 +1,374 @@
+// edgedns operator console. Plain JavaScript, no framework, no build step: every view is
+// drawn from ordinary admin API calls (the browser's network panel shows each one, and curl
+// can make the same), sent with the token the operator typed, kept in sessionStorage.
+"use strict";
+
+const TOKEN_KEY = "edgedns-admin-token";
+const $ = (selector) => document.querySelector(selector);
+
+/** An element with attributes (on*: listeners) and children (strings become text). */
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (name === "class") node.className = value;
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function say(text, isError = false) {
+  const status = $("#status");
+  status.textContent = text;
+  status.classList.toggle("error", isError);
+}
+
+function token() {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+/** One admin API call: JSON in and out, the token as a bearer credential. */
+async function api(method, path, body) {
+  const headers = { authorization: `Bearer ${token()}` };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store" });
+  const text = await response.text();
+  let value;
+  try { value = text ? JSON.parse(text) : {}; } catch { value = { error: text }; }
+  if (response.status === 401) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    showLogin("The token was refused (401): type it again.");
+    throw new Error("unauthorized");
+  }
+  if (!response.ok) {
+    const details = Array.isArray(value.details) ? `: ${value.details.join("; ")}` : "";
+    throw new Error(`${method} ${path}: ${response.status} ${value.error || ""}${details}`);
+  }
+  return value;
+}
+
+function time(seconds) {
+  return seconds ? new Date(seconds * 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC") : "?";
+}
+
+function duration(ms) {
+  if (ms === undefined || ms === null || ms < 0) return "";
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  if (s < 172800) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86400)} days`;
+}
+
+// ------------------------------------------------------------------ login and views
+
+function showLogin(message) {
+  $("#login").hidden = false;
+  $("#tabs").hidden = true;
+  $("#logout").hidden = true;
+  for (const view of document.querySelectorAll(".view")) view.hidden = true;
+  if (message) say(message, true);
+  $("#token").focus();
+}
+
+const VIEWS = { zones: loadZones, health: loadHealth, policies: loadPolicies };
+
+async function show(view) {
+  if (!VIEWS[view]) view = "zones";
+  $("#login").hidden = true;
+  $("#tabs").hidden = false;
+  $("#logout").hidden = false;
+  for (const tab of document.querySelectorAll(".tab")) {
+    if (tab.dataset.view === view) tab.setAttribute("aria-current", "page");
+    else tab.removeAttribute("aria-current");
+  }
+  for (const section of document.querySelectorAll(".view")) section.hidden = section.id !== `view-${view}`;
+  if (location.hash !== `#${view}`) history.replaceState(null, "", `#${view}`);
+  say("");
+  try {
+    await VIEWS[view]();
+  } catch (error) {
+    if (error.message !== "unauthorized") say(error.message, true);
+  }
+}
+
+// ------------------------------------------------------------------ zones and versions
+
+let listing = null;
+
+async function loadZones() {
+  listing = await api("GET", "/admin/zones");
+  $("#current-version").textContent = listing.current || "(nothing published)";
+  const zones = $("#zones-table tbody");
+  zones.replaceChildren(...listing.zones.map((zone) => el("tr", { "data-apex": zone.apex },
+    el("td", {}, el("code", {}, zone.apex)),
+    el("td", {}, zone.records),
+    el("td", {}, zone.routed.length === 0 ? el("span", { class: "muted" }, "none") :
+      el("ul", { class: "plain" }, zone.routed.map((set) => el("li", {},
+        el("button", { type: "button", class: "quiet", onclick: () => drawSet(`${set.name} ${set.type}`) }, `${set.name} ${set.type}`))))))));
+  const history = $("#history-table tbody");
+  history.replaceChildren(...listing.history.map((entry, index) => {
+    const current = entry.version === listing.current;
+    return el("tr", { class: current ? "current" : "", "data-version": entry.version },
+      el("td", {}, el("code", {}, entry.version), current ? el("strong", {}, " (current)") : ""),
+      el("td", {}, time(entry.published_at)),
+      el("td", {}, entry.zones),
+      el("td", {},
+        el("label", {}, el("input", { type: "radio", name: "diff-from", value: entry.version, checked: index === 1 }), " from"), " ",
+        el("label", {}, el("input", { type: "radio", name: "diff-to", value: entry.version, checked: index === 0 }), " to")),
+      el("td", {}, current ? "" : el("button", { type: "button", class: "danger rollback", onclick: () => confirmRollback(entry.version) }, "Roll back to this")));
+  }));
+}
+
+function confirmRollback(version) {
+  const dialog = $("#confirm");
+  $("#confirm-text").textContent = `Serve version ${version} again instead of ${listing.current}? Every isolate picks it up at its next pointer check.`;
+  const ok = $("#confirm-ok");
+  const cancel = $("#confirm-cancel");
+  const close = () => { ok.onclick = null; cancel.onclick = null; dialog.close(); };
+  cancel.onclick = close;
+  ok.onclick = async () => {
+    close();
+    try {
+      const rolled = await api("POST", "/admin/rollback", { to: version });
+      await loadZones();
+      say(`Rolled back: ${rolled.previous} → ${rolled.version} (${rolled.zones} zones).`);
+    } catch (error) {
+      if (error.message !== "unauthorized") say(error.message, true);
+    }
+  };
+  dialog.showModal();
+  cancel.focus();
+}
+
+async function showDiff() {
+  const from = document.querySelector("input[name=diff-from]:checked");
+  const to = document.querySelector("input[name=diff-to]:checked");
+  const out = $("#diff");
+  if (!from || !to) { out.replaceChildren(el("p", {}, "Pick a version to compare from and one to compare to.")); return; }
+  try {
+    const diff = await api("GET", `/admin/diff?from=${encodeURIComponent(from.value)}&to=${encodeURIComponent(to.value)}`);
+    out.replaceChildren(el("h3", {}, `${diff.from} → ${diff.to}`),
+      diff.changes.length === 0 ? el("p", {}, "No change in what is served.") : el("pre", { class: "diff" }, diff.changes.join("\n")));
+  } catch (error) {
+    if (error.message !== "unauthorized") say(error.message, true);
+  }
+}
+
+// ------------------------------------------------------------------ health board
+
+let healthReport = null;
+
+async function loadHealth() {
+  healthReport = await api("GET", "/admin/health");
+  const report = healthReport;
+  const age = report.updated_at ? `measured ${duration(report.age_ms)} ago${report.stale ? " (stale: every check counts as healthy)" : ""}` : "no measurement written yet: checks count as healthy";
+  const down = report.checks.filter((check) => !check.healthy).length;
+  $("#health-summary").textContent = `${report.checks.length} checks, ${down} down; ${age}.` + ((report.problems || []).length ? ` Problems: ${report.problems.join("; ")}` : "");
+  const now = Date.now();
+  $("#health-table tbody").replaceChildren(...report.checks.map((check) => {
+    const measured = check.measured;
+    const reason = el("input", { type: "text", placeholder: "reason", "aria-label": `Reason for ${check.id}`, maxlength: 500, class: "reason" });
+    const change = async (healthy) => {
+      const path = `/admin/health/overrides/${encodeURIComponent(check.id)}`;
+      try {
+        if (healthy === null) await api("DELETE", path);
+        else await api("PUT", path, { healthy, reason: reason.value });
+        await loadHealth();
+        say(healthy === null ? `Override of ${check.id} cleared.` : `${check.id} forced ${healthy ? "up" : "down"}.`);
+      } catch (error) {
+        if (error.message !== "unauthorized") say(error.message, true);
+      }
+    };
+    return el("tr", { "data-check": check.id, "data-healthy": String(check.healthy) },
+      el("td", {}, el("code", {}, check.id), el("br"), el("span", { class: "muted" }, `${check.type} ${check.target}, every ${check.interval_s} s`)),
+      el("td", {}, el("span", { class: `state ${check.healthy ? "up" : "down"}` }, check.healthy ? "up" : "down"),
+        measured && measured.since ? el("span", { class: "muted" }, ` for ${duration(now - measured.since)}`) : ""),
+      el("td", {}, measured ? `${measured.healthy ? "up" : "down"}${measured.latency_ms !== null && measured.latency_ms !== undefined ? `, ${measured.latency_ms} ms` : ""}${measured.checked_at ? `, ${duration(now - measured.checked_at)} ago` : ""}` : el("span", { class: "muted" }, "no data")),
+      el("td", { class: "override" }, check.override ? `forced ${check.override.healthy ? "up" : "down"}${check.override.reason ? `: ${check.override.reason}` : ""}` : el("span", { class: "muted" }, "none")),
+      el("td", {}, el("div", { class: "controls" }, reason,
+        el("button", { type: "button", class: "force-up", onclick: () => change(true) }, "Force up"),
+        el("button", { type: "button", class: "danger force-down", onclick: () => change(false) }, "Force down"),
+        el("button", { type: "button", class: "clear", disabled: !check.override, onclick: () => change(null) }, "Clear"))));
+  }));
+}
+
+// ------------------------------------------------------------------ policies drawn
+
+const COUNTRIES = ["US", "CA", "MX", "BR", "AR", "GB", "IE", "FR", "DE", "NL", "ES", "IT", "SE", "PL", "ZA", "NG", "EG", "IN", "SG", "JP", "KR", "CN", "AU", "NZ"];
+
+async function loadPolicies() {
+  if (!listing) listing = await api("GET", "/admin/zones");
+  const select = $("#policy-set");
+  const chosen = select.value;
+  const sets = listing.zones.flatMap((zone) => zone.routed.map((set) => `${set.name} ${set.type}`));
+  select.replaceChildren(...sets.map((set) => el("option", { value: set, selected: set === chosen }, set)));
+  if ($("#countries").childElementCount === 0) $("#countries").replaceChildren(...COUNTRIES.map((code) => el("option", { value: code })));
+}
+
+async function drawSet(set) {
+  await show("policies");
+  $("#policy-set").value = set;
+  await explainSet();
+}
+
+/** The `/explain` parameters of the client the form describes (none: this browser). */
+function clientParameters() {
+  const parameters = new URLSearchParams();
+  const fields = { country: "#client-country", region: "#client-region", continent: "#client-continent", lat: "#client-lat", lon: "#client-lon", colo: "#client-colo", edns_client_subnet: "#client-subnet", asn: "#client-asn" };
+  for (const [name, selector] of Object.entries(fields)) {
+    const value = $(selector).value.trim();
+    if (value) parameters.set(name, ["country", "region", "colo"].includes(name) ? value.toUpperCase() : value);
+  }
+  return parameters;
+}
+
+async function explainSet() {
+  const [name, type] = $("#policy-set").value.split(" ");
+  if (!name) return;
+  const parameters = clientParameters();
+  parameters.set("name", name);
+  parameters.set("type", type);
+  try {
+    const [tree, explained, health] = await Promise.all([
+      api("GET", `/admin/policy?name=${encodeURIComponent(name)}&type=${encodeURIComponent(type)}`),
+      api("GET", `/explain?${parameters}`),
+      api("GET", "/admin/health").catch(() => null),
+    ]);
+    drawTree(tree, explained, health);
+  } catch (error) {
+    if (error.message !== "unauthorized") say(error.message, true);
+  }
+}
+
+/**
+ * Marks the path the trace reports: each node's `state` becomes `on-path`, `dropped` (with
+ * `why`) or `not-taken`. The trace lines are the policy engine's (src/policy/mod.rs), in the
+ * order it decided, depth first; each line is used once.
+ */
+function markPath(root, trace) {
+  const used = new Set();
+  const take = (pattern) => {
+    for (let i = 0; i < trace.length; i++) {
+      if (used.has(i)) continue;
+      const match = trace[i].match(pattern);
+      if (match) { used.add(i); return match; }
+    }
+    return null;
+  };
+  const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const label = (node) => node.label || "(unnamed)";
+  const visit = (node) => {
+    node.state = "on-path";
+    const children = node.children || [];
+    for (const branch of children) branch.node.state = branch.node.state || "not-taken";
+    const pick = (branch) => { if (branch) visit(branch.node); };
+    const drop = (branch, why) => { if (branch) { branch.node.state = "dropped"; branch.node.why = why; } };
+    switch (node.kind) {
+      case "failover": {
+        const [primary, secondary] = children;
+        const line = take(/^failover: (primary .* healthy|primary .* unhealthy, secondary .* healthy|both unhealthy)/);
+        if (!line) break;
+        if (line[1].startsWith("both")) { drop(secondary, "unhealthy"); primary.node.why = "both unhealthy: answering the primary"; pick(primary); }
+        else if (line[1].includes("unhealthy, secondary")) { drop(primary, "unhealthy"); pick(secondary); }
+        else pick(primary);
+        break;
+      }
+      case "geolocation": {
+        for (const branch of children) {
+          if (take(new RegExp(`^geolocation: ${escape(branch.edge)} does not match the client$`))) drop(branch, "does not match the client");
+        }
+        const line = take(/^geolocation: matched (\S+)/);
+        if (line) pick(children.find((branch) => branch.edge === line[1]));
+        break;
+      }
+      case "latency": {
+        const line = take(/^latency: nearest usable region (\S+)/);
+        if (line) pick(children.find((branch) => branch.edge === line[1]));
+        break;
+      }
+      case "weighted":
+      case "multivalue": {
+        const prefix = node.kind;
+        for (const branch of children) {
+          const line = take(new RegExp(`^${prefix}: dropped ${escape(label(branch.node))} \\((.*)\\)$`));
+          if (line) drop(branch, line[1]);
+        }
+        if (node.kind === "multivalue") { for (const branch of children) if (branch.node.state !== "dropped") pick(branch); break; }
+        const line = take(/^weighted: picked (.*) \(weight \d+ of \d+\)/);
+        if (line) pick(children.find((branch) => label(branch.node) === line[1] && branch.node.state !== "dropped"));
+        break;
+      }
+      case "geoproximity": {
+        const line = take(/^geoproximity: (?:smallest biased distance (.*) \(\d+ km\)|client location unknown)/);
+        if (line) pick(line[1] === undefined ? children[0] : children.find((branch) => label(branch.node) === line[1]));
+        break;
+      }
+      case "cidr": {
+        const line = take(/^cidr: (?:client .* → (.*) \(scope|client network unknown)/);
+        if (line) pick(line[1] === undefined ? children.find((branch) => branch.edge === "*") : children.find((branch) => branch.edge === line[1]));
+        break;
+      }
+      case "asn": {
+        const line = take(/^asn: client AS\S+ → (.*)$/);
+        if (line) pick(children.find((branch) => label(branch.node) === line[1]));
+        break;
+      }
+      default:
+        break;
+    }
+  };
+  visit(root);
+}
+
+function drawTree(tree, explained, health) {
+  const checks = new Map((health ? health.checks : []).map((check) => [check.id, check.healthy]));
+  markPath(tree.root, explained.trace || []);
+  const drawNode = (node, edge) => {
+    const title = [node.label ? node.label : null].filter(Boolean);
+    const box = el("div", { class: `node ${node.state || ""}`, "data-kind": node.kind, "data-label": node.label, "data-state": node.state },
+      el("span", { class: "kind" }, node.kind), node.label ? ` ${node.label}` : "",
+      node.health_check ? el("span", { class: `badge ${checks.get(node.health_check) === false ? "down" : "up"}`, title: `health check ${node.health_check}` },
+        `${node.health_check}: ${checks.get(node.health_check) === false ? "down" : "up"}`) : "",
+      node.force === true || node.force === false ? el("span", { class: "badge" }, `forced ${node.force ? "up" : "down"}`) : "",
+      node.values && node.values.length ? el("div", { class: "mono" }, node.values.join(", ")) : "",
+      node.detail ? el("div", { class: "muted" }, node.detail) : "",
+      node.state === "dropped" ? el("span", { class: "why" }, `dropped: ${node.why}`) : "",
+      node.state === "on-path" && node.why ? el("span", { class: "why" }, node.why) : "");
+    box.setAttribute("aria-label", `${node.kind} ${title.join(" ")}: ${node.state === "on-path" ? "on the path" : node.state === "dropped" ? `dropped, ${node.why}` : "not taken"}`);
+    const item = el("li", { class: node.state === "on-path" ? "branch-on-path" : "" }, edge ? el("span", { class: "edge" }, edge) : "", box);
+    if (node.children && node.children.length) item.append(el("ul", {}, node.children.map((branch) => drawNode(branch.node, branch.edge))));
+    return item;
+  };
+  $("#policy-tree").replaceChildren(el("h3", {}, `${tree.name} ${tree.type}`, el("span", { class: "muted" }, ` TTL ${tree.ttl}`)), el("ul", { role: "tree" }, drawNode(tree.root, "")));
+  const client = explained.client || {};
+  const where = [client.country, client.subdivision, client.continent, client.coordinates ? client.coordinates.join(", ") : null, client.network, client.asn ? `AS${client.asn}` : null].filter(Boolean).join(" · ");
+  const answers = (explained.answer || []).map((record) => `${record.name} ${record.TTL} ${record.type} ${record.data}`);
+  $("#policy-answer").replaceChildren(
+    el("p", {}, "Client taken as: ", el("strong", {}, where || "unknown")),
+    el("p", { class: "answer" }, `${explained.status}: `, el("code", { id: "answer-data" }, answers.length ? answers.join("; ") : "(no records)")));
+  $("#policy-trace ol").replaceChildren(...(explained.trace || []).map((line) => el("li", {}, line)));
+}
+
+// ------------------------------------------------------------------ start
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("#login-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    sessionStorage.setItem(TOKEN_KEY, $("#token").value.trim());
+    $("#token").value = "";
+    show(location.hash.slice(1));
+  });
+  $("#logout").addEventListener("click", () => { sessionStorage.removeItem(TOKEN_KEY); listing = null; showLogin(); say("The token is forgotten."); });
+  for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => show(tab.dataset.view));
+  $("#diff-button").addEventListener("click", showDiff);
+  $("#policy-form").addEventListener("submit", (event) => { event.preventDefault(); explainSet(); });
+  window.addEventListener("hashchange", () => { if (token()) show(location.hash.slice(1)); });
+  if (token()) show(location.hash.slice(1));
+  else showLogin();
+});

@@ -1,0 +1,156 @@
+// The operator console in headless Chromium (tests/e2e/console.rs runs this and reads its
+// stdout). Debian's chromium, driven over the DevTools protocol by playwright-core (pinned in
+// package.json). Every step asserts what the operator would see; any failure exits non-zero.
+//
+// Environment: CONSOLE_URL, CONSOLE_TOKEN, CONSOLE_V1 (the older version), CONSOLE_V2 (the
+// current one), CONSOLE_SCREENSHOTS (a directory for the PNGs), CONSOLE_PROFILE (a fresh
+// --user-data-dir). Prints FORCED-DOWN once a check is forced down and waits for a line on
+// stdin (the Rust test asks over DoH meanwhile), and DONE at the end.
+import { chromium } from "playwright-core";
+import { createInterface } from "node:readline";
+import { join } from "node:path";
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set (run through tests/e2e/console.rs)`);
+  return value;
+};
+const base = env("CONSOLE_URL");
+const token = env("CONSOLE_TOKEN");
+const v1 = env("CONSOLE_V1");
+const v2 = env("CONSOLE_V2");
+const shots = env("CONSOLE_SCREENSHOTS");
+const profile = env("CONSOLE_PROFILE");
+const WAIT = 15_000;
+
+function check(condition, message) {
+  if (!condition) throw new Error(`assertion failed: ${message}`);
+}
+const step = (text) => console.log(text);
+const lines = createInterface({ input: process.stdin });
+const nextLine = () => new Promise((resolve) => lines.once("line", resolve));
+
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  viewport: { width: 1200, height: 900 },
+});
+const failures = [];
+try {
+  const page = context.pages()[0] || (await context.newPage());
+  page.setDefaultTimeout(WAIT);
+  page.on("pageerror", (error) => failures.push(`page error: ${error.message}`));
+  page.on("console", (message) => { if (message.type() === "error") failures.push(`console error: ${message.text()}`); });
+  const requests = [];
+  page.on("request", (request) => requests.push(`${request.method()} ${new URL(request.url()).pathname}`));
+  const shot = (name) => page.screenshot({ path: join(shots, name), fullPage: true });
+
+  // ---- sign in, with the keyboard only
+  const response = await page.goto(`${base}/console`);
+  check(response.status() === 200, `GET /console is 200, not ${response.status()}`);
+  check((response.headers()["content-security-policy"] || "").includes("script-src 'self'"), "the console is served under its CSP");
+  await page.locator("#token").waitFor();
+  check(await page.locator("#tabs").isHidden(), "no views before signing in");
+  await shot("login.png");
+  await page.locator("#token").focus();
+  await page.keyboard.type(token);
+  await page.keyboard.press("Enter");
+  step("signed in");
+
+  // ---- zones and versions
+  const apexes = ["example.com.", "example.org.", "shared.example.", "2.0.192.in-addr.arpa.", "console.test."];
+  for (const apex of apexes) await page.locator(`#zones-table tr[data-apex="${apex}"]`).waitFor();
+  check((await page.locator("#current-version").textContent()) === v2, "v2 is current");
+  check(await page.evaluate((key) => sessionStorage.getItem(key) !== null, "edgedns-admin-token"), "the token is in session storage");
+  check(!(await page.evaluate(() => localStorage.length)), "nothing in local storage");
+  const history = await page.locator("#history-table tbody tr").evaluateAll((rows) => rows.map((row) => row.dataset.version));
+  check(history[0] === v2 && history[1] === v1, `history newest first: ${history}`);
+  await page.locator("#diff-button").click();
+  const diff = await page.locator("#diff pre.diff").textContent();
+  check(diff.includes("console.test."), `the diff from v1 to v2 names the zone added: ${diff}`);
+  check(requests.includes("GET /admin/zones") && requests.some((r) => r.startsWith("GET /admin/diff")), `ordinary admin API calls: ${requests}`);
+  await shot("zones.png");
+  step("zones, history and diff seen");
+
+  // ---- a routed set drawn, with the path for a country
+  await page.locator("#zones-table button", { hasText: "geo.app.example.org. A" }).click();
+  await page.locator("#view-policies").waitFor();
+  await page.locator("#client-country").fill("US");
+  await page.locator("#policy-form button[type=submit]").click();
+  const usa = page.locator('.node[data-label="usa"]');
+  await page.locator('.node[data-label="usa"][data-state="on-path"]').waitFor();
+  check((await page.locator('.node[data-label="washington"]').getAttribute("data-state")) === "dropped", "US-WA is dropped for a client in US without a subdivision");
+  check((await page.locator('.node[data-label="washington"] .why').textContent()).includes("does not match"), "and says why");
+  check((await page.locator('.node[data-label="default"]').getAttribute("data-state")) === "not-taken", "the default is not taken");
+  check((await page.locator(".node.on-path").count()) === 2, "the path is the geolocation node and usa");
+  check((await page.locator("#answer-data").textContent()).includes("192.0.2.30"), "the answer for US is usa's");
+  check((await usa.getAttribute("aria-label")).includes("on the path"), "the path is said, not only coloured");
+  await shot("policies.png");
+  // Another client, another path: Washington state.
+  await page.locator("#client-region").fill("WA");
+  await page.locator("#policy-form button[type=submit]").click();
+  await page.locator('.node[data-label="washington"][data-state="on-path"]').waitFor();
+  check((await usa.getAttribute("data-state")) === "not-taken", "usa is not taken for US-WA");
+  check((await page.locator("#answer-data").textContent()).includes("192.0.2.31"), "the answer for US-WA is washington's");
+  step("policy tree drawn, paths for US and US-WA highlighted");
+
+  // ---- health board: force a check down
+  await page.locator('.tab[data-view="health"]').click();
+  const row = page.locator('#health-table tr[data-check="console-primary"]');
+  await row.waitFor();
+  check((await row.getAttribute("data-healthy")) === "true", "console-primary starts up");
+  await row.locator("input.reason").fill("e2e drill");
+  await row.locator("button.force-down").click();
+  await page.locator('#health-table tr[data-check="console-primary"][data-healthy="false"]').waitFor();
+  check((await row.locator("td.override").textContent()).includes("forced down: e2e drill"), "the override and its reason are shown");
+  check(requests.includes("PUT /admin/health/overrides/console-primary"), "forced through the admin API");
+  await shot("health.png");
+  step("FORCED-DOWN");
+  check((await nextLine()) === "continue", "the test goes on");
+  // The console sees the answer change too: the failover goes to the standby.
+  await page.locator('.tab[data-view="zones"]').click();
+  await page.locator("#zones-table button", { hasText: "service.console.test. A" }).click();
+  for (const field of ["#client-country", "#client-region"]) await page.locator(field).fill("");
+  await page.locator("#policy-form button[type=submit]").click();
+  await page.locator('.node[data-label="standby"][data-state="on-path"]').waitFor();
+  check((await page.locator('.node[data-label="primary"]').getAttribute("data-state")) === "dropped", "the primary is dropped");
+  check((await page.locator("#answer-data").textContent()).includes("192.0.2.2"), "the console's answer is the standby's");
+  await shot("policies-failover.png");
+  step("the answer changed to the standby");
+
+  // ---- roll back to v1, through the confirmation
+  await page.locator('.tab[data-view="zones"]').click();
+  await page.locator(`#history-table tr[data-version="${v1}"] button.rollback`).click();
+  await page.locator("#confirm[open]").waitFor();
+  check((await page.locator("#confirm-text").textContent()).includes(v1), "the confirmation names the version");
+  await shot("rollback.png");
+  // Cancel first: nothing happens.
+  await page.locator("#confirm-cancel").click();
+  check(!requests.includes("POST /admin/rollback"), "cancel sends nothing");
+  await page.locator(`#history-table tr[data-version="${v1}"] button.rollback`).click();
+  await page.locator("#confirm-ok").click();
+  await page.waitForFunction((version) => document.querySelector("#current-version").textContent === version, v1);
+  await page.locator('#zones-table tr[data-apex="console.test."]').waitFor({ state: "detached" });
+  check((await page.locator("#status").textContent()).includes(`→ ${v1}`), "the rollback is reported");
+  step("rolled back to v1");
+
+  // ---- on a phone
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.locator('.tab[data-view="health"]').click();
+  await page.locator("#health-table tbody tr").first().waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  check(overflow <= 0, `the page fits a phone's width (overflows by ${overflow} px)`);
+  await shot("phone.png");
+  check(failures.length === 0, failures.join("; "));
+  step("DONE");
+} catch (error) {
+  // What the page said, to tell why.
+  const page = context.pages()[0];
+  const status = page ? await page.locator("#status").textContent().catch(() => "") : "";
+  console.error(`failed: ${error.message}\nstatus line: ${status}\n${failures.join("\n")}`);
+  process.exitCode = 1;
+} finally {
+  lines.close();
+  await context.close();
+}
