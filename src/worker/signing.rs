@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 
-use hickory_proto::rr::LowerName;
+use hickory_proto::rr::Name;
 use worker::{console_error, console_log, Env};
 
 use crate::dnssec::key::secret_name;
@@ -18,8 +18,8 @@ use crate::zone::Catalog;
 pub(super) struct Signing {
     keys: Keyring,
     cache: SignatureCache,
-    /// Zones whose secret was read (successfully or not): never read again.
-    tried: HashSet<LowerName>,
+    /// Apexes (lower case) whose secret was read, successfully or not: never read again.
+    tried: HashSet<Name>,
 }
 
 impl Default for Signing {
@@ -33,9 +33,11 @@ impl Signing {
     pub(super) fn load_keys(&mut self, env: &Env, catalog: &Catalog) {
         let zones = catalog.zones().iter().chain(catalog.views().iter().flat_map(|view| view.zones.zones()));
         for zone in zones.filter(|zone| zone.signed()) {
-            if !self.tried.insert(LowerName::new(zone.apex())) {
+            // Checked without allocating: this runs on every query.
+            if self.tried.contains(zone.apex()) {
                 continue;
             }
+            self.tried.insert(zone.apex().clone());
             let name = secret_name(zone.apex());
             let Ok(secret) = env.secret(&name) else {
                 console_error!(

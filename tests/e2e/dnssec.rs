@@ -59,14 +59,7 @@ fn signed_query(name: &str, record_type: RecordType, dnssec_ok: bool, compact_ok
 }
 
 fn ask_signed(name: &str, record_type: RecordType, cf: Option<serde_json::Value>, subnet: Option<(&str, u8)>) -> Exchange {
-    let mut extra = Vec::new();
-    let blob;
-    if let Some(mut cf) = cf {
-        cf["clientAcceptEncoding"] = serde_json::json!("");
-        blob = format!("mf-cf-blob: {cf}");
-        extra = vec!["-H", blob.as_str()];
-    }
-    curl_post(&format!("{}/dns-query", http_base()), &signed_query(name, record_type, true, false, subnet), &extra)
+    super::routing::post_as(&signed_query(name, record_type, true, false, subnet), cf)
 }
 
 fn types(records: &[hickory_proto::rr::Record]) -> Vec<RecordType> {

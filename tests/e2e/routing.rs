@@ -41,6 +41,14 @@ pub(super) fn ask(name: &str, cf: Option<serde_json::Value>, subnet: Option<(&st
         edns.options_mut().insert(EdnsOption::Subnet(ClientSubnet::new(address.parse().unwrap(), source, 0)));
         message.edns = Some(edns);
     }
+    let exchange = post_as(&message.to_vec().unwrap(), cf);
+    let decoded = exchange.message();
+    (exchange, decoded)
+}
+
+/// Posts a DoH query to the test stack, with `cf` as the runtime's `MF-CF-Blob` header (what
+/// `request.cf` carries at the edge) when given.
+pub(super) fn post_as(query: &[u8], cf: Option<serde_json::Value>) -> Exchange {
     let mut extra = Vec::new();
     let blob;
     if let Some(mut cf) = cf {
@@ -48,9 +56,7 @@ pub(super) fn ask(name: &str, cf: Option<serde_json::Value>, subnet: Option<(&st
         blob = format!("mf-cf-blob: {cf}");
         extra = vec!["-H", blob.as_str()];
     }
-    let exchange = curl_post(&format!("{}/dns-query", http_base()), &message.to_vec().unwrap(), &extra);
-    let decoded = exchange.message();
-    (exchange, decoded)
+    curl_post(&format!("{}/dns-query", http_base()), query, &extra)
 }
 
 pub(super) fn addresses(message: &Message) -> Vec<String> {
