@@ -17,6 +17,12 @@
 #   BENCH_GLUE_DNSSEC=off     13 or 15: the zone signs (`dnssec = true`, a fresh key of that
 #                             algorithm as its secret), for the cases worker-do, worker-nx-do;
 #                             a reference build from before signing cannot read it (format 7)
+#   BENCH_GLUE_PERF=0         1: Linux perf samples workerd while the driver runs (V8 writes
+#                             /tmp/perf-<pid>.map with `--perf-basic-prof`, so JIT-compiled
+#                             JavaScript and wasm functions have names); the report by symbol
+#                             is written to .run/bench/glue/perf.txt. Wasm stays in its
+#                             optimizing tier, which V8's own profiler through the inspector
+#                             does not allow (part 8).
 #   BENCH_OUT=.run/bench/glue.md
 # Port 19791 (127.0.0.1).
 set -euo pipefail
@@ -29,6 +35,7 @@ rounds="${BENCH_GLUE_ROUNDS:-15}"
 cases="${BENCH_GLUE_CASES:-}"
 records="${BENCH_RECORDS:-100000}"
 dnssec="${BENCH_GLUE_DNSSEC:-off}"
+perf="${BENCH_GLUE_PERF:-0}"
 dir="$RUN_DIR/bench/glue"
 out="${BENCH_OUT:-$RUN_DIR/bench/glue.md}"
 port=19791
@@ -57,6 +64,8 @@ fi
 "$target_dir/release/edgedns" compile --kv-dir "$dir/kv" "$dir/data/zone" >/dev/null
 
 wdir="$dir/run"
+v8_flags=()
+[[ "$perf" == 1 ]] && v8_flags=(--v8-flag --perf-basic-prof)
 # The reference's module imports its wasm by name: renamed with it.
 sed 's|"\./index_bg\.wasm"|"./ref_bg.wasm"|' "$ref/index.js" >"$wdir/ref.js"
 grep -q '"./ref_bg.wasm"' "$wdir/ref.js" || die "$ref/index.js does not import ./index_bg.wasm"
@@ -69,12 +78,25 @@ cp "$dir/data/queries.txt" "$wdir/queries.txt"
 # the reference and the no-op Worker, and reads the queries as text.
 workerd_config "$wdir" "$port" --kv "$dir/kv" --main driver.js \
   --module ref.js --module ref_bg.wasm --module noop.js --module runtime.js --module queries.txt \
-  SNAPSHOT_REFRESH_SECONDS=30 SHARD_CACHE_KIB=8192 "${key_vars[@]}"
+  SNAPSHOT_REFRESH_SECONDS=30 SHARD_CACHE_KIB=8192 "${key_vars[@]}" "${v8_flags[@]}"
 (cd "$wdir" && exec setsid "$WORKERD" serve workerd.capnp </dev/null >"$wdir/workerd.log" 2>&1) &
 workerd_pid=$!
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
 log "glue: build/ and $ref ($ref_name), $rounds rounds"
+perf_pid=""
+if [[ "$perf" == 1 ]]; then
+  command -v perf >/dev/null || die "BENCH_GLUE_PERF=1 needs Linux perf (Debian: linux-perf)"
+  # The workerd process itself (setsid made it the group's leader, the shell's child).
+  server="$(pgrep -g "$workerd_pid" -x workerd | head -n1)"
+  perf record -q -F 1999 -g -p "$server" -o "$dir/perf.data" >/dev/null 2>&1 &
+  perf_pid=$!
+fi
 json="$(curl -s -m 900 "http://127.0.0.1:$port/__glue?rounds=$rounds${cases:+&cases=$cases}")" || die "the driver did not answer (log: $wdir/workerd.log)"
+if [[ -n "$perf_pid" ]]; then
+  kill -INT "$perf_pid" && wait "$perf_pid" || true
+  perf report -i "$dir/perf.data" --no-children --sort dso,symbol -g none --stdio 2>/dev/null >"$dir/perf.txt" || true
+  log "glue: perf report by symbol in $dir/perf.txt"
+fi
 [[ "$json" == "{"* ]] || { tail -n 20 "$wdir/workerd.log" >&2; die "the driver said: $json"; }
 echo "$json" >"$dir/result.json"
 
