@@ -20,7 +20,7 @@ use std::sync::Arc;
 use hickory_proto::rr::{DNSClass, LowerName, Name, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 
-use super::key::NameKey;
+use super::key::{KeyHasher, NameKey};
 use super::routes::RoutedSet;
 use super::{group_rrsets, label_count, AssembleError, Node, RrSet};
 
@@ -41,6 +41,12 @@ pub struct CompactNodes {
     record_types: Box<[u16]>,
     /// Routed sets with the position of their node, sorted by it.
     routed: Box<[(u32, Arc<RoutedSet>)]>,
+    /// The nodes by their key's hash ([`KeyHasher`]), open addressing with linear probing: a
+    /// slot holds a node's position + 1, 0 when empty; a power of two in size, at most two
+    /// thirds full. Empty when a shard has too many nodes for 16 bits (then `find` searches
+    /// the sorted keys). A lookup hashes the key once and compares one or two keys, where a
+    /// binary search compares a dozen: a query looks up two or three keys.
+    slots: Box<[u16]>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +59,14 @@ impl std::fmt::Debug for CompactNodes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CompactNodes").field("nodes", &self.len()).field("records", &self.record_offsets.len()).field("bytes", &self.data.len()).finish()
     }
+}
+
+/// A node key's hash, for [`CompactNodes::slots`].
+fn key_hash(key: &[u8]) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = KeyHasher::default();
+    hasher.write(key);
+    hasher.finish()
 }
 
 /// The types whose RDATA holds no domain name, so a shard's bytes for it stand alone (no
@@ -233,7 +247,9 @@ impl CompactNodes {
             record_offsets: record_offsets.into_boxed_slice(),
             record_types: record_types.into_boxed_slice(),
             routed: routed_index.into_boxed_slice(),
+            slots: Box::default(),
         };
+        let compact = Self { slots: compact.hash_slots(), ..compact };
         let soa = compact
             .find(&[])
             .map(|apex_node| compact.rrset(apex_node, RecordType::SOA))
@@ -257,8 +273,46 @@ impl CompactNodes {
         start.records as usize..end.records as usize
     }
 
+    /// The hash slots of the nodes ([`CompactNodes::slots`]).
+    fn hash_slots(&self) -> Box<[u16]> {
+        let nodes = self.len();
+        if nodes >= usize::from(u16::MAX) {
+            return Box::default();
+        }
+        let mut slots = vec![0u16; (nodes + nodes / 2 + 1).next_power_of_two()];
+        let mask = slots.len() - 1;
+        for node in 0..nodes {
+            let mut at = key_hash(self.key(node)) as usize & mask;
+            // Fewer nodes than slots: an empty one is always found.
+            while slots.get(at).is_some_and(|slot| *slot != 0) {
+                at = (at + 1) & mask;
+            }
+            if let Some(slot) = slots.get_mut(at) {
+                *slot = node as u16 + 1;
+            }
+        }
+        slots.into_boxed_slice()
+    }
+
     /// The node with this key ([`NameKey`]).
     pub(super) fn find(&self, key: &[u8]) -> Option<usize> {
+        if self.slots.is_empty() {
+            return self.search(key);
+        }
+        let mask = self.slots.len() - 1;
+        let mut at = key_hash(key) as usize & mask;
+        // At most two thirds of the slots are full: an empty one ends every probe.
+        loop {
+            let node = usize::from(*self.slots.get(at)?).checked_sub(1)?;
+            if self.key(node) == key {
+                return Some(node);
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// [`CompactNodes::find`] by a binary search of the sorted keys.
+    fn search(&self, key: &[u8]) -> Option<usize> {
         let (mut low, mut high) = (0, self.len());
         while low < high {
             let middle = low + (high - low) / 2;
@@ -409,5 +463,76 @@ impl CompactNodes {
             let name = Name::from_labels(labels.iter().map(Vec::as_slice).chain(apex.iter())).ok()?;
             Some((LowerName::new(&name), self.node(node)))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hickory_proto::rr::rdata::{A, SOA};
+    use hickory_proto::rr::RData;
+    use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
+
+    use super::*;
+
+    fn name(text: &str) -> Name {
+        Name::from_ascii(text).unwrap()
+    }
+
+    /// A zone of `hosts` names `h<i>.example.`, each with a name below it, in one chunk.
+    fn nodes(hosts: usize) -> CompactNodes {
+        let soa = SOA::new(name("ns1.example."), name("hostmaster.example."), 1, 3600, 600, 86400, 300);
+        let mut records = vec![Record::from_rdata(name("example."), 3600, RData::SOA(soa))];
+        for i in 0..hosts {
+            records.push(Record::from_rdata(name(&format!("h{i}.example.")), 300, RData::A(A::new(192, 0, 2, 1))));
+            records.push(Record::from_rdata(name(&format!("x.h{i}.example.")), 300, RData::A(A::new(192, 0, 2, 2))));
+        }
+        // Chunks as publishing makes them: each its own compression context, under 64 KiB.
+        let chunks: Vec<(u32, Vec<u8>)> = records
+            .chunks(500)
+            .map(|chunk| {
+                let mut bytes = Vec::new();
+                let mut encoder = BinEncoder::new(&mut bytes);
+                for record in chunk {
+                    record.emit(&mut encoder).unwrap();
+                }
+                (chunk.len() as u32, bytes)
+            })
+            .collect();
+        let chunks: Vec<(u32, &[u8])> = chunks.iter().map(|(count, bytes)| (*count, bytes.as_slice())).collect();
+        CompactNodes::build(&name("example."), &chunks, Vec::new(), Vec::new()).unwrap().0
+    }
+
+    #[test]
+    fn the_hash_slots_find_every_node_the_search_finds_and_nothing_else() {
+        let apex = name("example.");
+        for hosts in [0, 1, 7, 3000] {
+            let nodes = nodes(hosts);
+            assert_eq!(nodes.len(), 1 + 2 * hosts, "the apex and two names a host");
+            assert!(nodes.slots.len().is_power_of_two() && nodes.slots.len() * 2 >= nodes.len() * 3, "at most two thirds full");
+            for node in 0..nodes.len() {
+                let key = nodes.key(node);
+                assert_eq!(nodes.find(key), Some(node));
+                assert_eq!(nodes.search(key), Some(node));
+            }
+            // Absent names, and keys that are prefixes or extensions of present ones.
+            for i in hosts..hosts + 3000 {
+                let absent = NameKey::below(&name(&format!("h{i}.example.")), &apex).unwrap();
+                assert_eq!(nodes.find(absent.bytes()), None, "h{i}");
+            }
+            if let Some(node) = (hosts > 0).then(|| nodes.find(NameKey::below(&name("h0.example."), &apex).unwrap().bytes()).unwrap()) {
+                let key = nodes.key(node);
+                assert_eq!(nodes.find(&key[..key.len() - 1]), None);
+                assert_eq!(nodes.find(&[key, b"\0"].concat()), None);
+            }
+        }
+    }
+
+    #[test]
+    fn without_slots_a_lookup_searches_the_sorted_keys() {
+        let mut nodes = nodes(50);
+        let found: Vec<_> = (0..nodes.len()).map(|node| nodes.find(nodes.key(node))).collect();
+        nodes.slots = Box::default();
+        assert_eq!((0..nodes.len()).map(|node| nodes.find(nodes.key(node))).collect::<Vec<_>>(), found);
+        assert_eq!(nodes.find(b"nowhere"), None);
     }
 }
