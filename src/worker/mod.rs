@@ -272,6 +272,9 @@ pub fn fetch_entry(request: web_sys::Request, env: Env, context: worker_sys::Con
     })
 }
 
+/// Answers a request. What most requests never reach (the admin API, a body, the rate limits,
+/// an upstream) is awaited boxed, so that this future stays small: it is made and moved on
+/// every request ([`runtime::now_or_later`]).
 async fn fetch(request: web_sys::Request, env: Env, context: Context) -> Result<web_sys::Response> {
     COUNTS.with(|counts| counts.borrow_mut().requests += 1);
     #[cfg(feature = "test-trap")]
@@ -300,11 +303,11 @@ async fn fetch(request: web_sys::Request, env: Env, context: Context) -> Result<
     if path.starts_with(admin::ADMIN_PREFIX) {
         let url = Url::parse(head.url)?;
         let address = head.connecting_ip.and_then(|value| value.parse().ok());
-        return to_response(&admin(&Request::from(Clone::clone(&request)), method, &url, address, &env, &context).await);
+        return to_response(&Box::pin(admin(&Request::from(Clone::clone(&request)), method, &url, address, &env, &context)).await);
     }
     // Only a DoH POST carries a body; any other request's is never read (RFC 8484 §4.1).
     let body = if server::takes_body(method, path) {
-        match body::request_body(&request, MAX_MESSAGE).await {
+        match Box::pin(body::request_body(&request, MAX_MESSAGE)).await {
             Ok(body) => body,
             Err(body::BodyError::TooLarge) => return to_response(&HttpError::PayloadTooLarge.response()),
             Err(error) => return to_response(&crate::doh::HttpResponse::error(400, &error.to_string())),
@@ -319,13 +322,13 @@ async fn fetch(request: web_sys::Request, env: Env, context: Context) -> Result<
     let now = js_sys::Date::now().max(0.0) as u64;
     if prepared.requires_admin_token(explain_access(&env)) {
         let authorization = request.headers().get("authorization").ok().flatten();
-        if let Err(error) = rate_limit::authorize_admin(&env, client.address, authorization.as_deref(), now).await {
+        if let Err(error) = Box::pin(rate_limit::authorize_admin(&env, client.address, authorization.as_deref(), now)).await {
             return to_response(&error.response());
         }
     }
     let resolver = resolver_config(&env);
     // A public resolver counts every query against the client's network, before any work.
-    if resolver.is_some() && prepared.is_query() && !rate_limit::query_allowed(&env, client.address).await {
+    if resolver.is_some() && prepared.is_query() && !Box::pin(rate_limit::query_allowed(&env, client.address)).await {
         return to_response(&prepared.rate_limited());
     }
     let catalog = zones_for(&env, &context, prepared.question_name()).await;
@@ -365,7 +368,7 @@ async fn fetch(request: web_sys::Request, env: Env, context: Context) -> Result<
     });
     let response = match (outcome, &resolver) {
         (Outcome::Respond(response), _) => response,
-        (Outcome::Forward(forwarded), Some(config)) => crate::upstream::answer(&forwarded, config, firewall.as_deref(), &context).await,
+        (Outcome::Forward(forwarded), Some(config)) => Box::pin(crate::upstream::answer(&forwarded, config, firewall.as_deref(), &context)).await,
         // `serve` forwards only with a configuration.
         (Outcome::Forward(_), None) => crate::doh::HttpResponse::error(500, "forwarding without a resolver configuration"),
     };
