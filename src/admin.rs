@@ -197,9 +197,9 @@ impl AdminError {
         };
         let mut response = json(self.status(), &Message { error: self.message(), details });
         match self {
-            Self::Unauthorized => response.headers.push(("www-authenticate", "Bearer".to_owned())),
-            Self::MethodNotAllowed(allowed) => response.headers.push(("allow", (*allowed).to_owned())),
-            Self::TooManyFailures(seconds) => response.headers.push(("retry-after", seconds.to_string())),
+            Self::Unauthorized => response.headers.push(("www-authenticate", "Bearer".into())),
+            Self::MethodNotAllowed(allowed) => response.headers.push(("allow", (*allowed).into())),
+            Self::TooManyFailures(seconds) => response.headers.push(("retry-after", seconds.to_string().into())),
             _ => {}
         }
         response
@@ -215,13 +215,13 @@ struct Message {
 
 /// JSON text already rendered, as a response no cache keeps and no other origin reads.
 pub fn json_text(status: u16, text: String) -> HttpResponse {
-    HttpResponse { status, headers: vec![("content-type", "application/json".to_owned()), ("cache-control", "no-store".to_owned())], body: text.into_bytes() }
+    HttpResponse { status, headers: vec![("content-type", "application/json".into()), ("cache-control", "no-store".into())], body: text.into_bytes() }
 }
 
 /// A JSON response that no cache keeps and no other origin reads.
 pub fn json<T: Serialize>(status: u16, value: &T) -> HttpResponse {
     let body = serde_json::to_vec_pretty(value).unwrap_or_else(|_| b"{}".to_vec());
-    HttpResponse { status, headers: vec![("content-type", "application/json".to_owned()), ("cache-control", "no-store".to_owned())], body }
+    HttpResponse { status, headers: vec![("content-type", "application/json".into()), ("cache-control", "no-store".into())], body }
 }
 
 /// Checks the `Authorization` header against the configured token, in time that depends

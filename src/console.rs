@@ -41,21 +41,21 @@ pub fn serve(method: &str, path: &str) -> HttpResponse {
         ("GET" | "HEAD", Some((content_type, text))) => {
             let mut response = HttpResponse::new(200, content_type, text.as_bytes().to_vec());
             // Shipped with the Worker: a new deployment must not meet an old cached script.
-            response.headers.push(("cache-control", "no-cache".to_owned()));
+            response.headers.push(("cache-control", "no-cache".into()));
             response
         }
         ("GET" | "HEAD", None) => HttpResponse::new(404, "text/plain; charset=utf-8", b"no such console file\n".to_vec()),
         _ => {
             let mut response = HttpResponse::new(405, "text/plain; charset=utf-8", b"method not allowed\n".to_vec());
-            response.headers.push(("allow", "GET, HEAD".to_owned()));
+            response.headers.push(("allow", "GET, HEAD".into()));
             response
         }
     };
     // Same origin only: the console's files are not for other pages to read.
     response.headers.retain(|(name, _)| *name != "access-control-allow-origin");
-    response.headers.push(("content-security-policy", CONTENT_SECURITY_POLICY.to_owned()));
-    response.headers.push(("x-content-type-options", "nosniff".to_owned()));
-    response.headers.push(("referrer-policy", "no-referrer".to_owned()));
+    response.headers.push(("content-security-policy", CONTENT_SECURITY_POLICY.into()));
+    response.headers.push(("x-content-type-options", "nosniff".into()));
+    response.headers.push(("referrer-policy", "no-referrer".into()));
     response
 }
 
@@ -64,7 +64,7 @@ mod tests {
     use super::*;
 
     fn header<'a>(response: &'a HttpResponse, name: &str) -> Option<&'a str> {
-        response.headers.iter().find(|(n, _)| *n == name).map(|(_, value)| value.as_str())
+        response.headers.iter().find(|(n, _)| *n == name).map(|(_, value)| &**value)
     }
 
     #[test]

@@ -148,7 +148,7 @@ impl Audience {
             response.headers.retain(|(name, _)| !name.eq_ignore_ascii_case("access-control-allow-origin"));
             for (name, value) in &mut response.headers {
                 if name.eq_ignore_ascii_case("cache-control") && !value.starts_with("private") && value != "no-store" {
-                    *value = format!("private, {value}");
+                    *value = format!("private, {value}").into();
                 }
             }
         }
@@ -491,7 +491,7 @@ fn decide<'a>(
     let audience = visible.as_ref().map_or(Audience::Public, Audience::of);
     // The hosted answer's chain and addresses meet the rules too (a hosted CNAME into a
     // blocked domain is blocked as an upstream's would be).
-    let verdict = if screen { rules.answer(&resolution.answers.records(), question.query_type) } else { Verdict::Pass };
+    let verdict = if screen && rules.screens() { rules.answer(&resolution.answers.records(), question.query_type) } else { Verdict::Pass };
     if let (Some(trace), Some(line)) = (trace.as_deref_mut(), verdict.explain(&question.name)) {
         trace.push(format!("{line} in the answer"));
     }
@@ -734,7 +734,7 @@ fn explain(
 fn json_response(query: &Query, resolution: &Resolution) -> HttpResponse {
     let mut response = HttpResponse::new(200, DNS_JSON, json::render(query, resolution).into_bytes());
     let max_age = response::max_age(resolution);
-    response.headers.push(("cache-control", doh::cache_control(max_age, resolution.tailored)));
+    response.headers.push(("cache-control", doh::cache_control(max_age, resolution.tailored).into()));
     response
 }
 
@@ -769,7 +769,7 @@ fn error_reply(reply: &ErrorReply, recursion_available: bool) -> HttpResponse {
 /// Every DNS response is HTTP 200, whatever its RCODE (RFC 8484 §4.2.1).
 fn dns_response(encoded: Encoded, tailored: bool) -> HttpResponse {
     let mut response = HttpResponse::new(200, DNS_MESSAGE, encoded.bytes);
-    response.headers.push(("cache-control", doh::cache_control(encoded.max_age, tailored)));
+    response.headers.push(("cache-control", doh::cache_control(encoded.max_age, tailored).into()));
     response
 }
 
@@ -782,7 +782,7 @@ mod tests {
         let encoded = Encoded { bytes: vec![0; 12], rcode: ResponseCode::NoError, max_age: Some(60) };
         let response = dns_response(encoded, true);
         let mut expected = HttpResponse::new(200, DNS_MESSAGE, vec![0; 12]);
-        expected.headers.push(("cache-control", "private, max-age=60".to_owned()));
+        expected.headers.push(("cache-control", "private, max-age=60".into()));
         assert_eq!(response, expected);
     }
 }

@@ -10,6 +10,8 @@
 //! gets a new slot at its next use, so an isolate whose answers carry ever new sets (a
 //! resolver's falling TTLs) keeps the sets of the last few responses, not the first ones.
 
+use std::borrow::Cow;
+
 /// How many header sets the JavaScript side keeps.
 pub const SLOTS: usize = 64;
 
@@ -22,30 +24,38 @@ pub enum Slot {
     Keep(u8),
 }
 
-/// The header texts the runtime keeps, by slot (`None`: a slot the runtime may not hold).
+/// A header set: names and values, in order.
+type Set = Box<[(Box<str>, Box<str>)]>;
+
+/// The header sets the runtime keeps, by slot (`None`: a slot the runtime may not hold).
 #[derive(Debug, Default)]
 pub struct HeaderSets {
-    texts: Vec<Option<Box<str>>>,
+    sets: Vec<Option<Set>>,
 }
 
 impl HeaderSets {
-    /// The slot for the header set `text`.
-    pub fn slot(&mut self, text: &str) -> Slot {
-        if let Some(slot) = self.texts.iter().position(|kept| kept.as_deref() == Some(text)) {
+    /// The slot for the header set `headers` (names and values, in order). Compared field by
+    /// field: a response's set is never copied or joined into a text unless it is new.
+    pub fn slot(&mut self, headers: &[(&str, Cow<'_, str>)]) -> Slot {
+        let same = |kept: &Set| {
+            kept.len() == headers.len()
+                && kept.iter().zip(headers).all(|((name, value), (other_name, other_value))| **name == **other_name && **value == **other_value)
+        };
+        if let Some(slot) = self.sets.iter().position(|kept| kept.as_ref().is_some_and(same)) {
             return Slot::Kept(slot as u8);
         }
-        if self.texts.len() == SLOTS {
-            self.texts.clear();
+        if self.sets.len() == SLOTS {
+            self.sets.clear();
         }
-        self.texts.push(Some(text.into()));
-        Slot::Keep((self.texts.len() - 1) as u8)
+        self.sets.push(Some(headers.iter().map(|(name, value)| (Box::from(*name), Box::from(&**value))).collect()));
+        Slot::Keep((self.sets.len() - 1) as u8)
     }
 
     /// Forgets what `slot` was to hold, when the runtime could not keep it (the response
     /// failed): the set is sent again at its next use.
     pub fn forget(&mut self, slot: u8) {
-        if let Some(text) = self.texts.get_mut(usize::from(slot)) {
-            *text = None;
+        if let Some(set) = self.sets.get_mut(usize::from(slot)) {
+            *set = None;
         }
     }
 }
@@ -54,37 +64,43 @@ impl HeaderSets {
 mod tests {
     use super::*;
 
+    /// A header set from names and values on alternate lines.
+    fn set(text: &str) -> Vec<(&str, Cow<'_, str>)> {
+        let fields: Vec<&str> = text.split('\n').collect();
+        fields.chunks(2).map(|pair| (pair[0], Cow::Borrowed(pair.get(1).copied().unwrap_or_default()))).collect()
+    }
+
     #[test]
     fn a_set_is_sent_once_then_named_by_its_slot() {
         let mut sets = HeaderSets::default();
-        assert_eq!(sets.slot("content-type\napplication/dns-message"), Slot::Keep(0));
-        assert_eq!(sets.slot("content-type\ntext/plain"), Slot::Keep(1));
-        assert_eq!(sets.slot("content-type\napplication/dns-message"), Slot::Kept(0));
-        assert_eq!(sets.slot("content-type\ntext/plain"), Slot::Kept(1));
+        assert_eq!(sets.slot(&set("content-type\napplication/dns-message")), Slot::Keep(0));
+        assert_eq!(sets.slot(&set("content-type\ntext/plain")), Slot::Keep(1));
+        assert_eq!(sets.slot(&set("content-type\napplication/dns-message")), Slot::Kept(0));
+        assert_eq!(sets.slot(&set("content-type\ntext/plain")), Slot::Kept(1));
         // A set that only starts like a kept one is another set.
-        assert_eq!(sets.slot("content-type\napplication/dns-message\ncache-control\nno-store"), Slot::Keep(2));
+        assert_eq!(sets.slot(&set("content-type\napplication/dns-message\ncache-control\nno-store")), Slot::Keep(2));
     }
 
     #[test]
     fn when_the_slots_run_out_they_are_all_given_again() {
         let mut sets = HeaderSets::default();
         for ttl in 0..SLOTS {
-            assert_eq!(sets.slot(&format!("cache-control\nmax-age={ttl}")), Slot::Keep(ttl as u8));
+            assert_eq!(sets.slot(&set(&format!("cache-control\nmax-age={ttl}"))), Slot::Keep(ttl as u8));
         }
         // The 65th set starts over at slot 0; what the slots held before must be sent again.
-        assert_eq!(sets.slot("cache-control\nmax-age=9999"), Slot::Keep(0));
-        assert_eq!(sets.slot("cache-control\nmax-age=0"), Slot::Keep(1));
-        assert_eq!(sets.slot("cache-control\nmax-age=9999"), Slot::Kept(0));
+        assert_eq!(sets.slot(&set("cache-control\nmax-age=9999")), Slot::Keep(0));
+        assert_eq!(sets.slot(&set("cache-control\nmax-age=0")), Slot::Keep(1));
+        assert_eq!(sets.slot(&set("cache-control\nmax-age=9999")), Slot::Kept(0));
     }
 
     #[test]
     fn a_set_the_runtime_could_not_keep_is_sent_again() {
         let mut sets = HeaderSets::default();
-        assert_eq!(sets.slot("a\n1"), Slot::Keep(0));
-        assert_eq!(sets.slot("b\n2"), Slot::Keep(1));
+        assert_eq!(sets.slot(&set("a\n1")), Slot::Keep(0));
+        assert_eq!(sets.slot(&set("b\n2")), Slot::Keep(1));
         sets.forget(0);
-        assert_eq!(sets.slot("b\n2"), Slot::Kept(1));
-        assert_eq!(sets.slot("a\n1"), Slot::Keep(2));
-        assert_eq!(sets.slot("a\n1"), Slot::Kept(2));
+        assert_eq!(sets.slot(&set("b\n2")), Slot::Kept(1));
+        assert_eq!(sets.slot(&set("a\n1")), Slot::Keep(2));
+        assert_eq!(sets.slot(&set("a\n1")), Slot::Kept(2));
     }
 }

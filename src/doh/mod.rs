@@ -3,6 +3,7 @@
 //! status, media type, caching and CORS headers here.
 
 use base64::Engine;
+use std::borrow::Cow;
 
 pub mod header_sets;
 
@@ -40,19 +41,19 @@ pub struct HttpRequest<'a> {
 pub struct HttpResponse {
     /// Status code.
     pub status: u16,
-    /// Headers, in order.
-    pub headers: Vec<(&'static str, String)>,
+    /// Headers, in order (the fixed ones borrowed: most of a DoH answer's allocate nothing).
+    pub headers: Vec<(&'static str, Cow<'static, str>)>,
     /// Body.
     pub body: Vec<u8>,
 }
 
 impl HttpResponse {
     /// A response with a body and its media type, open to every origin (CORS).
-    pub fn new(status: u16, content_type: &str, body: Vec<u8>) -> Self {
+    pub fn new(status: u16, content_type: &'static str, body: Vec<u8>) -> Self {
         // Room for the caching header (and one more) that most responses add next.
         let mut headers = Vec::with_capacity(4);
-        headers.push(("content-type", content_type.to_owned()));
-        headers.push(("access-control-allow-origin", "*".to_owned()));
+        headers.push(("content-type", Cow::Borrowed(content_type)));
+        headers.push(("access-control-allow-origin", Cow::Borrowed("*")));
         Self { status, headers, body }
     }
 
@@ -78,9 +79,9 @@ impl HttpResponse {
     /// A plain-text error response that no cache keeps.
     pub fn error(status: u16, message: &str) -> Self {
         let mut response = Self::new(status, "text/plain; charset=utf-8", format!("{message}\n").into_bytes());
-        response.headers.push(("cache-control", "no-store".to_owned()));
+        response.headers.push(("cache-control", Cow::Borrowed("no-store")));
         if status == 405 {
-            response.headers.push(("allow", ALLOWED_METHODS.to_owned()));
+            response.headers.push(("allow", Cow::Borrowed(ALLOWED_METHODS)));
         }
         response
     }
@@ -88,7 +89,7 @@ impl HttpResponse {
     /// HTTP 429 with `Retry-After` (RFC 6585 §4): a client over a rate limit.
     pub fn too_many_requests(retry_after_s: u32) -> Self {
         let mut response = Self::error(429, &format!("too many requests: try again in {retry_after_s} s"));
-        response.headers.push(("retry-after", retry_after_s.to_string()));
+        response.headers.push(("retry-after", Cow::Owned(retry_after_s.to_string())));
         response
     }
 
@@ -97,11 +98,11 @@ impl HttpResponse {
         Self {
             status: 204,
             headers: vec![
-                ("access-control-allow-origin", "*".to_owned()),
-                ("access-control-allow-methods", ALLOWED_METHODS.to_owned()),
-                ("access-control-allow-headers", "content-type, accept".to_owned()),
-                ("access-control-max-age", "86400".to_owned()),
-                ("allow", ALLOWED_METHODS.to_owned()),
+                ("access-control-allow-origin", "*".into()),
+                ("access-control-allow-methods", ALLOWED_METHODS.into()),
+                ("access-control-allow-headers", "content-type, accept".into()),
+                ("access-control-max-age", "86400".into()),
+                ("allow", ALLOWED_METHODS.into()),
             ],
             body: Vec::new(),
         }
@@ -109,7 +110,7 @@ impl HttpResponse {
 
     /// The first value of a header (names are stored lower-case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
+        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| &**value)
     }
 }
 
@@ -170,9 +171,10 @@ pub enum Format {
     Json,
 }
 
-/// The media type's essence: type/subtype, lower-cased, parameters dropped (RFC 9110 §8.3.1).
-pub fn essence(media_type: &str) -> String {
-    media_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+/// The media type's essence: type/subtype, parameters dropped, as written (RFC 9110 §8.3.1:
+/// compare it ignoring ASCII case).
+pub fn essence(media_type: &str) -> &str {
+    media_type.split(';').next().unwrap_or("").trim()
 }
 
 /// Chooses the response format from `Accept`: missing, `*/*`, `application/*` or
@@ -193,10 +195,14 @@ pub fn negotiate(accept: Option<&str>) -> Result<Format, HttpError> {
         if quality_zero {
             continue;
         }
-        match essence(range).as_str() {
-            "*/*" | "application/*" | DNS_MESSAGE => return Ok(Format::Wire),
-            DNS_JSON | "application/json" => json = true,
-            _ => {}
+        // Media types are compared ignoring ASCII case (RFC 9110 §8.3.1).
+        let essence = essence(range);
+        let is = |media_type: &str| essence.eq_ignore_ascii_case(media_type);
+        if is("*/*") || is("application/*") || is(DNS_MESSAGE) {
+            return Ok(Format::Wire);
+        }
+        if is(DNS_JSON) || is("application/json") {
+            json = true;
         }
     }
     if json {
@@ -244,8 +250,7 @@ pub fn message_bytes(request: &HttpRequest<'_>) -> Result<Vec<u8>, HttpError> {
             decode_dns_parameter(value)
         }
         "POST" => {
-            let content_type = request.content_type.map(essence);
-            if content_type.as_deref() != Some(DNS_MESSAGE) {
+            if !request.content_type.map(essence).is_some_and(|media_type| media_type.eq_ignore_ascii_case(DNS_MESSAGE)) {
                 return Err(HttpError::UnsupportedMediaType);
             }
             if request.body.len() > MAX_MESSAGE {
@@ -317,7 +322,7 @@ pub fn split_target(url: &str) -> Option<(&str, &str)> {
     // unreserved ones, the sub-delimiters but `'` (percent-encoded in a query), `:`, `@`,
     // `/`, `?` and `%` (an escape is kept as it is, its case too).
     let kept = |byte: u8| byte.is_ascii_alphanumeric() || b"-._~!$&()*+,;=:@/?%".contains(&byte);
-    let dot_segment = path.split('/').any(|segment| matches!(segment.to_ascii_lowercase().as_str(), "." | ".." | "%2e" | ".%2e" | "%2e." | "%2e%2e"));
+    let dot_segment = path.split('/').any(|segment| [".", "..", "%2e", ".%2e", "%2e.", "%2e%2e"].iter().any(|dots| segment.eq_ignore_ascii_case(dots)));
     (path.bytes().all(kept) && query.bytes().all(kept) && !dot_segment).then_some((path, query))
 }
 

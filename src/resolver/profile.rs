@@ -410,6 +410,12 @@ pub struct Screen<'a> {
 }
 
 impl<'a> Screen<'a> {
+    /// Whether anything screens at all (lists published, or a profile): without, every name
+    /// passes, and an answer is not decoded to be screened.
+    pub fn screens(&self) -> bool {
+        self.lists.is_some() || self.profile.is_some()
+    }
+
     /// The rule deciding `name`: the profile's own entries first (an own allow beats every
     /// list, an own deny every list's rule), then the selected lists.
     fn rule(&self, name: &Name) -> Option<&'a Rule> {

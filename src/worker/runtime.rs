@@ -105,19 +105,20 @@ thread_local! {
 /// The runtime's response for `response`, made in one call (status, headers and body); its
 /// headers are sent as text only the first time ([`HeaderSets`]).
 pub(super) fn to_response(response: &HttpResponse) -> worker::Result<web_sys::Response> {
-    let Some(headers) = response.header_lines() else {
-        // The runtime refuses such a field as `Headers.append` would.
-        return Err(worker::Error::RustError("a header holds a line feed".to_owned()));
-    };
-    let made = match HEADER_SETS.with(|sets| sets.borrow_mut().slot(&headers)) {
+    // A kept set was sent as text once, so it holds no line feed (below).
+    let made = match HEADER_SETS.with(|sets| sets.borrow_mut().slot(&response.headers)) {
         Slot::Kept(slot) => respond_kept(response.status, slot, &response.body),
         Slot::Keep(slot) => {
-            let made = respond(response.status, slot, &headers, &response.body);
+            let made = match response.header_lines() {
+                Some(headers) => respond(response.status, slot, &headers, &response.body).map_err(worker::Error::from),
+                // The runtime refuses such a field as `Headers.append` would.
+                None => Err(worker::Error::RustError("a header holds a line feed".to_owned())),
+            };
             if made.is_err() {
-                // The runtime refused the headers: its slot holds nothing of this set.
+                // The runtime did not take the headers: its slot holds nothing of this set.
                 HEADER_SETS.with(|sets| sets.borrow_mut().forget(slot));
             }
-            made
+            return made;
         }
     };
     made.map_err(worker::Error::from)
