@@ -10,6 +10,8 @@ source "$(dirname "$0")/env.sh"
 
 file="$1" cli="$2"
 shift 2
+# A fresh checkout has no .run/ yet (scripts/test.sh writes the test keys there).
+mkdir -p "$(dirname "$file")"
 for dir in "$@"; do
   for routes in "$dir"/*.routes.toml; do
     [[ -f "$routes" ]] || continue

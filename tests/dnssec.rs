@@ -400,7 +400,8 @@ fn the_cli_makes_keys_whose_ds_bind_computes_the_same() {
 
         let status = edgedns(&["dnssec", "status", "example.com", "--dev-vars", &dev_vars_arg]);
         let status = String::from_utf8_lossy(&status.stdout).into_owned();
-        assert_eq!(status.lines().filter(|line| line.contains(" DNSKEY ")).count(), if pair { 2 } else { 1 }, "{status}");
+        // The records, not the `;` comments (which name DNSKEY too, in the rollover's waits).
+        assert_eq!(status.lines().filter(|line| !line.starts_with(';') && line.contains(" DNSKEY ")).count(), if pair { 2 } else { 1 }, "{status}");
         let dnskeys: String = status.lines().filter(|line| line.contains(" DNSKEY 257 ")).map(|line| format!("{line}\n")).collect();
         std::fs::write(dir.join("dnskey"), dnskeys).unwrap();
         let bind = Command::new("dnssec-dsfromkey").args(["-2", "-f"]).arg(dir.join("dnskey")).arg("example.com").output().unwrap();

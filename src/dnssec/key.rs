@@ -3,7 +3,7 @@
 //! The secret holds one key, or a key-signing and a zone-signing key, each in the form
 //!
 //! ```text
-//! edgedns-dnssec-v1 <zone> <flags> <algorithm> <private key, base64>
+//! edgedns-dnssec-v1 <zone> <flags> <algorithm> <private key, base64> [<state>=<unix time>] [ds=<unix time>]
 //! ```
 //!
 //! separated by `;` or new lines: the zone (absolute), the DNSKEY flags (257 for a key that
@@ -11,6 +11,13 @@
 //! the algorithm number (13, ECDSA P-256 with SHA-256, RFC 6605; 15, Ed25519, RFC 8080) and
 //! the private key: the 32-octet scalar for P-256, the 32-octet seed for Ed25519 (the
 //! `PrivateKey:` of a BIND `Private-key-format: v1.3` file is the same base64).
+//!
+//! During a rollover ([`super::rollover`]) a key also says its state and since when (Unix
+//! seconds): `published=T` (in the DNSKEY RRset, not yet signing the zone's data),
+//! `active=T` (signing), `retired=T` (still in the DNSKEY RRset, no longer signing the zone's
+//! data), and a key-signing key whose DS the parent serves says since when with `ds=T`. A key
+//! without a state is active, as every key was before rollovers. A set is then the active
+//! key(s) as above and at most one more key, published or retired, of one of their roles.
 
 use std::fmt;
 use std::str::FromStr;
@@ -18,7 +25,7 @@ use std::str::FromStr;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use ed25519_dalek::Signer as _;
-use hickory_proto::rr::Name;
+use hickory_proto::rr::{Name, RecordType};
 use sha2::{Digest, Sha256};
 
 use super::canonical;
@@ -130,8 +137,9 @@ pub enum KeyError {
         /// The key's line.
         line: usize,
     },
-    /// The keys do not make one combined key (flags 257) or a pair of a key-signing key (257)
-    /// and a zone-signing key (256) of the same algorithm.
+    /// The keys do not make one active combined key (flags 257) or an active pair of a
+    /// key-signing key (257) and a zone-signing key (256), with at most one more key of a
+    /// rollover, all of one algorithm.
     Roles,
 }
 
@@ -149,7 +157,11 @@ impl fmt::Display for KeyError {
             Self::WrongZone { line, expected, found } => write!(f, "DNSSEC key {line} is for zone {found}, not {expected}"),
             Self::Flags { line, flags } => write!(f, "DNSSEC key {line}: flags {flags} are neither 257 (KSK or combined) nor 256 (ZSK)"),
             Self::InvalidKey { line } => write!(f, "DNSSEC key {line}: the private key is not a valid key of its algorithm"),
-            Self::Roles => write!(f, "DNSSEC keys: expected one key with flags 257, or a pair of 257 (KSK) and 256 (ZSK) of one algorithm"),
+            Self::Roles => write!(
+                f,
+                "DNSSEC keys: expected one active key with flags 257, or an active pair of 257 (KSK) and 256 (ZSK), and during a rollover one \
+                 more key (published or retired) of one of those flags, all different and of one algorithm"
+            ),
         }
     }
 }
@@ -296,11 +308,83 @@ pub fn key_tag(dnskey_rdata: &[u8]) -> u16 {
     (sum & 0xffff) as u16
 }
 
-/// The keys of one zone: one combined key, or a key-signing and a zone-signing key.
+/// Where a key is in a rollover (RFC 7583 §3.1 names the states a key goes through; a
+/// secret records the three the Worker acts on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    /// In the DNSKEY RRset, not signing the zone's data yet (a key-signing key signs the
+    /// DNSKEY RRset already: the double-KSK method, RFC 7583 §3.3.1).
+    Published,
+    /// Signing.
+    Active,
+    /// Still in the DNSKEY RRset, no longer signing the zone's data (a key-signing key keeps
+    /// signing the DNSKEY RRset until it is removed, for validators whose DS points at it).
+    Retired,
+}
+
+impl KeyState {
+    /// The word of the state in a secret (`published`, `active`, `retired`).
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Published => "published",
+            Self::Active => "active",
+            Self::Retired => "retired",
+        }
+    }
+
+    fn from_word(word: &str) -> Option<Self> {
+        match word {
+            "published" => Some(Self::Published),
+            "active" => Some(Self::Active),
+            "retired" => Some(Self::Retired),
+            _ => None,
+        }
+    }
+}
+
+/// A key of a zone with its place in a rollover.
+#[derive(Debug)]
+pub struct ZoneKey {
+    /// The key.
+    pub key: SigningKey,
+    /// Its state.
+    pub state: KeyState,
+    /// Since when (Unix seconds); `None` for a key the secret gives no state, which is active.
+    pub since_s: Option<u64>,
+    /// Since when the parent serves this key's DS (a key-signing key, during a rollover).
+    pub ds_since_s: Option<u64>,
+}
+
+impl ZoneKey {
+    /// An active key with no recorded time (what a secret without states holds).
+    pub fn active(key: SigningKey) -> Self {
+        Self { key, state: KeyState::Active, since_s: None, ds_since_s: None }
+    }
+
+    /// The key as one line of a secret, its state after it (never log it: it holds the
+    /// private key). An active key with no time is written as before states existed.
+    pub fn secret_line(&self) -> String {
+        let mut line = self.key.secret_line();
+        if let Some(since) = self.since_s {
+            line.push_str(&format!(" {}={since}", self.state.word()));
+        } else if self.state != KeyState::Active {
+            line.push_str(&format!(" {}=0", self.state.word()));
+        }
+        if let Some(ds) = self.ds_since_s {
+            line.push_str(&format!(" ds={ds}"));
+        }
+        line
+    }
+}
+
+/// The keys of one zone: one combined key, or a key-signing and a zone-signing key, both
+/// active; and during a rollover one more key of one of those roles, published (incoming) or
+/// retired (outgoing).
 #[derive(Debug)]
 pub struct KeySet {
-    key_signing: SigningKey,
-    zone_signing: Option<SigningKey>,
+    key_signing: ZoneKey,
+    zone_signing: Option<ZoneKey>,
+    rolling: Option<ZoneKey>,
 }
 
 impl KeySet {
@@ -318,63 +402,128 @@ impl KeySet {
         if keys.is_empty() {
             return Err(KeyError::Missing);
         }
-        Self::from_keys(keys)
+        Self::from_zone_keys(keys)
     }
 
-    /// The set of `keys`: one with flags 257, or one with 257 and one with 256 of the same
-    /// algorithm.
+    /// The set of `keys`, all active: one with flags 257, or one with 257 and one with 256 of
+    /// the same algorithm.
     pub fn from_keys(keys: Vec<SigningKey>) -> Result<Self, KeyError> {
-        let mut keys = keys.into_iter();
-        let (Some(first), second, None) = (keys.next(), keys.next(), keys.next()) else {
-            return Err(KeyError::Roles);
-        };
-        match second {
-            None if first.is_key_signing() => Ok(Self { key_signing: first, zone_signing: None }),
-            Some(second) if first.algorithm == second.algorithm && first.is_key_signing() != second.is_key_signing() => {
-                let (key_signing, zone_signing) = if first.is_key_signing() { (first, second) } else { (second, first) };
-                Ok(Self { key_signing, zone_signing: Some(zone_signing) })
+        Self::from_zone_keys(keys.into_iter().map(ZoneKey::active).collect())
+    }
+
+    /// The set of `keys` with their states: exactly one active key with flags 257, at most one
+    /// active key with 256, and at most one key more (published or retired) of the flags of
+    /// an active one, all of one algorithm and all different.
+    pub fn from_zone_keys(keys: Vec<ZoneKey>) -> Result<Self, KeyError> {
+        let mut key_signing = None;
+        let mut zone_signing = None;
+        let mut rolling = None;
+        let algorithm = keys.first().map(|key| key.key.algorithm);
+        for (index, key) in keys.iter().enumerate() {
+            let same = keys.iter().skip(index + 1).any(|other| other.key.dnskey == key.key.dnskey);
+            if same || Some(key.key.algorithm) != algorithm {
+                return Err(KeyError::Roles);
             }
-            _ => Err(KeyError::Roles),
         }
+        for key in keys {
+            let slot = match (key.state, key.key.is_key_signing()) {
+                (KeyState::Active, true) => &mut key_signing,
+                (KeyState::Active, false) => &mut zone_signing,
+                _ => &mut rolling,
+            };
+            if slot.replace(key).is_some() {
+                return Err(KeyError::Roles);
+            }
+        }
+        let Some(key_signing) = key_signing else { return Err(KeyError::Roles) };
+        if let Some(rolling) = &rolling {
+            // An incoming or outgoing zone-signing key needs an active one beside it.
+            if !rolling.key.is_key_signing() && zone_signing.is_none() {
+                return Err(KeyError::Roles);
+            }
+        }
+        Ok(Self { key_signing, zone_signing, rolling })
     }
 
-    /// The key that signs the DNSKEY RRset (the combined key, or the pair's KSK).
+    /// The active key-signing key (the combined key, or the pair's KSK).
     pub fn key_signing(&self) -> &SigningKey {
-        &self.key_signing
+        &self.key_signing.key
     }
 
-    /// The key that signs every other RRset (the combined key, or the pair's ZSK).
+    /// The active key that signs every other RRset (the combined key, or the pair's ZSK).
     pub fn zone_signing(&self) -> &SigningKey {
-        self.zone_signing.as_ref().unwrap_or(&self.key_signing)
+        self.zone_signing.as_ref().map_or(&self.key_signing.key, |key| &key.key)
     }
 
-    /// The key that signs an RRset of `record_type`: DNSKEY by the key-signing key (RFC 6781
-    /// §3.1), everything else by the zone-signing key.
-    pub fn for_type(&self, record_type: hickory_proto::rr::RecordType) -> &SigningKey {
-        if record_type == hickory_proto::rr::RecordType::DNSKEY {
+    /// Whether the zone has a key-signing and a zone-signing key (rather than one combined key).
+    pub fn is_pair(&self) -> bool {
+        self.zone_signing.is_some()
+    }
+
+    /// The active key that signs an RRset of `record_type`: DNSKEY by the key-signing key (RFC
+    /// 6781 §3.1), everything else by the zone-signing key. [`KeySet::signers`] gives every
+    /// key that signs it during a rollover.
+    pub fn for_type(&self, record_type: RecordType) -> &SigningKey {
+        if record_type == RecordType::DNSKEY {
             self.key_signing()
         } else {
             self.zone_signing()
         }
     }
 
-    /// Every key (the KSK first).
+    /// The keys that sign an RRset of `record_type`, the active one first. The DNSKEY RRset:
+    /// every key-signing key of the set, published, active or retired, so a validator whose DS
+    /// is the old key's or the new one's finds a signature it trusts (the double-KSK method,
+    /// RFC 7583 §3.3.1). Every other RRset: the active zone-signing key alone (pre-publication,
+    /// RFC 7583 §3.2.1: the new key signs once it is in every cache, the old one no more once
+    /// the new one signs).
+    pub fn signers(&self, record_type: RecordType) -> impl Iterator<Item = &SigningKey> {
+        let first = self.for_type(record_type);
+        let second = self.rolling.as_ref().filter(|key| record_type == RecordType::DNSKEY && key.key.is_key_signing()).map(|key| &key.key);
+        std::iter::once(first).chain(second)
+    }
+
+    /// Every key of the DNSKEY RRset (the active KSK first, the rolling key last).
     pub fn keys(&self) -> impl Iterator<Item = &SigningKey> {
-        std::iter::once(&self.key_signing).chain(self.zone_signing.as_ref())
+        self.entries().map(|entry| &entry.key)
+    }
+
+    /// Every key with its state (the active KSK first, the rolling key last).
+    pub fn entries(&self) -> impl Iterator<Item = &ZoneKey> {
+        std::iter::once(&self.key_signing).chain(self.zone_signing.as_ref()).chain(self.rolling.as_ref())
+    }
+
+    /// The key a rollover brings in or takes out, if one is under way.
+    pub fn rolling(&self) -> Option<&ZoneKey> {
+        self.rolling.as_ref()
+    }
+
+    /// The active key-signing key with its state.
+    pub fn key_signing_entry(&self) -> &ZoneKey {
+        &self.key_signing
+    }
+
+    /// The active zone-signing key with its state (the combined key when there is no pair).
+    pub fn zone_signing_entry(&self) -> &ZoneKey {
+        self.zone_signing.as_ref().unwrap_or(&self.key_signing)
+    }
+
+    /// The keys as entries, to change and build a set from again.
+    pub fn into_entries(self) -> Vec<ZoneKey> {
+        std::iter::once(self.key_signing).chain(self.zone_signing).chain(self.rolling).collect()
     }
 
     /// The secret value holding these keys (one line, keys separated by `; `).
     pub fn secret(&self) -> String {
-        self.keys().map(SigningKey::secret_line).collect::<Vec<_>>().join("; ")
+        self.entries().map(ZoneKey::secret_line).collect::<Vec<_>>().join("; ")
     }
 }
 
 /// One key of a secret.
-fn parse_key(entry: &str, line: usize, zone: &Name) -> Result<SigningKey, KeyError> {
+fn parse_key(entry: &str, line: usize, zone: &Name) -> Result<ZoneKey, KeyError> {
     let malformed = |reason| KeyError::Malformed { line, reason };
     let mut words = entry.split_ascii_whitespace();
-    let (Some(prefix), Some(owner), Some(flags), Some(algorithm), Some(private), None) =
-        (words.next(), words.next(), words.next(), words.next(), words.next(), words.next())
+    let (Some(prefix), Some(owner), Some(flags), Some(algorithm), Some(private)) = (words.next(), words.next(), words.next(), words.next(), words.next())
     else {
         return Err(malformed("a key has five words"));
     };
@@ -395,7 +544,26 @@ fn parse_key(entry: &str, line: usize, zone: &Name) -> Result<SigningKey, KeyErr
     let number: u8 = algorithm.parse().map_err(|_| malformed("the algorithm is not a number"))?;
     let algorithm = Algorithm::from_number(number).ok_or(KeyError::UnknownAlgorithm { line, number })?;
     let private = BASE64.decode(private).map_err(|_| malformed("the private key is not base64"))?;
-    SigningKey::from_private(zone, flags, algorithm, &private).ok_or(KeyError::InvalidKey { line })
+    let key = SigningKey::from_private(zone, flags, algorithm, &private).ok_or(KeyError::InvalidKey { line })?;
+    let mut key = ZoneKey::active(key);
+    let mut stated = false;
+    for word in words {
+        let (name, value) = word.split_once('=').ok_or(malformed("after the private key come only state=TIME and ds=TIME"))?;
+        let time: u64 = value.parse().map_err(|_| malformed("a state's time is not a number of Unix seconds"))?;
+        if name == "ds" {
+            if key.ds_since_s.replace(time).is_some() {
+                return Err(malformed("ds= is given twice"));
+            }
+            continue;
+        }
+        let state = KeyState::from_word(name).ok_or(malformed("the state is not published, active or retired"))?;
+        if std::mem::replace(&mut stated, true) {
+            return Err(malformed("a key has one state"));
+        }
+        key.state = state;
+        key.since_s = Some(time);
+    }
+    Ok(key)
 }
 
 /// Whether two names are the same, ignoring case (RFC 4343) and absoluteness.
@@ -447,6 +615,45 @@ mod tests {
     }
 
     #[test]
+    fn keys_say_their_state_and_a_set_takes_one_rolling_key_beside_the_active_ones() {
+        let line = |flags, seed: u8, extra: &str| {
+            let key = SigningKey::from_private(&zone(), flags, Algorithm::EcdsaP256Sha256, &[seed; 32]).unwrap();
+            format!("{}{extra}", key.secret_line())
+        };
+        let secret = format!("{}; {}", line(257, 1, " active=1800000000"), line(257, 2, " published=1800000100"));
+        let set = KeySet::parse(&secret, &zone()).unwrap();
+        let rolling = set.rolling().unwrap();
+        assert_eq!((rolling.state, rolling.since_s, rolling.ds_since_s), (KeyState::Published, Some(1_800_000_100), None));
+        assert_eq!(set.key_signing_entry().since_s, Some(1_800_000_000));
+        assert_eq!(set.secret(), secret, "the states round-trip");
+        assert_eq!(set.signers(RecordType::DNSKEY).count(), 2);
+        assert_eq!(set.signers(RecordType::A).map(SigningKey::key_tag).collect::<Vec<_>>(), [set.key_signing().key_tag()]);
+        let with_ds = format!("{}; {}", line(257, 2, " active=5 ds=7"), line(257, 1, " retired=5"));
+        let set = KeySet::parse(&with_ds, &zone()).unwrap();
+        assert_eq!((set.key_signing_entry().ds_since_s, set.rolling().unwrap().state), (Some(7), KeyState::Retired));
+
+        let roles = |secret: &str| KeySet::parse(secret, &zone()).unwrap_err();
+        // Two active combined keys; the same key twice; a rolling ZSK without an active one; two
+        // rolling keys; keys of two algorithms.
+        assert_eq!(roles(&format!("{}; {}", line(257, 1, ""), line(257, 2, ""))), KeyError::Roles);
+        assert_eq!(roles(&format!("{}; {}", line(257, 1, ""), line(257, 1, " published=1"))), KeyError::Roles);
+        assert_eq!(roles(&format!("{}; {}", line(257, 1, ""), line(256, 2, " published=1"))), KeyError::Roles);
+        assert_eq!(roles(&format!("{}; {}; {}", line(257, 1, ""), line(257, 2, " published=1"), line(257, 3, " retired=1"))), KeyError::Roles);
+        let ed25519 = SigningKey::from_private(&zone(), 257, Algorithm::Ed25519, &[4; 32]).unwrap().secret_line();
+        assert_eq!(roles(&format!("{}; {ed25519} published=1", line(257, 1, ""))), KeyError::Roles);
+        // A published key alone has no active key to sign with.
+        assert_eq!(roles(&line(257, 1, " published=1")), KeyError::Roles);
+
+        let malformed = |extra: &str| matches!(KeySet::parse(&line(257, 1, extra), &zone()), Err(KeyError::Malformed { line: 1, .. }));
+        assert!(malformed(" standby=1"));
+        assert!(malformed(" active"));
+        assert!(malformed(" active=soon"));
+        assert!(malformed(" active=1 retired=2"));
+        assert!(malformed(" ds=1 ds=2"));
+        assert!(KeySet::parse(&line(257, 1, " active=1 ds=2"), &zone()).is_ok());
+    }
+
+    #[test]
     fn the_secret_is_named_after_the_zone() {
         assert_eq!(secret_name(&zone()), "DNSSEC_KEY_EXAMPLE_COM");
         assert_eq!(secret_name(&Name::from_str("2.0.192.in-addr.arpa.").unwrap()), "DNSSEC_KEY_2_0_192_IN_ADDR_ARPA");
@@ -458,8 +665,8 @@ mod tests {
         let zsk = SigningKey::from_private(&zone(), 256, Algorithm::Ed25519, &[2; 32]).unwrap();
         let secret = format!("{}; {}", zsk.secret_line(), ksk.secret_line());
         let set = KeySet::parse(&secret, &zone()).unwrap();
-        assert_eq!(set.for_type(hickory_proto::rr::RecordType::DNSKEY).key_tag(), ksk.key_tag());
-        assert_eq!(set.for_type(hickory_proto::rr::RecordType::A).key_tag(), zsk.key_tag());
+        assert_eq!(set.for_type(RecordType::DNSKEY).key_tag(), ksk.key_tag());
+        assert_eq!(set.for_type(RecordType::A).key_tag(), zsk.key_tag());
         assert_eq!(KeySet::parse(&set.secret(), &zone()).unwrap().keys().count(), 2);
     }
 }

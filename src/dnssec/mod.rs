@@ -13,6 +13,9 @@
 //! * [`online`]: the engine's answers signed as they go out (DNSKEY at the apex, RRSIGs,
 //!   compact denial, wildcard proofs, referrals), with the keys and cache a [`online::Signer`]
 //!   brings.
+//! * [`rollover`]: key rollovers as a plan (RFC 7583: pre-publication for a ZSK, double-KSK
+//!   for a KSK, the two together for a CSK): the phase a key set is in, the next step, and
+//!   when it may be taken, the waits derived from the zone's TTLs.
 //! * [`text`]: the presentation form of RRSIG, NSEC and DNSKEY, for people and the JSON API.
 //! * [`rrset`]: RRsets as owner, type, class, TTL and wire-form RDATA, and their conversion
 //!   from hickory records.
@@ -25,13 +28,14 @@ pub mod canonical;
 pub mod denial;
 pub mod key;
 pub mod online;
+pub mod rollover;
 pub mod rrset;
 pub mod sign;
 pub mod text;
 
 pub use cache::{CacheLimits, SignatureCache};
 pub use denial::{nodata_nsec, nxdomain_nsec, wildcard_nsec, NXNAME};
-pub use key::{Algorithm, KeyError, KeySet, SigningKey};
+pub use key::{Algorithm, KeyError, KeySet, KeyState, SigningKey, ZoneKey};
 pub use online::{Keyring, Signed, Signer};
 pub use rrset::{OwnedRrSet, RrSet};
 pub use sign::{rrsig, SignError, Validity};

@@ -116,6 +116,7 @@ pub fn dnskey_answer(resolution: &mut Resolution, question: &Question, catalog: 
     let mut records = std::mem::take(&mut resolution.answers).into_records();
     records.retain(|record| record.record_type() == RecordType::DNSKEY);
     let ttl = records.first().map_or(DNSKEY_TTL, |record| record.ttl);
+    // Every key of the set, published, active or retired (a rollover's, `super::rollover`).
     for key in keys.keys() {
         let published = records.iter().any(|record| matches!(&record.data, RData::Unknown { rdata, .. } if rdata.anything == key.dnskey_rdata()));
         if !published {
@@ -124,6 +125,12 @@ pub fn dnskey_answer(resolution: &mut Resolution, question: &Question, catalog: 
     }
     resolution.answers = records.into();
     resolution.authority.clear();
+}
+
+/// The TTL the DNSKEY RRset is answered with ([`dnskey_answer`]): the zone file's DNSKEY
+/// records' when it has some, else [`DNSKEY_TTL`]. A rollover's waits count it (TTLkey).
+pub fn dnskey_ttl(zone: &Zone) -> u32 {
+    zone.node(zone.apex()).and_then(|node| node.rrset(RecordType::DNSKEY).map(|set| set.ttl)).unwrap_or(DNSKEY_TTL)
 }
 
 /// What signing a resolution did: the key tags that signed (for explain), in first-use order.
@@ -179,6 +186,7 @@ fn sign_answers(
     let mut answers = Vec::with_capacity(records.len() * 2 + 1);
     // Names compare ignoring case.
     for set in records.chunk_by(|a, b| a.record_type() == b.record_type() && a.dns_class == b.dns_class && a.name == b.name) {
+        let start = answers.len();
         answers.extend_from_slice(set);
         let Some(first) = set.first() else { continue };
         let rdata = set
@@ -187,27 +195,24 @@ fn sign_answers(
             .collect::<Result<Vec<_>, _>>()?;
         let slices: Vec<&[u8]> = rdata.iter().map(Vec::as_slice).collect();
         let ttl = set.iter().map(|record| record.ttl).min().unwrap_or(first.ttl);
-        if let Some(rrsig) = sign_set(&first.name, first.record_type(), first.dns_class, ttl, &slices, catalog, signer, signed, proofs)? {
+        if sign_set(&first.name, first.record_type(), first.dns_class, ttl, &slices, catalog, signer, signed, proofs, &mut answers)? {
             // One TTL for the set and its signature (RFC 2181 §5.2).
-            if let Some(start) = answers.len().checked_sub(set.len()) {
-                for record in answers.iter_mut().skip(start) {
-                    record.ttl = ttl;
-                }
+            for record in answers.iter_mut().skip(start).take(set.len()) {
+                record.ttl = ttl;
             }
-            answers.push(rrsig);
         }
     }
     if let Some(set) = wire {
         let slices: Vec<&[u8]> = set.rdatas().collect();
-        if let Some(rrsig) = sign_set(&set.owner, set.record_type, set.class, set.ttl, &slices, catalog, signer, signed, proofs)? {
-            answers.push(rrsig);
-        }
+        sign_set(&set.owner, set.record_type, set.class, set.ttl, &slices, catalog, signer, signed, proofs, &mut answers)?;
     }
     Ok(answers)
 }
 
-/// The RRSIG of one answered RRset (owner as answered), when its zone signs; for a wildcard
-/// expansion, signed under the wildcard's owner, with the no-closer-name proof added to `proofs`.
+/// The RRSIGs of one answered RRset (owner as answered) pushed to `out`, when its zone signs:
+/// one, or for the DNSKEY RRset during a KSK or CSK rollover one per key-signing key
+/// ([`KeySet::signers`]). A wildcard expansion is signed under the wildcard's owner, with the
+/// no-closer-name proof added to `proofs`. Whether the set was signed.
 #[allow(clippy::too_many_arguments)]
 fn sign_set(
     owner: &Name,
@@ -219,12 +224,13 @@ fn sign_set(
     signer: &mut Signer<'_>,
     signed: &mut Signed,
     proofs: &mut Vec<Record>,
-) -> Result<Option<Record>, SignError> {
+    out: &mut Vec<Record>,
+) -> Result<bool, SignError> {
     if record_type == RecordType::RRSIG {
-        return Ok(None);
+        return Ok(false);
     }
-    let Some(zone) = catalog.find(owner) else { return Ok(None) };
-    let Some(keys) = keys_of(zone, signer.keys) else { return Ok(None) };
+    let Some(zone) = catalog.find(owner) else { return Ok(false) };
+    let Some(keys) = keys_of(zone, signer.keys) else { return Ok(false) };
     let mut signing_owner = Cow::Borrowed(owner);
     if let Lookup::Found { wildcard: true, .. } = zone.lookup(owner, record_type) {
         if let Some((wildcard, next_closer)) = wildcard_source(zone, owner) {
@@ -238,11 +244,13 @@ fn sign_set(
             signing_owner = Cow::Owned(wildcard);
         }
     }
-    let key = keys.for_type(record_type);
     let set = RrSet { owner: &signing_owner, record_type, class, ttl, rdata };
-    let rrsig = signer.cache.rrsig(key, &set, signer.now_s, &signer.validity)?.to_vec();
-    note_tag(signed, key.key_tag());
-    Ok(Some(opaque(owner.clone(), RecordType::RRSIG, ttl, rrsig)))
+    for key in keys.signers(record_type) {
+        let rrsig = signer.cache.rrsig(key, &set, signer.now_s, &signer.validity)?.to_vec();
+        note_tag(signed, key.key_tag());
+        out.push(opaque(owner.clone(), RecordType::RRSIG, ttl, rrsig));
+    }
+    Ok(true)
 }
 
 /// The wildcard an expansion of `owner` came from and the next closer name (RFC 5155 §1.3):
@@ -571,6 +579,75 @@ mod tests {
         assert_eq!(types, [RecordType::NS, RecordType::NSEC, RecordType::RRSIG]);
         assert_eq!(rdata(&resolution.authority[1]), denial::nodata_nsec(&name("shop.example.com."), &[RecordType::NS]).unwrap().as_slice());
         assert!(of_type(&resolution.additional, RecordType::RRSIG).is_empty(), "glue is not signed");
+    }
+
+    /// Key tags: of the DNSKEY RRset, of its RRSIGs, of the RRSIGs of an answer, of a denial
+    /// and of a referral's DS.
+    type Served = (Vec<u16>, Vec<u16>, Vec<u16>, Vec<u16>, Vec<u16>);
+
+    /// What the Worker serves with `keys`, as key tags.
+    fn served(keys: &str) -> Served {
+        let mut ring = Keyring::new();
+        ring.insert(KeySet::parse(keys, &name("example.com.")).unwrap());
+        let catalog = catalog(true);
+        let rrsig_tags =
+            |records: &[Record]| -> Vec<u16> { of_type(records, RecordType::RRSIG).iter().map(|rrsig| rrsig_key_tag(rdata(rrsig)).unwrap()).collect() };
+        let (dnskey, _) = answer(&catalog, &ring, "example.com.", RecordType::DNSKEY, false);
+        let records = dnskey.answers.records();
+        let tags = of_type(&records, RecordType::DNSKEY).iter().map(|record| crate::dnssec::key::key_tag(rdata(record))).collect();
+        let (www, _) = answer(&catalog, &ring, "www.example.com.", RecordType::A, false);
+        let (nope, _) = answer(&catalog, &ring, "nope.example.com.", RecordType::A, false);
+        let (secure, _) = answer(&catalog, &ring, "www.secure.example.com.", RecordType::A, false);
+        (tags, rrsig_tags(&records), rrsig_tags(&www.answers.records()), rrsig_tags(&nope.authority), rrsig_tags(&secure.authority))
+    }
+
+    #[test]
+    fn during_each_phase_of_a_rollover_dnskey_carries_its_keys_and_the_right_keys_sign() {
+        use crate::dnssec::rollover::{take, Step, Timing, ZoneTtls};
+        let zone = name("example.com.");
+        let key = |flags, seed| SigningKey::from_private(&zone, flags, Algorithm::EcdsaP256Sha256, &[seed; 32]).unwrap();
+        let timing = Timing::new(ZoneTtls { dnskey_s: 3_600, largest_s: 3_600, negative_s: 300 });
+        let (t0, later) = (1_800_000_000, 1_800_000_000 + 30 * 86_400);
+        let step = |secret: &str, step, now, new| take(KeySet::parse(secret, &zone).unwrap(), step, &timing, now, true, new).unwrap().secret();
+
+        // A CSK: old alone; new published (both sign DNSKEY, the old one the data); switched
+        // (both sign DNSKEY, the new one the data) before and after ds-submitted; new alone.
+        let (old, new) = (key(257, 1), key(257, 2));
+        let (o, n) = (old.key_tag(), new.key_tag());
+        let idle = KeySet::from_keys(vec![old]).unwrap().secret();
+        let published = step(&idle, Step::Start, t0, Some(new));
+        let switched = step(&published, Step::Switch, t0 + 1, None);
+        let ds_seen = step(&switched, Step::DsSubmitted, t0 + 2, None);
+        let done = step(&ds_seen, Step::Finish, later, None);
+        assert_eq!(served(&idle), (vec![o], vec![o], vec![o], vec![o, o], vec![o]));
+        assert_eq!(served(&published), (vec![o, n], vec![o, n], vec![o], vec![o, o], vec![o]));
+        assert_eq!(served(&switched), (vec![n, o], vec![n, o], vec![n], vec![n, n], vec![n]));
+        assert_eq!(served(&ds_seen), (vec![n, o], vec![n, o], vec![n], vec![n, n], vec![n]));
+        assert_eq!(served(&done), (vec![n], vec![n], vec![n], vec![n, n], vec![n]));
+
+        // A pair's ZSK (pre-publication): the KSK alone signs DNSKEY throughout.
+        let (ksk, old, new) = (key(257, 3), key(256, 4), key(256, 5));
+        let (k, o, n) = (ksk.key_tag(), old.key_tag(), new.key_tag());
+        let idle = KeySet::from_keys(vec![ksk, old]).unwrap().secret();
+        let published = step(&idle, Step::Start, t0, Some(new));
+        let switched = step(&published, Step::Switch, t0 + 1, None);
+        let done = step(&switched, Step::Finish, later, None);
+        assert_eq!(served(&published), (vec![k, o, n], vec![k], vec![o], vec![o, o], vec![o]));
+        assert_eq!(served(&switched), (vec![k, n, o], vec![k], vec![n], vec![n, n], vec![n]));
+        assert_eq!(served(&done), (vec![k, n], vec![k], vec![n], vec![n, n], vec![n]));
+
+        // A pair's KSK (double-KSK): both KSKs sign DNSKEY until the old one goes; the ZSK
+        // signs the data throughout.
+        let (old, zsk, new) = (key(257, 6), key(256, 7), key(257, 8));
+        let (o, z, n) = (old.key_tag(), zsk.key_tag(), new.key_tag());
+        let idle = KeySet::from_keys(vec![old, zsk]).unwrap().secret();
+        let published = step(&idle, Step::Start, t0, Some(new));
+        let switched = step(&published, Step::Switch, t0 + 1, None);
+        let ds_seen = step(&switched, Step::DsSubmitted, t0 + 2, None);
+        let done = step(&ds_seen, Step::Finish, later, None);
+        assert_eq!(served(&published), (vec![o, z, n], vec![o, n], vec![z], vec![z, z], vec![z]));
+        assert_eq!(served(&switched), (vec![n, z, o], vec![n, o], vec![z], vec![z, z], vec![z]));
+        assert_eq!(served(&done), (vec![n, z], vec![n], vec![z], vec![z, z], vec![z]));
     }
 
     #[test]

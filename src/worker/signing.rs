@@ -48,8 +48,12 @@ impl Signing {
             };
             match KeySet::parse(&secret.to_string(), zone.apex()) {
                 Ok(keys) => {
-                    let tags: Vec<String> = keys.keys().map(|key| format!("{} (algorithm {})", key.key_tag(), key.algorithm().number())).collect();
-                    console_log!("edgedns: dnssec: {} signs with key tag {}", zone.apex(), tags.join(", "));
+                    // A rollover's keys say their state (README, "DNSSEC", "Key rollover").
+                    let tags: Vec<String> = keys
+                        .entries()
+                        .map(|entry| format!("{} (algorithm {}, {})", entry.key.key_tag(), entry.key.algorithm().number(), entry.state.word()))
+                        .collect();
+                    console_log!("edgedns: dnssec: {} has key tag {}", zone.apex(), tags.join(", "));
                     self.keys.insert(keys);
                 }
                 Err(error) => console_error!("edgedns: dnssec: {name} is unusable: {error}; the answers of {} go out unsigned", zone.apex()),

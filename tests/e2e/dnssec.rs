@@ -326,3 +326,102 @@ fn the_json_api_signs_with_do_and_shows_the_records_as_their_rfcs_write_them() {
     let plain = value("name=www.example.com&type=A");
     assert_eq!(plain["Answer"].as_array().unwrap().len(), 1, "{plain}");
 }
+
+/// A CSK rollover through the runtime, phase by phase, each phase's secret made by the CLI's
+/// steps (`dnssec rollover`) and served by a fresh workerd: the old key alone; the new one
+/// published; switched; switched with the new DS at the parent; the new key alone. Every
+/// phase's answers are validated by dnspython from the old DS alone and from the new DS alone:
+/// before the rollover only the old one validates, after it only the new one, and in between
+/// both, so a validating resolver with either DS keeps validating throughout (RFC 7583 §3.3.1).
+#[test]
+fn a_csk_rollover_validates_from_the_old_ds_and_from_the_new_one_at_every_phase() {
+    const PORTS: [u16; 5] = [18870, 18871, 18872, 18873, 18874];
+    let dir = scratch("dnssec-rollover");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let output = Command::new(env("EDGEDNS_CLI")).args(["compile", "--kv-dir"]).arg(dir.join("kv")).arg("zones").output().expect("the CLI runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let vars = dir.join("rollover.vars");
+    let cli = |args: &[&str]| -> String {
+        let output = Command::new(env("EDGEDNS_CLI"))
+            .arg("dnssec")
+            .args(args)
+            .arg("--dev-vars")
+            .arg(&vars)
+            .env_remove("DNSSEC_KEY_EXAMPLE_COM")
+            .env("EDGEDNS_QUIET", "1")
+            .output()
+            .expect("the CLI runs");
+        assert!(output.status.success(), "dnssec {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let secret = || {
+        let text = std::fs::read_to_string(&vars).unwrap();
+        let line = text.lines().find_map(|line| line.strip_prefix("DNSSEC_KEY_EXAMPLE_COM=")).expect("the key in the dotenv file");
+        line.trim_matches('"').to_owned()
+    };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let t0 = now - 10 * 86_400;
+    let at = |seconds: u64| (t0 + seconds).to_string();
+    cli(&["keygen", "example.com"]);
+    let old_ds = cli(&["ds", "example.com"]);
+    let mut phases = vec![("old key alone", secret())];
+    cli(&["rollover", "example.com", "start", "--now", &at(0)]);
+    phases.push(("new key published", secret()));
+    cli(&["rollover", "example.com", "switch", "--now", &at(86_400)]);
+    phases.push(("switched", secret()));
+    let new_ds = cli(&["ds", "example.com"]);
+    assert_ne!(old_ds, new_ds);
+    cli(&["rollover", "example.com", "ds-submitted", "--now", &at(86_401)]);
+    phases.push(("new DS at the parent", secret()));
+    cli(&["rollover", "example.com", "finish", "--now", &at(5 * 86_400)]);
+    phases.push(("new key alone", secret()));
+
+    let anchors = [("old", &old_ds), ("new", &new_ds)];
+    for (phase, ((name, value), port)) in phases.iter().zip(PORTS).enumerate() {
+        let phase_dir = dir.join(format!("phase-{phase}"));
+        let _workerd = super::workerd::Launch::new(&phase_dir, port).kv(&dir.join("kv")).var("DNSSEC_KEY_EXAMPLE_COM", value).start();
+        let url = format!("http://127.0.0.1:{port}/dns-query");
+        let mut files = Vec::new();
+        for (n, (qname, record_type)) in [
+            ("example.com.", RecordType::DNSKEY),
+            ("example.com.", RecordType::SOA),
+            ("www.example.com.", RecordType::A),
+            ("blog.example.com.", RecordType::A),
+            ("x.y.apps.example.com.", RecordType::A),
+            ("nope.example.com.", RecordType::A),
+            ("www.example.com.", RecordType::TXT),
+            ("www.shop.example.com.", RecordType::A),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let exchange = curl_post(&url, &signed_query(qname, record_type, true, false, None), &[]);
+            let message = exchange.message();
+            if record_type == RecordType::DNSKEY {
+                let keys = message.answers.iter().filter(|record| record.record_type() == RecordType::DNSKEY).count();
+                let signatures = message.answers.iter().filter(|record| record.record_type() == RecordType::RRSIG).count();
+                let expected = if phase == 0 || phase == 4 { 1 } else { 2 };
+                assert_eq!((keys, signatures), (expected, expected), "{name}: DNSKEY RRset and its signatures");
+            }
+            let path = phase_dir.join(format!("{n}.bin"));
+            std::fs::write(&path, &exchange.body).unwrap();
+            files.push(path);
+        }
+        for (anchor, ds) in anchors {
+            let ds_file = phase_dir.join(format!("{anchor}.ds"));
+            std::fs::write(&ds_file, ds).unwrap();
+            let output = dnssec_python().arg("tests/e2e/dnssec_check.py").arg(&ds_file).arg(now.to_string()).args(&files).output().unwrap();
+            let printed = String::from_utf8_lossy(&output.stdout);
+            // The new DS names no key before the rollover, the old one none after it.
+            let validates = !matches!((phase, anchor), (0, "new") | (4, "old"));
+            assert_eq!(output.status.success(), validates, "{name}, from the {anchor} DS: {printed}\n{}", String::from_utf8_lossy(&output.stderr));
+            if validates {
+                assert!(printed.lines().filter(|line| line.starts_with("ok ")).count() >= files.len(), "{name}, {anchor} DS: {printed}");
+            } else {
+                assert!(printed.contains("DNSKEY no key matches the DS"), "{name}, {anchor} DS: {printed}");
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

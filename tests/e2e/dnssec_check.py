@@ -4,11 +4,11 @@ dnssec_check.py DS_FILE NOW RESPONSE...
 
 DS_FILE: the DS records the CLI printed (`edgedns dnssec ds ZONE`), one a line, presentation
 form; they are the trust anchors. Each RESPONSE is a DNS response in wire form as the Worker
-sent it. For each signed zone the DNSKEY RRset must be among the responses, match a DS and be
-signed by that key; then every RRset of the Answer and Authority sections owned by a signed
-zone must carry an RRSIG that validates at NOW (Unix seconds) with the zone's DNSKEY, except
-the NS RRset of a referral, which the parent does not sign (RFC 4035 §2.2). Prints one line per
-RRset (`ok FILE NAME TYPE` or `bad FILE NAME TYPE reason`); exits 1 if any is bad.
+sent it. For each signed zone the DNSKEY RRset must be among the responses, hold a key a DS
+names and be signed by that key (by it, not only by another key of the set); then every RRset
+of the Answer and Authority sections owned by a signed zone must carry an RRSIG that validates
+at NOW (Unix seconds) with the zone's DNSKEY, except the NS RRset of a referral, which the
+parent does not sign (RFC 4035 §2.2). Prints one line per RRset (`ok FILE NAME TYPE` or `bad FILE NAME TYPE reason`); exits 1 if any is bad.
 """
 
 import sys
@@ -47,7 +47,15 @@ def main():
                     print(f"bad {path} {rrset.name} DNSKEY no key matches the DS")
                     bad += 1
                     continue
-                dns.dnssec.validate(rrset, signatures, {rrset.name: rrset}, now=now)
+                # Signed by a key the DS names, not just by some key of the set: during a
+                # rollover a validator trusts only the key its DS is for.
+                trusted = dns.rrset.from_rdata_list(rrset.name, rrset.ttl, matching)
+                try:
+                    dns.dnssec.validate(rrset, signatures, {rrset.name: trusted}, now=now)
+                except dns.dnssec.ValidationFailure as error:
+                    print(f"bad {path} {rrset.name} DNSKEY not signed by the key the DS names: {error!r}")
+                    bad += 1
+                    continue
                 keys[rrset.name] = rrset
                 print(f"ok {path} {rrset.name} DNSKEY (matches the DS)")
     for zone in anchors:
