@@ -29,6 +29,7 @@ use super::key::KeySet;
 use super::rrset::{rdata_wire, RrSet};
 use super::sign::{wildcard_owner, SignError, Validity};
 use crate::answer::{Answers, Resolution, WireRrSet};
+use crate::zone::key::KeyHashing;
 use crate::zone::{Lookup, Visible, Zone};
 
 /// The TTL of the DNSKEY RRset made from the keys (RFC 6781 §4.1.4 discusses the choice; an
@@ -38,8 +39,9 @@ pub const DNSKEY_TTL: u32 = 3_600;
 /// The signing keys this isolate has, by zone apex.
 #[derive(Debug, Default)]
 pub struct Keyring {
-    /// By apex, lower-cased (zone apexes are).
-    zones: HashMap<Name, KeySet>,
+    /// By apex, lower-cased (zone apexes are). Hashed unkeyed ([`KeyHashing`]): the table holds
+    /// the operator's zones only, and a query looks one of them up per signed RRset.
+    zones: HashMap<Name, KeySet, KeyHashing>,
 }
 
 impl Keyring {
