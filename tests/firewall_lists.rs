@@ -195,7 +195,7 @@ fn a_million_domains_fit_the_compact_store() {
 /// A million-domain hosts file (the aggregated lists' size) with an AdBlock exception list,
 /// compiled, published in its compiled form and read back as the Worker reads it: the value
 /// within KV's 25 MiB value limit, the rules held within the bound an isolate can carry
-/// (about 38 bytes a rule: BENCHMARKS.md part 10), sampled names blocked and explained by
+/// (about 40 bytes a rule: BENCHMARKS.md part 10), sampled names blocked and explained by
 /// list, line and rule, names off the list passing (no timing: benches/firewall.rs).
 #[test]
 fn a_million_domain_list_compiles_publishes_and_explains() {

@@ -45,8 +45,8 @@ pub const VERSION: u8 = 1;
 pub const HEADER_BYTES: usize = MAGIC.len() + 1 + 8 + 8;
 /// The largest part stored under one KV key: under KV's 25 MiB value limit.
 pub const PART_BYTES: usize = 24 * 1024 * 1024;
-/// The largest compiled firewall read (all its parts): a 1M-domain list is about 22 MiB
-/// (BENCHMARKS.md part 10); two parts leave room for 2M.
+/// The largest compiled firewall read (all its parts): a 1M-domain list is 21.2 MiB
+/// (BENCHMARKS.md part 10); two parts hold a list of [`MAX_RULES`] with room to spare.
 pub const MAX_COMPILED_BYTES: usize = 2 * PART_BYTES;
 
 /// Why a compiled firewall does not read.

@@ -34,7 +34,7 @@
 //!
 //! What is held ([`table`]): each name once in a compact store ([`store`]), and per rule eight
 //! bytes (its kind: action, rank, list, the text around the name; and its line), so a
-//! 1M-domain list takes about 38 MB of an isolate's 128 (BENCHMARKS.md part 10). The rule
+//! 1M-domain list takes 37.7 MiB of an isolate's 128 MB (BENCHMARKS.md part 10). The rule
 //! that decides is rebuilt whole the first time it does (explain and the log name the list,
 //! the line and the rule as written: `block ||ads.example^ (ads.txt line 3)`).
 //!
@@ -70,8 +70,8 @@ pub const CURRENT_KEY: &str = "firewall:current";
 pub const MAX_LIST_BYTES: usize = 64 * 1024 * 1024;
 /// The most rules a firewall may hold (lines with a rule on them, counted before anything is
 /// parsed, and rules read; and rules a compiled firewall holds, checked as it is read). An
-/// isolate holds about 38 bytes a rule compiled (BENCHMARKS.md part 10): 1.5M rules take
-/// some 57 MB of its 128 MB, and their compiled form (about 23 bytes a rule) fits KV's value
+/// isolate holds about 40 bytes a rule compiled (BENCHMARKS.md part 10): 1.5M rules take
+/// some 57 MiB of its 128 MB, and their compiled form (about 22 bytes a rule) fits KV's value
 /// limit in two parts ([`compiled`]).
 pub const MAX_RULES: usize = 1_500_000;
 
