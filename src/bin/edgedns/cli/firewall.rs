@@ -176,7 +176,7 @@ pub(super) fn run(command: FirewallCommand) -> Result<(), String> {
             }
             put_bytes(&target, firewall::CURRENT_KEY, version.as_bytes())?;
             let size = if parts.len() > 1 { format!("{} bytes in {} parts", value.len(), parts.len()) } else { format!("{} bytes", value.len()) };
-            println!("published firewall {version} ({size}): {} rules from {}{notes}", loaded.len(), formats.join(", "));
+            println!("published firewall {version}: {} rules from {}{notes} ({size} compiled)", loaded.len(), formats.join(", "));
         }
     }
     Ok(())
