@@ -191,3 +191,46 @@ fn a_million_domains_fit_the_compact_store() {
         assert_eq!(store.get(&format!("x.{name}")), None);
     }
 }
+
+/// A million-domain hosts file (the aggregated lists' size) with an AdBlock exception list,
+/// compiled, published in its compiled form and read back as the Worker reads it: the value
+/// within KV's 25 MiB value limit, the rules held within the bound an isolate can carry
+/// (about 40 bytes a rule: BENCHMARKS.md part 10), sampled names blocked and explained by
+/// list, line and rule, names off the list passing (no timing: benches/firewall.rs).
+#[test]
+fn a_million_domain_list_compiles_publishes_and_explains() {
+    use edgedns::resolver::firewall::compiled;
+    let names: Vec<String> = (0..1_000_000u32)
+        .map(|n| format!("h{:x}{}.site{}.{}", n.wrapping_mul(2_654_435_761), n % 7, n % 50_000, ["com", "net", "org"][n as usize % 3]))
+        .collect();
+    let hosts: String = names.iter().map(|name| format!("0.0.0.0 {name}\n")).collect();
+    let exceptions = format!("! the exceptions\n@@||{}^\n", names[500_000]);
+    let lists = [
+        NamedReading { name: Some("big-hosts.txt".into()), format: Format::Hosts, reading: formats::read(Format::Hosts, &hosts) },
+        NamedReading { name: Some("allow.txt".into()), format: Format::Adblock, reading: formats::read(Format::Adblock, &exceptions) },
+    ];
+    let (firewall, reports) = Firewall::compile(&lists).unwrap();
+    drop(lists);
+    assert_eq!((firewall.len(), reports[0].rules, reports[0].duplicates.len()), (1_000_001, 1_000_000, 0));
+    let names_bytes: usize = names.iter().map(String::len).sum();
+    assert!(firewall.bytes() < names_bytes * 2, "{} bytes held for {names_bytes} bytes of names", firewall.bytes());
+    assert!(firewall.bytes() < 48 * 1024 * 1024, "{} bytes held", firewall.bytes());
+    let value = firewall.to_published();
+    assert!(value.len() <= compiled::PART_BYTES, "{} bytes published: one KV value", value.len());
+    assert!(value.len() < hosts.len(), "{} bytes published for a {} byte list", value.len(), hosts.len());
+    assert_eq!(compiled::parts(&value), Ok(1));
+    let read = Firewall::from_published(value).unwrap();
+    assert_eq!(read.len(), firewall.len());
+    drop(firewall);
+    for (line, name) in names.iter().enumerate().step_by(9_973) {
+        assert_eq!(decision(&read, &format!("{name}.")), format!("block 0.0.0.0 {name} (big-hosts.txt line {})", line + 1));
+        assert_eq!(decision(&read, &format!("x.{name}.")), "none", "a hosts entry covers its name only");
+        assert_eq!(decision(&read, &format!("{}.", name.replacen('h', "g", 1))), "none");
+    }
+    assert_eq!(
+        decision(&read, &format!("{}.", names[500_000])),
+        format!("allow @@||{}^ (allow.txt line 2)", names[500_000]),
+        "the exception beats the hosts file"
+    );
+    assert_eq!(decision(&read, &format!("{}.", names[999_999])), format!("block 0.0.0.0 {} (big-hosts.txt line 1000000)", names[999_999]));
+}

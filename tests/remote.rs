@@ -326,13 +326,16 @@ fn health_overrides_firewall_lists_and_geoip_tables_publish_remotely() {
     let overrides = String::from_utf8(account.value(edgedns::health::OVERRIDES_KEY).unwrap()).unwrap();
     assert!(!overrides.contains("site-a"), "{overrides}");
 
-    // A firewall list: the list under its version, then the pointer.
+    // A firewall list: compiled under its version, then the pointer.
     let rules = account.file("firewall.txt", b"block ads.example nxdomain\nallow *.good.example\n");
     let (ok, text) = account.edgedns(&["firewall", "publish", rules.to_str().unwrap()]);
     assert!(ok, "{text}");
     let version = String::from_utf8(account.value(edgedns::resolver::firewall::CURRENT_KEY).expect("firewall:current")).unwrap();
     assert!(text.contains(&format!("published firewall {version}: 2 rules")), "{text}");
-    assert_eq!(account.value(&edgedns::resolver::firewall::version_key(&version)).as_deref(), Some(&std::fs::read(&rules).unwrap()[..]));
+    // Stored compiled, read back as the Worker reads it.
+    let stored = account.value(&edgedns::resolver::firewall::version_key(&version)).expect("the compiled firewall");
+    assert!(stored.starts_with(edgedns::resolver::firewall::compiled::MAGIC));
+    assert_eq!(edgedns::resolver::firewall::Firewall::from_published(stored).map(|firewall| firewall.len()), Ok(2));
 
     // GeoIP tables (binary, through `kv key put`): stored byte for byte.
     let fixture = |name: &str| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ipdb").join(name).display().to_string();

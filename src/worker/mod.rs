@@ -340,6 +340,11 @@ async fn fetch(request: web_sys::Request, env: Env, context: Context) -> Result<
     let (mut random, geoip, firewall) = STATE.with(|state| {
         let mut state = state.borrow_mut();
         let random = state.random.take().unwrap_or_else(|| SplitMix::new(seed()));
+        // The firewall's rules built for the queries they decided are let go of past a few
+        // thousand, when no query holds the firewall (Firewall::forget_explained).
+        if let Some(rules) = state.firewall.as_mut().and_then(Rc::get_mut) {
+            rules.forget_explained();
+        }
         (random, state.geoip.clone(), state.firewall.clone())
     });
     let health_view = health.view(now);

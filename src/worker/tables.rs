@@ -57,8 +57,8 @@ pub(super) async fn load_firewall(kv: &Kv) {
     let rules = if version.is_empty() {
         None
     } else {
-        match kv.text(&firewall::version_key(&version)).await {
-            Ok(Some(text)) => match Firewall::load(&text) {
+        match read_firewall(kv, &version).await {
+            Ok(Some(value)) => match Firewall::from_published(value) {
                 Ok(rules) => Some(Rc::new(rules)),
                 Err(error) => {
                     console_error!("edgedns: firewall {version} is unreadable, keeping the previous rules: {error}");
@@ -70,7 +70,7 @@ pub(super) async fn load_firewall(kv: &Kv) {
                 return;
             }
             Err(error) => {
-                console_error!("edgedns: reading firewall {version} failed: {error}");
+                console_error!("edgedns: reading firewall {version} failed, keeping the previous rules: {error}");
                 return;
             }
         }
@@ -88,4 +88,23 @@ pub(super) async fn load_firewall(kv: &Kv) {
         state.firewall_version = Some(version);
         state.firewall = rules;
     });
+}
+
+/// The published value of firewall `version`, its parts joined (a compiled firewall over KV's
+/// value limit is split: [`firewall::compiled::parts`]); `None` when its first key is missing.
+async fn read_firewall(kv: &Kv, version: &str) -> std::result::Result<Option<Vec<u8>>, String> {
+    let Some(mut value) = kv.bytes(&firewall::version_key(version)).await.map_err(|error| error.to_string())? else { return Ok(None) };
+    if !value.starts_with(firewall::compiled::MAGIC) {
+        return Ok(Some(value));
+    }
+    let parts = firewall::compiled::parts(&value).map_err(|error| error.to_string())?;
+    for part in 1..parts {
+        let key = firewall::compiled::part_key(version, part);
+        let Some(bytes) = kv.bytes(&key).await.map_err(|error| error.to_string())? else { return Err(format!("{key} is missing")) };
+        if value.len().saturating_add(bytes.len()) > firewall::compiled::MAX_COMPILED_BYTES {
+            return Err(format!("{key} takes the value over {} bytes", firewall::compiled::MAX_COMPILED_BYTES));
+        }
+        value.extend_from_slice(&bytes);
+    }
+    Ok(Some(value))
 }

@@ -374,7 +374,7 @@ fn upstream_answers_past_a_dns_message_fail_that_upstream_and_firewall_lists_ove
     std::fs::create_dir_all(&dir).unwrap();
     compile_into(&dir, &[Path::new("zones")]);
     // A firewall list over the limit, published as the CLI would (which refuses it: below).
-    let rules: String = (0..400_000).map(|n| format!("block d{n}.blocked.test nxdomain\n")).collect();
+    let rules: String = (0..edgedns::resolver::firewall::MAX_LIST_BYTES / 32 + 1).map(|n| format!("block d{n}.blocked.test nxdomain\n")).collect();
     assert!(rules.len() > edgedns::resolver::firewall::MAX_LIST_BYTES);
     std::fs::write(dir.join("kv/firewall:huge"), &rules).unwrap();
     std::fs::write(dir.join("kv/firewall:current"), "huge").unwrap();

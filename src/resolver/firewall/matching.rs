@@ -1,93 +1,104 @@
-//! The firewall's name index: every rule's name in one [`NameStore`] (names reversed by label,
-//! sorted, front-coded), each name's rules in a slot of rule numbers marked with what they
-//! cover (the name, the names below it, or both). A query name is looked up with every parent
-//! domain, one binary search each, and no name is held as an owned string.
+//! The firewall's name index: every rule's name once in one [`NameStore`] (names reversed by
+//! label, sorted, front-coded), mapped to its slot: the run of rule numbers that name's rules
+//! hold (the firewall numbers its name rules slot by slot, so a slot is a start and an end).
+//! A query name is looked up with every parent domain, one binary search each, and no name is
+//! held as an owned string.
+
+use std::ops::Range;
 
 use super::store::{reverse_into, NameStore, StoreError};
-
-/// A rule number covers the name itself.
-const EXACT: u32 = 1 << 31;
-/// A rule number covers the names below the name.
-const BELOW: u32 = 1 << 30;
-/// The rule number without its marks.
-const RULE: u32 = BELOW - 1;
 
 /// The index (see the module doc).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(super) struct NameIndex {
     /// Each name's slot number.
     store: NameStore,
-    /// Where each slot starts in `rules` (one more than there are slots: the end).
+    /// Where each slot's rules start (one more than there are slots: the end).
     slots: Vec<u32>,
-    /// The slots' rule numbers, each with [`EXACT`] and/or [`BELOW`].
-    rules: Vec<u32>,
-}
-
-/// What a rule covers of its name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Covers {
-    /// The name only.
-    Name,
-    /// The names below it only.
-    Below,
-    /// The name and the names below it.
-    Both,
 }
 
 impl NameIndex {
-    /// The index of `(name, rule, covers)` entries, a name's rules in the order given. Rule
-    /// numbers are below 2^30.
-    pub(super) fn build(mut entries: Vec<(String, u32, Covers)>) -> Result<Self, StoreError> {
-        // Grouped by name, each name's rules kept in their order.
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
+    /// The index of `(name, rule)` entries. Returns it and the order the rules must be
+    /// numbered in: the rule given `order[n]`-th is rule `n` (by name, each name's rules in
+    /// the order given).
+    pub(super) fn build(mut entries: Vec<(String, u32)>) -> Result<(Self, Vec<u32>), StoreError> {
+        entries.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
         let mut names = Vec::new();
-        let mut index = Self { slots: Vec::new(), rules: Vec::with_capacity(entries.len()), ..Self::default() };
+        let mut slots = Vec::new();
+        let mut order = Vec::with_capacity(entries.len());
         let mut previous: Option<String> = None;
-        for (name, rule, covers) in entries {
+        for (position, (name, rule)) in entries.into_iter().enumerate() {
             if previous.as_deref() != Some(name.as_str()) {
-                let slot = u32::try_from(index.slots.len()).map_err(|_| StoreError::TooLarge)?;
-                index.slots.push(u32::try_from(index.rules.len()).map_err(|_| StoreError::TooLarge)?);
+                let slot = u32::try_from(slots.len()).map_err(|_| StoreError::TooLarge)?;
+                slots.push(u32::try_from(position).map_err(|_| StoreError::TooLarge)?);
                 names.push((name.clone(), slot));
                 previous = Some(name);
             }
-            let marks = match covers {
-                Covers::Name => EXACT,
-                Covers::Below => BELOW,
-                Covers::Both => EXACT | BELOW,
-            };
-            index.rules.push((rule & RULE) | marks);
+            order.push(rule);
         }
-        index.slots.push(u32::try_from(index.rules.len()).map_err(|_| StoreError::TooLarge)?);
-        index.store = NameStore::build(names)?;
-        index.slots.shrink_to_fit();
-        index.rules.shrink_to_fit();
-        Ok(index)
+        slots.push(u32::try_from(order.len()).map_err(|_| StoreError::TooLarge)?);
+        let store = NameStore::build(names)?;
+        Ok((Self { store, slots }, order))
     }
 
-    /// The rule numbers of the slot `slot` covering the name itself (`exact`) or names below.
-    fn slot(&self, slot: u32, exact: bool) -> impl Iterator<Item = u32> + '_ {
-        let start = self.slots.get(slot as usize).copied().unwrap_or(0) as usize;
-        let end = self.slots.get(slot as usize + 1).copied().unwrap_or(0) as usize;
-        let mark = if exact { EXACT } else { BELOW };
-        self.rules.get(start..end).unwrap_or_default().iter().filter(move |&&rule| rule & mark != 0).map(|&rule| rule & RULE)
+    /// The index of a store (its values slot numbers) and the slots' starts (`slots` entries
+    /// ascending from 0, one more than the store's names, the last `rules`): checked.
+    pub(super) fn from_parts(store: NameStore, slots: Vec<u32>, rules: usize) -> Result<Self, StoreError> {
+        if slots.len() != store.len() + 1 || slots.first().is_some_and(|&first| first != 0) || slots.last().map(|&last| last as usize) != Some(rules) {
+            return Err(StoreError::Corrupt("the slots do not match the names"));
+        }
+        if slots.windows(2).any(|pair| pair.first() >= pair.get(1)) {
+            return Err(StoreError::Corrupt("a slot with no rule"));
+        }
+        Ok(Self { store, slots })
     }
 
-    /// Calls `found` with the rule numbers deciding `name` (lower case, no trailing dot), slot
-    /// by slot from the most specific (the name's own rules, then each parent's rules for the
-    /// names below it, then the root's), each slot's numbers together.
-    pub(super) fn each_slot(&self, name: &str, mut found: impl FnMut(&mut dyn Iterator<Item = u32>)) {
+    /// The store of names.
+    pub(super) fn store(&self) -> &NameStore {
+        &self.store
+    }
+
+    /// The slots' starts.
+    pub(super) fn slots(&self) -> &[u32] {
+        &self.slots
+    }
+
+    /// The bytes it holds.
+    pub(super) fn bytes(&self) -> usize {
+        self.store.bytes() + self.slots.len() * 4
+    }
+
+    fn slot(&self, slot: u32) -> Range<u32> {
+        let start = self.slots.get(slot as usize).copied().unwrap_or(0);
+        let end = self.slots.get(slot as usize + 1).copied().unwrap_or(start);
+        start..end
+    }
+
+    /// Calls `found` with the rule numbers of each slot `name` (lower case, no trailing dot)
+    /// meets, from the most specific (the name's own rules, then each parent's, then the
+    /// root's), with whether it is the name's own slot (else its rules count for the names
+    /// below only) and the length of the slot's domain (the last that many bytes of `name`).
+    pub(super) fn each_slot(&self, name: &str, mut found: impl FnMut(Range<u32>, bool, usize)) {
         let (mut reversed, mut scratch) = (Vec::with_capacity(name.len() + 1), Vec::with_capacity(name.len() + 1));
         reverse_into(name, &mut reversed);
-        let mut slots: Vec<(bool, u32)> = Vec::with_capacity(8);
-        self.store.each_match(&reversed, &mut scratch, |exact, slot| slots.push((exact, slot)));
+        let mut slots: [(bool, u32, usize); 16] = [(false, 0, 0); 16];
+        let mut count = 0;
+        let mut more: Vec<(bool, u32, usize)> = Vec::new();
+        self.store.each_match_sized(&reversed, &mut scratch, |exact, slot, length| match slots.get_mut(count) {
+            Some(free) => {
+                *free = (exact, slot, length);
+                count += 1;
+            }
+            None => more.push((exact, slot, length)),
+        });
         // Every name is below the root: `*` (a rule for everything) is keyed "".
         if !name.is_empty() {
             if let Some(slot) = self.store.get_reversed(b"", &mut scratch) {
-                slots.push((false, slot));
+                more.push((false, slot, 0));
             }
         }
-        for (exact, slot) in slots {
-            found(&mut self.slot(slot, exact));
+        for &(exact, slot, length) in slots.iter().take(count).chain(more.iter()) {
+            found(self.slot(slot), exact, length);
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The DNS firewall: rule lists in the formats people have ([`formats`]: the firewall's own
 //! syntax below, hosts files, domain lists, AdBlock-style DNS rules, RPZ zones), compiled into
-//! one index matched by hash lookups (one for the exact name, one per parent domain for
-//! wildcards), never by a scan, so 100k-rule lists cost the same per query as ten-rule ones.
+//! one index looked up for the name and each parent domain (for wildcards), never by a scan,
+//! so million-rule lists cost about what ten-rule ones do per query.
 //!
 //! The firewall's own rule list is text, one rule per line (`#` starts a comment):
 //!
@@ -32,9 +32,16 @@
 //! records point into it, the longest prefix deciding. A question an `allow` rule matched is
 //! not screened: the exception covers its answer.
 //!
-//! What is published to KV ([`bundle`]): one native list as it is written, or a bundle of
-//! named lists, each with its format and text, read again by the Worker (explain and the log
-//! name the list, the line and the rule as written: `block ||ads.example^ (ads.txt line 3)`).
+//! What is held ([`table`]): each name once in a compact store ([`store`]), and per rule eight
+//! bytes (its kind: action, rank, list, the text around the name; and its line), so a
+//! 1M-domain list takes 37.7 MiB of an isolate's 128 MB (BENCHMARKS.md part 10). The rule
+//! that decides is rebuilt whole the first time it does (explain and the log name the list,
+//! the line and the rule as written: `block ||ads.example^ (ads.txt line 3)`).
+//!
+//! What is published to KV ([`compiled`]): the lists compiled, the store's bytes as they are
+//! held and the rule table, versioned and checksummed, read by the Worker without parsing a
+//! list. Lists as text (one native list, or a [`bundle`] of named lists) still load: what
+//! was published before, and what the tests write.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -44,10 +51,12 @@ use hickory_proto::rr::{Name, RData, Record};
 use ipnet::IpNet;
 
 pub mod bundle;
+pub mod compiled;
 pub mod formats;
 mod matching;
 mod rules;
 pub mod store;
+mod table;
 
 pub use formats::{Format, Reading, Skipped, Target};
 pub use rules::{Action, BlockAnswer, Rank, Rule, DEFAULT_OVERRIDE_TTL};
@@ -55,15 +64,16 @@ pub use rules::{Action, BlockAnswer, Rank, Rule, DEFAULT_OVERRIDE_TTL};
 /// The KV key naming the published rule list's version.
 pub const CURRENT_KEY: &str = "firewall:current";
 
-/// The largest published value accepted, in bytes: checked by `edgedns firewall
-/// check|publish` and again by the Worker before it parses a value it reads. 100,000 rules of
-/// 40 characters fit.
-pub const MAX_LIST_BYTES: usize = 4 * 1024 * 1024;
-/// The most rules a published value may hold (lines with a rule on them, counted before
-/// anything is parsed, and rules read), checked with [`MAX_LIST_BYTES`]. An isolate holds the
-/// parsed rules in its 128 MB: 100,000 wildcard rules grew the Worker's wasm memory by 35 MB
-/// in workerd (`/admin/isolate` `memory_bytes`; 50,000: 17 MB).
-pub const MAX_RULES: usize = 100_000;
+/// The largest list text accepted, in bytes: checked by `edgedns firewall check|publish`
+/// before a file is read, and by [`Firewall::load`] before a text is parsed. A hosts file of
+/// 1,500,000 names of 25 characters fits (the aggregated lists hold about a million).
+pub const MAX_LIST_BYTES: usize = 64 * 1024 * 1024;
+/// The most rules a firewall may hold (lines with a rule on them, counted before anything is
+/// parsed, and rules read; and rules a compiled firewall holds, checked as it is read). An
+/// isolate holds about 40 bytes a rule compiled (BENCHMARKS.md part 10): 1.5M rules take
+/// some 57 MiB of its 128 MB, and their compiled form (about 22 bytes a rule) fits KV's value
+/// limit in two parts ([`compiled`]).
+pub const MAX_RULES: usize = 1_500_000;
 
 /// The KV key of a rule list version.
 pub fn version_key(version: &str) -> String {
@@ -101,6 +111,8 @@ pub enum ListError {
     },
     /// A published bundle that does not read ([`bundle`]).
     Bundle(String),
+    /// A compiled firewall that does not read ([`compiled`]).
+    Compiled(compiled::CompiledError),
     /// Lines of a native list that do not read.
     Lines(FirewallError),
 }
@@ -111,6 +123,7 @@ impl std::fmt::Display for ListError {
             Self::TooLarge { bytes } => write!(f, "the list is {bytes} bytes, over the limit of {MAX_LIST_BYTES}"),
             Self::TooManyRules { rules } => write!(f, "the list has {rules} rules, over the limit of {MAX_RULES}"),
             Self::Bundle(message) => write!(f, "the published lists do not read: {message}"),
+            Self::Compiled(error) => error.fmt(f),
             Self::Lines(error) => error.fmt(f),
         }
     }
@@ -143,11 +156,13 @@ pub struct ListReport {
 /// A loaded rule list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Firewall {
-    /// Every rule, numbered by the index below.
-    rules: Vec<Rule>,
-    /// The rules for names: each name once, in a compact store ([`matching`]).
+    /// The rules for names, numbered slot by slot ([`table`]).
+    table: table::RuleTable,
+    /// The names of those rules: each name once, in a compact store ([`matching`]).
     names: matching::NameIndex,
-    /// Rules for answer addresses, by network (its host bits zero).
+    /// The rules for answer addresses (a few: each is held whole).
+    address_rules: Vec<Rule>,
+    /// Those rules by network (its host bits zero).
     networks: HashMap<IpNet, Vec<u32>>,
     /// The prefix lengths `networks` holds, longest first, IPv4 and IPv6 apart: an address is
     /// looked up once per length in use, never by a scan of the rules.
@@ -155,6 +170,8 @@ pub struct Firewall {
     v6_lengths: Vec<u8>,
     /// The names of the lists compiled (the unnamed ones left out), in their order.
     list_names: Vec<Arc<str>>,
+    /// The name rules built for the queries they decided ([`table::Explained`]).
+    explained: table::Explained,
 }
 
 /// A rule's pattern, for grouping rules by it: a name or a network.
@@ -164,12 +181,20 @@ enum Key {
     Network(IpNet),
 }
 
+/// The rule chosen so far: a name rule (by number, with the length of the domain that matched
+/// it, the end of the name checked) or an address rule.
+#[derive(Debug, Clone, Copy)]
+enum Chosen {
+    Name { rule: u32, length: usize },
+    Address(u32),
+}
+
 /// The rule deciding among the rules of the slots offered, most specific first: the highest
 /// rank, then the most specific slot, then (in one slot) an allow over a block over an alert.
 struct Decision<'a> {
     firewall: &'a Firewall,
     lists: Lists<'a>,
-    best: Option<&'a Rule>,
+    best: Option<(Rank, Chosen)>,
 }
 
 /// Which of the published lists a check uses: a profile's selection
@@ -185,29 +210,78 @@ pub enum Lists<'a> {
 impl Lists<'_> {
     /// Whether `rule`'s list is selected.
     pub fn holds(&self, rule: &Rule) -> bool {
+        self.holds_list(rule.list.as_deref())
+    }
+
+    /// Whether the list of that name (`None`: an unnamed list) is selected.
+    fn holds_list(&self, list: Option<&str>) -> bool {
         match self {
             Self::All => true,
-            Self::Named(names) => rule.list.as_deref().is_some_and(|list| names.iter().any(|name| name == list)),
+            Self::Named(names) => list.is_some_and(|list| names.iter().any(|name| name == list)),
         }
     }
 }
 
-impl<'a> Decision<'a> {
-    /// Offers the rules of the next slot (less specific than the ones before).
-    fn offer(&mut self, slot: &mut dyn Iterator<Item = u32>) {
-        if self.best.is_some_and(|best| best.rank == Rank::ImportantException) {
-            return;
-        }
-        let lists = self.lists;
-        let in_slot = slot.filter_map(|index| self.firewall.rules.get(index as usize)).filter(|rule| lists.holds(rule)).max_by(|a, b| {
-            // Ties keep the first (earlier list): max_by keeps the last of equals.
-            (a.rank, a.action.precedence()).cmp(&(b.rank, b.action.precedence())).then(std::cmp::Ordering::Greater)
-        });
-        if let Some(rule) = in_slot {
-            if self.best.is_none_or(|best| rule.rank > best.rank) {
-                self.best = Some(rule);
+impl Decision<'_> {
+    fn settled(&self) -> bool {
+        self.best.is_some_and(|(rank, _)| rank == Rank::ImportantException)
+    }
+
+    /// Takes the slot's best rule (`rank` and `precedence`, or none) if it outranks the best
+    /// so far: a less specific slot's rule decides only by a higher rank.
+    fn take(&mut self, in_slot: Option<(Rank, u8, Chosen)>) {
+        if let Some((rank, _, chosen)) = in_slot {
+            if self.best.is_none_or(|(best, _)| rank > best) {
+                self.best = Some((rank, chosen));
             }
         }
+    }
+
+    /// Offers the name rules `rules` of the next slot (less specific than the ones before),
+    /// the rules covering the name itself (`exact`) or the names below; `length` is the
+    /// length of the slot's domain.
+    fn offer_names(&mut self, rules: std::ops::Range<u32>, exact: bool, length: usize) {
+        if self.settled() {
+            return;
+        }
+        let firewall = self.firewall;
+        let mut in_slot: Option<(Rank, u8, Chosen)> = None;
+        for rule in rules {
+            let Some(record) = firewall.table.records.get(rule as usize) else { continue };
+            if !record.covers(exact) {
+                continue;
+            }
+            let Some(kind) = firewall.table.kinds.get(record.kind() as usize) else { continue };
+            let list = kind.list.and_then(|list| firewall.list_names.get(list as usize)).map(|name| &**name);
+            if !self.lists.holds_list(list) {
+                continue;
+            }
+            // Ties keep the first (the earlier list): only a strictly better rule replaces it.
+            let key = (kind.rank, kind.action.precedence());
+            if in_slot.is_none_or(|(rank, precedence, _)| key > (rank, precedence)) {
+                in_slot = Some((key.0, key.1, Chosen::Name { rule, length }));
+            }
+        }
+        self.take(in_slot);
+    }
+
+    /// Offers the address rules `rules` of the next network (shorter than the ones before).
+    fn offer_addresses(&mut self, rules: &[u32]) {
+        if self.settled() {
+            return;
+        }
+        let mut in_slot: Option<(Rank, u8, Chosen)> = None;
+        for &index in rules {
+            let Some(rule) = self.firewall.address_rules.get(index as usize) else { continue };
+            if !self.lists.holds(rule) {
+                continue;
+            }
+            let key = (rule.rank, rule.action.precedence());
+            if in_slot.is_none_or(|(rank, precedence, _)| key > (rank, precedence)) {
+                in_slot = Some((key.0, key.1, Chosen::Address(index)));
+            }
+        }
+        self.take(in_slot);
     }
 }
 
@@ -255,6 +329,25 @@ impl Firewall {
             .map(|list| NamedReading { name: list.name.map(str::to_owned), format: list.format, reading: formats::read(list.format, list.text) })
             .collect();
         Self::compile(&readings).map(|(firewall, _)| firewall)
+    }
+
+    /// Reads a published value: a compiled firewall ([`compiled`]), else a list as text
+    /// ([`Firewall::load`], what was published before lists were compiled). What the Worker
+    /// loads; `value` is every part of it joined ([`compiled::parts`]).
+    pub fn from_published(value: Vec<u8>) -> Result<Self, ListError> {
+        if value.starts_with(compiled::MAGIC) {
+            return compiled::decode(value).map_err(ListError::Compiled);
+        }
+        if value.len() > MAX_LIST_BYTES {
+            return Err(ListError::TooLarge { bytes: value.len() });
+        }
+        let text = String::from_utf8(value).map_err(|_| ListError::Bundle("the value is neither a compiled firewall nor text".into()))?;
+        Self::load(&text)
+    }
+
+    /// Its compiled form, what `edgedns firewall publish` stores ([`compiled`]).
+    pub fn to_published(&self) -> Vec<u8> {
+        compiled::encode(self)
     }
 
     /// Reads a native rule list, whatever its size; every bad line is reported, nothing is
@@ -325,13 +418,21 @@ impl Firewall {
                 *slot = outcome;
             }
         }
-        let mut firewall = Self { rules: Vec::with_capacity(total), ..Self::default() };
-        let mut names = Vec::with_capacity(total);
+        let mut firewall = Self::default();
+        let mut kinds = table::Kinds::default();
+        // The name rules in the order of the lists, numbered again slot by slot below.
+        let (mut names, mut records, mut verbatim) = (Vec::with_capacity(total), Vec::with_capacity(total), Vec::new());
         let mut errors = Vec::new();
         let mut reports = Vec::with_capacity(lists.len());
         for (list, kept) in lists.iter().zip(&kept) {
             let name: Option<Arc<str>> = list.name.as_deref().map(Arc::from);
-            firewall.list_names.extend(name.clone());
+            let number = match &name {
+                Some(name) => {
+                    firewall.list_names.push(name.clone());
+                    u32::try_from(firewall.list_names.len() - 1).ok()
+                }
+                None => None,
+            };
             let mut report = ListReport { skipped: list.reading.skipped.clone(), ignored: list.reading.ignored, ..ListReport::default() };
             errors.extend(list.reading.errors.iter().map(|error| (error.line, error.reason.clone())));
             for (entry, &(covers, first_line)) in list.reading.entries.iter().zip(kept) {
@@ -343,21 +444,34 @@ impl Firewall {
                     }
                     continue;
                 }
-                let Ok(index) = u32::try_from(firewall.rules.len()) else {
-                    return Err(ListError::TooManyRules { rules: total });
-                };
                 match &entry.target {
-                    Target::Network(network) => firewall.networks.entry(*network).or_default().push(index),
-                    Target::Name(domain) | Target::Below(domain) | Target::Domain(domain) => {
-                        let covers = match covers {
-                            COVERS_NAME => matching::Covers::Name,
-                            COVERS_BELOW => matching::Covers::Below,
-                            _ => matching::Covers::Both,
+                    Target::Network(network) => {
+                        let Ok(index) = u32::try_from(firewall.address_rules.len()) else {
+                            return Err(ListError::TooManyRules { rules: total });
                         };
-                        names.push((domain.clone(), index, covers));
+                        firewall.networks.entry(*network).or_default().push(index);
+                        firewall.address_rules.push(Rule {
+                            action: entry.action.clone(),
+                            pattern: entry.text.clone(),
+                            line: entry.line,
+                            list: name.clone(),
+                            rank: entry.rank,
+                        });
+                    }
+                    Target::Name(domain) | Target::Below(domain) | Target::Domain(domain) => {
+                        let Some((kind, keep_text)) = kinds.number(&mut firewall.table, &entry.action, entry.rank, number, &entry.text, domain) else {
+                            return Err(ListError::TooManyRules { rules: total });
+                        };
+                        let Ok(index) = u32::try_from(records.len()) else {
+                            return Err(ListError::TooManyRules { rules: total });
+                        };
+                        if keep_text {
+                            verbatim.push((index, entry.text.as_str()));
+                        }
+                        records.push(table::Record::new(kind, covers, u32::try_from(entry.line).unwrap_or(u32::MAX)));
+                        names.push((domain.clone(), index));
                     }
                 }
-                firewall.rules.push(Rule { action: entry.action.clone(), pattern: entry.text.clone(), line: entry.line, list: name.clone(), rank: entry.rank });
                 report.rules += 1;
             }
             reports.push(report);
@@ -367,16 +481,48 @@ impl Firewall {
             errors.sort_by_key(|(line, _)| *line);
             return Err(ListError::Lines(FirewallError(errors)));
         }
-        firewall.names = matching::NameIndex::build(names).map_err(|_| ListError::TooManyRules { rules: total })?;
+        let (index, order) = matching::NameIndex::build(names).map_err(|_| ListError::TooManyRules { rules: total })?;
+        firewall.names = index;
+        // Numbered again slot by slot: rule `new` is the one given `order[new]`-th.
+        let mut renumbered = vec![0u32; records.len()];
+        firewall.table.records = Vec::with_capacity(records.len());
+        for (new, &given) in order.iter().enumerate() {
+            if let (Some(record), Some(slot)) = (records.get(given as usize), renumbered.get_mut(given as usize)) {
+                firewall.table.records.push(*record);
+                *slot = u32::try_from(new).unwrap_or(u32::MAX);
+            }
+        }
+        drop(records);
+        firewall.table.verbatim = verbatim.into_iter().filter_map(|(given, text)| Some((*renumbered.get(given as usize)?, Box::from(text)))).collect();
+        firewall.finish();
+        Ok((firewall, reports))
+    }
+
+    /// Sets what is derived from the rules: the networks' prefix lengths, room for the rules
+    /// built for explain.
+    fn finish(&mut self) {
         let lengths = |v4: bool| {
-            let mut lengths: Vec<u8> = firewall.networks.keys().filter(|network| matches!(network, IpNet::V4(_)) == v4).map(IpNet::prefix_len).collect();
+            let mut lengths: Vec<u8> = self.networks.keys().filter(|network| matches!(network, IpNet::V4(_)) == v4).map(IpNet::prefix_len).collect();
             lengths.sort_unstable_by(|a, b| b.cmp(a));
             lengths.dedup();
             lengths
         };
-        firewall.v4_lengths = lengths(true);
-        firewall.v6_lengths = lengths(false);
-        Ok((firewall, reports))
+        self.v4_lengths = lengths(true);
+        self.v6_lengths = lengths(false);
+        self.explained = table::Explained::new(self.table.records.len());
+    }
+
+    /// Lets go of the rules built for the queries they decided (explain, the log, block
+    /// counts) once more than a few thousand are held; whether it did. It needs the firewall
+    /// alone (`&mut`): the Worker calls it between queries, when no other holds it.
+    pub fn forget_explained(&mut self) -> bool {
+        self.explained.forget(table::FORGET_PAST)
+    }
+
+    /// The bytes its rules hold, about (the store, the slots and the rule table; the rules
+    /// built for explain left out).
+    pub fn bytes(&self) -> usize {
+        self.names.bytes() + self.table.bytes() + self.address_rules.len() * (std::mem::size_of::<Rule>() + 32)
     }
 
     /// The names of the lists it was compiled from (what a profile's `lists` select).
@@ -386,7 +532,7 @@ impl Firewall {
 
     /// How many rules are loaded.
     pub fn len(&self) -> usize {
-        self.rules.len()
+        self.table.records.len() + self.address_rules.len()
     }
 
     /// Whether no rule is loaded.
@@ -402,11 +548,23 @@ impl Firewall {
 
     /// [`Firewall::check`] with the rules of `lists` only: what compiling those lists alone
     /// would decide (duplicates are told apart per list, so no list's rule hides another's).
+    /// The deciding rule's text is rebuilt the first time it decides ([`table`]).
     pub fn check_in<'a>(&'a self, name: &Name, lists: Lists<'a>) -> Option<&'a Rule> {
         let name = key(&name.to_ascii());
         let mut decision = Decision { firewall: self, lists, best: None };
-        self.names.each_slot(&name, |slot| decision.offer(slot));
-        decision.best
+        self.names.each_slot(&name, |rules, exact, length| decision.offer_names(rules, exact, length));
+        self.chosen(decision.best?.1, &name)
+    }
+
+    /// The rule chosen, `name` the name checked (a name rule's domain is its end).
+    fn chosen(&self, chosen: Chosen, name: &str) -> Option<&Rule> {
+        match chosen {
+            Chosen::Address(index) => self.address_rules.get(index as usize),
+            Chosen::Name { rule, length } => {
+                let domain = name.get(name.len().checked_sub(length)?..)?;
+                self.explained.get_or(rule, || self.table.rule(rule, domain, &self.list_names))
+            }
+        }
     }
 
     /// The rule deciding an answer address, if any: the longest matching network's.
@@ -423,10 +581,10 @@ impl Firewall {
         let mut decision = Decision { firewall: self, lists, best: None };
         for network in lengths.iter().filter_map(|&length| IpNet::new(address, length).ok()) {
             if let Some(slot) = self.networks.get(&network.trunc()) {
-                decision.offer(&mut slot.iter().copied());
+                decision.offer_addresses(slot);
             }
         }
-        decision.best
+        self.chosen(decision.best?.1, "")
     }
 
     /// Screens an answer section (see the module doc): the first `block` rule any owner, CNAME
@@ -567,9 +725,10 @@ alert  *.suspicious.example   # watch these
 
     #[test]
     fn lists_over_the_limits_are_refused_before_parsing() {
-        let rules = |n: usize| -> String { (0..n).map(|n| format!("block d{n}.example nxdomain\n")).collect() };
-        assert_eq!(Firewall::load(&rules(MAX_RULES)).map(|firewall| firewall.len()), Ok(MAX_RULES));
-        assert_eq!(Firewall::load(&rules(MAX_RULES + 1)), Err(ListError::TooManyRules { rules: MAX_RULES + 1 }));
+        // Lines holding a rule are counted before anything is parsed (these would not parse).
+        let lines = "block x\n".repeat(MAX_RULES + 1);
+        assert_eq!(Firewall::load(&lines), Err(ListError::TooManyRules { rules: MAX_RULES + 1 }));
+        assert_eq!(Firewall::load(&lines).unwrap_err().to_string(), format!("the list has {} rules, over the limit of {MAX_RULES}", MAX_RULES + 1));
         // Comments and blank lines count as bytes, not rules.
         let padded = format!("{}{}", "#".repeat(MAX_LIST_BYTES - 24), "\nblock a.example nxdomain");
         assert_eq!(padded.len(), MAX_LIST_BYTES + 1);
@@ -577,6 +736,13 @@ alert  *.suspicious.example   # watch these
         assert_eq!(error, ListError::TooLarge { bytes: MAX_LIST_BYTES + 1 });
         assert_eq!(error.to_string(), format!("the list is {} bytes, over the limit of {MAX_LIST_BYTES}", MAX_LIST_BYTES + 1));
         assert_eq!(Firewall::load(&padded[1..]).map(|firewall| firewall.len()), Ok(1));
+        // Rules read count too (a hosts line holds many).
+        let mut reading = formats::read(Format::Hosts, "0.0.0.0 a.example\n");
+        reading.entries = vec![reading.entries[0].clone(); MAX_RULES + 1];
+        assert_eq!(
+            Firewall::compile(&[NamedReading { name: None, format: Format::Hosts, reading }]).unwrap_err(),
+            ListError::TooManyRules { rules: MAX_RULES + 1 }
+        );
         // Bad lines read as from `parse`.
         assert_eq!(Firewall::load("block\n").unwrap_err().to_string(), Firewall::parse("block\n").unwrap_err().to_string());
     }

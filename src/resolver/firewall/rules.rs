@@ -72,7 +72,7 @@ impl Action {
 /// specific rule decides there; AdBlock-style lists use the other ranks, as AdGuard Home reads
 /// them: an exception (`@@`) beats a block unless the block is `$important`, and an
 /// `@@...$important` exception beats that.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum Rank {
     /// A rule, most specific first.
     #[default]

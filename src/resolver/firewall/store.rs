@@ -35,6 +35,17 @@ pub struct NameStore {
 pub enum StoreError {
     /// Over 4 GiB of names.
     TooLarge,
+    /// Front-coded names that do not read ([`NameStore::from_front_coded`]): why.
+    Corrupt(&'static str),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::TooLarge => f.write_str("over 4 GiB of names"),
+            Self::Corrupt(why) => write!(f, "the names do not read: {why}"),
+        }
+    }
 }
 
 /// What separates the labels of a reversed name: a byte below any a key's label holds (keys
@@ -66,7 +77,7 @@ fn hash(reversed: &[u8]) -> (usize, u32) {
     (hash as usize, ((hash >> 32) as u32) | 1)
 }
 
-fn push_varint(out: &mut Vec<u8>, mut value: u32) {
+pub(super) fn push_varint(out: &mut Vec<u8>, mut value: u32) {
     loop {
         let byte = (value & 0x7f) as u8;
         value >>= 7;
@@ -79,7 +90,7 @@ fn push_varint(out: &mut Vec<u8>, mut value: u32) {
 }
 
 /// A varint at `*at`, moving `*at` past it; `None` past the end or over 32 bits.
-fn read_varint(data: &[u8], at: &mut usize) -> Option<u32> {
+pub(super) fn read_varint(data: &[u8], at: &mut usize) -> Option<u32> {
     let mut value: u32 = 0;
     for shift in (0..35).step_by(7) {
         let byte = *data.get(*at)?;
@@ -236,16 +247,91 @@ impl NameStore {
     /// (`com.example.ads`: itself, `com.example`, `com`); the flag says whether it is the name.
     /// One binary search each, no allocation once `scratch` has grown.
     pub fn each_match(&self, reversed: &[u8], scratch: &mut Vec<u8>, mut found: impl FnMut(bool, u32)) {
+        self.each_match_sized(reversed, scratch, |exact, value, _| found(exact, value));
+    }
+
+    /// [`NameStore::each_match`], also giving the length of the name or parent matched: the
+    /// length of its reversed form, which is the length of its name (a separator for a dot),
+    /// so the matched domain is that many bytes at the end of the name looked up.
+    pub fn each_match_sized(&self, reversed: &[u8], scratch: &mut Vec<u8>, mut found: impl FnMut(bool, u32, usize)) {
         if let Some(value) = self.get_reversed(reversed, scratch) {
-            found(true, value);
+            found(true, value, reversed.len());
         }
         let mut end = reversed.len();
         while let Some(dot) = reversed.get(..end).and_then(|head| head.iter().rposition(|&byte| byte == SEPARATOR)) {
             if let Some(value) = reversed.get(..dot).and_then(|parent| self.get_reversed(parent, scratch)) {
-                found(false, value);
+                found(false, value, dot);
             }
             end = dot;
         }
+    }
+
+    /// Its front-coded names as they are held (per name `shared`, `length`, the bytes, the
+    /// value, each number a varint): what a compiled list publishes ([`super::compiled`]).
+    pub fn front_coded(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// The store of `len` names front-coded as [`NameStore::front_coded`] gives them, checked
+    /// as it is read (every number and length inside `data`, each block's first name sharing
+    /// nothing, every name after the one before it, no value from `limit` up): the block index
+    /// and the fingerprints are rebuilt, `data` is kept as it is (no copy).
+    pub fn from_front_coded(data: Vec<u8>, len: usize, limit: u32) -> Result<Self, StoreError> {
+        let bad = |why: &'static str| StoreError::Corrupt(why);
+        // Every name takes three bytes at least: a bound before anything is allocated.
+        if len > data.len() / 3 + 1 {
+            return Err(bad("more names than the bytes could hold"));
+        }
+        let capacity = (len + len / 3 + 1).next_power_of_two();
+        let mut store = Self { data: Vec::new(), blocks: Vec::with_capacity(len.div_ceil(BLOCK)), fingerprints: vec![0; capacity], len };
+        let (mut previous, mut current): (Vec<u8>, Vec<u8>) = (Vec::with_capacity(256), Vec::with_capacity(256));
+        let mut at = 0;
+        for index in 0..len {
+            let start = at;
+            let shared = read_varint(&data, &mut at).ok_or(bad("a name cut short"))? as usize;
+            let length = read_varint(&data, &mut at).ok_or(bad("a name cut short"))? as usize;
+            let rest = at.checked_add(length).and_then(|end| data.get(at..end)).ok_or(bad("a name past the end"))?;
+            at += length;
+            let value = read_varint(&data, &mut at).ok_or(bad("a value cut short"))?;
+            if value >= limit {
+                return Err(bad("a value out of range"));
+            }
+            if index % BLOCK == 0 {
+                if shared != 0 {
+                    return Err(bad("a block's first name shares a prefix"));
+                }
+                store.blocks.push(u32::try_from(start).map_err(|_| StoreError::TooLarge)?);
+            }
+            if shared > previous.len() || shared + length > 255 * 4 {
+                return Err(bad("a name longer than a name can be"));
+            }
+            current.clear();
+            current.extend_from_slice(previous.get(..shared).unwrap_or_default());
+            current.extend_from_slice(rest);
+            // Strictly ascending: what the binary search and the block scan rely on (the
+            // first name may be the root's, empty).
+            if index > 0 && current <= previous {
+                return Err(bad("names out of order"));
+            }
+            std::mem::swap(&mut current, &mut previous);
+            let (mut slot, fingerprint) = hash(&previous);
+            loop {
+                slot &= capacity - 1;
+                match store.fingerprints.get_mut(slot) {
+                    Some(free @ 0) => {
+                        *free = fingerprint;
+                        break;
+                    }
+                    Some(_) => slot += 1,
+                    None => break,
+                }
+            }
+        }
+        if at != data.len() {
+            return Err(bad("bytes after the last name"));
+        }
+        store.data = data;
+        Ok(store)
     }
 
     /// The value of `name` (lower case, no trailing dot), if the store holds it.
@@ -290,5 +376,30 @@ mod tests {
         // Front coding: reversed names share their domains, so the store is smaller than the names.
         let names: usize = (0..10_000u32).map(|n| format!("d{n}.list{}.example", n % 7).len()).sum();
         assert!(store.bytes() < names, "{} bytes for {names} bytes of names", store.bytes());
+    }
+    #[test]
+    fn front_coded_names_read_back_and_bad_ones_are_errors() {
+        let names: Vec<(String, u32)> = (0..1000u32).map(|n| (format!("d{n}.list{}.example", n % 7), n)).chain([(String::new(), 1000)]).collect();
+        let store = NameStore::build(names.clone()).unwrap();
+        let read = NameStore::from_front_coded(store.front_coded().to_vec(), store.len(), 1001).unwrap();
+        assert_eq!(read, store);
+        for (name, value) in &names {
+            assert_eq!(read.get(name), Some(*value), "{name}");
+        }
+        let data = store.front_coded().to_vec();
+        let error = |data: Vec<u8>, len: usize, limit: u32| NameStore::from_front_coded(data, len, limit).unwrap_err();
+        assert_eq!(error(data.clone(), store.len(), 1000), StoreError::Corrupt("a value out of range"));
+        assert_eq!(error(data.clone(), store.len() + 1, 1001), StoreError::Corrupt("a name cut short"));
+        assert_eq!(error(data.clone(), store.len() - 1, 1001), StoreError::Corrupt("bytes after the last name"));
+        assert_eq!(error(data[..data.len() - 1].to_vec(), store.len(), 1001), StoreError::Corrupt("a value cut short"));
+        assert_eq!(error(Vec::new(), 1_000_000, 1001), StoreError::Corrupt("more names than the bytes could hold"));
+        // Two names swapped: out of order.
+        let swapped = NameStore::build([("b.example".to_owned(), 0)]).unwrap().front_coded().to_vec();
+        let first = NameStore::build([("a.example".to_owned(), 0)]).unwrap().front_coded().to_vec();
+        assert_eq!(error([swapped.clone(), first].concat(), 2, 1), StoreError::Corrupt("names out of order"));
+        assert_eq!(error([swapped.clone(), swapped].concat(), 2, 1), StoreError::Corrupt("names out of order"), "a name repeated");
+        for length in 0..data.len() {
+            assert!(NameStore::from_front_coded(data[..length].to_vec(), store.len(), 1001).is_err());
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Subcommand, ValueEnum};
-use edgedns::resolver::firewall::{self, bundle, formats, Firewall, Format, NamedReading};
+use edgedns::resolver::firewall::{self, compiled, formats, Firewall, Format, NamedReading};
 use edgedns::resolver::profile::Profiles;
 use edgedns::snapshot;
 
@@ -124,20 +124,10 @@ pub(super) fn run(command: FirewallCommand) -> Result<(), String> {
     if !errors.is_empty() {
         return Err(errors.join("\n"));
     }
-    // What is published: one native list as written, else a bundle of the named lists. It is
-    // loaded here as the Worker will load it, limits and all.
-    let value = match sources.as_slice() {
-        [only] if only.format == Format::Native => only.text.clone(),
-        _ => bundle::encode(
-            &sources.iter().map(|source| bundle::List { name: Some(&source.name), format: source.format, text: &source.text }).collect::<Vec<_>>(),
-        ),
-    };
+    // A native list published alone keeps no name (as it did when the value was its text).
+    let alone = matches!(sources.as_slice(), [only] if only.format == Format::Native);
     if let Some(profiles) = &profiles {
-        // A native list published alone is stored as written, without its name.
-        let names: Vec<&str> = match sources.as_slice() {
-            [only] if only.format == Format::Native => Vec::new(),
-            _ => sources.iter().map(|source| source.name.as_str()).collect(),
-        };
+        let names: Vec<&str> = if alone { Vec::new() } else { sources.iter().map(|source| source.name.as_str()).collect() };
         let missing: Vec<String> = profiles
             .missing_lists(&names)
             .into_iter()
@@ -148,10 +138,21 @@ pub(super) fn run(command: FirewallCommand) -> Result<(), String> {
             return Err(format!("{}{hint}", missing.join("\n")));
         }
     }
-    let loaded = Firewall::load(&value).map_err(|error| match sources.as_slice() {
+    // What is published: the lists compiled together, in their compiled form, read back here
+    // as the Worker will read it (limits and all).
+    let readings: Vec<NamedReading> = sources
+        .iter()
+        .map(|source| NamedReading { name: (!alone).then(|| source.name.clone()), format: source.format, reading: formats::read(source.format, &source.text) })
+        .collect();
+    let together = |error: firewall::ListError| match sources.as_slice() {
         [only] => format!("{}: {error}", only.path.display()),
         _ => format!("the lists together: {error}"),
-    })?;
+    };
+    let (compiled, _) = Firewall::compile(&readings).map_err(together)?;
+    drop(readings);
+    let value = compiled.to_published();
+    drop(compiled);
+    let loaded = Firewall::from_published(value.clone()).map_err(together)?;
     let formats: Vec<String> = sources.iter().map(|source| format!("{} ({})", source.name, source.format.name())).collect();
     let notes = match (skipped, duplicates) {
         (0, 0) => String::new(),
@@ -167,10 +168,15 @@ pub(super) fn run(command: FirewallCommand) -> Result<(), String> {
         }
         FirewallCommand::Publish { target, .. } => {
             let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-            let version = snapshot::version_id(value.as_bytes(), now);
-            put_bytes(&target, &firewall::version_key(&version), value.as_bytes())?;
+            let version = snapshot::version_id(&value, now);
+            // Over KV's value limit, in parts: the first under the version's key.
+            let parts: Vec<&[u8]> = value.chunks(compiled::PART_BYTES).collect();
+            for (part, bytes) in parts.iter().enumerate().rev() {
+                put_bytes(&target, &compiled::part_key(&version, part), bytes)?;
+            }
             put_bytes(&target, firewall::CURRENT_KEY, version.as_bytes())?;
-            println!("published firewall {version}: {} rules from {}{notes}", loaded.len(), formats.join(", "));
+            let size = if parts.len() > 1 { format!("{} bytes in {} parts", value.len(), parts.len()) } else { format!("{} bytes", value.len()) };
+            println!("published firewall {version}: {} rules from {}{notes} ({size} compiled)", loaded.len(), formats.join(", "));
         }
     }
     Ok(())
