@@ -628,7 +628,7 @@ EOF
   cat benches/glue/findings.md
   cat <<EOF
 
-## 10. The firewall's lists: a compact store for 1M-domain lists
+## 10. The firewall's lists: a compact store and a compiled form for 1M-domain lists
 
 \`BENCH_PARTS=firewall scripts/bench.sh\` (\`cargo bench --bench firewall\`, benches/firewall.rs),
 natively on this machine: generated domain lists of 10k, 100k and 1M names (a fixed seed; a

@@ -209,30 +209,12 @@ fn adblock_and_hosts_lists_block_except_and_explain_their_lines() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("ads.txt"), "! e2e list\r\n||filter-ads.upstream.test^\r\n@@||ok.filter-ads.upstream.test^\r\nexample.com##.banner\r\n").unwrap();
     std::fs::write(dir.join("hosts"), "127.0.0.1 localhost\n0.0.0.0 filter-hosts.upstream.test\n").unwrap();
-    let output = Command::new(env("EDGEDNS_CLI"))
-        .args(["firewall", "publish"])
-        .args([dir.join("ads.txt"), dir.join("hosts")])
-        .args(["--local", "--persist-to", &env("EDGEDNS_RESOLVER_STATE")])
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let (stdout, stderr) = publish_lists(&[dir.join("ads.txt"), dir.join("hosts")]);
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(output.status.success(), "{stderr}");
     assert!(stdout.contains("3 rules from ads.txt (adblock), hosts (hosts); 1 lines not expressible"), "{stdout}");
     assert!(stderr.contains("ads.txt:4: a cosmetic rule"), "publish reports what it leaves out: {stderr}");
-    let explain = |name: &str| {
-        let exchange = curl(&["-H", &admin_authorization(), &format!("{}/explain?name={name}", resolver_base())]);
-        String::from_utf8_lossy(&exchange.body).into_owned()
-    };
     // The lists load in the background after a refresh (every second on this stack).
-    let mut text = explain("filter-ads.upstream.test");
-    for _ in 0..40 {
-        if text.contains("(ads.txt line 2)") {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-        text = explain("filter-ads.upstream.test");
-    }
+    let text = explain_once_loaded("filter-ads.upstream.test", "(ads.txt line 2)", 40);
     assert!(text.contains("firewall: rule block ||filter-ads.upstream.test^ (ads.txt line 2) matched"), "{text}");
     let blocked = ask("filter-ads.upstream.test.", RecordType::A, 11);
     assert_eq!((blocked.metadata.response_code, extended_error(&blocked)), (ResponseCode::NXDomain, Some(15)));
@@ -259,29 +241,11 @@ fn a_large_published_list_blocks_its_names_and_counts_them() {
     let mut hosts: String = (0..1_000_000u32).map(|n| format!("0.0.0.0 h{:x}{}.site{}.example\n", n.wrapping_mul(2_654_435_761), n % 7, n % 50_000)).collect();
     hosts.push_str("0.0.0.0 large-listed.upstream.test\n");
     std::fs::write(dir.join("big.txt"), &hosts).unwrap();
-    let output = Command::new(env("EDGEDNS_CLI"))
-        .args(["firewall", "publish"])
-        .arg(dir.join("big.txt"))
-        .args(["--local", "--persist-to", &env("EDGEDNS_RESOLVER_STATE")])
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let (stdout, _) = publish_lists(&[dir.join("big.txt")]);
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(output.status.success(), "{stderr}");
     assert!(stdout.contains(": 1000001 rules from big.txt (hosts)"), "{stdout}");
-    let explain = |name: &str| {
-        let exchange = curl(&["-H", &admin_authorization(), &format!("{}/explain?name={name}", resolver_base())]);
-        String::from_utf8_lossy(&exchange.body).into_owned()
-    };
     // The list loads in the background after a refresh (every second on this stack).
-    let mut text = explain("large-listed.upstream.test");
-    for _ in 0..80 {
-        if text.contains("(big.txt line 1000001)") {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-        text = explain("large-listed.upstream.test");
-    }
+    let text = explain_once_loaded("large-listed.upstream.test", "(big.txt line 1000001)", 80);
     assert!(text.contains("firewall: rule block 0.0.0.0 large-listed.upstream.test (big.txt line 1000001) matched"), "{text}");
     let status = resolver_status();
     // The isolate's wasm memory with the list loaded (its high-water mark: the value read and
@@ -505,4 +469,38 @@ fn a_browser_using_the_endpoint_as_its_secure_dns_server_loads_pages() {
     // not falling back to another resolver.
     let (_, dom, stderr) = chromium("http://nowhere.upstream.test:18920/", &flags, Some(&local_state));
     assert!(!dom.contains("served on loopback") && stderr.contains("ERR_NAME_NOT_RESOLVED"), "{dom}\n{stderr}");
+}
+
+/// Publishes firewall lists to the resolver stack's local KV with the CLI; its output and
+/// error output (it must succeed).
+fn publish_lists(files: &[std::path::PathBuf]) -> (String, String) {
+    let output = Command::new(env("EDGEDNS_CLI"))
+        .args(["firewall", "publish"])
+        .args(files)
+        .args(["--local", "--persist-to", &env("EDGEDNS_RESOLVER_STATE")])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned());
+    assert!(output.status.success(), "{stderr}");
+    (stdout, stderr)
+}
+
+/// `/explain` of `name` from the resolver stack.
+fn explain(name: &str) -> String {
+    let exchange = curl(&["-H", &admin_authorization(), &format!("{}/explain?name={name}", resolver_base())]);
+    String::from_utf8_lossy(&exchange.body).into_owned()
+}
+
+/// `/explain` of `name` once it holds `loaded` (lists load in the background), asked up to
+/// `tries` times a quarter second apart; the last text either way.
+fn explain_once_loaded(name: &str, loaded: &str, tries: usize) -> String {
+    let mut text = explain(name);
+    for _ in 0..tries {
+        if text.contains(loaded) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+        text = explain(name);
+    }
+    text
 }

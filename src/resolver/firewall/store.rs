@@ -127,19 +127,7 @@ impl NameStore {
         let mut store =
             Self { data: Vec::new(), blocks: Vec::with_capacity(reversed.len().div_ceil(BLOCK)), fingerprints: vec![0; capacity], len: reversed.len() };
         for (key, _, _) in &reversed {
-            let (mut slot, fingerprint) = hash(key);
-            // The table is never full (a quarter of it at least stays empty): the probe ends.
-            loop {
-                slot &= capacity - 1;
-                match store.fingerprints.get_mut(slot) {
-                    Some(free @ 0) => {
-                        *free = fingerprint;
-                        break;
-                    }
-                    Some(_) => slot += 1,
-                    None => break,
-                }
-            }
+            store.remember(key);
         }
         let mut previous: &[u8] = &[];
         for (index, (key, value, _)) in reversed.iter().enumerate() {
@@ -179,6 +167,24 @@ impl NameStore {
     /// (the fingerprints are rebuilt from the names).
     pub fn front_coded_bytes(&self) -> usize {
         self.data.len() + self.blocks.len() * 4
+    }
+
+    /// Enters a name (reversed) in the fingerprint table. The table is never full (a quarter
+    /// of it at least stays empty): the probe ends.
+    fn remember(&mut self, reversed: &[u8]) {
+        let capacity = self.fingerprints.len();
+        let (mut slot, fingerprint) = hash(reversed);
+        loop {
+            slot &= capacity.wrapping_sub(1);
+            match self.fingerprints.get_mut(slot) {
+                Some(free @ 0) => {
+                    *free = fingerprint;
+                    break;
+                }
+                Some(_) => slot += 1,
+                None => break,
+            }
+        }
     }
 
     /// Whether a name given reversed may be held: `false` is certain, `true` asks the blocks.
@@ -314,18 +320,7 @@ impl NameStore {
                 return Err(bad("names out of order"));
             }
             std::mem::swap(&mut current, &mut previous);
-            let (mut slot, fingerprint) = hash(&previous);
-            loop {
-                slot &= capacity - 1;
-                match store.fingerprints.get_mut(slot) {
-                    Some(free @ 0) => {
-                        *free = fingerprint;
-                        break;
-                    }
-                    Some(_) => slot += 1,
-                    None => break,
-                }
-            }
+            store.remember(&previous);
         }
         if at != data.len() {
             return Err(bad("bytes after the last name"));
