@@ -14,7 +14,7 @@ use crate::doh::{self, Format, HttpError, HttpRequest, HttpResponse, DNS_JSON, D
 use crate::json;
 use crate::policy::{HealthView, Random};
 use crate::query::{self, ErrorReply, Problem, Query};
-use crate::resolver::firewall::{self, Firewall};
+use crate::resolver::firewall::{self, FirewallSet};
 use crate::resolver::forward::{self, Freshness};
 use crate::resolver::profile::{self, Profile, Screen, Verdict};
 use crate::resolver::{ResolverConfig, TtlBounds};
@@ -65,7 +65,7 @@ pub struct Recursion<'a> {
     /// The resolver settings, when `UPSTREAMS` is configured.
     pub config: Option<&'a ResolverConfig>,
     /// The operator's rule list, when one is published.
-    pub firewall: Option<&'a Firewall>,
+    pub firewall: Option<&'a FirewallSet>,
 }
 
 /// What became of a request: a response, or a query to forward upstream first.
@@ -626,7 +626,7 @@ fn answer<'a>(
 
 /// The client's response to a forwarded query, screened by `firewall` (the chain the upstream
 /// answered with, its addresses), with the rule that blocked or flagged it (for the log).
-pub fn complete<'f>(forwarded: &Forward, answer: Forwarded<'_>, firewall: Option<&'f Firewall>) -> (HttpResponse, Option<&'f firewall::Rule>) {
+pub fn complete<'f>(forwarded: &Forward, answer: Forwarded<'_>, firewall: Option<&'f FirewallSet>) -> (HttpResponse, Option<&'f firewall::Rule>) {
     let (response, reason) = complete_in(forwarded, answer, Screen { lists: firewall, profile: None });
     (response, reason.map(|reason| reason.rule))
 }

@@ -21,7 +21,7 @@ use worker::{console_log, Context, Fetch, Headers, Method, Request, RequestInit,
 use crate::doh::MAX_MESSAGE;
 use crate::resolver::cache::{self, AnswerCache, Found};
 use crate::resolver::coalesce::{self, FlightId, Flights, Role, Watch};
-use crate::resolver::firewall::Firewall;
+use crate::resolver::firewall::FirewallSet;
 use crate::resolver::forward::{self, Freshness, UpstreamFailure, Upstreamed};
 use crate::resolver::{log, ResolverConfig};
 use crate::server::{self, Forward, Forwarded};
@@ -172,7 +172,7 @@ impl Drop for Leading {
 /// Answers a forwarded query: the isolate's cache first; then, unless an identical question
 /// is already being looked up (then its outcome is this query's too), the edge cache and the
 /// upstreams.
-pub async fn answer(forwarded: &Forward, config: &ResolverConfig, firewall: Option<&Firewall>, context: &Context) -> crate::doh::HttpResponse {
+pub async fn answer(forwarded: &Forward, config: &ResolverConfig, firewall: Option<&FirewallSet>, context: &Context) -> crate::doh::HttpResponse {
     let key = &forwarded.cache_key;
     let mut stale: Option<Rc<Upstreamed>> = None;
     let mut round = 0;
@@ -260,7 +260,7 @@ async fn look_up(forwarded: &Forward, config: &ResolverConfig, context: &Context
 fn respond(
     forwarded: &Forward,
     config: &ResolverConfig,
-    firewall: Option<&Firewall>,
+    firewall: Option<&FirewallSet>,
     shared: Shared,
     stale: Option<Rc<Upstreamed>>,
     followed: bool,
@@ -316,7 +316,7 @@ fn count(change: impl FnOnce(&mut ResolverStats)) {
 fn finish(
     forwarded: &Forward,
     config: &ResolverConfig,
-    firewall: Option<&Firewall>,
+    firewall: Option<&FirewallSet>,
     answer: Forwarded<'_>,
     cache: &str,
     upstream: Option<(&str, u32)>,

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use edgedns::client::Client;
 use edgedns::doh::{HttpRequest, HttpResponse};
 use edgedns::policy::{NoHealthData, SplitMix};
-use edgedns::resolver::firewall::Firewall;
+use edgedns::resolver::firewall::{Firewall, FirewallSet};
 use edgedns::resolver::forward::{self, Freshness, UpstreamFailure};
 use edgedns::resolver::profile::Screen;
 use edgedns::resolver::ResolverConfig;
@@ -168,7 +168,7 @@ fn upstream_failures_are_servfail_with_the_reason() {
 #[test]
 fn the_firewall_applies_before_zones_and_upstreams() {
     let config = config();
-    let firewall = Firewall::parse("block *.example.net nxdomain\nblock www.example.com A 192.0.2.66\nalert watch.example.info\n").unwrap();
+    let firewall = FirewallSet::from(Firewall::parse("block *.example.net nxdomain\nblock www.example.com A 192.0.2.66\nalert watch.example.info\n").unwrap());
     let recursion = Recursion { config: Some(&config), firewall: Some(&firewall) };
     let blocked = Message::from_vec(&responded(post(&query_bytes("ads.example.net.", RecordType::A, false), recursion)).body).unwrap();
     assert_eq!((blocked.metadata.response_code, extended_error(&blocked)), (ResponseCode::NXDomain, Some(15)));
@@ -200,10 +200,10 @@ fn cloaked_answer(forward: &Forward, target: &str, address: A) -> Vec<u8> {
 #[test]
 fn the_firewall_sees_through_cname_chains_and_checks_answer_addresses() {
     let config = config();
-    let firewall = Firewall::parse(
+    let firewall = FirewallSet::from(Firewall::parse(
         "block *.tracker.example nxdomain\nblock www.conformance.test nodata\nblock 198.51.100.0/24 nxdomain\nallow exempt.example.info\nblock *.upstream.test nxdomain\n",
     )
-    .unwrap();
+    .unwrap());
     let recursion = Recursion { config: Some(&config), firewall: Some(&firewall) };
     // An upstream's chain into a blocked domain: x.site.example CNAME a.tracker.example.
     let forward = forwarded(post(&query_bytes("x.site.example.", RecordType::A, false), recursion));
@@ -259,7 +259,7 @@ fn profiles_chosen_by_path_answer_the_same_name_differently() {
             text: "adult.example.net\n",
         },
     ]);
-    let firewall = Firewall::load(&bundle).unwrap();
+    let firewall = FirewallSet::from(Firewall::load(&bundle).unwrap());
     let recursion = Recursion { config: Some(&config), firewall: Some(&firewall) };
     let ask = |path: &str, name: &str, record_type| {
         let bytes = query_bytes(name, record_type, false);
@@ -340,7 +340,7 @@ fn data(message: &Message) -> Vec<String> {
 #[test]
 fn explain_says_what_would_be_forwarded_and_which_rule_fired() {
     let config = config();
-    let firewall = Firewall::parse("alert *.example.net\n").unwrap();
+    let firewall = FirewallSet::from(Firewall::parse("alert *.example.net\n").unwrap());
     let recursion = Recursion { config: Some(&config), firewall: Some(&firewall) };
     let response = responded(run(&HttpRequest { method: "GET", path: "/explain", query: "name=www.example.net", ..HttpRequest::default() }, recursion));
     let text = String::from_utf8(response.body).unwrap();

@@ -11,7 +11,7 @@
 use edgedns::client::Client;
 use edgedns::doh::HttpRequest;
 use edgedns::policy::{NoHealthData, SplitMix};
-use edgedns::resolver::firewall::Firewall;
+use edgedns::resolver::firewall::{Firewall, FirewallSet};
 use edgedns::resolver::forward::{accept, Freshness};
 use edgedns::resolver::ResolverConfig;
 use edgedns::server::{complete, serve, Environment, Forwarded, Outcome, Recursion, Zones};
@@ -41,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(answer) = accept(data, &forward.upstream) else { return };
     assert!(matches!(answer.rcode, ResponseCode::NoError | ResponseCode::NXDomain));
     assert!(answer.additional.iter().all(|record| record.record_type() != RecordType::OPT));
-    let firewall = Firewall::parse("block *.tracker.example nxdomain\nblock 198.51.100.0/24 nodata\nalert 2001:db8::/32\n").expect("valid rules");
+    let firewall = FirewallSet::from(Firewall::parse("block *.tracker.example nxdomain\nblock 198.51.100.0/24 nodata\nalert 2001:db8::/32\n").expect("valid rules"));
     for freshness in [Freshness::Aged(0), Freshness::Aged(u32::MAX), Freshness::Stale] {
         let (response, _) = complete(&forward, Forwarded::Answer(&answer, freshness), Some(&firewall));
         assert_eq!(response.status, 200);

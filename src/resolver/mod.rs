@@ -17,6 +17,7 @@ pub mod firewall;
 pub mod forward;
 pub mod log;
 pub mod profile;
+pub mod subscription;
 
 use std::net::IpAddr;
 
@@ -174,10 +175,15 @@ impl ResolverConfig {
 /// An upstream must be `https://host[:port]/path`; plain `http://` only to a loopback host
 /// (the local test stack), so queries never cross a network in clear text.
 fn check_upstream(url: &str) -> Result<(), ConfigError> {
-    let refuse = |why: &str| Err(ConfigError(format!("upstream {url:?}: {why}")));
+    check_url(url, "the DoH path, e.g. /dns-query").map_err(|why| ConfigError(format!("upstream {url:?}: {why}")))
+}
+
+/// A URL the Worker fetches from (an upstream, a subscribed list): `https://host[:port]/path`,
+/// plain `http://` only to a loopback host. `path` says what the path is for.
+pub(crate) fn check_url(url: &str, path: &str) -> Result<(), String> {
     let (scheme, rest) = match url.split_once("://") {
         Some(parts) => parts,
-        None => return refuse("not a URL (https://host/dns-query)"),
+        None => return Err("not a URL (https://host/path)".to_owned()),
     };
     let authority = rest.split('/').next().unwrap_or("");
     let host = match authority.strip_prefix('[') {
@@ -185,16 +191,19 @@ fn check_upstream(url: &str) -> Result<(), ConfigError> {
         None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
     };
     if host.is_empty() {
-        return refuse("no host");
+        return Err("no host".to_owned());
     }
     if !rest.contains('/') {
-        return refuse("no path (the DoH path, e.g. /dns-query)");
+        return Err(format!("no path ({path})"));
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("a URL has no spaces or control characters".to_owned());
     }
     match scheme.to_ascii_lowercase().as_str() {
         "https" => Ok(()),
         "http" if host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()) => Ok(()),
-        "http" => refuse("plain http is allowed to loopback hosts only; use https"),
-        _ => refuse("the scheme must be https"),
+        "http" => Err("plain http is allowed to loopback hosts only; use https".to_owned()),
+        _ => Err("the scheme must be https".to_owned()),
     }
 }
 

@@ -26,7 +26,7 @@ use hickory_proto::rr::rdata::{A, AAAA};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use serde::Deserialize;
 
-use super::firewall::{self, Action, BlockAnswer, Firewall, Format, Lists, NamedReading, Rule, DEFAULT_OVERRIDE_TTL};
+use super::firewall::{self, Action, BlockAnswer, Firewall, FirewallSet, Format, Lists, NamedReading, Rule, DEFAULT_OVERRIDE_TTL};
 use super::ConfigError;
 
 /// The profile `/dns-query` uses, when one has this name.
@@ -404,7 +404,7 @@ fn prefix(profile: Option<&str>) -> String {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Screen<'a> {
     /// The published lists.
-    pub lists: Option<&'a Firewall>,
+    pub lists: Option<&'a FirewallSet>,
     /// The profile (`None`: every list, rules' own answers, no safe search).
     pub profile: Option<&'a Profile>,
 }
@@ -500,13 +500,13 @@ mod tests {
     }
 
     /// Two published lists that disagree about shared.example, as a bundle.
-    fn lists() -> Firewall {
+    fn lists() -> FirewallSet {
         let bundle = firewall::bundle::encode(&[
             firewall::bundle::List { name: Some("ads.txt"), format: Format::Adblock, text: "||ads.example^\n||shared.example^\n" },
             firewall::bundle::List { name: Some("adult.txt"), format: Format::Domains, text: "adult.example\n" },
             firewall::bundle::List { name: Some("rewrites.txt"), format: Format::Adblock, text: "||pinned.example^$dnsrewrite=192.0.2.7\n" },
         ]);
-        Firewall::load(&bundle).unwrap()
+        Firewall::load(&bundle).unwrap().into()
     }
 
     const PROFILES: &str = r#"{

@@ -55,11 +55,13 @@ pub mod compiled;
 pub mod formats;
 mod matching;
 mod rules;
+mod set;
 pub mod store;
 mod table;
 
 pub use formats::{Format, Reading, Skipped, Target};
 pub use rules::{Action, BlockAnswer, Rank, Rule, DEFAULT_OVERRIDE_TTL};
+pub use set::FirewallSet;
 
 /// The KV key naming the published rule list's version.
 pub const CURRENT_KEY: &str = "firewall:current";
@@ -182,11 +184,32 @@ enum Key {
 }
 
 /// The rule chosen so far: a name rule (by number, with the length of the domain that matched
-/// it, the end of the name checked) or an address rule.
+/// it, the end of the name checked) or an address rule (with its network's prefix length).
 #[derive(Debug, Clone, Copy)]
 enum Chosen {
     Name { rule: u32, length: usize },
-    Address(u32),
+    Address { index: u32, length: u8 },
+}
+
+impl Chosen {
+    /// How specific its pattern is: the length of the matching domain, or of the prefix.
+    fn specificity(self) -> usize {
+        match self {
+            Self::Name { length, .. } => length,
+            Self::Address { length, .. } => usize::from(length),
+        }
+    }
+}
+
+/// How strongly a rule decides, for comparing the rules that different firewalls of a
+/// [`FirewallSet`] chose (each decided within itself): the rank first, then the more specific
+/// pattern, then an allow over a block over an alert; what one firewall decides is the
+/// greatest of its own rules by this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Strength {
+    rank: Rank,
+    specificity: usize,
+    precedence: u8,
 }
 
 /// The rule deciding among the rules of the slots offered, most specific first: the highest
@@ -194,7 +217,7 @@ enum Chosen {
 struct Decision<'a> {
     firewall: &'a Firewall,
     lists: Lists<'a>,
-    best: Option<(Rank, Chosen)>,
+    best: Option<(Rank, u8, Chosen)>,
 }
 
 /// Which of the published lists a check uses: a profile's selection
@@ -224,17 +247,22 @@ impl Lists<'_> {
 
 impl Decision<'_> {
     fn settled(&self) -> bool {
-        self.best.is_some_and(|(rank, _)| rank == Rank::ImportantException)
+        self.best.is_some_and(|(rank, _, _)| rank == Rank::ImportantException)
     }
 
     /// Takes the slot's best rule (`rank` and `precedence`, or none) if it outranks the best
     /// so far: a less specific slot's rule decides only by a higher rank.
     fn take(&mut self, in_slot: Option<(Rank, u8, Chosen)>) {
-        if let Some((rank, _, chosen)) = in_slot {
-            if self.best.is_none_or(|(best, _)| rank > best) {
-                self.best = Some((rank, chosen));
+        if let Some((rank, precedence, chosen)) = in_slot {
+            if self.best.is_none_or(|(best, _, _)| rank > best) {
+                self.best = Some((rank, precedence, chosen));
             }
         }
+    }
+
+    /// The rule decided and how strongly.
+    fn decided(&self) -> Option<(Strength, Chosen)> {
+        self.best.map(|(rank, precedence, chosen)| (Strength { rank, specificity: chosen.specificity(), precedence }, chosen))
     }
 
     /// Offers the name rules `rules` of the next slot (less specific than the ones before),
@@ -266,7 +294,7 @@ impl Decision<'_> {
     }
 
     /// Offers the address rules `rules` of the next network (shorter than the ones before).
-    fn offer_addresses(&mut self, rules: &[u32]) {
+    fn offer_addresses(&mut self, rules: &[u32], length: u8) {
         if self.settled() {
             return;
         }
@@ -278,7 +306,7 @@ impl Decision<'_> {
             }
             let key = (rule.rank, rule.action.precedence());
             if in_slot.is_none_or(|(rank, precedence, _)| key > (rank, precedence)) {
-                in_slot = Some((key.0, key.1, Chosen::Address(index)));
+                in_slot = Some((key.0, key.1, Chosen::Address { index, length }));
             }
         }
         self.take(in_slot);
@@ -550,16 +578,21 @@ impl Firewall {
     /// would decide (duplicates are told apart per list, so no list's rule hides another's).
     /// The deciding rule's text is rebuilt the first time it decides ([`table`]).
     pub fn check_in<'a>(&'a self, name: &Name, lists: Lists<'a>) -> Option<&'a Rule> {
-        let name = key(&name.to_ascii());
+        self.decide(&key(&name.to_ascii()), lists).map(|(_, rule)| rule)
+    }
+
+    /// The rule deciding `name` (lower case, no trailing dot) among `lists`, with its strength.
+    fn decide<'a>(&'a self, name: &str, lists: Lists<'a>) -> Option<(Strength, &'a Rule)> {
         let mut decision = Decision { firewall: self, lists, best: None };
-        self.names.each_slot(&name, |rules, exact, length| decision.offer_names(rules, exact, length));
-        self.chosen(decision.best?.1, &name)
+        self.names.each_slot(name, |rules, exact, length| decision.offer_names(rules, exact, length));
+        let (strength, chosen) = decision.decided()?;
+        Some((strength, self.chosen(chosen, name)?))
     }
 
     /// The rule chosen, `name` the name checked (a name rule's domain is its end).
     fn chosen(&self, chosen: Chosen, name: &str) -> Option<&Rule> {
         match chosen {
-            Chosen::Address(index) => self.address_rules.get(index as usize),
+            Chosen::Address { index, .. } => self.address_rules.get(index as usize),
             Chosen::Name { rule, length } => {
                 let domain = name.get(name.len().checked_sub(length)?..)?;
                 self.explained.get_or(rule, || self.table.rule(rule, domain, &self.list_names))
@@ -574,17 +607,23 @@ impl Firewall {
 
     /// [`Firewall::check_address`] with the rules of `lists` only.
     pub fn check_address_in<'a>(&'a self, address: IpAddr, lists: Lists<'a>) -> Option<&'a Rule> {
+        self.decide_address(address, lists).map(|(_, rule)| rule)
+    }
+
+    /// The rule deciding `address` among `lists`, with its strength.
+    fn decide_address<'a>(&'a self, address: IpAddr, lists: Lists<'a>) -> Option<(Strength, &'a Rule)> {
         let lengths = match address {
             IpAddr::V4(_) => &self.v4_lengths,
             IpAddr::V6(_) => &self.v6_lengths,
         };
         let mut decision = Decision { firewall: self, lists, best: None };
-        for network in lengths.iter().filter_map(|&length| IpNet::new(address, length).ok()) {
+        for (length, network) in lengths.iter().filter_map(|&length| Some((length, IpNet::new(address, length).ok()?))) {
             if let Some(slot) = self.networks.get(&network.trunc()) {
-                decision.offer_addresses(slot);
+                decision.offer_addresses(slot, length);
             }
         }
-        self.chosen(decision.best?.1, "")
+        let (strength, chosen) = decision.decided()?;
+        Some((strength, self.chosen(chosen, "")?))
     }
 
     /// Screens an answer section (see the module doc): the first `block` rule any owner, CNAME
@@ -596,25 +635,31 @@ impl Firewall {
 
     /// [`Firewall::screen`] with the rules of `lists` only.
     pub fn screen_in<'a>(&'a self, records: &[Record], lists: Lists<'a>) -> Option<&'a Rule> {
-        let mut alert = None;
-        for record in records {
-            let owner = self.check_in(&record.name, lists);
-            let data = match &record.data {
-                RData::CNAME(target) => self.check_in(&target.0, lists),
-                RData::A(address) => self.check_address_in(IpAddr::V4(address.0), lists),
-                RData::AAAA(address) => self.check_address_in(IpAddr::V6(address.0), lists),
-                _ => None,
-            };
-            for rule in [owner, data].into_iter().flatten() {
-                match rule.action {
-                    Action::Block(_) => return Some(rule),
-                    Action::Alert => alert = alert.or(Some(rule)),
-                    Action::Allow => {}
-                }
+        screen_with(records, |name| self.check_in(name, lists), |address| self.check_address_in(address, lists))
+    }
+}
+
+/// What screening an answer section decides (see [`Firewall::screen`]), with `name` and
+/// `address` the checks of one firewall or of a set.
+fn screen_with<'a>(records: &[Record], name: impl Fn(&Name) -> Option<&'a Rule>, address: impl Fn(IpAddr) -> Option<&'a Rule>) -> Option<&'a Rule> {
+    let mut alert = None;
+    for record in records {
+        let owner = name(&record.name);
+        let data = match &record.data {
+            RData::CNAME(target) => name(&target.0),
+            RData::A(a) => address(IpAddr::V4(a.0)),
+            RData::AAAA(aaaa) => address(IpAddr::V6(aaaa.0)),
+            _ => None,
+        };
+        for rule in [owner, data].into_iter().flatten() {
+            match rule.action {
+                Action::Block(_) => return Some(rule),
+                Action::Alert => alert = alert.or(Some(rule)),
+                Action::Allow => {}
             }
         }
-        alert
     }
+    alert
 }
 
 #[cfg(test)]
