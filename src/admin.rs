@@ -62,6 +62,9 @@ pub enum AdminRequest {
     IsolateStatus,
     /// Resolver mode: this isolate's counts of blocked queries per profile, list and rule.
     FirewallStats,
+    /// Resolver mode: each subscribed list, its version serving, when it was checked and
+    /// changed, and its last error.
+    FirewallSubscriptions,
     /// Force a check or a value up or down.
     SetOverride {
         /// A check id, or `value:<rdata>` (canonical form).
@@ -339,6 +342,7 @@ pub fn parse(request: &HttpRequest<'_>, now_ms: u64) -> Result<AdminRequest, Adm
         "resolver" => Some(AdminRequest::ResolverStatus),
         "isolate" => Some(AdminRequest::IsolateStatus),
         "firewall/stats" => Some(AdminRequest::FirewallStats),
+        "firewall/subscriptions" => Some(AdminRequest::FirewallSubscriptions),
         _ => None,
     };
     if let Some(status) = status {
@@ -745,6 +749,8 @@ mod tests {
         assert!(matches!(parse(&request("GET", "/admin/firewall/stats", b""), 0), Ok(AdminRequest::FirewallStats)));
         assert!(matches!(parse(&request("GET", "/admin/firewall/stats/", b""), 0), Ok(AdminRequest::FirewallStats)));
         assert!(matches!(parse(&request("POST", "/admin/firewall/stats", b""), 0), Err(AdminError::MethodNotAllowed("GET"))));
+        assert!(matches!(parse(&request("GET", "/admin/firewall/subscriptions", b""), 0), Ok(AdminRequest::FirewallSubscriptions)));
+        assert!(matches!(parse(&request("PUT", "/admin/firewall/subscriptions", b""), 0), Err(AdminError::MethodNotAllowed("GET"))));
     }
 
     #[test]

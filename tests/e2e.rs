@@ -823,3 +823,7 @@ fn browser_page_explains_with_the_admin_token() {
 
 #[path = "e2e/dnssec.rs"]
 mod dnssec;
+
+/// Firewall lists subscribed to by URL, fetched by the scheduled handler, in a workerd of its own (tests/e2e/subscriptions.rs).
+#[path = "e2e/subscriptions.rs"]
+mod subscriptions;

@@ -98,6 +98,9 @@ pub struct ResolverConfig {
     /// The firewall profiles clients choose by path (`PROFILES`; none: every list for
     /// everyone, as before profiles).
     pub profiles: profile::Profiles,
+    /// The lists subscribed to by URL (`SUBSCRIPTIONS`; none by default), fetched by the
+    /// scheduled handler.
+    pub subscriptions: subscription::Subscriptions,
 }
 
 /// A variable with an unusable value.
@@ -163,6 +166,10 @@ impl ResolverConfig {
             profiles: match var("PROFILES").filter(|text| !text.trim().is_empty()) {
                 Some(text) => profile::Profiles::parse(&text)?,
                 None => profile::Profiles::default(),
+            },
+            subscriptions: match var("SUBSCRIPTIONS").filter(|text| !text.trim().is_empty()) {
+                Some(text) => subscription::Subscriptions::parse(&text)?,
+                None => subscription::Subscriptions::default(),
             },
         };
         if config.min_ttl > config.max_ttl {

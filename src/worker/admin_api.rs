@@ -51,6 +51,13 @@ pub(super) async fn serve_admin(request: AdminRequest, env: &Env, context: &Cont
         AdminRequest::DeleteZone { apex, dry_run } => return edit_zones(&kv, &apex, None, dry_run, now).await,
         AdminRequest::Rollback { to } => return rollback(&kv, to.as_deref(), now).await,
         AdminRequest::Diff { from, to } => return diff_versions(&kv, &from, &to).await,
+        AdminRequest::FirewallSubscriptions => {
+            let subscriptions = resolver_config(env).map(|config| config.subscriptions.clone()).unwrap_or_default();
+            let status = super::subscriptions::read_status(&kv).await.map_err(AdminError::Unavailable)?;
+            let held: Vec<(String, String)> =
+                STATE.with(|state| state.borrow().firewall_parts.iter().filter_map(|(name, version)| Some((name.clone()?, version.clone()))).collect());
+            return Ok(admin::json(200, &status.report(&subscriptions, &held, now / 1000)));
+        }
         AdminRequest::Policy { name, record_type } => {
             // The zone holding the name, from the version this isolate serves (the shard a
             // query for it would read), as `/explain` sees it.
@@ -67,14 +74,17 @@ pub(super) async fn serve_admin(request: AdminRequest, env: &Env, context: &Cont
     match request {
         AdminRequest::ResolverStatus => {
             let resolver = resolver_config(env);
-            let (firewall_version, firewall_rules) = STATE.with(|state| {
+            let (firewall_parts, firewall_rules) = STATE.with(|state| {
                 let state = state.borrow();
-                (state.firewall_version.clone(), state.firewall.as_ref().map_or(0, |rules| rules.len()))
+                (state.firewall_parts.clone(), state.firewall.as_ref().map_or(0, |rules| rules.len()))
             });
+            let firewall_version = firewall_parts.iter().find(|(name, _)| name.is_none()).map(|(_, version)| version.clone());
+            let subscribed: serde_json::Map<String, serde_json::Value> =
+                firewall_parts.into_iter().filter_map(|(name, version)| Some((name?, serde_json::Value::String(version)))).collect();
             let status = serde_json::json!({
                 "mode": if resolver.is_some() { "resolver" } else { "authoritative" },
                 "upstreams": resolver.as_ref().map(|config| config.upstreams.clone()).unwrap_or_default(),
-                "firewall": { "version": firewall_version, "rules": firewall_rules },
+                "firewall": { "version": firewall_version, "rules": firewall_rules, "subscriptions": subscribed },
                 "isolate": crate::upstream::stats(),
             });
             Ok(admin::json(200, &status))

@@ -138,20 +138,19 @@ fn settings(env: &Env) -> (u32, schedule::Limits) {
     (heartbeat, limits)
 }
 
-/// The scheduled run (a Cron Trigger, or `/cdn-cgi/handler/scheduled` locally): the minute
-/// is covered in rounds ([`schedule::Run`]): each round probes what it admits (at most
+/// The health part of a scheduled run ([`super::scheduled`]), scheduled at `scheduled_ms`: the
+/// minute is covered in rounds ([`schedule::Run`]): each round probes what it admits (at most
 /// [`schedule::CONNECTIONS`] at once, each within its timeout, all ending before the minute
 /// does, within the invocation's subrequests), applies the state machine from the checker's
 /// latest state, derives calculated checks, and writes `health:current` when a state changed
 /// or the heartbeat is due. A flip is logged once; each run logs one line of counts.
-#[event(scheduled)]
-pub(super) async fn scheduled(event: worker::ScheduledEvent, env: Env, _context: worker::ScheduleContext) {
-    let Ok(kv) = Kv::open(&env, ReadPath::Operator) else {
+pub(super) async fn run(env: &Env, scheduled_ms: u64) {
+    let Ok(kv) = Kv::open(env, ReadPath::Operator) else {
         console_error!("edgedns: KV binding {ZONES_BINDING} is missing");
         return;
     };
     // The isolate's manifest (the last good version, as answering uses), loaded if need be.
-    let Some(index) = current_index(&env).await else {
+    let Some(index) = current_index(env).await else {
         console_error!("edgedns: health run skipped: no zone data to read the checks from");
         return;
     };
@@ -159,9 +158,8 @@ pub(super) async fn scheduled(event: worker::ScheduledEvent, env: Env, _context:
     if !checks.values().any(schedule::is_probed) {
         return;
     }
-    let (heartbeat_s, limits) = settings(&env);
+    let (heartbeat_s, limits) = settings(env);
     let started = js_sys::Date::now();
-    let scheduled_ms = (if event.schedule().is_finite() && event.schedule() > 0.0 { event.schedule() } else { started }).max(0.0) as u64;
     let (stored, overrides) =
         futures_util::future::join(read_stored(&kv, HEALTH_KEY, HealthSnapshot::from_json), read_stored(&kv, OVERRIDES_KEY, overrides_from_json)).await;
     let mut previous = CHECKER.with(|checker| {

@@ -23,7 +23,7 @@ use crate::geo::{geoip_key, GeoIp, GEOIP_CURRENT_KEY};
 use crate::health::{machine, overrides_from_json, schedule, status, HealthError, HealthSnapshot, HEALTH_KEY, OVERRIDES_KEY};
 use crate::isolate::{Demand, Event, Isolate, Read, ReadId, Settings};
 use crate::policy::SplitMix;
-use crate::resolver::firewall::{self, Firewall};
+use crate::resolver::firewall::{self, Firewall, FirewallSet};
 use crate::resolver::ResolverConfig;
 use crate::server::{self, Environment, ExplainAccess, Outcome, Recursion, Zones};
 use crate::snapshot::{self, Index};
@@ -37,7 +37,9 @@ mod kv;
 pub(crate) mod poll;
 mod rate_limit;
 mod runtime;
+mod scheduled;
 mod signing;
+mod subscriptions;
 mod tables;
 #[cfg(feature = "test-trap")]
 mod test_trap;
@@ -193,10 +195,12 @@ struct State {
     /// The resolver settings, read from the variables once per isolate (`None` inside:
     /// authoritative only).
     resolver: Option<Option<Rc<ResolverConfig>>>,
-    /// The DNS firewall's rules, loaded in the background.
-    firewall: Option<Rc<Firewall>>,
-    /// The firewall version loaded (or last tried).
-    firewall_version: Option<String>,
+    /// The DNS firewall's rules (the published lists, then each subscription's), loaded in
+    /// the background.
+    firewall: Option<Rc<FirewallSet>>,
+    /// What each of the firewall's parts is, in its order: the published lists (no name) or a
+    /// subscription (its name), and the version held.
+    firewall_parts: Vec<(Option<String>, String)>,
     /// Who may ask `/explain`, read from the variables once per isolate.
     explain: Option<ExplainAccess>,
     /// The zones' signing keys and the signatures made ([`signing::Signing`]).

@@ -39,53 +39,88 @@ pub(super) async fn load_geoip(kv: &Kv) {
     });
 }
 
-/// Loads the firewall's rule list when `firewall:current` names a version this isolate does
-/// not have. Runs in the background: a large list is parsed off the query path, and until it
-/// is loaded the previous one (or none) applies. An unreadable list is logged and skipped.
+/// Loads the firewall's rules when `firewall:current` (the lists `edgedns firewall publish`
+/// published) or a subscription's status names a version this isolate does not hold. Runs in
+/// the background: a large list is decoded off the query path, and until it is loaded the
+/// previous one (or none) applies. A version that does not read is logged and the one held
+/// for it before (if any) kept; the parts already held are not read again.
 pub(super) async fn load_firewall(kv: &Kv) {
-    let version = match kv.text(firewall::CURRENT_KEY).await {
-        Ok(Some(version)) => version.trim().to_owned(),
-        Ok(None) => String::new(),
+    let published = match kv.text(firewall::CURRENT_KEY).await {
+        Ok(version) => version.map(|version| version.trim().to_owned()).filter(|version| !version.is_empty()),
         Err(error) => {
             console_error!("edgedns: reading {} failed: {error}", firewall::CURRENT_KEY);
             return;
         }
     };
-    if STATE.with(|state| state.borrow().firewall_version.as_deref() == Some(version.as_str())) {
-        return;
-    }
-    let rules = if version.is_empty() {
-        None
-    } else {
-        match read_firewall(kv, &version).await {
-            Ok(Some(value)) => match Firewall::from_published(value) {
-                Ok(rules) => Some(Rc::new(rules)),
-                Err(error) => {
-                    console_error!("edgedns: firewall {version} is unreadable, keeping the previous rules: {error}");
-                    return;
-                }
-            },
-            Ok(None) => {
-                console_error!("edgedns: firewall {version} is missing from KV");
-                return;
-            }
+    let config = STATE.with(|state| state.borrow().resolver.clone().flatten());
+    let mut wanted: Vec<(Option<String>, String)> = published.into_iter().map(|version| (None, version)).collect();
+    if let Some(subscriptions) = config.as_ref().map(|config| &config.subscriptions).filter(|subscriptions| !subscriptions.is_empty()) {
+        match super::subscriptions::read_status(kv).await {
+            Ok(status) => wanted.extend(status.serving(subscriptions).map(|(name, version)| (Some(name.to_owned()), version.to_owned()))),
+            // Unread: the subscriptions' parts held stay as they are.
             Err(error) => {
-                console_error!("edgedns: reading firewall {version} failed, keeping the previous rules: {error}");
-                return;
+                console_error!("edgedns: {error}");
+                let held = STATE.with(|state| state.borrow().firewall_parts.clone());
+                wanted.extend(held.into_iter().filter(|(name, _)| name.is_some()));
             }
         }
-    };
-    console_log!("edgedns: firewall {} loaded ({} rules)", if version.is_empty() { "(none)" } else { &version }, rules.as_ref().map_or(0, |r| r.len()));
+    }
+    let (held, set) = STATE.with(|state| {
+        let state = state.borrow();
+        (state.firewall_parts.clone(), state.firewall.clone())
+    });
+    if held == wanted {
+        return;
+    }
+    let held_part = |index: usize| set.as_ref().and_then(|set| set.parts().get(index).cloned());
+    let (mut parts, mut loaded) = (Vec::new(), Vec::new());
+    for (name, version) in wanted {
+        let what = name.as_deref().map_or_else(|| format!("firewall {version}"), |name| format!("subscription {name}'s firewall {version}"));
+        if let Some(index) = held.iter().position(|(_, held)| *held == version) {
+            parts.extend(held_part(index));
+            loaded.push((name, version));
+            continue;
+        }
+        let read = match read_firewall(kv, &version).await {
+            Ok(Some(value)) => Firewall::from_published(value).map_err(|error| format!("{what} is unreadable: {error}")),
+            Ok(None) => Err(format!("{what} is missing from KV")),
+            Err(error) => Err(format!("reading {what} failed: {error}")),
+        };
+        match read {
+            Ok(rules) => {
+                parts.push(Rc::new(rules));
+                loaded.push((name, version));
+            }
+            // The part held for the same source before keeps applying.
+            Err(error) => match held.iter().position(|(held, _)| *held == name) {
+                Some(index) => {
+                    console_error!("edgedns: {error}; keeping {}", held.get(index).map_or("", |(_, version)| version.as_str()));
+                    parts.extend(held_part(index));
+                    loaded.extend(held.get(index).cloned());
+                }
+                None => console_error!("edgedns: {error}"),
+            },
+        }
+    }
+    let rules = (!parts.is_empty()).then(|| Rc::new(FirewallSet::new(parts)));
+    let described: Vec<String> =
+        loaded.iter().map(|(name, version)| name.as_deref().map_or_else(|| version.clone(), |name| format!("{name} {version}"))).collect();
+    console_log!(
+        "edgedns: firewall loaded ({} rules{}{})",
+        rules.as_ref().map_or(0, |rules| rules.len()),
+        if described.is_empty() { "" } else { ": " },
+        described.join(", ")
+    );
     // A profile naming a list this version lacks uses the lists it finds: said once a load.
-    if let Some(config) = STATE.with(|state| state.borrow().resolver.clone().flatten()) {
+    if let Some(config) = &config {
         let published: Vec<&str> = rules.as_deref().map(|rules| rules.list_names().collect()).unwrap_or_default();
         for (profile, list) in config.profiles.missing_lists(&published) {
-            console_error!("edgedns: profile {profile} names the list {list:?}, which firewall {version:?} does not hold");
+            console_error!("edgedns: profile {profile} names the list {list:?}, which the firewall loaded does not hold");
         }
     }
     STATE.with(|state| {
         let mut state = state.borrow_mut();
-        state.firewall_version = Some(version);
+        state.firewall_parts = loaded;
         state.firewall = rules;
     });
 }

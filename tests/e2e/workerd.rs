@@ -157,7 +157,8 @@ impl Launch {
         let entry = if self.scheduler == Some(self.port) { "scheduler" } else { "main" };
         sockets.insert(0, format!("(name = \"http\", address = \"127.0.0.1:{}\", http = (), service = \"{entry}\")", self.port));
         let mut bindings = vec!["(name = \"ZONES\", kvNamespace = \"kv\")".to_owned()];
-        bindings.extend(self.vars.iter().map(|(name, value)| format!("(name = \"{name}\", text = \"{value}\")")));
+        // A capnp text literal: quotes and backslashes escaped (JSON values hold both).
+        bindings.extend(self.vars.iter().map(|(name, value)| format!("(name = \"{name}\", text = \"{}\")", value.replace('\\', "\\\\").replace('"', "\\\""))));
         format!(
             "# Written by tests/e2e/workerd.rs.\nusing Workerd = import \"/workerd/workerd.capnp\";\nconst config :Workerd.Config = (\n  \
              services = [\n    {services},\n  ],\n  sockets = [\n    {sockets},\n  ],\n);\nconst edgedns :Workerd.Worker = (\n  modules = [\n    \

@@ -36,15 +36,7 @@ pub fn due(subscriptions: &Subscriptions, status: &Status, now: u64) -> Vec<Requ
     let mut requests = Vec::new();
     for list in subscriptions.iter() {
         let entry = status.lists.get(&list.name).filter(|entry| entry.url == list.url);
-        let next = entry.and_then(|entry| {
-            let checked = entry.checked_at?;
-            let wait = match entry.failures {
-                0 => u64::from(list.refresh_s),
-                failures => FIRST_RETRY_S.saturating_mul(1 << failures.saturating_sub(1).min(20)).min(u64::from(list.refresh_s)),
-            };
-            Some(checked.saturating_add(wait))
-        });
-        if next.is_some_and(|next| now < next) {
+        if next_check(list, entry).is_some_and(|next| now < next) {
             continue;
         }
         // Validators only for the version serving: without one, a 304 would leave nothing.
@@ -66,6 +58,18 @@ pub fn due(subscriptions: &Subscriptions, status: &Status, now: u64) -> Vec<Requ
         });
     }
     requests
+}
+
+/// When `list`, whose entry (for its URL) is `entry`, is next fetched (Unix seconds; `None`:
+/// at once): its refresh interval after the last check, or a failing list's retry.
+pub fn next_check(list: &Subscription, entry: Option<&Entry>) -> Option<u64> {
+    let entry = entry?;
+    let checked = entry.checked_at?;
+    let wait = match entry.failures {
+        0 => u64::from(list.refresh_s),
+        failures => FIRST_RETRY_S.saturating_mul(1 << failures.saturating_sub(1).min(20)).min(u64::from(list.refresh_s)),
+    };
+    Some(checked.saturating_add(wait))
 }
 
 /// A fetch's outcome, as the Worker saw it.

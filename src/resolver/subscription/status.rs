@@ -128,6 +128,32 @@ impl Status {
     }
 }
 
+impl Status {
+    /// What `GET /admin/firewall/subscriptions` shows at `now` (Unix seconds): each list
+    /// subscribed to, in order, with its settings, its entry (null before its first fetch),
+    /// when it is fetched next and the version this isolate holds of it (`held`).
+    pub fn report(&self, subscriptions: &Subscriptions, held: &[(String, String)], now: u64) -> serde_json::Value {
+        let lists: Vec<serde_json::Value> = subscriptions
+            .iter()
+            .map(|list| {
+                let entry = self.lists.get(&list.name).filter(|entry| entry.url == list.url);
+                let next = super::refresh::next_check(list, entry);
+                serde_json::json!({
+                    "name": list.name,
+                    "url": list.url,
+                    "format": list.format.map_or("auto", |format| format.name()),
+                    "refresh_seconds": list.refresh_s,
+                    "status": entry,
+                    "next_check_at": next,
+                    "next_check_in_seconds": next.map_or(0, |next| next.saturating_sub(now)),
+                    "held": held.iter().find(|(name, _)| *name == list.name).map(|(_, version)| version),
+                })
+            })
+            .collect();
+        serde_json::json!({ "subscriptions": lists })
+    }
+}
+
 /// `text` cut to [`MAX_FIELD_LENGTH`] bytes, at a character boundary.
 pub(super) fn bounded(text: &str) -> String {
     let mut end = text.len().min(MAX_FIELD_LENGTH);
@@ -163,6 +189,33 @@ mod tests {
         assert_eq!(status.serving(&subscriptions).collect::<Vec<_>>(), [("kept", "1-k")]);
         assert_eq!(status.retain(&subscriptions), ["1-g", "0-g"]);
         assert_eq!(status.lists.keys().collect::<Vec<_>>(), ["kept"]);
+    }
+
+    #[test]
+    fn the_report_shows_each_list_with_its_entry_and_next_check() {
+        let subscriptions =
+            Subscriptions::parse(r#"{"a": {"url": "https://x.example/a", "refresh_seconds": 600}, "b": {"url": "https://x.example/b", "format": "hosts"}}"#)
+                .unwrap();
+        let mut status = Status::default();
+        status.lists.insert(
+            "a".into(),
+            Entry {
+                url: "https://x.example/a".into(),
+                version: Some("1-a".into()),
+                checked_at: Some(1000),
+                error: Some("HTTP status 503".into()),
+                failures: 1,
+                ..Entry::default()
+            },
+        );
+        let report = status.report(&subscriptions, &[("a".to_owned(), "1-a".to_owned())], 1030);
+        let lists = report["subscriptions"].as_array().unwrap();
+        assert_eq!(lists.len(), 2);
+        assert_eq!((lists[0]["name"].as_str(), lists[0]["held"].as_str()), (Some("a"), Some("1-a")));
+        assert_eq!(lists[0]["status"]["error"], "HTTP status 503");
+        assert_eq!(lists[0]["next_check_in_seconds"], 30, "a failing list is retried a minute after");
+        assert_eq!(lists[0]["next_check_at"], 1060);
+        assert_eq!((lists[1]["format"].as_str(), lists[1]["status"].is_null(), lists[1]["held"].is_null()), (Some("hosts"), true, true));
     }
 
     #[test]
