@@ -51,6 +51,7 @@ pub(super) async fn serve_admin(request: AdminRequest, env: &Env, context: &Cont
         AdminRequest::DeleteZone { apex, dry_run } => return edit_zones(&kv, &apex, None, dry_run, now).await,
         AdminRequest::Rollback { to } => return rollback(&kv, to.as_deref(), now).await,
         AdminRequest::Diff { from, to } => return diff_versions(&kv, &from, &to).await,
+        AdminRequest::Traffic { minutes } => return Ok(Box::pin(super::analytics::traffic(env, minutes, now)).await),
         AdminRequest::Policy { name, record_type } => {
             // The zone holding the name, from the version this isolate serves (the shard a
             // query for it would read), as `/explain` sees it.
