@@ -6,6 +6,8 @@
 //!   point each, in the documented layout, and nothing else does (the page, the admin API);
 //!   `GET /admin/traffic` answers from the isolate's counters (`"source": "isolate"`);
 //! - at `ANALYTICS_SAMPLE_RATE=0` nothing is written or counted;
+//! - in resolver mode (a loopback DoH upstream) a forwarded query's point says how it was
+//!   answered: upstream (`miss`), then from the isolate's cache;
 //! - with `ANALYTICS_ACCOUNT_ID` and `ANALYTICS_API_TOKEN`, `GET /admin/traffic` runs the
 //!   documented SQL against the SQL API (a stand-in on loopback, `ANALYTICS_API_BASE`) and
 //!   answers from its rows (`"source": "analytics-engine"`).
@@ -25,6 +27,9 @@ const PORT_OFF: u16 = 18892;
 const RECORDER_OFF: u16 = 18893;
 const PORT_SQL: u16 = 18894;
 const SQL_API: u16 = 18895;
+const PORT_RESOLVER: u16 = 18896;
+const RECORDER_RESOLVER: u16 = 18897;
+const UPSTREAM: u16 = 18898;
 const TOKEN: &str = "analytics-e2e-token-0123456789";
 
 fn start(dir: &Path, port: u16, launch: impl FnOnce(Launch) -> Launch) -> Workerd {
@@ -101,6 +106,29 @@ fn at_sample_rate_zero_nothing_is_written_or_counted() {
     assert_eq!(report["sample_rate"], 0.0);
 }
 
+/// One HTTP/1.1 request from `stream`: its head and its body (by `content-length`).
+fn read_request(stream: &mut std::net::TcpStream) -> Option<(String, Vec<u8>)> {
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
+    let mut bytes = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        if let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&bytes[..end]).to_string();
+            let length = head
+                .lines()
+                .find_map(|line| line.to_ascii_lowercase().strip_prefix("content-length:").and_then(|v| v.trim().parse::<usize>().ok()))
+                .unwrap_or(0);
+            if bytes.len() >= end + 4 + length {
+                return Some((head, bytes[end + 4..end + 4 + length].to_vec()));
+            }
+        }
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => bytes.extend_from_slice(&buffer[..n]),
+        }
+    }
+}
+
 /// A stand-in for the Analytics Engine SQL API on loopback: records each request (path,
 /// authorization, SQL) and answers by the SQL's shape, as `FORMAT JSON` does.
 fn sql_stand_in(port: u16) -> Arc<Mutex<Vec<(String, String, String)>>> {
@@ -112,25 +140,8 @@ fn sql_stand_in(port: u16) -> Arc<Mutex<Vec<(String, String, String)>>> {
             let Ok(mut stream) = stream else { continue };
             let recording = Arc::clone(&recording);
             std::thread::spawn(move || {
-                stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
-                let mut bytes = Vec::new();
-                let mut buffer = [0u8; 4096];
-                let (head, body) = loop {
-                    if let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
-                        let head = String::from_utf8_lossy(&bytes[..end]).to_string();
-                        let length = head
-                            .lines()
-                            .find_map(|line| line.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap()))
-                            .unwrap_or(0);
-                        if bytes.len() >= end + 4 + length {
-                            break (head, String::from_utf8_lossy(&bytes[end + 4..end + 4 + length]).to_string());
-                        }
-                    }
-                    match stream.read(&mut buffer) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => bytes.extend_from_slice(&buffer[..n]),
-                    }
-                };
+                let Some((head, body)) = read_request(&mut stream) else { return };
+                let body = String::from_utf8_lossy(&body).into_owned();
                 let path = head.lines().next().unwrap_or("").split(' ').nth(1).unwrap_or("").to_owned();
                 let authorization = head
                     .lines()
@@ -191,4 +202,53 @@ fn with_an_account_and_token_traffic_comes_from_the_sql_api() {
         assert_eq!(authorization, "Bearer sql-token");
         assert!(sql.contains("FROM edgedns_queries WHERE timestamp > NOW() - INTERVAL '15' MINUTE") && sql.ends_with("FORMAT JSON"), "{sql}");
     }
+}
+
+/// A DoH upstream on loopback: answers every query with an A record (TTL 300).
+fn doh_upstream(port: u16) {
+    use hickory_proto::op::MessageType;
+    use hickory_proto::rr::rdata::A;
+    use hickory_proto::rr::{RData, Record};
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap_or_else(|e| panic!("port {port}: {e}"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let Some((_, body)) = read_request(&mut stream) else { return };
+                let Ok(query) = Message::from_vec(&body) else { return };
+                let name = query.queries.first().map(|question| question.name().clone()).unwrap_or_default();
+                let mut reply = Message::new(query.metadata.id, MessageType::Response, query.metadata.op_code);
+                reply.metadata.recursion_desired = true;
+                reply.metadata.recursion_available = true;
+                reply.add_queries(query.queries.clone());
+                reply.add_answer(Record::from_rdata(name, 300, RData::A(A::new(192, 0, 2, 77))));
+                let bytes = reply.to_vec().unwrap();
+                let head = format!("HTTP/1.1 200 OK\r\ncontent-type: application/dns-message\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", bytes.len());
+                let _ = stream.write_all(&[head.as_bytes(), &bytes].concat());
+            });
+        }
+    });
+}
+
+#[test]
+fn forwarded_queries_say_how_the_resolver_answered_them() {
+    doh_upstream(UPSTREAM);
+    let dir = scratch("analytics-resolver");
+    let upstream = format!("http://127.0.0.1:{UPSTREAM}/dns-query");
+    let workerd = start(&dir, PORT_RESOLVER, |launch| launch.network().analytics(RECORDER_RESOLVER).var("UPSTREAMS", &upstream));
+    for _ in 0..2 {
+        let exchange = ask(PORT_RESOLVER, "forwarded.test.", RecordType::A);
+        assert_eq!(exchange.status, 200, "{}", workerd.log());
+    }
+    let points = points(RECORDER_RESOLVER, 2);
+    assert_eq!(points.len(), 2, "{points:?}\n{}", workerd.log());
+    let blobs = |point: &serde_json::Value| point["blobs"].as_array().unwrap().iter().map(|blob| blob.as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(blobs(&points[0]), ["", "forwarded.test.", "A", "NOERROR", "", "", "", "miss", ""]);
+    assert_eq!(points[0]["indexes"], serde_json::json!(["(none)"]));
+    assert_eq!(points[0]["doubles"], serde_json::json!([1, 0, 0, 1]), "forwarded, not from a cache");
+    assert_eq!(blobs(&points[1])[7], "isolate");
+    assert_eq!(points[1]["doubles"], serde_json::json!([1, 0, 1, 1]), "forwarded, from the isolate's cache");
+    let report = traffic(PORT_RESOLVER, 5);
+    assert_eq!(report["totals"], serde_json::json!({"queries": 2, "blocked": 0, "forwarded": 2, "cache_hits": 1, "cache_hit_rate": 0.5}));
+    assert_eq!(report["zones"], serde_json::json!([{"key": "(none)", "queries": 2}]));
 }
