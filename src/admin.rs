@@ -107,6 +107,12 @@ pub enum AdminRequest {
         /// The version compared to.
         to: String,
     },
+    /// Query counts over the last `minutes` (1 to 60): from Analytics Engine when its SQL
+    /// API is configured, else this isolate's counters ([`crate::analytics`]).
+    Traffic {
+        /// The window, in minutes up to now.
+        minutes: u32,
+    },
     /// A routed record set's policy tree.
     Policy {
         /// The owner, lower case, absolute.
@@ -337,6 +343,16 @@ pub fn parse(request: &HttpRequest<'_>, now_ms: u64) -> Result<AdminRequest, Adm
             return Err(AdminError::MethodNotAllowed("GET"));
         }
         return policy_request(request.query);
+    }
+    if path == "traffic" {
+        if !matches!(request.method, "GET" | "HEAD") {
+            return Err(AdminError::MethodNotAllowed("GET"));
+        }
+        let minutes = match parameter(request.query, "minutes") {
+            None => None,
+            Some(text) => Some(text.parse::<u32>().map_err(|_| AdminError::BadRequest("minutes: a whole number from 1 to 60".into()))?),
+        };
+        return Ok(AdminRequest::Traffic { minutes: crate::analytics::report::window(minutes) });
     }
     let status = match path {
         "resolver" => Some(AdminRequest::ResolverStatus),
@@ -751,6 +767,17 @@ mod tests {
         assert!(matches!(parse(&request("POST", "/admin/firewall/stats", b""), 0), Err(AdminError::MethodNotAllowed("GET"))));
         assert!(matches!(parse(&request("GET", "/admin/firewall/subscriptions", b""), 0), Ok(AdminRequest::FirewallSubscriptions)));
         assert!(matches!(parse(&request("PUT", "/admin/firewall/subscriptions", b""), 0), Err(AdminError::MethodNotAllowed("GET"))));
+    }
+
+    #[test]
+    fn traffic_is_read_only_over_a_window_of_at_most_an_hour() {
+        let traffic = |query: &'static str| parse(&HttpRequest { method: "GET", path: "/admin/traffic", query, ..HttpRequest::default() }, 0);
+        assert_eq!(traffic(""), Ok(AdminRequest::Traffic { minutes: 60 }));
+        assert_eq!(traffic("minutes=15"), Ok(AdminRequest::Traffic { minutes: 15 }));
+        assert_eq!(traffic("minutes=0"), Ok(AdminRequest::Traffic { minutes: 1 }));
+        assert_eq!(traffic("minutes=9999"), Ok(AdminRequest::Traffic { minutes: 60 }));
+        assert!(matches!(traffic("minutes=ten"), Err(AdminError::BadRequest(_))));
+        assert_eq!(parse(&request("DELETE", "/admin/traffic", b""), 0), Err(AdminError::MethodNotAllowed("GET")));
     }
 
     #[test]

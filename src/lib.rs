@@ -28,6 +28,8 @@
 //!   is told.
 //! * [`dnssec`]: online DNSSEC signing: keys, RRSIGs over wire-form RRsets, the signature
 //!   cache and compact denial of existence (RFC 9824).
+//! * [`analytics`]: query analytics: sampling, the Analytics Engine data point, the
+//!   isolate's rolling counters and the SQL the Traffic view reads them back with.
 //! * [`admin`]: the operators' API (bearer token): health status and overrides, zone uploads,
 //!   deletions and rollbacks.
 //! * `worker` (wasm32 only): the thin Cloudflare Workers adapter (KV, request.cf, HTTP).
@@ -39,6 +41,7 @@
 #![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 pub mod admin;
+pub mod analytics;
 pub mod answer;
 pub mod calendar;
 pub mod client;

@@ -233,7 +233,7 @@ impl ExplainAccess {
     }
 }
 
-impl Prepared<'_> {
+impl<'r> Prepared<'r> {
     /// Whether answering takes the admin token under `access`: `/explain` unless it is public.
     /// The Worker then checks the token with [`crate::admin::authorize`] (counting a failure
     /// against the client's limit, [`crate::rate_limit`]) before answering; [`serve`] (the
@@ -271,6 +271,19 @@ impl Prepared<'_> {
             Route::Answer(query, _) | Route::Explain(query, _) => Some(&query.question.name),
             Route::Respond(_) | Route::ErrorReply(_) => None,
         }
+    }
+
+    /// The question of a query to answer (not `/explain`'s), for the query analytics.
+    pub fn answered_question(&self) -> Option<(&hickory_proto::rr::Name, hickory_proto::rr::RecordType)> {
+        match &self.route {
+            Route::Answer(query, _) => Some((&query.question.name, query.question.query_type)),
+            _ => None,
+        }
+    }
+
+    /// The profile id in the path (`/dns-query/p/<id>`), if any.
+    pub fn profile_id(&self) -> Option<&'r str> {
+        self.profile
     }
 }
 

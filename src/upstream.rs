@@ -172,7 +172,7 @@ impl Drop for Leading {
 /// Answers a forwarded query: the isolate's cache first; then, unless an identical question
 /// is already being looked up (then its outcome is this query's too), the edge cache and the
 /// upstreams.
-pub async fn answer(forwarded: &Forward, config: &ResolverConfig, firewall: Option<&FirewallSet>, context: &Context) -> crate::doh::HttpResponse {
+pub async fn answer(forwarded: &Forward, config: &ResolverConfig, firewall: Option<&FirewallSet>, context: &Context) -> (crate::doh::HttpResponse, Served) {
     let key = &forwarded.cache_key;
     let mut stale: Option<Rc<Upstreamed>> = None;
     let mut round = 0;
@@ -264,7 +264,7 @@ fn respond(
     shared: Shared,
     stale: Option<Rc<Upstreamed>>,
     followed: bool,
-) -> crate::doh::HttpResponse {
+) -> (crate::doh::HttpResponse, Served) {
     let followers = u64::from(followed);
     match shared {
         Shared::Answer { answer, stored_at, source } => {
@@ -318,17 +318,27 @@ fn finish(
     config: &ResolverConfig,
     firewall: Option<&FirewallSet>,
     answer: Forwarded<'_>,
-    cache: &str,
+    cache: &'static str,
     upstream: Option<(&str, u32)>,
-) -> crate::doh::HttpResponse {
+) -> (crate::doh::HttpResponse, Served) {
     let rules = crate::resolver::profile::Screen { lists: firewall, profile: forwarded.profile(&config.profiles) };
     let (response, rule) = server::complete_in(forwarded, answer, rules);
+    let blocked = rule.as_ref().is_some_and(|reason| matches!(reason.rule.action, crate::resolver::firewall::Action::Block(_)));
     if let Some(reason) = &rule {
         record_block(reason);
     }
     let rule = rule.map(|reason| reason.to_string()).or_else(|| forwarded.alert.clone());
     console_log!("{}", log::forward_line(&forwarded.upstream.question, cache, upstream, rule.as_deref(), config.log_query_names));
-    response
+    (response, Served { cache, blocked })
+}
+
+/// How a forwarded query was answered, for the query analytics ([`crate::analytics`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Served {
+    /// The log's `cache=` word (`isolate`, `edge`, `coalesced`, `miss`, `stale`, `failed`).
+    pub cache: &'static str,
+    /// Whether the firewall blocked the answer.
+    pub blocked: bool,
 }
 
 /// The Cache API key of a cache key: a URL under a reserved name (RFC 6761 `.invalid`).

@@ -675,6 +675,11 @@ mod recovery;
 #[path = "e2e/console.rs"]
 mod console;
 
+/// Query analytics: the data points written to a test Analytics Engine binding, the SQL API
+/// read back from a stand-in, in workerds of their own (tests/e2e/analytics.rs).
+#[path = "e2e/analytics.rs"]
+mod analytics;
+
 // ---- a browser: the lookup page at `/`, in headless Chromium ----
 
 /// Loads `url` in headless Chromium (a fresh profile each time) and returns the DOM as it is

@@ -76,7 +76,7 @@ function showLogin(message) {
   $("#token").focus();
 }
 
-const VIEWS = { zones: loadZones, health: loadHealth, policies: loadPolicies };
+const VIEWS = { zones: loadZones, health: loadHealth, policies: loadPolicies, traffic: loadTraffic };
 
 async function show(view) {
   if (!VIEWS[view]) view = "zones";
@@ -355,6 +355,81 @@ function drawTree(tree, explained, health) {
   $("#policy-trace ol").replaceChildren(...(explained.trace || []).map((line) => el("li", {}, line)));
 }
 
+// ------------------------------------------------------------------ traffic
+
+const SVG = "http://www.w3.org/2000/svg";
+
+/** An SVG element with attributes and children (strings become text). */
+function svg(tag, attributes = {}, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) if (value !== undefined && value !== null) node.setAttribute(name, String(value));
+  for (const child of children.flat()) if (child !== undefined && child !== null) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return node;
+}
+
+function clock(ms) {
+  return new Date(ms).toISOString().slice(11, 16);
+}
+
+async function loadTraffic() {
+  const minutes = $("#traffic-minutes").value;
+  const traffic = await api("GET", `/admin/traffic?minutes=${encodeURIComponent(minutes)}`);
+  drawTraffic(traffic);
+}
+
+function drawTraffic(traffic) {
+  const totals = traffic.totals;
+  const source = traffic.source === "analytics-engine" ? "Analytics Engine (every isolate, through the SQL API)" : "this isolate's own counters (Analytics Engine not configured)";
+  const parts = [`${totals.queries} queries in the last ${traffic.minutes} min`, `${totals.blocked} blocked`];
+  if (totals.forwarded > 0) parts.push(`${totals.forwarded} forwarded, cache hit rate ${Math.round(totals.cache_hit_rate * 1000) / 10}%`);
+  if (traffic.sample_rate < 1) parts.push(`sampled at ${traffic.sample_rate}`);
+  const summary = $("#traffic-summary");
+  summary.replaceChildren(el("strong", { id: "traffic-total", "data-queries": totals.queries }, parts.join(", ")), el("br"), el("span", { class: "muted", id: "traffic-source", "data-source": traffic.source }, `From ${source}.`));
+  if ((traffic.problems || []).length) summary.append(el("br"), el("span", { class: "state down" }, `Problems: ${traffic.problems.join("; ")}`));
+  drawTimeline(traffic.timeline);
+  const breakdowns = [
+    ["zones", "By zone"], ["rcodes", "By RCODE"], ["names", "Top names"], ["policies", "By policy leaf"],
+    ["countries", "By country"], ["colos", "By edge location"], ["record_types", "By question type"],
+  ];
+  $("#traffic-breakdowns").replaceChildren(...breakdowns.map(([key, title]) => drawBreakdown(key, title, traffic[key] || [])));
+}
+
+/** Queries per minute: all of them and the busiest zones, one line each. */
+function drawTimeline(timeline) {
+  const series = [{ key: "all queries", counts: timeline.total }, ...timeline.zones];
+  const points = timeline.total.length;
+  const peak = Math.max(1, ...timeline.total);
+  // Stretched to the figure's width: the labels are HTML around it, so they keep their shape.
+  const [width, height, left, bottom] = [600, 160, 1, 1];
+  const x = (i) => left + (points <= 1 ? 0 : (i * (width - left - 4)) / (points - 1));
+  const y = (count) => height - bottom - (count * (height - bottom - 8)) / peak;
+  const end = timeline.start_ms + (points - 1) * timeline.step_ms;
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: "none", role: "img", "aria-labelledby": "traffic-chart-title" },
+    svg("title", { id: "traffic-chart-title" }, `Queries per minute from ${clock(timeline.start_ms)} to ${clock(end)} UTC, at most ${peak} a minute`),
+    svg("line", { class: "axis", x1: left, y1: height - bottom, x2: width, y2: height - bottom }),
+    svg("line", { class: "axis", x1: left, y1: 4, x2: left, y2: height - bottom }),
+    series.map((line, index) => svg("polyline", { class: `s${index % 7}`, "data-key": line.key, points: line.counts.map((count, i) => `${x(i).toFixed(1)},${y(count).toFixed(1)}`).join(" ") },
+      svg("title", {}, `${line.key}: ${line.counts.reduce((a, b) => a + b, 0)} queries`))));
+  $("#traffic-chart .chart-area").replaceChildren(
+    el("div", { class: "chart-peak muted" }, `${peak} a minute`), chart,
+    el("div", { class: "chart-axis muted" }, el("span", {}, clock(timeline.start_ms)), el("span", {}, `${clock(end)} UTC`)));
+  $("#traffic-chart figcaption").replaceChildren(el("ul", {}, series.map((line, index) =>
+    el("li", {}, el("span", { class: `swatch s${index % 7}`, "aria-hidden": "true" }), line.key, el("span", { class: "muted" }, ` ${line.counts.reduce((a, b) => a + b, 0)}`)))));
+}
+
+/** One breakdown as a table with a bar (a meter, against the busiest entry) per entry. */
+function drawBreakdown(key, title, counts) {
+  const most = Math.max(1, ...counts.map((count) => count.queries));
+  const rows = counts.map((count) => el("tr", { "data-key": count.key },
+    el("td", { class: "key" }, el("code", {}, count.key)),
+    el("td", { class: "count" }, count.queries),
+    el("td", {}, el("meter", { min: 0, max: most, value: count.queries, "aria-label": `${count.key}: ${count.queries} of ${most}` }))));
+  return el("div", { class: "scroll" }, el("table", { id: `traffic-${key}` },
+    el("caption", {}, title),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Key"), el("th", { scope: "col" }, "Queries"), el("th", { scope: "col" }, el("span", { class: "muted" }, "share")))),
+    el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: 3, class: "muted" }, "none in this window")))));
+}
+
 // ------------------------------------------------------------------ start
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -368,6 +443,7 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => show(tab.dataset.view));
   $("#diff-button").addEventListener("click", showDiff);
   $("#policy-form").addEventListener("submit", (event) => { event.preventDefault(); explainSet(); });
+  $("#traffic-form").addEventListener("submit", (event) => { event.preventDefault(); loadTraffic().catch((error) => { if (error.message !== "unauthorized") say(error.message, true); }); });
   window.addEventListener("hashchange", () => { if (token()) show(location.hash.slice(1)); });
   if (token()) show(location.hash.slice(1));
   else showLogin();

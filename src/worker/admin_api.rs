@@ -58,6 +58,7 @@ pub(super) async fn serve_admin(request: AdminRequest, env: &Env, context: &Cont
                 STATE.with(|state| state.borrow().firewall_parts.iter().filter_map(|(name, version)| Some((name.clone()?, version.clone()))).collect());
             return Ok(admin::json(200, &status.report(&subscriptions, &held, now / 1000)));
         }
+        AdminRequest::Traffic { minutes } => return Ok(Box::pin(super::analytics::traffic(env, minutes, now)).await),
         AdminRequest::Policy { name, record_type } => {
             // The zone holding the name, from the version this isolate serves (the shard a
             // query for it would read), as `/explain` sees it.

@@ -31,6 +31,7 @@ use crate::zone::Catalog;
 use hickory_proto::rr::Name;
 
 mod admin_api;
+mod analytics;
 pub(crate) mod body;
 mod health;
 mod kv;
@@ -351,6 +352,9 @@ async fn fetch(request: web_sys::Request, env: Env, context: Context) -> Result<
         }
         (random, state.geoip.clone(), state.firewall.clone())
     });
+    // Query analytics: sampled before answering (which consumes the parsed request); a query
+    // not sampled costs a check of the rate and nothing is kept of it.
+    let sample = sample_query(&env, &prepared, catalog.as_deref(), &mut random);
     let health_view = health.view(now);
     let locator = geoip.as_deref().map(|tables| tables as &dyn crate::client::SubnetLocator);
     // Taken out of the state while the (synchronous) engine answers, and put back after.
@@ -366,6 +370,7 @@ async fn fetch(request: web_sys::Request, env: Env, context: Context) -> Result<
     if let Some(reason) = &blocked {
         crate::upstream::record_block(reason);
     }
+    let blocked = blocked.is_some();
     for error in environment.signing_errors.drain(..) {
         console_error!("edgedns: dnssec: {error}");
     }
@@ -375,13 +380,33 @@ async fn fetch(request: web_sys::Request, env: Env, context: Context) -> Result<
         state.random = Some(random);
         state.signing = Some(signing);
     });
-    let response = match (outcome, &resolver) {
-        (Outcome::Respond(response), _) => response,
-        (Outcome::Forward(forwarded), Some(config)) => Box::pin(crate::upstream::answer(&forwarded, config, firewall.as_deref(), &context)).await,
+    let (response, served) = match (outcome, &resolver) {
+        (Outcome::Respond(response), _) => (response, None),
+        (Outcome::Forward(forwarded), Some(config)) => {
+            let (response, served) = Box::pin(crate::upstream::answer(&forwarded, config, firewall.as_deref(), &context)).await;
+            (response, Some(served))
+        }
         // `serve` forwards only with a configuration.
-        (Outcome::Forward(_), None) => crate::doh::HttpResponse::error(500, "forwarding without a resolver configuration"),
+        (Outcome::Forward(_), None) => (crate::doh::HttpResponse::error(500, "forwarding without a resolver configuration"), None),
     };
+    if let Some(sample) = &sample {
+        let outcome =
+            analytics::Outcome { response: &response, cache: served.map(|served| served.cache), blocked: served.map_or(blocked, |served| served.blocked) };
+        analytics::record(&env, sample, &client, outcome, now);
+    }
     to_response(&response)
+}
+
+/// What the analytics keep of a query to answer, when it is sampled ([`analytics`]): a draw
+/// from `random` only at a rate below 1.
+fn sample_query(env: &Env, prepared: &server::Prepared<'_>, catalog: Option<&Catalog>, random: &mut SplitMix) -> Option<analytics::Sample> {
+    let (name, record_type) = prepared.answered_question()?;
+    let sampling = analytics::sampling(env);
+    let draw = if sampling.needs_draw() { random.next_u64() } else { 0 };
+    if sampling.is_off() || !sampling.sampled(draw) {
+        return None;
+    }
+    Some(analytics::Sample::new(name, record_type, catalog, prepared.profile_id()))
 }
 
 /// 64 bits from the platform's cryptographic randomness (falling back to the clock).

@@ -119,6 +119,29 @@ try {
   await shot("policies-failover.png");
   step("the answer changed to the standby");
 
+  // ---- traffic: the queries asked so far, from this isolate's counters (the Rust test asked
+  // service.console.test. twice, nope.console.test. and www.example.com. once each)
+  await page.locator('.tab[data-view="traffic"]').click();
+  await page.locator("#traffic-total").waitFor();
+  check((await page.locator("#traffic-source").getAttribute("data-source")) === "isolate", "without Analytics Engine the counts are the isolate's");
+  const total = Number(await page.locator("#traffic-total").getAttribute("data-queries"));
+  check(total === 4, `4 answered queries counted, not ${total}`);
+  const zoneRow = page.locator('#traffic-zones tr[data-key="console.test."]');
+  check((await zoneRow.locator("td.count").textContent()) === "3", "3 of them for console.test.");
+  check((await page.locator('#traffic-rcodes tr[data-key="NXDOMAIN"] td.count').textContent()) === "1", "one NXDOMAIN");
+  check((await page.locator('#traffic-names tr[data-key="service.console.test."] td.count').textContent()) === "2", "the top name");
+  check((await page.locator("#traffic-chart polyline").count()) === 3, "a line for all queries and one per zone");
+  check(requests.includes("GET /admin/traffic"), `an ordinary admin API call: ${requests}`);
+  // The window, with the keyboard: pick 5 minutes and press Enter on Refresh.
+  await page.locator("#traffic-minutes").selectOption("5");
+  const refreshed = page.waitForResponse((response) => response.url().includes("/admin/traffic?minutes=5"));
+  await page.locator("#traffic-form button[type=submit]").focus();
+  await page.keyboard.press("Enter");
+  check((await refreshed).status() === 200, "the window's refresh is answered");
+  await page.waitForFunction(() => /last 5 min/.test(document.querySelector("#traffic-total").textContent));
+  await shot("traffic.png");
+  step("traffic counted and drawn");
+
   // ---- roll back to v1, through the confirmation
   await page.locator('.tab[data-view="zones"]').click();
   await page.locator(`#history-table tr[data-version="${v1}"] button.rollback`).click();
@@ -142,6 +165,11 @@ try {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   check(overflow <= 0, `the page fits a phone's width (overflows by ${overflow} px)`);
   await shot("phone.png");
+  await page.locator('.tab[data-view="traffic"]').click();
+  await page.locator('#traffic-zones tr[data-key="console.test."]').waitFor();
+  const trafficOverflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  check(trafficOverflow <= 0, `the Traffic view fits a phone's width (overflows by ${trafficOverflow} px)`);
+  await shot("traffic-phone.png");
   check(failures.length === 0, failures.join("; "));
   step("DONE");
 } catch (error) {

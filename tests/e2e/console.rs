@@ -6,7 +6,8 @@
 //! history). The browser signs in with the token, sees the example zones and the history,
 //! compares v1 with v2, draws `geo.app.example.org` with the path for a chosen country
 //! highlighted, forces a check down (the test then asks over DoH, wire format, and sees the
-//! answer change), and rolls back to v1 through the confirmation dialog.
+//! answer change), sees those queries counted in the Traffic view (the isolate's counters),
+//! and rolls back to v1 through the confirmation dialog.
 //!
 //! Screenshots of each view are written to `EDGEDNS_CONSOLE_SCREENSHOTS` when set (the
 //! repository's are in docs/console/: `EDGEDNS_CONSOLE_SCREENSHOTS=$PWD/docs/console`),
@@ -117,6 +118,15 @@ fn the_console_signs_in_draws_policies_forces_checks_and_rolls_back_in_chromium(
 
     let workerd = Launch::new(&dir, PORT).writable().var("ADMIN_TOKEN", TOKEN).clean_up().start();
     assert_eq!(doh_a("service.console.test."), ["192.0.2.1"], "the primary answers while its check is up");
+    // Counted by the isolate for the Traffic view (which expects these four queries in all).
+    assert_eq!(
+        curl_post(&format!("http://127.0.0.1:{PORT}/dns-query"), &query_bytes("nope.console.test.", RecordType::A, false), &[])
+            .message()
+            .metadata
+            .response_code,
+        hickory_proto::op::ResponseCode::NXDomain
+    );
+    assert_eq!(doh_a("www.example.com."), ["192.0.2.10"]);
 
     let screenshots = std::env::var("EDGEDNS_CONSOLE_SCREENSHOTS").map(PathBuf::from).unwrap_or_else(|_| dir.join("screenshots"));
     std::fs::create_dir_all(&screenshots).unwrap();
@@ -156,7 +166,7 @@ fn the_console_signs_in_draws_policies_forces_checks_and_rolls_back_in_chromium(
     let listing = curl(&["-H", &format!("authorization: Bearer {TOKEN}"), &format!("http://127.0.0.1:{PORT}/admin/zones")]);
     let listing: serde_json::Value = serde_json::from_slice(&listing.body).unwrap();
     assert_eq!(listing["current"], v1.as_str());
-    for shot in ["login.png", "zones.png", "policies.png", "health.png", "rollback.png", "phone.png"] {
+    for shot in ["login.png", "zones.png", "policies.png", "health.png", "traffic.png", "rollback.png", "phone.png", "traffic-phone.png"] {
         let bytes = std::fs::read(screenshots.join(shot)).unwrap_or_else(|e| panic!("{shot}: {e}"));
         assert!(bytes.starts_with(b"\x89PNG"), "{shot} is a PNG");
     }

@@ -8,7 +8,10 @@
 //! `internet` (workerd's default outbound) that lets the Worker's `fetch` reach loopback; and
 //! optionally a scheduler, a small front worker whose `/__scheduled?time=MS` runs the Worker's
 //! `scheduled` handler through a service binding (as a Cron Trigger would, and as wrangler's
-//! `/cdn-cgi/handler/scheduled` does) and which passes every other request on to the Worker.
+//! `/cdn-cgi/handler/scheduled` does) and which passes every other request on to the Worker;
+//! and optionally a test Analytics Engine binding `ANALYTICS` (a `wrapped` binding whose
+//! `writeDataPoint` hands each point to a recorder worker, which lists them at
+//! `GET /points` on a port of its own), since local runtimes drop real Analytics Engine writes.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -29,6 +32,31 @@ const SCHEDULER: &str = r#"export default {
 };
 "#;
 
+/// The test Analytics Engine binding's module: `writeDataPoint` (synchronous, as the real
+/// binding's) copies the point and sends it to the recorder.
+const ANALYTICS_BINDING: &str = r#"export default function (env) {
+  return {
+    writeDataPoint(point) {
+      const copy = JSON.stringify({ indexes: point.indexes || [], blobs: point.blobs || [], doubles: point.doubles || [] });
+      env.RECORDER.fetch("http://recorder/points", { method: "POST", body: copy }).catch(() => {});
+    },
+  };
+}
+"#;
+
+/// The recorder: keeps the points posted to it, lists them at `GET /points`.
+const ANALYTICS_RECORDER: &str = r#"const points = [];
+export default {
+  async fetch(request) {
+    if (request.method === "POST") {
+      points.push(JSON.parse(await request.text()));
+      return new Response("recorded");
+    }
+    return new Response(JSON.stringify(points), { headers: { "content-type": "application/json" } });
+  },
+};
+"#;
+
 /// What to run in a fresh workerd; [`Launch::start`] starts it.
 pub(super) struct Launch {
     dir: PathBuf,
@@ -38,6 +66,7 @@ pub(super) struct Launch {
     vars: Vec<(String, String)>,
     network: bool,
     scheduler: Option<u16>,
+    analytics: Option<u16>,
     clean_up: bool,
     build: Option<PathBuf>,
 }
@@ -46,7 +75,18 @@ impl Launch {
     /// The built Worker on `127.0.0.1:port`, its config and log in `dir`, its KV the
     /// read-only directory `dir/kv`, no variables, `fetch` to public addresses only.
     pub(super) fn new(dir: &Path, port: u16) -> Self {
-        Self { dir: dir.to_owned(), port, kv: dir.join("kv"), writable: false, vars: Vec::new(), network: false, scheduler: None, clean_up: false, build: None }
+        Self {
+            dir: dir.to_owned(),
+            port,
+            kv: dir.join("kv"),
+            writable: false,
+            vars: Vec::new(),
+            network: false,
+            scheduler: None,
+            analytics: None,
+            clean_up: false,
+            build: None,
+        }
     }
 
     /// Another directory as the KV namespace (one several workerds share, say).
@@ -94,6 +134,12 @@ impl Launch {
         self
     }
 
+    /// The test Analytics Engine binding `ANALYTICS`, its recorder's `GET /points` on `port`.
+    pub(super) fn analytics(mut self, port: u16) -> Self {
+        self.analytics = Some(port);
+        self
+    }
+
     /// Removes `dir` when the guard is dropped, unless the test is failing (then the log and
     /// the KV directory are kept to tell what happened).
     pub(super) fn clean_up(mut self) -> Self {
@@ -110,6 +156,10 @@ impl Launch {
         }
         if self.scheduler.is_some() {
             std::fs::write(self.dir.join("scheduler.js"), SCHEDULER).unwrap();
+        }
+        if self.analytics.is_some() {
+            std::fs::write(self.dir.join("analytics-binding.js"), ANALYTICS_BINDING).unwrap();
+            std::fs::write(self.dir.join("analytics-recorder.js"), ANALYTICS_RECORDER).unwrap();
         }
         std::fs::write(self.dir.join("workerd.capnp"), self.config()).unwrap();
         let log = std::fs::File::create(self.dir.join("workerd.log")).unwrap();
@@ -154,14 +204,29 @@ impl Launch {
                  compatibilityDate = \"{date}\",\n  compatibilityFlags = [\"service_binding_extra_handlers\"],\n  bindings = [ (name = \"MAIN\", service = \"main\") ],\n);\n"
             );
         }
+        let mut bindings = vec!["(name = \"ZONES\", kvNamespace = \"kv\")".to_owned()];
+        let mut extensions = String::new();
+        if let Some(recorder) = self.analytics {
+            services.push("(name = \"recorder\", worker = .recorder)".to_owned());
+            sockets.push(format!("(name = \"recorder\", address = \"127.0.0.1:{recorder}\", http = (), service = \"recorder\")"));
+            bindings.push(
+                "(name = \"ANALYTICS\", wrapped = (moduleName = \"edgedns-test:analytics\", innerBindings = [ (name = \"RECORDER\", service = \"recorder\") ]))".to_owned(),
+            );
+            extensions =
+                "  extensions = [ (modules = [ (name = \"edgedns-test:analytics\", esModule = embed \"analytics-binding.js\", internal = true) ]) ],\n"
+                    .to_owned();
+            front.push_str(&format!(
+                "const recorder :Workerd.Worker = (\n  modules = [ (name = \"analytics-recorder.js\", esModule = embed \"analytics-recorder.js\") ],\n  \
+                 compatibilityDate = \"{date}\",\n);\n"
+            ));
+        }
         let entry = if self.scheduler == Some(self.port) { "scheduler" } else { "main" };
         sockets.insert(0, format!("(name = \"http\", address = \"127.0.0.1:{}\", http = (), service = \"{entry}\")", self.port));
-        let mut bindings = vec!["(name = \"ZONES\", kvNamespace = \"kv\")".to_owned()];
         // A capnp text literal: quotes and backslashes escaped (JSON values hold both).
         bindings.extend(self.vars.iter().map(|(name, value)| format!("(name = \"{name}\", text = \"{}\")", value.replace('\\', "\\\\").replace('"', "\\\""))));
         format!(
             "# Written by tests/e2e/workerd.rs.\nusing Workerd = import \"/workerd/workerd.capnp\";\nconst config :Workerd.Config = (\n  \
-             services = [\n    {services},\n  ],\n  sockets = [\n    {sockets},\n  ],\n);\nconst edgedns :Workerd.Worker = (\n  modules = [\n    \
+             services = [\n    {services},\n  ],\n  sockets = [\n    {sockets},\n  ],\n{extensions});\nconst edgedns :Workerd.Worker = (\n  modules = [\n    \
              (name = \"index.js\", esModule = embed \"index.js\"),\n    (name = \"index_bg.wasm\", wasm = embed \"index_bg.wasm\"),\n  ],\n  \
              compatibilityDate = \"{date}\",\n  bindings = [\n    {bindings},\n  ],\n);\n{front}",
             services = services.join(",\n    "),
