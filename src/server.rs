@@ -116,6 +116,11 @@ impl Forward {
     pub fn profile<'p>(&self, profiles: &'p profile::Profiles) -> Option<&'p Profile> {
         self.profile.and_then(|index| profiles.get(index))
     }
+
+    /// The upstreams to ask, in order: the profile's own, else the resolver's.
+    pub fn upstreams<'c>(&self, config: &'c ResolverConfig) -> &'c [String] {
+        self.profile(&config.profiles).and_then(Profile::upstreams).unwrap_or(&config.upstreams)
+    }
 }
 
 /// Who may read a response. An answer whose content came from a private view the client was
@@ -604,7 +609,8 @@ fn answer<'a>(
                 return Outcome::Respond(HttpResponse::error(500, "forwarding without a resolver configuration"));
             };
             let client_subnet = query.edns.as_ref().and_then(|edns| edns.client_subnet.as_ref());
-            let subnet = forward::upstream_subnet(config, environment.client.address, client_subnet);
+            let profile = rules.profile;
+            let subnet = forward::upstream_subnet(config, profile.and_then(|profile| profile.ecs), environment.client.address, client_subnet);
             let (upstream, prefix) = match chain {
                 Some((target, hosted)) => {
                     let mut upstream = query.clone();
@@ -615,7 +621,7 @@ fn answer<'a>(
             };
             match forward::upstream_query(&upstream, subnet) {
                 Ok(upstream_query) => {
-                    let cache_key = forward::cache_key(&upstream, subnet);
+                    let cache_key = forward::cache_key(&upstream, subnet, profile.and_then(Profile::upstreams));
                     Outcome::Forward(Box::new(Forward {
                         query,
                         upstream,
@@ -625,7 +631,7 @@ fn answer<'a>(
                         subnet,
                         upstream_query,
                         alert,
-                        profile: rules.profile.map(|profile| profile.index),
+                        profile: profile.map(|profile| profile.index),
                         screen,
                         ttl_bounds: config.ttl_bounds(),
                         audience,
@@ -721,7 +727,12 @@ fn explain(
     let mut trace = Vec::new();
     if let Some(profile) = rules.profile {
         let lists = profile.list_names().map_or_else(|| "every list".to_owned(), |names| format!("lists: {}", names.join(", ")));
-        trace.push(format!("profile {} ({lists})", profile.name));
+        // Its own upstreams as scheme and host only (a path can carry an account), as logged.
+        let upstreams = profile.upstreams().map_or_else(String::new, |urls| {
+            let hosts: Vec<String> = urls.iter().map(|url| crate::resolver::log::redact_url(url)).collect();
+            format!("; upstreams: {}", hosts.join(", "))
+        });
+        trace.push(format!("profile {} ({lists}{upstreams})", profile.name));
     }
     let mut explained = Environment {
         client: &client,

@@ -188,7 +188,7 @@ pub async fn answer(forwarded: &Forward, config: &ResolverConfig, firewall: Opti
             None => {}
         }
         let role = if round < MAX_ROUNDS {
-            RESOLVER.with(|resolver| resolver.borrow_mut().flights.begin(key, now, coalesce::abandon_after_ms(config)))
+            RESOLVER.with(|resolver| resolver.borrow_mut().flights.begin(key, now, coalesce::abandon_after_ms(config, forwarded.upstreams(config).len())))
         } else {
             Role::Alone
         };
@@ -408,11 +408,12 @@ async fn ask(url: &str, body: &[u8], forwarded: &Forward, timeout_ms: u32) -> Re
 /// the upstream's URL, its latency and the raw bytes (for the edge cache), or every failure.
 async fn ask_upstreams<'c>(config: &'c ResolverConfig, forwarded: &Forward) -> Result<(Upstreamed, &'c str, u32, Vec<u8>), Vec<UpstreamFailure>> {
     let body = &forwarded.upstream_query;
+    let upstreams = forwarded.upstreams(config);
     let mut pending = FuturesUnordered::new();
     let mut next = 0usize;
     let mut failures = Vec::new();
     let start = |index: usize| {
-        let url = config.upstreams.get(index).map(String::as_str).unwrap_or("");
+        let url = upstreams.get(index).map(String::as_str).unwrap_or("");
         async move {
             let started = js_sys::Date::now();
             let outcome = ask(url, body, forwarded, config.timeout_ms).await;
@@ -421,13 +422,13 @@ async fn ask_upstreams<'c>(config: &'c ResolverConfig, forwarded: &Forward) -> R
     };
     loop {
         if pending.is_empty() {
-            if next >= config.upstreams.len() {
+            if next >= upstreams.len() {
                 return Err(failures);
             }
             pending.push(start(next));
             next += 1;
         }
-        let hedge = next < config.upstreams.len();
+        let hedge = next < upstreams.len();
         let completed = if hedge {
             let timer = worker::Delay::from(std::time::Duration::from_millis(u64::from(config.hedge_after_ms)));
             match select(pending.next(), timer).await {

@@ -832,3 +832,7 @@ mod dnssec;
 /// Firewall lists subscribed to by URL, fetched by the scheduled handler, in a workerd of its own (tests/e2e/subscriptions.rs).
 #[path = "e2e/subscriptions.rs"]
 mod subscriptions;
+
+/// Per-profile upstreams and ECS policy, in a workerd of its own (tests/e2e/profile_upstreams.rs).
+#[path = "e2e/profile_upstreams.rs"]
+mod profile_upstreams;

@@ -408,3 +408,40 @@ fn rate_limited_queries_get_refused_with_ede_18_in_their_own_format() {
         assert_eq!((response.status, response.header("retry-after")), (429, Some("60")));
     }
 }
+
+/// A profile with its own upstreams and ECS policy: its queries go to its upstreams, with the
+/// subnet it says, cached apart from the default profile's; profiles without keep the
+/// resolver's.
+#[test]
+fn a_profile_forwards_to_its_own_upstreams_with_its_own_ecs_policy() {
+    let config = ResolverConfig::from_vars(|name| match name {
+        "UPSTREAMS" => Some("https://dns.example/dns-query".to_owned()),
+        "UPSTREAM_ECS" => Some("off".to_owned()),
+        "PROFILES" => Some(
+            r#"{"default": {}, "family": {"id": "fam1", "upstreams": ["https://family.example/dns-query"], "ecs": "truncated"},
+                "private": {"id": "priv1", "ecs": "off"}}"#
+                .to_owned(),
+        ),
+        _ => None,
+    })
+    .unwrap()
+    .unwrap();
+    let recursion = Recursion { config: Some(&config), firewall: None };
+    let ask = |path: &str| {
+        let bytes = query_bytes("www.example.net.", RecordType::A, false);
+        forwarded(run(&HttpRequest { method: "POST", path, content_type: Some("application/dns-message"), body: &bytes, ..HttpRequest::default() }, recursion))
+    };
+    let (default, family, private) = (ask("/dns-query"), ask("/dns-query/p/fam1"), ask("/dns-query/p/priv1"));
+    assert_eq!(default.upstreams(&config), ["https://dns.example/dns-query"]);
+    assert_eq!(family.upstreams(&config), ["https://family.example/dns-query"]);
+    assert_eq!(private.upstreams(&config), ["https://dns.example/dns-query"], "no upstreams of its own: the resolver's");
+    // The family profile sends the client's /24 (the client is 203.0.113.77); the others none.
+    assert_eq!(family.subnet, Some("203.0.113.0/24".parse().unwrap()));
+    assert_eq!((default.subnet, private.subnet), (None, None));
+    let sent = Message::from_vec(&family.upstream_query).unwrap();
+    assert_eq!(sent.edns.as_ref().map(|edns| edns.options().options.len()), Some(1), "an ECS option upstream");
+    // Cached apart: another upstream's answer, another subnet; the private profile shares the
+    // default's answers (same upstreams, no subnet).
+    assert_ne!(family.cache_key, default.cache_key);
+    assert_eq!(private.cache_key, default.cache_key);
+}

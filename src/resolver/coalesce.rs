@@ -32,10 +32,11 @@ pub const MARGIN_MS: u64 = 1_000;
 /// How long a landed outcome waits for followers that have not taken it yet.
 pub const LINGER_MS: u64 = 2_000;
 
-/// How long a lookup may be in flight before it counts as abandoned: each upstream asked in
-/// turn, each failing at its timeout (hedging only starts them sooner), plus [`MARGIN_MS`].
-pub fn abandon_after_ms(config: &ResolverConfig) -> u64 {
-    let upstreams = u64::try_from(config.upstreams.len().max(1)).unwrap_or(u64::MAX);
+/// How long a lookup asking `upstreams` may be in flight before it counts as abandoned: each
+/// upstream asked in turn, each failing at its timeout (hedging only starts them sooner), plus
+/// [`MARGIN_MS`].
+pub fn abandon_after_ms(config: &ResolverConfig, upstreams: usize) -> u64 {
+    let upstreams = u64::try_from(upstreams.max(1)).unwrap_or(u64::MAX);
     u64::from(config.timeout_ms).saturating_mul(upstreams).saturating_add(MARGIN_MS)
 }
 
@@ -292,8 +293,9 @@ mod tests {
         })
         .unwrap()
         .unwrap();
-        assert_eq!(abandon_after_ms(&config), 3 * 1_500 + MARGIN_MS);
+        assert_eq!(abandon_after_ms(&config, config.upstreams.len()), 3 * 1_500 + MARGIN_MS);
+        assert_eq!(abandon_after_ms(&config, 2), 2 * 1_500 + MARGIN_MS, "a profile's own upstreams");
         config.upstreams.clear();
-        assert_eq!(abandon_after_ms(&config), 1_500 + MARGIN_MS);
+        assert_eq!(abandon_after_ms(&config, config.upstreams.len()), 1_500 + MARGIN_MS);
     }
 }

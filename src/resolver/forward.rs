@@ -66,8 +66,14 @@ pub struct Upstreamed {
 
 /// The network that goes upstream for this query, if any: the connecting address (or, when
 /// configured, the client's own ECS option) truncated to /24 or /56, never longer than
-/// what the client sent.
-pub fn upstream_subnet(config: &ResolverConfig, address: Option<IpAddr>, client_subnet: Option<&ClientSubnet>) -> Option<IpNet> {
+/// what the client sent. A profile's `ecs` (`policy`) replaces `UPSTREAM_ECS`, and `off`
+/// there sends nothing at all, the client's own option included.
+pub fn upstream_subnet(
+    config: &ResolverConfig,
+    policy: Option<UpstreamSubnet>,
+    address: Option<IpAddr>,
+    client_subnet: Option<&ClientSubnet>,
+) -> Option<IpNet> {
     let truncate = |network: IpNet| {
         let limit = match network {
             IpNet::V4(_) => TRUNCATED_V4,
@@ -75,18 +81,23 @@ pub fn upstream_subnet(config: &ResolverConfig, address: Option<IpAddr>, client_
         };
         IpNet::new(network.addr(), network.prefix_len().min(limit)).ok().map(|net| net.trunc())
     };
+    if policy == Some(UpstreamSubnet::Off) {
+        return None;
+    }
     if let (true, Some(subnet)) = (config.forward_client_subnet, client_subnet) {
         return truncate(subnet.network());
     }
-    match (config.upstream_subnet, address) {
+    match (policy.unwrap_or(config.upstream_subnet), address) {
         (UpstreamSubnet::Truncated, Some(address)) => truncate(IpNet::from(address)),
         _ => None,
     }
 }
 
-/// The cache key of a forwarded question: lower-cased name, type, class, DO, CD, and the
-/// subnet sent upstream (answers for different subnets are different answers).
-pub fn cache_key(query: &Query, subnet: Option<IpNet>) -> String {
+/// The cache key of a forwarded question: lower-cased name, type, class, DO, CD, the subnet
+/// sent upstream (answers for different subnets are different answers), and a profile's own
+/// upstreams (a filtering upstream's answers are not another's; profiles naming the same
+/// upstreams share their answers).
+pub fn cache_key(query: &Query, subnet: Option<IpNet>, upstreams: Option<&[String]>) -> String {
     let dnssec_ok = query.edns.as_ref().is_some_and(|edns| edns.dnssec_ok);
     let question = &query.question;
     let mut key = format!(
@@ -100,6 +111,14 @@ pub fn cache_key(query: &Query, subnet: Option<IpNet>) -> String {
     if let Some(subnet) = subnet {
         key.push('|');
         key.push_str(&subnet.to_string());
+    }
+    if let Some(upstreams) = upstreams {
+        // FNV-1a 64 of the URLs in order, each ended by a newline.
+        let hash = upstreams
+            .iter()
+            .flat_map(|url| url.bytes().chain(std::iter::once(b'\n')))
+            .fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3));
+        key.push_str(&format!("|via {hash:016x}"));
     }
     key
 }
@@ -257,31 +276,58 @@ mod tests {
     #[test]
     fn upstream_queries_carry_id_0_rd_do_and_no_address_by_default() {
         let asked = query("WWW.Example.NET.", true, false);
-        let subnet = upstream_subnet(&config(), Some("203.0.113.77".parse().unwrap()), None);
+        let subnet = upstream_subnet(&config(), None, Some("203.0.113.77".parse().unwrap()), None);
         assert_eq!(subnet, None, "the client's address stays at the edge by default");
         let message = Message::from_vec(&upstream_query(&asked, subnet).unwrap()).unwrap();
         assert_eq!((message.metadata.id, message.metadata.recursion_desired), (0, true));
         assert!(message.edns.as_ref().unwrap().flags().dnssec_ok);
         assert!(message.edns.as_ref().unwrap().options().options.is_empty());
-        assert_eq!(cache_key(&asked, None), "www.example.net.|1|1|10");
+        assert_eq!(cache_key(&asked, None, None), "www.example.net.|1|1|10");
     }
 
     #[test]
     fn truncated_subnets_when_configured() {
         let mut config = config();
         config.upstream_subnet = UpstreamSubnet::Truncated;
-        assert_eq!(upstream_subnet(&config, Some("203.0.113.77".parse().unwrap()), None), Some("203.0.113.0/24".parse().unwrap()));
-        assert_eq!(upstream_subnet(&config, Some("2001:db8:1:2ff::1".parse().unwrap()), None), Some("2001:db8:1:200::/56".parse().unwrap()));
+        assert_eq!(upstream_subnet(&config, None, Some("203.0.113.77".parse().unwrap()), None), Some("203.0.113.0/24".parse().unwrap()));
+        assert_eq!(upstream_subnet(&config, None, Some("2001:db8:1:2ff::1".parse().unwrap()), None), Some("2001:db8:1:200::/56".parse().unwrap()));
         let client = ClientSubnet::new("198.51.100.0/22".parse().unwrap());
-        assert_eq!(upstream_subnet(&config, None, Some(&client)), None, "client ECS is not forwarded unless configured");
+        assert_eq!(upstream_subnet(&config, None, None, Some(&client)), None, "client ECS is not forwarded unless configured");
         config.forward_client_subnet = true;
-        assert_eq!(upstream_subnet(&config, None, Some(&client)), Some("198.51.100.0/22".parse().unwrap()), "never longer than sent");
+        assert_eq!(upstream_subnet(&config, None, None, Some(&client)), Some("198.51.100.0/22".parse().unwrap()), "never longer than sent");
         let precise = ClientSubnet::new("198.51.100.9/32".parse().unwrap());
-        assert_eq!(upstream_subnet(&config, None, Some(&precise)), Some("198.51.100.0/24".parse().unwrap()));
+        assert_eq!(upstream_subnet(&config, None, None, Some(&precise)), Some("198.51.100.0/24".parse().unwrap()));
         let bytes = upstream_query(&query("a.example.", false, false), Some("203.0.113.0/24".parse().unwrap())).unwrap();
         let message = Message::from_vec(&bytes).unwrap();
         assert_eq!(message.edns.unwrap().options().options.len(), 1, "one ECS option");
-        assert!(cache_key(&query("a.example.", false, false), Some("203.0.113.0/24".parse().unwrap())).ends_with("|203.0.113.0/24"));
+        assert!(cache_key(&query("a.example.", false, false), Some("203.0.113.0/24".parse().unwrap()), None).ends_with("|203.0.113.0/24"));
+    }
+
+    #[test]
+    fn a_profiles_ecs_policy_replaces_the_resolvers_and_off_sends_nothing() {
+        let mut config = config();
+        let address = Some("203.0.113.77".parse().unwrap());
+        assert_eq!(upstream_subnet(&config, Some(UpstreamSubnet::Truncated), address, None), Some("203.0.113.0/24".parse().unwrap()));
+        config.upstream_subnet = UpstreamSubnet::Truncated;
+        config.forward_client_subnet = true;
+        let client = ClientSubnet::new("198.51.100.0/24".parse().unwrap());
+        assert_eq!(upstream_subnet(&config, Some(UpstreamSubnet::Off), address, Some(&client)), None, "off: not even the client's own option");
+        assert_eq!(upstream_subnet(&config, None, address, None), Some("203.0.113.0/24".parse().unwrap()));
+    }
+
+    #[test]
+    fn a_profiles_own_upstreams_key_their_answers_apart() {
+        let asked = query("a.example.", false, false);
+        let family = ["https://family.example/dns-query".to_owned()];
+        let other = ["https://other.example/dns-query".to_owned()];
+        let plain = cache_key(&asked, None, None);
+        let via_family = cache_key(&asked, None, Some(&family));
+        assert!(via_family.starts_with(&plain) && via_family.contains("|via "), "{via_family}");
+        assert_eq!(via_family, cache_key(&asked, None, Some(&family.clone())), "the same upstreams share answers");
+        assert_ne!(via_family, cache_key(&asked, None, Some(&other)));
+        let both = [family[0].clone(), other[0].clone()];
+        let swapped = [other[0].clone(), family[0].clone()];
+        assert_ne!(cache_key(&asked, None, Some(&both)), cache_key(&asked, None, Some(&swapped)), "the order of preference is part of it");
     }
 
     #[test]

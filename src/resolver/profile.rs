@@ -27,7 +27,7 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use serde::Deserialize;
 
 use super::firewall::{self, Action, BlockAnswer, Firewall, FirewallSet, Format, Lists, NamedReading, Rule, DEFAULT_OVERRIDE_TTL};
-use super::ConfigError;
+use super::{check_url, ConfigError, UpstreamSubnet};
 
 /// The profile `/dns-query` uses, when one has this name.
 pub const DEFAULT_PROFILE: &str = "default";
@@ -38,6 +38,8 @@ pub const MAX_PROFILES_BYTES: usize = 64 * 1024;
 pub const MAX_PROFILES: usize = 256;
 /// The longest profile id (a path segment): 128 characters of `A-Z a-z 0-9 - _`.
 pub const MAX_ID_LENGTH: usize = 128;
+/// The most upstreams one profile names.
+pub const MAX_PROFILE_UPSTREAMS: usize = 8;
 /// The TTL of a safe-search CNAME.
 pub const SAFE_SEARCH_TTL: u32 = 300;
 
@@ -179,6 +181,11 @@ pub struct Profile {
     blocking: Option<Blocking>,
     /// Safe-search rewrites: name (lower case, no trailing dot) → (engine, target).
     rewrites: HashMap<String, (&'static str, Name)>,
+    /// Its own upstreams, in order (`None`: the resolver's `UPSTREAMS`).
+    upstreams: Option<Vec<String>>,
+    /// What of the client's network goes upstream (`None`: as `UPSTREAM_ECS` and
+    /// `FORWARD_CLIENT_ECS` say).
+    pub ecs: Option<UpstreamSubnet>,
 }
 
 impl Profile {
@@ -193,6 +200,11 @@ impl Profile {
     /// The names of the lists it selects (`None`: all).
     pub fn list_names(&self) -> Option<&[String]> {
         self.lists.as_deref()
+    }
+
+    /// Its own upstreams, if it has them.
+    pub fn upstreams(&self) -> Option<&[String]> {
+        self.upstreams.as_deref()
     }
 }
 
@@ -220,6 +232,8 @@ struct Source {
     block: Option<String>,
     #[serde(default)]
     safe_search: Vec<String>,
+    upstreams: Option<Vec<String>>,
+    ecs: Option<String>,
 }
 
 impl Profiles {
@@ -297,7 +311,25 @@ impl Profiles {
                 }
             }
         }
-        Ok(Profile { name: name.to_owned(), index, id, lists: source.lists, own, blocking, rewrites })
+        let upstreams = match source.upstreams {
+            None => None,
+            Some(urls) if urls.is_empty() || urls.len() > MAX_PROFILE_UPSTREAMS => {
+                return Err(format!("upstreams: 1 to {MAX_PROFILE_UPSTREAMS} DoH URLs (omit it for the resolver's UPSTREAMS)"))
+            }
+            Some(urls) => {
+                for url in &urls {
+                    check_url(url, "the DoH path, e.g. /dns-query").map_err(|why| format!("upstreams: {url:?}: {why}"))?;
+                }
+                Some(urls)
+            }
+        };
+        let ecs = match source.ecs.as_deref().map(str::trim) {
+            None => None,
+            Some("off") => Some(UpstreamSubnet::Off),
+            Some("truncated") => Some(UpstreamSubnet::Truncated),
+            Some(other) => return Err(format!("ecs: {other:?}: expected off or truncated")),
+        };
+        Ok(Profile { name: name.to_owned(), index, id, lists: source.lists, own, blocking, rewrites, upstreams, ecs })
     }
 
     /// The profile of a path id, if any.
@@ -622,6 +654,10 @@ mod tests {
             (r#"{"a": {"deny": ["ok.example", "ok.example"]}}"#, "PROFILES: a: deny[2]: the same entry as deny[1]"),
             (r#"{"a": {"allow": ["x.example\nblock"]}}"#, "PROFILES: a: allow[1]"),
             (r#"{"a": {"lists": [" "]}}"#, "PROFILES: a: lists: \" \" is no list name"),
+            (r#"{"a": {"upstreams": []}}"#, "PROFILES: a: upstreams: 1 to 8 DoH URLs"),
+            (r#"{"a": {"upstreams": ["http://dns.example/dns-query"]}}"#, "PROFILES: a: upstreams: \"http://dns.example/dns-query\": plain http"),
+            (r#"{"a": {"upstreams": ["https://dns.example"]}}"#, "no path (the DoH path"),
+            (r#"{"a": {"ecs": "full"}}"#, "PROFILES: a: ecs: \"full\": expected off or truncated"),
         ] {
             let error = Profiles::parse(text).expect_err(text);
             assert!(error.0.contains(expected), "{text}: {error}");
@@ -629,6 +665,20 @@ mod tests {
         let long = format!(r#"{{"a": {{"id": "{}"}}}}"#, "x".repeat(MAX_ID_LENGTH + 1));
         assert!(Profiles::parse(&long).is_err());
         assert!(Profiles::parse(&" ".repeat(MAX_PROFILES_BYTES + 1)).unwrap_err().0.contains("over the limit"));
+    }
+
+    #[test]
+    fn a_profile_may_name_its_own_upstreams_and_ecs_policy() {
+        let profiles = Profiles::parse(
+            r#"{"family": {"upstreams": ["https://family.example/dns-query", "https://backup.example/dns-query"], "ecs": "off"},
+                "plain": {}}"#,
+        )
+        .unwrap();
+        let family = profiles.by_id("family").unwrap();
+        assert_eq!(family.upstreams().map(<[String]>::len), Some(2));
+        assert_eq!(family.ecs, Some(UpstreamSubnet::Off));
+        let plain = profiles.by_id("plain").unwrap();
+        assert_eq!((plain.upstreams(), plain.ecs), (None, None));
     }
 
     #[test]
