@@ -6,7 +6,14 @@
 
 use std::ops::Range;
 
+use std::cell::Cell;
+
 use super::store::{reverse_into, NameStore, StoreError};
+
+thread_local! {
+    /// [`NameIndex::each_slot`]'s buffers between lookups.
+    static BUFFERS: Cell<(Vec<u8>, Vec<u8>)> = const { Cell::new((Vec::new(), Vec::new())) };
+}
 
 /// The index (see the module doc).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -79,7 +86,9 @@ impl NameIndex {
     /// root's), with whether it is the name's own slot (else its rules count for the names
     /// below only) and the length of the slot's domain (the last that many bytes of `name`).
     pub(super) fn each_slot(&self, name: &str, mut found: impl FnMut(Range<u32>, bool, usize)) {
-        let (mut reversed, mut scratch) = (Vec::with_capacity(name.len() + 1), Vec::with_capacity(name.len() + 1));
+        // The name reversed and the block scan's buffer, kept between lookups (no allocation
+        // per query once they have grown); a lookup nested in `found` gets buffers of its own.
+        let (mut reversed, mut scratch) = BUFFERS.with(|buffers| buffers.take());
         reverse_into(name, &mut reversed);
         let mut slots: [(bool, u32, usize); 16] = [(false, 0, 0); 16];
         let mut count = 0;
@@ -97,6 +106,7 @@ impl NameIndex {
                 more.push((false, slot, 0));
             }
         }
+        BUFFERS.with(|buffers| buffers.set((reversed, scratch)));
         for &(exact, slot, length) in slots.iter().take(count).chain(more.iter()) {
             found(self.slot(slot), exact, length);
         }

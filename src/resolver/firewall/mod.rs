@@ -317,9 +317,14 @@ impl Decision<'_> {
 const COVERS_NAME: u8 = 1;
 const COVERS_BELOW: u8 = 2;
 
-/// Lower case, no trailing dot: the form rules are keyed by.
-fn key(name: &str) -> String {
-    name.trim_end_matches('.').to_ascii_lowercase()
+/// A query name in the form rules are keyed by: lower case, no trailing dot, in the one
+/// string its text is written to.
+fn name_key(name: &Name) -> String {
+    let mut text = name.to_ascii();
+    text.make_ascii_lowercase();
+    let end = text.trim_end_matches('.').len();
+    text.truncate(end);
+    text
 }
 
 /// Lines that may hold a rule, counted before a list is parsed: not blank, not a comment.
@@ -578,7 +583,7 @@ impl Firewall {
     /// would decide (duplicates are told apart per list, so no list's rule hides another's).
     /// The deciding rule's text is rebuilt the first time it decides ([`table`]).
     pub fn check_in<'a>(&'a self, name: &Name, lists: Lists<'a>) -> Option<&'a Rule> {
-        self.decide(&key(&name.to_ascii()), lists).map(|(_, rule)| rule)
+        self.decide(&name_key(name), lists).map(|(_, rule)| rule)
     }
 
     /// The rule deciding `name` (lower case, no trailing dot) among `lists`, with its strength.

@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use hickory_proto::rr::{Name, Record};
 
-use super::{key, screen_with, Firewall, Lists, Rule, Strength};
+use super::{name_key, screen_with, Firewall, Lists, Rule, Strength};
 
 /// The firewalls an isolate screens with, in order (the published lists first).
 #[derive(Debug, Clone, Default)]
@@ -62,7 +62,7 @@ impl FirewallSet {
 
     /// [`Firewall::check_in`] across the set.
     pub fn check_in<'a>(&'a self, name: &Name, lists: Lists<'a>) -> Option<&'a Rule> {
-        let name = key(&name.to_ascii());
+        let name = name_key(name);
         strongest(self.parts.iter().filter_map(|part| part.decide(&name, lists)))
     }
 

@@ -2,10 +2,12 @@
 //! the names reversed by label (`ads.example.com` → `com.example.ads`, so a domain's names sit
 //! together), sorted, and front-coded in blocks of [`BLOCK`] names (each name after a block's
 //! first is the length of the prefix it shares with the one before, then the rest), with an
-//! index of where each block starts, and a table of the names' fingerprints in front. A name
-//! whose fingerprint is missing is known absent after a probe or two (most lookups: a query's
-//! name and parents are on no list); otherwise a binary search over the blocks' first names
-//! and a scan of one block find it. No allocation; at 1M domains about 26 bytes a domain, the
+//! index of where each block starts, and a table of the names' fingerprints in front, each
+//! slot also naming its name's block. A name whose fingerprint is missing is known absent
+//! after a probe or two (most lookups: a query's name and parents are on no list); one whose
+//! fingerprint is there is looked for in the block its slot names, a scan of at most 16
+//! names: two random reads, where a binary search over the blocks' first names took one per
+//! halving (about 16 at 1M names). No allocation; at 1M domains about 26 bytes a domain, the
 //! size of the names themselves (benches/firewall.rs, BENCHMARKS.md part 10).
 
 use std::cmp::Ordering;
@@ -21,11 +23,15 @@ pub struct NameStore {
     data: Vec<u8>,
     /// Where each block starts in `data`.
     blocks: Vec<u32>,
-    /// A fingerprint of every name (open addressing, linear probing, at most three quarters
-    /// full; 0 is an empty slot): a name whose fingerprint is missing is not held, and is
-    /// known so after one probe or two, without a binary search. Most queries' names and
-    /// parents are on no list.
+    /// A slot for every name (open addressing, linear probing, at most three quarters full;
+    /// 0 is an empty slot): its fingerprint in the high bits and its block in the low
+    /// [`NameStore::block_bits`]. A name whose fingerprint is missing is not held, and is
+    /// known so after one probe or two (most queries' names and parents are on no list); one
+    /// that is found is looked for in the slot's block alone, with no binary search.
     fingerprints: Vec<u32>,
+    /// The bits of a slot that give a block (0: the slots give none, over
+    /// [`MAX_BLOCK_BITS`], and a hit is a binary search over the blocks).
+    block_bits: u32,
     /// How many names the store holds.
     len: usize,
 }
@@ -66,15 +72,29 @@ pub fn reverse_into(name: &str, out: &mut Vec<u8>) {
     }
 }
 
-/// FNV-1a (64 bits) of a reversed name: its low bits pick a slot, its high bits are the
-/// fingerprint (never 0).
+/// The most bits a slot gives its block: 2^20 blocks (16M names), leaving 12 bits of
+/// fingerprint, so that a name not held passes for one in about one probe of 4,096.
+pub const MAX_BLOCK_BITS: u32 = 20;
+
+/// FNV-1a (64 bits) of a reversed name: its low bits pick a slot, its high 32 bits are the
+/// fingerprint (of which a slot keeps the top `32 - block_bits`).
 fn hash(reversed: &[u8]) -> (usize, u32) {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for &byte in reversed {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
-    (hash as usize, ((hash >> 32) as u32) | 1)
+    (hash as usize, (hash >> 32) as u32)
+}
+
+/// The bits a slot needs to give one of `blocks` blocks (0 past `max` bits).
+fn block_bits(blocks: usize, max: u32) -> u32 {
+    let bits = usize::BITS - blocks.saturating_sub(1).leading_zeros();
+    if bits > max {
+        0
+    } else {
+        bits
+    }
 }
 
 pub(super) fn push_varint(out: &mut Vec<u8>, mut value: u32) {
@@ -112,6 +132,11 @@ impl NameStore {
     /// Builds a store of `(name, value)` pairs (names as rules key them: lower case, no
     /// trailing dot). A name given twice keeps its first value.
     pub fn build(entries: impl IntoIterator<Item = (String, u32)>) -> Result<Self, StoreError> {
+        Self::build_within(entries, MAX_BLOCK_BITS)
+    }
+
+    /// [`NameStore::build`], slots naming blocks only if `max_block_bits` bits do.
+    fn build_within(entries: impl IntoIterator<Item = (String, u32)>, max_block_bits: u32) -> Result<Self, StoreError> {
         let mut reversed: Vec<(Vec<u8>, u32, usize)> = entries
             .into_iter()
             .enumerate()
@@ -124,10 +149,16 @@ impl NameStore {
         reversed.sort_unstable_by(|a, b| order(&a.0, &b.0).then(a.2.cmp(&b.2)));
         reversed.dedup_by(|later, earlier| later.0 == earlier.0);
         let capacity = (reversed.len() + reversed.len() / 3 + 1).next_power_of_two();
-        let mut store =
-            Self { data: Vec::new(), blocks: Vec::with_capacity(reversed.len().div_ceil(BLOCK)), fingerprints: vec![0; capacity], len: reversed.len() };
-        for (key, _, _) in &reversed {
-            store.remember(key);
+        let blocks = reversed.len().div_ceil(BLOCK);
+        let mut store = Self {
+            data: Vec::new(),
+            blocks: Vec::with_capacity(blocks),
+            fingerprints: vec![0; capacity],
+            block_bits: block_bits(blocks, max_block_bits),
+            len: reversed.len(),
+        };
+        for (index, (key, _, _)) in reversed.iter().enumerate() {
+            store.remember(key, index / BLOCK);
         }
         let mut previous: &[u8] = &[];
         for (index, (key, value, _)) in reversed.iter().enumerate() {
@@ -169,11 +200,26 @@ impl NameStore {
         self.data.len() + self.blocks.len() * 4
     }
 
-    /// Enters a name (reversed) in the fingerprint table. The table is never full (a quarter
-    /// of it at least stays empty): the probe ends.
-    fn remember(&mut self, reversed: &[u8]) {
+    /// A slot's value for a name of this fingerprint in block `block` (never 0).
+    fn slot_value(&self, fingerprint: u32, block: usize) -> u32 {
+        let block = if self.block_bits == 0 { 0 } else { block as u32 & ((1 << self.block_bits) - 1) };
+        // The fingerprint's top bits above the block's; a fingerprint of zeros is made 1.
+        let tag = fingerprint.checked_shr(self.block_bits).map_or(0, |top| top << self.block_bits);
+        let tag = if tag == 0 { 1u32.checked_shl(self.block_bits).unwrap_or(1) } else { tag };
+        tag | block
+    }
+
+    /// The tag part of a slot (its fingerprint bits).
+    fn tag(&self, slot: u32) -> u32 {
+        slot.checked_shr(self.block_bits).unwrap_or(0)
+    }
+
+    /// Enters a name (reversed) of block `block` in the fingerprint table. The table is never
+    /// full (a quarter of it at least stays empty): the probe ends.
+    fn remember(&mut self, reversed: &[u8], block: usize) {
         let capacity = self.fingerprints.len();
         let (mut slot, fingerprint) = hash(reversed);
+        let fingerprint = self.slot_value(fingerprint, block);
         loop {
             slot &= capacity.wrapping_sub(1);
             match self.fingerprints.get_mut(slot) {
@@ -187,48 +233,34 @@ impl NameStore {
         }
     }
 
-    /// Whether a name given reversed may be held: `false` is certain, `true` asks the blocks.
-    fn may_hold(&self, reversed: &[u8]) -> bool {
+    /// Calls `found` with the block of each slot whose fingerprint is the name's (given
+    /// reversed), until it returns a value; `None` when no slot matches (certain: the name is
+    /// not held) or none of their blocks holds it.
+    fn probe(&self, reversed: &[u8], mut found: impl FnMut(usize) -> Option<u32>) -> Option<u32> {
         let capacity = self.fingerprints.len();
         if capacity == 0 {
-            return false;
+            return None;
         }
         let (mut slot, fingerprint) = hash(reversed);
+        let tag = self.tag(self.slot_value(fingerprint, 0));
+        let mask = 1u32.checked_shl(self.block_bits).map_or(u32::MAX, |bit| bit - 1);
         loop {
             slot &= capacity - 1;
             match self.fingerprints.get(slot) {
-                Some(&found) if found == fingerprint => return true,
-                Some(0) | None => return false,
+                Some(0) | None => return None,
+                Some(&held) if self.tag(held) == tag => {
+                    if let Some(value) = found((held & mask) as usize) {
+                        return Some(value);
+                    }
+                    slot += 1;
+                }
                 Some(_) => slot += 1,
             }
         }
     }
 
-    /// The first name of block `block`, reversed.
-    fn first_name(&self, block: usize) -> Option<&[u8]> {
-        let mut at = *self.blocks.get(block)? as usize;
-        let _shared = read_varint(&self.data, &mut at)?;
-        let length = read_varint(&self.data, &mut at)? as usize;
-        self.data.get(at..at.checked_add(length)?)
-    }
-
-    /// The value of a name given reversed ([`reverse_into`]), if the store holds it. `scratch`
-    /// holds the block's names as they are rebuilt (reused between lookups: no allocation once
-    /// it has grown).
-    pub fn get_reversed(&self, reversed: &[u8], scratch: &mut Vec<u8>) -> Option<u32> {
-        if !self.may_hold(reversed) {
-            return None;
-        }
-        // The last block whose first name is not after the name.
-        let (mut low, mut high) = (0, self.blocks.len());
-        while low < high {
-            let middle = low + (high - low) / 2;
-            match order(self.first_name(middle)?, reversed) {
-                Ordering::Greater => high = middle,
-                _ => low = middle + 1,
-            }
-        }
-        let block = low.checked_sub(1)?;
+    /// The value of the name (reversed) if block `block` holds it.
+    fn in_block(&self, block: usize, reversed: &[u8], scratch: &mut Vec<u8>) -> Option<u32> {
         let mut at = *self.blocks.get(block)? as usize;
         let end = self.blocks.get(block + 1).map_or(self.data.len(), |&end| end as usize);
         scratch.clear();
@@ -246,6 +278,43 @@ impl NameStore {
             }
         }
         None
+    }
+
+    /// The first name of block `block`, reversed.
+    fn first_name(&self, block: usize) -> Option<&[u8]> {
+        let mut at = *self.blocks.get(block)? as usize;
+        let _shared = read_varint(&self.data, &mut at)?;
+        let length = read_varint(&self.data, &mut at)? as usize;
+        self.data.get(at..at.checked_add(length)?)
+    }
+
+    /// The value of a name given reversed ([`reverse_into`]), if the store holds it. `scratch`
+    /// holds the block's names as they are rebuilt (reused between lookups: no allocation once
+    /// it has grown).
+    pub fn get_reversed(&self, reversed: &[u8], scratch: &mut Vec<u8>) -> Option<u32> {
+        if self.block_bits > 0 || self.blocks.len() <= 1 {
+            return self.probe(reversed, |block| self.in_block(block, reversed, scratch));
+        }
+        // Too many blocks for a slot to name one: the fingerprint says whether to look, a
+        // binary search over the blocks' first names where.
+        let mut candidate = false;
+        self.probe(reversed, |_| {
+            candidate = true;
+            Some(0)
+        });
+        if !candidate {
+            return None;
+        }
+        // The last block whose first name is not after the name.
+        let (mut low, mut high) = (0, self.blocks.len());
+        while low < high {
+            let middle = low + (high - low) / 2;
+            match order(self.first_name(middle)?, reversed) {
+                Ordering::Greater => high = middle,
+                _ => low = middle + 1,
+            }
+        }
+        self.in_block(low.checked_sub(1)?, reversed, scratch)
     }
 
     /// Calls `found` with each value held for the name given reversed and for each of its
@@ -289,7 +358,9 @@ impl NameStore {
             return Err(bad("more names than the bytes could hold"));
         }
         let capacity = (len + len / 3 + 1).next_power_of_two();
-        let mut store = Self { data: Vec::new(), blocks: Vec::with_capacity(len.div_ceil(BLOCK)), fingerprints: vec![0; capacity], len };
+        let blocks = len.div_ceil(BLOCK);
+        let mut store =
+            Self { data: Vec::new(), blocks: Vec::with_capacity(blocks), fingerprints: vec![0; capacity], block_bits: block_bits(blocks, MAX_BLOCK_BITS), len };
         let (mut previous, mut current): (Vec<u8>, Vec<u8>) = (Vec::with_capacity(256), Vec::with_capacity(256));
         let mut at = 0;
         for index in 0..len {
@@ -320,7 +391,7 @@ impl NameStore {
                 return Err(bad("names out of order"));
             }
             std::mem::swap(&mut current, &mut previous);
-            store.remember(&previous);
+            store.remember(&previous, index / BLOCK);
         }
         if at != data.len() {
             return Err(bad("bytes after the last name"));
@@ -372,6 +443,24 @@ mod tests {
         let names: usize = (0..10_000u32).map(|n| format!("d{n}.list{}.example", n % 7).len()).sum();
         assert!(store.bytes() < names, "{} bytes for {names} bytes of names", store.bytes());
     }
+    #[test]
+    fn slots_name_blocks_and_without_them_a_binary_search_finds_the_same() {
+        let entries: Vec<(String, u32)> = (0..5_000u32).map(|n| (format!("h{n}.d{}.example", n % 13), n)).collect();
+        let fast = NameStore::build(entries.clone()).unwrap();
+        let searched = NameStore::build_within(entries.clone(), 4).unwrap();
+        assert_eq!((fast.block_bits, searched.block_bits), (9, 0), "313 blocks: 9 bits, or none within 4");
+        for (name, value) in &entries {
+            assert_eq!(fast.get(name), Some(*value), "{name}");
+            assert_eq!(searched.get(name), Some(*value), "{name}");
+        }
+        for n in 0..5_000u32 {
+            let absent = format!("x{n}.d{}.example", n % 13);
+            assert_eq!((fast.get(&absent), searched.get(&absent)), (None, None), "{absent}");
+        }
+        let one = NameStore::build([("only.example".to_owned(), 7)]).unwrap();
+        assert_eq!((one.get("only.example"), one.get("other.example")), (Some(7), None));
+    }
+
     #[test]
     fn front_coded_names_read_back_and_bad_ones_are_errors() {
         let names: Vec<(String, u32)> = (0..1000u32).map(|n| (format!("d{n}.list{}.example", n % 7), n)).chain([(String::new(), 1000)]).collect();
