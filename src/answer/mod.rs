@@ -17,7 +17,7 @@ use hickory_proto::rr::{DNSClass, LowerName, Name, RData, Record, RecordType};
 use crate::policy::{self, Budget, ClientViewSource, Context, HealthView, Random};
 use crate::zone::{Catalog, Lookup, NodeRef, RrSet, Viewer, Visible, WireSet, Zone};
 
-pub use section::{Answers, WireRrSet};
+pub use section::{Answers, PackedRdata, WireRrSet};
 
 /// What answering depends on besides the zones: where the client is, the health snapshot,
 /// the random source, and optionally an explain trace.

@@ -29,7 +29,7 @@ use super::denial;
 use super::key::KeySet;
 use super::rrset::{rdata_wire, RrSet};
 use super::sign::{wildcard_owner, SignError, Validity};
-use crate::answer::{Answers, Resolution, WireRrSet};
+use crate::answer::{Answers, PackedRdata, Resolution, WireRrSet};
 use crate::zone::key::KeyHashing;
 use crate::zone::{Lookup, Visible, Zone};
 
@@ -157,9 +157,9 @@ pub fn sign(resolution: &mut Resolution, question: &Question, compact_ok: bool, 
     }
     let mut signed = Signed::default();
     let answers = std::mem::take(&mut resolution.answers);
-    let (records, wire) = answers.into_parts();
+    let (records, mut wire) = answers.into_parts();
     let mut proofs = Vec::new();
-    let result = sign_answers(&records, wire.as_ref(), &resolution.synthesized, catalog, signer, &mut signed, &mut proofs).and_then(|answers| {
+    let result = sign_answers(&records, wire.as_mut(), &resolution.synthesized, catalog, signer, &mut signed, &mut proofs).and_then(|answers| {
         let authority = sign_authority(resolution, question, &answers, compact_ok, catalog, signer, &mut signed)?;
         Ok((answers, authority))
     });
@@ -174,18 +174,22 @@ pub fn sign(resolution: &mut Resolution, question: &Question, compact_ok: bool, 
             Ok(signed)
         }
         Err(error) => {
+            if let Some(set) = &mut wire {
+                set.unsign();
+            }
             resolution.answers = Answers::from_parts(records, wire);
             Err(error)
         }
     }
 }
 
-/// The decoded answers with an RRSIG after each RRset, and the wire set's RRSIG among them
-/// (the wire set is written last, as it stands). `synthesized` are the owners of the sets a
-/// wildcard made ([`Resolution::synthesized`]); their proofs go to `proofs`.
+/// The decoded answers with an RRSIG after each RRset; the wire set's RRSIGs go in the wire set
+/// ([`WireRrSet::sign`]: written after its records, no `Record` made). `synthesized` are the
+/// owners of the sets a wildcard made ([`Resolution::synthesized`]); their proofs go to
+/// `proofs`.
 fn sign_answers(
     records: &[Record],
-    wire: Option<&WireRrSet>,
+    wire: Option<&mut WireRrSet>,
     synthesized: &[Name],
     catalog: &Visible<'_>,
     signer: &mut Signer<'_>,
@@ -205,22 +209,26 @@ fn sign_answers(
         let slices: Vec<&[u8]> = rdata.iter().map(Vec::as_slice).collect();
         let ttl = set.iter().map(|record| record.ttl).min().unwrap_or(first.ttl);
         let wildcard = synthesized.contains(&first.name);
-        if sign_set(&first.name, first.record_type(), first.dns_class, ttl, &slices, wildcard, catalog, signer, signed, proofs, &mut answers)? {
+        let mut signatures = PackedRdata::new();
+        if sign_set(&first.name, first.record_type(), first.dns_class, ttl, &slices, wildcard, catalog, signer, signed, proofs, &mut signatures)? {
             // One TTL for the set and its signature (RFC 2181 §5.2).
             for record in answers.iter_mut().skip(start).take(set.len()) {
                 record.ttl = ttl;
             }
         }
+        answers.extend(signatures.iter().map(|rrsig| opaque(first.name.clone(), RecordType::RRSIG, ttl, rrsig.to_vec())));
     }
     if let Some(set) = wire {
         let slices: Vec<&[u8]> = set.rdatas().collect();
         let wildcard = synthesized.contains(&set.owner);
-        sign_set(&set.owner, set.record_type, set.class, set.ttl, &slices, wildcard, catalog, signer, signed, proofs, &mut answers)?;
+        let mut signatures = PackedRdata::new();
+        sign_set(&set.owner, set.record_type, set.class, set.ttl, &slices, wildcard, catalog, signer, signed, proofs, &mut signatures)?;
+        set.sign(signatures);
     }
     Ok(answers)
 }
 
-/// The RRSIGs of one answered RRset (owner as answered) pushed to `out`, when its zone signs:
+/// The RRSIG RDATA of one answered RRset (owner as answered) added to `out`, when its zone signs:
 /// one, or for the DNSKEY RRset during a KSK or CSK rollover one per key-signing key
 /// ([`KeySet::signers`]). A wildcard expansion (`wildcard`: the engine synthesised the set) is
 /// signed under the wildcard's owner, with the no-closer-name proof added to `proofs`. Whether
@@ -237,7 +245,7 @@ fn sign_set(
     signer: &mut Signer<'_>,
     signed: &mut Signed,
     proofs: &mut Vec<Record>,
-    out: &mut Vec<Record>,
+    out: &mut PackedRdata,
 ) -> Result<bool, SignError> {
     if record_type == RecordType::RRSIG {
         return Ok(false);
@@ -259,9 +267,8 @@ fn sign_set(
     }
     let set = RrSet { owner: &signing_owner, record_type, class, ttl, rdata };
     for key in keys.signers(record_type) {
-        let rrsig = signer.cache.rrsig(key, &set, signer.now_s, &signer.validity)?.to_vec();
+        out.push(signer.cache.rrsig(key, &set, signer.now_s, &signer.validity)?);
         note_tag(signed, key.key_tag());
-        out.push(opaque(owner.clone(), RecordType::RRSIG, ttl, rrsig));
     }
     Ok(true)
 }
