@@ -65,7 +65,7 @@ mod native {
             group.bench_function(case, |b| b.iter(|| sign(black_box(&key), black_box(&owner))));
         }
         if let Some((_, key)) = keys().into_iter().next() {
-            let mut cache = SignatureCache::new(CacheLimits::default());
+            let mut cache = SignatureCache::new(CacheLimits::default(), 0);
             group.bench_function("p256-cached", |b| b.iter(|| cached(&mut cache, black_box(&key), black_box(&owner))));
         }
         group.finish();
@@ -111,7 +111,7 @@ fn main() {
         time(case, 2_000, || sign(black_box(&key), black_box(&owner)));
     }
     if let Some((_, key)) = keys().into_iter().next() {
-        let mut cache = SignatureCache::new(CacheLimits::default());
+        let mut cache = SignatureCache::new(CacheLimits::default(), 0);
         time("p256-cached", 100_000, || cached(&mut cache, black_box(&key), black_box(&owner)));
     }
 }

@@ -17,7 +17,7 @@ use hickory_proto::rr::{DNSClass, LowerName, Name, RData, Record, RecordType};
 use crate::policy::{self, Budget, ClientViewSource, Context, HealthView, Random};
 use crate::zone::{Catalog, Lookup, NodeRef, RrSet, Viewer, Visible, WireSet, Zone};
 
-pub use section::{Answers, WireRrSet};
+pub use section::{Answers, PackedRdata, WireRrSet};
 
 /// What answering depends on besides the zones: where the client is, the health snapshot,
 /// the random source, and optionally an explain trace.
@@ -122,6 +122,10 @@ pub struct Resolution {
     pub recursion_available: bool,
     /// AD flag: an upstream validated the data and the client asked with AD or DO.
     pub authentic_data: bool,
+    /// The owners (as answered) of the Answer RRsets a wildcard synthesised (RFC 4592 §3.4.1),
+    /// which a signer signs under the wildcard's name ([`crate::dnssec::online`]). Empty for
+    /// most answers.
+    pub synthesized: Vec<Name>,
 }
 
 impl Resolution {
@@ -138,6 +142,7 @@ impl Resolution {
             tailored: false,
             recursion_available: false,
             authentic_data: false,
+            synthesized: Vec::new(),
         }
     }
 
@@ -188,8 +193,12 @@ pub fn resolve_visible(catalog: &Visible<'_>, question: &Question, inputs: &mut 
                 resolution.authority.push(zone.negative_soa());
                 return resolution;
             }
-            Lookup::Found { node, .. } => {
-                let target = match select(catalog, node, query_type, &name, inputs, &mut resolution) {
+            Lookup::Found { node, wildcard } => {
+                let selection = select(catalog, node, query_type, &name, inputs, &mut resolution);
+                if wildcard && matches!(selection, Selection::Records(_) | Selection::Wire(_) | Selection::Cname(_)) {
+                    resolution.synthesized.push(name.clone());
+                }
+                let target = match selection {
                     Selection::Records(records) => {
                         if query_type == RecordType::ANY {
                             resolution.extended_error = Some(ExtendedError::NotSupported);

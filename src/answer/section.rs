@@ -6,12 +6,59 @@
 
 use std::borrow::Cow;
 
+use hickory_proto::rr::rdata::NULL;
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecoder, Restrict};
 
+/// RDATA one after another, each as its length (two bytes, big-endian) then its bytes: a
+/// set's records, or its signatures, in one allocation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PackedRdata {
+    bytes: Vec<u8>,
+    count: usize,
+}
+
+impl PackedRdata {
+    /// None.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one RDATA (cut to 65,535 octets: RDATA read from a record's RDLENGTH fits).
+    pub fn push(&mut self, rdata: &[u8]) {
+        let length = u16::try_from(rdata.len()).unwrap_or(u16::MAX);
+        self.bytes.extend_from_slice(&length.to_be_bytes());
+        self.bytes.extend_from_slice(rdata.get(..usize::from(length)).unwrap_or_default());
+        self.count += 1;
+    }
+
+    /// How many.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Each RDATA, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let mut rest = self.bytes.as_slice();
+        std::iter::from_fn(move || {
+            let (&[high, low], after) = rest.split_first_chunk::<2>()?;
+            let (rdata, after) = after.split_at_checked(usize::from(u16::from_be_bytes([high, low])))?;
+            rest = after;
+            Some(rdata)
+        })
+    }
+}
+
 /// A plain RRset copied from a compact zone: one owner, type, class and TTL, and each
 /// record's RDATA in wire form, of a type whose RDATA holds no name
-/// ([`crate::zone::NodeRef::wire_rrset`]), so it stands alone outside the shard.
+/// ([`crate::zone::NodeRef::wire_rrset`]), so it stands alone outside the shard. A signer adds
+/// the set's RRSIG RDATA ([`WireRrSet::sign`]): they are written after the records, under the
+/// same owner, TTL and class, without a record of their own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WireRrSet {
     /// The owner: the name asked (RFC 4592 §3.4.1 for a wildcard's).
@@ -22,54 +69,64 @@ pub struct WireRrSet {
     pub class: DNSClass,
     /// The TTL of every record.
     pub ttl: u32,
-    /// Each record's RDATA, as its length (two bytes, big-endian) then its bytes.
-    rdata: Vec<u8>,
-    /// How many records.
-    count: usize,
+    /// Each record's RDATA.
+    rdata: PackedRdata,
+    /// The RDATA of the set's RRSIGs, if it is signed.
+    signatures: PackedRdata,
 }
 
 impl WireRrSet {
     /// A set of these RDATA, in this order.
     pub fn new<'a>(owner: Name, record_type: RecordType, class: DNSClass, ttl: u32, rdatas: impl IntoIterator<Item = &'a [u8]>) -> Self {
-        let mut set = Self { owner, record_type, class, ttl, rdata: Vec::new(), count: 0 };
-        for rdata in rdatas {
-            // RDATA read from a record's RDLENGTH fits in its two bytes.
-            let length = u16::try_from(rdata.len()).unwrap_or(u16::MAX);
-            set.rdata.extend_from_slice(&length.to_be_bytes());
-            set.rdata.extend_from_slice(rdata.get(..usize::from(length)).unwrap_or_default());
-            set.count += 1;
+        let mut rdata = PackedRdata::new();
+        for one in rdatas {
+            rdata.push(one);
         }
-        set
+        Self { owner, record_type, class, ttl, rdata, signatures: PackedRdata::new() }
     }
 
-    /// How many records.
+    /// How many records the set puts in the section: its own and its RRSIGs.
     pub fn len(&self) -> usize {
-        self.count
+        self.rdata.len() + self.signatures.len()
     }
 
     /// Whether the set holds no record.
     pub fn is_empty(&self) -> bool {
-        self.count == 0
+        self.len() == 0
     }
 
-    /// Each record's RDATA, in order.
+    /// Each record's RDATA, in order (its RRSIGs aside).
     pub fn rdatas(&self) -> impl Iterator<Item = &[u8]> {
-        let mut rest = self.rdata.as_slice();
-        std::iter::from_fn(move || {
-            let (&[high, low], after) = rest.split_first_chunk::<2>()?;
-            let (rdata, after) = after.split_at_checked(usize::from(u16::from_be_bytes([high, low])))?;
-            rest = after;
-            Some(rdata)
-        })
+        self.rdata.iter()
+    }
+
+    /// Each RRSIG's RDATA.
+    pub fn signatures(&self) -> impl Iterator<Item = &[u8]> {
+        self.signatures.iter()
+    }
+
+    /// Adds the set's RRSIGs (RDATA made by [`crate::dnssec`] over the set as it stands).
+    pub fn sign(&mut self, signatures: PackedRdata) {
+        if self.signatures.is_empty() {
+            self.signatures = signatures;
+        } else {
+            signatures.iter().for_each(|rdata| self.signatures.push(rdata));
+        }
+    }
+
+    /// Removes the RRSIGs.
+    pub fn unsign(&mut self) {
+        self.signatures = PackedRdata::new();
     }
 
     /// The records, decoded (the zone's data decoded when its shard was indexed, so none fails;
-    /// one that would is left out).
+    /// one that would is left out), then the RRSIGs, their RDATA as made (RFC 3597 form).
     pub fn records(&self) -> impl Iterator<Item = Record> + '_ {
-        self.rdatas().filter_map(|rdata| self.record(rdata))
+        let signatures = self.signatures().map(|rdata| self.rrsig(rdata));
+        self.rdatas().filter_map(|rdata| self.record(rdata)).chain(signatures)
     }
 
-    /// The last record, decoded (the others are not).
+    /// The last of the set's own records, decoded (the others are not).
     pub fn last_record(&self) -> Option<Record> {
         self.rdatas().last().and_then(|rdata| self.record(rdata))
     }
@@ -81,6 +138,14 @@ impl WireRrSet {
         let mut record = Record::from_rdata(self.owner.clone(), self.ttl, data);
         record.dns_class = self.class;
         Some(record)
+    }
+
+    /// The record of one of the set's RRSIGs.
+    fn rrsig(&self, rdata: &[u8]) -> Record {
+        let data = RData::Unknown { code: RecordType::RRSIG, rdata: NULL::with(rdata.to_vec()) };
+        let mut record = Record::from_rdata(self.owner.clone(), self.ttl, data);
+        record.dns_class = self.class;
+        record
     }
 }
 
@@ -260,7 +325,7 @@ mod tests {
     #[test]
     fn rdata_cut_short_ends_the_records_without_a_panic() {
         let mut set = WireRrSet::new(owner(), RecordType::A, DNSClass::IN, 60, [&[192, 0, 2, 1][..]]);
-        set.rdata.extend_from_slice(&[0, 9, 1]);
+        set.rdata.bytes.extend_from_slice(&[0, 9, 1]);
         assert_eq!(set.rdatas().count(), 1);
     }
 }

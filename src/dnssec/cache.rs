@@ -4,8 +4,9 @@
 //! entries go first.
 
 use std::collections::{HashMap, VecDeque};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 
+use super::canonical;
 use super::key::SigningKey;
 use super::rrset::RrSet;
 use super::sign::{rrsig, SignError, Validity};
@@ -43,24 +44,30 @@ struct Entry {
 /// The signature cache of one isolate.
 pub struct SignatureCache {
     limits: CacheLimits,
-    entries: HashMap<u128, Entry>,
+    /// Keyed by [`SignatureCache::fingerprint`], which is already a keyed hash: the map takes
+    /// its bits as they are ([`Fingerprints`]).
+    entries: HashMap<u128, Entry, Fingerprints>,
     order: VecDeque<(u128, u64)>,
     bytes: usize,
     sequence: u64,
     hits: u64,
     signatures: u64,
+    /// The secret the fingerprints are keyed with.
+    seed: u64,
 }
 
 impl SignatureCache {
-    /// An empty cache.
-    pub fn new(limits: CacheLimits) -> Self {
-        Self { limits, entries: HashMap::new(), order: VecDeque::new(), bytes: 0, sequence: 0, hits: 0, signatures: 0 }
+    /// An empty cache whose fingerprints are keyed with `seed`. The Worker gives a random
+    /// seed per isolate: the map is indexed by the fingerprints' bits, which a client must not
+    /// be able to choose (by the names it asks) to crowd one slot of the table.
+    pub fn new(limits: CacheLimits, seed: u64) -> Self {
+        Self { limits, entries: HashMap::default(), order: VecDeque::new(), bytes: 0, sequence: 0, hits: 0, signatures: 0, seed }
     }
 
     /// The RRSIG RDATA for `set` by `key` at `now_s`: the cached one while it is less than half
     /// its validity old, else a new signature (kept).
     pub fn rrsig(&mut self, key: &SigningKey, set: &RrSet<'_>, now_s: u64, validity: &Validity) -> Result<&[u8], SignError> {
-        let id = fingerprint(key, set);
+        let id = self.fingerprint(key, set);
         let fresh = self.entries.get(&id).is_some_and(|entry| now_s < entry.refresh_at_s);
         if fresh {
             self.hits += 1;
@@ -118,42 +125,62 @@ impl SignatureCache {
     }
 }
 
-/// A 128-bit fingerprint of what a signature depends on: the key (its DNSKEY RDATA, which holds
-/// the algorithm and public key), the owner (lower-cased), type, class, TTL and the RDATA. The
-/// RDATA are summed as a multiset, so the same records in another order (a shuffled answer)
-/// find the same entry. Each part is written to the hasher as one slice (per-octet writes cost
-/// most of a cache hit in wasm).
-fn fingerprint(key: &SigningKey, set: &RrSet<'_>) -> u128 {
-    let mut owner = [0u8; 255];
-    let mut length = 0;
-    for label in set.owner.iter() {
-        let Some(slot) = owner.get_mut(length..length + 1 + label.len()) else { break };
-        if let Some((size, text)) = slot.split_first_mut() {
-            *size = label.len() as u8;
-            for (out, octet) in text.iter_mut().zip(label) {
-                *out = octet.to_ascii_lowercase();
-            }
+/// A hasher for keys that are hashes already (the cache's fingerprints): their low 64 bits.
+#[derive(Default)]
+pub struct FingerprintHasher(u64);
+
+impl Hasher for FingerprintHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u128` is used; anything else is folded in, not lost.
+        for octet in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*octet);
         }
-        length += 1 + label.len();
     }
-    let owner = owner.get(..length).unwrap_or_default();
-    let half = |seed: u8| {
-        let mut hasher = DefaultHasher::new();
-        seed.hash(&mut hasher);
-        key.dnskey_rdata().hash(&mut hasher);
-        owner.hash(&mut hasher);
-        (u16::from(set.record_type), u16::from(set.class), set.ttl).hash(&mut hasher);
-        let mut records: u64 = 0;
-        for rdata in set.rdata {
-            let mut record = DefaultHasher::new();
-            seed.hash(&mut record);
-            rdata.hash(&mut record);
-            records = records.wrapping_add(record.finish());
-        }
-        (records, set.rdata.len()).hash(&mut hasher);
-        hasher.finish()
-    };
-    (u128::from(half(1)) << 64) | u128::from(half(2))
+
+    fn write_u128(&mut self, value: u128) {
+        self.0 ^= value as u64;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// The [`FingerprintHasher`] for the cache's map.
+type Fingerprints = BuildHasherDefault<FingerprintHasher>;
+
+impl SignatureCache {
+    /// A 128-bit fingerprint of what a signature depends on: the key ([`SigningKey::id`]), the
+    /// owner (lower-cased), type, class, TTL and the RDATA, keyed with the cache's seed. The
+    /// RDATA of a set of several records are summed as a multiset, so the same records in
+    /// another order (a shuffled answer) find the same entry; a one-record set (most) is hashed
+    /// directly. Each part is written to the hasher as one slice (per-octet writes cost most of
+    /// a cache hit in wasm).
+    fn fingerprint(&self, key: &SigningKey, set: &RrSet<'_>) -> u128 {
+        let mut owner = [0u8; 255];
+        let owner = canonical::name_on_stack(set.owner, &mut owner);
+        let half = |seed: u64| {
+            let mut hasher = DefaultHasher::new();
+            (seed, key.id(), u16::from(set.record_type), u16::from(set.class), set.ttl, set.rdata.len()).hash(&mut hasher);
+            owner.hash(&mut hasher);
+            match set.rdata {
+                [rdata] => rdata.hash(&mut hasher),
+                several => {
+                    let mut records: u64 = 0;
+                    for rdata in several {
+                        let mut record = DefaultHasher::new();
+                        seed.hash(&mut record);
+                        rdata.hash(&mut record);
+                        records = records.wrapping_add(record.finish());
+                    }
+                    records.hash(&mut hasher);
+                }
+            }
+            hasher.finish()
+        };
+        // Two halves under two keys: the seed, and the seed with the golden ratio's bits flipped in.
+        (u128::from(half(self.seed)) << 64) | u128::from(half(self.seed ^ 0x9E37_79B9_7F4A_7C15))
+    }
 }
 
 #[cfg(test)]
@@ -170,7 +197,7 @@ mod tests {
     #[test]
     fn a_set_is_signed_once_until_half_its_validity_has_passed() {
         let validity = Validity { backdate_s: 3600, lifetime_s: 1000 };
-        let mut cache = SignatureCache::new(CacheLimits::default());
+        let mut cache = SignatureCache::new(CacheLimits::default(), 0);
         let owner = Name::from_str("www.example.com.").unwrap();
         let rdata: [&[u8]; 2] = [&[192, 0, 2, 1], &[192, 0, 2, 2]];
         let set = RrSet { owner: &owner, record_type: RecordType::A, class: DNSClass::IN, ttl: 300, rdata: &rdata };
@@ -194,7 +221,7 @@ mod tests {
     #[test]
     fn the_cache_stays_within_its_limits() {
         let validity = Validity::default();
-        let mut cache = SignatureCache::new(CacheLimits { entries: 10, bytes: 1 << 20 });
+        let mut cache = SignatureCache::new(CacheLimits { entries: 10, bytes: 1 << 20 }, 0);
         let names: Vec<Name> = (0..50).map(|i| Name::from_str(&format!("h{i}.example.com.")).unwrap()).collect();
         let rdata: [&[u8]; 1] = [&[192, 0, 2, 1]];
         for name in &names {
@@ -203,7 +230,7 @@ mod tests {
             assert!(cache.len() <= 10);
         }
         let per_entry = cache.bytes() / cache.len();
-        let mut small = SignatureCache::new(CacheLimits { entries: 1000, bytes: per_entry * 3 });
+        let mut small = SignatureCache::new(CacheLimits { entries: 1000, bytes: per_entry * 3 }, 0);
         for name in &names {
             let set = RrSet { owner: name, record_type: RecordType::A, class: DNSClass::IN, ttl: 300, rdata: &rdata };
             small.rrsig(&key(), &set, 0, &validity).unwrap();

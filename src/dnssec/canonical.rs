@@ -17,6 +17,27 @@ pub fn name(name: &Name, out: &mut Vec<u8>) {
     out.push(0);
 }
 
+/// `name` in canonical wire form (as [`name`] writes it) in a buffer on the stack, without
+/// allocating: for keys looked up per answer. A `Name` is at most 255 octets, so it fits.
+pub fn name_on_stack<'b>(name: &Name, buffer: &'b mut [u8; 255]) -> &'b [u8] {
+    let mut length = 0;
+    for label in name.iter() {
+        let Some(slot) = buffer.get_mut(length..length + 1 + label.len()) else { break };
+        if let Some((size, text)) = slot.split_first_mut() {
+            *size = label.len() as u8;
+            for (out, octet) in text.iter_mut().zip(label) {
+                *out = octet.to_ascii_lowercase();
+            }
+        }
+        length += 1 + label.len();
+    }
+    if let Some(root) = buffer.get_mut(length) {
+        *root = 0;
+        length += 1;
+    }
+    buffer.get(..length).unwrap_or_default()
+}
+
 /// The RRSIG Labels field for an owner name: its labels, not counting the root nor a leading
 /// wildcard label `*` (RFC 4034 §3.1.3).
 pub fn label_count(name: &Name) -> u8 {
@@ -164,6 +185,14 @@ mod tests {
         let mut out = Vec::new();
         name(&Name::from_str("WWW.Example.").unwrap(), &mut out);
         assert_eq!(out, b"\x03www\x07example\x00");
+        // The same on the stack, for the longest name too (255 octets).
+        let mut buffer = [0; 255];
+        assert_eq!(name_on_stack(&Name::from_str("WWW.Example.").unwrap(), &mut buffer), out.as_slice());
+        let longest = Name::from_str(&format!("{}.", ["a".repeat(63), "b".repeat(63), "c".repeat(63), "d".repeat(61)].join("."))).unwrap();
+        let mut out = Vec::new();
+        name(&longest, &mut out);
+        assert_eq!(out.len(), 255);
+        assert_eq!(name_on_stack(&longest, &mut buffer), out.as_slice());
         assert_eq!(label_count(&Name::from_str("*.a.Example.").unwrap()), 2);
         assert_eq!(label_count(&Name::from_str("a.b.example.").unwrap()), 3);
         assert_eq!(label_count(&Name::root()), 0);

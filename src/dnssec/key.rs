@@ -20,6 +20,7 @@
 //! key(s) as above and at most one more key, published or retired, of one of their roles.
 
 use std::fmt;
+use std::hash::{DefaultHasher, Hash as _, Hasher as _};
 use std::str::FromStr;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -184,6 +185,8 @@ pub struct SigningKey {
     private: Private,
     dnskey: Vec<u8>,
     key_tag: u16,
+    /// [`SigningKey::id`], computed once.
+    id: u64,
 }
 
 impl fmt::Debug for SigningKey {
@@ -224,7 +227,10 @@ impl SigningKey {
         dnskey.push(algorithm.number());
         dnskey.extend_from_slice(&public);
         let key_tag = key_tag(&dnskey);
-        Some(Self { zone: zone.to_lowercase(), flags, algorithm, private, dnskey, key_tag })
+        let mut hasher = DefaultHasher::new();
+        dnskey.hash(&mut hasher);
+        let id = hasher.finish();
+        Some(Self { zone: zone.to_lowercase(), flags, algorithm, private, dnskey, key_tag, id })
     }
 
     /// The zone the key signs (lower-case).
@@ -250,6 +256,13 @@ impl SigningKey {
     /// The key tag (RFC 4034 App. B).
     pub fn key_tag(&self) -> u16 {
         self.key_tag
+    }
+
+    /// 64 bits that tell this key from another: a hash (SipHash) of its DNSKEY RDATA, which
+    /// holds the algorithm and public key. The signature cache's fingerprints hash it instead of
+    /// the whole RDATA.
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// The DNSKEY RDATA (RFC 4034 §2.1), to publish at the apex.

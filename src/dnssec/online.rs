@@ -24,11 +24,12 @@ use hickory_proto::rr::rdata::NULL;
 use hickory_proto::rr::{DNSClass, LowerName, Name, RData, Record, RecordType};
 
 use super::cache::SignatureCache;
+use super::canonical;
 use super::denial;
 use super::key::KeySet;
 use super::rrset::{rdata_wire, RrSet};
 use super::sign::{wildcard_owner, SignError, Validity};
-use crate::answer::{Answers, Resolution, WireRrSet};
+use crate::answer::{Answers, PackedRdata, Resolution, WireRrSet};
 use crate::zone::key::KeyHashing;
 use crate::zone::{Lookup, Visible, Zone};
 
@@ -39,9 +40,11 @@ pub const DNSKEY_TTL: u32 = 3_600;
 /// The signing keys this isolate has, by zone apex.
 #[derive(Debug, Default)]
 pub struct Keyring {
-    /// By apex, lower-cased (zone apexes are). Hashed unkeyed ([`KeyHashing`]): the table holds
-    /// the operator's zones only, and a query looks one of them up per signed RRset.
-    zones: HashMap<Name, KeySet, KeyHashing>,
+    /// By apex in canonical wire form (lower-cased), which a lookup writes on the stack
+    /// ([`canonical::name_on_stack`]; hashing a `Name` lower-cases a copy of each label).
+    /// Hashed unkeyed ([`KeyHashing`]): the table holds the operator's zones only, and a query
+    /// looks one of them up per signed RRset.
+    zones: HashMap<Box<[u8]>, KeySet, KeyHashing>,
 }
 
 impl Keyring {
@@ -52,7 +55,9 @@ impl Keyring {
 
     /// Adds a zone's keys (the zone is the keys' own), replacing any it had.
     pub fn insert(&mut self, keys: KeySet) {
-        self.zones.insert(keys.key_signing().zone().to_lowercase(), keys);
+        let mut apex = [0; 255];
+        let apex: Box<[u8]> = canonical::name_on_stack(keys.key_signing().zone(), &mut apex).into();
+        self.zones.insert(apex, keys);
     }
 
     /// The keys of the zone at `apex`.
@@ -60,8 +65,8 @@ impl Keyring {
         if self.zones.is_empty() {
             return None;
         }
-        // hickory's Name compares and hashes ignoring case.
-        self.zones.get(apex)
+        let mut key = [0; 255];
+        self.zones.get(canonical::name_on_stack(apex, &mut key))
     }
 
     /// How many zones have keys.
@@ -152,9 +157,9 @@ pub fn sign(resolution: &mut Resolution, question: &Question, compact_ok: bool, 
     }
     let mut signed = Signed::default();
     let answers = std::mem::take(&mut resolution.answers);
-    let (records, wire) = answers.into_parts();
+    let (records, mut wire) = answers.into_parts();
     let mut proofs = Vec::new();
-    let result = sign_answers(&records, wire.as_ref(), catalog, signer, &mut signed, &mut proofs).and_then(|answers| {
+    let result = sign_answers(&records, wire.as_mut(), &resolution.synthesized, catalog, signer, &mut signed, &mut proofs).and_then(|answers| {
         let authority = sign_authority(resolution, question, &answers, compact_ok, catalog, signer, &mut signed)?;
         Ok((answers, authority))
     });
@@ -169,17 +174,23 @@ pub fn sign(resolution: &mut Resolution, question: &Question, compact_ok: bool, 
             Ok(signed)
         }
         Err(error) => {
+            if let Some(set) = &mut wire {
+                set.unsign();
+            }
             resolution.answers = Answers::from_parts(records, wire);
             Err(error)
         }
     }
 }
 
-/// The decoded answers with an RRSIG after each RRset, and the wire set's RRSIG among them
-/// (the wire set is written last, as it stands). Wildcard proofs go to `proofs`.
+/// The decoded answers with an RRSIG after each RRset; the wire set's RRSIGs go in the wire set
+/// ([`WireRrSet::sign`]: written after its records, no `Record` made). `synthesized` are the
+/// owners of the sets a wildcard made ([`Resolution::synthesized`]); their proofs go to
+/// `proofs`.
 fn sign_answers(
     records: &[Record],
-    wire: Option<&WireRrSet>,
+    wire: Option<&mut WireRrSet>,
+    synthesized: &[Name],
     catalog: &Visible<'_>,
     signer: &mut Signer<'_>,
     signed: &mut Signed,
@@ -197,24 +208,31 @@ fn sign_answers(
             .collect::<Result<Vec<_>, _>>()?;
         let slices: Vec<&[u8]> = rdata.iter().map(Vec::as_slice).collect();
         let ttl = set.iter().map(|record| record.ttl).min().unwrap_or(first.ttl);
-        if sign_set(&first.name, first.record_type(), first.dns_class, ttl, &slices, catalog, signer, signed, proofs, &mut answers)? {
+        let wildcard = synthesized.contains(&first.name);
+        let mut signatures = PackedRdata::new();
+        if sign_set(&first.name, first.record_type(), first.dns_class, ttl, &slices, wildcard, catalog, signer, signed, proofs, &mut signatures)? {
             // One TTL for the set and its signature (RFC 2181 §5.2).
             for record in answers.iter_mut().skip(start).take(set.len()) {
                 record.ttl = ttl;
             }
         }
+        answers.extend(signatures.iter().map(|rrsig| opaque(first.name.clone(), RecordType::RRSIG, ttl, rrsig.to_vec())));
     }
     if let Some(set) = wire {
         let slices: Vec<&[u8]> = set.rdatas().collect();
-        sign_set(&set.owner, set.record_type, set.class, set.ttl, &slices, catalog, signer, signed, proofs, &mut answers)?;
+        let wildcard = synthesized.contains(&set.owner);
+        let mut signatures = PackedRdata::new();
+        sign_set(&set.owner, set.record_type, set.class, set.ttl, &slices, wildcard, catalog, signer, signed, proofs, &mut signatures)?;
+        set.sign(signatures);
     }
     Ok(answers)
 }
 
-/// The RRSIGs of one answered RRset (owner as answered) pushed to `out`, when its zone signs:
+/// The RRSIG RDATA of one answered RRset (owner as answered) added to `out`, when its zone signs:
 /// one, or for the DNSKEY RRset during a KSK or CSK rollover one per key-signing key
-/// ([`KeySet::signers`]). A wildcard expansion is signed under the wildcard's owner, with the
-/// no-closer-name proof added to `proofs`. Whether the set was signed.
+/// ([`KeySet::signers`]). A wildcard expansion (`wildcard`: the engine synthesised the set) is
+/// signed under the wildcard's owner, with the no-closer-name proof added to `proofs`. Whether
+/// the set was signed.
 #[allow(clippy::too_many_arguments)]
 fn sign_set(
     owner: &Name,
@@ -222,11 +240,12 @@ fn sign_set(
     class: DNSClass,
     ttl: u32,
     rdata: &[&[u8]],
+    wildcard: bool,
     catalog: &Visible<'_>,
     signer: &mut Signer<'_>,
     signed: &mut Signed,
     proofs: &mut Vec<Record>,
-    out: &mut Vec<Record>,
+    out: &mut PackedRdata,
 ) -> Result<bool, SignError> {
     if record_type == RecordType::RRSIG {
         return Ok(false);
@@ -234,7 +253,7 @@ fn sign_set(
     let Some(zone) = catalog.find(owner) else { return Ok(false) };
     let Some(keys) = keys_of(zone, signer.keys) else { return Ok(false) };
     let mut signing_owner = Cow::Borrowed(owner);
-    if let Lookup::Found { wildcard: true, .. } = zone.lookup(owner, record_type) {
+    if wildcard {
         if let Some((wildcard, next_closer)) = wildcard_source(zone, owner) {
             let (nsec_owner, nsec) = denial::wildcard_nsec(&next_closer).map_err(|_| SignError::OutOfZone)?;
             if !proofs.iter().any(|record| record.record_type() == RecordType::NSEC && record.name == nsec_owner) {
@@ -248,9 +267,8 @@ fn sign_set(
     }
     let set = RrSet { owner: &signing_owner, record_type, class, ttl, rdata };
     for key in keys.signers(record_type) {
-        let rrsig = signer.cache.rrsig(key, &set, signer.now_s, &signer.validity)?.to_vec();
+        out.push(signer.cache.rrsig(key, &set, signer.now_s, &signer.validity)?);
         note_tag(signed, key.key_tag());
-        out.push(opaque(owner.clone(), RecordType::RRSIG, ttl, rrsig));
     }
     Ok(true)
 }
@@ -447,7 +465,7 @@ mod tests {
         let mut resolution = resolve(catalog, &question, &mut inputs);
         let visible = catalog.visible(&Viewer::default());
         dnskey_answer(&mut resolution, &question, &visible, keys);
-        let mut cache = SignatureCache::new(CacheLimits::default());
+        let mut cache = SignatureCache::new(CacheLimits::default(), 0);
         let mut signer = Signer { keys, cache: &mut cache, now_s: 1_800_000_000, validity: Validity::default() };
         let signed = sign(&mut resolution, &question, compact_ok, &visible, &mut signer);
         (resolution, signed)
@@ -502,6 +520,7 @@ mod tests {
         let records = resolution.answers.records();
         let types: Vec<RecordType> = records.iter().map(Record::record_type).collect();
         assert_eq!(types, [RecordType::CNAME, RecordType::RRSIG, RecordType::A, RecordType::RRSIG]);
+        assert!(resolution.synthesized.is_empty(), "no wildcard made these");
         assert_eq!(covered(&records[1]).0, u16::from(RecordType::CNAME));
         assert_eq!(covered(&records[3]), (u16::from(RecordType::A), 3, 300));
         assert_eq!(records[3].name, name("www.example.com."));
@@ -557,6 +576,7 @@ mod tests {
     #[test]
     fn a_wildcard_expansion_is_signed_under_the_wildcard_with_the_no_closer_name_proof() {
         let (resolution, _) = answer(&catalog(true), &keyring(), "x.y.apps.example.com.", RecordType::A, false);
+        assert_eq!(resolution.synthesized, vec![name("x.y.apps.example.com.")], "the engine says which set a wildcard made");
         let records = resolution.answers.records();
         let rrsig = of_type(&records, RecordType::RRSIG);
         assert_eq!(rrsig[0].name, name("x.y.apps.example.com."));
@@ -658,7 +678,7 @@ mod tests {
         let keys = keyring();
         let question = Question::query(name("www.example.com."), RecordType::A);
         let visible = catalog.visible(&Viewer::default());
-        let mut cache = SignatureCache::new(CacheLimits::default());
+        let mut cache = SignatureCache::new(CacheLimits::default(), 0);
         let mut first = None;
         for _ in 0..3 {
             let client = Client::default();

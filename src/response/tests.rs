@@ -74,3 +74,52 @@ fn extended_rcodes_put_their_high_bits_in_opt() {
     assert_eq!(encoded.bytes.get(encoded.bytes.len() - 11..), Some(&[0, 0, 41, 0x04, 0xD0, 1, 0, 0x80, 0, 0, 0][..]));
     assert_eq!(encoded.bytes.get(3).map(|flags| flags & 0x0F), Some(0));
 }
+
+/// A signed wire set: its RRSIGs written after its records with the owner's pointer, octet
+/// for octet what hickory's encoder writes for the same records (the RRSIG as a record of
+/// RFC 3597 form, which is how they were written before they rode in the wire set).
+#[test]
+fn a_signed_wire_sets_rrsigs_are_the_bytes_hickory_writes_for_them() {
+    use crate::answer::{PackedRdata, WireRrSet};
+    use hickory_proto::op::{emit_message_parts, Message, MessageType, Metadata, OpCode};
+    use hickory_proto::rr::DNSClass;
+    use hickory_proto::serialize::binary::BinEncoder;
+
+    let question = Question::query(name("H5.bench.test."), RecordType::A);
+    let mut set = WireRrSet::new(name("H5.bench.test."), RecordType::A, DNSClass::IN, 300, [&[192, 0, 2, 5][..], &[192, 0, 2, 6]]);
+    // Two RRSIGs (a rollover's DNSKEY set has two): type covered, algorithm, labels, original
+    // TTL, expiration, inception, key tag, signer's name, signature.
+    let mut rrsigs = PackedRdata::new();
+    for tag in [0x1234u16, 0x5678] {
+        let mut rdata = vec![0, 1, 13, 3, 0, 0, 1, 44, 0x6A, 0, 0, 0, 0x69, 0, 0, 0];
+        rdata.extend_from_slice(&tag.to_be_bytes());
+        rdata.extend_from_slice(b"\x05bench\x04test\x00");
+        rdata.extend_from_slice(&[0xAB; 64]);
+        rrsigs.push(&rdata);
+    }
+    set.sign(rrsigs);
+    let mut resolution = Resolution { authoritative: true, ..Resolution::new(ResponseCode::NoError) };
+    resolution.answers.push_wire(set);
+    let ours = encode(&header(), Some(&question), None, &resolution).unwrap();
+
+    let mut metadata = Metadata::new(0x1234, MessageType::Response, OpCode::Query);
+    metadata.authoritative = true;
+    metadata.recursion_desired = true;
+    let records = resolution.answers.records();
+    assert_eq!(records.iter().map(Record::record_type).collect::<Vec<_>>(), [RecordType::A, RecordType::A, RecordType::RRSIG, RecordType::RRSIG]);
+    let none: [Record; 0] = [];
+    let mut theirs = Vec::new();
+    emit_message_parts(
+        &metadata,
+        &mut [&question].into_iter(),
+        &mut records.iter(),
+        &mut none.iter(),
+        &mut none.iter(),
+        None,
+        None,
+        &mut BinEncoder::new(&mut theirs),
+    )
+    .unwrap();
+    assert_eq!(ours.bytes, theirs);
+    assert_eq!(Message::from_vec(&ours.bytes).unwrap().answers.len(), 4);
+}

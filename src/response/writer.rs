@@ -8,7 +8,7 @@
 //! names uncompressed (always valid).
 
 use hickory_proto::op::Query as Question;
-use hickory_proto::rr::{Name, RData, Record};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder, NameEncoding};
 
 use super::compression::Compression;
@@ -145,14 +145,16 @@ impl<'b> Writer<'b> {
         Ok(())
     }
 
-    /// An RRset in wire form: the owner written once, each later record's owner a pointer to
-    /// it (RFC 1035 §4.1.4), the RDATA copied as the zone holds it.
+    /// An RRset in wire form, then its RRSIGs if it is signed: the owner written once, each
+    /// later record's owner a pointer to it (RFC 1035 §4.1.4), the RDATA copied as the zone
+    /// holds it (the RRSIGs' as the signer made them, uncompressed: RFC 4034 §3.1.7).
     pub(super) fn wire_rrset(&mut self, set: &WireRrSet) -> Result<(), EncodeError> {
         // What the later owners are: the pointer the first one was written as (the name was
         // written before, as the question or a CNAME's target: nearly always), else a pointer
         // to where it was written in full, when that is within a pointer's reach.
         let mut owner: Option<[u8; 2]> = None;
-        for rdata in set.rdatas() {
+        let records = set.rdatas().map(|rdata| (set.record_type, rdata));
+        for (record_type, rdata) in records.chain(set.signatures().map(|rdata| (RecordType::RRSIG, rdata))) {
             match owner {
                 Some(pointer) => self.slice(&pointer),
                 None => {
@@ -164,7 +166,7 @@ impl<'b> Writer<'b> {
                     };
                 }
             }
-            self.u16(set.record_type.into());
+            self.u16(record_type.into());
             self.u16(set.class.into());
             self.u32(set.ttl);
             let length = u16::try_from(rdata.len()).map_err(|_| EncodeError::RdataTooLong(rdata.len()))?;

@@ -24,7 +24,8 @@ pub(super) struct Signing {
 
 impl Default for Signing {
     fn default() -> Self {
-        Self { keys: Keyring::new(), cache: SignatureCache::new(CacheLimits::default()), tried: HashSet::new() }
+        // A random seed keys the cache's fingerprints (`SignatureCache::new`).
+        Self { keys: Keyring::new(), cache: SignatureCache::new(CacheLimits::default(), super::seed()), tried: HashSet::new() }
     }
 }
 
