@@ -76,7 +76,7 @@ function showLogin(message) {
   $("#token").focus();
 }
 
-const VIEWS = { zones: loadZones, health: loadHealth, policies: loadPolicies, traffic: loadTraffic };
+const VIEWS = { zones: loadZones, health: loadHealth, policies: loadPolicies, traffic: loadTraffic, firewall: loadFirewall };
 
 async function show(view) {
   if (!VIEWS[view]) view = "zones";
@@ -428,6 +428,55 @@ function drawBreakdown(key, title, counts) {
     el("caption", {}, title),
     el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Key"), el("th", { scope: "col" }, "Queries"), el("th", { scope: "col" }, el("span", { class: "muted" }, "share")))),
     el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: 3, class: "muted" }, "none in this window")))));
+}
+
+// ------------------------------------------------------------------ firewall
+
+/** A table body's rows, or one row saying there is nothing. */
+function rowsOrNone(rows, columns, none) {
+  return rows.length ? rows : [el("tr", {}, el("td", { colspan: columns, class: "muted" }, none))];
+}
+
+async function loadFirewall() {
+  // The mode first: in authoritative-only mode there is no firewall to show.
+  const resolver = await api("GET", "/admin/resolver").catch((error) => { if (error.message === "unauthorized") throw error; return null; });
+  const authoritative = resolver !== null && resolver.mode !== "resolver";
+  $("#firewall-mode").textContent = authoritative
+    ? "Authoritative only: this Worker has no upstreams (UPSTREAMS), so it forwards nothing and its firewall blocks nothing. Lists, profiles and subscriptions apply in resolver mode."
+    : resolver ? `Resolver mode: firewall ${resolver.firewall.version || "(no list published with the CLI)"}, ${resolver.firewall.rules} rules loaded in this isolate.` : "";
+  $("#firewall-mode").dataset.mode = authoritative ? "authoritative" : "resolver";
+  $("#firewall-details").hidden = authoritative;
+  if (authoritative) return;
+  const [stats, subscribed] = await Promise.all([api("GET", "/admin/firewall/stats"), api("GET", "/admin/firewall/subscriptions")]);
+  const blocked = $("#firewall-blocked");
+  blocked.dataset.blocked = String(stats.blocked);
+  blocked.textContent = `${stats.blocked} ${stats.blocked === 1 ? "query" : "queries"} blocked by this isolate since it started` +
+    (stats.uncounted ? ` (${stats.uncounted} of them past the counters' bounds, in the total only).` : ".");
+  const profile = (name) => name ? el("code", {}, name) : el("span", { class: "muted" }, "(default)");
+  const list = (name) => name ? el("code", {}, name) : el("span", { class: "muted" }, "(unnamed)");
+  const count = (n) => el("td", { class: "count" }, n);
+  $("#firewall-profiles tbody").replaceChildren(...rowsOrNone(stats.profiles.map(([name, n]) => el("tr", { "data-profile": name }, el("td", {}, profile(name)), count(n))), 2, "nothing blocked yet"));
+  $("#firewall-lists tbody").replaceChildren(...rowsOrNone(stats.lists.map((entry) => el("tr", { "data-profile": entry.profile, "data-list": entry.list },
+    el("td", {}, profile(entry.profile)), el("td", {}, list(entry.list)), count(entry.blocked))), 3, "nothing blocked yet"));
+  $("#firewall-rules tbody").replaceChildren(...rowsOrNone(stats.rules.map((rule) => el("tr", { "data-list": rule.list, "data-line": rule.line },
+    el("td", { class: "key" }, el("code", {}, rule.rule)), el("td", {}, list(rule.list), ` line ${rule.line}`), el("td", {}, profile(rule.profile)), count(rule.blocked))), 4, "nothing blocked yet"));
+  const now = Date.now() / 1000;
+  const ago = (seconds) => seconds ? `${duration((now - seconds) * 1000)} ago` : "never";
+  $("#firewall-subscriptions tbody").replaceChildren(...rowsOrNone(subscribed.subscriptions.map((entry) => {
+    const status = entry.status;
+    const error = status && status.error;
+    const last = !status ? el("span", { class: "muted" }, "not fetched yet")
+      : error ? el("div", { class: "failure" }, el("strong", {}, "failed: "), error, el("br"),
+        `${status.failures} ${status.failures === 1 ? "failure" : "failures"} in a row, last checked ${ago(status.checked_at)}; ${status.version ? "the last good list keeps serving" : "no good download yet"}`)
+      : el("span", {}, el("span", { class: "state up" }, "ok"), `, checked ${ago(status.checked_at)}, unchanged since ${ago(status.fresh_at)}, changed ${ago(status.changed_at)}`);
+    return el("tr", { "data-list": entry.name, "data-failing": String(Boolean(error)), class: error ? "failing" : "" },
+      el("td", { class: "key" }, el("code", {}, entry.name), el("br"), el("span", { class: "muted mono" }, entry.url), el("br"),
+        el("span", { class: "muted" }, `${entry.format}, every ${duration(entry.refresh_seconds * 1000)}`)),
+      el("td", {}, last),
+      el("td", {}, status && status.version ? [el("code", {}, status.version), el("br"), `${status.rules} rules`, status.skipped ? `, ${status.skipped} lines not expressible` : "",
+        entry.held === status.version ? "" : el("div", { class: "muted" }, entry.held ? `this isolate still holds ${entry.held}` : "not loaded in this isolate yet")] : el("span", { class: "muted" }, "nothing")),
+      el("td", {}, entry.next_check_at ? `in ${duration(entry.next_check_in_seconds * 1000) || "0 s"} (${time(entry.next_check_at)})` : el("span", { class: "muted" }, "at the next run")));
+  }), 4, "no list subscribed (SUBSCRIPTIONS)"));
 }
 
 // ------------------------------------------------------------------ start

@@ -5,7 +5,8 @@
 // Environment: CONSOLE_URL, CONSOLE_TOKEN, CONSOLE_V1 (the older version), CONSOLE_V2 (the
 // current one), CONSOLE_SCREENSHOTS (a directory for the PNGs), CONSOLE_PROFILE (a fresh
 // --user-data-dir). Prints FORCED-DOWN once a check is forced down and waits for a line on
-// stdin (the Rust test asks over DoH meanwhile), and DONE at the end.
+// stdin (the Rust test asks over DoH meanwhile), BLOCK likewise before the Firewall view (the
+// test asks a blocked name), and DONE at the end.
 import { chromium } from "playwright-core";
 import { createInterface } from "node:readline";
 import { join } from "node:path";
@@ -141,6 +142,27 @@ try {
   await page.waitForFunction(() => /last 5 min/.test(document.querySelector("#traffic-total").textContent));
   await shot("traffic.png");
   step("traffic counted and drawn");
+
+  // ---- firewall: a query blocked by a subscribed list, counted by list and rule; the other
+  // subscription's last download failed and stands out
+  step("BLOCK");
+  check((await nextLine()) === "continue", "the test goes on");
+  await page.locator('.tab[data-view="firewall"]').click();
+  await page.locator("#firewall-blocked[data-blocked]").waitFor();
+  check((await page.locator("#firewall-mode").getAttribute("data-mode")) === "resolver", "the Worker is in resolver mode");
+  check((await page.locator("#firewall-blocked").getAttribute("data-blocked")) === "1", "one query blocked");
+  check((await page.locator('#firewall-lists tr[data-list="ads.txt"] td.count').textContent()) === "1", "counted for ads.txt");
+  const rule = page.locator('#firewall-rules tr[data-list="ads.txt"][data-line="2"]');
+  check((await rule.locator("code").first().textContent()) === "||ads.example^", "the rule as written, with its line");
+  check((await rule.locator("td.count").textContent()) === "1", "the rule counted once");
+  const failing = page.locator('#firewall-subscriptions tr[data-list="trackers.txt"]');
+  check((await failing.getAttribute("data-failing")) === "true" && (await failing.getAttribute("class")) === "failing", "the failing list stands out");
+  const failure = await failing.textContent();
+  check(failure.includes("HTTP status 503") && failure.includes("2 failures in a row") && failure.includes("the last good list keeps serving"), `the failure is said: ${failure}`);
+  check((await page.locator('#firewall-subscriptions tr[data-list="ads.txt"]').getAttribute("data-failing")) === "false", "ads.txt is fine");
+  check(requests.includes("GET /admin/firewall/stats") && requests.includes("GET /admin/firewall/subscriptions"), `ordinary admin API calls: ${requests}`);
+  await shot("firewall.png");
+  step("firewall blocks and subscriptions seen");
 
   // ---- roll back to v1, through the confirmation
   await page.locator('.tab[data-view="zones"]').click();
