@@ -8,7 +8,10 @@
 //! highlighted, forces a check down (the test then asks over DoH, wire format, and sees the
 //! answer change), sees those queries counted in the Traffic view (the isolate's counters),
 //! sees a blocked query counted by list and rule in the Firewall view beside a subscription
-//! whose last download failed, and rolls back to v1 through the confirmation dialog.
+//! whose last download failed, edits console.test in the zone editor (a deliberate error shown
+//! with its line, fixed, checked by a dry run, published after the confirmation: the test
+//! then asks over DoH and sees the new name), and rolls back to v1 through the confirmation
+//! dialog.
 //!
 //! The Worker runs in resolver mode (an upstream nobody answers on: every name asked is
 //! hosted or blocked) with two subscriptions whose state is written to KV as the scheduled
@@ -191,12 +194,23 @@ fn the_console_signs_in_draws_policies_forces_checks_and_rolls_back_in_chromium(
     let mut steps = Vec::new();
     let mut answered_while_down = None;
     let mut blocked = None;
+    let (mut before_edit, mut after_edit) = (None, None);
     for line in stdout.lines() {
         let line = line.unwrap();
         println!("console.mjs: {line}");
         if line == "FORCED-DOWN" {
             // The browser forced the check down: the same Worker answers DoH from the standby.
             answered_while_down = Some(doh_a("service.console.test."));
+            writeln!(stdin, "continue").unwrap();
+        }
+        if line == "EDIT" {
+            // Before the editor publishes: no such name.
+            let message = curl_post(&format!("http://127.0.0.1:{PORT}/dns-query"), &query_bytes("www.console.test.", RecordType::A, false), &[]).message();
+            before_edit = Some(message.metadata.response_code);
+            writeln!(stdin, "continue").unwrap();
+        }
+        if line == "PUBLISHED" {
+            after_edit = Some(doh_a("www.console.test."));
             writeln!(stdin, "continue").unwrap();
         }
         if line == "BLOCK" {
@@ -219,13 +233,27 @@ fn the_console_signs_in_draws_policies_forces_checks_and_rolls_back_in_chromium(
     assert!(status.success(), "the browser script failed after: {steps:?}\n{}", workerd.log());
     assert_eq!(answered_while_down.as_deref(), Some(&["192.0.2.2".to_owned()][..]), "the DoH answer changed with the override");
     assert_eq!(blocked, Some(hickory_proto::op::ResponseCode::NXDomain), "the subscribed list blocks: {}", workerd.log());
+    assert_eq!(before_edit, Some(hickory_proto::op::ResponseCode::NXDomain), "www.console.test. is not there before the edit");
+    assert_eq!(after_edit.as_deref(), Some(&["192.0.2.7".to_owned()][..]), "the DoH answer follows the edit the console published");
     assert!(steps.iter().any(|step| step == "DONE"), "{steps:?}");
 
     // What the browser did is what the admin API now says: v1 is current again.
     let listing = curl(&["-H", &format!("authorization: Bearer {TOKEN}"), &format!("http://127.0.0.1:{PORT}/admin/zones")]);
     let listing: serde_json::Value = serde_json::from_slice(&listing.body).unwrap();
     assert_eq!(listing["current"], v1.as_str());
-    for shot in ["login.png", "zones.png", "policies.png", "health.png", "traffic.png", "firewall.png", "rollback.png", "phone.png", "traffic-phone.png"] {
+    for shot in [
+        "login.png",
+        "zones.png",
+        "policies.png",
+        "health.png",
+        "traffic.png",
+        "firewall.png",
+        "editor.png",
+        "editor-checked.png",
+        "rollback.png",
+        "phone.png",
+        "traffic-phone.png",
+    ] {
         let bytes = std::fs::read(screenshots.join(shot)).unwrap_or_else(|e| panic!("{shot}: {e}"));
         assert!(bytes.starts_with(b"\x89PNG"), "{shot} is a PNG");
     }
