@@ -256,6 +256,17 @@ try {
   const trafficOverflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   check(trafficOverflow <= 0, `the Traffic view fits a phone's width (overflows by ${trafficOverflow} px)`);
   await shot("traffic-phone.png");
+  await page.locator('.tab[data-view="firewall"]').click();
+  await page.locator('#firewall-subscriptions tr[data-list="trackers.txt"]').waitFor();
+  const firewallOverflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  check(firewallOverflow <= 0, `the Firewall view fits a phone's width (overflows by ${firewallOverflow} px)`);
+  await shot("firewall-phone.png");
+  // The editor too (v1 is current again: example.com.'s sources).
+  await page.locator('.tab[data-view="zones"]').click();
+  await page.locator('#zones-table tr[data-apex="example.com."] button.edit').click();
+  await page.waitForFunction(() => document.querySelector("#editor-zone").value.includes("SOA"));
+  const editorOverflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  check(editorOverflow <= 0, `the zone editor fits a phone's width (overflows by ${editorOverflow} px)`);
   check(refused === 1, `one request refused with 400 (the broken zone's dry run), not ${refused}`);
   check(failures.length === 0, failures.join("; "));
   step("DONE");

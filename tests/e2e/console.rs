@@ -253,6 +253,7 @@ fn the_console_signs_in_draws_policies_forces_checks_and_rolls_back_in_chromium(
         "rollback.png",
         "phone.png",
         "traffic-phone.png",
+        "firewall-phone.png",
     ] {
         let bytes = std::fs::read(screenshots.join(shot)).unwrap_or_else(|e| panic!("{shot}: {e}"));
         assert!(bytes.starts_with(b"\x89PNG"), "{shot} is a PNG");
