@@ -14,6 +14,7 @@
 //! | `GET /admin/isolate` | this isolate: the snapshot version it serves, requests served, KV reads (and the bytes they returned) on the request path, in the background and for operators |
 //! | `GET /admin/resolver` | resolver mode: upstreams, firewall version, this isolate's cache hits and upstream latencies |
 //! | `GET /admin/zones` | the zones served (apex, record count, routed sets), the current version and the publish history |
+//! | `GET /admin/zones/<apex>` | that zone's sources in the current version (`zone`, `routes`: what a `PUT` takes), the files they were published as |
 //! | `PUT /admin/zones/<apex>[?dry_run=1]` `{"zone": "<master file>", "routes": "<routes TOML>"}` | replaces (or adds) a zone's sources, compiles every zone and publishes; with `dry_run`, only validates and shows the changes |
 //! | `DELETE /admin/zones/<apex>[?dry_run=1]` | removes a zone, the same way |
 //! | `POST /admin/rollback` `{"to": "<version>"}` (optional) | points `snapshot:current` back, as `edgedns rollback` does |
@@ -87,6 +88,12 @@ pub enum AdminRequest {
         upload: ZoneUpload,
         /// Validate and show the changes, publish nothing.
         dry_run: bool,
+    },
+    /// A zone's sources as the current version holds them (what the console's editor starts
+    /// from).
+    ZoneSources {
+        /// The zone, lower case, absolute.
+        apex: Name,
     },
     /// Remove a zone and publish.
     DeleteZone {
@@ -313,7 +320,8 @@ pub fn parse(request: &HttpRequest<'_>, now_ms: u64) -> Result<AdminRequest, Adm
                 Ok(AdminRequest::PutZone { apex, upload, dry_run })
             }
             "DELETE" => Ok(AdminRequest::DeleteZone { apex, dry_run }),
-            _ => Err(AdminError::MethodNotAllowed("PUT, DELETE")),
+            "GET" | "HEAD" => Ok(AdminRequest::ZoneSources { apex }),
+            _ => Err(AdminError::MethodNotAllowed("GET, PUT, DELETE")),
         };
     }
     if path == "rollback" {
@@ -518,6 +526,48 @@ pub fn edit_zone(current: &[SourceFile], apex: &Name, upload: Option<&ZoneUpload
         sources.push(SourceFile { path: routes_path, text: routes.clone() });
     }
     compile(sources)
+}
+
+/// One source file of a zone, as published.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceText {
+    /// Its path as published (`zones/example.com.zone`).
+    pub path: String,
+    /// Its text.
+    pub text: String,
+}
+
+/// `GET /admin/zones/<apex>`: a zone's sources in the version `version`, in the shape a
+/// `PUT` takes back (`zone`, `routes`), with the paths they were published under.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ZoneSources {
+    /// The zone, absolute.
+    pub apex: String,
+    /// The version the sources are from.
+    pub version: String,
+    /// The master file's text.
+    pub zone: String,
+    /// The routes file's text, `None` when the zone has none.
+    pub routes: Option<String>,
+    /// Where they came from: the master file, then the routes file.
+    pub files: Vec<String>,
+}
+
+/// The sources of `apex` among a version's `sources` (as [`edit_zone`] finds them: the
+/// master file by its SOA owner, the routes file by its name; private views' zones are
+/// never the public one). [`AdminError::UnknownZone`] when no master file is at `apex`.
+pub fn zone_sources(sources: &[SourceFile], apex: &Name, version: &str) -> Result<ZoneSources, AdminError> {
+    let mine: Vec<&SourceFile> =
+        sources.iter().filter(|source| crate::zone::compile::view_of(&source.path).is_none() && source_apex(source).as_ref() == Some(apex)).collect();
+    let routes = mine.iter().find(|source| source.path.ends_with(".routes.toml"));
+    let zone = mine.iter().find(|source| !source.path.ends_with(".routes.toml")).ok_or_else(|| AdminError::UnknownZone(apex.to_string()))?;
+    Ok(ZoneSources {
+        apex: apex.to_string(),
+        version: version.to_owned(),
+        zone: zone.text.clone(),
+        routes: routes.map(|routes| routes.text.clone()),
+        files: std::iter::once(zone).chain(routes).map(|source| source.path.clone()).collect(),
+    })
 }
 
 fn compile(sources: Vec<SourceFile>) -> Result<Edited, AdminError> {
@@ -879,6 +929,25 @@ mod tests {
         ]
     }
 
+    #[test]
+    fn a_zones_sources_are_its_master_file_and_routes_as_published() {
+        let mut sources = published();
+        // A private view's zone of the same name is another zone.
+        sources.insert(0, file("zones/views/corp/example.com.zone", "$TTL 60\n@ SOA ns1 hostmaster 9 3600 600 86400 60\n"));
+        let com = zone_sources(&sources, &name("example.com."), "v1").unwrap();
+        assert_eq!((com.apex.as_str(), com.version.as_str(), com.zone.as_str(), com.routes.as_deref()), ("example.com.", "v1", ZONE, Some(ROUTES)));
+        assert_eq!(com.files, ["zones/example.com.zone", "zones/example.com.routes.toml"]);
+        // Found by its SOA owner, whatever the file is called; no routes.
+        let net = zone_sources(&sources, &name("example.net."), "v1").unwrap();
+        assert_eq!((net.routes, net.files), (None, vec!["zones/legacy.zone".to_owned()]));
+        assert!(net.zone.starts_with("$ORIGIN example.net.\n"));
+        assert_eq!(zone_sources(&sources, &name("example.org."), "v1"), Err(AdminError::UnknownZone("example.org.".into())));
+        // What it gives back, a PUT takes: the same zone compiles to the same catalog.
+        let upload = ZoneUpload { zone: com.zone, routes: com.routes };
+        let edited = edit_zone(&published(), &name("example.com."), Some(&upload)).unwrap();
+        assert_eq!(changes(&compile(published()).unwrap().catalog, &edited.catalog), Vec::<String>::new());
+    }
+
     fn paths(sources: &[SourceFile]) -> Vec<&str> {
         sources.iter().map(|source| source.path.as_str()).collect()
     }
@@ -897,7 +966,8 @@ mod tests {
         assert_eq!(parse(&dry_delete, 0), Ok(AdminRequest::DeleteZone { apex: name("example.com."), dry_run: true }));
         let maybe = HttpRequest { query: "dry_run=maybe", ..request("DELETE", "/admin/zones/example.com", b"") };
         assert!(matches!(parse(&maybe, 0), Err(AdminError::BadRequest(message)) if message.contains("dry_run")));
-        assert_eq!(parse(&request("GET", "/admin/zones/example.com", b""), 0), Err(AdminError::MethodNotAllowed("PUT, DELETE")));
+        assert_eq!(parse(&request("GET", "/admin/zones/Example.com", b""), 0), Ok(AdminRequest::ZoneSources { apex: name("example.com.") }));
+        assert_eq!(parse(&request("POST", "/admin/zones/example.com", b""), 0), Err(AdminError::MethodNotAllowed("GET, PUT, DELETE")));
         for apex in ["a%2Fb", "..", "a..b", "%ff", "a b", "a%20b", "*.example", &"a".repeat(64), &["abc"; 70].join(".")] {
             let path = format!("/admin/zones/{apex}");
             assert!(matches!(parse(&request("DELETE", &path, b""), 0), Err(AdminError::BadRequest(_))), "{apex}");

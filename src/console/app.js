@@ -47,7 +47,11 @@ async function api(method, path, body) {
   }
   if (!response.ok) {
     const details = Array.isArray(value.details) ? `: ${value.details.join("; ")}` : "";
-    throw new Error(`${method} ${path}: ${response.status} ${value.error || ""}${details}`);
+    const error = new Error(`${method} ${path}: ${response.status} ${value.error || ""}${details}`);
+    error.status = response.status;
+    error.reason = value.error || "";
+    error.details = Array.isArray(value.details) ? value.details : [];
+    throw error;
   }
   return value;
 }
@@ -76,7 +80,7 @@ function showLogin(message) {
   $("#token").focus();
 }
 
-const VIEWS = { zones: loadZones, health: loadHealth, policies: loadPolicies, traffic: loadTraffic };
+const VIEWS = { zones: loadZones, health: loadHealth, policies: loadPolicies, traffic: loadTraffic, firewall: loadFirewall };
 
 async function show(view) {
   if (!VIEWS[view]) view = "zones";
@@ -106,7 +110,7 @@ async function loadZones() {
   $("#current-version").textContent = listing.current || "(nothing published)";
   const zones = $("#zones-table tbody");
   zones.replaceChildren(...listing.zones.map((zone) => el("tr", { "data-apex": zone.apex },
-    el("td", {}, el("code", {}, zone.apex)),
+    el("td", {}, el("code", {}, zone.apex), " ", el("button", { type: "button", class: "quiet edit", "aria-label": `Edit ${zone.apex}`, onclick: () => openEditor(zone.apex) }, "Edit")),
     el("td", {}, zone.records),
     el("td", {}, zone.routed.length === 0 ? el("span", { class: "muted" }, "none") :
       el("ul", { class: "plain" }, zone.routed.map((set) => el("li", {},
@@ -125,25 +129,117 @@ async function loadZones() {
   }));
 }
 
-function confirmRollback(version) {
+/** The confirmation dialog: `action` runs only after the operator presses `okLabel`. */
+function confirmAction(text, okLabel, action) {
   const dialog = $("#confirm");
-  $("#confirm-text").textContent = `Serve version ${version} again instead of ${listing.current}? Every isolate picks it up at its next pointer check.`;
+  $("#confirm-text").textContent = text;
   const ok = $("#confirm-ok");
   const cancel = $("#confirm-cancel");
+  ok.textContent = okLabel;
   const close = () => { ok.onclick = null; cancel.onclick = null; dialog.close(); };
   cancel.onclick = close;
   ok.onclick = async () => {
     close();
     try {
-      const rolled = await api("POST", "/admin/rollback", { to: version });
-      await loadZones();
-      say(`Rolled back: ${rolled.previous} → ${rolled.version} (${rolled.zones} zones).`);
+      await action();
     } catch (error) {
       if (error.message !== "unauthorized") say(error.message, true);
     }
   };
   dialog.showModal();
   cancel.focus();
+}
+
+function confirmRollback(version) {
+  confirmAction(`Serve version ${version} again instead of ${listing.current}? Every isolate picks it up at its next pointer check.`, "Roll back", async () => {
+    const rolled = await api("POST", "/admin/rollback", { to: version });
+    await loadZones();
+    say(`Rolled back: ${rolled.previous} → ${rolled.version} (${rolled.zones} zones).`);
+  });
+}
+
+// ------------------------------------------------------------------ zone editor
+
+/** The zone being edited and the upload its last clean dry run checked (`null`: none). */
+let editing = null;
+
+function editorUpload() {
+  const routes = $("#editor-routes").value;
+  return { zone: $("#editor-zone").value, routes: routes.trim() ? routes : null };
+}
+
+async function openEditor(apex) {
+  try {
+    const sources = await api("GET", `/admin/zones/${encodeURIComponent(apex)}`);
+    editing = { apex: sources.apex, checked: null };
+    $("#editor").hidden = false;
+    $("#editor-apex").textContent = sources.apex;
+    $("#editor-from").textContent = `From version ${sources.version} (${sources.files.join(", ")}). Check runs a dry run; Publish is offered once the same text checks clean.`;
+    $("#editor-zone-name").textContent = `${sources.apex.replace(/\.$/, "")}.zone`;
+    $("#editor-zone").value = sources.zone;
+    $("#editor-routes").value = sources.routes || "";
+    $("#editor-result").replaceChildren();
+    $("#editor-publish").disabled = true;
+    $("#editor").scrollIntoView();
+    $("#editor-zone").focus();
+  } catch (error) {
+    if (error.message !== "unauthorized") say(error.message, true);
+  }
+}
+
+/** Any edit after a check asks for a new one before publishing. */
+function editorChanged() {
+  if (editing && editing.checked !== JSON.stringify(editorUpload())) $("#editor-publish").disabled = true;
+}
+
+/** Selects line `line` (from 1) of `area` and moves the focus there. */
+function goToLine(area, line) {
+  const lines = area.value.split("\n");
+  const start = lines.slice(0, line - 1).reduce((sum, text) => sum + text.length + 1, 0);
+  area.focus();
+  area.setSelectionRange(start, start + (lines[line - 1] || "").length);
+}
+
+function changesList(changes) {
+  return changes.length === 0 ? el("p", {}, "No change in what is served.") : el("pre", { class: "diff changes" }, changes.join("\n"));
+}
+
+async function checkEdit() {
+  if (!editing) return;
+  const upload = editorUpload();
+  const out = $("#editor-result");
+  $("#editor-publish").disabled = true;
+  try {
+    const result = await api("PUT", `/admin/zones/${encodeURIComponent(editing.apex)}?dry_run=1`, upload);
+    editing.checked = JSON.stringify(upload);
+    $("#editor-publish").disabled = false;
+    out.replaceChildren(el("h4", { class: "ok" }, `Checked: no error; ${result.zones} zones would be published. Changes:`), changesList(result.changes));
+    say("");
+  } catch (error) {
+    if (error.message === "unauthorized") return;
+    editing.checked = null;
+    const messages = error.details.length ? error.details : [error.reason || error.message];
+    out.replaceChildren(el("h4", { class: "failure" }, error.reason || "The check failed"),
+      el("ul", { id: "editor-errors" }, messages.map((message) => {
+        const at = message.match(/^(.*?):(\d+): /);
+        const area = at && at[1].endsWith(".routes.toml") ? $("#editor-routes") : $("#editor-zone");
+        return el("li", { "data-file": at ? at[1] : null, "data-line": at ? at[2] : null }, el("code", {}, message),
+          at ? [" ", el("button", { type: "button", class: "quiet goto", onclick: () => goToLine(area, Number(at[2])) }, `Go to line ${at[2]}`)] : "");
+      })));
+  }
+}
+
+function publishEdit() {
+  if (!editing || editing.checked !== JSON.stringify(editorUpload())) { $("#editor-publish").disabled = true; return; }
+  const { apex, checked } = editing;
+  confirmAction(`Publish the edit of ${apex} as a new version? This isolate serves it at once, the others at their next pointer check.`, "Publish", async () => {
+    const result = await api("PUT", `/admin/zones/${encodeURIComponent(apex)}`, JSON.parse(checked));
+    editing.checked = null;
+    $("#editor-publish").disabled = true;
+    $("#editor-result").replaceChildren(el("h4", { class: "ok", "data-version": result.version }, `Published ${result.version} (was ${result.previous || "nothing"}). Changes:`), changesList(result.changes));
+    await loadZones();
+    say(`Published ${apex}: ${result.previous || "nothing"} → ${result.version}.`);
+  });
 }
 
 async function showDiff() {
@@ -430,6 +526,55 @@ function drawBreakdown(key, title, counts) {
     el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: 3, class: "muted" }, "none in this window")))));
 }
 
+// ------------------------------------------------------------------ firewall
+
+/** A table body's rows, or one row saying there is nothing. */
+function rowsOrNone(rows, columns, none) {
+  return rows.length ? rows : [el("tr", {}, el("td", { colspan: columns, class: "muted" }, none))];
+}
+
+async function loadFirewall() {
+  // The mode first: in authoritative-only mode there is no firewall to show.
+  const resolver = await api("GET", "/admin/resolver").catch((error) => { if (error.message === "unauthorized") throw error; return null; });
+  const authoritative = resolver !== null && resolver.mode !== "resolver";
+  $("#firewall-mode").textContent = authoritative
+    ? "Authoritative only: this Worker has no upstreams (UPSTREAMS), so it forwards nothing and its firewall blocks nothing. Lists, profiles and subscriptions apply in resolver mode."
+    : resolver ? `Resolver mode: ${resolver.firewall.rules} ${resolver.firewall.rules === 1 ? "rule" : "rules"} loaded in this isolate (${resolver.firewall.version ? `lists published with the CLI: ${resolver.firewall.version}` : "no list published with the CLI"}; subscriptions below).` : "";
+  $("#firewall-mode").dataset.mode = authoritative ? "authoritative" : "resolver";
+  $("#firewall-details").hidden = authoritative;
+  if (authoritative) return;
+  const [stats, subscribed] = await Promise.all([api("GET", "/admin/firewall/stats"), api("GET", "/admin/firewall/subscriptions")]);
+  const blocked = $("#firewall-blocked");
+  blocked.dataset.blocked = String(stats.blocked);
+  blocked.textContent = `${stats.blocked} ${stats.blocked === 1 ? "query" : "queries"} blocked by this isolate since it started` +
+    (stats.uncounted ? ` (${stats.uncounted} of them past the counters' bounds, in the total only).` : ".");
+  const profile = (name) => name ? el("code", {}, name) : el("span", { class: "muted" }, "(default)");
+  const list = (name) => name ? el("code", {}, name) : el("span", { class: "muted" }, "(unnamed)");
+  const count = (n) => el("td", { class: "count" }, n);
+  $("#firewall-profiles tbody").replaceChildren(...rowsOrNone(stats.profiles.map(([name, n]) => el("tr", { "data-profile": name }, el("td", {}, profile(name)), count(n))), 2, "nothing blocked yet"));
+  $("#firewall-lists tbody").replaceChildren(...rowsOrNone(stats.lists.map((entry) => el("tr", { "data-profile": entry.profile, "data-list": entry.list },
+    el("td", {}, profile(entry.profile)), el("td", {}, list(entry.list)), count(entry.blocked))), 3, "nothing blocked yet"));
+  $("#firewall-rules tbody").replaceChildren(...rowsOrNone(stats.rules.map((rule) => el("tr", { "data-list": rule.list, "data-line": rule.line },
+    el("td", { class: "key" }, el("code", {}, rule.rule)), el("td", {}, list(rule.list), ` line ${rule.line}`), el("td", {}, profile(rule.profile)), count(rule.blocked))), 4, "nothing blocked yet"));
+  const now = Date.now() / 1000;
+  const ago = (seconds) => seconds ? `${duration((now - seconds) * 1000)} ago` : "never";
+  $("#firewall-subscriptions tbody").replaceChildren(...rowsOrNone(subscribed.subscriptions.map((entry) => {
+    const status = entry.status;
+    const error = status && status.error;
+    const last = !status ? el("span", { class: "muted" }, "not fetched yet")
+      : error ? el("div", { class: "failure" }, el("strong", {}, "failed: "), error, el("br"),
+        `${status.failures} ${status.failures === 1 ? "failure" : "failures"} in a row, last checked ${ago(status.checked_at)}; ${status.version ? "the last good list keeps serving" : "no good download yet"}`)
+      : el("span", {}, el("span", { class: "state up" }, "ok"), `, checked ${ago(status.checked_at)}, unchanged since ${ago(status.fresh_at)}, changed ${ago(status.changed_at)}`);
+    return el("tr", { "data-list": entry.name, "data-failing": String(Boolean(error)), class: error ? "failing" : "" },
+      el("td", { class: "key" }, el("code", {}, entry.name), el("br"), el("span", { class: "muted mono" }, entry.url), el("br"),
+        el("span", { class: "muted" }, `${entry.format}, every ${duration(entry.refresh_seconds * 1000)}`)),
+      el("td", {}, last),
+      el("td", {}, status && status.version ? [el("code", {}, status.version), el("br"), `${status.rules} ${status.rules === 1 ? "rule" : "rules"}`, status.skipped ? `, ${status.skipped} lines not expressible` : "",
+        entry.held === status.version ? "" : el("div", { class: "muted" }, entry.held ? `this isolate still holds ${entry.held}` : "not loaded in this isolate yet")] : el("span", { class: "muted" }, "nothing")),
+      el("td", {}, entry.next_check_at ? `in ${duration(entry.next_check_in_seconds * 1000) || "0 s"} (${time(entry.next_check_at)})` : el("span", { class: "muted" }, "at the next run")));
+  }), 4, "no list subscribed (SUBSCRIPTIONS)"));
+}
+
 // ------------------------------------------------------------------ start
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -442,6 +587,10 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#logout").addEventListener("click", () => { sessionStorage.removeItem(TOKEN_KEY); listing = null; showLogin(); say("The token is forgotten."); });
   for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => show(tab.dataset.view));
   $("#diff-button").addEventListener("click", showDiff);
+  $("#editor-form").addEventListener("submit", (event) => { event.preventDefault(); checkEdit(); });
+  $("#editor-publish").addEventListener("click", publishEdit);
+  $("#editor-close").addEventListener("click", () => { editing = null; $("#editor").hidden = true; });
+  for (const area of ["#editor-zone", "#editor-routes"]) $(area).addEventListener("input", editorChanged);
   $("#policy-form").addEventListener("submit", (event) => { event.preventDefault(); explainSet(); });
   $("#traffic-form").addEventListener("submit", (event) => { event.preventDefault(); loadTraffic().catch((error) => { if (error.message !== "unauthorized") say(error.message, true); }); });
   window.addEventListener("hashchange", () => { if (token()) show(location.hash.slice(1)); });

@@ -49,6 +49,12 @@ pub(super) async fn serve_admin(request: AdminRequest, env: &Env, context: &Cont
         AdminRequest::Zones => return list_zones(&kv).await,
         AdminRequest::PutZone { apex, upload, dry_run } => return edit_zones(&kv, &apex, Some(&upload), dry_run, now).await,
         AdminRequest::DeleteZone { apex, dry_run } => return edit_zones(&kv, &apex, None, dry_run, now).await,
+        AdminRequest::ZoneSources { apex } => {
+            let index = current_manifest(&kv).await?.ok_or_else(|| AdminError::UnknownZone(apex.to_string()))?;
+            let version = index.manifest().version.clone();
+            let sources = read_sources(&kv, &version).await?;
+            return Ok(admin::json(200, &admin::zone_sources(&sources, &apex, &version)?));
+        }
         AdminRequest::Rollback { to } => return rollback(&kv, to.as_deref(), now).await,
         AdminRequest::Diff { from, to } => return diff_versions(&kv, &from, &to).await,
         AdminRequest::FirewallSubscriptions => {
@@ -219,6 +225,17 @@ pub(super) async fn list_zones(kv: &Kv) -> std::result::Result<crate::doh::HttpR
 /// then the pointer, then the history and retention. A reader follows the pointer, which is
 /// written after everything it names, so it always finds a complete version. The served
 /// catalog is read whole (for the list of changes) only within [`WORKER_LIMIT`].
+/// The sources `version` was published with (`sources:<version>`); 409 when it has none.
+async fn read_sources(kv: &Kv, version: &str) -> std::result::Result<Vec<crate::zone::compile::SourceFile>, AdminError> {
+    let key = snapshot::sources_key(version);
+    let text = kv.text(&key).await.map_err(|e| AdminError::Unavailable(format!("reading {key} failed: {e}")))?.ok_or_else(|| {
+        AdminError::Conflict(format!(
+            "{key} is missing: version {version} was published without its sources; publish once with `edgedns publish` to store them"
+        ))
+    })?;
+    snapshot::sources_from_json(&text).map_err(|error| AdminError::Conflict(format!("{key}: {error}")))
+}
+
 pub(super) async fn edit_zones(
     kv: &Kv,
     apex: &hickory_proto::rr::Name,
@@ -232,13 +249,7 @@ pub(super) async fn edit_zones(
         Some(index) => {
             let version = &index.manifest().version;
             WORKER_LIMIT.check(index.manifest(), WholeCatalog::Edit).map_err(|e| AdminError::Conflict(e.to_string()))?;
-            let key = snapshot::sources_key(version);
-            let text = kv.text(&key).await.map_err(|e| AdminError::Unavailable(format!("reading {key} failed: {e}")))?.ok_or_else(|| {
-                AdminError::Conflict(format!(
-                    "{key} is missing: version {version} was published without its sources; publish once with `edgedns publish` to store them"
-                ))
-            })?;
-            let sources = snapshot::sources_from_json(&text).map_err(|error| AdminError::Conflict(format!("{key}: {error}")))?;
+            let sources = read_sources(kv, version).await?;
             // Only for the list of changes: an unreadable version compares as empty.
             let served = read_version(kv, version).await.map(|(_, _, catalog)| catalog).unwrap_or_else(|error| {
                 console_error!("edgedns: comparing against no zones: {error}");

@@ -5,7 +5,9 @@
 // Environment: CONSOLE_URL, CONSOLE_TOKEN, CONSOLE_V1 (the older version), CONSOLE_V2 (the
 // current one), CONSOLE_SCREENSHOTS (a directory for the PNGs), CONSOLE_PROFILE (a fresh
 // --user-data-dir). Prints FORCED-DOWN once a check is forced down and waits for a line on
-// stdin (the Rust test asks over DoH meanwhile), and DONE at the end.
+// stdin (the Rust test asks over DoH meanwhile), BLOCK likewise before the Firewall view (the
+// test asks a blocked name), EDIT and PUBLISHED around the zone editor's publish (the test
+// asks the name edited before and after), and DONE at the end.
 import { chromium } from "playwright-core";
 import { createInterface } from "node:readline";
 import { join } from "node:path";
@@ -41,7 +43,13 @@ try {
   const page = context.pages()[0] || (await context.newPage());
   page.setDefaultTimeout(WAIT);
   page.on("pageerror", (error) => failures.push(`page error: ${error.message}`));
-  page.on("console", (message) => { if (message.type() === "error") failures.push(`console error: ${message.text()}`); });
+  // The browser logs every 4xx; the one 400 expected is the editor's dry run of a broken zone.
+  let refused = 0;
+  page.on("console", (message) => {
+    if (message.type() !== "error") return;
+    if (/^Failed to load resource: .* status of 400 /.test(message.text())) refused += 1;
+    else failures.push(`console error: ${message.text()}`);
+  });
   const requests = [];
   page.on("request", (request) => requests.push(`${request.method()} ${new URL(request.url()).pathname}`));
   const shot = (name) => page.screenshot({ path: join(shots, name), fullPage: true });
@@ -142,6 +150,84 @@ try {
   await shot("traffic.png");
   step("traffic counted and drawn");
 
+  // ---- firewall: a query blocked by a subscribed list, counted by list and rule; the other
+  // subscription's last download failed and stands out
+  step("BLOCK");
+  check((await nextLine()) === "continue", "the test goes on");
+  await page.locator('.tab[data-view="firewall"]').click();
+  await page.locator("#firewall-blocked[data-blocked]").waitFor();
+  check((await page.locator("#firewall-mode").getAttribute("data-mode")) === "resolver", "the Worker is in resolver mode");
+  check((await page.locator("#firewall-blocked").getAttribute("data-blocked")) === "1", "one query blocked");
+  check((await page.locator('#firewall-lists tr[data-list="ads.txt"] td.count').textContent()) === "1", "counted for ads.txt");
+  const rule = page.locator('#firewall-rules tr[data-list="ads.txt"][data-line="2"]');
+  check((await rule.locator("code").first().textContent()) === "||ads.example^", "the rule as written, with its line");
+  check((await rule.locator("td.count").textContent()) === "1", "the rule counted once");
+  const failing = page.locator('#firewall-subscriptions tr[data-list="trackers.txt"]');
+  check((await failing.getAttribute("data-failing")) === "true" && (await failing.getAttribute("class")) === "failing", "the failing list stands out");
+  const failure = await failing.textContent();
+  check(failure.includes("HTTP status 503") && failure.includes("2 failures in a row") && failure.includes("the last good list keeps serving"), `the failure is said: ${failure}`);
+  check((await page.locator('#firewall-subscriptions tr[data-list="ads.txt"]').getAttribute("data-failing")) === "false", "ads.txt is fine");
+  check(requests.includes("GET /admin/firewall/stats") && requests.includes("GET /admin/firewall/subscriptions"), `ordinary admin API calls: ${requests}`);
+  await shot("firewall.png");
+  step("firewall blocks and subscriptions seen");
+
+  // ---- the zone editor: load console.test., make a deliberate error, see it with its line,
+  // fix it, check it clean, publish after the confirmation (the test then asks over DoH)
+  step("EDIT");
+  check((await nextLine()) === "continue", "the test goes on");
+  await page.locator('.tab[data-view="zones"]').click();
+  await page.locator('#zones-table tr[data-apex="console.test."] button.edit').click();
+  await page.locator("#editor:not([hidden])").waitFor();
+  await page.waitForFunction(() => document.querySelector("#editor-zone").value.includes("ns1 A 192.0.2.53"));
+  const original = await page.locator("#editor-zone").inputValue();
+  check((await page.locator("#editor-routes").inputValue()).includes("console-primary"), "the routes file is loaded too");
+  check(requests.includes("GET /admin/zones/console.test."), `the sources come from the admin API: ${requests}`);
+  check(await page.locator("#editor-publish").isDisabled(), "nothing to publish before a check");
+  const broken = `${original}www CNAME service\nwww A 192.0.2.7\n`;
+  await page.locator("#editor-zone").fill(broken);
+  await page.locator("#editor-check").click();
+  const error = page.locator("#editor-errors li").first();
+  await error.waitFor();
+  const message = await error.locator("code").textContent();
+  const line = Number(await error.getAttribute("data-line"));
+  const brokenLines = broken.split("\n");
+  check(message.startsWith(`console.test.zone:${line}: `) && message.includes("CNAME"), `the compiler's file:line message: ${message}`);
+  check(brokenLines[line - 1].startsWith("www "), `the line named is one of the lines added: ${line}`);
+  check(await page.locator("#editor-publish").isDisabled(), "an edit with errors cannot be published");
+  check(requests.includes("PUT /admin/zones/console.test.") && !requests.some((r) => r.startsWith("POST")), "checked with a dry run");
+  await error.locator("button.goto").click();
+  const selected = await page.locator("#editor-zone").evaluate((area) => area.value.slice(0, area.selectionStart).split("\n").length);
+  check(selected === line, `Go to line selects line ${line}, not ${selected}`);
+  // A full-page shot from the top, where the sticky bar is.
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shot("editor.png");
+  await page.locator("#editor-zone").fill(`${original}www A 192.0.2.7\n`);
+  await page.locator("#editor-check").click();
+  await page.locator("#editor-result pre.changes").waitFor();
+  check((await page.locator("#editor-result pre.changes").textContent()).includes("console.test."), "the dry run lists the change");
+  check(await page.locator("#editor-publish").isEnabled(), "a clean check offers Publish");
+  // Any change after the check takes the offer back until checked again.
+  await page.locator("#editor-zone").press("End");
+  await page.locator("#editor-zone").type(" ");
+  check(await page.locator("#editor-publish").isDisabled(), "an edit after the check needs a new check");
+  await page.locator("#editor-zone").fill(`${original}www A 192.0.2.7\n`);
+  await page.locator("#editor-check").click();
+  await page.waitForFunction(() => !document.querySelector("#editor-publish").disabled);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shot("editor-checked.png");
+  await page.locator("#editor-publish").click();
+  await page.locator("#confirm[open]").waitFor();
+  check((await page.locator("#confirm-text").textContent()).includes("console.test."), "the confirmation names the zone");
+  await page.locator("#confirm-ok").click();
+  const published = page.locator("#editor-result h4[data-version]");
+  await published.waitFor();
+  const v3 = await published.getAttribute("data-version");
+  await page.waitForFunction((version) => document.querySelector("#current-version").textContent === version, v3);
+  check(v3 !== v2, "a new version");
+  step("PUBLISHED");
+  check((await nextLine()) === "continue", "the test goes on");
+  step("edited, checked and published");
+
   // ---- roll back to v1, through the confirmation
   await page.locator('.tab[data-view="zones"]').click();
   await page.locator(`#history-table tr[data-version="${v1}"] button.rollback`).click();
@@ -170,6 +256,18 @@ try {
   const trafficOverflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   check(trafficOverflow <= 0, `the Traffic view fits a phone's width (overflows by ${trafficOverflow} px)`);
   await shot("traffic-phone.png");
+  await page.locator('.tab[data-view="firewall"]').click();
+  await page.locator('#firewall-subscriptions tr[data-list="trackers.txt"]').waitFor();
+  const firewallOverflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  check(firewallOverflow <= 0, `the Firewall view fits a phone's width (overflows by ${firewallOverflow} px)`);
+  await shot("firewall-phone.png");
+  // The editor too (v1 is current again: example.com.'s sources).
+  await page.locator('.tab[data-view="zones"]').click();
+  await page.locator('#zones-table tr[data-apex="example.com."] button.edit').click();
+  await page.waitForFunction(() => document.querySelector("#editor-zone").value.includes("SOA"));
+  const editorOverflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  check(editorOverflow <= 0, `the zone editor fits a phone's width (overflows by ${editorOverflow} px)`);
+  check(refused === 1, `one request refused with 400 (the broken zone's dry run), not ${refused}`);
   check(failures.length === 0, failures.join("; "));
   step("DONE");
 } catch (error) {

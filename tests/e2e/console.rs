@@ -7,7 +7,16 @@
 //! compares v1 with v2, draws `geo.app.example.org` with the path for a chosen country
 //! highlighted, forces a check down (the test then asks over DoH, wire format, and sees the
 //! answer change), sees those queries counted in the Traffic view (the isolate's counters),
-//! and rolls back to v1 through the confirmation dialog.
+//! sees a blocked query counted by list and rule in the Firewall view beside a subscription
+//! whose last download failed, edits console.test in the zone editor (a deliberate error shown
+//! with its line, fixed, checked by a dry run, published after the confirmation: the test
+//! then asks over DoH and sees the new name), and rolls back to v1 through the confirmation
+//! dialog.
+//!
+//! The Worker runs in resolver mode (an upstream nobody answers on: every name asked is
+//! hosted or blocked) with two subscriptions whose state is written to KV as the scheduled
+//! handler writes it (`firewall:subscriptions` and each version's list), so no scheduled run
+//! probes the zones' health checks.
 //!
 //! Screenshots of each view are written to `EDGEDNS_CONSOLE_SCREENSHOTS` when set (the
 //! repository's are in docs/console/: `EDGEDNS_CONSOLE_SCREENSHOTS=$PWD/docs/console`),
@@ -25,6 +34,8 @@ use edgedns::publish::{self, Retention, Store, StoreError};
 use edgedns::zone::compile::{compile_all, SourceFile};
 
 const PORT: u16 = 18861;
+/// Nothing listens here: the resolver's upstream and the subscriptions' URLs, never asked.
+const PORT_UNUSED: u16 = 18900;
 const TOKEN: &str = "console-e2e-token-0123456789";
 
 /// The zone v2 adds: a failover set whose primary follows a check nothing probes (so it is
@@ -49,6 +60,33 @@ values = ["192.0.2.1"]
 label = "standby"
 values = ["192.0.2.2"]
 "#;
+
+/// The subscriptions' KV as the scheduled handler leaves it (`now` in seconds): `ads.txt`
+/// fetched five minutes ago and fine; `trackers.txt` failing twice in a row since its last good
+/// download, which keeps serving.
+fn write_subscriptions(kv: &Path, now: u64) -> String {
+    use edgedns::resolver::firewall::{bundle, Format};
+    let lists = [
+        ("ads.txt", "1765000000-ads", Format::Adblock, "! ads\n||ads.example^\n"),
+        ("trackers.txt", "1765000000-trackers", Format::Domains, "tracker.example\n"),
+    ];
+    for (name, version, format, text) in lists {
+        std::fs::write(kv.join(format!("firewall:{version}")), bundle::encode(&[bundle::List { name: Some(name), format, text }])).unwrap();
+    }
+    let url = |name: &str| format!("http://127.0.0.1:{PORT_UNUSED}/{name}");
+    let status = serde_json::json!({"lists": {
+        "ads.txt": {"url": url("ads.txt"), "version": "1765000000-ads", "format": "adblock", "rules": 1,
+            "checked_at": now - 300, "fresh_at": now - 300, "changed_at": now - 7200, "failures": 0},
+        "trackers.txt": {"url": url("trackers.txt"), "version": "1765000000-trackers", "format": "domains", "rules": 1,
+            "checked_at": now - 60, "fresh_at": now - 3600, "changed_at": now - 7200, "error": "HTTP status 503", "failures": 2},
+    }});
+    std::fs::write(kv.join(edgedns::resolver::subscription::STATUS_KEY), status.to_string()).unwrap();
+    serde_json::json!({
+        "ads.txt": {"url": url("ads.txt"), "refresh_seconds": 3600},
+        "trackers.txt": {"url": url("trackers.txt"), "format": "domains", "refresh_seconds": 21600},
+    })
+    .to_string()
+}
 
 /// workerd's disk KV as a publish store: one file per key.
 struct DirStore(PathBuf);
@@ -116,7 +154,15 @@ fn the_console_signs_in_draws_policies_forces_checks_and_rolls_back_in_chromium(
     let v2 = publish_into(&kv, &with_console, now - 60);
     assert_ne!(v1, v2);
 
-    let workerd = Launch::new(&dir, PORT).writable().var("ADMIN_TOKEN", TOKEN).clean_up().start();
+    let subscriptions = write_subscriptions(&kv, now);
+    let workerd = Launch::new(&dir, PORT)
+        .writable()
+        .var("ADMIN_TOKEN", TOKEN)
+        .var("UPSTREAMS", &format!("http://127.0.0.1:{PORT_UNUSED}/dns-query"))
+        .var("SUBSCRIPTIONS", &subscriptions)
+        .var("UPSTREAM_TIMEOUT_MS", "300")
+        .clean_up()
+        .start();
     assert_eq!(doh_a("service.console.test."), ["192.0.2.1"], "the primary answers while its check is up");
     // Counted by the isolate for the Traffic view (which expects these four queries in all).
     assert_eq!(
@@ -147,6 +193,8 @@ fn the_console_signs_in_draws_policies_forces_checks_and_rolls_back_in_chromium(
     let stdout = BufReader::new(child.stdout.take().unwrap());
     let mut steps = Vec::new();
     let mut answered_while_down = None;
+    let mut blocked = None;
+    let (mut before_edit, mut after_edit) = (None, None);
     for line in stdout.lines() {
         let line = line.unwrap();
         println!("console.mjs: {line}");
@@ -155,18 +203,58 @@ fn the_console_signs_in_draws_policies_forces_checks_and_rolls_back_in_chromium(
             answered_while_down = Some(doh_a("service.console.test."));
             writeln!(stdin, "continue").unwrap();
         }
+        if line == "EDIT" {
+            // Before the editor publishes: no such name.
+            let message = curl_post(&format!("http://127.0.0.1:{PORT}/dns-query"), &query_bytes("www.console.test.", RecordType::A, false), &[]).message();
+            before_edit = Some(message.metadata.response_code);
+            writeln!(stdin, "continue").unwrap();
+        }
+        if line == "PUBLISHED" {
+            after_edit = Some(doh_a("www.console.test."));
+            writeln!(stdin, "continue").unwrap();
+        }
+        if line == "BLOCK" {
+            // A query the subscribed ads.txt blocks (the lists load in the background).
+            let mut code = None;
+            for _ in 0..40 {
+                let message = curl_post(&format!("http://127.0.0.1:{PORT}/dns-query"), &query_bytes("www.ads.example.", RecordType::A, false), &[]).message();
+                code = Some(message.metadata.response_code);
+                if code == Some(hickory_proto::op::ResponseCode::NXDomain) {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(250));
+            }
+            blocked = code;
+            writeln!(stdin, "continue").unwrap();
+        }
         steps.push(line);
     }
     let status = child.wait().unwrap();
     assert!(status.success(), "the browser script failed after: {steps:?}\n{}", workerd.log());
     assert_eq!(answered_while_down.as_deref(), Some(&["192.0.2.2".to_owned()][..]), "the DoH answer changed with the override");
+    assert_eq!(blocked, Some(hickory_proto::op::ResponseCode::NXDomain), "the subscribed list blocks: {}", workerd.log());
+    assert_eq!(before_edit, Some(hickory_proto::op::ResponseCode::NXDomain), "www.console.test. is not there before the edit");
+    assert_eq!(after_edit.as_deref(), Some(&["192.0.2.7".to_owned()][..]), "the DoH answer follows the edit the console published");
     assert!(steps.iter().any(|step| step == "DONE"), "{steps:?}");
 
     // What the browser did is what the admin API now says: v1 is current again.
     let listing = curl(&["-H", &format!("authorization: Bearer {TOKEN}"), &format!("http://127.0.0.1:{PORT}/admin/zones")]);
     let listing: serde_json::Value = serde_json::from_slice(&listing.body).unwrap();
     assert_eq!(listing["current"], v1.as_str());
-    for shot in ["login.png", "zones.png", "policies.png", "health.png", "traffic.png", "rollback.png", "phone.png", "traffic-phone.png"] {
+    for shot in [
+        "login.png",
+        "zones.png",
+        "policies.png",
+        "health.png",
+        "traffic.png",
+        "firewall.png",
+        "editor.png",
+        "editor-checked.png",
+        "rollback.png",
+        "phone.png",
+        "traffic-phone.png",
+        "firewall-phone.png",
+    ] {
         let bytes = std::fs::read(screenshots.join(shot)).unwrap_or_else(|e| panic!("{shot}: {e}"));
         assert!(bytes.starts_with(b"\x89PNG"), "{shot} is a PNG");
     }
