@@ -652,6 +652,10 @@ mod shards;
 mod isolate;
 
 /// Bodies bounded before they are buffered, in workerds of its own (tests/e2e/bodies.rs).
+/// The tests' loopback HTTP servers' request reader (tests/e2e/loopback.rs).
+#[path = "e2e/loopback.rs"]
+mod loopback;
+
 #[path = "e2e/bodies.rs"]
 mod bodies;
 

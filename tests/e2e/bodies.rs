@@ -300,30 +300,8 @@ impl Loopback {
 }
 
 fn serve(mut stream: TcpStream, content_type: &str, respond: fn(&str, &[u8]) -> Answer, stopping: &AtomicBool) {
-    stream.set_nonblocking(false).ok();
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
-    let mut request = Vec::new();
-    let mut buffer = [0u8; 4096];
-    let end = loop {
-        if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
-            break end;
-        }
-        match stream.read(&mut buffer) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => request.extend_from_slice(&buffer[..n]),
-        }
-    };
-    let head = String::from_utf8_lossy(&request[..end]).to_ascii_lowercase();
-    let path = head.split(' ').nth(1).unwrap_or("/").to_owned();
-    let length = head.lines().find_map(|line| line.strip_prefix("content-length:")).and_then(|value| value.trim().parse::<usize>().ok()).unwrap_or(0);
-    let mut body = request[end + 4..].to_vec();
-    while body.len() < length {
-        match stream.read(&mut buffer) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => body.extend_from_slice(&buffer[..n]),
-        }
-    }
-    match respond(&path, &body) {
+    let Some(request) = super::loopback::read_request(&mut stream) else { return };
+    match respond(request.path(), &request.body) {
         Answer::Whole(bytes) => {
             let _ = stream.write_all(
                 format!("HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", bytes.len()).as_bytes(),

@@ -5,7 +5,7 @@
 //! own upstream with the client's /24; each profile's answer comes from its upstream (cached
 //! apart: the second default query after the profile's still gets the default's answer).
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -48,28 +48,8 @@ impl Upstream {
     }
 
     fn serve(&self, mut stream: TcpStream, address: A) {
-        stream.set_nonblocking(false).ok();
-        stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
-        let (mut request, mut buffer) = (Vec::new(), [0u8; 4096]);
-        let end = loop {
-            if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
-                break end;
-            }
-            match stream.read(&mut buffer) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => request.extend_from_slice(&buffer[..n]),
-            }
-        };
-        let head = String::from_utf8_lossy(&request[..end]).to_ascii_lowercase();
-        let length = head.lines().find_map(|line| line.strip_prefix("content-length:")).and_then(|v| v.trim().parse::<usize>().ok()).unwrap_or(0);
-        let mut body = request[end + 4..].to_vec();
-        while body.len() < length {
-            match stream.read(&mut buffer) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => body.extend_from_slice(&buffer[..n]),
-            }
-        }
-        let Ok(query) = Message::from_vec(&body) else { return };
+        let Some(request) = super::loopback::read_request(&mut stream) else { return };
+        let Ok(query) = Message::from_vec(&request.body) else { return };
         let subnet = query.edns.as_ref().and_then(|edns| {
             edns.options().options.iter().find_map(|(_, option)| match option {
                 EdnsOption::Subnet(subnet) => Some(format!("{}/{}", subnet.addr(), subnet.source_prefix())),

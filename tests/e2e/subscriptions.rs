@@ -7,7 +7,7 @@
 //! the last good list, say why in `/admin/firewall/subscriptions` and retry sooner; and the
 //! version two back is deleted from KV. No redeploy, no CLI.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -73,16 +73,8 @@ impl Lists {
     }
 
     fn serve(&self, mut stream: TcpStream) {
-        stream.set_nonblocking(false).ok();
-        stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
-        let (mut request, mut buffer) = (Vec::new(), [0u8; 4096]);
-        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-            match stream.read(&mut buffer) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => request.extend_from_slice(&buffer[..n]),
-            }
-        }
-        let head = String::from_utf8_lossy(&request).to_ascii_lowercase();
+        let Some(request) = super::loopback::read_request(&mut stream) else { return };
+        let head = request.head;
         self.asked.lock().unwrap().push(head.clone());
         let script = self.script.lock().unwrap().clone();
         let reply = |status: &str, content_type: &str, extra: &str, body: &[u8]| {
