@@ -23,6 +23,7 @@
 #                             is written to .run/bench/glue/perf.txt. Wasm stays in its
 #                             optimizing tier, which V8's own profiler through the inspector
 #                             does not allow (part 8).
+#   BENCH_GLUE_VARS="A=1 B=2" more variables for every Worker of the run (ANALYTICS_SAMPLE_RATE=0, say)
 #   BENCH_OUT=.run/bench/glue.md
 # Port 19791 (127.0.0.1).
 set -euo pipefail
@@ -55,6 +56,7 @@ cargo build --quiet --release --example bench_zone --bin edgedns
 rm -rf "$dir" && mkdir -p "$dir/kv" "$dir/run"
 "$target_dir/release/examples/bench_zone" "$records" "$dir/data" 10000 >/dev/null
 key_vars=()
+read -r -a extra_vars <<<"${BENCH_GLUE_VARS:-}"
 if [[ "$dnssec" != off ]]; then
   routes="$dir/data/zone/bench.test.routes.toml"
   { echo "dnssec = true"; cat "$routes"; } >"$routes.new" && mv "$routes.new" "$routes"
@@ -78,7 +80,7 @@ cp "$dir/data/queries.txt" "$wdir/queries.txt"
 # the reference and the no-op Worker, and reads the queries as text.
 workerd_config "$wdir" "$port" --kv "$dir/kv" --main driver.js \
   --module ref.js --module ref_bg.wasm --module noop.js --module runtime.js --module queries.txt \
-  SNAPSHOT_REFRESH_SECONDS=30 SHARD_CACHE_KIB=8192 "${key_vars[@]}" "${v8_flags[@]}"
+  SNAPSHOT_REFRESH_SECONDS=30 SHARD_CACHE_KIB=8192 "${key_vars[@]}" "${extra_vars[@]}" "${v8_flags[@]}"
 (cd "$wdir" && exec setsid "$WORKERD" serve workerd.capnp </dev/null >"$wdir/workerd.log" 2>&1) &
 workerd_pid=$!
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
